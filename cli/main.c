@@ -1,0 +1,102 @@
+/* tellonce — entry point and dispatch table. */
+#include "cli.h"
+#include "vault.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+const char *cli_prog = "tellonce";
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"object", cmd_object, "plumbing: seal, open and inspect sealed objects"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tellonce [--version] [--help] COMMAND [ARGS...]\n"
+               "\n"
+               "tellonce records a forensic interview once, seals it as it is recorded, and keeps\n"
+               "a custody log of everything that happens to it.\n"
+               "\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n"
+               "Run 'tellonce COMMAND --help' for a command's options.\n"
+               "\n"
+               "exit status: 0 success; 1 the input failed a check (altered, truncated, wrong\n"
+               "key, not a tellonce file); 2 the command line was wrong; 3 the system failed\n"
+               "(I/O error, full disk, out of memory).\n");
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: error: ", cli_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_exit_code(int code)
+{
+    switch (code) {
+    case TLO_OK:
+        return EXIT_OK;
+    case TLO_EARG:
+        return EXIT_USAGE;
+    case TLO_ENOMEM:
+    case TLO_EIO:
+    case TLO_ECRYPTO:
+    case TLO_EEXIST:
+        return EXIT_SYSTEM;
+    default:
+        return EXIT_BAD_DATA;
+    }
+}
+
+int cli_fail(const tlo_error *err)
+{
+    cli_error("%s", err->msg[0] ? err->msg : tlo_strerror(err->code));
+    return cli_exit_code(err->code);
+}
+
+int main(int argc, char **argv)
+{
+    struct rlimit no_core = {0, 0};
+    tlo_error err = {0};
+
+    /* Keys pass through this process: never let them reach a core file. */
+    setrlimit(RLIMIT_CORE, &no_core);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("tellonce %s\n", TLO_VERSION);
+        return EXIT_OK;
+    }
+    if (tlo_vault_init(&err) != 0)
+        return cli_fail(&err);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    cli_error("'%s' is not a tellonce command; see 'tellonce --help'", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,70 @@
+/* tellonce — what every module shares: the error type and a few small helpers.
+ *
+ * Library code never prints or exits. A function that can fail returns 0 or a
+ * negative TLO_E* code and, when the caller passed a tlo_error, fills it with
+ * a sentence for a person: what failed, which file or entry, what to do.
+ * Only cli/ prints. */
+#ifndef TLO_COMMON_H
+#define TLO_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    TLO_OK = 0,
+    TLO_EARG = -1,         /* the caller passed something invalid */
+    TLO_ENOMEM = -2,       /* out of memory (or out of locked memory for secrets) */
+    TLO_EIO = -3,          /* the operating system refused a read, write or fsync */
+    TLO_ENOTOBJECT = -4,   /* the file is not a tellonce sealed object */
+    TLO_EUNSUPPORTED = -5, /* a version, suite or parameter this build does not read */
+    TLO_EHEADER = -6,      /* the header of an object was altered */
+    TLO_EWRONGKEY = -7,    /* the key given is not the key the object was sealed with */
+    TLO_ECHUNK = -8,       /* a chunk failed authentication (altered, swapped, foreign) */
+    TLO_ETRUNCATED = -9,   /* the object ends before its final chunk */
+    TLO_ETRAILING = -10,   /* bytes follow the final chunk */
+    TLO_EPASSPHRASE = -11, /* wrong passphrase (or a damaged identity file) */
+    TLO_EFORMAT = -12,     /* a file is malformed in a way no writer of ours produces */
+    TLO_ERANGE = -13,      /* an offset or length outside the data */
+    TLO_ECRYPTO = -14,     /* a cryptographic library call failed unexpectedly */
+    TLO_ESTATE = -15,      /* the object is unusable after an earlier failure */
+    TLO_EEXIST = -16,      /* refusing to overwrite something that exists */
+};
+
+#define TLO_ERROR_MSG_MAX 512
+
+typedef struct tlo_error {
+    int code;
+    char msg[TLO_ERROR_MSG_MAX];
+} tlo_error;
+
+/* Records code and a printf-style message in err (if err is not NULL) and
+ * returns code, so a failure path reads `return tlo_fail(err, TLO_EIO, ...)`. */
+int tlo_fail(tlo_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Resets err to "no error". NULL-safe. */
+void tlo_error_clear(tlo_error *err);
+
+/* A short English name for a code ("chunk authentication failed"). Never NULL. */
+const char *tlo_strerror(int code);
+
+/* Lower-case hex of len bytes into out, which must hold 2*len+1 bytes. */
+void tlo_hex(char *out, const uint8_t *in, size_t len);
+
+/* Parses exactly 2*len hex digits (either case) into out. Returns 0 or TLO_EARG;
+ * on failure out is zeroed. */
+int tlo_unhex(uint8_t *out, size_t len, const char *hex);
+
+/* Big-endian stores and loads. */
+void tlo_store_be32(uint8_t *p, uint32_t v);
+void tlo_store_be64(uint8_t *p, uint64_t v);
+uint32_t tlo_load_be32(const uint8_t *p);
+uint64_t tlo_load_be64(const uint8_t *p);
+
+/* write(2) all of buf, retrying on EINTR and short writes. 0 or -errno. */
+int tlo_write_all(int fd, const void *buf, size_t len);
+
+/* pread(2) exactly len bytes at off, retrying on EINTR and short reads.
+ * Returns the number of bytes read (less than len only at end of file) or -errno. */
+long long tlo_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
+#endif
