@@ -65,8 +65,8 @@
  * to brute-force. */
 #define OPSLIMIT_LO ((uint32_t)crypto_pwhash_OPSLIMIT_MIN)
 #define OPSLIMIT_HI 16u
-#define MEMLIMIT_KIB_LO (8u * 1024)        /* 8 MiB */
-#define MEMLIMIT_KIB_HI (1024u * 1024)     /* 1 GiB */
+#define MEMLIMIT_KIB_LO (8u * 1024)    /* 8 MiB */
+#define MEMLIMIT_KIB_HI (1024u * 1024) /* 1 GiB */
 
 static const uint8_t magic[MAGIC_BYTES] = {0x89, 'T', 'L', 'O', 'I', 'D', '\r', '\n'};
 
@@ -95,8 +95,17 @@ typedef struct parsed_file {
     size_t ad_len; /* bytes before the ciphertext */
 } parsed_file;
 
+/* Bidirectional and invisible formatting characters: a name holding them could
+ * be shown reversed or look identical to another name in the custody log and
+ * in watermarks (e.g. U+202E RIGHT-TO-LEFT OVERRIDE). */
+static bool invisible(uint32_t cp)
+{
+    return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 /* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
- * without control characters: C0, DEL and C1. */
+ * without control characters (C0, DEL and C1) or invisible() ones. */
 static bool name_valid(const uint8_t *s, size_t n)
 {
     if (n < 1 || n > TLO_NAME_MAX)
@@ -131,7 +140,7 @@ static bool name_valid(const uint8_t *s, size_t n)
             cp = cp << 6 | (s[i + k] & 0x3f);
         }
         if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f) || invisible(cp))
             return false;
         i += more + 1;
     }
@@ -183,8 +192,7 @@ static int derive_key(uint8_t **key, const char *passphrase, size_t passphrase_l
 
 /* Reads the whole file at path into buf (cap bytes); a file longer than cap
  * is refused without reading the rest. */
-static int read_small_file(const char *path, uint8_t *buf, size_t cap, size_t *len,
-                           tlo_error *err)
+static int read_small_file(const char *path, uint8_t *buf, size_t cap, size_t *len, tlo_error *err)
 {
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -408,8 +416,8 @@ int tlo_vault_identity_save(const tlo_vault_identity *id, const char *path, cons
     if (passphrase_len > crypto_pwhash_PASSWD_MAX)
         return tlo_fail(err, TLO_EARG, "the passphrase for identity file %s is too long", path);
     if (cost != TLO_KDF_INTERACTIVE && cost != TLO_KDF_MODERATE)
-        return tlo_fail(err, TLO_EARG, "unknown Argon2id cost %d for identity file %s",
-                        (int)cost, path);
+        return tlo_fail(err, TLO_EARG, "unknown Argon2id cost %d for identity file %s", (int)cost,
+                        path);
     size_t name_len = strnlen(id->name, sizeof id->name);
     if (!name_valid((const uint8_t *)id->name, name_len))
         return tlo_fail(err, TLO_EARG,
@@ -470,8 +478,8 @@ int tlo_vault_identity_save(const tlo_vault_identity *id, const char *path, cons
     memcpy(plain, id->sign_sk, TLO_ED25519_SK_BYTES);
     memcpy(plain + TLO_ED25519_SK_BYTES, id->box_sk, TLO_X25519_SK_BYTES);
     unsigned long long clen = 0;
-    rc = crypto_aead_xchacha20poly1305_ietf_encrypt(buf + off, &clen, plain, SECRET_BYTES,
-                                                        buf, ad_len, NULL, buf + OFF_NONCE, key);
+    rc = crypto_aead_xchacha20poly1305_ietf_encrypt(buf + off, &clen, plain, SECRET_BYTES, buf,
+                                                    ad_len, NULL, buf + OFF_NONCE, key);
     sodium_free(plain);
     sodium_free(key);
     if (rc != 0 || clen != CIPHER_BYTES)
@@ -487,8 +495,7 @@ int tlo_vault_identity_save(const tlo_vault_identity *id, const char *path, cons
                             "identity file %s already exists; refusing to overwrite it (choose "
                             "another name or remove the old file yourself)",
                             path);
-        return tlo_fail(err, TLO_EIO, "cannot create identity file %s: %s", path,
-                        strerror(errno));
+        return tlo_fail(err, TLO_EIO, "cannot create identity file %s: %s", path, strerror(errno));
     }
     /* The umask may have taken bits away; the owner must keep read/write. */
     const char *what = "set the mode of";
@@ -558,8 +565,8 @@ tlo_vault_identity *tlo_vault_identity_load(const char *path, const char *passph
         return NULL;
     }
     unsigned long long plen = 0;
-    int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, p.cipher,
-                                                        CIPHER_BYTES, buf, p.ad_len, p.nonce, key);
+    int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, p.cipher, CIPHER_BYTES,
+                                                        buf, p.ad_len, p.nonce, key);
     sodium_free(key);
     if (rc != 0 || plen != SECRET_BYTES) {
         sodium_free(plain);

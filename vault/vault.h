@@ -232,8 +232,9 @@ typedef struct tlo_vault_identity {
  * TLO_KDF_INTERACTIVE to stay fast. */
 typedef enum { TLO_KDF_INTERACTIVE, TLO_KDF_MODERATE } tlo_vault_kdf_cost;
 
-/* Generates a new identity named name (1..TLO_NAME_MAX bytes of UTF-8, no
- * control characters). Returns NULL on failure. */
+/* Generates a new identity named name (1..TLO_NAME_MAX bytes of valid UTF-8,
+ * no control characters, no bidirectional or invisible formatting characters).
+ * Returns NULL on failure. */
 tlo_vault_identity *tlo_vault_identity_generate(const char *name, tlo_error *err);
 
 /* Writes the identity to path (created with mode 0600, refused if it exists),
@@ -249,7 +250,9 @@ tlo_vault_identity *tlo_vault_identity_load(const char *path, const char *passph
                                             size_t passphrase_len, tlo_error *err);
 
 /* Reads only the public part (name and public keys) without a passphrase. The
- * secret pointers of the result are NULL. Returns NULL on failure. */
+ * secret pointers of the result are NULL. NOTHING in the result is
+ * authenticated (anyone who can write the file can change it): trust public
+ * keys from the ledger's signed enrolment, not from this. NULL on failure. */
 tlo_vault_identity *tlo_vault_identity_load_public(const char *path, tlo_error *err);
 
 /* Wipes and frees. NULL-safe. */

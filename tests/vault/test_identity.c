@@ -115,11 +115,11 @@ static size_t craft(uint8_t out[static F_MAX], const char *name, size_t name_len
     return ad_len + (size_t)clen;
 }
 
-static size_t craft_id(uint8_t out[static F_MAX], const tlo_vault_identity *id,
-                       uint32_t opslimit, uint32_t memlimit_kib)
+static size_t craft_id(uint8_t out[static F_MAX], const tlo_vault_identity *id, uint32_t opslimit,
+                       uint32_t memlimit_kib)
 {
-    return craft(out, id->name, strlen(id->name), id->sign_pk, id->box_pk, id->sign_sk,
-                 id->box_sk, opslimit, memlimit_kib);
+    return craft(out, id->name, strlen(id->name), id->sign_pk, id->box_pk, id->sign_sk, id->box_sk,
+                 opslimit, memlimit_kib);
 }
 
 static bool same_public(const tlo_vault_identity *a, const tlo_vault_identity *b)
@@ -147,8 +147,7 @@ static void check_keys_work(const tlo_vault_identity *orig, const tlo_vault_iden
 
     uint8_t sealed[sizeof msg + crypto_box_SEALBYTES], opened[sizeof msg];
     CHECK(crypto_box_seal(sealed, msg, sizeof msg, orig->box_pk) == 0);
-    CHECK(crypto_box_seal_open(opened, sealed, sizeof sealed, loaded->box_pk, loaded->box_sk) ==
-          0);
+    CHECK(crypto_box_seal_open(opened, sealed, sizeof sealed, loaded->box_pk, loaded->box_sk) == 0);
     CHECK(memcmp(opened, msg, sizeof msg) == 0);
 }
 
@@ -182,6 +181,11 @@ static void test_generate_names(void)
         "\xc0\xaf",     /* overlong '/' */
         "\xed\xa0\x80", /* a surrogate */
         "\xe5\xbc",     /* cut-off sequence */
+        "Anna\xe2\x80\xae"
+        "greB", /* U+202E RIGHT-TO-LEFT OVERRIDE */
+        "\xe2\x81\xa6"
+        "Bo",             /* U+2066 LEFT-TO-RIGHT ISOLATE */
+        "Bo\xef\xbb\xbf", /* U+FEFF ZERO WIDTH NO-BREAK SPACE */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&err, 0, sizeof err);
@@ -516,8 +520,14 @@ static void test_crafted(void)
      * time is a second, generous, witness. */
     len = craft_id(buf, a, 1, 8192);
     static const uint32_t bad_limits[][2] = {
-        {0, 65536},          {17, 65536},     {0xffffffff, 65536},   {1, 0},
-        {1, 8191},           {1, 1048577},    {1, 0xffffffff},       {0xffffffff, 0xffffffff},
+        {0, 65536},
+        {17, 65536},
+        {0xffffffff, 65536},
+        {1, 0},
+        {1, 8191},
+        {1, 1048577},
+        {1, 0xffffffff},
+        {0xffffffff, 0xffffffff},
         {2, 1024u * 1024 * 4}, /* 4 GiB */
     };
     double t0 = now();
@@ -563,8 +573,8 @@ static void test_crafted(void)
     static const char *const bad_names[] = {"Anna\nBerg", "Anna\x01", "\xff\xfe", "a\0b"};
     static const size_t bad_lens[] = {9, 5, 2, 3};
     for (size_t i = 0; i < 4; i++) {
-        len = craft(buf, bad_names[i], bad_lens[i], a->sign_pk, a->box_pk, a->sign_sk, a->box_sk,
-                    1, 8192);
+        len = craft(buf, bad_names[i], bad_lens[i], a->sign_pk, a->box_pk, a->sign_sk, a->box_sk, 1,
+                    8192);
         got = load_bytes(path, buf, len, &err);
         CHECK_MSG(got == NULL, "bad name %zu accepted", i);
         CHECK_ERR(err.code, err, TLO_EFORMAT, path);
@@ -641,20 +651,24 @@ static bool flip_result_ok(size_t pos, size_t name_len, int code)
  * positions would run it: 30 s a mask. So the full sweep runs on a file of
  * the same layout written by craft() with the cheapest limits the reader
  * accepts (1 pass, 8 MiB: ~10 ms a run). Flips of its limit bytes cannot make
- * it slow: with masks 0x01 and 0xff the opslimit is 0, 254 or huge (all
- * refused), and the memlimit at most 0x0000df00 KiB = 56 MiB. The saved
- * INTERACTIVE file gets the same sweep over its header (magic, version,
- * limits and name length: the bytes that decide whether and how Argon2id
- * runs), where flips are refused outright or cost at most one 128 MiB run. */
+ * it slow: with masks 0x01 and 0xff the opslimit becomes 0, 254 or huge (all
+ * refused) and the memlimit at most 0x0000df00 KiB = 56 MiB. The parsed bytes
+ * (header and name) get both masks, as each takes the parser down another
+ * path; the public keys and ciphertext, which the parser does not interpret
+ * and the tag covers whole, get one. The saved INTERACTIVE file gets the
+ * two-mask sweep over the bytes that decide whether and how Argon2id runs
+ * (magic, version, limits, name length): flips there are refused outright or
+ * cost at most one 128 MiB run. About 5 s in all. */
+static const uint8_t two_masks[] = {0x01, 0xff}, one_mask[] = {0xff};
+
 static void sweep(const char *path, const uint8_t *orig, size_t len, size_t from, size_t to,
-                  const char *what)
+                  const uint8_t *masks, size_t nmasks, const char *what)
 {
-    static const uint8_t masks[] = {0x01, 0xff};
     uint8_t buf[F_MAX];
     size_t name_len = orig[F_NAME_LEN];
     int wrong = 0;
     for (size_t pos = from; pos < to && pos < len; pos++) {
-        for (size_t m = 0; m < sizeof masks; m++) {
+        for (size_t m = 0; m < nmasks; m++) {
             tlo_error err;
             memcpy(buf, orig, len);
             buf[pos] ^= masks[m];
@@ -696,8 +710,8 @@ static void test_flips_and_truncation(void)
     tlo_vault_identity_free(got);
 
     double t0 = now();
-    sweep(path, orig, len, 0, F_SALT, "saved file header");
-    sweep(path, orig, len, F_NAME_LEN, F_NAME_LEN + 1, "saved file name length");
+    sweep(path, orig, len, 0, F_SALT, two_masks, 2, "saved file header");
+    sweep(path, orig, len, F_NAME_LEN, F_NAME_LEN + 1, two_masks, 2, "saved file name length");
     double t1 = now();
 
     uint8_t cheap[F_MAX];
@@ -705,7 +719,9 @@ static void test_flips_and_truncation(void)
     got = load_bytes(path, cheap, clen, &err);
     CHECK_MSG(got && same_secret(id, got), "cheap copy: %s", err.msg);
     tlo_vault_identity_free(got);
-    sweep(path, cheap, clen, 0, clen, "cheap file");
+    size_t keys_at = F_NAME + cheap[F_NAME_LEN];
+    sweep(path, cheap, clen, 0, keys_at, two_masks, 2, "cheap file header and name");
+    sweep(path, cheap, clen, keys_at, clen, one_mask, 1, "cheap file keys and ciphertext");
     double t2 = now();
 
     /* Every truncation, with and without the passphrase. */
@@ -722,8 +738,8 @@ static void test_flips_and_truncation(void)
     }
     CHECK_MSG(wrong == 0, "%d truncations misbehaved", wrong);
     double t3 = now();
-    printf("flips: saved header %.2f s, cheap file %.2f s; truncations %.2f s\n", t1 - t0,
-           t2 - t1, t3 - t2);
+    printf("flips: saved header %.2f s, cheap file %.2f s; truncations %.2f s\n", t1 - t0, t2 - t1,
+           t3 - t2);
     unlink(path);
 out:
     tlo_vault_identity_free(id);

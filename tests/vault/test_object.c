@@ -293,7 +293,9 @@ static void test_appended(const uint8_t *key)
         uint8_t *pt = random_bytes(len);
         tlo_vault_digests d;
         membuf m = seal(key, pt, len, 0, &d);
-        membuf other = seal(key, pt, 3 * C, 0, &d);
+        uint8_t *other_pt = random_bytes(3 * C);
+        membuf other = seal(key, other_pt, 3 * C, 0, &d);
+        free(other_pt);
         tlo_error err;
         size_t extras[] = {1, 7, 8, 100, C + T};
         for (size_t k = 0; k < sizeof extras / sizeof extras[0]; k++) {
