@@ -13,6 +13,7 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ctx);
 
 static uint8_t *fuzz_key;
 static uint8_t *valid_obj;
@@ -103,4 +104,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     tlo_vault_reader_free(r);
     return 0;
+}
+
+/* Seeds for a corpus and for replay.c: mode byte 0 and a valid object of each
+ * interesting size (empty, one byte, around the 1 KiB chunk size, 3 chunks). */
+int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ctx)
+{
+    static const size_t sizes[] = {0, 1, 1023, 1024, 1025, 3000};
+    tlo_vault_object_params p = {.kind = TLO_KIND_SEGMENT, .chunk_log2 = 10};
+    int rc = 0;
+    setup();
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0] && rc == 0; s++) {
+        uint8_t *saved = valid_obj;
+        size_t saved_len = valid_len;
+        valid_obj = calloc(1, 1); /* the mode byte */
+        valid_len = 1;
+        tlo_vault_writer *w = tlo_vault_writer_new(&p, fuzz_key, grow_sink, NULL, NULL);
+        if (!w || tlo_vault_writer_write(w, valid_pt, sizes[s], NULL) != 0 ||
+            tlo_vault_writer_finish(w, NULL, NULL) != 0)
+            abort();
+        tlo_vault_writer_free(w);
+        rc = emit(ctx, valid_obj, valid_len);
+        free(valid_obj);
+        valid_obj = saved;
+        valid_len = saved_len;
+    }
+    /* Mode 1: read ranges over a valid object, across chunk boundaries. */
+    static const uint8_t ranges[] = {1,    0xfc, 0x03, 0x08, 0x00, 0x00, 0x00, 0x00,
+                                     0x0c, 0xff, 0x0b, 0x00, 0x01, 0x0c, 0x64, 0x00};
+    if (rc == 0)
+        rc = emit(ctx, ranges, sizeof ranges);
+    return rc;
 }
