@@ -28,6 +28,7 @@ enum {
     TLO_ECRYPTO = -14,     /* a cryptographic library call failed unexpectedly */
     TLO_ESTATE = -15,      /* the object is unusable after an earlier failure */
     TLO_EEXIST = -16,      /* refusing to overwrite something that exists */
+    TLO_EPROOF = -17,      /* a Merkle proof or signature does not verify */
 };
 
 #define TLO_ERROR_MSG_MAX 512

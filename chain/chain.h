@@ -1,0 +1,96 @@
+/* tellonce chain — the custody ledger.
+ *
+ * An append-only list of signed entries (chain/entry.h) kept in SQLite (WAL,
+ * synchronous=FULL, one writer at a time), each linked to the one before by
+ * its hash, all of them the leaves of an RFC 6962 Merkle tree whose compact
+ * right edge is stored with them. An append returns only once its entries
+ * are durable. Verification needs no secret: it rebuilds everything from the
+ * entries and the public keys enrolled in them. docs/ledger.md describes it.
+ *
+ * Call tlo_vault_init() (or sodium_init()) before using this module. */
+#ifndef TLO_CHAIN_H
+#define TLO_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entry.h"
+#include "tlo_common.h"
+
+typedef struct tlo_chain tlo_chain;
+
+/* Creates a new, empty ledger database at path (refuses an existing file). */
+tlo_chain *tlo_chain_create(const char *path, tlo_error *err);
+
+/* Opens an existing ledger. readonly opens it without write access (an
+ * auditor's copy). Returns NULL with err filled on failure. */
+tlo_chain *tlo_chain_open(const char *path, bool readonly, tlo_error *err);
+
+/* Closes the database. NULL-safe. */
+void tlo_chain_close(tlo_chain *c);
+
+/* What a caller asks to append; the ledger fills seq, time, prev, actor, sig. */
+typedef struct tlo_chain_draft {
+    uint16_t kind;
+    bool has_case;
+    uint8_t case_id[TLO_CASE_ID_BYTES];
+    const uint8_t *body; /* canonical, see tlo_entry_body_valid */
+    size_t body_len;
+} tlo_chain_draft;
+
+/* The actor who signs: public key and secret key (64 bytes, secure memory,
+ * owned by the caller). */
+typedef struct tlo_chain_signer {
+    uint8_t pk[32];
+    const uint8_t *sk;
+} tlo_chain_signer;
+
+/* Appends n entries (n >= 1) signed by s, in one transaction: either all are
+ * appended or none. Waits up to 30 s for another writer. Returns 0 only once
+ * the entries are durable (committed with fsync); *first_seq (if not NULL) is
+ * the sequence number of the first. The time of each entry is the current UTC
+ * time in milliseconds, never earlier than the entry before it. */
+int tlo_chain_append(tlo_chain *c, const tlo_chain_draft *drafts, size_t n,
+                     const tlo_chain_signer *s, uint64_t *first_seq, tlo_error *err);
+
+/* Number of entries. */
+int tlo_chain_size(tlo_chain *c, uint64_t *size, tlo_error *err);
+
+/* Reads entry seq: fills *e with its fields; e->body points into *buf, which
+ * the caller frees with free(). Nothing is verified here. */
+int tlo_chain_get(tlo_chain *c, uint64_t seq, tlo_entry *e, uint8_t **buf, tlo_error *err);
+
+/* The Merkle root and size recorded with the newest entry (the stored compact
+ * tree); tlo_chain_verify recomputes it from the entries. */
+int tlo_chain_root(tlo_chain *c, uint64_t *size, uint8_t root[static TLO_HASH_BYTES],
+                   tlo_error *err);
+
+/* Walks the entries in order, calling fn for each (with its leaf hash), in
+ * one read transaction. fn returns 0 to go on, anything else to stop (and
+ * that value is returned). */
+typedef int (*tlo_chain_visit_fn)(void *ctx, const tlo_entry *e,
+                                  const uint8_t leaf[static TLO_HASH_BYTES], tlo_error *err);
+int tlo_chain_walk(tlo_chain *c, uint64_t from, tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
+
+/* ---- verification -------------------------------------------------------- */
+
+/* What verification found. */
+typedef struct tlo_chain_report {
+    bool ok;
+    uint64_t entries;                /* entries checked */
+    uint64_t signatures;             /* signatures verified */
+    uint8_t root[TLO_HASH_BYTES];    /* Merkle root recomputed from the entries */
+    int64_t first_bad;               /* seq of the first bad entry, or -1 */
+    char problem[TLO_ERROR_MSG_MAX]; /* what is wrong with it, for a person */
+} tlo_chain_report;
+
+/* Verifies, without any secret, every entry: sequence numbers from 0 without
+ * gaps, canonical encoding, the link to the entry before, the signature
+ * against the key enrolled (and not revoked) at that point, admin rights for
+ * enrolments; then recomputes the Merkle root and compares it with the stored
+ * tree. Returns 0 when the walk ran (report->ok says whether all holds), or a
+ * negative code when the database could not be read at all. */
+int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err);
+
+#endif

@@ -1,0 +1,285 @@
+/* Verification of a whole ledger, with no secret: see tlo_chain_verify.
+ *
+ * Who may sign is itself in the ledger: the genesis entry (seq 0) enrols the
+ * first administrator (who signs it) and the custodian; user-add entries,
+ * signed by an administrator, enrol people with their roles; user-revoke
+ * entries end a key's right to sign. Bodies (docs/ledger.md):
+ *   genesis:     admin.name, admin.pk, admin.box_pk, custodian.pk,
+ *                custodian.box_pk, origin
+ *   user-add:    name, pk, box_pk, roles (comma-separated)
+ *   user-revoke: pk, reason */
+#include "chain.h"
+#include "merkle.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    ROLE_ADMIN = 1 << 0,
+    ROLE_INTERVIEWER = 1 << 1,
+    ROLE_PROSECUTOR = 1 << 2,
+    ROLE_MEDICAL = 1 << 3,
+    ROLE_AUDITOR = 1 << 4,
+    ROLE_CUSTODIAN = 1 << 5,
+};
+
+typedef struct key {
+    uint8_t actor[TLO_HASH_BYTES]; /* SHA-256 of pk */
+    uint8_t pk[32];
+    unsigned roles;
+    int64_t revoked_at; /* seq of the revocation, or -1 */
+} key;
+
+typedef struct walk {
+    tlo_chain_report *r;
+    key *keys;
+    size_t nkeys, cap;
+    uint64_t expect_seq;
+    uint64_t last_time;
+    uint8_t prev[TLO_HASH_BYTES];
+    tlo_merkle_tree tree;
+} walk;
+
+static int bad(walk *w, uint64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(walk *w, uint64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+    w->r->ok = false;
+    w->r->first_bad = (int64_t)seq;
+    va_start(ap, fmt);
+    vsnprintf(w->r->problem, sizeof w->r->problem, fmt, ap);
+    va_end(ap);
+    return 1; /* stop the walk */
+}
+
+static key *find_key(walk *w, const uint8_t actor[static TLO_HASH_BYTES])
+{
+    for (size_t i = 0; i < w->nkeys; i++)
+        if (memcmp(w->keys[i].actor, actor, TLO_HASH_BYTES) == 0)
+            return &w->keys[i];
+    return NULL;
+}
+
+/* Reads a 64-hex-digit public key field of a body. */
+static bool get_pk(const tlo_entry *e, const char *field, uint8_t pk[static 32])
+{
+    size_t n;
+    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, field, &n);
+    char hex[65];
+    if (!v || n != 64)
+        return false;
+    memcpy(hex, v, 64);
+    hex[64] = '\0';
+    return tlo_unhex(pk, 32, hex) == 0;
+}
+
+static bool parse_roles(const tlo_entry *e, unsigned *roles)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"admin", ROLE_ADMIN},
+                 {"interviewer", ROLE_INTERVIEWER},
+                 {"prosecutor", ROLE_PROSECUTOR},
+                 {"medical", ROLE_MEDICAL},
+                 {"auditor", ROLE_AUDITOR}};
+    size_t n;
+    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "roles", &n);
+    *roles = 0;
+    if (!v || n == 0)
+        return false;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        bool found = false;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (strlen(names[k].name) == j - i && memcmp(names[k].name, v + i, j - i) == 0) {
+                *roles |= names[k].bit;
+                found = true;
+            }
+        if (!found)
+            return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+static int enrol(walk *w, const uint8_t pk[static 32], unsigned roles)
+{
+    uint8_t actor[TLO_HASH_BYTES];
+    crypto_hash_sha256(actor, pk, 32);
+    if (find_key(w, actor))
+        return 1; /* already enrolled */
+    if (w->nkeys == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 16;
+        key *k = realloc(w->keys, cap * sizeof *k);
+        if (!k)
+            return -1;
+        w->keys = k;
+        w->cap = cap;
+    }
+    key *k = &w->keys[w->nkeys++];
+    memcpy(k->actor, actor, sizeof actor);
+    memcpy(k->pk, pk, 32);
+    k->roles = roles;
+    k->revoked_at = -1;
+    return 0;
+}
+
+static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HASH_BYTES],
+                 tlo_error *err)
+{
+    walk *w = ctx;
+    const char *why;
+    uint8_t pk[32], box[32];
+    (void)err;
+
+    if (e->seq != w->expect_seq)
+        return bad(w, w->expect_seq,
+                   e->seq > w->expect_seq
+                       ? "entry %llu is missing: the next entry is %llu (entries were deleted)"
+                       : "entry %llu appears out of order (got %llu)",
+                   (unsigned long long)w->expect_seq, (unsigned long long)e->seq);
+    if (!tlo_entry_kind_name(e->kind))
+        return bad(w, e->seq, "entry %llu has unknown kind %u", (unsigned long long)e->seq,
+                   e->kind);
+    if (!tlo_entry_body_valid(e->body, e->body_len, &why))
+        return bad(w, e->seq, "entry %llu has a body that is not canonical: %s",
+                   (unsigned long long)e->seq, why);
+    if (sodium_memcmp(e->prev, w->prev, TLO_HASH_BYTES) != 0)
+        return bad(w, e->seq,
+                   "entry %llu does not link to entry %llu: its previous-entry hash differs (the "
+                   "entry before it was changed, removed or replaced, or this one was)",
+                   (unsigned long long)e->seq, (unsigned long long)(e->seq - 1));
+    if (e->time_ms < w->last_time)
+        return bad(w, e->seq, "entry %llu is dated before the entry preceding it",
+                   (unsigned long long)e->seq);
+
+    if (e->seq == 0) {
+        if (e->kind != TLO_ENTRY_GENESIS)
+            return bad(w, 0, "entry 0 is not a genesis entry");
+        if (!get_pk(e, "admin.pk", pk) || !get_pk(e, "admin.box_pk", box) ||
+            !tlo_entry_body_get(e->body, e->body_len, "admin.name", &(size_t){0}))
+            return bad(w, 0, "the genesis entry does not name the first administrator's keys");
+        if (enrol(w, pk, ROLE_ADMIN) < 0)
+            return -1;
+        uint8_t cpk[32];
+        if (!get_pk(e, "custodian.pk", cpk) || !get_pk(e, "custodian.box_pk", box))
+            return bad(w, 0, "the genesis entry does not name the custodian's keys");
+        if (enrol(w, cpk, ROLE_CUSTODIAN) < 0)
+            return -1;
+    } else if (e->kind == TLO_ENTRY_GENESIS) {
+        return bad(w, e->seq, "entry %llu is a second genesis entry", (unsigned long long)e->seq);
+    }
+
+    key *k = find_key(w, e->actor);
+    if (!k)
+        return bad(w, e->seq, "entry %llu is signed by a key that was never enrolled",
+                   (unsigned long long)e->seq);
+    if (k->revoked_at >= 0)
+        return bad(w, e->seq, "entry %llu is signed by a key revoked at entry %lld",
+                   (unsigned long long)e->seq, (long long)k->revoked_at);
+    if (e->seq == 0 && !(k->roles & ROLE_ADMIN))
+        return bad(w, 0, "the genesis entry is not signed by the administrator it enrols");
+    if (!tlo_entry_verify(e, k->pk))
+        return bad(w, e->seq,
+                   "entry %llu has an invalid signature: its content was changed after it was "
+                   "signed",
+                   (unsigned long long)e->seq);
+    w->r->signatures++;
+
+    if (e->kind == TLO_ENTRY_USER_ADD || e->kind == TLO_ENTRY_USER_REVOKE) {
+        if (!(k->roles & ROLE_ADMIN))
+            return bad(w, e->seq,
+                       "entry %llu changes enrolment but its signer is not an "
+                       "administrator",
+                       (unsigned long long)e->seq);
+        if (!get_pk(e, "pk", pk))
+            return bad(w, e->seq, "entry %llu does not name a public key",
+                       (unsigned long long)e->seq);
+        if (e->kind == TLO_ENTRY_USER_ADD) {
+            unsigned roles;
+            if (!get_pk(e, "box_pk", box) || !parse_roles(e, &roles))
+                return bad(w, e->seq, "entry %llu enrols a person without valid keys or roles",
+                           (unsigned long long)e->seq);
+            int rc = enrol(w, pk, roles);
+            if (rc < 0)
+                return -1;
+            if (rc > 0)
+                return bad(w, e->seq, "entry %llu enrols a key that is already enrolled",
+                           (unsigned long long)e->seq);
+        } else {
+            uint8_t actor[TLO_HASH_BYTES];
+            crypto_hash_sha256(actor, pk, 32);
+            key *victim = find_key(w, actor);
+            if (!victim || victim->revoked_at >= 0)
+                return bad(w, e->seq, "entry %llu revokes a key that is not enrolled",
+                           (unsigned long long)e->seq);
+            victim->revoked_at = (int64_t)e->seq;
+        }
+    }
+
+    if (tlo_merkle_tree_append(&w->tree, leaf, NULL) != 0)
+        return -1;
+    memcpy(w->prev, leaf, TLO_HASH_BYTES);
+    w->last_time = e->time_ms;
+    w->expect_seq++;
+    w->r->entries++;
+    return 0;
+}
+
+int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err)
+{
+    walk w = {.r = report};
+    uint8_t stored_root[TLO_HASH_BYTES];
+    uint64_t stored_size;
+
+    memset(report, 0, sizeof *report);
+    report->ok = true;
+    report->first_bad = -1;
+    tlo_error local = {0};
+    tlo_merkle_tree_init(&w.tree);
+    int rc = tlo_chain_walk(c, 0, visit, &w, &local);
+    if (rc == -1)
+        rc = tlo_fail(&local, TLO_ENOMEM, "out of memory verifying the ledger");
+    if (rc < 0 && rc != TLO_EFORMAT) {
+        free(w.keys);
+        if (err)
+            *err = local;
+        return rc;
+    }
+    if (rc == TLO_EFORMAT && report->ok) {
+        /* A row that is not even an entry. */
+        report->ok = false;
+        report->first_bad = (int64_t)w.expect_seq;
+        snprintf(report->problem, sizeof report->problem, "%s", local.msg);
+    }
+    free(w.keys);
+    tlo_merkle_tree_root(&w.tree, report->root);
+    if (!report->ok)
+        return 0;
+    if (w.expect_seq == 0) {
+        report->ok = false;
+        snprintf(report->problem, sizeof report->problem, "the ledger has no entries");
+        return 0;
+    }
+    if ((rc = tlo_chain_root(c, &stored_size, stored_root, &local)) != 0) {
+        report->ok = false;
+        snprintf(report->problem, sizeof report->problem, "%s", local.msg);
+        return 0;
+    }
+    if (stored_size != w.expect_seq || sodium_memcmp(stored_root, report->root, 32) != 0) {
+        report->ok = false;
+        report->first_bad = (int64_t)(stored_size < w.expect_seq ? stored_size : w.expect_seq);
+        snprintf(report->problem, sizeof report->problem,
+                 "the stored Merkle tree (%llu entries) does not match the %llu entries: entries "
+                 "were added or changed outside tellonce",
+                 (unsigned long long)stored_size, (unsigned long long)w.expect_seq);
+    }
+    return 0;
+}
