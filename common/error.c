@@ -61,6 +61,8 @@ const char *tlo_strerror(int code)
         return "unusable after an earlier failure";
     case TLO_EEXIST:
         return "already exists";
+    case TLO_EPROOF:
+        return "proof does not verify";
     }
     return "unknown error";
 }
