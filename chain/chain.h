@@ -73,6 +73,11 @@ typedef int (*tlo_chain_visit_fn)(void *ctx, const tlo_entry *e,
                                   const uint8_t leaf[static TLO_HASH_BYTES], tlo_error *err);
 int tlo_chain_walk(tlo_chain *c, uint64_t from, tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
 
+/* The message the custodian countersigns in the genesis entry:
+ * "tellonce/v1 genesis\n" || the body without its custodian.sig line. Returns
+ * a malloc'd buffer (free it) or NULL when out of memory. */
+uint8_t *tlo_chain_genesis_message(const uint8_t *body, size_t len, size_t *out_len);
+
 /* ---- verification -------------------------------------------------------- */
 
 /* What verification found. */

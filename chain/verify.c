@@ -4,8 +4,8 @@
  * first administrator (who signs it) and the custodian; user-add entries,
  * signed by an administrator, enrol people with their roles; user-revoke
  * entries end a key's right to sign. Bodies (docs/ledger.md):
- *   genesis:     admin.name, admin.pk, admin.box_pk, custodian.pk,
- *                custodian.box_pk, origin
+ *   genesis:     admin.box_pk, admin.name, admin.pk, custodian.box_pk,
+ *                custodian.pk, custodian.sig, origin
  *   user-add:    name, pk, box_pk, roles (comma-separated)
  *   user-revoke: pk, reason */
 #include "chain.h"
@@ -171,6 +171,24 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
         uint8_t cpk[32];
         if (!get_pk(e, "custodian.pk", cpk) || !get_pk(e, "custodian.box_pk", box))
             return bad(w, 0, "the genesis entry does not name the custodian's keys");
+        /* The custodian countersigns the genesis: the vault's two keys
+         * vouch for each other from the first entry on. */
+        size_t n, mlen;
+        const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "custodian.sig", &n);
+        uint8_t sig[64];
+        char hex[129];
+        if (!v || n != 128)
+            return bad(w, 0, "the genesis entry has no countersignature by the custodian");
+        memcpy(hex, v, 128);
+        hex[128] = '\0';
+        uint8_t *msg = tlo_chain_genesis_message(e->body, e->body_len, &mlen);
+        if (!msg)
+            return -1;
+        int ok =
+            tlo_unhex(sig, 64, hex) == 0 && crypto_sign_verify_detached(sig, msg, mlen, cpk) == 0;
+        free(msg);
+        if (!ok)
+            return bad(w, 0, "the custodian's countersignature of the genesis entry is invalid");
         if (enrol(w, cpk, ROLE_CUSTODIAN) < 0)
             return -1;
     } else if (e->kind == TLO_ENTRY_GENESIS) {
@@ -282,4 +300,27 @@ int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err)
                  (unsigned long long)stored_size, (unsigned long long)w.expect_seq);
     }
     return 0;
+}
+
+uint8_t *tlo_chain_genesis_message(const uint8_t *body, size_t len, size_t *out_len)
+{
+    static const char ctx[] = "tellonce/v1 genesis\n";
+    static const char skip[] = "custodian.sig=";
+    uint8_t *msg = malloc(sizeof ctx + len);
+    size_t n = sizeof ctx - 1, i = 0;
+    *out_len = 0;
+    if (!msg)
+        return NULL;
+    memcpy(msg, ctx, n);
+    while (i < len) {
+        const uint8_t *nl = memchr(body + i, '\n', len - i);
+        size_t line = nl ? (size_t)(nl - (body + i)) + 1 : len - i;
+        if (!(line >= sizeof skip - 1 && memcmp(body + i, skip, sizeof skip - 1) == 0)) {
+            memcpy(msg + n, body + i, line);
+            n += line;
+        }
+        i += line;
+    }
+    *out_len = n;
+    return msg;
 }

@@ -51,6 +51,7 @@ static int append_text(tlo_chain *c, uint16_t kind, const char *body, const pers
 
 static char dir[] = "/tmp/tlo-ledger.XXXXXX";
 static person admin, custodian, officer;
+static int genesis_bad_countersig;
 
 /* A ledger with genesis, one enrolled interviewer and `extra` markers. */
 static void build(const char *path, int extra)
@@ -60,11 +61,24 @@ static void build(const char *path, int extra)
     unlink(path);
     tlo_chain *c = tlo_chain_create(path, &err);
     CHECK_MSG(c != NULL, "%s", err.msg);
+    char sighex[129];
+    uint8_t sig[64];
+    size_t mlen;
     snprintf(body, sizeof body,
              "admin.box_pk=%s\nadmin.name=Admin Ahlberg\nadmin.pk=%s\ncustodian.box_pk=%s\n"
              "custodian.pk=%s\norigin=test.tellonce.invalid/vault\n",
              hex32(a, admin.box_pk), hex32(b, admin.pk), hex32(c2, custodian.box_pk),
              hex32(d, custodian.pk));
+    uint8_t *msg = tlo_chain_genesis_message((const uint8_t *)body, strlen(body), &mlen);
+    crypto_sign_detached(sig, NULL, msg, mlen, custodian.sk);
+    free(msg);
+    tlo_hex(sighex, sig, 64);
+    if (genesis_bad_countersig)
+        sighex[0] = sighex[0] == '0' ? '1' : '0';
+    snprintf(body, sizeof body,
+             "admin.box_pk=%s\nadmin.name=Admin Ahlberg\nadmin.pk=%s\ncustodian.box_pk=%s\n"
+             "custodian.pk=%s\ncustodian.sig=%s\norigin=test.tellonce.invalid/vault\n",
+             a, b, c2, d, sighex);
     CHECK_MSG(append_text(c, TLO_ENTRY_GENESIS, body, &admin, &err) == 0, "%s", err.msg);
     snprintf(body, sizeof body, "box_pk=%s\nname=张警官\npk=%s\nroles=interviewer\n",
              hex32(a, officer.box_pk), hex32(b, officer.pk));
@@ -244,6 +258,13 @@ static void test_keys(void)
     CHECK_MSG(!r.ok && r.first_bad == 3 && strstr(r.problem, "revoked at entry 2"), "%s",
               r.problem);
     free_person(&stranger);
+
+    /* The genesis must carry a valid countersignature by the custodian. */
+    genesis_bad_countersig = 1;
+    build(path, 0);
+    genesis_bad_countersig = 0;
+    r = verify_path(path);
+    CHECK_MSG(!r.ok && r.first_bad == 0 && strstr(r.problem, "countersignature"), "%s", r.problem);
 }
 
 /* Two processes appending 1,000 entries each at once: one valid chain. */
