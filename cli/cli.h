@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chain.h"
 #include "tlo_common.h"
+#include "vault.h"
 
 /* Exit codes, documented in `tellonce --help` and docs/cli.md. */
 enum {
@@ -36,6 +38,72 @@ int cli_parse_u64(const char *s, uint64_t *out);
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
 
+/* ---- vaults, passphrases, people (session.c, people.c) ---- */
+
+/* The vault directory: opt, else $TELLONCE_VAULT, else
+ * $XDG_DATA_HOME/tellonce/vault (~/.local/share/tellonce/vault). malloc'd. */
+char *cli_vault_dir(const char *opt);
+/* dir + "/" + name, malloc'd. */
+char *cli_path(const char *dir, const char *name);
+
+/* A passphrase in secure memory (sodium_free it): the first line of file if
+ * given, else $env_name if set, else asked on the terminal without echo
+ * (twice when confirm). NULL, with the error printed, when there is none. */
+char *cli_passphrase(const char *file, const char *env_name, const char *prompt, int confirm,
+                     size_t *len);
+/* TLO_KDF_MODERATE, or TLO_KDF_INTERACTIVE when TELLONCE_TEST_FAST_KDF=1. */
+tlo_vault_kdf_cost cli_kdf_cost(void);
+
+/* The identity file of the person called name in the vault (public part);
+ * *path_out gets its path. Prints the error and returns NULL if there is no
+ * such person or more than one. */
+tlo_vault_identity *cli_find_person(const char *vault, const char *name, char **path_out, int *rc);
+/* Finds and unlocks name's identity with their passphrase. On failure the
+ * error is printed and *rc is the exit code. */
+tlo_vault_identity *cli_unlock_person(const char *vault, const char *name,
+                                      const char *passphrase_file, int *rc);
+/* Unlocks the custodian's identity. */
+tlo_vault_identity *cli_unlock_custodian(const char *vault);
+
+/* Opens the vault's ledger; prints the error, sets *rc and returns NULL on
+ * failure (EXIT_USAGE when there is no vault there). */
+tlo_chain *cli_open_ledger(const char *vault, bool readonly, int *rc);
+
+/* People as the ledger enrols them (not verified: 'verify' does that). */
+enum {
+    CLI_ROLE_ADMIN = 1 << 0,
+    CLI_ROLE_INTERVIEWER = 1 << 1,
+    CLI_ROLE_PROSECUTOR = 1 << 2,
+    CLI_ROLE_MEDICAL = 1 << 3,
+    CLI_ROLE_AUDITOR = 1 << 4,
+    CLI_ROLE_CUSTODIAN = 1 << 5,
+};
+typedef struct cli_person {
+    char name[TLO_NAME_MAX + 1];
+    uint8_t pk[32];
+    uint8_t actor[32]; /* SHA-256 of pk, as entries name their actor */
+    unsigned roles;
+    uint64_t enrolled_at;
+    int64_t revoked_at; /* -1 while active */
+} cli_person;
+typedef struct cli_people {
+    cli_person *p;
+    size_t n;
+} cli_people;
+/* Reads every genesis, user-add and user-revoke entry. 0 or an exit code. */
+int cli_people_load(tlo_chain *c, cli_people *out);
+void cli_people_free(cli_people *pp);
+const cli_person *cli_people_by_actor(const cli_people *pp, const uint8_t actor[static 32]);
+const cli_person *cli_people_by_name(const cli_people *pp, const char *name);
+/* "admin,interviewer" into a role mask; -1 if a name is unknown. */
+int cli_roles_parse(const char *s, unsigned *roles);
+/* The role mask as text ("admin, interviewer"). */
+void cli_roles_format(unsigned roles, char *out, size_t cap);
+
 int cmd_object(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif

@@ -17,6 +17,10 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"init", cmd_init, "create a vault: ledger, custodian keys, first administrator"},
+    {"user", cmd_user, "enrol people with roles: add, list, revoke"},
+    {"log", cmd_log, "the custody log, as a person reads it"},
+    {"verify", cmd_verify, "verify the custody ledger, without any key"},
     {"object", cmd_object, "plumbing: seal, open and inspect sealed objects"},
 };
 

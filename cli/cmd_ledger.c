@@ -1,0 +1,258 @@
+/* tellonce verify and tellonce log — the custody ledger for auditors and
+ * for people. Neither needs a key or a passphrase. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct option ledger_opts[] = {{"vault", required_argument, NULL, 'V'},
+                                            {"case", required_argument, NULL, 'c'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+
+typedef struct ledger_args {
+    const char *vault_opt;
+    int json, has_case;
+    uint8_t case_id[TLO_CASE_ID_BYTES];
+} ledger_args;
+
+static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE *))
+{
+    int c;
+    memset(a, 0, sizeof *a);
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", ledger_opts, NULL)) != -1) {
+        switch (c) {
+        case 'V':
+            a->vault_opt = optarg;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'c':
+            if (tlo_unhex(a->case_id, TLO_CASE_ID_BYTES, optarg) != 0) {
+                cli_error("--case takes the case's internal id, 32 hex digits");
+                return EXIT_USAGE;
+            }
+            a->has_case = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void verify_usage(FILE *f)
+{
+    fprintf(f, "usage: tellonce verify [--vault DIR] [--json]\n"
+               "\n"
+               "Checks the whole custody ledger without any key or passphrase: every entry's\n"
+               "number, encoding, link to the entry before, and signature by a key enrolled\n"
+               "(and not revoked) at that point, and the Merkle root. Exit status 0 only when\n"
+               "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    ledger_args a;
+    int rc = parse_args(argc, argv, &a, verify_usage);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    char *vault = cli_vault_dir(a.vault_opt);
+    tlo_chain *c = cli_open_ledger(vault, true, &rc);
+    tlo_chain_report r;
+    tlo_error err = {0};
+    if (c && tlo_chain_verify(c, &r, &err) != 0)
+        rc = cli_fail(&err);
+    else if (c) {
+        char root[65];
+        tlo_hex(root, r.root, 32);
+        if (a.json) {
+            printf("{\"ok\":%s,\"entries\":%llu,\"signatures\":%llu,\"root\":\"%s\","
+                   "\"first_bad_entry\":",
+                   r.ok ? "true" : "false", (unsigned long long)r.entries,
+                   (unsigned long long)r.signatures, root);
+            if (r.first_bad >= 0)
+                printf("%lld", (long long)r.first_bad);
+            else
+                printf("null");
+            printf(",\"problem\":");
+            cli_json_string(stdout, r.ok ? "" : r.problem);
+            printf("}\n");
+        } else if (r.ok) {
+            printf("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
+                   "verified.\n",
+                   (unsigned long long)r.entries, (unsigned long long)r.signatures, root);
+        } else {
+            printf("FAILED: %s\n", r.problem);
+            if (r.first_bad >= 0)
+                printf("The first bad entry is %lld; the %llu entries before it verified.\n",
+                       (long long)r.first_bad, (unsigned long long)r.entries);
+        }
+        rc = r.ok ? EXIT_OK : EXIT_BAD_DATA;
+    }
+    tlo_chain_close(c);
+    free(vault);
+    return rc;
+}
+
+static void log_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
+            "\n"
+            "The custody log as a person reads it: time, who (name and role), what, on which\n"
+            "case. --case shows only the entries of one case (its internal id). --json gives\n"
+            "every field of every entry. Nothing here is verified: 'tellonce verify' does that.\n");
+}
+
+typedef struct log_ctx {
+    ledger_args *a;
+    cli_people pp; /* everyone the ledger enrols, loaded before the walk */
+    size_t shown;
+} log_ctx;
+
+static void format_time(uint64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[40], zone[16];
+    localtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    strftime(zone, sizeof zone, "%z", &tm);
+    snprintf(out, cap, "%s.%03u %s", buf, (unsigned)(ms % 1000), zone);
+}
+
+/* A short summary of a body: "name=X roles=Y" without public keys. */
+static void summary(const tlo_entry *e, char *out, size_t cap)
+{
+    size_t used = 0, i = 0;
+    out[0] = '\0';
+    while (i < e->body_len && used + 1 < cap) {
+        const uint8_t *line = e->body + i;
+        const uint8_t *nl = memchr(line, '\n', e->body_len - i);
+        size_t n = nl ? (size_t)(nl - line) : e->body_len - i;
+        const uint8_t *eq = memchr(line, '=', n);
+        size_t klen = eq ? (size_t)(eq - line) : n;
+        int key_hidden = (klen >= 2 && !memcmp(line + klen - 2, "pk", 2)) ||
+                         (klen >= 3 && !memcmp(line + klen - 3, "sig", 3));
+        if (!key_hidden)
+            used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? "  " : "", (int)n,
+                                     (const char *)line);
+        i += n + 1;
+    }
+    if (used >= cap)
+        out[cap - 1] = '\0';
+}
+
+static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    log_ctx *l = ctx;
+    (void)err;
+    if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
+        return 0;
+    const cli_person *p = cli_people_by_actor(&l->pp, e->actor);
+    const char *kind = tlo_entry_kind_name(e->kind);
+    char when[128], who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
+    format_time(e->time_ms, when, sizeof when);
+    if (e->has_case)
+        tlo_hex(case_hex, e->case_id, 16);
+    if (l->a->json) {
+        char actor[65], prev[65], lh[65], sig[129];
+        tlo_hex(actor, e->actor, 32);
+        tlo_hex(prev, e->prev, 32);
+        tlo_hex(lh, leaf, 32);
+        tlo_hex(sig, e->sig, 64);
+        printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"time\":\"%s\",\"kind\":\"%s\",\"case_id\":",
+               l->shown ? "," : "", (unsigned long long)e->seq, (unsigned long long)e->time_ms,
+               when, kind ? kind : "unknown");
+        if (e->has_case)
+            printf("\"%s\"", case_hex);
+        else
+            printf("null");
+        printf(",\"actor\":\"%s\",\"actor_name\":", actor);
+        if (p)
+            cli_json_string(stdout, p->name);
+        else
+            printf("null");
+        cli_roles_format(p ? p->roles : 0, roles, sizeof roles);
+        printf(",\"actor_roles\":\"%s\",\"prev\":\"%s\",\"leaf_hash\":\"%s\",\"signature\":\"%s\","
+               "\"body\":{",
+               roles, prev, lh, sig);
+        size_t i = 0;
+        int first = 1;
+        while (i < e->body_len) {
+            const uint8_t *line = e->body + i;
+            const uint8_t *nl = memchr(line, '\n', e->body_len - i);
+            size_t n = nl ? (size_t)(nl - line) : e->body_len - i;
+            const uint8_t *eq = memchr(line, '=', n);
+            if (eq) {
+                char key[40], *val = malloc(n + 1);
+                snprintf(key, sizeof key, "%.*s", (int)(eq - line), (const char *)line);
+                if (val) {
+                    memcpy(val, eq + 1, n - (size_t)(eq - line) - 1);
+                    val[n - (size_t)(eq - line) - 1] = '\0';
+                    printf("%s\"%s\":", first ? "" : ",", key);
+                    cli_json_string(stdout, val);
+                    free(val);
+                    first = 0;
+                }
+            }
+            i += n + 1;
+        }
+        printf("}}");
+    } else {
+        if (p) {
+            cli_roles_format(p->roles, roles, sizeof roles);
+            snprintf(who, sizeof who, "%s (%s)", p->name, roles);
+        } else {
+            snprintf(who, sizeof who, "unknown key");
+        }
+        summary(e, what, sizeof what);
+        printf("%6llu  %s  %-30s  %-14s  %-8.8s  %s\n", (unsigned long long)e->seq, when, who,
+               kind ? kind : "unknown", case_hex, what);
+    }
+    l->shown++;
+    return 0;
+}
+
+int cmd_log(int argc, char **argv)
+{
+    ledger_args a;
+    log_ctx l = {.a = &a};
+    int rc = parse_args(argc, argv, &a, log_usage);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    char *vault = cli_vault_dir(a.vault_opt);
+    tlo_chain *c = cli_open_ledger(vault, true, &rc);
+    tlo_error err = {0};
+    if (c && (rc = cli_people_load(c, &l.pp)) == 0) {
+        if (a.json)
+            fputc('[', stdout);
+        else
+            printf("%6s  %-29s  %-30s  %-14s  %-8s  %s\n", "ENTRY", "TIME", "WHO", "WHAT", "CASE",
+                   "DETAILS");
+        if (tlo_chain_walk(c, 0, log_visit, &l, &err) != 0)
+            rc = cli_fail(&err);
+        if (a.json)
+            printf("]\n");
+    }
+    cli_people_free(&l.pp);
+    tlo_chain_close(c);
+    free(vault);
+    return rc;
+}

@@ -1,0 +1,260 @@
+/* What every porcelain command needs: where the vault is, passphrases, and
+ * acting as an enrolled person.
+ *
+ * A vault is a directory (mode 0700):
+ *   ledger.db          the custody ledger (chain/)
+ *   custodian.id       the custodian's identity file (vault/identity.c), locked
+ *                      with the random passphrase in custodian.secret (0600)
+ *   people/KEYID.id    each person's identity file, locked with their passphrase */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PASSPHRASE_MAX 1024
+
+char *cli_vault_dir(const char *opt)
+{
+    const char *env = getenv("TELLONCE_VAULT");
+    char buf[4096];
+    if (opt && *opt)
+        return strdup(opt);
+    if (env && *env)
+        return strdup(env);
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/tellonce/vault", xdg);
+    else
+        snprintf(buf, sizeof buf, "%s/.local/share/tellonce/vault", home && *home ? home : ".");
+    return strdup(buf);
+}
+
+char *cli_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Reads one line (without its newline) from fd into a secure buffer. */
+static char *read_line_secure(int fd, size_t *len)
+{
+    char *buf = sodium_malloc(PASSPHRASE_MAX + 1);
+    size_t n = 0;
+    if (!buf)
+        return NULL;
+    while (n < PASSPHRASE_MAX) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n')
+            break;
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Asks on the terminal with echo off. */
+static char *ask_tty(const char *prompt, size_t *len)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    struct termios old, quiet;
+    if (fd < 0)
+        return NULL;
+    if (tcgetattr(fd, &old) != 0) {
+        close(fd);
+        return NULL;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+        close(fd);
+        return NULL;
+    }
+    char *p = read_line_secure(fd, len);
+    tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+        /* nothing to do: the newline is cosmetic */
+    }
+    close(fd);
+    return p;
+}
+
+char *cli_passphrase(const char *file, const char *env_name, const char *prompt, int confirm,
+                     size_t *len)
+{
+    const char *env = env_name ? getenv(env_name) : NULL;
+    *len = 0;
+    if (file) {
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            cli_error("cannot open passphrase file %s: %s", file, strerror(errno));
+            return NULL;
+        }
+        char *p = read_line_secure(fd, len);
+        close(fd);
+        if (p && *len == 0) {
+            cli_error("passphrase file %s is empty", file);
+            sodium_free(p);
+            return NULL;
+        }
+        return p;
+    }
+    if (env && *env) {
+        size_t n = strlen(env);
+        char *p = n <= PASSPHRASE_MAX ? sodium_malloc(n + 1) : NULL;
+        if (!p) {
+            cli_error("%s is too long", env_name);
+            return NULL;
+        }
+        memcpy(p, env, n + 1);
+        *len = n;
+        return p;
+    }
+    if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) {
+        cli_error("no passphrase: run this on a terminal, or use --passphrase-file (or %s)",
+                  env_name ? env_name : "a file");
+        return NULL;
+    }
+    char *p = ask_tty(prompt, len);
+    if (!p) {
+        cli_error("no passphrase: cannot ask on a terminal; use --passphrase-file");
+        return NULL;
+    }
+    if (*len == 0) {
+        cli_error("the passphrase is empty");
+        sodium_free(p);
+        return NULL;
+    }
+    if (confirm) {
+        size_t len2;
+        char *again = ask_tty("Repeat the passphrase: ", &len2);
+        int same = again && len2 == *len && sodium_memcmp(again, p, *len) == 0;
+        sodium_free(again);
+        if (!same) {
+            cli_error("the two passphrases differ; nothing was changed");
+            sodium_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+tlo_vault_kdf_cost cli_kdf_cost(void)
+{
+    /* The test suite creates many identities; it alone may ask for the cheaper
+     * Argon2id cost. Documented in docs/cli.md. */
+    const char *v = getenv("TELLONCE_TEST_FAST_KDF");
+    return v && !strcmp(v, "1") ? TLO_KDF_INTERACTIVE : TLO_KDF_MODERATE;
+}
+
+tlo_vault_identity *cli_find_person(const char *vault, const char *name, char **path_out, int *rc)
+{
+    char *dir = cli_path(vault, "people");
+    DIR *d = dir ? opendir(dir) : NULL;
+    tlo_vault_identity *found = NULL;
+    struct dirent *de;
+    int matches = 0;
+
+    *path_out = NULL;
+    *rc = EXIT_USAGE;
+    if (!d) {
+        cli_error("cannot read %s: %s; is %s a tellonce vault? ('tellonce init' creates one)",
+                  dir ? dir : vault, strerror(errno), vault);
+        free(dir);
+        return NULL;
+    }
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 4 || strcmp(de->d_name + n - 3, ".id") != 0)
+            continue;
+        char *p = cli_path(dir, de->d_name);
+        tlo_error err = {0};
+        tlo_vault_identity *id = p ? tlo_vault_identity_load_public(p, &err) : NULL;
+        if (id && !strcmp(id->name, name)) {
+            matches++;
+            tlo_vault_identity_free(found);
+            free(*path_out);
+            found = id;
+            *path_out = p;
+        } else {
+            tlo_vault_identity_free(id);
+            free(p);
+        }
+    }
+    closedir(d);
+    free(dir);
+    if (matches == 0) {
+        cli_error("nobody named '%s' has an identity in %s; see 'tellonce user list'", name, vault);
+    } else if (matches > 1) {
+        cli_error("more than one identity in %s is named '%s'; ask an administrator", vault, name);
+        tlo_vault_identity_free(found);
+        found = NULL;
+    }
+    if (!found) {
+        free(*path_out);
+        *path_out = NULL;
+    }
+    return found;
+}
+
+tlo_vault_identity *cli_unlock_person(const char *vault, const char *name,
+                                      const char *passphrase_file, int *rc)
+{
+    char *path = NULL, prompt[400];
+    tlo_vault_identity *pub = cli_find_person(vault, name, &path, rc);
+    if (!pub)
+        return NULL;
+    tlo_vault_identity_free(pub);
+    snprintf(prompt, sizeof prompt, "Passphrase for %s: ", name);
+    size_t len;
+    char *pass = cli_passphrase(passphrase_file, "TELLONCE_PASSPHRASE", prompt, 0, &len);
+    tlo_vault_identity *id = NULL;
+    *rc = EXIT_USAGE;
+    if (pass) {
+        tlo_error err = {0};
+        id = tlo_vault_identity_load(path, pass, len, &err);
+        if (!id)
+            *rc = cli_fail(&err);
+        sodium_free(pass);
+    }
+    free(path);
+    return id;
+}
+
+tlo_vault_identity *cli_unlock_custodian(const char *vault)
+{
+    char *secret_path = cli_path(vault, "custodian.secret");
+    char *id_path = cli_path(vault, "custodian.id");
+    tlo_vault_identity *id = NULL;
+    int fd = secret_path ? open(secret_path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) {
+        cli_error("cannot open the custodian secret %s: %s", secret_path ? secret_path : vault,
+                  strerror(errno));
+    } else {
+        size_t len;
+        char *pass = read_line_secure(fd, &len);
+        close(fd);
+        tlo_error err = {0};
+        if (pass && id_path && !(id = tlo_vault_identity_load(id_path, pass, len, &err)))
+            cli_fail(&err);
+        sodium_free(pass);
+    }
+    free(secret_path);
+    free(id_path);
+    return id;
+}
