@@ -98,4 +98,24 @@ typedef struct tlo_chain_report {
  * negative code when the database could not be read at all. */
 int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err);
 
+/* A tree head the ledger must match: from a checkpoint an auditor brings, or
+ * the vault's newest one. The caller checks its signature first. */
+typedef struct tlo_chain_anchor {
+    uint64_t size;
+    uint8_t root[TLO_HASH_BYTES];
+    const char *label; /* named in the report: "checkpoint old.txt" */
+} tlo_chain_anchor;
+
+/* tlo_chain_verify, and also: for each anchor, the root of the first
+ * anchor.size entries equals anchor.root (so a ledger rewritten or forked
+ * since that checkpoint fails even if it is consistent in itself), and the
+ * ledger is not shorter than any anchor (truncation). */
+int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
+                              tlo_chain_report *report, tlo_error *err);
+
+/* The leaf hashes of the first n entries, recomputed from the entries (not
+ * read from the cache column), into a malloc'd array of n hashes. */
+int tlo_chain_leaf_hashes(tlo_chain *c, uint64_t n, uint8_t (**out)[TLO_HASH_BYTES],
+                          tlo_error *err);
+
 #endif

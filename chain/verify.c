@@ -41,6 +41,8 @@ typedef struct walk {
     uint64_t last_time;
     uint8_t prev[TLO_HASH_BYTES];
     tlo_merkle_tree tree;
+    const tlo_chain_anchor *anchors;
+    size_t nanchors;
 } walk;
 
 static int bad(walk *w, uint64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -244,6 +246,19 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
 
     if (tlo_merkle_tree_append(&w->tree, leaf, NULL) != 0)
         return -1;
+    for (size_t i = 0; i < w->nanchors; i++) {
+        if (w->anchors[i].size != e->seq + 1)
+            continue;
+        uint8_t root[TLO_HASH_BYTES];
+        tlo_merkle_tree_root(&w->tree, root);
+        if (sodium_memcmp(root, w->anchors[i].root, TLO_HASH_BYTES) != 0)
+            return bad(w, e->seq,
+                       "the first %llu entries do not match %s: their Merkle root differs, so "
+                       "the ledger was rewritten or forked since (an entry up to %llu was "
+                       "changed, removed or replaced)",
+                       (unsigned long long)(e->seq + 1), w->anchors[i].label,
+                       (unsigned long long)e->seq);
+    }
     memcpy(w->prev, leaf, TLO_HASH_BYTES);
     w->last_time = e->time_ms;
     w->expect_seq++;
@@ -253,7 +268,13 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
 
 int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err)
 {
-    walk w = {.r = report};
+    return tlo_chain_verify_anchored(c, NULL, 0, report, err);
+}
+
+int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
+                              tlo_chain_report *report, tlo_error *err)
+{
+    walk w = {.r = report, .anchors = anchors, .nanchors = nanchors};
     uint8_t stored_root[TLO_HASH_BYTES];
     uint64_t stored_size;
 
@@ -286,6 +307,17 @@ int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err)
         snprintf(report->problem, sizeof report->problem, "the ledger has no entries");
         return 0;
     }
+    for (size_t i = 0; i < nanchors; i++)
+        if (anchors[i].size > w.expect_seq || anchors[i].size == 0) {
+            report->ok = false;
+            report->first_bad = (int64_t)w.expect_seq;
+            snprintf(report->problem, sizeof report->problem,
+                     "the ledger has %llu entries, but %s covers %llu: entries were removed "
+                     "from its end",
+                     (unsigned long long)w.expect_seq, anchors[i].label,
+                     (unsigned long long)anchors[i].size);
+            return 0;
+        }
     if ((rc = tlo_chain_root(c, &stored_size, stored_root, &local)) != 0) {
         report->ok = false;
         snprintf(report->problem, sizeof report->problem, "%s", local.msg);
@@ -323,4 +355,43 @@ uint8_t *tlo_chain_genesis_message(const uint8_t *body, size_t len, size_t *out_
     }
     *out_len = n;
     return msg;
+}
+
+typedef struct leaves {
+    uint8_t (*h)[TLO_HASH_BYTES];
+    uint64_t n, want;
+} leaves;
+
+static int collect(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HASH_BYTES],
+                   tlo_error *err)
+{
+    leaves *l = ctx;
+    if (e->seq != l->n)
+        return tlo_fail(err, TLO_EFORMAT,
+                        "entry %llu is missing from the ledger; run 'tellonce verify'",
+                        (unsigned long long)l->n);
+    memcpy(l->h[l->n++], leaf, TLO_HASH_BYTES);
+    return l->n == l->want ? 1 : 0;
+}
+
+int tlo_chain_leaf_hashes(tlo_chain *c, uint64_t n, uint8_t (**out)[TLO_HASH_BYTES],
+                          tlo_error *err)
+{
+    leaves l = {.want = n};
+    *out = NULL;
+    if (n == 0 || n > (UINT64_C(1) << 40))
+        return tlo_fail(err, TLO_ERANGE, "no leaves to read");
+    l.h = malloc((size_t)n * TLO_HASH_BYTES);
+    if (!l.h)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory reading %llu leaf hashes",
+                        (unsigned long long)n);
+    int rc = tlo_chain_walk(c, 0, collect, &l, err);
+    if (rc < 0 || l.n != n) {
+        free(l.h);
+        return rc < 0 ? rc
+                      : tlo_fail(err, TLO_ERANGE, "the ledger has only %llu entries, not %llu",
+                                 (unsigned long long)l.n, (unsigned long long)n);
+    }
+    *out = l.h;
+    return 0;
 }

@@ -100,7 +100,22 @@ int cli_roles_parse(const char *s, unsigned *roles);
 /* The role mask as text ("admin, interviewer"). */
 void cli_roles_format(unsigned roles, char *out, size_t cap);
 
+/* Reads a whole file of at most max bytes (NUL-terminated, malloc'd). 0 or
+ * an exit code, with the error printed. */
+int cli_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes a new file (never an existing one) with mode, fsynced. 0 or -1,
+ * with the error printed and nothing left behind. */
+int cli_write_new_file(const char *path, const void *data, size_t len, int mode);
+/* The tree heads 'verify' must match: the checkpoint at old_path (if not
+ * NULL) and the vault's newest, each signature-checked; labels[i] are
+ * malloc'd (free them). At most 2. 0 or an exit code. */
+int cli_checkpoint_anchors(tlo_chain *ch, const char *vault, const char *old_path,
+                           tlo_chain_anchor *anchors, size_t *n, char **labels);
+
 int cmd_object(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -26,27 +26,6 @@ static void init_usage(FILE *f)
                "random id).\n");
 }
 
-/* Writes len bytes to a new file (mode 0600) and fsyncs it. */
-static int write_new_file(const char *path, const void *data, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        cli_error("cannot create %s: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = tlo_write_all(fd, data, len);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc != 0) {
-        cli_error("cannot write %s: %s", path, strerror(-rc));
-        unlink(path);
-        return -1;
-    }
-    return 0;
-}
-
 static int mkdir_private(const char *path)
 {
     if (mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -138,7 +117,7 @@ int cmd_init(int argc, char **argv)
     randombytes_buf(raw, sizeof raw);
     tlo_hex(secret, raw, sizeof raw);
     sodium_memzero(raw, sizeof raw);
-    if (write_new_file(cust_secret_path, secret, 64) != 0)
+    if (cli_write_new_file(cust_secret_path, secret, 64, 0600) != 0)
         goto out;
     if (tlo_vault_identity_save(cust, cust_id_path, secret, 64, TLO_KDF_INTERACTIVE, &err) != 0) {
         rc = cli_fail(&err);
@@ -208,6 +187,11 @@ undo:
     tlo_chain_close(chain);
     chain = NULL;
     unlink(ledger_path);
+    for (const char *suffix = "-wal"; suffix; suffix = suffix[1] == 'w' ? "-shm" : NULL) {
+        char extra[4200];
+        snprintf(extra, sizeof extra, "%s%s", ledger_path, suffix);
+        unlink(extra);
+    }
     if (admin_path)
         unlink(admin_path);
     unlink(cust_id_path);

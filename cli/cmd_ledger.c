@@ -9,14 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-static const struct option ledger_opts[] = {{"vault", required_argument, NULL, 'V'},
-                                            {"case", required_argument, NULL, 'c'},
-                                            {"json", no_argument, NULL, 'j'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+static const struct option ledger_opts[] = {
+    {"vault", required_argument, NULL, 'V'}, {"checkpoint", required_argument, NULL, 'C'},
+    {"case", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
 
 typedef struct ledger_args {
-    const char *vault_opt;
+    const char *vault_opt, *checkpoint;
     int json, has_case;
     uint8_t case_id[TLO_CASE_ID_BYTES];
 } ledger_args;
@@ -30,6 +29,9 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
         switch (c) {
         case 'V':
             a->vault_opt = optarg;
+            break;
+        case 'C':
+            a->checkpoint = optarg;
             break;
         case 'j':
             a->json = 1;
@@ -58,11 +60,13 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
 
 static void verify_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify [--vault DIR] [--json]\n"
+    fprintf(f, "usage: tellonce verify [--vault DIR] [--checkpoint OLD] [--json]\n"
                "\n"
                "Checks the whole custody ledger without any key or passphrase: every entry's\n"
                "number, encoding, link to the entry before, and signature by a key enrolled\n"
-               "(and not revoked) at that point, and the Merkle root. Exit status 0 only when\n"
+               "(and not revoked) at that point, and the Merkle root; that the ledger extends\n"
+               "the vault's newest checkpoint and OLD (a checkpoint an auditor kept), so a\n"
+               "ledger rewritten or forked since fails. Exit status 0 only when\n"
                "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
 }
 
@@ -76,7 +80,12 @@ int cmd_verify(int argc, char **argv)
     tlo_chain *c = cli_open_ledger(vault, true, &rc);
     tlo_chain_report r;
     tlo_error err = {0};
-    if (c && tlo_chain_verify(c, &r, &err) != 0)
+    tlo_chain_anchor anchors[2];
+    char *labels[2] = {NULL, NULL};
+    size_t nanchors = 0;
+    if (c && (rc = cli_checkpoint_anchors(c, vault, a.checkpoint, anchors, &nanchors, labels)) != 0)
+        ; /* printed: a checkpoint that is not the custodian's fails the check */
+    else if (c && tlo_chain_verify_anchored(c, anchors, nanchors, &r, &err) != 0)
         rc = cli_fail(&err);
     else if (c) {
         char root[65];
@@ -103,8 +112,14 @@ int cmd_verify(int argc, char **argv)
                 printf("The first bad entry is %lld; the %llu entries before it verified.\n",
                        (long long)r.first_bad, (unsigned long long)r.entries);
         }
+        if (r.ok && !a.json && nanchors)
+            for (size_t i = 0; i < nanchors; i++)
+                printf("    and it extends %s (%llu entries).\n", anchors[i].label,
+                       (unsigned long long)anchors[i].size);
         rc = r.ok ? EXIT_OK : EXIT_BAD_DATA;
     }
+    free(labels[0]);
+    free(labels[1]);
     tlo_chain_close(c);
     free(vault);
     return rc;

@@ -21,6 +21,9 @@ static const struct command commands[] = {
     {"user", cmd_user, "enrol people with roles: add, list, revoke"},
     {"log", cmd_log, "the custody log, as a person reads it"},
     {"verify", cmd_verify, "verify the custody ledger, without any key"},
+    {"checkpoint", cmd_checkpoint, "sign a checkpoint (tree head) of the ledger"},
+    {"prove", cmd_prove, "write an inclusion or consistency proof"},
+    {"verify-proof", cmd_verify_proof, "check a proof without the ledger"},
     {"object", cmd_object, "plumbing: seal, open and inspect sealed objects"},
 };
 

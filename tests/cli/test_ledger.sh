@@ -56,6 +56,7 @@ contains "$err" "no passphrase" "no passphrase message"
 [ "$(entries)" = 3 ] && ok || bad "refused commands wrote entries: $(entries)"
 [ "$(ls vault/people | wc -l)" = 3 ] && ok || bad "refused commands left identity files: $(ls vault/people)"
 
+cp vault/ledger.db at3.db   # 3 entries: the fork below starts here
 expect 0 "user revoke" -- "$tlo" user revoke "Per Prosecutor" --as "Anna Admin" \
     --passphrase-file admin.pass --reason "moved to another office"
 expect 2 "revoke twice" -- "$tlo" user revoke "Per Prosecutor" --as "Anna Admin" --passphrase-file admin.pass
@@ -99,6 +100,81 @@ tamper "swapped rows" "UPDATE entries SET seq = 99 WHERE seq = 1; UPDATE entries
 tamper "truncated" "DELETE FROM entries WHERE seq = 3" 3 "stored Merkle tree"
 cp pristine.db vault/ledger.db
 expect 0 "the pristine copy verifies" -- "$tlo" verify
+
+# --- checkpoints and proofs ---
+rm -f vault/ledger.db-wal vault/ledger.db-shm
+expect 0 "checkpoint" -- "$tlo" checkpoint -o old.checkpoint
+contains "$out" "Checkpoint of 4 entries" "checkpoint output"
+contains "$out" "logged as entry 4" "checkpoint is logged"
+head -1 old.checkpoint | grep -q '^tellonce/vault/' && ok || bad "checkpoint origin line"
+sed -n 2p old.checkpoint | grep -qx 4 && ok || bad "checkpoint size line"
+expect 2 "checkpoint over an existing file" -- "$tlo" checkpoint -o old.checkpoint
+expect 0 "verifier key" -- "$tlo" checkpoint --verifier-key
+vkey=$out
+grep -qE '^tellonce/vault/[0-9a-f]{16}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$' <<<"$vkey" && ok || bad "verifier key format: $vkey"
+expect 0 "user add after the checkpoint" -- "$tlo" user add "Mia Medic" --role medical --as "Anna Admin" \
+    --passphrase-file admin.pass --new-passphrase-file officer.pass
+expect 0 "second checkpoint" -- "$tlo" checkpoint
+expect 0 "verify against the old checkpoint" -- "$tlo" verify --checkpoint old.checkpoint
+contains "$out" "extends checkpoint old.checkpoint (4 entries)" "verify names the checkpoint"
+
+expect 0 "prove an entry" -- "$tlo" prove --entry 1 -o incl.proof
+head -1 incl.proof | grep -qx 'c2sp.org/tlog-proof@v1' && ok || bad "inclusion proof header"
+expect 0 "verify-proof, inclusion" -- "$tlo" verify-proof incl.proof --verifier-key "$vkey"
+contains "$out" "OK: entry 1 (user-add" "verify-proof output"
+expect 0 "verify-proof with --vault" -- "$tlo" verify-proof incl.proof --vault vault
+expect 2 "prove an entry beyond the checkpoint" -- "$tlo" prove --entry 99
+expect 0 "prove consistency" -- "$tlo" prove --from old.checkpoint -o cons.proof
+expect 0 "verify-proof, consistency" -- "$tlo" verify-proof cons.proof --verifier-key "$vkey" --old old.checkpoint
+contains "$out" "extends the checkpoint old.checkpoint of 4 entries" "consistency output"
+expect 2 "consistency proof without --old" -- "$tlo" verify-proof cons.proof --verifier-key "$vkey"
+# Any changed byte of a proof fails it (hash lines, index, checkpoint).
+for line in 3 4 5; do
+    awk -v n=$line 'NR==n { $0 = (substr($0,1,1)=="A" ? "B" : "A") substr($0,2) } { print }' incl.proof > bad.proof
+    expect 1 "inclusion proof with line $line altered" -- "$tlo" verify-proof bad.proof --verifier-key "$vkey"
+done
+sed 's/^index 1$/index 2/' incl.proof > bad.proof
+expect 1 "inclusion proof with another index" -- "$tlo" verify-proof bad.proof --verifier-key "$vkey"
+awk '/^old 4$/ { print "old 3"; next } { print }' cons.proof > bad.proof
+expect 1 "consistency proof with another old size" -- "$tlo" verify-proof bad.proof --verifier-key "$vkey" --old old.checkpoint
+
+# A checkpoint of another vault is not this custodian's.
+mkdir other && TELLONCE_VAULT="$work/other/v" "$tlo" init --admin "Eve" --passphrase-file admin.pass >/dev/null \
+    && TELLONCE_VAULT="$work/other/v" "$tlo" checkpoint -o other.checkpoint >/dev/null && ok || bad "second vault"
+other_vkey=$(TELLONCE_VAULT="$work/other/v" "$tlo" checkpoint --verifier-key)
+expect 1 "verify-proof with another vault's key" -- "$tlo" verify-proof incl.proof --verifier-key "$other_vkey"
+expect 1 "verify against another vault's checkpoint" -- "$tlo" verify --checkpoint other.checkpoint
+newest=$(ls vault/checkpoints | tail -1)
+cp "vault/checkpoints/$newest" keep.checkpoint
+cp other.checkpoint "vault/checkpoints/$newest"
+expect 1 "newest checkpoint replaced by another vault's" -- "$tlo" verify
+contains "$err" "checkpoint" "replaced checkpoint message"
+cp keep.checkpoint "vault/checkpoints/$newest"
+
+# Truncating the ledger below the newest checkpoint fails, naming the end.
+cp vault/ledger.db full.db
+sqlite3 vault/ledger.db "DROP TRIGGER entries_no_delete; DELETE FROM entries WHERE seq >= 6"
+expect 1 "ledger truncated below its newest checkpoint" -- "$tlo" verify
+contains "$out" "first bad entry is 6" "truncation names the end"
+cp full.db vault/ledger.db
+
+# A rewritten history, consistent in itself: back to the 3-entry snapshot
+# (before the revocation that old.checkpoint covers), then other entries, and
+# the vault's own checkpoints removed. verify alone passes; against the
+# checkpoint an auditor kept, it fails at entry 3.
+cp at3.db vault/ledger.db
+rm -f vault/ledger.db-wal vault/ledger.db-shm vault/checkpoints/*
+expect 0 "the forked history: another enrolment" -- "$tlo" user add "Mallory" --role admin --as "Anna Admin" \
+    --passphrase-file admin.pass --new-passphrase-file officer.pass
+expect 0 "the forked history: more entries" -- "$tlo" user add "Nils" --role medical --as "Anna Admin" \
+    --passphrase-file admin.pass --new-passphrase-file officer.pass
+expect 0 "the forked history verifies in itself" -- "$tlo" verify
+expect 1 "the forked history against the old checkpoint" -- "$tlo" verify --checkpoint old.checkpoint
+contains "$out" "first bad entry is 3" "the fork names the first entry that differs"
+contains "$out" "rewritten or forked" "fork message"
+expect 0 "a checkpoint of the forked history" -- "$tlo" checkpoint
+expect 1 "no consistency proof from the old checkpoint" -- "$tlo" prove --from old.checkpoint
+contains "$err" "rewritten or forked" "prove refuses a fork"
 
 echo "cli_ledger: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
