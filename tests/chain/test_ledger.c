@@ -302,6 +302,59 @@ static void test_concurrent(void)
               (unsigned long long)r.entries);
 }
 
+/* Signatures are checked in batches on several threads: the earliest
+ * failure must win, whether it is a signature or a link, in any batch. */
+static void test_batched_signatures(void)
+{
+    char path[256], pristine[256], cmd[700];
+    tlo_error err = {0};
+    snprintf(path, sizeof path, "%s/big.db", dir);
+    snprintf(pristine, sizeof pristine, "%s/big-pristine.db", dir);
+    build(path, 0);
+    tlo_chain *c = tlo_chain_open(path, false, &err);
+    static tlo_chain_draft batch[1000];
+    for (int i = 0; i < 1000; i++)
+        batch[i] = (tlo_chain_draft){
+            .kind = TLO_ENTRY_SEGMENT, .body = (const uint8_t *)"index=7\n", .body_len = 8};
+    for (int k = 0; k < 10; k++)
+        CHECK(tlo_chain_append(c, batch, 1000, &officer.signer, NULL, &err) == 0);
+    tlo_chain_close(c);
+    tlo_chain_report r = verify_path(path);
+    CHECK_MSG(r.ok && r.entries == 10002 && r.signatures == 10002, "%s", r.problem);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, pristine);
+    CHECK(system(cmd) == 0);
+
+    static const struct {
+        const char *sql;
+        int64_t bad;
+        const char *needle;
+    } cases[] = {
+        {"UPDATE entries SET sig = zeroblob(64) WHERE seq IN (4500, 9000)", 4500, "signature"},
+        {"UPDATE entries SET sig = zeroblob(64) WHERE seq = 100; "
+         "UPDATE entries SET prev = zeroblob(32) WHERE seq = 4700",
+         100, "signature"},
+        {"UPDATE entries SET prev = zeroblob(32) WHERE seq = 200; "
+         "UPDATE entries SET sig = zeroblob(64) WHERE seq = 300",
+         200, "does not link"},
+        {"UPDATE entries SET sig = zeroblob(64) WHERE seq = 10001", 10001, "signature"},
+        {"UPDATE entries SET sig = zeroblob(64) WHERE seq = 4095", 4095, "signature"},
+        {"UPDATE entries SET sig = zeroblob(64) WHERE seq = 4097", 4097, "signature"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", pristine, path);
+        CHECK(system(cmd) == 0);
+        char stmt[512];
+        snprintf(stmt, sizeof stmt, "DROP TRIGGER entries_no_update; %s", cases[i].sql);
+        sql(path, stmt);
+        r = verify_path(path);
+        CHECK_MSG(!r.ok && r.first_bad == cases[i].bad && strstr(r.problem, cases[i].needle),
+                  "case %zu: first bad %lld, expected %lld: %s", i, (long long)r.first_bad,
+                  (long long)cases[i].bad, r.problem);
+        CHECK_MSG(r.entries == (uint64_t)cases[i].bad, "case %zu: %llu entries counted", i,
+                  (unsigned long long)r.entries);
+    }
+}
+
 int main(void)
 {
     CHECK(sodium_init() >= 0);
@@ -313,6 +366,7 @@ int main(void)
     test_tampering();
     test_keys();
     test_concurrent();
+    test_batched_signatures();
     free_person(&admin);
     free_person(&custodian);
     free_person(&officer);
