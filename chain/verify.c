@@ -35,11 +35,15 @@ typedef struct key {
     int64_t revoked_at; /* seq of the revocation, or -1 */
 } key;
 
-/* Signatures are checked in batches on every core: each costs ~45 us, the
- * rest of the walk a few us. The walk goes on optimistically; the earliest
- * failing signature of a batch overrides any later failure the walk found. */
-#define SIG_BATCH 4096
+/* Signatures are checked on every core while the walk goes on: each costs
+ * ~45 us, the rest of the walk a few us. The walk queues them in chunks;
+ * worker threads (one per other core) take chunks from the queue, and the
+ * walking thread takes one too whenever the queue is long, so all cores
+ * verify. The walk goes on optimistically: the earliest failing signature
+ * overrides any later failure the walk found. */
+#define CHUNK 256
 #define MAX_THREADS 16
+#define QUEUE_HIGH 8 /* chunks waiting before the walking thread helps */
 
 typedef struct pending {
     uint64_t seq;
@@ -49,10 +53,27 @@ typedef struct pending {
     size_t msg_len;
 } pending;
 
+typedef struct chunk {
+    pending items[CHUNK];
+    size_t n;
+    struct chunk *next;
+} chunk;
+
+typedef struct sigq {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    chunk *head, *tail;
+    size_t queued;
+    int closed;
+    uint64_t min_bad; /* seq of the earliest failing signature, or UINT64_MAX */
+    uint64_t verified;
+} sigq;
+
 typedef struct walk {
-    pending *batch;
-    size_t nbatch;
-    int nthreads;
+    sigq q;
+    chunk *cur;
+    int nthreads, nworkers;
+    pthread_t workers[MAX_THREADS];
     tlo_chain_report *r;
     key *keys;
     size_t nkeys, cap;
@@ -152,72 +173,90 @@ static int enrol(walk *w, const uint8_t pk[static 32], unsigned roles)
     return 0;
 }
 
-typedef struct slice {
-    const pending *p;
-    size_t from, to, stride;
-    size_t first_bad; /* index into the batch, or SIZE_MAX */
-} slice;
-
-static void *check_slice(void *arg)
+/* Verifies a chunk; records its earliest failure in the queue. Frees it. */
+static void check_chunk(sigq *q, chunk *c)
 {
-    slice *sl = arg;
-    sl->first_bad = SIZE_MAX;
-    for (size_t i = sl->from; i < sl->to; i += sl->stride)
-        if (crypto_sign_verify_detached(sl->p[i].sig, sl->p[i].msg, sl->p[i].msg_len,
-                                        sl->p[i].pk) != 0) {
-            sl->first_bad = i;
-            break;
+    uint64_t bad_seq = UINT64_MAX;
+    size_t ok = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        pending *p = &c->items[i];
+        if (bad_seq == UINT64_MAX) {
+            if (crypto_sign_verify_detached(p->sig, p->msg, p->msg_len, p->pk) == 0)
+                ok++;
+            else
+                bad_seq = p->seq;
         }
+        free(p->msg);
+    }
+    free(c);
+    pthread_mutex_lock(&q->mu);
+    q->verified += ok;
+    if (bad_seq < q->min_bad)
+        q->min_bad = bad_seq;
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Takes a chunk from the queue, waiting for one unless `wait` is 0; NULL
+ * when the queue is empty and (if waiting) closed. */
+static chunk *take(sigq *q, int wait)
+{
+    pthread_mutex_lock(&q->mu);
+    while (wait && !q->head && !q->closed)
+        pthread_cond_wait(&q->cv, &q->mu);
+    chunk *c = q->head;
+    if (c) {
+        q->head = c->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->queued--;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return c;
+}
+
+static void *worker(void *arg)
+{
+    sigq *q = arg;
+    chunk *c;
+    while ((c = take(q, 1)))
+        check_chunk(q, c);
     return NULL;
 }
 
-/* Checks the batched signatures on all threads and empties the batch. */
-static int flush_signatures(walk *w)
+/* Queues the current chunk; helps verify when the workers are behind (or
+ * when there are none). Returns 1 once a signature has failed, to stop. */
+static int submit(walk *w)
 {
-    slice sl[MAX_THREADS];
-    pthread_t th[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    size_t first = SIZE_MAX;
-
-    for (int t = 0; t < w->nthreads; t++) {
-        sl[t] = (slice){
-            .p = w->batch, .from = (size_t)t, .to = w->nbatch, .stride = (size_t)w->nthreads};
-        started[t] = t > 0 && pthread_create(&th[t], NULL, check_slice, &sl[t]) == 0;
-    }
-    for (int t = 0; t < w->nthreads; t++)
-        if (!started[t])
-            check_slice(&sl[t]); /* this thread's share, or a thread that did not start */
-    for (int t = 0; t < w->nthreads; t++) {
-        if (started[t])
-            pthread_join(th[t], NULL);
-        if (sl[t].first_bad < first)
-            first = sl[t].first_bad;
-    }
-    /* A slice stops at its first failure, so entries after it in other
-     * slices may be unchecked: only the earliest failure counts. */
-    if (first != SIZE_MAX) {
-        uint64_t seq = w->batch[first].seq;
-        if (w->r->ok || (uint64_t)w->r->first_bad > seq) {
-            w->r->ok = false;
-            w->r->first_bad = (int64_t)seq;
-            snprintf(w->r->problem, sizeof w->r->problem,
-                     "entry %llu has an invalid signature: its content was changed after it was "
-                     "signed",
-                     (unsigned long long)seq);
-        }
-        w->r->signatures += first;
+    chunk *c = w->cur;
+    w->cur = NULL;
+    if (!c || c->n == 0) {
+        free(c);
+    } else if (w->nworkers == 0) {
+        check_chunk(&w->q, c);
     } else {
-        w->r->signatures += w->nbatch;
+        pthread_mutex_lock(&w->q.mu);
+        if (w->q.tail)
+            w->q.tail->next = c;
+        else
+            w->q.head = c;
+        w->q.tail = c;
+        size_t queued = ++w->q.queued;
+        pthread_cond_signal(&w->q.cv);
+        pthread_mutex_unlock(&w->q.mu);
+        if (queued > QUEUE_HIGH && (c = take(&w->q, 0)))
+            check_chunk(&w->q, c);
     }
-    for (size_t i = 0; i < w->nbatch; i++)
-        free(w->batch[i].msg);
-    w->nbatch = 0;
-    return first == SIZE_MAX ? 0 : 1;
+    pthread_mutex_lock(&w->q.mu);
+    int failed = w->q.min_bad != UINT64_MAX;
+    pthread_mutex_unlock(&w->q.mu);
+    return failed;
 }
 
 static int defer_signature(walk *w, const tlo_entry *e, const uint8_t pk[static 32])
 {
-    pending *p = &w->batch[w->nbatch];
+    if (!w->cur && !(w->cur = calloc(1, sizeof *w->cur)))
+        return -1;
+    pending *p = &w->cur->items[w->cur->n];
     size_t cap = 32 + TLO_ENTRY_FIXED_BYTES + e->body_len;
     p->msg = malloc(cap);
     if (!p->msg)
@@ -226,9 +265,49 @@ static int defer_signature(walk *w, const tlo_entry *e, const uint8_t pk[static 
     p->seq = e->seq;
     memcpy(p->pk, pk, 32);
     memcpy(p->sig, e->sig, 64);
-    if (++w->nbatch == SIG_BATCH && flush_signatures(w) != 0)
-        return 1; /* stop: an entry of this batch failed */
+    if (++w->cur->n == CHUNK && submit(w) != 0)
+        return 1; /* stop: a signature failed */
     return 0;
+}
+
+static void start_workers(walk *w)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    w->nthreads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    pthread_mutex_init(&w->q.mu, NULL);
+    pthread_cond_init(&w->q.cv, NULL);
+    w->q.min_bad = UINT64_MAX;
+    for (int t = 0; t + 1 < w->nthreads; t++)
+        if (pthread_create(&w->workers[w->nworkers], NULL, worker, &w->q) == 0)
+            w->nworkers++;
+}
+
+/* Drains the queue (helping), joins the workers, and folds the earliest
+ * signature failure into the report. */
+static void finish_workers(walk *w)
+{
+    chunk *c;
+    submit(w);
+    while ((c = take(&w->q, 0)))
+        check_chunk(&w->q, c);
+    pthread_mutex_lock(&w->q.mu);
+    w->q.closed = 1;
+    pthread_cond_broadcast(&w->q.cv);
+    pthread_mutex_unlock(&w->q.mu);
+    for (int t = 0; t < w->nworkers; t++)
+        pthread_join(w->workers[t], NULL);
+    pthread_mutex_destroy(&w->q.mu);
+    pthread_cond_destroy(&w->q.cv);
+    w->r->signatures = w->q.verified;
+    uint64_t seq = w->q.min_bad;
+    if (seq != UINT64_MAX && (w->r->ok || (uint64_t)w->r->first_bad > seq)) {
+        w->r->ok = false;
+        w->r->first_bad = (int64_t)seq;
+        snprintf(w->r->problem, sizeof w->r->problem,
+                 "entry %llu has an invalid signature: its content was changed after it was "
+                 "signed",
+                 (unsigned long long)seq);
+    }
 }
 
 static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HASH_BYTES],
@@ -370,11 +449,7 @@ int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, siz
                               tlo_chain_report *report, tlo_error *err)
 {
     walk w = {.r = report, .anchors = anchors, .nanchors = nanchors};
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    w.nthreads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-    w.batch = malloc(SIG_BATCH * sizeof *w.batch);
-    if (!w.batch)
-        return tlo_fail(err, TLO_ENOMEM, "out of memory verifying the ledger");
+    start_workers(&w);
     uint8_t stored_root[TLO_HASH_BYTES];
     uint64_t stored_size;
 
@@ -384,8 +459,7 @@ int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, siz
     tlo_error local = {0};
     tlo_merkle_tree_init(&w.tree);
     int rc = tlo_chain_walk(c, 0, visit, &w, &local);
-    flush_signatures(&w); /* the last batch, or what preceded a failure */
-    free(w.batch);
+    finish_workers(&w); /* every queued signature, and what preceded a failure */
     if (rc == -1)
         rc = tlo_fail(&local, TLO_ENOMEM, "out of memory verifying the ledger");
     if (rc < 0 && rc != TLO_EFORMAT) {
