@@ -18,6 +18,7 @@ typedef struct ledger_args {
     const char *vault_opt, *checkpoint;
     int json, has_case;
     uint8_t case_id[TLO_CASE_ID_BYTES];
+    uint64_t case_count;
 } ledger_args;
 
 static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE *))
@@ -58,15 +59,28 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
     return 0;
 }
 
+/* Counts the entries of a case (a->case_id). */
+static int count_case(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    ledger_args *a = ctx;
+    (void)leaf;
+    (void)err;
+    if (e->has_case && memcmp(e->case_id, a->case_id, TLO_CASE_ID_BYTES) == 0)
+        a->case_count++;
+    return 0;
+}
+
 static void verify_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify [--vault DIR] [--checkpoint OLD] [--json]\n"
+    fprintf(f, "usage: tellonce verify [--vault DIR] [--case ID] [--checkpoint OLD] [--json]\n"
                "\n"
                "Checks the whole custody ledger without any key or passphrase: every entry's\n"
                "number, encoding, link to the entry before, and signature by a key enrolled\n"
                "(and not revoked) at that point, and the Merkle root; that the ledger extends\n"
                "the vault's newest checkpoint and OLD (a checkpoint an auditor kept), so a\n"
-               "ledger rewritten or forked since fails. Exit status 0 only when\n"
+               "ledger rewritten or forked since fails. Every entry is a link of the chain, so\n"
+               "--case ID verifies the whole ledger and counts the case's entries in it.\n"
+               "Exit status 0 only when\n"
                "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
 }
 
@@ -89,7 +103,13 @@ int cmd_verify(int argc, char **argv)
         rc = cli_fail(&err);
     else if (c) {
         char root[65];
+        uint64_t case_entries = 0;
         tlo_hex(root, r.root, 32);
+        if (a.has_case && r.ok && tlo_chain_walk(c, 0, count_case, &a, &err) < 0) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        case_entries = a.case_count;
         if (a.json) {
             printf("{\"ok\":%s,\"entries\":%llu,\"signatures\":%llu,\"root\":\"%s\","
                    "\"first_bad_entry\":",
@@ -101,6 +121,8 @@ int cmd_verify(int argc, char **argv)
                 printf("null");
             printf(",\"problem\":");
             cli_json_string(stdout, r.ok ? "" : r.problem);
+            if (a.has_case)
+                printf(",\"case_entries\":%llu", (unsigned long long)case_entries);
             printf("}\n");
         } else if (r.ok) {
             printf("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
@@ -112,12 +134,16 @@ int cmd_verify(int argc, char **argv)
                 printf("The first bad entry is %lld; the %llu entries before it verified.\n",
                        (long long)r.first_bad, (unsigned long long)r.entries);
         }
+        if (r.ok && !a.json && a.has_case)
+            printf("    The case has %llu of these entries; all are in the verified chain.\n",
+                   (unsigned long long)case_entries);
         if (r.ok && !a.json && nanchors)
             for (size_t i = 0; i < nanchors; i++)
                 printf("    and it extends %s (%llu entries).\n", anchors[i].label,
                        (unsigned long long)anchors[i].size);
         rc = r.ok ? EXIT_OK : EXIT_BAD_DATA;
     }
+done:
     free(labels[0]);
     free(labels[1]);
     tlo_chain_close(c);
