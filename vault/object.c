@@ -736,18 +736,24 @@ int tlo_vault_reader_read_at(tlo_vault_reader *r, uint64_t off, void *buf, size_
 
     if (!r || (!buf && len))
         return tlo_fail(err, TLO_EARG, "tlo_vault_reader_read_at: no reader or buffer");
-    if (len)
-        memset(buf, 0, len);
-    if (r->failed)
+    /* buf is zeroed on every failure below, not up front: that would be one
+     * more write pass over every read. */
+    if (r->failed) {
+        if (len)
+            memset(buf, 0, len);
         return tlo_fail(err, TLO_ESTATE,
                         "%s: an earlier read found a chunk that fails authentication; this reader "
                         "refuses all further reads",
                         r->name);
-    if (off > r->plen || len > r->plen - off)
+    }
+    if (off > r->plen || len > r->plen - off) {
+        if (len)
+            memset(buf, 0, len);
         return tlo_fail(err, TLO_ERANGE,
                         "%s: bytes %llu..%llu are outside the plaintext, which is %llu bytes",
                         r->name, (unsigned long long)off, (unsigned long long)(off + len),
                         (unsigned long long)r->plen);
+    }
     while (done < len) {
         uint64_t pos = off + done;
         uint64_t i = pos / r->chunk;
