@@ -1,6 +1,7 @@
 #include "entry.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,49 @@ static const struct {
     {TLO_ENTRY_CHECKPOINT, "checkpoint"},
 };
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} role_names[] = {
+    {"admin", TLO_ROLE_ADMIN},           {"interviewer", TLO_ROLE_INTERVIEWER},
+    {"prosecutor", TLO_ROLE_PROSECUTOR}, {"medical", TLO_ROLE_MEDICAL},
+    {"auditor", TLO_ROLE_AUDITOR},       {"custodian", TLO_ROLE_CUSTODIAN},
+};
+#define PERSON_ROLES 5 /* the first five; custodian is not a person's role */
+
+int tlo_roles_parse(const char *s, size_t len, unsigned *roles)
+{
+    size_t i = 0;
+    *roles = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && s[j] != ',')
+            j++;
+        unsigned bit = 0;
+        for (size_t k = 0; k < PERSON_ROLES; k++)
+            if (strlen(role_names[k].name) == j - i && !memcmp(role_names[k].name, s + i, j - i))
+                bit = role_names[k].bit;
+        if (!bit) {
+            *roles = 0;
+            return -1;
+        }
+        *roles |= bit;
+        i = j + 1;
+    }
+    return *roles ? 0 : -1;
+}
+
+void tlo_roles_format(unsigned roles, const char *sep, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (cap)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
+        if (roles & role_names[i].bit)
+            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s",
+                                     used ? sep : "", role_names[i].name);
+}
+
 const char *tlo_entry_kind_name(uint16_t kind)
 {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -47,40 +91,6 @@ uint16_t tlo_entry_kind_from_name(const char *name)
         if (!strcmp(kinds[i].name, name))
             return kinds[i].kind;
     return 0;
-}
-
-/* Length of one valid UTF-8 character at p (n bytes left) that is not a
- * control character, or 0. */
-static size_t text_char(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    uint32_t cp;
-    size_t more;
-    if (c < 0x80)
-        return c >= 0x20 && c != 0x7f ? 1 : 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-        cp = c & 0x1f;
-        more = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        cp = c & 0x0f;
-        more = 2;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        cp = c & 0x07;
-        more = 3;
-    } else {
-        return 0;
-    }
-    if (n - 1 < more)
-        return 0;
-    for (size_t k = 1; k <= more; k++) {
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[k] & 0x3f);
-    }
-    if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-        return 0;
-    return more + 1;
 }
 
 bool tlo_entry_body_valid(const uint8_t *body, size_t len, const char **why)
@@ -128,7 +138,8 @@ bool tlo_entry_body_valid(const uint8_t *body, size_t len, const char **why)
         prev_key_len = klen;
         i++; /* '=' */
         while (i < len && body[i] != '\n') {
-            size_t n = text_char(body + i, len - i);
+            uint32_t cp;
+            size_t n = tlo_utf8_text_char(body + i, len - i, &cp);
             if (n == 0) {
                 *why = "a value holds a control character or invalid UTF-8";
                 return false;

@@ -58,6 +58,25 @@ enum {
     TLO_ENTRY_CHECKPOINT = 70,
 };
 
+/* Roles of people, as user-add entries list them ("roles=admin,medical").
+ * The custodian is the vault's own key, never a role a person holds. */
+enum {
+    TLO_ROLE_ADMIN = 1 << 0,
+    TLO_ROLE_INTERVIEWER = 1 << 1,
+    TLO_ROLE_PROSECUTOR = 1 << 2,
+    TLO_ROLE_MEDICAL = 1 << 3,
+    TLO_ROLE_AUDITOR = 1 << 4,
+    TLO_ROLE_CUSTODIAN = 1 << 5,
+};
+
+/* Parses len bytes of comma-separated role names (admin, interviewer,
+ * prosecutor, medical, auditor; no spaces) into a mask. Returns 0, or -1 for
+ * an empty list or an unknown name. */
+int tlo_roles_parse(const char *s, size_t len, unsigned *roles);
+
+/* The mask as role names joined by sep ("," in entries, ", " for people). */
+void tlo_roles_format(unsigned roles, const char *sep, char *out, size_t cap);
+
 /* The kind's name as the log shows it ("segment"), or NULL if unknown. */
 const char *tlo_entry_kind_name(uint16_t kind);
 /* The kind for a name, or 0. */

@@ -19,15 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-enum {
-    ROLE_ADMIN = 1 << 0,
-    ROLE_INTERVIEWER = 1 << 1,
-    ROLE_PROSECUTOR = 1 << 2,
-    ROLE_MEDICAL = 1 << 3,
-    ROLE_AUDITOR = 1 << 4,
-    ROLE_CUSTODIAN = 1 << 5,
-};
-
 typedef struct key {
     uint8_t actor[TLO_HASH_BYTES]; /* SHA-256 of pk */
     uint8_t pk[32];
@@ -120,35 +111,9 @@ static bool get_pk(const tlo_entry *e, const char *field, uint8_t pk[static 32])
 
 static bool parse_roles(const tlo_entry *e, unsigned *roles)
 {
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } names[] = {{"admin", ROLE_ADMIN},
-                 {"interviewer", ROLE_INTERVIEWER},
-                 {"prosecutor", ROLE_PROSECUTOR},
-                 {"medical", ROLE_MEDICAL},
-                 {"auditor", ROLE_AUDITOR}};
     size_t n;
     const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "roles", &n);
-    *roles = 0;
-    if (!v || n == 0)
-        return false;
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n && v[j] != ',')
-            j++;
-        bool found = false;
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-            if (strlen(names[k].name) == j - i && memcmp(names[k].name, v + i, j - i) == 0) {
-                *roles |= names[k].bit;
-                found = true;
-            }
-        if (!found)
-            return false;
-        i = j + 1;
-    }
-    return true;
+    return v && tlo_roles_parse((const char *)v, n, roles) == 0;
 }
 
 static int enrol(walk *w, const uint8_t pk[static 32], unsigned roles)
@@ -345,7 +310,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
         if (!get_pk(e, "admin.pk", pk) || !get_pk(e, "admin.box_pk", box) ||
             !tlo_entry_body_get(e->body, e->body_len, "admin.name", &(size_t){0}))
             return bad(w, 0, "the genesis entry does not name the first administrator's keys");
-        if (enrol(w, pk, ROLE_ADMIN) < 0)
+        if (enrol(w, pk, TLO_ROLE_ADMIN) < 0)
             return -1;
         uint8_t cpk[32];
         if (!get_pk(e, "custodian.pk", cpk) || !get_pk(e, "custodian.box_pk", box))
@@ -368,7 +333,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
         free(msg);
         if (!ok)
             return bad(w, 0, "the custodian's countersignature of the genesis entry is invalid");
-        if (enrol(w, cpk, ROLE_CUSTODIAN) < 0)
+        if (enrol(w, cpk, TLO_ROLE_CUSTODIAN) < 0)
             return -1;
     } else if (e->kind == TLO_ENTRY_GENESIS) {
         return bad(w, e->seq, "entry %llu is a second genesis entry", (unsigned long long)e->seq);
@@ -381,14 +346,14 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
     if (k->revoked_at >= 0)
         return bad(w, e->seq, "entry %llu is signed by a key revoked at entry %lld",
                    (unsigned long long)e->seq, (long long)k->revoked_at);
-    if (e->seq == 0 && !(k->roles & ROLE_ADMIN))
+    if (e->seq == 0 && !(k->roles & TLO_ROLE_ADMIN))
         return bad(w, 0, "the genesis entry is not signed by the administrator it enrols");
     int deferred = defer_signature(w, e, k->pk);
     if (deferred != 0)
         return deferred; /* 1: a batched signature failed; -1: out of memory */
 
     if (e->kind == TLO_ENTRY_USER_ADD || e->kind == TLO_ENTRY_USER_REVOKE) {
-        if (!(k->roles & ROLE_ADMIN))
+        if (!(k->roles & TLO_ROLE_ADMIN))
             return bad(w, e->seq,
                        "entry %llu changes enrolment but its signer is not an "
                        "administrator",

@@ -70,14 +70,6 @@ tlo_vault_identity *cli_unlock_custodian(const char *vault);
 tlo_chain *cli_open_ledger(const char *vault, bool readonly, int *rc);
 
 /* People as the ledger enrols them (not verified: 'verify' does that). */
-enum {
-    CLI_ROLE_ADMIN = 1 << 0,
-    CLI_ROLE_INTERVIEWER = 1 << 1,
-    CLI_ROLE_PROSECUTOR = 1 << 2,
-    CLI_ROLE_MEDICAL = 1 << 3,
-    CLI_ROLE_AUDITOR = 1 << 4,
-    CLI_ROLE_CUSTODIAN = 1 << 5,
-};
 typedef struct cli_person {
     char name[TLO_NAME_MAX + 1];
     uint8_t pk[32];
@@ -95,10 +87,6 @@ int cli_people_load(tlo_chain *c, cli_people *out);
 void cli_people_free(cli_people *pp);
 const cli_person *cli_people_by_actor(const cli_people *pp, const uint8_t actor[static 32]);
 const cli_person *cli_people_by_name(const cli_people *pp, const char *name);
-/* "admin,interviewer" into a role mask; -1 if a name is unknown. */
-int cli_roles_parse(const char *s, unsigned *roles);
-/* The role mask as text ("admin, interviewer"). */
-void cli_roles_format(unsigned roles, char *out, size_t cap);
 
 /* Reads a whole file of at most max bytes (NUL-terminated, malloc'd). 0 or
  * an exit code, with the error printed. */

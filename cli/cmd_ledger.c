@@ -230,7 +230,7 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
             cli_json_string(stdout, p->name);
         else
             printf("null");
-        cli_roles_format(p ? p->roles : 0, roles, sizeof roles);
+        tlo_roles_format(p ? p->roles : 0, ", ", roles, sizeof roles);
         printf(",\"actor_roles\":\"%s\",\"prev\":\"%s\",\"leaf_hash\":\"%s\",\"signature\":\"%s\","
                "\"body\":{",
                roles, prev, lh, sig);
@@ -258,7 +258,7 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
         printf("}}");
     } else {
         if (p) {
-            cli_roles_format(p->roles, roles, sizeof roles);
+            tlo_roles_format(p->roles, ", ", roles, sizeof roles);
             snprintf(who, sizeof who, "%s (%s)", p->name, roles);
         } else {
             snprintf(who, sizeof who, "unknown key");

@@ -38,7 +38,7 @@ static tlo_vault_identity *unlock_admin(const char *vault, const char *as, const
     uint8_t actor[32];
     crypto_hash_sha256(actor, id->sign_pk, 32);
     const cli_person *p = cli_people_by_actor(pp, actor);
-    if (!p || p->revoked_at >= 0 || !(p->roles & CLI_ROLE_ADMIN)) {
+    if (!p || p->revoked_at >= 0 || !(p->roles & TLO_ROLE_ADMIN)) {
         cli_error("%s is not an active administrator of this vault; only administrators enrol "
                   "and revoke people",
                   as);
@@ -103,13 +103,7 @@ static int user_add(const char *vault, int argc, char **argv, const char *name, 
         rc = cli_fail(&err);
         goto out;
     }
-    /* The role list as the ledger spells it: comma-separated, no spaces. */
-    cli_roles_format(roles, role_text, sizeof role_text);
-    char *w = role_text;
-    for (char *r = role_text; *r; r++)
-        if (*r != ' ')
-            *w++ = *r;
-    *w = '\0';
+    tlo_roles_format(roles, ",", role_text, sizeof role_text); /* as the ledger spells it */
     tlo_hex(pk, person->sign_pk, 32);
     tlo_hex(box, person->box_pk, 32);
     snprintf(body, sizeof body, "box_pk=%s\nname=%s\npk=%s\nroles=%s\n", box, name, pk, role_text);
@@ -118,7 +112,7 @@ static int user_add(const char *vault, int argc, char **argv, const char *name, 
         unlink(path); /* not enrolled: the identity must not linger */
         goto out;
     }
-    cli_roles_format(roles, role_text, sizeof role_text);
+    tlo_roles_format(roles, ", ", role_text, sizeof role_text);
     printf("Enrolled %s (%s), key id %s, in ledger entry %llu, signed by %s.\n", name, role_text,
            kid, (unsigned long long)seq, as);
     rc = EXIT_OK;
@@ -145,7 +139,7 @@ static int user_revoke(const char *vault, const char *name, const char *as, cons
         goto out;
     const cli_person *p = cli_people_by_name(&pp, name);
     rc = EXIT_USAGE;
-    if (!p || (p->roles & CLI_ROLE_CUSTODIAN)) {
+    if (!p || (p->roles & TLO_ROLE_CUSTODIAN)) {
         cli_error("nobody named '%s' is enrolled (and not yet revoked) in this vault", name);
         goto out;
     }
@@ -189,7 +183,7 @@ static int user_list(const char *vault, int json)
         crypto_hash_sha256(h, p->pk, 32);
         tlo_hex(kid, h, 8);
         tlo_hex(pk, p->pk, 32);
-        cli_roles_format(p->roles, roles, sizeof roles);
+        tlo_roles_format(p->roles, ", ", roles, sizeof roles);
         if (json) {
             printf("%s{\"name\":", i ? "," : "");
             cli_json_string(stdout, p->name);
@@ -248,7 +242,7 @@ int cmd_user(int argc, char **argv)
     while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            if (cli_roles_parse(optarg, &r) != 0) {
+            if (tlo_roles_parse(optarg, strlen(optarg), &r) != 0) {
                 cli_error("'%s' is not a role: use admin, interviewer, prosecutor, medical or "
                           "auditor",
                           optarg);

@@ -8,46 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} role_names[] = {
-    {"admin", CLI_ROLE_ADMIN},           {"interviewer", CLI_ROLE_INTERVIEWER},
-    {"prosecutor", CLI_ROLE_PROSECUTOR}, {"medical", CLI_ROLE_MEDICAL},
-    {"auditor", CLI_ROLE_AUDITOR},       {"custodian", CLI_ROLE_CUSTODIAN},
-};
-
-int cli_roles_parse(const char *s, unsigned *roles)
-{
-    *roles = 0;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        int found = 0;
-        /* custodian is the vault's own key, never a person's role */
-        for (size_t i = 0; i + 1 < sizeof role_names / sizeof role_names[0]; i++)
-            if (strlen(role_names[i].name) == n && !strncmp(s, role_names[i].name, n)) {
-                *roles |= role_names[i].bit;
-                found = 1;
-            }
-        if (!found)
-            return -1;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return *roles ? 0 : -1;
-}
-
-void cli_roles_format(unsigned roles, char *out, size_t cap)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
-        if (roles & role_names[i].bit)
-            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s",
-                                     used ? ", " : "", role_names[i].name);
-}
-
 typedef struct loader {
     cli_people *pp;
     size_t cap;
@@ -101,12 +61,13 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     (void)err;
     if (e->kind == TLO_ENTRY_GENESIS) {
         if (body_text(e, "admin.name", name, sizeof name) == 0 && body_pk(e, "admin.pk", pk) == 0)
-            add(l, name, pk, CLI_ROLE_ADMIN, e->seq);
+            add(l, name, pk, TLO_ROLE_ADMIN, e->seq);
         if (body_pk(e, "custodian.pk", pk) == 0)
-            add(l, "custodian", pk, CLI_ROLE_CUSTODIAN, e->seq);
+            add(l, "custodian", pk, TLO_ROLE_CUSTODIAN, e->seq);
     } else if (e->kind == TLO_ENTRY_USER_ADD) {
         if (body_text(e, "name", name, sizeof name) == 0 && body_pk(e, "pk", pk) == 0 &&
-            body_text(e, "roles", roles, sizeof roles) == 0 && cli_roles_parse(roles, &mask) == 0)
+            body_text(e, "roles", roles, sizeof roles) == 0 &&
+            tlo_roles_parse(roles, strlen(roles), &mask) == 0)
             add(l, name, pk, mask, e->seq);
     } else if (e->kind == TLO_ENTRY_USER_REVOKE) {
         if (body_pk(e, "pk", pk) == 0)

@@ -55,6 +55,12 @@ void tlo_hex(char *out, const uint8_t *in, size_t len);
  * on failure out is zeroed. */
 int tlo_unhex(uint8_t *out, size_t len, const char *hex);
 
+/* Length (1..4) of the well-formed UTF-8 character at p (n >= 1 bytes left)
+ * if it is not a control character (C0, DEL, C1), with its code point in
+ * *cp; 0 for anything else (overlong forms, surrogates, past U+10FFFF, cut
+ * off). The one UTF-8 check every text field of tellonce uses. */
+size_t tlo_utf8_text_char(const uint8_t *p, size_t n, uint32_t *cp);
+
 /* Big-endian stores and loads. */
 void tlo_store_be32(uint8_t *p, uint32_t v);
 void tlo_store_be64(uint8_t *p, uint64_t v);

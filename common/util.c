@@ -98,3 +98,41 @@ long long tlo_pread_full(int fd, void *buf, size_t len, uint64_t off)
     }
     return (long long)got;
 }
+
+size_t tlo_utf8_text_char(const uint8_t *p, size_t n, uint32_t *cp_out)
+{
+    uint8_t c = p[0];
+    uint32_t cp;
+    size_t more;
+    *cp_out = 0;
+    if (c < 0x80) {
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        *cp_out = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        cp = c & 0x1f;
+        more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        cp = c & 0x0f;
+        more = 2;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        cp = c & 0x07;
+        more = 3;
+    } else {
+        return 0;
+    }
+    if (n - 1 < more)
+        return 0;
+    for (size_t k = 1; k <= more; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[k] & 0x3f);
+    }
+    if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+        return 0;
+    *cp_out = cp;
+    return more + 1;
+}

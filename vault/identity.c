@@ -110,39 +110,12 @@ static bool name_valid(const uint8_t *s, size_t n)
 {
     if (n < 1 || n > TLO_NAME_MAX)
         return false;
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
+    for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t more;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            cp = c & 0x1f;
-            more = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            cp = c & 0x0f;
-            more = 2;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            cp = c & 0x07;
-            more = 3;
-        } else {
+        size_t len = tlo_utf8_text_char(s + i, n - i, &cp);
+        if (len == 0 || invisible(cp))
             return false;
-        }
-        if (n - i - 1 < more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f) || invisible(cp))
-            return false;
-        i += more + 1;
+        i += len;
     }
     return true;
 }
