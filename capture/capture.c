@@ -20,8 +20,13 @@ struct tlo_capture {
     tlo_capture_segment_fn on_segment;
     void *ctx;
     GstElement *pipeline;
-    GMutex lock; /* guards next_index, sealed, failed, err */
+    GMutex lock; /* guards next_index, sealed, failed, err, done, next_deliver */
     uint64_t next_index, sealed;
+    /* Segments close out of order (splitmuxsink finalizes asynchronously, and
+     * an EOS can finish the newest before the one before it), but they are
+     * handed to the caller, and so logged, in index order. */
+    GList *done;           /* sealed segments waiting for an earlier one */
+    uint64_t next_deliver; /* the index the caller gets next */
     int failed;
     tlo_error err;
     volatile sig_atomic_t stop;
@@ -107,6 +112,35 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     return GST_FLOW_OK;
 }
 
+static gint by_index(gconstpointer a, gconstpointer b)
+{
+    const tlo_capture_segment *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Queues a sealed segment and hands over, in index order, every segment
+ * whose turn has come. The caller's callback runs under the lock, so
+ * segments are logged one at a time. */
+static int deliver(tlo_capture *c, const tlo_capture_segment *seg, tlo_error *err)
+{
+    int rc = 0;
+    g_mutex_lock(&c->lock);
+    if (seg)
+        c->done = g_list_insert_sorted(c->done, g_memdup2(seg, sizeof *seg), by_index);
+    while (rc == 0 && c->done && ((tlo_capture_segment *)c->done->data)->index == c->next_deliver) {
+        tlo_capture_segment *first = c->done->data;
+        c->done = g_list_delete_link(c->done, c->done);
+        rc = c->on_segment ? c->on_segment(c->ctx, first, err) : 0;
+        if (rc == 0) {
+            c->sealed++;
+            c->next_deliver++;
+        }
+        g_free(first);
+    }
+    g_mutex_unlock(&c->lock);
+    return rc;
+}
+
 static void on_eos(GstAppSink *sink, gpointer data)
 {
     segment *s = data;
@@ -128,14 +162,9 @@ static void on_eos(GstAppSink *sink, gpointer data)
     s->fd = -1;
     s->info.wall_end_ms = wall_ms();
     if (rc == 0)
-        rc = c->on_segment ? c->on_segment(c->ctx, &s->info, &err) : 0;
-    if (rc != 0) {
+        rc = deliver(c, &s->info, &err);
+    if (rc != 0)
         fail(s, GST_ELEMENT(sink), &err, strstr(err.msg, "disk is full") != NULL);
-        return;
-    }
-    g_mutex_lock(&c->lock);
-    c->sealed++;
-    g_mutex_unlock(&c->lock);
 }
 
 static void segment_free(gpointer data)
@@ -291,6 +320,24 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
     }
     gst_element_set_state(c->pipeline, GST_STATE_NULL);
     gst_object_unref(bus);
+    /* Segments still waiting had an earlier one that never closed (an error
+     * cut it short): hand them over anyway, in order, so they are logged. */
+    g_mutex_lock(&c->lock);
+    if (c->done)
+        c->next_deliver = ((tlo_capture_segment *)c->done->data)->index;
+    g_mutex_unlock(&c->lock);
+    while (c->done) {
+        tlo_error e2 = {0};
+        if (deliver(c, NULL, &e2) != 0) {
+            if (rc == 0)
+                rc = e2.code, *err = e2;
+            break;
+        }
+        g_mutex_lock(&c->lock);
+        if (c->done)
+            c->next_deliver = ((tlo_capture_segment *)c->done->data)->index;
+        g_mutex_unlock(&c->lock);
+    }
     return rc;
 }
 
@@ -314,6 +361,7 @@ void tlo_capture_free(tlo_capture *c)
     }
     if (c->dir_fd >= 0)
         close(c->dir_fd);
+    g_list_free_full(c->done, g_free);
     g_mutex_clear(&c->lock);
     g_free(c->objects_dir);
     g_free(c);

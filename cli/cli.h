@@ -100,7 +100,27 @@ int cli_write_new_file(const char *path, const void *data, size_t len, int mode)
 int cli_checkpoint_anchors(tlo_chain *ch, const char *vault, const char *old_path,
                            tlo_chain_anchor *anchors, size_t *n, char **labels);
 
+/* ---- cases (cases.c) ---- */
+typedef struct cli_case {
+    uint8_t id[TLO_ID_BYTES]; /* internal id */
+    char number[80];          /* the number police use */
+    uint64_t opened_at;       /* the case-open entry */
+} cli_case;
+/* Finds the case with this number in the ledger. 0, or an exit code (the
+ * error printed unless quiet). */
+int cli_case_find(tlo_chain *c, const char *number, cli_case *out, bool quiet);
+/* Unwraps the case's key with the custodian's identity: a secure buffer
+ * (tlo_vault_key_free), or NULL with the error printed. */
+uint8_t *cli_case_key(const char *vault, const cli_case *cs, const tlo_vault_identity *custodian);
+
+/* Verifies the ledger, has the custodian sign a checkpoint, keeps it in the
+ * vault, logs it, copies it to out_path (if not NULL) and, when print, says
+ * so. 0 or an exit code. */
+int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path, bool print);
+
 int cmd_object(int argc, char **argv);
+int cmd_case(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);

@@ -129,75 +129,16 @@ static int write_out(const char *path, const char *text, size_t len)
     return cli_write_new_file(path, text, len, 0644) == 0 ? 0 : EXIT_SYSTEM;
 }
 
-/* ---- tellonce checkpoint ------------------------------------------------- */
-
-static void checkpoint_usage(FILE *f)
+int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path, bool print)
 {
-    fprintf(f, "usage: tellonce checkpoint [--vault DIR] [-o FILE]\n"
-               "       tellonce checkpoint --verifier-key [--vault DIR]\n"
-               "\n"
-               "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
-               "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
-               "it as a ledger entry, and copies it to FILE if given. --verifier-key prints the\n"
-               "custodian's verifier key (name+keyid+key) for signed-note tools and auditors.\n");
-}
-
-int cmd_checkpoint(int argc, char **argv)
-{
-    static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"verifier-key", no_argument, NULL, 'k'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *vault_opt = NULL, *out_path = NULL;
-    int c, want_vkey = 0, rc;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'V':
-            vault_opt = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'k':
-            want_vkey = 1;
-            break;
-        case 'h':
-            checkpoint_usage(stdout);
-            return EXIT_OK;
-        default:
-            checkpoint_usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        checkpoint_usage(stderr);
-        return EXIT_USAGE;
-    }
-    char *vault = cli_vault_dir(vault_opt), origin[TLO_NOTE_NAME_MAX + 1], *note = NULL;
-    char *dir = NULL, *path = NULL;
+    char origin[TLO_NOTE_NAME_MAX + 1], *note = NULL, *dir = NULL, *path = NULL;
     tlo_vault_identity *cust = NULL;
     tlo_note_verifier v;
     tlo_error err = {0};
     size_t note_len;
-    tlo_chain *ch = cli_open_ledger(vault, want_vkey, &rc);
-    if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0)
-        goto out;
-    if (want_vkey) {
-        char vkey[TLO_NOTE_VKEY_MAX];
-        if (tlo_note_verifier_format(&v, vkey, sizeof vkey, &err) != 0) {
-            rc = cli_fail(&err);
-            goto out;
-        }
-        printf("%s\n", vkey);
-        goto out;
-    }
-    if (out_path && access(out_path, F_OK) == 0) {
-        cli_error("%s already exists; tellonce never overwrites a file", out_path);
-        rc = EXIT_USAGE;
-        goto out;
-    }
+    int rc = vault_trust(ch, origin, sizeof origin, &v);
+    if (rc)
+        return rc;
     tlo_chain_report r;
     if (tlo_chain_verify(ch, &r, &err) != 0) {
         rc = cli_fail(&err);
@@ -248,19 +189,91 @@ int cmd_checkpoint(int argc, char **argv)
     }
     if (out_path && (rc = write_out(out_path, note, note_len)) != 0)
         goto out;
-    printf("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
-           "  kept in %s%s%s\n"
-           "  logged as entry %llu\n",
-           (unsigned long long)r.entries, root_hex, origin, path, out_path ? ", copied to " : "",
-           out_path ? out_path : "", (unsigned long long)seq);
+    if (print)
+        printf("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
+               "  kept in %s%s%s\n"
+               "  logged as entry %llu\n",
+               (unsigned long long)r.entries, root_hex, origin, path,
+               out_path ? ", copied to " : "", out_path ? out_path : "", (unsigned long long)seq);
     rc = EXIT_OK;
 out:
-    tlo_chain_close(ch);
     tlo_vault_identity_free(cust);
     free(note);
-    free(vault);
     free(dir);
     free(path);
+    return rc;
+}
+
+/* ---- tellonce checkpoint ------------------------------------------------- */
+
+static void checkpoint_usage(FILE *f)
+{
+    fprintf(f, "usage: tellonce checkpoint [--vault DIR] [-o FILE]\n"
+               "       tellonce checkpoint --verifier-key [--vault DIR]\n"
+               "\n"
+               "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
+               "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
+               "it as a ledger entry, and copies it to FILE if given. --verifier-key prints the\n"
+               "custodian's verifier key (name+keyid+key) for signed-note tools and auditors.\n");
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+    static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"verifier-key", no_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *vault_opt = NULL, *out_path = NULL;
+    int c, want_vkey = 0, rc;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'V':
+            vault_opt = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'k':
+            want_vkey = 1;
+            break;
+        case 'h':
+            checkpoint_usage(stdout);
+            return EXIT_OK;
+        default:
+            checkpoint_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        checkpoint_usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *vault = cli_vault_dir(vault_opt), origin[TLO_NOTE_NAME_MAX + 1];
+    tlo_note_verifier v;
+    tlo_error err = {0};
+    tlo_chain *ch = cli_open_ledger(vault, want_vkey, &rc);
+    if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0)
+        goto out;
+    if (want_vkey) {
+        char vkey[TLO_NOTE_VKEY_MAX];
+        if (tlo_note_verifier_format(&v, vkey, sizeof vkey, &err) != 0) {
+            rc = cli_fail(&err);
+            goto out;
+        }
+        printf("%s\n", vkey);
+        goto out;
+    }
+    if (out_path && access(out_path, F_OK) == 0) {
+        cli_error("%s already exists; tellonce never overwrites a file", out_path);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    rc = cli_checkpoint_write(vault, ch, out_path, true);
+out:
+    tlo_chain_close(ch);
+    free(vault);
     return rc;
 }
 
