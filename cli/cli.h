@@ -118,6 +118,12 @@ uint8_t *cli_case_key(const char *vault, const cli_case *cs, const tlo_vault_ide
  * so. 0 or an exit code. */
 int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path, bool print);
 
+/* The media part of verify (verify_media.c): every segment file the ledger
+ * names has its recorded digest, sessions' segments are contiguous, every
+ * session ended. 0, EXIT_BAD_DATA with problem filled, or another exit code. */
+int cli_verify_media(tlo_chain *c, const char *vault, uint64_t *segments, char *problem,
+                     size_t cap);
+
 int cmd_object(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_record(int argc, char **argv);

@@ -110,6 +110,18 @@ int cmd_verify(int argc, char **argv)
             goto done;
         }
         case_entries = a.case_count;
+        char media_problem[TLO_ERROR_MSG_MAX] = "";
+        uint64_t segments = 0;
+        if (r.ok) {
+            int mrc = cli_verify_media(c, vault, &segments, media_problem, sizeof media_problem);
+            if (mrc == EXIT_BAD_DATA) {
+                r.ok = false;
+                snprintf(r.problem, sizeof r.problem, "%s", media_problem);
+            } else if (mrc) {
+                rc = mrc;
+                goto done;
+            }
+        }
         if (a.json) {
             printf("{\"ok\":%s,\"entries\":%llu,\"signatures\":%llu,\"root\":\"%s\","
                    "\"first_bad_entry\":",
@@ -123,11 +135,16 @@ int cmd_verify(int argc, char **argv)
             cli_json_string(stdout, r.ok ? "" : r.problem);
             if (a.has_case)
                 printf(",\"case_entries\":%llu", (unsigned long long)case_entries);
+            printf(",\"segments\":%llu", (unsigned long long)segments);
             printf("}\n");
         } else if (r.ok) {
             printf("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
                    "verified.\n",
                    (unsigned long long)r.entries, (unsigned long long)r.signatures, root);
+            if (segments)
+                printf("    %llu sealed segments are in the vault with the digests logged, and "
+                       "every session is complete.\n",
+                       (unsigned long long)segments);
         } else {
             printf("FAILED: %s\n", r.problem);
             if (r.first_bad >= 0)

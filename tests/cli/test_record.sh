@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# tellonce case open, record and verify of what was recorded, as people use
+# them: the simulated room runs faster than real time (--no-live).
+# usage: test_record.sh TELLONCE_BINARY
+set -u
+tlo=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-record.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
+unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+expect() {
+    local want=$1 what=$2; shift 3
+    "$@" >out.txt 2>err.txt </dev/null; local got=$?
+    err=$(cat err.txt); out=$(cat out.txt)
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
+}
+contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
+
+echo 'admin secret' > admin.pass
+echo 'officer secret' > officer.pass
+"$tlo" init --admin "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "init"
+"$tlo" user add "张警官" --role interviewer --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file officer.pass >/dev/null || bad "user add"
+"$tlo" user add "Per Prosecutor" --role prosecutor --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file officer.pass >/dev/null || bad "user add"
+
+expect 0 "case open" -- "$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
+    --title "first interview" --child-name "Lily Testchild" --child-birthdate 2017-05-01
+expect 2 "case open twice" -- "$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass
+expect 1 "case open by a prosecutor" -- "$tlo" case open "X-1" --as "Per Prosecutor" --passphrase-file officer.pass
+expect 0 "case list" -- "$tlo" case list
+contains "$out" "2026-刑-0042" "case list shows the number"
+# Nothing about the child in the ledger or in any file name.
+if grep -rqa "Lily Testchild\|first interview\|2017-05-01" vault; then bad "the child's details are readable in the vault"; else ok; fi
+
+expect 1 "record by a prosecutor" -- "$tlo" record "2026-刑-0042" --as "Per Prosecutor" \
+    --passphrase-file officer.pass --duration 4 --no-live
+expect 2 "record an unknown case" -- "$tlo" record "nope" --as "张警官" --passphrase-file officer.pass \
+    --duration 4 --no-live
+expect 0 "record 10 s" -- "$tlo" record "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
+    --duration 10 --no-live
+contains "$out" "3 segments" "record output"
+[ "$(ls vault/objects | wc -l)" = 4 ] && ok || bad "objects: $(ls vault/objects)"   # 3 segments + case fields
+expect 0 "verify after recording" -- "$tlo" verify
+contains "$out" "3 sealed segments are in the vault" "verify counts the segments"
+expect 0 "log" -- "$tlo" log
+for kind in case-open session-start segment session-end checkpoint; do
+    contains "$out" "$kind" "log shows $kind"
+done
+# G1: no sealed file shows MP4 box names (a random match is one in 1.4 GB).
+for f in vault/objects/*; do
+    n=$({ grep -aoE 'ftyp|moov|moof|mdat' "$f" || true; } | wc -l)
+    [ "$n" -lt 2 ] && ok || bad "$f shows $n MP4 box names"
+done
+
+# A second session, then damage to the segment files: verify names them.
+expect 0 "record another session" -- "$tlo" record "2026-刑-0042" --as "张警官" \
+    --passphrase-file officer.pass --duration 5 --no-live
+seg() { # seg N: the object file of the Nth segment entry in the ledger
+    sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 21 ORDER BY seq LIMIT 1 OFFSET $1" |
+        sed -n 's/^object=//p'
+}
+first=$(seg 0); second=$(seg 1); other=$(seg 3)
+cp -a vault pristine
+expect 0 "verify both sessions" -- "$tlo" verify
+rm "vault/objects/$second.tlo"
+expect 1 "a deleted segment" -- "$tlo" verify
+contains "$out" "segment 1: the file objects/$second.tlo is missing" "deleted segment named"
+rm -rf vault && cp -a pristine vault
+cp "vault/objects/$other.tlo" "vault/objects/$first.tlo"
+expect 1 "a segment replaced by one of another session" -- "$tlo" verify
+contains "$out" "segment 0: objects/$first.tlo is not the file that was recorded" "replaced segment named"
+rm -rf vault && cp -a pristine vault
+mv "vault/objects/$first.tlo" "vault/objects/0000000000000000$(echo "$first" | cut -c17-).tlo"
+expect 1 "a renamed segment" -- "$tlo" verify
+contains "$out" "is missing" "renamed segment named"
+rm -rf vault && cp -a pristine vault
+printf 'x' >> "vault/objects/$second.tlo"
+expect 1 "an extended segment" -- "$tlo" verify
+contains "$out" "segment 1" "extended segment named"
+rm -rf vault && cp -a pristine vault
+expect 0 "the pristine copy verifies" -- "$tlo" verify
+
+echo "cli_record: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
