@@ -30,6 +30,7 @@ struct tlo_capture {
     int failed;
     tlo_error err;
     volatile sig_atomic_t stop;
+    uint64_t media_ns; /* session-clock time of the end of the last closed segment */
 };
 
 /* One segment: the state behind one appsink of splitmuxsink. */
@@ -299,8 +300,8 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
         return tlo_fail(err, TLO_EIO, "the recording pipeline did not start");
     }
     for (;;) {
-        GstMessage *m =
-            gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+        GstMessage *m = gst_bus_timed_pop_filtered(
+            bus, 100 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
         if (c->stop && !eos_sent) {
             /* End cleanly: EOS closes and seals the last segment. */
             gst_element_send_event(c->pipeline, gst_event_new_eos());
@@ -308,6 +309,16 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
         }
         if (!m)
             continue;
+        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT) {
+            /* Where each segment ends on the session clock. */
+            const GstStructure *st = gst_message_get_structure(m);
+            guint64 rt;
+            if (st && gst_structure_has_name(st, "splitmuxsink-fragment-closed") &&
+                gst_structure_get_uint64(st, "running-time", &rt) && rt > c->media_ns)
+                c->media_ns = rt;
+            gst_message_unref(m);
+            continue;
+        }
         if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
             GError *ge = NULL;
             gst_message_parse_error(m, &ge, NULL);
@@ -349,6 +360,11 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
 void tlo_capture_stop(tlo_capture *c)
 {
     c->stop = 1;
+}
+
+uint64_t tlo_capture_media_ns(const tlo_capture *c)
+{
+    return c->media_ns;
 }
 
 uint64_t tlo_capture_segments(const tlo_capture *c)

@@ -59,6 +59,10 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err);
  * flag that the bus loop polls). */
 void tlo_capture_stop(tlo_capture *c);
 
+/* The recorded length on the session clock (ns): where the last segment that
+ * closed ends. Valid after tlo_capture_run. */
+uint64_t tlo_capture_media_ns(const tlo_capture *c);
+
 /* Segments sealed so far. */
 uint64_t tlo_capture_segments(const tlo_capture *c);
 

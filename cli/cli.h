@@ -127,6 +127,7 @@ int cli_verify_media(tlo_chain *c, const char *vault, uint64_t *segments, char *
 int cmd_object(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_mark(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);

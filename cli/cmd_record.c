@@ -252,8 +252,10 @@ end:
     /* 4. The session ends in the ledger whatever happened, then a checkpoint. */
     if (started) {
         snprintf(body, sizeof body,
-                 "bytes=%llu\nelapsed_ms=%llu\nsegments=%llu\nsession=%s\nstatus=%s\n",
+                 "bytes=%llu\nelapsed_ms=%llu\nmedia_ms=%llu\nsegments=%llu\nsession=%s\n"
+                 "status=%s\n",
                  (unsigned long long)s.bytes, (unsigned long long)(cap ? elapsed : 0),
+                 (unsigned long long)(cap ? tlo_capture_media_ns(cap) / 1000000 : 0),
                  (unsigned long long)s.segments, s.session_hex, rc == EXIT_OK ? "ended" : "failed");
         uint64_t seq;
         tlo_error e2 = {0};

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"user", cmd_user, "enrol people with roles: add, list, revoke"},
     {"case", cmd_case, "open and list cases"},
     {"record", cmd_record, "record an interview session of a case"},
+    {"mark", cmd_mark, "add a marker to a recorded session"},
     {"log", cmd_log, "the custody log, as a person reads it"},
     {"verify", cmd_verify, "verify the custody ledger, without any key"},
     {"checkpoint", cmd_checkpoint, "sign a checkpoint (tree head) of the ledger"},

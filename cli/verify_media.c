@@ -152,6 +152,10 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
                            id, idx, name, (unsigned long long)e->seq);
         s->next_index++;
         m->segments++;
+    } else if (e->kind == TLO_ENTRY_MARKER && field(e, "session", id, sizeof id) == 0) {
+        if (!find(m, id))
+            return problem(m, "entry %llu marks session %s, which never started",
+                           (unsigned long long)e->seq, id);
     } else if (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED) {
         char segs[24];
         sess *s = field(e, "session", id, sizeof id) == 0 ? find(m, id) : NULL;

@@ -51,6 +51,19 @@ expect 0 "log" -- "$tlo" log
 for kind in case-open session-start segment session-end checkpoint; do
     contains "$out" "$kind" "log shows $kind"
 done
+# Markers, after the recording, on the session clock.
+expect 0 "mark" -- "$tlo" mark "2026-刑-0042" --at 00:00:06.5 "disclosure" --as "张警官" --passphrase-file officer.pass
+contains "$out" "logged as entry" "mark output"
+expect 2 "mark after the session's end" -- "$tlo" mark "2026-刑-0042" --at 00:01:00 "late" --as "张警官" \
+    --passphrase-file officer.pass
+expect 2 "mark with a bad time" -- "$tlo" mark "2026-刑-0042" --at 1:77 "x" --as "张警官" --passphrase-file officer.pass
+expect 1 "mark by a prosecutor" -- "$tlo" mark "2026-刑-0042" --at 2 "x" --as "Per Prosecutor" \
+    --passphrase-file officer.pass
+expect 0 "log --json shows the marker at its time" -- "$tlo" log --json
+python3 -c 'import json,sys; d=json.load(open("out.txt")); m=[e for e in d if e["kind"]=="marker"]; sys.exit(0 if len(m)==1 and m[0]["body"]["at_ms"]=="6500" and m[0]["body"]["text"]=="disclosure" else 1)' \
+    && ok || bad "marker in log --json"
+expect 0 "verify with a marker" -- "$tlo" verify
+
 # G1: no sealed file shows MP4 box names (a random match is one in 1.4 GB).
 for f in vault/objects/*; do
     n=$({ grep -aoE 'ftyp|moov|moof|mdat' "$f" || true; } | wc -l)
