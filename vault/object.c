@@ -484,6 +484,7 @@ struct tlo_vault_reader {
     uint64_t cached;   /* chunk index held in pbuf, or UINT64_MAX */
     size_t cached_len; /* plaintext bytes of that chunk */
     int failed;        /* an authentication failure happened: refuse everything */
+    int partial;       /* opened by tlo_vault_reader_open_prefix: no final chunk */
     void *owned_ctx;   /* freed with the reader (the fd of tlo_vault_reader_open_fd) */
     char name[NAME_MAX_SHOWN + 1];
 };
@@ -587,13 +588,14 @@ static int diagnose(tlo_vault_reader *r, tlo_error *err)
     }
 }
 
-tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
-                                        const uint8_t case_key[static TLO_KEY_BYTES],
-                                        const char *name, tlo_error *err)
+/* The checks every open makes: header, key id, header MAC, parameters.
+ * Returns a reader with its buffers, not yet knowing its chunks. */
+static tlo_vault_reader *open_header(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
+                                     const uint8_t case_key[static TLO_KEY_BYTES], const char *name,
+                                     tlo_error *err)
 {
     uint8_t hdr[HDR], mac[32], kid[TLO_KEYID_BYTES];
     tlo_vault_reader *r;
-    int rc;
 
     if (!src) {
         tlo_fail(err, TLO_EARG, "tlo_vault_reader_open: no source");
@@ -648,6 +650,20 @@ tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, 
         tlo_fail(err, TLO_ENOMEM, "out of memory for an object reader");
         goto fail;
     }
+    return r;
+fail:
+    tlo_vault_reader_free(r);
+    return NULL;
+}
+
+tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
+                                        const uint8_t case_key[static TLO_KEY_BYTES],
+                                        const char *name, tlo_error *err)
+{
+    int rc;
+    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, name, err);
+    if (!r)
+        return NULL;
 
     /* Fast path: the trailer gives L, L gives the size; if they agree,
      * authenticate the final chunk with L bound in. */
@@ -686,6 +702,35 @@ tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, 
 fail:
     tlo_vault_reader_free(r);
     return NULL;
+}
+
+tlo_vault_reader *tlo_vault_reader_open_prefix(tlo_vault_source_fn src, void *src_ctx,
+                                               uint64_t size,
+                                               const uint8_t case_key[static TLO_KEY_BYTES],
+                                               const char *name, tlo_error *err)
+{
+    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, name, err);
+    const size_t full = r ? r->chunk + TAG : 0;
+    uint64_t k = 0;
+    if (!r)
+        return NULL;
+    /* Inner chunks, in order, while they authenticate. */
+    while (HDR + (k + 1) * full <= size) {
+        int rc = open_chunk(r, k, full, 0, 0, r->pbuf, err);
+        if (rc == TLO_ECHUNK)
+            break;
+        if (rc != 0) {
+            tlo_vault_reader_free(r);
+            return NULL;
+        }
+        k++;
+    }
+    tlo_error_clear(err);
+    r->partial = 1;
+    r->nchunks = k;
+    r->plen = k * r->chunk;
+    r->cached = UINT64_MAX;
+    return r;
 }
 
 tlo_vault_reader *tlo_vault_reader_open_fd(int fd, const uint8_t case_key[static TLO_KEY_BYTES],
@@ -758,7 +803,7 @@ int tlo_vault_reader_read_at(tlo_vault_reader *r, uint64_t off, void *buf, size_
         uint64_t pos = off + done;
         uint64_t i = pos / r->chunk;
         size_t in_chunk = (size_t)(pos % r->chunk);
-        int final = i == r->nchunks - 1;
+        int final = i == r->nchunks - 1 && !r->partial;
         size_t clen = final ? (size_t)(r->plen - i * r->chunk) : r->chunk;
         size_t n = clen - in_chunk < len - done ? clen - in_chunk : len - done;
 

@@ -152,6 +152,17 @@ tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, 
 tlo_vault_reader *tlo_vault_reader_open_fd(int fd, const uint8_t case_key[static TLO_KEY_BYTES],
                                            const char *name, tlo_error *err);
 
+/* For recovery after a crash: opens an object that has no final chunk (its
+ * writer never finished) and reads only its authenticated prefix: the inner
+ * chunks from the first, in order, while they authenticate. The header is
+ * checked as by tlo_vault_reader_open. tlo_vault_reader_size is then the
+ * prefix length (a multiple of the chunk size, maybe 0). A complete object
+ * opens too, without its final chunk. NULL with err filled on failure. */
+tlo_vault_reader *tlo_vault_reader_open_prefix(tlo_vault_source_fn src, void *src_ctx,
+                                               uint64_t size,
+                                               const uint8_t case_key[static TLO_KEY_BYTES],
+                                               const char *name, tlo_error *err);
+
 /* Length of the plaintext. */
 uint64_t tlo_vault_reader_size(const tlo_vault_reader *r);
 const tlo_vault_header *tlo_vault_reader_header(const tlo_vault_reader *r);
