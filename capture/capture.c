@@ -69,7 +69,10 @@ static void fail(segment *s, GstElement *sink, const tlo_error *e, int nospace)
 static int segment_open(segment *s, tlo_error *err)
 {
     tlo_capture *c = s->c;
-    tlo_vault_object_params p = {.kind = TLO_KIND_SEGMENT};
+    /* 16 KiB chunks: at most two are in memory, unsealed, at any moment (the
+     * one filling and the last full one, held until more data shows it is
+     * not the final chunk), so a crash loses little. */
+    tlo_vault_object_params p = {.kind = TLO_KIND_SEGMENT, .chunk_log2 = 14};
     char hex[2 * TLO_ID_BYTES + 1];
 
     g_mutex_lock(&c->lock);
@@ -240,7 +243,7 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
         d,
         "splitmuxsink name=smux async-finalize=true max-size-time=%" G_GUINT64_FORMAT
         " send-keyframe-requests=true muxer-factory=mp4mux "
-        "muxer-properties=\"properties,fragment-duration=1000,streamable=true\" "
+        "muxer-properties=\"properties,fragment-duration=500,streamable=true\" "
         "sink-factory=appsink sink-properties=\"properties,sync=false,async=false\" ",
         (guint64)cfg->segment_seconds * GST_SECOND);
     /* Keyframes every half second: splitmuxsink holds back one whole GOP
