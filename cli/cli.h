@@ -129,6 +129,7 @@ int cmd_case(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);

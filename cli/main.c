@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"record", cmd_record, "record an interview session of a case"},
     {"mark", cmd_mark, "add a marker to a recorded session"},
     {"recover", cmd_recover, "close sessions a crash left open"},
+    {"devices", cmd_devices, "cameras and microphones found"},
     {"log", cmd_log, "the custody log, as a person reads it"},
     {"verify", cmd_verify, "verify the custody ledger, without any key"},
     {"checkpoint", cmd_checkpoint, "sign a checkpoint (tree head) of the ledger"},
