@@ -87,6 +87,12 @@ int cli_people_load(tlo_chain *c, cli_people *out);
 void cli_people_free(cli_people *pp);
 const cli_person *cli_people_by_actor(const cli_people *pp, const uint8_t actor[static 32]);
 const cli_person *cli_people_by_name(const cli_people *pp, const char *name);
+/* Unlocks as's identity and checks, in the ledger people pp, that they are
+ * enrolled, not revoked, and hold one of roles (named role_text in the
+ * error). NULL with the error printed and *rc set otherwise. */
+tlo_vault_identity *cli_unlock_acting(const char *vault, const char *as, const char *pass_file,
+                                      const cli_people *pp, unsigned roles, const char *role_text,
+                                      int *rc);
 
 /* Reads a whole file of at most max bytes (NUL-terminated, malloc'd). 0 or
  * an exit code, with the error printed. */

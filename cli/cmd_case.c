@@ -106,16 +106,10 @@ static int case_open(const char *vault, const char *number, const char *as, cons
                   (unsigned long long)existing.opened_at);
         goto out;
     }
-    if (!(actor = cli_unlock_person(vault, as, pass_file, &rc)))
+    if (!(actor =
+              cli_unlock_acting(vault, as, pass_file, &pp, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
+                                "interviewer or administrator", &rc)))
         goto out;
-    uint8_t actor_hash[32];
-    crypto_hash_sha256(actor_hash, actor->sign_pk, 32);
-    const cli_person *p = cli_people_by_actor(&pp, actor_hash);
-    rc = EXIT_BAD_DATA;
-    if (!p || p->revoked_at >= 0 || !(p->roles & (TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN))) {
-        cli_error("%s is not an active interviewer or administrator of this vault", as);
-        goto out;
-    }
     if ((rc = custodian_box_pk(c, box_pk)) != 0)
         goto out;
     rc = EXIT_SYSTEM;

@@ -190,16 +190,9 @@ int cmd_mark(int argc, char **argv)
                   (unsigned long long)(f.elapsed_ms % 1000), at);
         goto out;
     }
-    if (!(actor = cli_unlock_person(vault, as, pass_file, &rc)))
+    if (!(actor = cli_unlock_acting(vault, as, pass_file, &pp, TLO_ROLE_INTERVIEWER, "interviewer",
+                                    &rc)))
         goto out;
-    uint8_t h[32];
-    crypto_hash_sha256(h, actor->sign_pk, 32);
-    const cli_person *p = cli_people_by_actor(&pp, h);
-    if (!p || p->revoked_at >= 0 || !(p->roles & TLO_ROLE_INTERVIEWER)) {
-        cli_error("%s is not an active interviewer of this vault", as);
-        rc = EXIT_BAD_DATA;
-        goto out;
-    }
     char body[700];
     snprintf(body, sizeof body, "at_ms=%llu\nsession=%s\ntext=%s\n", (unsigned long long)at_ms,
              f.session, text);

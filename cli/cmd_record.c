@@ -183,16 +183,9 @@ int cmd_record(int argc, char **argv)
     if (!s.chain || (rc = cli_people_load(s.chain, &pp)) != 0 ||
         (rc = cli_case_find(s.chain, number, &s.cs, false)) != 0)
         goto out;
-    if (!(actor = cli_unlock_person(vault, as, pass_file, &rc)))
+    if (!(actor = cli_unlock_acting(vault, as, pass_file, &pp, TLO_ROLE_INTERVIEWER,
+                                    "interviewer (only interviewers record)", &rc)))
         goto out;
-    uint8_t actor_hash[32];
-    crypto_hash_sha256(actor_hash, actor->sign_pk, 32);
-    const cli_person *p = cli_people_by_actor(&pp, actor_hash);
-    if (!p || p->revoked_at >= 0 || !(p->roles & TLO_ROLE_INTERVIEWER)) {
-        cli_error("%s is not an active interviewer of this vault; only interviewers record", as);
-        rc = EXIT_BAD_DATA;
-        goto out;
-    }
     s.signer.sk = actor->sign_sk;
     memcpy(s.signer.pk, actor->sign_pk, 32);
     objects = cli_path(vault, "objects");

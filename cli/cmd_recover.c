@@ -276,16 +276,10 @@ int cmd_recover(int argc, char **argv)
         rc = EXIT_OK;
         goto out;
     }
-    if (!(actor = cli_unlock_person(vault, as, pass_file, &rc)))
+    if (!(actor =
+              cli_unlock_acting(vault, as, pass_file, &pp, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
+                                "interviewer or administrator", &rc)))
         goto out;
-    uint8_t h[32];
-    crypto_hash_sha256(h, actor->sign_pk, 32);
-    const cli_person *p = cli_people_by_actor(&pp, h);
-    if (!p || p->revoked_at >= 0 || !(p->roles & (TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN))) {
-        cli_error("%s is not an active interviewer or administrator of this vault", as);
-        rc = EXIT_BAD_DATA;
-        goto out;
-    }
     tlo_chain_signer signer = {.sk = actor->sign_sk};
     memcpy(signer.pk, actor->sign_pk, 32);
     objects = cli_path(vault, "objects");

@@ -31,21 +31,8 @@ static void user_usage(FILE *f)
 static tlo_vault_identity *unlock_admin(const char *vault, const char *as, const char *pass_file,
                                         const cli_people *pp, int *rc)
 {
-    tlo_vault_identity *id = cli_unlock_person(vault, as, pass_file, rc);
-    if (!id)
-        return NULL;
-    *rc = EXIT_BAD_DATA;
-    uint8_t actor[32];
-    crypto_hash_sha256(actor, id->sign_pk, 32);
-    const cli_person *p = cli_people_by_actor(pp, actor);
-    if (!p || p->revoked_at >= 0 || !(p->roles & TLO_ROLE_ADMIN)) {
-        cli_error("%s is not an active administrator of this vault; only administrators enrol "
-                  "and revoke people",
-                  as);
-        tlo_vault_identity_free(id);
-        return NULL;
-    }
-    return id;
+    return cli_unlock_acting(vault, as, pass_file, pp, TLO_ROLE_ADMIN,
+                             "administrator (only administrators enrol and revoke people)", rc);
 }
 
 static int append_signed(tlo_chain *c, uint16_t kind, const char *body,

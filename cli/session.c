@@ -258,3 +258,22 @@ tlo_vault_identity *cli_unlock_custodian(const char *vault)
     free(id_path);
     return id;
 }
+
+tlo_vault_identity *cli_unlock_acting(const char *vault, const char *as, const char *pass_file,
+                                      const cli_people *pp, unsigned roles, const char *role_text,
+                                      int *rc)
+{
+    tlo_vault_identity *id = cli_unlock_person(vault, as, pass_file, rc);
+    if (!id)
+        return NULL;
+    uint8_t actor[32];
+    crypto_hash_sha256(actor, id->sign_pk, 32);
+    const cli_person *p = cli_people_by_actor(pp, actor);
+    if (!p || p->revoked_at >= 0 || !(p->roles & roles)) {
+        cli_error("%s is not an active %s of this vault", as, role_text);
+        tlo_vault_identity_free(id);
+        *rc = EXIT_BAD_DATA;
+        return NULL;
+    }
+    return id;
+}
