@@ -7,12 +7,12 @@
  * complete segment, logs it, and ends the session as recovered, saying what
  * was kept and what was lost. The unfinished object stays where it is. */
 #include "cli.h"
+#include "player.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libavformat/avformat.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,64 +152,11 @@ static size_t whole_fragments(const uint8_t *p, size_t len, unsigned *moofs, uns
     return keep;
 }
 
-typedef struct membuf {
-    const uint8_t *p;
-    size_t len, pos;
-} membuf;
-
-static int mem_read(void *opaque, uint8_t *buf, int size)
-{
-    membuf *m = opaque;
-    size_t n = m->len - m->pos < (size_t)size ? m->len - m->pos : (size_t)size;
-    if (n == 0)
-        return AVERROR_EOF;
-    memcpy(buf, m->p + m->pos, n);
-    m->pos += n;
-    return (int)n;
-}
-
-static int64_t mem_seek(void *opaque, int64_t off, int whence)
-{
-    membuf *m = opaque;
-    if (whence == AVSEEK_SIZE)
-        return (int64_t)m->len;
-    int64_t base = whence == SEEK_CUR ? (int64_t)m->pos : whence == SEEK_END ? (int64_t)m->len : 0;
-    if (base + off < 0 || base + off > (int64_t)m->len)
-        return -1;
-    m->pos = (size_t)(base + off);
-    return (int64_t)m->pos;
-}
-
-/* The duration of the kept media, as libavformat reads it from memory (the
- * plaintext never leaves this process). 0 if it cannot tell. */
+/* The length of the kept media, as libavformat reads it in memory. */
 static uint64_t media_ms(const uint8_t *p, size_t len)
 {
-    membuf m = {p, len, 0};
-    uint8_t *iobuf = av_malloc(32768);
-    AVIOContext *io =
-        iobuf ? avio_alloc_context(iobuf, 32768, 0, &m, mem_read, NULL, mem_seek) : NULL;
-    AVFormatContext *fmt = io ? avformat_alloc_context() : NULL;
-    uint64_t ms = 0;
-    if (!fmt) {
-        if (io)
-            av_freep(&io->buffer);
-        else
-            av_free(iobuf);
-        avio_context_free(&io);
-        return 0;
-    }
-    fmt->pb = io;
-    av_log_set_level(AV_LOG_QUIET);
-    if (avformat_open_input(&fmt, NULL, NULL, NULL) == 0) {
-        if (avformat_find_stream_info(fmt, NULL) >= 0 && fmt->duration > 0)
-            ms = (uint64_t)(fmt->duration / (AV_TIME_BASE / 1000));
-        avformat_close_input(&fmt);
-    } else {
-        avformat_free_context(fmt);
-    }
-    av_freep(&io->buffer);
-    avio_context_free(&io);
-    return ms;
+    tlo_player_probe probe;
+    return tlo_player_probe_memory(p, len, &probe) == 0 ? probe.duration_ms : 0;
 }
 
 static void recover_usage(FILE *f)

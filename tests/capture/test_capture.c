@@ -2,12 +2,12 @@
  * segments; each one decrypts, in memory, to fragmented MP4 that FFmpeg opens
  * with every camera and the microphone; the segment files hold no plaintext. */
 #include "capture.h"
+#include "player.h"
 #include "testutil.h"
 
 #include <dirent.h>
 #include <gcrypt.h>
 #include <gst/gst.h>
-#include <libavformat/avformat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,61 +60,6 @@ static int boxes(const uint8_t *p, size_t len, char out[][5], int max)
         i += sz;
     }
     return i == len ? n : -1;
-}
-
-typedef struct membuf {
-    const uint8_t *p;
-    size_t len, pos;
-} membuf;
-
-static int mem_read(void *opaque, uint8_t *buf, int size)
-{
-    membuf *m = opaque;
-    size_t n = m->len - m->pos < (size_t)size ? m->len - m->pos : (size_t)size;
-    if (n == 0)
-        return AVERROR_EOF;
-    memcpy(buf, m->p + m->pos, n);
-    m->pos += n;
-    return (int)n;
-}
-
-static int64_t mem_seek(void *opaque, int64_t off, int whence)
-{
-    membuf *m = opaque;
-    if (whence == AVSEEK_SIZE)
-        return (int64_t)m->len;
-    int64_t base = whence == SEEK_CUR ? (int64_t)m->pos : whence == SEEK_END ? (int64_t)m->len : 0;
-    if (base + off < 0 || base + off > (int64_t)m->len)
-        return -1;
-    m->pos = (size_t)(base + off);
-    return (int64_t)m->pos;
-}
-
-/* Opens the plaintext with libavformat from memory: streams and duration. */
-static void probe(const uint8_t *p, size_t len, int *video, int *audio, double *seconds)
-{
-    membuf m = {p, len, 0};
-    uint8_t *iobuf = av_malloc(32768);
-    AVIOContext *io = avio_alloc_context(iobuf, 32768, 0, &m, mem_read, NULL, mem_seek);
-    AVFormatContext *fmt = avformat_alloc_context();
-    *video = *audio = 0;
-    *seconds = 0;
-    fmt->pb = io;
-    if (avformat_open_input(&fmt, NULL, NULL, NULL) == 0) {
-        if (avformat_find_stream_info(fmt, NULL) >= 0) {
-            for (unsigned i = 0; i < fmt->nb_streams; i++) {
-                enum AVCodecID id = fmt->streams[i]->codecpar->codec_id;
-                *video += id == AV_CODEC_ID_H264;
-                *audio += id == AV_CODEC_ID_AAC;
-            }
-            *seconds = fmt->duration > 0 ? (double)fmt->duration / AV_TIME_BASE : 0;
-        }
-        avformat_close_input(&fmt);
-    } else {
-        avformat_free_context(fmt);
-    }
-    av_freep(&io->buffer);
-    avio_context_free(&io);
 }
 
 int main(int argc, char **argv)
@@ -180,12 +125,11 @@ int main(int argc, char **argv)
                     moof += !strcmp(types[k], "moof");
                 CHECK_MSG(moof >= 2, "segment %d has %d fragments", i, moof);
             }
-            int video, audio;
-            double seconds;
-            probe(pt, n, &video, &audio, &seconds);
-            CHECK_MSG(video == 2 && audio == 1, "segment %d: %d video, %d audio tracks", i, video,
-                      audio);
-            total += seconds;
+            tlo_player_probe pr;
+            CHECK(tlo_player_probe_memory(pt, n, &pr) == 0);
+            CHECK_MSG(pr.video_h264 == 2 && pr.audio_aac == 1 && pr.streams == 3,
+                      "segment %d: %u video, %u audio tracks", i, pr.video_h264, pr.audio_aac);
+            total += (double)pr.duration_ms / 1000;
             /* G1: the sealed file holds none of the plaintext's bytes. */
             CHECK(memmem(file, flen, pt, 64) == NULL);
             CHECK(memmem(file, flen, pt + n / 2, 64) == NULL);
