@@ -74,9 +74,13 @@ done
 # session never ended), recover closes it, keeping whole fragments of the
 # unfinished segment, and verify passes again. (How much is lost is measured
 # in docs/performance.md, not asserted: it depends on timing.)
+starts() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 20"; }
 for delay in 5.5 2.5; do
+    before=$(starts)
     "$tlo" record "2026-刑-0042" --as "张警官" --passphrase-file officer.pass >live.out 2>&1 &
     pid=$!
+    # The kill counts from the session's start in the ledger, however slow the machine.
+    for _ in $(seq 300); do [ "$(starts)" -gt "$before" ] && break; sleep 0.1; done
     sleep "$delay"
     kill -9 "$pid"
     wait "$pid" 2>/dev/null
