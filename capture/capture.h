@@ -2,10 +2,10 @@
  *
  * A GStreamer pipeline encodes every camera as its own H.264 track and the
  * microphone as AAC, and splitmuxsink cuts the stream at keyframes into
- * segments of fragmented MP4 (1 s fragments). Each segment's bytes go from the
- * muxer, through an appsink, straight into a vault writer: sealed chunk by
- * chunk as they arrive, never written in plaintext. When a segment closes it
- * is finished, fsynced, and handed to the caller, who logs it.
+ * segments of fragmented MP4 (0.5 s fragments, a keyframe every 0.5 s). Each segment's bytes go
+ * from the muxer, through an appsink, straight into a vault writer: sealed chunk by chunk as they
+ * arrive, never written in plaintext. When a segment closes it is finished, fsynced, and handed to
+ * the caller, who logs it.
  *
  * This first version records the built-in simulated room only (test patterns
  * with a running clock, a test tone); room profiles and devices come with hw/. */
