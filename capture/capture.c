@@ -12,25 +12,44 @@
 #include <time.h>
 #include <unistd.h>
 
+/* When a segment starts and ends on the session clock, from splitmuxsink's
+ * fragment-opened and fragment-closed messages. */
+typedef struct seg_time {
+    uint64_t start_ns, end_ns;
+    bool opened, closed;
+} seg_time;
+
 struct tlo_capture {
     tlo_capture_config cfg;
+    tlo_hw_stream_opts opts;
     char *objects_dir;
     int dir_fd;
     const uint8_t *case_key;
     tlo_capture_segment_fn on_segment;
+    tlo_capture_event_fn on_event;
     void *ctx;
     GstElement *pipeline;
-    GMutex lock; /* guards next_index, sealed, failed, err, done, next_deliver */
-    uint64_t next_index, sealed;
+    GstElement *cameras[TLO_HW_MAX_CAMERAS], *microphones[TLO_HW_MAX_MICROPHONES];
+    GMutex lock; /* guards everything below that threads share */
+    uint64_t next_index, sealed, bytes;
     /* Segments close out of order (splitmuxsink finalizes asynchronously, and
      * an EOS can finish the newest before the one before it), but they are
-     * handed to the caller, and so logged, in index order. */
-    GList *done;           /* sealed segments waiting for an earlier one */
+     * handed to the caller, and so logged, in index order, once both sealed
+     * and closed (their end time known). */
+    GList *done;           /* sealed segments waiting for their turn */
+    GArray *times;         /* seg_time by index */
     uint64_t next_deliver; /* the index the caller gets next */
     int failed;
     tlo_error err;
     volatile sig_atomic_t stop;
     uint64_t media_ns; /* session-clock time of the end of the last closed segment */
+    /* For the status line. */
+    uint64_t frames[TLO_HW_MAX_CAMERAS];
+    GstSegment segment[TLO_HW_MAX_CAMERAS]; /* of each camera's encoded stream */
+    GstClockTime first_pts[TLO_HW_MAX_CAMERAS], last_pts[TLO_HW_MAX_CAMERAS]; /* running time */
+    bool camera_lost[TLO_HW_MAX_CAMERAS], microphone_lost[TLO_HW_MAX_MICROPHONES];
+    double peak_db[TLO_HW_MAX_MICROPHONES], rms_db[TLO_HW_MAX_MICROPHONES];
+    double loudest_db[TLO_HW_MAX_MICROPHONES];
 };
 
 /* One segment: the state behind one appsink of splitmuxsink. */
@@ -75,9 +94,6 @@ static int segment_open(segment *s, tlo_error *err)
     tlo_vault_object_params p = {.kind = TLO_KIND_SEGMENT, .chunk_log2 = 14};
     char hex[2 * TLO_ID_BYTES + 1];
 
-    g_mutex_lock(&c->lock);
-    s->info.index = c->next_index++;
-    g_mutex_unlock(&c->lock);
     s->info.wall_start_ms = wall_ms();
     tlo_vault_random_id(s->info.object_id);
     memcpy(p.case_id, c->cfg.case_id, TLO_ID_BYTES);
@@ -122,26 +138,42 @@ static gint by_index(gconstpointer a, gconstpointer b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Queues a sealed segment and hands over, in index order, every segment
- * whose turn has come. The caller's callback runs under the lock, so
- * segments are logged one at a time. */
-static int deliver(tlo_capture *c, const tlo_capture_segment *seg, tlo_error *err)
+static seg_time *time_of(tlo_capture *c, uint64_t index)
+{
+    if (index >= c->times->len)
+        g_array_set_size(c->times, (guint)index + 1);
+    return &g_array_index(c->times, seg_time, index);
+}
+
+/* Hands over, in index order, every segment whose turn has come: sealed,
+ * and closed (or, with force, whatever is sealed). The caller's callback
+ * runs under the lock, so segments are logged one at a time. Lock held. */
+static int deliver_locked(tlo_capture *c, bool force, tlo_error *err)
 {
     int rc = 0;
-    g_mutex_lock(&c->lock);
-    if (seg)
-        c->done = g_list_insert_sorted(c->done, g_memdup2(seg, sizeof *seg), by_index);
-    while (rc == 0 && c->done && ((tlo_capture_segment *)c->done->data)->index == c->next_deliver) {
+    while (rc == 0 && c->done) {
         tlo_capture_segment *first = c->done->data;
+        if (force)
+            c->next_deliver = first->index;
+        seg_time *t = time_of(c, first->index);
+        if (first->index != c->next_deliver || (!t->closed && !force))
+            break;
         c->done = g_list_delete_link(c->done, c->done);
+        first->start_ns = t->start_ns;
+        /* A segment cut short by an error has no close message: it ends
+         * where the next one starts, or where the media ended. */
+        first->end_ns = t->closed ? t->end_ns
+                        : first->index + 1 < c->times->len && time_of(c, first->index + 1)->opened
+                            ? time_of(c, first->index + 1)->start_ns
+                            : MAX(c->media_ns, t->start_ns);
         rc = c->on_segment ? c->on_segment(c->ctx, first, err) : 0;
         if (rc == 0) {
             c->sealed++;
+            c->bytes += first->digests.ciphertext_bytes;
             c->next_deliver++;
         }
         g_free(first);
     }
-    g_mutex_unlock(&c->lock);
     return rc;
 }
 
@@ -158,15 +190,19 @@ static void on_eos(GstAppSink *sink, gpointer data)
     s->w = NULL;
     /* Durable before it is logged: the file, then its directory entry. */
     if (rc == 0 && (fsync(s->fd) != 0 || fsync(c->dir_fd) != 0))
-        rc = tlo_fail(&err, TLO_EIO, "fsync of segment %s failed: %s", s->info.path,
-                      strerror(errno));
+        rc = tlo_fail(&err, TLO_EIO, "fsync of segment %s failed: %s%s", s->info.path,
+                      strerror(errno), errno == ENOSPC ? " (the disk is full)" : "");
     if (close(s->fd) != 0 && rc == 0)
         rc =
             tlo_fail(&err, TLO_EIO, "closing segment %s failed: %s", s->info.path, strerror(errno));
     s->fd = -1;
     s->info.wall_end_ms = wall_ms();
-    if (rc == 0)
-        rc = deliver(c, &s->info, &err);
+    if (rc == 0) {
+        g_mutex_lock(&c->lock);
+        c->done = g_list_insert_sorted(c->done, g_memdup2(&s->info, sizeof s->info), by_index);
+        rc = deliver_locked(c, false, &err);
+        g_mutex_unlock(&c->lock);
+    }
     if (rc != 0)
         fail(s, GST_ELEMENT(sink), &err, strstr(err.msg, "disk is full") != NULL);
 }
@@ -190,44 +226,311 @@ static void on_sink_added(GstElement *smux, GstElement *sink, gpointer data)
     segment *s = g_new0(segment, 1);
     s->c = data;
     s->fd = -1;
+    /* splitmuxsink makes one sink per segment, in order. */
+    g_mutex_lock(&s->c->lock);
+    s->info.index = s->c->next_index++;
+    g_mutex_unlock(&s->c->lock);
+    g_object_set_data(G_OBJECT(sink), "tlo-index", GSIZE_TO_POINTER((gsize)s->info.index + 1));
     GstAppSinkCallbacks cb = {0};
     cb.new_sample = on_sample;
     cb.eos = on_eos;
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, s, segment_free);
 }
 
-static const char *patterns[] = {"smpte", "ball", "snow", "pinwheel"};
+/* splitmuxsink's fragment messages, in the thread that posts them (so the
+ * times are known before the segment is handed over), and the first
+ * notice of a failing source. */
+static GstBusSyncReply on_bus_sync(GstBus *bus, GstMessage *m, gpointer data)
+{
+    (void)bus;
+    tlo_capture *c = data;
+    GstElement *bin = NULL;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && tlo_hw_is_source_of(GST_MESSAGE_SRC(m), &bin) &&
+        g_object_get_data(G_OBJECT(bin), "tlo-camera")) {
+        /* Before the failing source ends its stream: keep the track open. */
+        tlo_hw_source_failed(bin);
+        return GST_BUS_PASS;
+    }
+    const GstStructure *st = gst_message_get_structure(m);
+    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ELEMENT || !st)
+        return GST_BUS_PASS;
+    bool opened = gst_structure_has_name(st, "splitmuxsink-fragment-opened");
+    bool closed = gst_structure_has_name(st, "splitmuxsink-fragment-closed");
+    guint64 rt;
+    GstElement *sink = NULL;
+    if ((!opened && !closed) || !gst_structure_get_uint64(st, "running-time", &rt) ||
+        !gst_structure_get(st, "sink", GST_TYPE_ELEMENT, &sink, NULL) || !sink)
+        return GST_BUS_PASS;
+    gsize tag = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(sink), "tlo-index"));
+    gst_object_unref(sink);
+    if (!tag)
+        return GST_BUS_PASS;
+    g_mutex_lock(&c->lock);
+    seg_time *t = time_of(c, tag - 1);
+    if (opened) {
+        t->start_ns = rt;
+        t->opened = true;
+    } else {
+        t->end_ns = rt;
+        t->closed = true;
+        if (rt > c->media_ns)
+            c->media_ns = rt;
+    }
+    tlo_error err = {0};
+    int rc = closed ? deliver_locked(c, false, &err) : 0;
+    if (rc != 0 && !c->failed) {
+        c->failed = 1;
+        c->err = err;
+        c->stop = 1;
+    }
+    g_mutex_unlock(&c->lock);
+    return GST_BUS_PASS;
+}
+
+/* Counts what each camera encodes, for the status line and the session
+ * clock of a recording that does not run in real time. */
+static GstPadProbeReturn on_camera_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    tlo_capture *c = data;
+    unsigned i = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(pad), "tlo-camera")) - 1;
+    if (i >= TLO_HW_MAX_CAMERAS)
+        return GST_PAD_PROBE_OK;
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        /* Encoders shift timestamps (x264enc by 1000 hours); the segment
+         * maps them back to running time. */
+        GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+        if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+            const GstSegment *seg;
+            gst_event_parse_segment(ev, &seg);
+            g_mutex_lock(&c->lock);
+            gst_segment_copy_into(seg, &c->segment[i]);
+            g_mutex_unlock(&c->lock);
+        }
+        return GST_PAD_PROBE_OK;
+    }
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!b || !GST_BUFFER_PTS_IS_VALID(b))
+        return GST_PAD_PROBE_OK;
+    g_mutex_lock(&c->lock);
+    GstClockTime pts =
+        gst_segment_to_running_time(&c->segment[i], GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+    if (pts == GST_CLOCK_TIME_NONE) {
+        g_mutex_unlock(&c->lock);
+        return GST_PAD_PROBE_OK;
+    }
+    if (c->first_pts[i] == GST_CLOCK_TIME_NONE)
+        c->first_pts[i] = pts;
+    if (c->last_pts[i] == GST_CLOCK_TIME_NONE || pts > c->last_pts[i])
+        c->last_pts[i] = pts;
+    c->frames[i]++;
+    g_mutex_unlock(&c->lock);
+    return GST_PAD_PROBE_OK;
+}
+
+static GstElement *make(const char *factory, tlo_error *err)
+{
+    GstElement *e = gst_element_factory_make(factory, NULL);
+    if (!e)
+        tlo_fail(err, TLO_EUNSUPPORTED,
+                 "the GStreamer element %s is missing; install the packages in scripts/deps "
+                 "(scripts/install-deps)",
+                 factory);
+    return e;
+}
+
+/* Adds and links element chain el[0..n) into the pipeline, then links its
+ * end to splitmuxsink's pad of template templ. */
+static int link_track(tlo_capture *c, GstElement *smux, GstElement **el, size_t n,
+                      const char *templ, tlo_error *err)
+{
+    for (size_t k = 0; k < n; k++)
+        gst_bin_add(GST_BIN(c->pipeline), el[k]);
+    for (size_t k = 0; k + 1 < n; k++)
+        if (!gst_element_link(el[k], el[k + 1]))
+            return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link %s to %s", GST_ELEMENT_NAME(el[k]),
+                            GST_ELEMENT_NAME(el[k + 1]));
+    GstPad *sink = gst_element_request_pad_simple(smux, templ);
+    GstPad *src = gst_element_get_static_pad(el[n - 1], "src");
+    int rc = 0;
+    if (!sink || !src || gst_pad_link(src, sink) != GST_PAD_LINK_OK)
+        rc = tlo_fail(err, TLO_EUNSUPPORTED, "cannot link %s to the segment muxer (%s)",
+                      GST_ELEMENT_NAME(el[n - 1]), templ);
+    if (sink)
+        gst_object_unref(sink);
+    if (src)
+        gst_object_unref(src);
+    return rc;
+}
+
+/* The monitor: every camera decoded and shown side by side. Behind leaky
+ * queues, so a slow or closed window never holds up the recording. */
+static int add_monitor(tlo_capture *c, GstElement **tees, tlo_error *err)
+{
+    const tlo_hw_room *room = &c->cfg.room;
+    GstElement *comp = make("compositor", err), *conv = comp ? make("videoconvert", err) : NULL;
+    GstElement *out = conv ? make("autovideosink", err) : NULL;
+    if (!out) {
+        if (comp)
+            gst_object_unref(gst_object_ref_sink(comp));
+        if (conv)
+            gst_object_unref(gst_object_ref_sink(conv));
+        return err->code;
+    }
+    g_object_set(out, "sync", FALSE, NULL);
+    gst_bin_add_many(GST_BIN(c->pipeline), comp, conv, out, NULL);
+    if (!gst_element_link_many(comp, conv, out, NULL))
+        return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link the monitor window");
+    unsigned x = 0;
+    for (unsigned i = 0; i < room->n_cameras; i++) {
+        GstElement *el[4] = {make("queue", err), make("avdec_h264", err), make("videoconvert", err),
+                             make("videoscale", err)};
+        for (size_t k = 0; k < 4; k++)
+            if (!el[k]) {
+                for (size_t j = 0; j < 4; j++)
+                    if (el[j])
+                        gst_object_unref(gst_object_ref_sink(el[j]));
+                return err->code;
+            }
+        g_object_set(el[0], "leaky", 2 /* downstream */, "max-size-buffers", 5u, "max-size-bytes",
+                     0u, "max-size-time", (guint64)0, NULL);
+        for (size_t k = 0; k < 4; k++)
+            gst_bin_add(GST_BIN(c->pipeline), el[k]);
+        if (!gst_element_link_many(tees[i], el[0], el[1], el[2], el[3], NULL))
+            return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link camera %u to the monitor", i + 1);
+        GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
+        GstPad *src = gst_element_get_static_pad(el[3], "src");
+        g_object_set(pad, "xpos", (gint)x, "ypos", 0, NULL);
+        x += room->cameras[i].width;
+        int ok = gst_pad_link(src, pad) == GST_PAD_LINK_OK;
+        gst_object_unref(src);
+        gst_object_unref(pad);
+        if (!ok)
+            return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link camera %u to the monitor", i + 1);
+    }
+    return 0;
+}
+
+static int build(tlo_capture *c, tlo_error *err)
+{
+    const tlo_hw_room *room = &c->cfg.room;
+    c->pipeline = gst_pipeline_new("record");
+    GstElement *smux = make("splitmuxsink", err);
+    if (!smux)
+        return err->code;
+    gst_bin_add(GST_BIN(c->pipeline), smux);
+    GstStructure *mux_props =
+        gst_structure_from_string("properties,fragment-duration=500,streamable=true", NULL);
+    GstStructure *sink_props = gst_structure_from_string("properties,sync=false,async=false", NULL);
+    g_object_set(smux, "async-finalize", TRUE, "max-size-time",
+                 (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
+                 "muxer-factory", "mp4mux", "muxer-properties", mux_props, "sink-factory",
+                 "appsink", "sink-properties", sink_props, NULL);
+    gst_structure_free(mux_props);
+    gst_structure_free(sink_props);
+    g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
+
+    GstElement *tees[TLO_HW_MAX_CAMERAS] = {NULL};
+    for (unsigned i = 0; i < room->n_cameras; i++) {
+        GstElement *bin = tlo_hw_camera_bin(room, i, &c->opts, err);
+        if (!bin)
+            return err->code;
+        g_object_set_data(G_OBJECT(bin), "tlo-camera", GUINT_TO_POINTER(i + 1));
+        c->cameras[i] = bin;
+        if (c->cfg.fail_camera == i + 1)
+            tlo_hw_inject_failure(bin, c->cfg.fail_at_ms * GST_MSECOND);
+        GstPad *out = gst_element_get_static_pad(bin, "src");
+        g_object_set_data(G_OBJECT(out), "tlo-camera", GUINT_TO_POINTER(i + 1));
+        gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                          on_camera_buffer, c, NULL);
+        gst_object_unref(out);
+        /* The first camera is splitmuxsink's reference: segments are cut at
+         * its keyframes. */
+        char templ[32];
+        if (i == 0)
+            snprintf(templ, sizeof templ, "video");
+        else
+            snprintf(templ, sizeof templ, "video_aux_%u", i - 1);
+        GstElement *el[2] = {bin, NULL};
+        size_t n = 1;
+        if (c->cfg.monitor) {
+            if (!(tees[i] = el[n++] = make("tee", err)))
+                return err->code;
+        }
+        if (link_track(c, smux, el, n, templ, err) != 0)
+            return err->code;
+    }
+    for (unsigned i = 0; i < room->n_microphones; i++) {
+        GstElement *bin = tlo_hw_microphone_bin(room, i, &c->opts, err);
+        if (!bin)
+            return err->code;
+        g_object_set_data(G_OBJECT(bin), "tlo-microphone", GUINT_TO_POINTER(i + 1));
+        c->microphones[i] = bin;
+        GstElement *el[5] = {bin, make("level", err), make("audioconvert", err),
+                             make("avenc_aac", err), make("aacparse", err)};
+        for (size_t k = 1; k < 5; k++)
+            if (!el[k]) {
+                for (size_t j = 1; j < 5; j++)
+                    if (el[j])
+                        gst_object_unref(gst_object_ref_sink(el[j]));
+                gst_object_unref(gst_object_ref_sink(bin));
+                return err->code;
+            }
+        char name[32], templ[32];
+        snprintf(name, sizeof name, "level-%u", i + 1);
+        gst_object_set_name(GST_OBJECT(el[1]), name);
+        g_object_set(el[1], "interval", (guint64)(100 * GST_MSECOND), "post-messages", TRUE, NULL);
+        snprintf(templ, sizeof templ, "audio_%u", i);
+        if (link_track(c, smux, el, 5, templ, err) != 0)
+            return err->code;
+    }
+    if (c->cfg.monitor && add_monitor(c, tees, err) != 0)
+        return err->code;
+    GstBus *bus = gst_element_get_bus(c->pipeline);
+    gst_bus_set_sync_handler(bus, on_bus_sync, c, NULL);
+    gst_object_unref(bus);
+    return 0;
+}
 
 tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_key,
-                             tlo_capture_segment_fn on_segment, void *ctx, tlo_error *err)
+                             tlo_capture_segment_fn on_segment, tlo_capture_event_fn on_event,
+                             void *ctx, tlo_error *err)
 {
-    static const char *needed[] = {"videotestsrc", "timeoverlay", "x264enc",  "h264parse",
-                                   "audiotestsrc", "avenc_aac",   "aacparse", "splitmuxsink",
-                                   "mp4mux",       "appsink"};
-    if (!cfg || !case_key || !cfg->objects_dir || cfg->cameras < 1 || cfg->cameras > 4 ||
-        !cfg->fps || !cfg->width || !cfg->height || !cfg->segment_seconds) {
+    if (!cfg || !case_key || !cfg->objects_dir) {
         tlo_fail(err, TLO_EARG, "tlo_capture_new: invalid configuration");
         return NULL;
     }
-    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
-        GstElementFactory *f = gst_element_factory_find(needed[i]);
-        if (!f) {
-            tlo_fail(err, TLO_EUNSUPPORTED,
-                     "the GStreamer element %s is missing; install the packages in "
-                     "scripts/deps (scripts/install-deps)",
-                     needed[i]);
-            return NULL;
-        }
-        gst_object_unref(f);
+    if (tlo_hw_room_check(&cfg->room, err) != 0)
+        return NULL;
+    if (cfg->fail_camera > cfg->room.n_cameras) {
+        tlo_fail(err, TLO_EARG, "the room has no camera %u", cfg->fail_camera);
+        return NULL;
     }
     tlo_capture *c = g_new0(tlo_capture, 1);
     c->dir_fd = -1;
     c->cfg = *cfg;
     c->objects_dir = g_strdup(cfg->objects_dir);
+    c->cfg.objects_dir = c->objects_dir;
     c->case_key = case_key;
     c->on_segment = on_segment;
+    c->on_event = on_event;
     c->ctx = ctx;
+    c->times = g_array_new(FALSE, TRUE, sizeof(seg_time));
+    for (unsigned i = 0; i < TLO_HW_MAX_CAMERAS; i++) {
+        c->first_pts[i] = c->last_pts[i] = GST_CLOCK_TIME_NONE;
+        gst_segment_init(&c->segment[i], GST_FORMAT_TIME);
+    }
+    for (unsigned i = 0; i < TLO_HW_MAX_MICROPHONES; i++)
+        c->peak_db[i] = c->rms_db[i] = c->loudest_db[i] = TLO_CAPTURE_LEVEL_SILENT;
     g_mutex_init(&c->lock);
+    /* Keyframes every half second: splitmuxsink holds back one whole GOP
+     * before the muxer sees it (it cuts at keyframes), so the GOP bounds both
+     * what a crash can lose from memory and how long after its end a segment
+     * is sealed and logged. Measured: a 4 s GOP closed segments 4 s late; a
+     * 1 s GOP, 1.08 s late. */
+    c->opts = (tlo_hw_stream_opts){.live = cfg->live,
+                                   .duration_seconds = cfg->duration_seconds,
+                                   .encoder = cfg->encoder,
+                                   .keyframe_ms = 500};
     c->dir_fd = open(cfg->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (c->dir_fd < 0) {
         tlo_fail(err, TLO_EIO, "cannot open the segment directory %s: %s", cfg->objects_dir,
@@ -235,62 +538,82 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
         tlo_capture_free(c);
         return NULL;
     }
-
-    /* splitmuxsink's properties must be set before its first muxer exists,
-     * so they are part of the description. */
-    GString *d = g_string_new(NULL);
-    g_string_append_printf(
-        d,
-        "splitmuxsink name=smux async-finalize=true max-size-time=%" G_GUINT64_FORMAT
-        " send-keyframe-requests=true muxer-factory=mp4mux "
-        "muxer-properties=\"properties,fragment-duration=500,streamable=true\" "
-        "sink-factory=appsink sink-properties=\"properties,sync=false,async=false\" ",
-        (guint64)cfg->segment_seconds * GST_SECOND);
-    /* Keyframes every half second: splitmuxsink holds back one whole GOP
-     * before the muxer sees it (it cuts at keyframes), so the GOP bounds both
-     * what a crash can lose from memory and how long after its end a segment
-     * is sealed and logged. Measured: a 4 s GOP closed segments 4 s late; a
-     * 1 s GOP, 1.08 s late. */
-    /* With a duration the sources stop after it (an EOS ends the recording). */
-    char video_n[40] = "", audio_n[40] = "";
-    if (cfg->duration_seconds) {
-        snprintf(video_n, sizeof video_n, "num-buffers=%u", cfg->duration_seconds * cfg->fps);
-        snprintf(audio_n, sizeof audio_n, "num-buffers=%u", cfg->duration_seconds * 50);
-    }
-    for (unsigned i = 0; i < cfg->cameras; i++) {
-        g_string_append_printf(
-            d,
-            "videotestsrc pattern=%s is-live=%s %s ! video/x-raw,width=%u,height=%u,"
-            "framerate=%u/1 ! timeoverlay text=\"camera %u\" ! x264enc speed-preset=veryfast "
-            "tune=zerolatency key-int-max=%u ! h264parse ! ",
-            patterns[i], cfg->live ? "true" : "false", video_n, cfg->width, cfg->height, cfg->fps,
-            i + 1, cfg->fps / 2 ? cfg->fps / 2 : 1);
-        if (i == 0)
-            g_string_append(d, "smux.video ");
-        else
-            g_string_append_printf(d, "smux.video_aux_%u ", i - 1);
-    }
-    /* 48 kHz in buffers of 960 samples: 50 a second. */
-    g_string_append_printf(d,
-                           "audiotestsrc wave=sine freq=440 is-live=%s samplesperbuffer=960 %s ! "
-                           "audio/x-raw,rate=48000,channels=1 ! audioconvert ! avenc_aac ! "
-                           "aacparse ! smux.audio_0",
-                           cfg->live ? "true" : "false", audio_n);
-    char *desc = g_string_free(d, FALSE);
-    GError *gerr = NULL;
-    c->pipeline = gst_parse_launch(desc, &gerr);
-    g_free(desc);
-    if (!c->pipeline || gerr) {
-        tlo_fail(err, TLO_EUNSUPPORTED, "cannot build the recording pipeline: %s",
-                 gerr ? gerr->message : "unknown error");
-        g_clear_error(&gerr);
+    if (!c->opts.encoder && tlo_hw_encoder_resolve(cfg->room.encoder, &c->opts.encoder, err) != 0) {
         tlo_capture_free(c);
         return NULL;
     }
-    GstElement *smux = gst_bin_get_by_name(GST_BIN(c->pipeline), "smux");
-    g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
-    gst_object_unref(smux);
+    if (build(c, err) != 0) {
+        tlo_capture_free(c);
+        return NULL;
+    }
     return c;
+}
+
+static uint64_t session_now(tlo_capture *c)
+{
+    uint64_t t = 0;
+    if (c->cfg.live) {
+        GstClock *clock = gst_element_get_clock(c->pipeline);
+        if (clock) {
+            GstClockTime now = gst_clock_get_time(clock),
+                         base = gst_element_get_base_time(c->pipeline);
+            t = now > base ? now - base : 0;
+            gst_object_unref(clock);
+            return t;
+        }
+    }
+    g_mutex_lock(&c->lock);
+    for (unsigned i = 0; i < c->cfg.room.n_cameras; i++)
+        if (c->last_pts[i] != GST_CLOCK_TIME_NONE && c->last_pts[i] > t)
+            t = c->last_pts[i];
+    g_mutex_unlock(&c->lock);
+    return t;
+}
+
+/* The level element's message: peak and RMS of the first channel. */
+static void on_level(tlo_capture *c, unsigned i, const GstStructure *st)
+{
+    const GValue *peak = gst_structure_get_value(st, "peak");
+    const GValue *rms = gst_structure_get_value(st, "rms");
+    if (!peak || !rms || !G_VALUE_HOLDS_BOXED(peak) || !G_VALUE_HOLDS_BOXED(rms))
+        return;
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    GValueArray *pa = g_value_get_boxed(peak), *ra = g_value_get_boxed(rms);
+    if (pa && ra && pa->n_values && ra->n_values) {
+        g_mutex_lock(&c->lock);
+        c->peak_db[i] = MAX(g_value_get_double(&pa->values[0]), TLO_CAPTURE_LEVEL_SILENT);
+        c->rms_db[i] = MAX(g_value_get_double(&ra->values[0]), TLO_CAPTURE_LEVEL_SILENT);
+        c->loudest_db[i] = MAX(c->loudest_db[i], c->peak_db[i]);
+        g_mutex_unlock(&c->lock);
+    }
+    G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+/* A source failed: a camera goes on as a no-signal slate, a microphone's
+ * track ends. Reported once per device. Returns 0, or an error that ends
+ * the recording (the slate could not be started). */
+static int on_source_error(tlo_capture *c, GstElement *bin, const char *what, tlo_error *err)
+{
+    unsigned cam = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(bin), "tlo-camera"));
+    unsigned mic = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(bin), "tlo-microphone"));
+    tlo_capture_event ev = {.session_ns = session_now(c)};
+    g_mutex_lock(&c->lock);
+    bool first = cam ? !c->camera_lost[cam - 1] : mic ? !c->microphone_lost[mic - 1] : false;
+    if (cam)
+        c->camera_lost[cam - 1] = true;
+    if (mic)
+        c->microphone_lost[mic - 1] = true;
+    g_mutex_unlock(&c->lock);
+    if (!first)
+        return 0;
+    ev.kind = cam ? TLO_CAPTURE_CAMERA_LOST : TLO_CAPTURE_MICROPHONE_LOST;
+    ev.device = cam ? cam : mic;
+    snprintf(ev.message, sizeof ev.message, "%s", what);
+    if (cam && tlo_hw_camera_failover(bin, &c->cfg.room, cam - 1, &c->opts, err) != 0)
+        return err->code;
+    if (c->on_event)
+        c->on_event(c->ctx, &ev);
+    return 0;
 }
 
 int tlo_capture_run(tlo_capture *c, tlo_error *err)
@@ -313,18 +636,28 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
         if (!m)
             continue;
         if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT) {
-            /* Where each segment ends on the session clock. */
             const GstStructure *st = gst_message_get_structure(m);
-            guint64 rt;
-            if (st && gst_structure_has_name(st, "splitmuxsink-fragment-closed") &&
-                gst_structure_get_uint64(st, "running-time", &rt) && rt > c->media_ns)
-                c->media_ns = rt;
+            GstObject *src = GST_MESSAGE_SRC(m);
+            unsigned mic;
+            if (st && gst_structure_has_name(st, "level") && src &&
+                sscanf(GST_OBJECT_NAME(src), "level-%u", &mic) == 1 && mic >= 1 &&
+                mic <= TLO_HW_MAX_MICROPHONES)
+                on_level(c, mic - 1, st);
             gst_message_unref(m);
             continue;
         }
         if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
             GError *ge = NULL;
+            GstElement *bin = NULL;
             gst_message_parse_error(m, &ge, NULL);
+            if (tlo_hw_is_source_of(GST_MESSAGE_SRC(m), &bin)) {
+                rc = on_source_error(c, bin, ge ? ge->message : "?", err);
+                g_clear_error(&ge);
+                gst_message_unref(m);
+                if (rc == 0)
+                    continue;
+                break;
+            }
             g_mutex_lock(&c->lock);
             if (c->failed)
                 *err = c->err, rc = c->err.code;
@@ -342,20 +675,15 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
     /* Segments still waiting had an earlier one that never closed (an error
      * cut it short): hand them over anyway, in order, so they are logged. */
     g_mutex_lock(&c->lock);
-    if (c->done)
-        c->next_deliver = ((tlo_capture_segment *)c->done->data)->index;
+    tlo_error e2 = {0};
+    int drc = deliver_locked(c, true, &e2);
+    if (drc == 0 && c->failed && rc == 0)
+        *err = c->err, drc = c->err.code;
     g_mutex_unlock(&c->lock);
-    while (c->done) {
-        tlo_error e2 = {0};
-        if (deliver(c, NULL, &e2) != 0) {
-            if (rc == 0)
-                rc = e2.code, *err = e2;
-            break;
-        }
-        g_mutex_lock(&c->lock);
-        if (c->done)
-            c->next_deliver = ((tlo_capture_segment *)c->done->data)->index;
-        g_mutex_unlock(&c->lock);
+    if (drc != 0 && rc == 0) {
+        rc = drc;
+        if (e2.code)
+            *err = e2;
     }
     return rc;
 }
@@ -375,6 +703,34 @@ uint64_t tlo_capture_segments(const tlo_capture *c)
     return c->sealed;
 }
 
+void tlo_capture_get_stats(tlo_capture *c, tlo_capture_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->session_ns = session_now(c);
+    g_mutex_lock(&c->lock);
+    out->segments = c->sealed;
+    out->bytes = c->bytes;
+    out->n_cameras = c->cfg.room.n_cameras;
+    out->n_microphones = c->cfg.room.n_microphones;
+    for (unsigned i = 0; i < out->n_cameras; i++) {
+        unsigned fps = c->cfg.room.cameras[i].fps;
+        out->frames[i] = c->frames[i];
+        out->camera_lost[i] = c->camera_lost[i];
+        if (c->first_pts[i] != GST_CLOCK_TIME_NONE) {
+            uint64_t expected =
+                gst_util_uint64_scale_round(c->last_pts[i] - c->first_pts[i], fps, GST_SECOND) + 1;
+            out->dropped[i] = expected > c->frames[i] ? expected - c->frames[i] : 0;
+        }
+    }
+    for (unsigned i = 0; i < out->n_microphones; i++) {
+        out->peak_db[i] = c->peak_db[i];
+        out->rms_db[i] = c->rms_db[i];
+        out->loudest_db[i] = c->loudest_db[i];
+        out->microphone_lost[i] = c->microphone_lost[i];
+    }
+    g_mutex_unlock(&c->lock);
+}
+
 void tlo_capture_free(tlo_capture *c)
 {
     if (!c)
@@ -386,6 +742,8 @@ void tlo_capture_free(tlo_capture *c)
     if (c->dir_fd >= 0)
         close(c->dir_fd);
     g_list_free_full(c->done, g_free);
+    if (c->times)
+        g_array_free(c->times, TRUE);
     g_mutex_clear(&c->lock);
     g_free(c->objects_dir);
     g_free(c);

@@ -333,7 +333,7 @@ static void set_number(GstElement *e, const char *prop, unsigned v)
 }
 
 static GstElement *make_encoder(const char *element, const tlo_hw_camera *cam,
-                                unsigned segment_seconds, tlo_error *err)
+                                unsigned keyint_frames, tlo_error *err)
 {
     GstElement *e = make(element, NULL, err);
     if (!e)
@@ -344,7 +344,7 @@ static GstElement *make_encoder(const char *element, const tlo_hw_camera *cam,
             continue;
         set_number(e, info->bitrate, cam->bitrate_kbps);
         /* A keyframe at least once a segment, so every segment is cut on time. */
-        set_number(e, info->keyint, cam->fps * segment_seconds);
+        set_number(e, info->keyint, keyint_frames);
         for (size_t k = 0; info->extra[k]; k += 2)
             if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), info->extra[k]))
                 gst_util_set_object_arg(G_OBJECT(e), info->extra[k], info->extra[k + 1]);
@@ -412,6 +412,199 @@ static GstElement *capsfilter(const char *caps_text, tlo_error *err)
     return f;
 }
 
+static void camera_caps(const tlo_hw_camera *cam, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1,pixel-aspect-ratio=1/1",
+             cam->width, cam->height, cam->fps);
+}
+
+/* What a bin knows about its source, for failover: set on the bin. */
+typedef struct source_state {
+    gint failed;           /* atomic: the source failed, its end-of-stream is dropped */
+    GMutex lock;           /* guards last_end */
+    GstClockTime last_end; /* where the source's last buffer ended (stream time) */
+} source_state;
+
+static void source_state_free(gpointer data)
+{
+    source_state *st = data;
+    g_mutex_clear(&st->lock);
+    g_free(st);
+}
+
+static GstPadProbeReturn on_source_data(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    source_state *st = data;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+        if (GST_BUFFER_PTS_IS_VALID(b)) {
+            GstClockTime end =
+                GST_BUFFER_PTS(b) + (GST_BUFFER_DURATION_IS_VALID(b) ? GST_BUFFER_DURATION(b) : 0);
+            g_mutex_lock(&st->lock);
+            if (end > st->last_end || st->last_end == GST_CLOCK_TIME_NONE)
+                st->last_end = end;
+            g_mutex_unlock(&st->lock);
+        }
+        return GST_PAD_PROBE_OK;
+    }
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (ev && GST_EVENT_TYPE(ev) == GST_EVENT_EOS && g_atomic_int_get(&st->failed))
+        return GST_PAD_PROBE_DROP; /* the track goes on: the slate takes over */
+    return GST_PAD_PROBE_OK;
+}
+
+/* Watches what leaves the source part of bin: on the selector's first input
+ * for a camera, on the source element's pad for a microphone. */
+static void watch_source(GstElement *bin)
+{
+    source_state *st = g_new0(source_state, 1);
+    g_mutex_init(&st->lock);
+    st->last_end = GST_CLOCK_TIME_NONE;
+    g_object_set_data_full(G_OBJECT(bin), "tlo-source", st, source_state_free);
+    GstElement *sel = gst_bin_get_by_name(GST_BIN(bin), "select");
+    GstElement *src = sel ? NULL : gst_bin_get_by_name(GST_BIN(bin), "source");
+    /* finish_bin linked the selector's first request pad, sink_0. */
+    GstPad *pad = sel   ? gst_element_get_static_pad(sel, "sink_0")
+                  : src ? gst_element_get_static_pad(src, "src")
+                        : NULL;
+    if (pad) {
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                          on_source_data, st, NULL);
+        gst_object_unref(pad);
+    }
+    if (sel)
+        gst_object_unref(sel);
+    if (src)
+        gst_object_unref(src);
+}
+
+bool tlo_hw_is_source_of(GstObject *obj, GstElement **bin)
+{
+    for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o)) {
+        GstObject *parent = GST_OBJECT_PARENT(o);
+        if (parent && GST_IS_BIN(parent) && g_object_get_data(G_OBJECT(parent), "tlo-source") &&
+            !g_strcmp0(GST_OBJECT_NAME(o), "source")) {
+            if (bin)
+                *bin = GST_ELEMENT(parent);
+            return true;
+        }
+    }
+    return false;
+}
+
+void tlo_hw_source_failed(GstElement *bin)
+{
+    source_state *st = bin ? g_object_get_data(G_OBJECT(bin), "tlo-source") : NULL;
+    if (st)
+        g_atomic_int_set(&st->failed, 1);
+}
+
+int tlo_hw_camera_failover(GstElement *bin, const tlo_hw_room *room, unsigned i,
+                           const tlo_hw_stream_opts *opts, tlo_error *err)
+{
+    if (!bin_args_ok(room, i, room ? room->n_cameras : 0, "camera", opts, err))
+        return err ? err->code : TLO_EARG;
+    source_state *st = g_object_get_data(G_OBJECT(bin), "tlo-source");
+    GstElement *sel = gst_bin_get_by_name(GST_BIN(bin), "select");
+    if (!st || !sel) {
+        if (sel)
+            gst_object_unref(sel);
+        return tlo_fail(err, TLO_EARG, "tlo_hw_camera_failover: not a camera bin");
+    }
+    const tlo_hw_camera *cam = &room->cameras[i];
+    g_mutex_lock(&st->lock);
+    GstClockTime from = st->last_end == GST_CLOCK_TIME_NONE ? 0 : st->last_end;
+    g_mutex_unlock(&st->lock);
+
+    GstElement *el[3] = {NULL};
+    char caps[160], text[128], when[32];
+    camera_caps(cam, caps, sizeof caps);
+    bool ok = (el[0] = make("videotestsrc", NULL, err)) != NULL;
+    ok = ok && (el[1] = capsfilter(caps, err)) != NULL;
+    ok = ok && (el[2] = make("textoverlay", NULL, err)) != NULL;
+    if (!ok) {
+        drop(el, 3);
+        gst_object_unref(sel);
+        return err ? err->code : TLO_EUNSUPPORTED;
+    }
+    /* Black from where the camera's last frame ended, for as long as the
+     * recording would have had the camera. */
+    gst_util_set_object_arg(G_OBJECT(el[0]), "pattern", "black");
+    g_object_set(el[0], "is-live", (gboolean)opts->live, "timestamp-offset", (gint64)from, NULL);
+    if (opts->duration_seconds) {
+        guint64 total = (guint64)opts->duration_seconds * GST_SECOND;
+        guint64 left = total > from ? total - from : 0;
+        g_object_set(el[0], "num-buffers", (gint)(left * cam->fps / GST_SECOND), NULL);
+    }
+    GDateTime *now = g_date_time_new_now_local();
+    char *w = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+    g_date_time_unref(now);
+    snprintf(when, sizeof when, "%s", w ? w : "?");
+    g_free(w);
+    snprintf(text, sizeof text, "CAMERA %u: NO SIGNAL since %s", i + 1, when);
+    g_object_set(el[2], "text", text, "shaded-background", TRUE, NULL);
+    gst_util_set_object_arg(G_OBJECT(el[2]), "valignment", "center");
+    gst_util_set_object_arg(G_OBJECT(el[2]), "halignment", "center");
+
+    for (size_t k = 0; k < 3; k++)
+        gst_bin_add(GST_BIN(bin), el[k]);
+    GstPad *sink = gst_element_request_pad_simple(sel, "sink_%u");
+    GstPad *out = gst_element_get_static_pad(el[2], "src");
+    int rc = 0;
+    if (!gst_element_link_many(el[0], el[1], el[2], NULL) || !sink ||
+        gst_pad_link(out, sink) != GST_PAD_LINK_OK)
+        rc = tlo_fail(err, TLO_EUNSUPPORTED, "cannot link the no-signal slate of camera %u", i + 1);
+    if (rc == 0) {
+        g_object_set(sel, "active-pad", sink, NULL);
+        for (size_t k = 3; k-- > 0;)
+            if (!gst_element_sync_state_with_parent(el[k]))
+                rc =
+                    tlo_fail(err, TLO_EIO, "the no-signal slate of camera %u did not start", i + 1);
+    }
+    if (out)
+        gst_object_unref(out);
+    if (sink)
+        gst_object_unref(sink);
+    gst_object_unref(sel);
+    return rc;
+}
+
+typedef struct injected {
+    guint64 at;
+    gint fired;
+} injected;
+
+static GstPadProbeReturn on_inject(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    injected *inj = data;
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!b || !GST_BUFFER_PTS_IS_VALID(b) || GST_BUFFER_PTS(b) < inj->at)
+        return GST_PAD_PROBE_OK;
+    /* As a camera that is pulled out: the push fails, for good. */
+    g_atomic_int_set(&inj->fired, 1);
+    gst_buffer_unref(b);
+    GST_PAD_PROBE_INFO_DATA(info) = NULL;
+    GST_PAD_PROBE_INFO_FLOW_RETURN(info) = GST_FLOW_ERROR;
+    return GST_PAD_PROBE_HANDLED;
+}
+
+void tlo_hw_inject_failure(GstElement *bin, guint64 at_ns)
+{
+    GstElement *src = bin ? gst_bin_get_by_name(GST_BIN(bin), "source") : NULL;
+    GstPad *pad = src ? gst_element_get_static_pad(src, "src") : NULL;
+    if (pad) {
+        injected *inj = g_new0(injected, 1);
+        inj->at = at_ns;
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_inject, inj, g_free);
+        gst_object_unref(pad);
+    }
+    if (src)
+        gst_object_unref(src);
+}
+
 GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_stream_opts *opts,
                               tlo_error *err)
 {
@@ -426,7 +619,7 @@ GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_
     size_t n = 0;
     bool ok = true;
     if (cam->source.kind == TLO_HW_SOURCE_TEST) {
-        ok = (el[n++] = make("videotestsrc", NULL, err)) != NULL;
+        ok = (el[n++] = make("videotestsrc", "source", err)) != NULL;
         if (ok) {
             gst_util_set_object_arg(G_OBJECT(el[0]), "pattern", cam->source.value);
             g_object_set(el[0], "is-live", (gboolean)opts->live, NULL);
@@ -435,18 +628,20 @@ GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_
         }
     } else {
         ok = tlo_hw_device_element(&cam->source, TLO_HW_CAMERA, &el[n++], err) == 0;
+        if (ok)
+            gst_object_set_name(GST_OBJECT(el[0]), "source");
         /* A camera gives what it gives: convert, scale and pace it. */
         ok = ok && (el[n++] = make("videoconvert", NULL, err)) != NULL;
         ok = ok && (el[n++] = make("videoscale", NULL, err)) != NULL;
         ok = ok && (el[n++] = make("videorate", NULL, err)) != NULL;
     }
     if (ok) {
-        char caps[128];
-        snprintf(caps, sizeof caps,
-                 "video/x-raw,width=%u,height=%u,framerate=%u/1,pixel-aspect-ratio=1/1", cam->width,
-                 cam->height, cam->fps);
+        char caps[160];
+        camera_caps(cam, caps, sizeof caps);
         ok = (el[n++] = capsfilter(caps, err)) != NULL;
     }
+    /* Where a no-signal slate takes over if the source fails. */
+    ok = ok && (el[n++] = make("input-selector", "select", err)) != NULL;
     if (ok && cam->source.kind == TLO_HW_SOURCE_TEST) {
         /* The running clock of a simulated camera: its stream time. */
         ok = (el[n++] = make("timeoverlay", NULL, err)) != NULL;
@@ -470,7 +665,10 @@ GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_
         }
     }
     ok = ok && (el[n++] = make("videoconvert", NULL, err)) != NULL;
-    ok = ok && (el[n++] = make_encoder(encoder, cam, room->segment_seconds, err)) != NULL;
+    unsigned keyint = cam->fps * room->segment_seconds;
+    if (opts->keyframe_ms && (uint64_t)cam->fps * opts->keyframe_ms / 1000 < keyint)
+        keyint = (unsigned)((uint64_t)cam->fps * opts->keyframe_ms / 1000);
+    ok = ok && (el[n++] = make_encoder(encoder, cam, keyint ? keyint : 1, err)) != NULL;
     ok = ok && (el[n++] = make("h264parse", NULL, err)) != NULL;
     if (!ok) {
         drop(el, n);
@@ -483,6 +681,7 @@ GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_
         gst_object_unref(gst_object_ref_sink(bin));
         return NULL;
     }
+    watch_source(bin);
     return bin;
 }
 
@@ -580,7 +779,7 @@ static GstElement *speech_source(const tlo_hw_stream_opts *opts, tlo_error *err)
         g_free(made);
         return NULL;
     }
-    GstElement *src = make("appsrc", NULL, err);
+    GstElement *src = make("appsrc", "source", err);
     if (!src) {
         g_free(made);
         return NULL;
@@ -683,12 +882,17 @@ GstElement *tlo_hw_microphone_bin(const tlo_hw_room *room, unsigned i,
         gst_object_unref(pad);
         gst_pad_set_active(ghost, TRUE);
         gst_element_add_pad(bin, ghost);
+        watch_source(bin);
         return bin;
     }
     if (src->kind == TLO_HW_SOURCE_TONE) {
         ok = (el[n++] = test_audio("sine", 0.3, opts, err)) != NULL;
+        if (ok)
+            gst_object_set_name(GST_OBJECT(el[0]), "source");
     } else {
         ok = tlo_hw_device_element(src, TLO_HW_MICROPHONE, &el[n++], err) == 0;
+        if (ok)
+            gst_object_set_name(GST_OBJECT(el[0]), "source");
         ok = ok && (el[n++] = make("audioconvert", NULL, err)) != NULL;
         ok = ok && (el[n++] = make("audioresample", NULL, err)) != NULL;
     }
@@ -702,5 +906,6 @@ GstElement *tlo_hw_microphone_bin(const tlo_hw_room *room, unsigned i,
         gst_object_unref(gst_object_ref_sink(bin));
         return NULL;
     }
+    watch_source(bin);
     return bin;
 }

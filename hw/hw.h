@@ -189,6 +189,7 @@ typedef struct tlo_hw_stream_opts {
     const char *encoder;       /* encoder element (tlo_hw_encoder_element); NULL resolves */
     const uint8_t *speech_wav; /* WAV for SPEECH microphones (borrowed, copied); NULL makes one */
     size_t speech_len;
+    unsigned keyframe_ms; /* a keyframe at least this often; 0: once a segment */
 } tlo_hw_stream_opts;
 
 /* A GstBin for camera i (0-based) of room with one "src" pad of parsed
@@ -199,6 +200,38 @@ typedef struct tlo_hw_stream_opts {
  * GStreamer element or device is named). */
 GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_stream_opts *opts,
                               tlo_error *err);
+
+/* What happens when a camera's source fails (a camera unplugged, a driver
+ * error). A camera bin holds an input-selector between its source part and
+ * its overlays and encoder, so that its track can go on:
+ *
+ *  1. The recorder's bus sync handler, in the thread that posts the error,
+ *     calls tlo_hw_source_failed: from then on the end-of-stream that a
+ *     failing GStreamer source sends is dropped, and the track stays open.
+ *  2. Later, from the application thread, tlo_hw_camera_failover links a
+ *     "no signal" slate (black, with the camera's name and the time it was
+ *     lost) into the selector at the time the camera's last frame ended, and
+ *     switches to it. The track goes on without a gap, and a viewer sees
+ *     plainly that the camera was lost.
+ *
+ * The source element of every camera and microphone bin is named "source". */
+
+/* True when obj is (or is inside) the source element of a camera or
+ * microphone bin; *bin is then that bin (borrowed). */
+bool tlo_hw_is_source_of(GstObject *obj, GstElement **bin);
+
+/* Marks bin's source as failed (thread-safe, callable from any thread). */
+void tlo_hw_source_failed(GstElement *bin);
+
+/* Switches camera i's bin to the no-signal slate (see above). The bin must
+ * be in a playing pipeline. 0, or a negative code with err filled. */
+int tlo_hw_camera_failover(GstElement *bin, const tlo_hw_room *room, unsigned i,
+                           const tlo_hw_stream_opts *opts, tlo_error *err);
+
+/* For tests: makes bin's source fail, as an unplugged camera does, when its
+ * stream reaches at_ns (its push returns a flow error, so the source posts
+ * an error and ends its stream). */
+void tlo_hw_inject_failure(GstElement *bin, guint64 at_ns);
 
 /* The caps every microphone bin gives. */
 #define TLO_HW_AUDIO_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1"

@@ -1,6 +1,9 @@
-/* capture: a short simulated recording (as fast as possible) into sealed
+/* capture: short simulated recordings (as fast as possible) into sealed
  * segments; each one decrypts, in memory, to fragmented MP4 that FFmpeg opens
- * with every camera and the microphone; the segment files hold no plaintext. */
+ * with every camera and the microphone; segment times on the session clock
+ * are contiguous; the segment files hold no plaintext. Then camera 1 (the
+ * one segments are cut by) fails in the middle: the failure is reported, and
+ * segments keep coming with every track, its own as a no-signal slate. */
 #include "capture.h"
 #include "player.h"
 #include "testutil.h"
@@ -17,6 +20,9 @@
 static tlo_capture_segment segs[MAX_SEGS];
 static int nsegs;
 
+static tlo_capture_event events[8];
+static int nevents;
+
 static int on_segment(void *ctx, const tlo_capture_segment *seg, tlo_error *err)
 {
     (void)ctx;
@@ -25,6 +31,14 @@ static int on_segment(void *ctx, const tlo_capture_segment *seg, tlo_error *err)
         segs[nsegs] = *seg;
     nsegs++;
     return 0;
+}
+
+static void on_event(void *ctx, const tlo_capture_event *ev)
+{
+    (void)ctx;
+    if (nevents < 8)
+        events[nevents] = *ev;
+    nevents++;
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -62,40 +76,39 @@ static int boxes(const uint8_t *p, size_t len, char out[][5], int max)
     return i == len ? n : -1;
 }
 
-int main(int argc, char **argv)
+/* Records cfg; the stats at the end in *st. */
+static void record(const tlo_capture_config *cfg, const uint8_t *key, tlo_capture_stats *st)
 {
     tlo_error err = {0};
-    char dir[] = "/tmp/tlo-capture.XXXXXX";
-    gst_init(&argc, &argv);
-    CHECK(tlo_vault_init(&err) == 0);
-    CHECK(mkdtemp(dir) != NULL);
-    uint8_t *key = tlo_vault_key_generate();
-
-    tlo_capture_config cfg = {.cameras = 2,
-                              .width = 320,
-                              .height = 240,
-                              .fps = 15,
-                              .segment_seconds = 4,
-                              .duration_seconds = 10,
-                              .live = false,
-                              .objects_dir = dir};
-    cfg.case_id[0] = 42;
-    tlo_capture *c = tlo_capture_new(&cfg, key, on_segment, NULL, &err);
+    nsegs = nevents = 0;
+    tlo_capture *c = tlo_capture_new(cfg, key, on_segment, on_event, NULL, &err);
     CHECK_MSG(c != NULL, "%s", err.msg);
-    if (c) {
-        CHECK_MSG(tlo_capture_run(c, &err) == 0, "%s", err.msg);
-        CHECK(tlo_capture_segments(c) == (uint64_t)nsegs);
-        tlo_capture_free(c);
-    }
-    /* 10 s in segments of about 4 s, cut at keyframes. */
-    CHECK_MSG(nsegs >= 3 && nsegs <= 4, "%d segments", nsegs);
+    if (!c)
+        return;
+    CHECK_MSG(tlo_capture_run(c, &err) == 0, "%s", err.msg);
+    CHECK(tlo_capture_segments(c) == (uint64_t)nsegs);
+    tlo_capture_get_stats(c, st);
+    CHECK(st->segments == (uint64_t)nsegs);
+    tlo_capture_free(c);
+}
 
+/* Every segment: its file and digests, its plaintext as fragmented MP4 with
+ * every track, times contiguous; returns the decoded seconds in all. */
+static double check_segments(const char *label, const uint8_t *key)
+{
+    tlo_error err = {0};
     double total = 0;
     for (int i = 0; i < nsegs && i < MAX_SEGS; i++) {
         tlo_capture_segment *s = &segs[i];
         size_t flen;
         uint8_t *file = read_file(s->path, &flen), h[32];
         CHECK(s->index == (uint64_t)i);
+        /* The session clock: from 0, each segment where the last one ended. */
+        CHECK_MSG(s->start_ns == (i ? segs[i - 1].end_ns : 0), "%s segment %d starts at %llu ns",
+                  label, i, (unsigned long long)s->start_ns);
+        CHECK_MSG(s->end_ns > s->start_ns && s->end_ns - s->start_ns <= 5 * 1000000000ull,
+                  "%s segment %d: %llu to %llu ns", label, i, (unsigned long long)s->start_ns,
+                  (unsigned long long)s->end_ns);
         CHECK(file && flen == s->digests.ciphertext_bytes);
         if (!file)
             continue;
@@ -117,18 +130,19 @@ int main(int argc, char **argv)
             /* Fragmented MP4: ftyp, moov, then moof/mdat pairs. */
             char types[512][5];
             int nb = boxes(pt, n, types, 512);
-            CHECK_MSG(nb >= 4, "segment %d: box walk failed", i);
+            CHECK_MSG(nb >= 4, "%s segment %d: box walk failed", label, i);
             if (nb >= 4) {
                 CHECK(!strcmp(types[0], "ftyp") && !strcmp(types[1], "moov"));
                 int moof = 0;
                 for (int k = 2; k < nb; k++)
                     moof += !strcmp(types[k], "moof");
-                CHECK_MSG(moof >= 2, "segment %d has %d fragments", i, moof);
+                CHECK_MSG(moof >= 2, "%s segment %d has %d fragments", label, i, moof);
             }
             tlo_player_probe pr;
             CHECK(tlo_player_probe_memory(pt, n, &pr) == 0);
             CHECK_MSG(pr.video_h264 == 2 && pr.audio_aac == 1 && pr.streams == 3,
-                      "segment %d: %u video, %u audio tracks", i, pr.video_h264, pr.audio_aac);
+                      "%s segment %d: %u video, %u audio tracks", label, i, pr.video_h264,
+                      pr.audio_aac);
             total += (double)pr.duration_ms / 1000;
             /* G1: the sealed file holds none of the plaintext's bytes. */
             CHECK(memmem(file, flen, pt, 64) == NULL);
@@ -138,10 +152,12 @@ int main(int argc, char **argv)
         }
         free(file);
     }
-    CHECK_MSG(total > 9.0 && total < 14.5, "decoded %.2f s in all, for 10 s recorded", total);
-    printf("capture: %d segments, %.2f s decoded for 10 s recorded\n", nsegs, total);
+    return total;
+}
 
-    /* Nothing but sealed segments in the directory. */
+/* Nothing but sealed segments in the directory; empties it. */
+static void check_dir(const char *dir)
+{
     DIR *d = opendir(dir);
     struct dirent *de;
     int files = 0;
@@ -158,6 +174,69 @@ int main(int argc, char **argv)
     if (d)
         closedir(d);
     CHECK(files == nsegs);
+}
+
+int main(int argc, char **argv)
+{
+    tlo_error err = {0};
+    char dir[] = "/tmp/tlo-capture.XXXXXX";
+    gst_init(&argc, &argv);
+    CHECK(tlo_vault_init(&err) == 0);
+    CHECK(mkdtemp(dir) != NULL);
+    uint8_t *key = tlo_vault_key_generate();
+
+    /* The simulated room (two cameras, speech), smaller and slower. */
+    tlo_capture_config cfg = {
+        .duration_seconds = 10, .live = false, .objects_dir = dir, .encoder = "x264enc"};
+    CHECK(tlo_hw_room_simulated(&cfg.room) == 0);
+    for (unsigned i = 0; i < cfg.room.n_cameras; i++) {
+        cfg.room.cameras[i].width = 320;
+        cfg.room.cameras[i].height = 240;
+        cfg.room.cameras[i].fps = 15;
+    }
+    cfg.case_id[0] = 42;
+    tlo_capture_stats st;
+    record(&cfg, key, &st);
+    /* 10 s in segments of about 4 s, cut at keyframes. */
+    CHECK_MSG(nsegs >= 3 && nsegs <= 4, "%d segments", nsegs);
+    CHECK(nevents == 0);
+    double total = check_segments("plain", key);
+    CHECK_MSG(total > 9.0 && total < 14.5, "decoded %.2f s in all, for 10 s recorded", total);
+    CHECK_MSG(nsegs >= 1 && segs[nsegs - 1].end_ns >= 9500000000ull &&
+                  segs[nsegs - 1].end_ns <= 10500000000ull,
+              "the last segment ends at %llu ns of 10 s",
+              (unsigned long long)segs[nsegs > 0 ? nsegs - 1 : 0].end_ns);
+    /* The status line's figures: every frame, none dropped, speech heard. */
+    CHECK_MSG(st.frames[0] == 150 && st.frames[1] == 150 && st.dropped[0] == 0 &&
+                  st.dropped[1] == 0,
+              "frames %llu/%llu, dropped %llu/%llu", (unsigned long long)st.frames[0],
+              (unsigned long long)st.frames[1], (unsigned long long)st.dropped[0],
+              (unsigned long long)st.dropped[1]);
+    CHECK_MSG(st.loudest_db[0] > -20 && st.loudest_db[0] <= 0, "microphone peak %.1f dBFS",
+              st.loudest_db[0]);
+    CHECK(!st.camera_lost[0] && !st.camera_lost[1] && !st.microphone_lost[0]);
+    printf("capture: %d segments, %.2f s decoded for 10 s recorded\n", nsegs, total);
+    check_dir(dir);
+
+    /* Camera 1 fails 3 s in: reported once, and the recording goes on. */
+    cfg.fail_camera = 1;
+    cfg.fail_at_ms = 3000;
+    record(&cfg, key, &st);
+    CHECK_MSG(nevents == 1, "%d events", nevents);
+    if (nevents >= 1) {
+        CHECK(events[0].kind == TLO_CAPTURE_CAMERA_LOST && events[0].device == 1);
+        CHECK_MSG(events[0].session_ns >= 2500000000ull && events[0].session_ns <= 4000000000ull,
+                  "lost at %llu ns", (unsigned long long)events[0].session_ns);
+        printf("capture: camera 1 lost: %s\n", events[0].message);
+    }
+    CHECK_MSG(nsegs >= 3 && nsegs <= 4, "%d segments after a camera failed", nsegs);
+    CHECK(st.camera_lost[0] && !st.camera_lost[1]);
+    CHECK_MSG(st.frames[0] >= 148 && st.frames[0] <= 152, "camera 1 (with slate): %llu frames",
+              (unsigned long long)st.frames[0]);
+    total = check_segments("failed", key);
+    CHECK_MSG(total > 9.0 && total < 14.5, "decoded %.2f s with a failed camera", total);
+    check_dir(dir);
+
     rmdir(dir);
     tlo_vault_key_free(key);
     return tu_finish("capture");
