@@ -592,8 +592,13 @@ int cmd_record(int argc, char **argv)
         tcsetattr(0, TCSANOW, &saved);
     if (s.line_shown)
         fputs("\r\033[K", stderr);
-    if (rc != EXIT_OK)
+    if (rc != EXIT_OK) {
         rc = cli_fail(&err);
+        if (strstr(err.msg, "disk is full"))
+            cli_error("the recording stopped: the disk holding the vault (%s) is full. The %llu "
+                      "segments sealed before it are kept and logged.",
+                      vault, (unsigned long long)s.segments);
+    }
     uint64_t elapsed = now_ms() - t0;
 
 end:
@@ -610,6 +615,10 @@ end:
         tlo_error e2 = {0};
         if (append(&s, TLO_ENTRY_SESSION_END, body, &seq, &e2) != 0) {
             cli_fail(&e2);
+            cli_error("the end of session %s could not be logged. Once that is solved (free "
+                      "space if the disk is full), run 'tellonce recover --as \"%s\"' to close "
+                      "it; everything sealed so far is kept.",
+                      s.session_hex, as);
             rc = rc ? rc : EXIT_SYSTEM;
         } else {
             printf("Session %s of case %s: %llu segments, %.1f MB sealed; entries %llu to %llu "

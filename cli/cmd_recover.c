@@ -24,6 +24,7 @@ typedef struct open_session {
     char id[33];
     uint8_t case_id[TLO_ID_BYTES];
     uint64_t segments;
+    uint64_t end_ms; /* where the last logged segment ends on the session clock */
     int ended;
 } open_session;
 
@@ -95,7 +96,10 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
         snprintf(s->id, sizeof s->id, "%.32s", id);
         memcpy(s->case_id, e->case_id, TLO_ID_BYTES);
     } else if (s && e->kind == TLO_ENTRY_SEGMENT) {
+        char end[24];
         s->segments++;
+        if (body_field(e, "end_ms", end, sizeof end) == 0)
+            s->end_ms = strtoull(end, NULL, 10);
     } else if (s && (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED)) {
         s->ended = 1;
     }
@@ -331,19 +335,20 @@ int cmd_recover(int argc, char **argv)
                     tlo_hex(cts, dg.ciphertext_sha256, 32);
                     uint64_t ms = media_ms(pt, keep);
                     snprintf(body, sizeof body,
-                             "bytes=%llu\nciphertext_sha256=%s\nindex=%llu\nobject=%s\n"
-                             "plaintext_bytes=%llu\nplaintext_sha256=%s\nrecovered_from=%s\n"
-                             "recovered_ms=%llu\nsession=%s\n",
-                             (unsigned long long)dg.ciphertext_bytes, cts,
-                             (unsigned long long)s->segments, nhex,
-                             (unsigned long long)dg.plaintext_bytes, pts, hex,
-                             (unsigned long long)ms, s->id);
+                             "bytes=%llu\nciphertext_sha256=%s\nduration_ms=%llu\nend_ms=%llu\n"
+                             "index=%llu\nobject=%s\nplaintext_bytes=%llu\nplaintext_sha256=%s\n"
+                             "recovered_from=%s\nrecovered_ms=%llu\nsession=%s\nstart_ms=%llu\n",
+                             (unsigned long long)dg.ciphertext_bytes, cts, (unsigned long long)ms,
+                             (unsigned long long)(s->end_ms + ms), (unsigned long long)s->segments,
+                             nhex, (unsigned long long)dg.plaintext_bytes, pts, hex,
+                             (unsigned long long)ms, s->id, (unsigned long long)s->end_ms);
                     d.kind = TLO_ENTRY_SEGMENT;
                     d.body_len = strlen(body);
                     if (tlo_chain_append(ch, &d, 1, &signer, &seq, &err) != 0) {
                         rc = cli_fail(&err);
                     } else {
                         s->segments++;
+                        s->end_ms += ms; /* the next one starts here */
                         recovered++;
                         kept_bytes += keep;
                         kept_ms += ms;

@@ -17,6 +17,7 @@ typedef struct sess {
     char id[33];
     char case_hex[33];
     uint64_t start_seq, next_index;
+    uint64_t end_ms; /* where the last segment ends on the session clock */
     int ended;
 } sess;
 
@@ -92,7 +93,7 @@ static int hash_file(const char *path, uint8_t out[32], uint64_t *size)
 static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     media *m = ctx;
-    char id[40], idx[24], obj[40], sha[70], bytes[24];
+    char id[40], idx[24], obj[40], sha[70], bytes[24], start[24], end[24];
     (void)leaf;
     (void)err;
     if (e->kind == TLO_ENTRY_SESSION_START) {
@@ -119,7 +120,9 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
         if (field(e, "session", id, sizeof id) != 0 || field(e, "index", idx, sizeof idx) != 0 ||
             field(e, "object", obj, sizeof obj) != 0 || strlen(obj) != 32 ||
             field(e, "ciphertext_sha256", sha, sizeof sha) != 0 ||
-            field(e, "bytes", bytes, sizeof bytes) != 0)
+            field(e, "bytes", bytes, sizeof bytes) != 0 ||
+            field(e, "start_ms", start, sizeof start) != 0 ||
+            field(e, "end_ms", end, sizeof end) != 0)
             return problem(m, "entry %llu is a segment entry without its fields",
                            (unsigned long long)e->seq);
         sess *s = find(m, id);
@@ -131,6 +134,17 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
                 m,
                 "session %s: segment %llu is missing or out of order (entry %llu logs segment %s)",
                 id, (unsigned long long)s->next_index, (unsigned long long)e->seq, idx);
+        /* Contiguous on the session clock: each segment starts where the
+         * one before it ended, and ends after it starts. */
+        uint64_t start_ms = strtoull(start, NULL, 10), end_ms = strtoull(end, NULL, 10);
+        if ((s->next_index > 0 && start_ms != s->end_ms) || end_ms < start_ms)
+            return problem(m,
+                           "session %s, segment %s (entry %llu): its times %s-%s ms on the "
+                           "session clock do not follow the segment before it (which ended at "
+                           "%llu ms)",
+                           id, idx, (unsigned long long)e->seq, start, end,
+                           (unsigned long long)s->end_ms);
+        s->end_ms = end_ms;
         char name[80], want[65];
         uint8_t got[32];
         uint64_t size = 0;

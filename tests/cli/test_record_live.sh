@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# tellonce record as an interviewer uses it, live: markers typed during the
+# recording, 'q' to end it, segment times on the session clock, a G1 scan of
+# every file in the working, vault and temp directories while it records; a
+# camera that fails (the reference one and another); a disk that fills up.
+# usage: test_record_live.sh TELLONCE_BINARY G1_SCAN_SCRIPT
+set -u
+tlo=$1 g1=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-live.XXXXXX")
+mnt=""
+cleanup() {
+    [ -n "$mnt" ] && umount "$mnt" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
+unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+expect() {
+    local want=$1 what=$2; shift 3
+    "$@" >out.txt 2>err.txt </dev/null; local got=$?
+    err=$(cat err.txt); out=$(cat out.txt)
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
+}
+contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
+# py CHECK-NAME PYTHON: runs python on the JSON log in out.txt ('d'); exit 0 passes.
+py() { if python3 -c "import json, sys
+d = json.load(open('out.txt'))
+$2"; then ok; else bad "$1"; fi; }
+
+echo 'admin secret' > admin.pass
+echo 'officer secret' > officer.pass
+"$tlo" init --admin "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "init"
+"$tlo" user add "张警官" --role interviewer --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file officer.pass >/dev/null || bad "user add"
+"$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass >/dev/null || bad "case open"
+starts() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 20"; }
+
+# 1. Live, with markers and 'q' through standard input, under a G1 scan of
+# the working directory (the vault is in it), the temp directory and /dev/shm.
+mkdir tmp && mkfifo ctl
+before=$(starts)
+TMPDIR="$work/tmp" "$tlo" record "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
+    <ctl >live.out 2>live.err &
+pid=$!
+exec 3>ctl
+python3 "$g1" "$work/g1.stop" "$work" "$work/tmp" /dev/shm >g1.out 2>&1 &
+scan=$!
+for _ in $(seq 300); do [ "$(starts)" -gt "$before" ] && break; sleep 0.1; done
+sleep 2
+echo "m 孩子指着门 the child points at the door" >&3
+sleep 2.5
+echo "m second marker" >&3
+sleep 3.5
+echo "q" >&3
+wait "$pid"; rc=$?
+exec 3>&-
+[ "$rc" -eq 0 ] && ok || bad "live record ended by q: exit $rc: $(cat live.err)"
+touch g1.stop
+wait "$scan" && ok || bad "G1 scan: $(cat g1.out)"
+contains "$(cat g1.out)" "0 findings" "G1 scan ran"
+scans=$(sed -n 's/^g1_scan: \([0-9]*\) scans.*/\1/p' g1.out)
+[ "${scans:-0}" -ge 10 ] && ok || bad "G1 scan: only ${scans:-0} scans during the recording"
+contains "$(cat live.err)" "logged as entry" "live markers acknowledged"
+expect 0 "log --json" -- "$tlo" log --json
+py "two markers at their session times" '
+m = [e["body"] for e in d if e["kind"] == "marker"]
+ok = len(m) == 2 and m[0]["text"] == "孩子指着门 the child points at the door" and m[1]["text"] == "second marker"
+a0, a1 = int(m[0]["at_ms"]), int(m[1]["at_ms"])
+ok = ok and 1000 <= a0 <= 4500 and 2000 <= a1 - a0 <= 3200
+sys.exit(0 if ok else print(m) or 1)'
+py "segments contiguous on the session clock" '
+s = [e["body"] for e in d if e["kind"] == "segment"]
+end = [e["body"] for e in d if e["kind"] == "session-end"][0]
+ok = len(s) >= 2 and int(s[0]["start_ms"]) < 500
+for a, b in zip(s, s[1:]):
+    ok = ok and a["end_ms"] == b["start_ms"]
+for x in s:
+    ok = ok and int(x["duration_ms"]) == int(x["end_ms"]) - int(x["start_ms"]) and int(x["duration_ms"]) <= 5000
+total = int(s[-1]["end_ms"])
+ok = ok and 7000 <= total <= 13000 and end["status"] == "ended" and end["markers"] == "2"
+sys.exit(0 if ok else print(s, end) or 1)'
+py "session-start names the room and its digest" '
+st = [e["body"] for e in d if e["kind"] == "session-start"][0]
+ok = st["room"] == "simulated" and len(st["room_sha256"]) == 64 and st["cameras"] == "2"
+ok = ok and st["camera.1"].startswith("test smpte") and st["microphone.1"] == "speech" and st["encoder"]
+sys.exit(0 if ok else print(st) or 1)'
+expect 0 "verify after the live recording" -- "$tlo" verify
+
+# 2. A camera fails: logged, the recording goes on, every segment verifies.
+for cam in 2 1; do
+    expect 0 "record with camera $cam failing" -- "$tlo" record "2026-刑-0042" --as "张警官" \
+        --passphrase-file officer.pass --duration 10 --no-live --test-fail-camera "$cam@4"
+    contains "$err" "camera $cam lost at 00:00:0" "camera $cam failure reported"
+    contains "$out" "3 segments" "camera $cam: the recording went on"
+    expect 0 "log --json" -- "$tlo" log --json
+    py "device-event for camera $cam" "
+ev = [e['body'] for e in d if e['kind'] == 'device-event']
+end = [e['body'] for e in d if e['kind'] == 'session-end'][-1]
+ok = ev and ev[-1]['device'] == 'camera $cam' and ev[-1]['event'] == 'lost' and 3500 <= int(ev[-1]['at_ms']) <= 4600
+ok = ok and end['device_events'] == '1' and end['status'] == 'ended' and end['segments'] == '3'
+sys.exit(0 if ok else print(ev, end) or 1)"
+    expect 0 "verify after camera $cam failed" -- "$tlo" verify
+done
+expect 2 "a camera the room does not have" -- "$tlo" record "2026-刑-0042" --as "张警官" \
+    --passphrase-file officer.pass --duration 4 --no-live --test-fail-camera 3@1
+
+# 3. The disk fills up during a recording: a clear error, what was sealed
+# before stays, and after space is freed 'recover' closes the session and
+# verify passes. Needs a small tmpfs (root); CI runs as root.
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$work/small" && mount -t tmpfs -o size=16m tmpfs "$work/small" 2>/dev/null; then
+    mnt="$work/small"
+    cp -a vault "$mnt/vault"
+    export TELLONCE_VAULT="$mnt/vault"
+    free=$(df --output=avail -B1 "$mnt" | tail -1)
+    head -c $((free - 3 * 1024 * 1024)) /dev/zero > "$mnt/filler"
+    expect 3 "record onto a full disk" -- "$tlo" record "2026-刑-0042" --as "张警官" \
+        --passphrase-file officer.pass --duration 60 --no-live
+    contains "$err" "full" "the full disk is named"
+    contains "$err" "tellonce recover" "the error says what to do"
+    contains "$err" "segment 0 sealed" "segments sealed before the disk filled"
+    rm "$mnt/filler"
+    "$tlo" verify >/dev/null 2>&1
+    expect 0 "recover after freeing space" -- "$tlo" recover --as "张警官" --passphrase-file officer.pass
+    expect 0 "verify after the disk was full" -- "$tlo" verify
+    expect 0 "log --json" -- "$tlo" log --json
+    py "the sealed segments of the interrupted session are logged" '
+sess = [e["body"]["session"] for e in d if e["kind"] == "session-start"][-1]
+s = [e for e in d if e["kind"] == "segment" and e["body"]["session"] == sess]
+sys.exit(0 if len(s) >= 2 else print(len(s)) or 1)'
+    export TELLONCE_VAULT="$work/vault"
+else
+    echo "SKIP: the disk-full case needs root to mount a small tmpfs"
+fi
+
+echo "cli_record_live: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
