@@ -43,6 +43,7 @@ struct tlo_capture {
     tlo_error err;
     volatile sig_atomic_t stop;
     uint64_t media_ns; /* session-clock time of the end of the last closed segment */
+    uint64_t wall0_ms; /* UTC ms at 0 on the session clock */
     /* For the status line. */
     uint64_t frames[TLO_HW_MAX_CAMERAS];
     GstSegment segment[TLO_HW_MAX_CAMERAS]; /* of each camera's encoded stream */
@@ -94,7 +95,6 @@ static int segment_open(segment *s, tlo_error *err)
     tlo_vault_object_params p = {.kind = TLO_KIND_SEGMENT, .chunk_log2 = 14};
     char hex[2 * TLO_ID_BYTES + 1];
 
-    s->info.wall_start_ms = wall_ms();
     tlo_vault_random_id(s->info.object_id);
     memcpy(p.case_id, c->cfg.case_id, TLO_ID_BYTES);
     memcpy(p.object_id, s->info.object_id, TLO_ID_BYTES);
@@ -160,6 +160,9 @@ static int deliver_locked(tlo_capture *c, bool force, tlo_error *err)
             break;
         c->done = g_list_delete_link(c->done, c->done);
         first->start_ns = t->start_ns;
+        /* The wall clock of its first frame: where the session clock's zero
+         * lies in UTC, plus its start. */
+        first->wall_start_ms = c->wall0_ms + t->start_ns / 1000000;
         /* A segment cut short by an error has no close message: it ends
          * where the next one starts, or where the media ended. */
         first->end_ns = t->closed ? t->end_ns
@@ -419,7 +422,7 @@ static int build(tlo_capture *c, tlo_error *err)
         return err->code;
     gst_bin_add(GST_BIN(c->pipeline), smux);
     GstStructure *mux_props =
-        gst_structure_from_string("properties,fragment-duration=500,streamable=true", NULL);
+        gst_structure_from_string("properties,fragment-duration=100,streamable=true", NULL);
     GstStructure *sink_props = gst_structure_from_string("properties,sync=false,async=false", NULL);
     g_object_set(smux, "async-finalize", TRUE, "max-size-time",
                  (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
@@ -621,9 +624,24 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
     GstBus *bus = gst_element_get_bus(c->pipeline);
     int rc = 0, eos_sent = 0;
 
+    c->wall0_ms = wall_ms();
     if (gst_element_set_state(c->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         gst_object_unref(bus);
         return tlo_fail(err, TLO_EIO, "the recording pipeline did not start");
+    }
+    if (c->cfg.live) {
+        /* Live, the session clock is the pipeline clock less its base time,
+         * which is set on the way to playing: map it to UTC once. */
+        GstState state;
+        gst_element_get_state(c->pipeline, &state, NULL, 5 * GST_SECOND);
+        GstClock *clock = gst_element_get_clock(c->pipeline);
+        if (clock) {
+            GstClockTime now = gst_clock_get_time(clock),
+                         base = gst_element_get_base_time(c->pipeline);
+            uint64_t wall = wall_ms(), since = now > base ? (now - base) / 1000000 : 0;
+            c->wall0_ms = wall > since ? wall - since : wall;
+            gst_object_unref(clock);
+        }
     }
     for (;;) {
         GstMessage *m = gst_bus_timed_pop_filtered(

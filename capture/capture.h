@@ -42,7 +42,7 @@ typedef struct tlo_capture_segment {
     uint64_t index;         /* 0, 1, 2, ... in recording order */
     uint64_t start_ns;      /* where it starts and ends on the session clock */
     uint64_t end_ns;        /* (the next segment starts where this one ends) */
-    uint64_t wall_start_ms; /* UTC ms when its first byte arrived */
+    uint64_t wall_start_ms; /* UTC ms of its start (live: when its first frame was taken) */
     uint64_t wall_end_ms;   /* UTC ms when it was sealed and fsynced */
     uint8_t object_id[TLO_ID_BYTES];
     tlo_vault_digests digests;

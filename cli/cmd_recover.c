@@ -18,13 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct open_session {
     char id[33];
     uint8_t case_id[TLO_ID_BYTES];
     uint64_t segments;
-    uint64_t end_ms; /* where the last logged segment ends on the session clock */
+    uint64_t end_ms;   /* where the last logged segment ends on the session clock */
+    uint64_t wall0_ms; /* UTC ms at 0 on the session clock, from a logged segment; 0: unknown */
     int ended;
 } open_session;
 
@@ -98,8 +100,13 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
     } else if (s && e->kind == TLO_ENTRY_SEGMENT) {
         char end[24];
         s->segments++;
+        char ws[24], st[24];
         if (body_field(e, "end_ms", end, sizeof end) == 0)
             s->end_ms = strtoull(end, NULL, 10);
+        if (!s->wall0_ms && body_field(e, "wall_start_ms", ws, sizeof ws) == 0 &&
+            body_field(e, "start_ms", st, sizeof st) == 0 &&
+            strtoull(ws, NULL, 10) >= strtoull(st, NULL, 10))
+            s->wall0_ms = strtoull(ws, NULL, 10) - strtoull(st, NULL, 10);
     } else if (s && (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED)) {
         s->ended = 1;
     }
@@ -334,14 +341,25 @@ int cmd_recover(int argc, char **argv)
                     tlo_hex(pts, dg.plaintext_sha256, 32);
                     tlo_hex(cts, dg.ciphertext_sha256, 32);
                     uint64_t ms = media_ms(pt, keep);
+                    /* Its wall-clock start when an earlier segment tells
+                     * where the session clock's zero lies; sealed now. */
+                    char wall[80] = "";
+                    struct timespec now;
+                    clock_gettime(CLOCK_REALTIME, &now);
+                    if (s->wall0_ms)
+                        snprintf(wall, sizeof wall, "wall_end_ms=%llu\nwall_start_ms=%llu\n",
+                                 (unsigned long long)now.tv_sec * 1000ull +
+                                     (unsigned long long)now.tv_nsec / 1000000ull,
+                                 (unsigned long long)(s->wall0_ms + s->end_ms));
                     snprintf(body, sizeof body,
                              "bytes=%llu\nciphertext_sha256=%s\nduration_ms=%llu\nend_ms=%llu\n"
                              "index=%llu\nobject=%s\nplaintext_bytes=%llu\nplaintext_sha256=%s\n"
-                             "recovered_from=%s\nrecovered_ms=%llu\nsession=%s\nstart_ms=%llu\n",
+                             "recovered_from=%s\nrecovered_ms=%llu\nsession=%s\nstart_ms=%llu\n"
+                             "%s",
                              (unsigned long long)dg.ciphertext_bytes, cts, (unsigned long long)ms,
                              (unsigned long long)(s->end_ms + ms), (unsigned long long)s->segments,
                              nhex, (unsigned long long)dg.plaintext_bytes, pts, hex,
-                             (unsigned long long)ms, s->id, (unsigned long long)s->end_ms);
+                             (unsigned long long)ms, s->id, (unsigned long long)s->end_ms, wall);
                     d.kind = TLO_ENTRY_SEGMENT;
                     d.body_len = strlen(body);
                     if (tlo_chain_append(ch, &d, 1, &signer, &seq, &err) != 0) {
