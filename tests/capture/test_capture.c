@@ -94,13 +94,16 @@ static void record(const tlo_capture_config *cfg, const uint8_t *key, tlo_captur
 
 /* Every segment: its file and digests, its plaintext as fragmented MP4 with
  * every track, times contiguous; returns the decoded seconds in all. */
+static uint64_t decoded_ms; /* what the decoders gave, all segments */
+
 static double check_segments(const char *label, const uint8_t *key)
 {
     tlo_error err = {0};
     double total = 0;
+    decoded_ms = 0;
     for (int i = 0; i < nsegs && i < MAX_SEGS; i++) {
         tlo_capture_segment *s = &segs[i];
-        size_t flen;
+        size_t flen = 0;
         uint8_t *file = read_file(s->path, &flen), h[32];
         CHECK(s->index == (uint64_t)i);
         /* The session clock: from 0, each segment where the last one ended. */
@@ -144,6 +147,23 @@ static double check_segments(const char *label, const uint8_t *key)
                       "%s segment %d: %u video, %u audio tracks", label, i, pr.video_h264,
                       pr.audio_aac);
             total += (double)pr.duration_ms / 1000;
+            /* Decoded through the decrypting read path (player/): every
+             * track gives frames. */
+            tlo_player_media *md = tlo_player_media_open(s->path, key, &err);
+            CHECK_MSG(md != NULL, "%s", err.msg);
+            tlo_player_decode_stats ds;
+            if (md) {
+                CHECK_MSG(tlo_player_media_decode_all(md, &ds, &err) == 0, "%s", err.msg);
+                unsigned vid = 0, aud = 0;
+                for (unsigned t = 0; t < ds.tracks; t++) {
+                    vid += ds.track[t].kind == TLO_PLAYER_TRACK_VIDEO && ds.track[t].frames > 0;
+                    aud += ds.track[t].kind == TLO_PLAYER_TRACK_AUDIO && ds.track[t].frames > 0;
+                }
+                CHECK_MSG(vid == 2 && aud == 1, "%s segment %d decodes %u video, %u audio tracks",
+                          label, i, vid, aud);
+                decoded_ms += ds.duration_ms;
+                tlo_player_media_free(md);
+            }
             /* G1: the sealed file holds none of the plaintext's bytes. */
             CHECK(memmem(file, flen, pt, 64) == NULL);
             CHECK(memmem(file, flen, pt + n / 2, 64) == NULL);
@@ -187,7 +207,7 @@ int main(int argc, char **argv)
 
     /* The simulated room (two cameras, speech), smaller and slower. */
     tlo_capture_config cfg = {
-        .duration_seconds = 10, .live = false, .objects_dir = dir, .encoder = "x264enc"};
+        .duration_seconds = 20, .live = false, .objects_dir = dir, .encoder = "x264enc"};
     CHECK(tlo_hw_room_simulated(&cfg.room) == 0);
     for (unsigned i = 0; i < cfg.room.n_cameras; i++) {
         cfg.room.cameras[i].width = 320;
@@ -197,17 +217,20 @@ int main(int argc, char **argv)
     cfg.case_id[0] = 42;
     tlo_capture_stats st;
     record(&cfg, key, &st);
-    /* 10 s in segments of about 4 s, cut at keyframes. */
-    CHECK_MSG(nsegs >= 3 && nsegs <= 4, "%d segments", nsegs);
+    /* 20 s in segments of about 4 s, cut at keyframes. */
+    CHECK_MSG(nsegs >= 5 && nsegs <= 6, "%d segments", nsegs);
     CHECK(nevents == 0);
     double total = check_segments("plain", key);
-    CHECK_MSG(total > 9.0 && total < 14.5, "decoded %.2f s in all, for 10 s recorded", total);
-    CHECK_MSG(nsegs >= 1 && segs[nsegs - 1].end_ns >= 9500000000ull &&
-                  segs[nsegs - 1].end_ns <= 10500000000ull,
-              "the last segment ends at %llu ns of 10 s",
+    /* 20 s, give or take one segment. */
+    CHECK_MSG(total > 16.0 && total < 24.0, "probed %.2f s in all, for 20 s recorded", total);
+    CHECK_MSG(decoded_ms > 16000 && decoded_ms < 24000, "decoded %llu ms, for 20 s recorded",
+              (unsigned long long)decoded_ms);
+    CHECK_MSG(nsegs >= 1 && segs[nsegs - 1].end_ns >= 19500000000ull &&
+                  segs[nsegs - 1].end_ns <= 20500000000ull,
+              "the last segment ends at %llu ns of 20 s",
               (unsigned long long)segs[nsegs > 0 ? nsegs - 1 : 0].end_ns);
     /* The status line's figures: every frame, none dropped, speech heard. */
-    CHECK_MSG(st.frames[0] == 150 && st.frames[1] == 150 && st.dropped[0] == 0 &&
+    CHECK_MSG(st.frames[0] == 300 && st.frames[1] == 300 && st.dropped[0] == 0 &&
                   st.dropped[1] == 0,
               "frames %llu/%llu, dropped %llu/%llu", (unsigned long long)st.frames[0],
               (unsigned long long)st.frames[1], (unsigned long long)st.dropped[0],
@@ -215,12 +238,14 @@ int main(int argc, char **argv)
     CHECK_MSG(st.loudest_db[0] > -20 && st.loudest_db[0] <= 0, "microphone peak %.1f dBFS",
               st.loudest_db[0]);
     CHECK(!st.camera_lost[0] && !st.camera_lost[1] && !st.microphone_lost[0]);
-    printf("capture: %d segments, %.2f s decoded for 10 s recorded\n", nsegs, total);
+    printf("capture: %d segments, %.2f s probed, %llu ms decoded, for 20 s recorded\n", nsegs,
+           total, (unsigned long long)decoded_ms);
     check_dir(dir);
 
     /* Camera 1 fails 3 s in: reported once, and the recording goes on. */
     cfg.fail_camera = 1;
     cfg.fail_at_ms = 3000;
+    cfg.duration_seconds = 10;
     record(&cfg, key, &st);
     CHECK_MSG(nevents == 1, "%d events", nevents);
     if (nevents >= 1) {
@@ -234,7 +259,9 @@ int main(int argc, char **argv)
     CHECK_MSG(st.frames[0] >= 148 && st.frames[0] <= 152, "camera 1 (with slate): %llu frames",
               (unsigned long long)st.frames[0]);
     total = check_segments("failed", key);
-    CHECK_MSG(total > 9.0 && total < 14.5, "decoded %.2f s with a failed camera", total);
+    CHECK_MSG(total > 9.0 && total < 14.5, "probed %.2f s with a failed camera", total);
+    CHECK_MSG(decoded_ms > 8000 && decoded_ms < 14000, "decoded %llu ms with a failed camera",
+              (unsigned long long)decoded_ms);
     check_dir(dir);
 
     rmdir(dir);
