@@ -426,11 +426,17 @@ static int build(tlo_capture *c, tlo_error *err)
     GstStructure *sink_props = gst_structure_from_string("properties,sync=false,async=false", NULL);
     g_object_set(smux, "async-finalize", TRUE, "max-size-time",
                  (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
-                 "muxer-factory", "mp4mux", "muxer-properties", mux_props, "sink-factory",
-                 "appsink", "sink-properties", sink_props, NULL);
+                 "muxer-factory", "mp4mux", "muxer-properties", mux_props, NULL);
+    if (c->cfg.bench_plain_dir) {
+        char *loc = g_build_filename(c->cfg.bench_plain_dir, "seg%05d.mp4", NULL);
+        g_object_set(smux, "sink-factory", "filesink", "location", loc, NULL);
+        g_free(loc);
+    } else {
+        g_object_set(smux, "sink-factory", "appsink", "sink-properties", sink_props, NULL);
+        g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
+    }
     gst_structure_free(mux_props);
     gst_structure_free(sink_props);
-    g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
 
     GstElement *tees[TLO_HW_MAX_CAMERAS] = {NULL};
     for (unsigned i = 0; i < room->n_cameras; i++) {

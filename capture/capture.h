@@ -35,6 +35,10 @@ typedef struct tlo_capture_config {
      * of its stream, as an unplugged camera does. */
     unsigned fail_camera;
     uint64_t fail_at_ms;
+    /* Benchmarks only (tests/bench/bench_capture.c), never tellonce: the
+     * same pipeline writing plain MP4 files (filesink) DIR/seg%05d.mp4
+     * instead of sealing; no segment is handed over. */
+    const char *bench_plain_dir;
 } tlo_capture_config;
 
 /* One sealed, durable segment. */
