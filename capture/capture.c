@@ -42,8 +42,9 @@ struct tlo_capture {
     int failed;
     tlo_error err;
     volatile sig_atomic_t stop;
-    uint64_t media_ns; /* session-clock time of the end of the last closed segment */
-    uint64_t wall0_ms; /* UTC ms at 0 on the session clock */
+    uint64_t media_ns;    /* session-clock time of the end of the last closed segment */
+    uint64_t wall0_ms;    /* UTC ms at 0 on the session clock */
+    uint64_t seal_cpu_ns; /* CPU time spent sealing (writer, digests, fsync) */
     /* For the status line. */
     uint64_t frames[TLO_HW_MAX_CAMERAS];
     GstSegment segment[TLO_HW_MAX_CAMERAS]; /* of each camera's encoded stream */
@@ -61,6 +62,14 @@ typedef struct segment {
     bool done;
     tlo_capture_segment info;
 } segment;
+
+/* CPU time of the calling thread, for the cost of sealing. */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t wall_ms(void)
 {
@@ -118,6 +127,7 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     GstBuffer *buf = gst_sample_get_buffer(sample);
     GstMapInfo map;
     int rc = 0;
+    uint64_t t0 = thread_cpu_ns();
     if (!s->w && !s->done)
         rc = segment_open(s, &err);
     if (rc == 0 && buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
@@ -125,6 +135,10 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
         gst_buffer_unmap(buf, &map);
     }
     gst_sample_unref(sample);
+    uint64_t spent = thread_cpu_ns() - t0;
+    g_mutex_lock(&s->c->lock);
+    s->c->seal_cpu_ns += spent;
+    g_mutex_unlock(&s->c->lock);
     if (rc != 0) {
         fail(s, GST_ELEMENT(sink), &err, strstr(err.msg, "disk is full") != NULL);
         return GST_FLOW_ERROR;
@@ -188,6 +202,7 @@ static void on_eos(GstAppSink *sink, gpointer data)
     if (!s->w || s->done)
         return;
     s->done = true;
+    uint64_t t0 = thread_cpu_ns();
     int rc = tlo_vault_writer_finish(s->w, &s->info.digests, &err);
     tlo_vault_writer_free(s->w);
     s->w = NULL;
@@ -200,6 +215,10 @@ static void on_eos(GstAppSink *sink, gpointer data)
             tlo_fail(&err, TLO_EIO, "closing segment %s failed: %s", s->info.path, strerror(errno));
     s->fd = -1;
     s->info.wall_end_ms = wall_ms();
+    uint64_t spent = thread_cpu_ns() - t0;
+    g_mutex_lock(&c->lock);
+    c->seal_cpu_ns += spent;
+    g_mutex_unlock(&c->lock);
     if (rc == 0) {
         g_mutex_lock(&c->lock);
         c->done = g_list_insert_sorted(c->done, g_memdup2(&s->info, sizeof s->info), by_index);
@@ -734,6 +753,7 @@ void tlo_capture_get_stats(tlo_capture *c, tlo_capture_stats *out)
     g_mutex_lock(&c->lock);
     out->segments = c->sealed;
     out->bytes = c->bytes;
+    out->seal_cpu_ns = c->seal_cpu_ns;
     out->n_cameras = c->cfg.room.n_cameras;
     out->n_microphones = c->cfg.room.n_microphones;
     for (unsigned i = 0; i < out->n_cameras; i++) {

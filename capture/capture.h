@@ -77,9 +77,10 @@ typedef void (*tlo_capture_event_fn)(void *ctx, const tlo_capture_event *ev);
 
 /* A snapshot for the status line. */
 typedef struct tlo_capture_stats {
-    uint64_t session_ns; /* the session clock now */
-    uint64_t segments;   /* sealed and handed over */
-    uint64_t bytes;      /* ciphertext bytes of those segments */
+    uint64_t session_ns;  /* the session clock now */
+    uint64_t segments;    /* sealed and handed over */
+    uint64_t bytes;       /* ciphertext bytes of those segments */
+    uint64_t seal_cpu_ns; /* CPU time spent sealing: encryption, both digests, writes, fsync */
     unsigned n_cameras, n_microphones;
     uint64_t frames[TLO_HW_MAX_CAMERAS];  /* encoded frames per camera */
     uint64_t dropped[TLO_HW_MAX_CAMERAS]; /* frames missing against the camera's rate */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,8 +56,10 @@ typedef struct session {
     pthread_mutex_t lock; /* the ledger and the terminal: one thread at a time */
     uint64_t segments, bytes, first_seq, markers, events;
     uint64_t max_delay_ms;
-    bool status_tty; /* stderr is a terminal: the status line is drawn */
-    bool line_shown; /* the status line is on the screen (clear before printing) */
+    uint64_t log_cpu_ns; /* CPU time spent appending segment entries */
+    double setup_cpu;    /* CPU seconds of the process before the recording started */
+    bool status_tty;     /* stderr is a terminal: the status line is drawn */
+    bool line_shown;     /* the status line is on the screen (clear before printing) */
     tlo_capture *cap;
     volatile int finished; /* the recording is over: the UI thread ends */
 } session;
@@ -76,6 +79,14 @@ static int append(session *s, uint16_t kind, const char *body, uint64_t *seq, tl
         .kind = kind, .has_case = true, .body = (const uint8_t *)body, .body_len = strlen(body)};
     memcpy(d.case_id, s->cs.id, TLO_ID_BYTES);
     return tlo_chain_append(s->chain, &d, 1, &s->signer, seq, err);
+}
+
+static double process_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static uint64_t now_ms(void)
@@ -127,7 +138,11 @@ static int on_segment(void *ctx, const tlo_capture_segment *seg, tlo_error *err)
              (unsigned long long)(seg->start_ns / 1000000), (unsigned long long)seg->wall_end_ms,
              (unsigned long long)seg->wall_start_ms);
     pthread_mutex_lock(&s->lock);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     int rc = append(s, TLO_ENTRY_SEGMENT, body, &seq, err);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    s->log_cpu_ns += (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000ll + (c1.tv_nsec - c0.tv_nsec));
     if (rc == 0) {
         uint64_t delay = now_ms() - seg->wall_end_ms;
         s->segments++;
@@ -583,6 +598,7 @@ int cmd_record(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     ui_started = pthread_create(&tid, NULL, ui_thread, &u) == 0;
     uint64_t t0 = now_ms();
+    s.setup_cpu = process_cpu();
     rc = tlo_capture_run(cap, &err) == 0 ? EXIT_OK : EXIT_SYSTEM;
     running = NULL;
     s.finished = 1;
@@ -626,6 +642,17 @@ end:
                    s.session_hex, number, (unsigned long long)s.segments, (double)s.bytes / 1e6,
                    (unsigned long long)s.first_seq, (unsigned long long)seq,
                    (unsigned long long)s.max_delay_ms);
+            if (cap) {
+                /* What sealing and logging cost, against the whole process
+                 * (which includes unlocking two keys and all the encoding). */
+                tlo_capture_stats st;
+                tlo_capture_get_stats(cap, &st);
+                fprintf(stderr,
+                        "CPU: sealing %.3f s and logging %.3f s of %.2f s while recording; "
+                        "%.2f s before it (unlocking keys, setting up).\n",
+                        (double)st.seal_cpu_ns / 1e9, (double)s.log_cpu_ns / 1e9,
+                        process_cpu() - s.setup_cpu, s.setup_cpu);
+            }
             int crc = cli_checkpoint_write(vault, s.chain, NULL, false);
             if (crc && !rc)
                 rc = crc;

@@ -9,12 +9,15 @@
 # CPU ratio per pair and of the medians, and the delay from each segment's
 # end on the session clock to its durable ledger entry.
 # usage: bench_record.sh TELLONCE_BINARY BENCH_CAPTURE_BINARY [SECONDS]
-# (TELLONCE_BENCH_RECORD_REPS sets REPS, default 3)
+# (TELLONCE_BENCH_RECORD_REPS sets REPS, default 3; TELLONCE_BENCH_RECORD_LIVE=0
+# runs the simulated room as fast as the machine can instead of live.)
 set -euo pipefail
 tlo=$1
 bench_capture=$2
 seconds=${3:-60}
 reps=${TELLONCE_BENCH_RECORD_REPS:-3}
+nolive=()
+[ "${TELLONCE_BENCH_RECORD_LIVE:-1}" = 0 ] && nolive=(--no-live)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tlo-bench-record.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export TELLONCE_VAULT="$work/vault" TELLONCE_TEST_FAST_KDF=1
@@ -54,9 +57,10 @@ measure() {
 
 for _ in $(seq "$reps"); do
     measure "tellonce record" "$tlo" record BENCH-1 --as Interviewer \
-        --passphrase-file "$work/i.pass" --duration "$seconds"
+        --passphrase-file "$work/i.pass" --duration "$seconds" "${nolive[@]}"
+    grep '^CPU:' "$work/out" || true
     rm -rf "$work/plain" && mkdir "$work/plain"
-    measure "same pipeline + filesink" "$bench_capture" "$work/plain" "$seconds"
+    measure "same pipeline + filesink" "$bench_capture" "${nolive[@]}" "$work/plain" "$seconds"
 done
 python3 - "$work/cpu.tellonce record" "$work/cpu.same pipeline + filesink" <<'EOF'
 import statistics, sys
