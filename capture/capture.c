@@ -45,6 +45,8 @@ struct tlo_capture {
     uint64_t media_ns;    /* session-clock time of the end of the last closed segment */
     uint64_t wall0_ms;    /* UTC ms at 0 on the session clock */
     uint64_t seal_cpu_ns; /* CPU time spent sealing (writer, digests, fsync) */
+    gint monitor_failed;  /* atomic: the monitor window failed or was closed */
+    bool monitor_reported;
     /* For the status line. */
     uint64_t frames[TLO_HW_MAX_CAMERAS];
     GstSegment segment[TLO_HW_MAX_CAMERAS]; /* of each camera's encoded stream */
@@ -259,6 +261,15 @@ static void on_sink_added(GstElement *smux, GstElement *sink, gpointer data)
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, s, segment_free);
 }
 
+/* True if obj is (inside) an element of the monitor. */
+static bool in_monitor(GstObject *obj)
+{
+    for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
+        if (g_object_get_data(G_OBJECT(o), "tlo-monitor"))
+            return true;
+    return false;
+}
+
 /* splitmuxsink's fragment messages, in the thread that posts them (so the
  * times are known before the segment is handed over), and the first
  * notice of a failing source. */
@@ -267,6 +278,10 @@ static GstBusSyncReply on_bus_sync(GstBus *bus, GstMessage *m, gpointer data)
     (void)bus;
     tlo_capture *c = data;
     GstElement *bin = NULL;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && in_monitor(GST_MESSAGE_SRC(m))) {
+        g_atomic_int_set(&c->monitor_failed, 1); /* before the error flows back */
+        return GST_BUS_PASS;
+    }
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && tlo_hw_is_source_of(GST_MESSAGE_SRC(m), &bin) &&
         g_object_get_data(G_OBJECT(bin), "tlo-camera")) {
         /* Before the failing source ends its stream: keep the track open. */
@@ -373,6 +388,8 @@ static int link_track(tlo_capture *c, GstElement *smux, GstElement **el, size_t 
                             GST_ELEMENT_NAME(el[k + 1]));
     GstPad *sink = gst_element_request_pad_simple(smux, templ);
     GstPad *src = gst_element_get_static_pad(el[n - 1], "src");
+    if (!src) /* a tee: its outputs are request pads */
+        src = gst_element_request_pad_simple(el[n - 1], "src_%u");
     int rc = 0;
     if (!sink || !src || gst_pad_link(src, sink) != GST_PAD_LINK_OK)
         rc = tlo_fail(err, TLO_EUNSUPPORTED, "cannot link %s to the segment muxer (%s)",
@@ -382,6 +399,14 @@ static int link_track(tlo_capture *c, GstElement *smux, GstElement **el, size_t 
     if (src)
         gst_object_unref(src);
     return rc;
+}
+
+static GstPadProbeReturn on_monitor_data(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    (void)info;
+    tlo_capture *c = data;
+    return g_atomic_int_get(&c->monitor_failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
 /* The monitor: every camera decoded and shown side by side. Behind leaky
@@ -400,7 +425,25 @@ static int add_monitor(tlo_capture *c, GstElement **tees, tlo_error *err)
     }
     g_object_set(out, "sync", FALSE, NULL);
     gst_bin_add_many(GST_BIN(c->pipeline), comp, conv, out, NULL);
-    if (!gst_element_link_many(comp, conv, out, NULL))
+    g_object_set_data(G_OBJECT(comp), "tlo-monitor", c);
+    g_object_set_data(G_OBJECT(conv), "tlo-monitor", c);
+    g_object_set_data(G_OBJECT(out), "tlo-monitor", c);
+    /* Tiles side by side, each at most 640 pixels wide, in a window of
+     * their size. */
+    unsigned tile_w[TLO_HW_MAX_CAMERAS], tile_h[TLO_HW_MAX_CAMERAS], total_w = 0, max_h = 0;
+    for (unsigned i = 0; i < room->n_cameras; i++) {
+        const tlo_hw_camera *cam = &room->cameras[i];
+        tile_w[i] = MIN(cam->width, 640u);
+        tile_h[i] = MAX(2u, (unsigned)((uint64_t)cam->height * tile_w[i] / cam->width) & ~1u);
+        total_w += tile_w[i];
+        max_h = MAX(max_h, tile_h[i]);
+    }
+    char caps_text[96];
+    snprintf(caps_text, sizeof caps_text, "video/x-raw,width=%u,height=%u", total_w, max_h);
+    GstCaps *caps = gst_caps_from_string(caps_text);
+    gboolean linked = gst_element_link_filtered(comp, conv, caps) && gst_element_link(conv, out);
+    gst_caps_unref(caps);
+    if (!linked)
         return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link the monitor window");
     unsigned x = 0;
     for (unsigned i = 0; i < room->n_cameras; i++) {
@@ -419,10 +462,25 @@ static int add_monitor(tlo_capture *c, GstElement **tees, tlo_error *err)
             gst_bin_add(GST_BIN(c->pipeline), el[k]);
         if (!gst_element_link_many(tees[i], el[0], el[1], el[2], el[3], NULL))
             return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link camera %u to the monitor", i + 1);
+        for (size_t k = 0; k < 4; k++)
+            g_object_set_data(G_OBJECT(el[k]), "tlo-monitor", c);
+        /* Once the monitor fails (its window closed), the camera's tee drops
+         * what it would send there, so the failure never reaches the
+         * recording. */
+        GstPad *qsink = gst_element_get_static_pad(el[0], "sink");
+        GstPad *teepad = qsink ? gst_pad_get_peer(qsink) : NULL;
+        if (teepad)
+            gst_pad_add_probe(teepad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                              on_monitor_data, c, NULL);
+        if (teepad)
+            gst_object_unref(teepad);
+        if (qsink)
+            gst_object_unref(qsink);
         GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
         GstPad *src = gst_element_get_static_pad(el[3], "src");
-        g_object_set(pad, "xpos", (gint)x, "ypos", 0, NULL);
-        x += room->cameras[i].width;
+        g_object_set(pad, "xpos", (gint)x, "ypos", 0, "width", (gint)tile_w[i], "height",
+                     (gint)tile_h[i], NULL);
+        x += tile_w[i];
         int ok = gst_pad_link(src, pad) == GST_PAD_LINK_OK;
         gst_object_unref(src);
         gst_object_unref(pad);
@@ -693,6 +751,19 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
             GError *ge = NULL;
             GstElement *bin = NULL;
             gst_message_parse_error(m, &ge, NULL);
+            if (in_monitor(GST_MESSAGE_SRC(m))) {
+                /* Not evidence: the recording goes on without it. */
+                if (!c->monitor_reported && c->on_event) {
+                    tlo_capture_event ev = {.kind = TLO_CAPTURE_MONITOR_LOST,
+                                            .session_ns = session_now(c)};
+                    snprintf(ev.message, sizeof ev.message, "%s", ge ? ge->message : "?");
+                    c->on_event(c->ctx, &ev);
+                }
+                c->monitor_reported = true;
+                g_clear_error(&ge);
+                gst_message_unref(m);
+                continue;
+            }
             if (tlo_hw_is_source_of(GST_MESSAGE_SRC(m), &bin)) {
                 rc = on_source_error(c, bin, ge ? ge->message : "?", err);
                 g_clear_error(&ge);

@@ -61,6 +61,7 @@ typedef int (*tlo_capture_segment_fn)(void *ctx, const tlo_capture_segment *seg,
 typedef enum {
     TLO_CAPTURE_CAMERA_LOST,     /* its track goes on with the no-signal slate */
     TLO_CAPTURE_MICROPHONE_LOST, /* its track ends */
+    TLO_CAPTURE_MONITOR_LOST,    /* the --monitor window failed or was closed; recording goes on */
 } tlo_capture_event_kind;
 
 typedef struct tlo_capture_event {

@@ -163,6 +163,13 @@ static void on_event(void *ctx, const tlo_capture_event *ev)
 {
     session *s = ctx;
     char body[900], msg[400], at[32];
+    if (ev->kind == TLO_CAPTURE_MONITOR_LOST) {
+        /* The monitor shows, it does not record: nothing to log. */
+        pthread_mutex_lock(&s->lock);
+        say(s, "! the monitor window is gone (%s); the recording goes on.", ev->message);
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
     tlo_error err = {0};
     uint64_t seq;
     /* GStreamer's text, cut to one line of valid text. */
