@@ -55,27 +55,27 @@ enum { OFF_CASE = 16, OFF_OBJECT = 32, OFF_KEYID = 48, OFF_SALT = 56, OFF_MAC = 
 
 /* ---- shared -------------------------------------------------------------- */
 
-/* Derives the payload key into a fresh GCRY_CIPHER_SECURE handle and the
- * header MAC of hdr[0..72) into mac_out. Nothing secret outlives the call
- * outside the handle. */
-static int derive(gcry_cipher_hd_t *hd_out, uint8_t mac_out[32], const uint8_t *hdr,
-                  const uint8_t case_key[static TLO_KEY_BYTES], tlo_error *err)
+/* The object key of hdr under case_key: HKDF-SHA-256 over the whole header
+ * (docs/format.md): 32 bytes of payload key, then 32 of header MAC key. */
+static int derive_object_key(uint8_t keys[static TLO_OBJECT_KEY_BYTES], const uint8_t *hdr,
+                             const uint8_t case_key[static TLO_KEY_BYTES], tlo_error *err)
 {
     uint8_t info[sizeof info_label - 1 + HDR_MACED];
-    uint8_t *keys = sodium_malloc(64);
-    gcry_cipher_hd_t hd = NULL;
-    int rc = 0;
-
-    *hd_out = NULL;
-    if (!keys)
-        return tlo_fail(err, TLO_ENOMEM, "out of secure memory for an object key");
     memcpy(info, info_label, sizeof info_label - 1);
     memcpy(info + sizeof info_label - 1, hdr, HDR_MACED);
-    if (vault_hkdf_sha256(keys, 64, hdr + OFF_SALT, TLO_SALT_BYTES, case_key, TLO_KEY_BYTES, info,
-                          sizeof info) != 0) {
-        rc = tlo_fail(err, TLO_ECRYPTO, "object key derivation failed");
-        goto out;
-    }
+    if (vault_hkdf_sha256(keys, TLO_OBJECT_KEY_BYTES, hdr + OFF_SALT, TLO_SALT_BYTES, case_key,
+                          TLO_KEY_BYTES, info, sizeof info) != 0)
+        return tlo_fail(err, TLO_ECRYPTO, "object key derivation failed");
+    return 0;
+}
+
+/* Sets up the payload cipher from an object key in a fresh
+ * GCRY_CIPHER_SECURE handle, and computes the header MAC of hdr[0..72). */
+static int use_object_key(gcry_cipher_hd_t *hd_out, uint8_t mac_out[32], const uint8_t *hdr,
+                          const uint8_t keys[static TLO_OBJECT_KEY_BYTES], tlo_error *err)
+{
+    gcry_cipher_hd_t hd = NULL;
+    *hd_out = NULL;
     crypto_auth_hmacsha256(mac_out, hdr, HDR_MACED, keys + 32);
     gcry_error_t e =
         gcry_cipher_open(&hd, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, GCRY_CIPHER_SECURE);
@@ -83,12 +83,26 @@ static int derive(gcry_cipher_hd_t *hd_out, uint8_t mac_out[32], const uint8_t *
         e = gcry_cipher_setkey(hd, keys, 32);
     if (e) {
         gcry_cipher_close(hd);
-        rc = tlo_fail(err, gcry_err_code(e) == GPG_ERR_ENOMEM ? TLO_ENOMEM : TLO_ECRYPTO,
-                      "libgcrypt cannot set up ChaCha20-Poly1305: %s", gcry_strerror(e));
-        goto out;
+        return tlo_fail(err, gcry_err_code(e) == GPG_ERR_ENOMEM ? TLO_ENOMEM : TLO_ECRYPTO,
+                        "libgcrypt cannot set up ChaCha20-Poly1305: %s", gcry_strerror(e));
     }
     *hd_out = hd;
-out:
+    return 0;
+}
+
+/* Derives the payload key into a fresh GCRY_CIPHER_SECURE handle and the
+ * header MAC of hdr[0..72) into mac_out. Nothing secret outlives the call
+ * outside the handle. */
+static int derive(gcry_cipher_hd_t *hd_out, uint8_t mac_out[32], const uint8_t *hdr,
+                  const uint8_t case_key[static TLO_KEY_BYTES], tlo_error *err)
+{
+    uint8_t *keys = sodium_malloc(TLO_OBJECT_KEY_BYTES);
+    *hd_out = NULL;
+    if (!keys)
+        return tlo_fail(err, TLO_ENOMEM, "out of secure memory for an object key");
+    int rc = derive_object_key(keys, hdr, case_key, err);
+    if (rc == 0)
+        rc = use_object_key(hd_out, mac_out, hdr, keys, err);
     sodium_free(keys);
     return rc;
 }
@@ -591,20 +605,21 @@ static int diagnose(tlo_vault_reader *r, tlo_error *err)
 /* The checks every open makes: header, key id, header MAC, parameters.
  * Returns a reader with its buffers, not yet knowing its chunks. */
 static tlo_vault_reader *open_header(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
-                                     const uint8_t case_key[static TLO_KEY_BYTES], const char *name,
-                                     tlo_error *err)
+                                     const uint8_t *case_key, const uint8_t *object_key,
+                                     const char *name, tlo_error *err)
 {
     uint8_t hdr[HDR], mac[32], kid[TLO_KEYID_BYTES];
     tlo_vault_reader *r;
 
-    if (!src) {
-        tlo_fail(err, TLO_EARG, "tlo_vault_reader_open: no source");
+    if (!src || (!case_key && !object_key)) {
+        tlo_fail(err, TLO_EARG, "tlo_vault_reader_open: no source or no key");
         return NULL;
     }
     if (read_header(src, src_ctx, size, name, hdr, err) != 0)
         return NULL;
-    tlo_vault_key_id(kid, case_key);
-    if (sodium_memcmp(kid, hdr + OFF_KEYID, sizeof kid) != 0) {
+    if (case_key)
+        tlo_vault_key_id(kid, case_key);
+    if (case_key && sodium_memcmp(kid, hdr + OFF_KEYID, sizeof kid) != 0) {
         char want[2 * TLO_KEYID_BYTES + 1], have[2 * TLO_KEYID_BYTES + 1];
         tlo_hex(want, hdr + OFF_KEYID, TLO_KEYID_BYTES);
         tlo_hex(have, kid, TLO_KEYID_BYTES);
@@ -624,13 +639,20 @@ static tlo_vault_reader *open_header(tlo_vault_source_fn src, void *src_ctx, uin
     r->src_ctx = src_ctx;
     r->size = size;
     r->cached = UINT64_MAX;
-    if (derive(&r->aead, mac, hdr, case_key, err) != 0)
+    if (case_key ? derive(&r->aead, mac, hdr, case_key, err) != 0
+                 : use_object_key(&r->aead, mac, hdr, object_key, err) != 0)
         goto fail;
     if (sodium_memcmp(mac, hdr + OFF_MAC, sizeof mac) != 0) {
-        tlo_fail(err, TLO_EHEADER,
-                 "%s: the header was altered (its MAC does not match); the object cannot be "
-                 "trusted",
-                 r->name);
+        if (case_key)
+            tlo_fail(err, TLO_EHEADER,
+                     "%s: the header was altered (its MAC does not match); the object cannot be "
+                     "trusted",
+                     r->name);
+        else
+            tlo_fail(err, TLO_EWRONGKEY,
+                     "%s: the object key given is not this object's (or its header was altered); "
+                     "a released key opens only the object it was derived for",
+                     r->name);
         goto fail;
     }
     /* Authenticated from here on; now the fields can be judged. */
@@ -656,14 +678,50 @@ fail:
     return NULL;
 }
 
+static tlo_vault_reader *finish_open(tlo_vault_reader *r, tlo_vault_source_fn src, void *src_ctx,
+                                     uint64_t size, tlo_error *err);
+
 tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
                                         const uint8_t case_key[static TLO_KEY_BYTES],
                                         const char *name, tlo_error *err)
 {
-    int rc;
-    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, name, err);
+    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, NULL, name, err);
+    return r ? finish_open(r, src, src_ctx, size, err) : NULL;
+}
+
+tlo_vault_reader *
+tlo_vault_reader_open_object_key(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
+                                 const uint8_t object_key[static TLO_OBJECT_KEY_BYTES],
+                                 const char *name, tlo_error *err)
+{
+    tlo_vault_reader *r = open_header(src, src_ctx, size, NULL, object_key, name, err);
+    return r ? finish_open(r, src, src_ctx, size, err) : NULL;
+}
+
+int tlo_vault_object_key(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
+                         const uint8_t case_key[static TLO_KEY_BYTES],
+                         uint8_t out[static TLO_OBJECT_KEY_BYTES], const char *name, tlo_error *err)
+{
+    uint8_t hdr[HDR];
+    memset(out, 0, TLO_OBJECT_KEY_BYTES);
+    /* Only for an object this case key sealed, with an intact header. */
+    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, NULL, name, err);
     if (!r)
-        return NULL;
+        return err ? err->code : TLO_EHEADER;
+    tlo_vault_reader_free(r);
+    int rc = read_header(src, src_ctx, size, name, hdr, err);
+    if (rc == 0)
+        rc = derive_object_key(out, hdr, case_key, err);
+    if (rc != 0)
+        sodium_memzero(out, TLO_OBJECT_KEY_BYTES);
+    return rc;
+}
+
+/* The rest of an open: the final chunk authenticated with L bound in. */
+static tlo_vault_reader *finish_open(tlo_vault_reader *r, tlo_vault_source_fn src, void *src_ctx,
+                                     uint64_t size, tlo_error *err)
+{
+    int rc;
 
     /* Fast path: the trailer gives L, L gives the size; if they agree,
      * authenticate the final chunk with L bound in. */
@@ -709,7 +767,7 @@ tlo_vault_reader *tlo_vault_reader_open_prefix(tlo_vault_source_fn src, void *sr
                                                const uint8_t case_key[static TLO_KEY_BYTES],
                                                const char *name, tlo_error *err)
 {
-    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, name, err);
+    tlo_vault_reader *r = open_header(src, src_ctx, size, case_key, NULL, name, err);
     const size_t full = r ? r->chunk + TAG : 0;
     uint64_t k = 0;
     if (!r)

@@ -147,6 +147,29 @@ tlo_vault_reader *tlo_vault_reader_open(tlo_vault_source_fn src, void *src_ctx, 
                                         const uint8_t case_key[static TLO_KEY_BYTES],
                                         const char *name, tlo_error *err);
 
+/* An object key: what the custodian releases for one object, so that a
+ * viewer can read exactly that object and no other of the case. It is
+ * derived from the case key and the object's whole header (HKDF-SHA-256,
+ * docs/format.md), so it opens only that object; the case key cannot be
+ * recovered from it. Keep it in secure memory (tlo_vault_key_alloc is too
+ * small: use sodium_malloc(TLO_OBJECT_KEY_BYTES)) and wipe it after use. */
+#define TLO_OBJECT_KEY_BYTES 64
+
+/* Derives into out the object key of the object read through src, after
+ * checking that case_key sealed it (key id) and that its header is intact
+ * (MAC). 0, or a negative code with out zeroed. */
+int tlo_vault_object_key(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
+                         const uint8_t case_key[static TLO_KEY_BYTES],
+                         uint8_t out[static TLO_OBJECT_KEY_BYTES], const char *name,
+                         tlo_error *err);
+
+/* tlo_vault_reader_open with an object key instead of the case key: any
+ * other object fails with TLO_EWRONGKEY (its header MAC does not match). */
+tlo_vault_reader *
+tlo_vault_reader_open_object_key(tlo_vault_source_fn src, void *src_ctx, uint64_t size,
+                                 const uint8_t object_key[static TLO_OBJECT_KEY_BYTES],
+                                 const char *name, tlo_error *err);
+
 /* Convenience: open a sealed object from a file descriptor (size from fstat).
  * The reader does not own fd; keep it open until free. */
 tlo_vault_reader *tlo_vault_reader_open_fd(int fd, const uint8_t case_key[static TLO_KEY_BYTES],

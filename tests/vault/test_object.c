@@ -1,6 +1,8 @@
 /* Sealed objects: round trips, random access, and every way an object can be
  * wrong (docs/format.md). Everything happens in memory. */
 #include "testutil.h"
+
+#include <sodium.h>
 #include "vault.h"
 
 #include <gcrypt.h>
@@ -382,6 +384,51 @@ static void test_wrong_key(const uint8_t *key)
     free(pt);
 }
 
+/* An object key opens its object and no other of the same case. */
+static void test_object_keys(const uint8_t *key)
+{
+    uint8_t *pt = random_bytes(3 * C + 5);
+    tlo_vault_digests d;
+    membuf a = seal(key, pt, 3 * C + 5, 0, &d), b = seal(key, pt, 3 * C + 5, 0, &d);
+    uint8_t *ka = sodium_malloc(TLO_OBJECT_KEY_BYTES), *kb = sodium_malloc(TLO_OBJECT_KEY_BYTES);
+    tlo_error err = {0};
+    tlo_vault_mem sa = {a.data, a.len}, sb = {b.data, b.len};
+    CHECK(tlo_vault_object_key(tlo_vault_mem_source, &sa, a.len, key, ka, "a", &err) == 0);
+    CHECK(tlo_vault_object_key(tlo_vault_mem_source, &sb, b.len, key, kb, "b", &err) == 0);
+    CHECK(sodium_memcmp(ka, kb, TLO_OBJECT_KEY_BYTES) != 0);
+    tlo_vault_reader *r =
+        tlo_vault_reader_open_object_key(tlo_vault_mem_source, &sa, a.len, ka, "a", &err);
+    CHECK_MSG(r != NULL, "%s", err.msg);
+    if (r) {
+        check_read(r, pt, 0, 3 * C + 5);
+        tlo_vault_reader_free(r);
+    }
+    /* A's key on B, even with B's chunks otherwise intact. */
+    r = tlo_vault_reader_open_object_key(tlo_vault_mem_source, &sb, b.len, ka, "b", &err);
+    CHECK(r == NULL);
+    CHECK_ERR(r ? 0 : err.code, err, TLO_EWRONGKEY, "not this object's");
+    /* A's header with B's chunks: the header is A's, the chunks fail. */
+    memcpy(b.data, a.data, 104);
+    r = tlo_vault_reader_open_object_key(tlo_vault_mem_source, &sb, b.len, ka, "mixed", &err);
+    CHECK(r == NULL && err.code == TLO_ECHUNK);
+    tlo_vault_reader_free(r);
+    /* Only the case key that sealed it derives an object key. */
+    uint8_t *other = tlo_vault_key_generate();
+    CHECK_ERR(tlo_vault_object_key(tlo_vault_mem_source, &sa, a.len, other, ka, "a", &err), err,
+              TLO_EWRONGKEY, "key given");
+    CHECK(sodium_is_zero(ka, TLO_OBJECT_KEY_BYTES));
+    /* An altered header derives nothing. */
+    a.data[40] ^= 1;
+    CHECK_ERR(tlo_vault_object_key(tlo_vault_mem_source, &sa, a.len, key, ka, "a", &err), err,
+              TLO_EHEADER, "altered");
+    tlo_vault_key_free(other);
+    sodium_free(ka);
+    sodium_free(kb);
+    free(a.data);
+    free(b.data);
+    free(pt);
+}
+
 static int failing_sink(void *ctx, const uint8_t *buf, size_t len, tlo_error *err)
 {
     size_t *budget = ctx;
@@ -525,6 +572,7 @@ int main(void)
     test_appended(key);
     test_swaps_and_foreign_chunks(key);
     test_wrong_key(key);
+    test_object_keys(key);
     test_writer_failures(key);
     test_small_chunks_and_inspect(key);
     test_prefix(key);
