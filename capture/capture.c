@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,27 @@ static GstPadProbeReturn on_camera_buffer(GstPad *pad, GstPadProbeInfo *info, gp
     return GST_PAD_PROBE_OK;
 }
 
+/* splitmuxsink asks camera 1 (its reference) for a keyframe where it will
+ * cut the next segment; the other cameras get the same request, so every
+ * camera's track in every segment starts with a keyframe and decodes on its
+ * own. */
+static GstPadProbeReturn on_keyframe_request(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    tlo_capture *c = data;
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (!ev || !gst_video_event_is_force_key_unit(ev))
+        return GST_PAD_PROBE_OK;
+    for (unsigned i = 1; i < c->cfg.room.n_cameras; i++) {
+        GstPad *out = c->cameras[i] ? gst_element_get_static_pad(c->cameras[i], "src") : NULL;
+        if (out) {
+            gst_pad_send_event(out, gst_event_copy(ev));
+            gst_object_unref(out);
+        }
+    }
+    return GST_PAD_PROBE_OK;
+}
+
 static GstElement *make(const char *factory, tlo_error *err)
 {
     GstElement *e = gst_element_factory_make(factory, NULL);
@@ -528,6 +550,8 @@ static int build(tlo_capture *c, tlo_error *err)
         g_object_set_data(G_OBJECT(out), "tlo-camera", GUINT_TO_POINTER(i + 1));
         gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                           on_camera_buffer, c, NULL);
+        if (i == 0)
+            gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_keyframe_request, c, NULL);
         gst_object_unref(out);
         /* The first camera is splitmuxsink's reference: segments are cut at
          * its keyframes. */
