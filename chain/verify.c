@@ -352,6 +352,12 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
     if (deferred != 0)
         return deferred; /* 1: a batched signature failed; -1: out of memory */
 
+    if ((e->kind == TLO_ENTRY_GRANT || e->kind == TLO_ENTRY_GRANT_REVOKE) &&
+        !(k->roles & TLO_ROLE_ADMIN))
+        return bad(w, e->seq,
+                   "entry %llu grants or revokes access but its signer is not an "
+                   "administrator",
+                   (unsigned long long)e->seq);
     if (e->kind == TLO_ENTRY_USER_ADD || e->kind == TLO_ENTRY_USER_REVOKE) {
         if (!(k->roles & TLO_ROLE_ADMIN))
             return bad(w, e->seq,

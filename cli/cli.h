@@ -133,6 +133,13 @@ int cli_verify_media(tlo_chain *c, const char *vault, uint64_t *segments, char *
 int cmd_object(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_grant(int argc, char **argv);
+int cmd_play(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_verify_export(int argc, char **argv);
+/* "HH:MM:SS", "MM:SS" or "SS", each with an optional ".mmm", into ms
+ * (cmd_mark.c). 0 or -1. */
+int cli_parse_session_time(const char *s, uint64_t *ms);
 int cmd_mark(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_devices(int argc, char **argv);

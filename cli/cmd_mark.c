@@ -20,7 +20,7 @@ static void mark_usage(FILE *f)
 }
 
 /* "HH:MM:SS", "MM:SS" or "SS", each with an optional ".mmm", into ms. */
-static int parse_time(const char *s, uint64_t *ms)
+int cli_parse_session_time(const char *s, uint64_t *ms)
 {
     uint64_t parts[3] = {0, 0, 0}, frac = 0;
     int n = 0, digits = 0;
@@ -145,7 +145,7 @@ int cmd_mark(int argc, char **argv)
         cli_error("mark takes CASE, TEXT, --at and --as; see 'tellonce mark --help'");
         return EXIT_USAGE;
     }
-    if (parse_time(at, &at_ms) != 0) {
+    if (cli_parse_session_time(at, &at_ms) != 0) {
         cli_error("--at takes a session time as HH:MM:SS, MM:SS or SS, with optional .mmm");
         return EXIT_USAGE;
     }

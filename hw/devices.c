@@ -665,9 +665,16 @@ GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_
         }
     }
     ok = ok && (el[n++] = make("videoconvert", NULL, err)) != NULL;
-    unsigned keyint = cam->fps * room->segment_seconds;
-    if (opts->keyframe_ms && (uint64_t)cam->fps * opts->keyframe_ms / 1000 < keyint)
-        keyint = (unsigned)((uint64_t)cam->fps * opts->keyframe_ms / 1000);
+    /* At most keyframe_ms apart, and a divisor of the frames in a segment:
+     * cameras that start together then have keyframes at every segment cut
+     * (splitmuxsink cuts at camera 1's; the others follow by time). */
+    unsigned seg_frames = cam->fps * room->segment_seconds, keyint = seg_frames;
+    if (opts->keyframe_ms) {
+        uint64_t most = (uint64_t)cam->fps * opts->keyframe_ms / 1000;
+        for (keyint = (unsigned)MIN(most, (uint64_t)seg_frames); keyint > 1; keyint--)
+            if (seg_frames % keyint == 0)
+                break;
+    }
     ok = ok && (el[n++] = make_encoder(encoder, cam, keyint ? keyint : 1, err)) != NULL;
     ok = ok && (el[n++] = make("h264parse", NULL, err)) != NULL;
     if (!ok) {

@@ -1,0 +1,71 @@
+/* tellonce player — export: a clip of a session remuxed into one MP4.
+ *
+ * The sealed segments of a session (fragmented MP4, each on its own clock
+ * from 0) are read through the decrypting AVIOContext with the object keys
+ * the custodian released, and their packets are copied, not re-encoded, into
+ * one standard MP4 (non-fragmented, the index at the front: "faststart")
+ * that any court's player opens:
+ *   - every video and audio track, in the order of the segments' tracks;
+ *   - from the keyframe of the first video track at or before `from` (the
+ *     clip's zero) to `to`; another video track starts at its first
+ *     keyframe at or after the zero, so no track starts undecodable;
+ *   - timestamps continuous across segments: a packet's time on the session
+ *     clock is its segment's start_ms plus its own timestamp (from the
+ *     segment's start), and the clip's time is that minus the zero. Audio
+ *     that would overlap the packet before it (the muxer of a segment
+ *     restarts each track at 0, up to an audio frame off) is laid right
+ *     after it instead, so no audio is cut short.
+ *
+ * The MP4 is written to a new temporary file (mode 0600) in the directory of
+ * the output, synced, and renamed to the output (never over an existing
+ * file) only when complete; on failure nothing is left behind. The clip is
+ * plaintext by design: what the authorized person takes out of the vault.
+ * Every read fails for good at the first chunk that fails authentication,
+ * and the export with it. */
+#ifndef TLO_PLAYER_EXPORT_H
+#define TLO_PLAYER_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "player.h"
+
+/* At most this many segments in one export (4 hours of 4 s segments; the
+ * manifest lists each one and must stay a bounded signed note). */
+#define TLO_PLAYER_EXPORT_MAX_SEGMENTS 3600
+
+typedef struct tlo_player_export_segment {
+    const char *path;          /* the sealed object file */
+    const uint8_t *object_key; /* TLO_OBJECT_KEY_BYTES, as the custodian released it */
+    uint64_t index;            /* the segment's number in its session, for messages */
+    uint64_t start_ms, end_ms; /* on the session clock, from its segment entry */
+} tlo_player_export_segment;
+
+typedef struct tlo_player_export_track {
+    tlo_player_track_kind kind; /* video or audio */
+    char codec[16];             /* "h264", "aac" */
+    uint64_t packets;           /* copied */
+} tlo_player_export_track;
+
+typedef struct tlo_player_export_result {
+    uint64_t clip_start_ms; /* the clip's zero on the session clock (rounded down) */
+    uint64_t clip_end_ms;   /* the end of its last packet on the session clock (rounded up) */
+    unsigned tracks;
+    tlo_player_export_track track[TLO_PLAYER_MAX_TRACKS];
+    uint64_t bytes;     /* of the MP4 */
+    uint8_t sha256[32]; /* of the MP4, as written */
+} tlo_player_export_result;
+
+/* Remuxes the range [from_ms, to_ms) of the session clock from the n
+ * segments (in session order, contiguous, covering the range; 1 <= n <=
+ * TLO_PLAYER_EXPORT_MAX_SEGMENTS) into a new MP4 at out_path, which must not
+ * exist. The keys are only read. Segments that differ in their tracks
+ * (count, kind, codec, codec parameters) fail with TLO_EFORMAT. A chunk that
+ * fails authentication is that code (TLO_ECHUNK, naming the file and chunk);
+ * an existing output TLO_EEXIST; a write or sync failure TLO_EIO. out is
+ * zeroed on entry and filled only when 0 is returned. */
+int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
+                          uint64_t to_ms, const char *out_path, tlo_player_export_result *out,
+                          tlo_error *err);
+
+#endif

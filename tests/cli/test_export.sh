@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# tellonce export and verify-export as a prosecutor and an auditor use them:
+# a granted clip out as a standard MP4 with a signed manifest that
+# verify-export checks with no key and no ledger; any changed byte of either
+# fails it; refused exports (out of range, an auditor, another session,
+# revoked or expired grants) are logged and write nothing.
+# usage: test_export.sh TELLONCE_BINARY
+set -u
+tlo=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-export.XXXXXX")
+trap 'umount "$work/small" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
+unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+expect() {
+    local want=$1 what=$2; shift 3
+    "$@" >out.txt 2>err.txt </dev/null; local got=$?
+    err=$(cat err.txt); out=$(cat out.txt)
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
+}
+contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
+# py CHECK-NAME PYTHON: runs python on the JSON log in out.txt ('d'); exit 0 passes.
+py() { if python3 -c "import json, sys
+d = json.load(open('out.txt'))
+$2"; then ok; else bad "$1"; fi; }
+flip() { # flip FILE OFFSET: one bit of one byte
+    python3 -c 'import sys
+p, i = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read()); b[i] ^= 1; open(p, "wb").write(b)' "$1" "$2"
+}
+offset() { grep -boaF -- "$2" "$1" | head -n 1 | cut -d: -f1; } # offset FILE TEXT
+denied() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 41"; }
+
+pass=(--passphrase-file p.pass)
+echo 'a secret' > p.pass
+"$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"
+for who in "Ivan Interviewer:interviewer" "Per Prosecutor:prosecutor" "Aud Auditor:auditor"; do
+    "$tlo" user add "${who%%:*}" --role "${who##*:}" --as "Anna Admin" "${pass[@]}" \
+        --new-passphrase-file p.pass >/dev/null || bad "user add $who"
+done
+"$tlo" case open "2026-K-7" --as "Ivan Interviewer" "${pass[@]}" >/dev/null || bad "case open"
+expect 0 "record 12 s" -- "$tlo" record "2026-K-7" --as "Ivan Interviewer" "${pass[@]}" \
+    --duration 12 --no-live
+expect 0 "record another session" -- "$tlo" record "2026-K-7" --as "Ivan Interviewer" \
+    "${pass[@]}" --duration 4 --no-live
+sessions=$(sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 20 ORDER BY seq" |
+    sed -n 's/^session=//p')
+s1=$(sed -n 1p <<<"$sessions") s2=$(sed -n 2p <<<"$sessions")
+[ ${#s1} -eq 32 ] && [ ${#s2} -eq 32 ] && ok || bad "two sessions: $sessions"
+key=$("$tlo" checkpoint --verifier-key)
+expect 0 "grant an export of 00:00:03-00:00:09" -- "$tlo" grant "2026-K-7" --to "Per Prosecutor" \
+    --session "$s1" --from 00:00:03 --until 00:00:09 --expires 2099-12-31 \
+    --purpose "trial preparation" --actions export --as "Anna Admin" "${pass[@]}"
+grant=$(sed -n 's/^Grant \([0-9]*\):.*/\1/p' <<<"$out")
+
+# ---- the export ----
+expect 0 "export 00:00:04-00:00:08" -- "$tlo" export "2026-K-7" --session "$s1" \
+    --from 00:00:04 --to 00:00:08 -o clip.mp4 --as "Per Prosecutor" "${pass[@]}"
+contains "$out" "manifest  clip.mp4.manifest, signed by the custodian" "export output"
+[ -f clip.mp4 ] && [ -f clip.mp4.manifest ] && ok || bad "clip and manifest written"
+[ "$(stat -c %a clip.mp4)" = 600 ] && ok || bad "the clip is mode $(stat -c %a clip.mp4)"
+ls -a | grep -q '^\.clip' && bad "a temporary file was left: $(ls -a)" || ok
+codecs=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 clip.mp4 | tr '\n' ' ')
+[ "$codecs" = "h264 h264 aac " ] && ok || bad "ffprobe streams: $codecs"
+duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 clip.mp4)
+python3 -c "import sys; sys.exit(0 if abs(float('$duration') - 4.0) <= 4.0 else 1)" && ok ||
+    bad "duration $duration is not within one segment of 4 s"
+ffmpeg -v error -i clip.mp4 -f null - >ff.txt 2>&1 && [ ! -s ff.txt ] && ok ||
+    bad "the clip does not decode cleanly: $(head -c 400 ff.txt)"
+python3 -c 'import sys
+d = open("clip.mp4", "rb").read(64 * 1024)
+sys.exit(0 if b"moov" in d and b"moof" not in d else 1)' && ok || bad "not a faststart, non-fragmented MP4"
+# The manifest's digest line is what sha256sum prints, so sha256sum checks it.
+sed -n 's/^sha256sum //p' clip.mp4.manifest | sha256sum -c --quiet - && ok || bad "sha256sum -c"
+grep -c '^segment ' clip.mp4.manifest | grep -qx 1 && ok || bad "4-8 s is one segment"
+expect 0 "the same export again" -- "$tlo" export "2026-K-7" --session "$s1" --from 4 --to 8 \
+    -o again.mp4 --as "Per Prosecutor" "${pass[@]}"
+cmp -s clip.mp4 again.mp4 && ok || bad "two exports of the same range differ"
+expect 0 "verify-export with the verifier key" -- "$tlo" verify-export clip.mp4 --verifier-key "$key"
+contains "$out" "OK: clip.mp4 is the clip exported from case 2026-K-7" "verify-export output"
+expect 0 "verify-export with the vault" -- "$tlo" verify-export clip.mp4 --vault vault
+contains "$out" "the vault's ledger matches it" "verify-export --vault output"
+# The access entry's proof is a standard proof file: verify-proof checks it alone.
+awk '/^proof access-entry /{on=1; next} /^end proof$/{on=0} on' clip.mp4.manifest > access.tlog-proof
+expect 0 "the embedded proof is a tlog-proof" -- "$tlo" verify-proof access.tlog-proof --verifier-key "$key"
+contains "$out" "access-granted" "verify-proof names the access entry"
+expect 0 "log --json" -- "$tlo" log --json
+py "access and export entries" "
+acc = [e for e in d if e['kind'] == 'access-granted' and e['body'].get('action') == 'export']
+exp = [e for e in d if e['kind'] == 'export']
+sha = open('clip.mp4.manifest').read().split('sha256sum ')[1].split()[0]
+ok = (len(acc) == 2 and len(exp) == 2 and acc[0]['seq'] < exp[0]['seq']
+      and acc[0]['body']['grant'] == '$grant' and acc[0]['body']['segments'] == '1-1'
+      and exp[0]['body']['access'] == str(acc[0]['seq']) and exp[0]['body']['clip_sha256'] == sha)
+sys.exit(0 if ok else 1)"
+
+# Across segments (3-9 s covers all three): one continuous timeline, each
+# track's packets following on with neither gap nor overlap.
+expect 0 "export 00:00:03-00:00:09, three segments" -- "$tlo" export "2026-K-7" --session "$s1" \
+    --from 3 --to 9 -o three.mp4 --as "Per Prosecutor" "${pass[@]}"
+grep -c '^segment ' three.mp4.manifest | grep -qx 3 && ok || bad "3-9 s is three segments"
+# (Video starts at 0; audio within one AAC frame of it: its first frame is
+# the first that starts at or after the clip's first keyframe.)
+for st in v:0 v:1 a:0; do
+    ffprobe -v error -select_streams "$st" -show_entries packet=pts,duration -of csv=p=0 three.mp4 |
+        python3 -c 'import sys
+rows = [tuple(map(int, l.split(",")[:2])) for l in sys.stdin if l.strip()]
+gaps = [(a, b) for a, b in zip(rows, rows[1:]) if b[0] - a[0] != a[1]]
+start_ok = rows and rows[0][0] == 0 if sys.argv[1].startswith("v") else rows and rows[0][0] <= rows[0][1]
+sys.exit(0 if len(rows) > 100 and start_ok and not gaps else 1)' "$st" && ok ||
+        bad "track $st of the three-segment clip is not continuous"
+done
+duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 three.mp4)
+python3 -c "import sys; sys.exit(0 if 6.0 <= float('$duration') <= 7.0 else 1)" && ok ||
+    bad "three-segment duration $duration"
+expect 0 "verify-export of the three-segment clip" -- "$tlo" verify-export three.mp4 --vault vault
+
+# A full disk: a clear error, nothing left behind, and the access still logged.
+if [ "$(id -u)" -eq 0 ] && mkdir -p small && mount -t tmpfs -o size=512k tmpfs small 2>/dev/null; then
+    before=$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 40")
+    expect 3 "export onto a full disk" -- "$tlo" export "2026-K-7" --session "$s1" --from 4 --to 8 \
+        -o small/clip.mp4 --as "Per Prosecutor" "${pass[@]}"
+    contains "$err" "No space left on device" "the full disk is named"
+    [ -z "$(ls -A small)" ] && ok || bad "files left on the full disk: $(ls -A small)"
+    [ "$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 40")" -eq $((before + 1)) ] &&
+        ok || bad "the access before the full disk was not logged"
+    umount small
+else
+    echo "SKIP: the full-disk case needs root to mount a small tmpfs"
+fi
+
+# A sealed segment damaged in the vault (a copy): the export fails at the
+# chunk, names it, and leaves nothing.
+obj=$(sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 21 ORDER BY seq LIMIT 1 OFFSET 1" |
+    sed -n 's/^object=//p')
+cp -a vault damaged && flip "damaged/objects/$obj.tlo" 500000
+expect 1 "export from a damaged segment" -- "$tlo" export "2026-K-7" --vault damaged --session "$s1" \
+    --from 4 --to 8 -o damaged.mp4 --as "Per Prosecutor" "${pass[@]}"
+contains "$err" "chunk" "the damaged chunk is named"
+[ ! -e damaged.mp4 ] && [ ! -e damaged.mp4.manifest ] && [ -z "$(ls -A | grep '^\.damaged')" ] && ok ||
+    bad "files left by the failed export: $(ls -A)"
+
+# ---- any changed byte fails verify-export ----
+size=$(stat -c %s clip.mp4)
+moov=$(offset clip.mp4 moov)
+for pos in 0 7 $((moov + 20)) $((size / 3)) $((size / 2)) $((size - 1)); do
+    cp clip.mp4 t.mp4 && flip t.mp4 "$pos"
+    expect 1 "clip with byte $pos changed" -- "$tlo" verify-export t.mp4 --manifest clip.mp4.manifest \
+        --verifier-key "$key"
+    contains "$err" "is NOT the exported clip" "changed clip byte $pos named"
+done
+head -c $((size - 1)) clip.mp4 > t.mp4
+expect 1 "a truncated clip" -- "$tlo" verify-export t.mp4 --manifest clip.mp4.manifest --verifier-key "$key"
+cp clip.mp4 t.mp4 && printf 'x' >> t.mp4
+expect 1 "an extended clip" -- "$tlo" verify-export t.mp4 --manifest clip.mp4.manifest --verifier-key "$key"
+msize=$(stat -c %s clip.mp4.manifest)
+for at in "tellonce.export" "case 2026" "range 00" "purpose trial" "exported-by Per" "segment 1 " \
+    "sha256sum " "index " "extra " "end proof"; do
+    pos=$(($(offset clip.mp4.manifest "$at") + ${#at} - 1))
+    cp clip.mp4.manifest t.manifest && flip t.manifest "$pos"
+    expect 1 "manifest with byte $pos ('$at') changed" -- "$tlo" verify-export clip.mp4 \
+        --manifest t.manifest --verifier-key "$key"
+    contains "$err" "manifest" "changed manifest byte named"
+done
+for pos in 1000 $((msize / 2)) $((msize - 30)) $((msize - 1)); do # proofs, checkpoint, signature
+    cp clip.mp4.manifest t.manifest && flip t.manifest "$pos"
+    expect 1 "manifest with byte $pos changed" -- "$tlo" verify-export clip.mp4 --manifest t.manifest \
+        --verifier-key "$key"
+done
+head -c $((msize - 1)) clip.mp4.manifest > t.manifest
+expect 1 "a truncated manifest" -- "$tlo" verify-export clip.mp4 --manifest t.manifest --verifier-key "$key"
+"$tlo" init --vault other --admin "Otto Other" "${pass[@]}" >/dev/null || bad "init another vault"
+expect 1 "another vault's key" -- "$tlo" verify-export clip.mp4 \
+    --verifier-key "$("$tlo" checkpoint --verifier-key --vault other)"
+expect 2 "no manifest" -- "$tlo" verify-export other --verifier-key "$key"
+expect 2 "neither key nor vault" -- "$tlo" verify-export clip.mp4
+expect 2 "export over an existing file" -- "$tlo" export "2026-K-7" --session "$s1" --from 4 --to 8 \
+    -o clip.mp4 --as "Per Prosecutor" "${pass[@]}"
+
+# ---- refusals: logged as access-denied, nothing written ----
+runner=() # what runs tellonce: nothing, or env with a later clock
+refuse() { # refuse WHAT REASON EXPORT-ARGS...
+    local what=$1 reason=$2 before; shift 2
+    before=$(denied)
+    expect 1 "$what" -- "${runner[@]}" "$tlo" export "2026-K-7" -o refused.mp4 "$@"
+    contains "$err" "$reason" "$what: the reason"
+    [ ! -e refused.mp4 ] && [ ! -e refused.mp4.manifest ] && ok || bad "$what: a file was written"
+    [ "$(denied)" -eq $((before + 1)) ] && ok || bad "$what: no access-denied entry"
+}
+as_per=(--as "Per Prosecutor" "${pass[@]}")
+refuse "out of range" "goes beyond the granted range" --session "$s1" --from 2 --to 8 "${as_per[@]}"
+refuse "beyond the grant's end" "goes beyond the granted range" --session "$s1" --from 4 --to 10 "${as_per[@]}"
+refuse "by an auditor" "auditors verify the log and never receive keys" --session "$s1" --from 4 --to 8 \
+    --as "Aud Auditor" "${pass[@]}"
+refuse "by the interviewer, without a grant" "no grant" --session "$s1" --from 4 --to 8 \
+    --as "Ivan Interviewer" "${pass[@]}"
+refuse "another session" "other sessions" --session "$s2" --from 0 --to 2 "${as_per[@]}"
+expect 0 "revoke the export grant" -- "$tlo" grant revoke "$grant" --as "Anna Admin" "${pass[@]}"
+refuse "a revoked grant" "the grant was revoked" --session "$s1" --from 4 --to 8 "${as_per[@]}"
+expect 0 "a view grant of the other session" -- "$tlo" grant "2026-K-7" --to "Per Prosecutor" \
+    --session "$s2" --expires 2099-12-31 --purpose "review" --as "Anna Admin" "${pass[@]}"
+refuse "a grant for viewing only" "does not allow export" --session "$s2" --from 0 --to 2 "${as_per[@]}"
+# An expired grant: the custodian's clock moved two days on
+# (TELLONCE_TEST_NOW_MS only moves it forward, so it can only refuse more).
+expect 0 "a grant ending tomorrow" -- "$tlo" grant "2026-K-7" --to "Per Prosecutor" \
+    --session "$s1" --expires "$(date -u -d tomorrow +%F)" --purpose "soon over" \
+    --actions export --as "Anna Admin" "${pass[@]}"
+runner=(env "TELLONCE_TEST_NOW_MS=$(( $(date +%s) * 1000 + 2 * 86400000 ))")
+refuse "an expired grant" "the grant has expired" --session "$s1" --from 4 --to 8 "${as_per[@]}"
+runner=()
+
+# ---- the ledger: every step shows, and still verifies ----
+expect 0 "log" -- "$tlo" log
+for kind in grant grant-revoke access-granted access-denied export checkpoint; do
+    contains "$out" " $kind " "log shows $kind"
+done
+expect 0 "log --json" -- "$tlo" log --json
+py "every refusal has its reason" "
+den = [e for e in d if e['kind'] == 'access-denied']
+sys.exit(0 if len(den) >= 7 and all(e['body'].get('reason') and e['body'].get('action') == 'export' for e in den) else 1)"
+expect 0 "verify" -- "$tlo" verify
+expect 0 "verify-export after the ledger grew" -- "$tlo" verify-export clip.mp4 --vault vault
+
+echo "cli_export: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
