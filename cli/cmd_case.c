@@ -16,13 +16,18 @@ static void case_usage(FILE *f)
     fprintf(f, "usage: tellonce case open NUMBER --as NAME [--title TEXT] [--child-name NAME]\n"
                "                          [--child-birthdate DATE] [--passphrase-file FILE]\n"
                "       tellonce case list [--json]\n"
+               "       tellonce case show NUMBER --as NAME [--passphrase-file FILE]\n"
                "(each also takes --vault DIR)\n"
                "\n"
                "'open' creates a case with the number police use (letters, digits, dashes,\n"
                "Chinese characters...), a new random case key kept only wrapped to the\n"
                "custodian, and the title and the child's name and birth date sealed in the\n"
                "vault: they never appear in the ledger or in a file name. NAME must be an\n"
-               "interviewer or an administrator.\n");
+               "interviewer or an administrator.\n"
+               "'show' prints what the ledger says of a case and, to an administrator or the\n"
+               "interviewer who opened it, its sealed fields. The attempt is logged either\n"
+               "way (a case-view entry, signed by the custodian, before anything is\n"
+               "unsealed).\n");
 }
 
 /* A text field: valid UTF-8, no control characters, 1..max bytes. */
@@ -206,6 +211,153 @@ out:
     return rc;
 }
 
+/* What the ledger says of a case: its case-open entry and its sessions. */
+typedef struct case_facts {
+    const uint8_t *case_id;
+    uint8_t opener[32];
+    char info[40];
+    unsigned sessions;
+} case_facts;
+
+static int facts_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    case_facts *f = ctx;
+    size_t n;
+    (void)leaf;
+    (void)err;
+    if (!e->has_case || memcmp(e->case_id, f->case_id, TLO_ID_BYTES) != 0)
+        return 0;
+    if (e->kind == TLO_ENTRY_CASE_OPEN) {
+        memcpy(f->opener, e->actor, 32);
+        const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "info_object", &n);
+        if (v && n < sizeof f->info) {
+            memcpy(f->info, v, n);
+            f->info[n] = '\0';
+        }
+    } else if (e->kind == TLO_ENTRY_SESSION_START) {
+        f->sessions++;
+    }
+    return 0;
+}
+
+/* One field of the sealed "key=value" lines, printed under a label. */
+static void show_field(const char *fields, const char *key, const char *label)
+{
+    size_t klen = strlen(key);
+    for (const char *p = fields; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > klen && !strncmp(p, key, klen) && p[klen] == '=')
+            printf("  %-16s %.*s\n", label, (int)(len - klen - 1), p + klen + 1);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
+static int case_show(const char *vault, const char *number, const char *as, const char *pass_file)
+{
+    cli_people pp = {0};
+    cli_case cs;
+    tlo_vault_identity *actor = NULL, *cust = NULL;
+    uint8_t *key = NULL;
+    char *fields = NULL, *path = NULL;
+    int rc, fd = -1;
+    tlo_error err = {0};
+    tlo_chain *ch = cli_open_ledger(vault, false, &rc);
+    if (!ch || (rc = cli_people_load(ch, &pp)) != 0 ||
+        (rc = cli_case_find(ch, number, &cs, false)) != 0)
+        goto out;
+    case_facts f = {.case_id = cs.id};
+    if (tlo_chain_walk(ch, 0, facts_visit, &f, &err) < 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    if (!(actor = cli_unlock_acting(vault, as, pass_file, &pp,
+                                    TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR |
+                                        TLO_ROLE_MEDICAL | TLO_ROLE_AUDITOR,
+                                    "enrolled person", &rc)))
+        goto out;
+    uint8_t actor_id[32];
+    crypto_hash_sha256(actor_id, actor->sign_pk, 32);
+    const cli_person *who = cli_people_by_actor(&pp, actor_id),
+                     *opener = cli_people_by_actor(&pp, f.opener);
+    char id[33];
+    tlo_hex(id, cs.id, TLO_ID_BYTES);
+    printf("Case %s\n  %-16s %s\n  %-16s entry %llu, by %s\n  %-16s %u\n", cs.number, "internal id",
+           id, "opened", (unsigned long long)cs.opened_at, opener ? opener->name : "?", "sessions",
+           f.sessions);
+    bool entitled = who && ((who->roles & TLO_ROLE_ADMIN) || ((who->roles & TLO_ROLE_INTERVIEWER) &&
+                                                              !memcmp(actor_id, f.opener, 32)));
+    /* The attempt, logged before anything is unsealed. */
+    char body[400], pk[65];
+    tlo_hex(pk, actor->sign_pk, 32);
+    snprintf(body, sizeof body, "actor=%s\n%sresult=%s\n", pk,
+             entitled ? ""
+                      : "reason=only an administrator or the interviewer who opened the case\n",
+             entitled ? "shown" : "refused");
+    if (!(cust = cli_unlock_custodian(vault))) {
+        rc = EXIT_SYSTEM;
+        goto out;
+    }
+    tlo_chain_draft d = {.kind = TLO_ENTRY_CASE_VIEW,
+                         .has_case = true,
+                         .body = (const uint8_t *)body,
+                         .body_len = strlen(body)};
+    memcpy(d.case_id, cs.id, TLO_ID_BYTES);
+    tlo_chain_signer sg = {.sk = cust->sign_sk};
+    memcpy(sg.pk, cust->sign_pk, 32);
+    uint64_t seq;
+    if (tlo_chain_append(ch, &d, 1, &sg, &seq, &err) != 0) {
+        rc = cli_fail(&err);
+        cli_error("nothing was unsealed: the view could not be logged first");
+        goto out;
+    }
+    if (!entitled) {
+        cli_error("the sealed fields (title, the child's details) are shown only to an "
+                  "administrator or the interviewer who opened the case; this attempt is logged "
+                  "as entry %llu",
+                  (unsigned long long)seq);
+        rc = EXIT_BAD_DATA;
+        goto out;
+    }
+    if (!(key = cli_case_key(vault, &cs, cust))) {
+        rc = EXIT_BAD_DATA;
+        goto out;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "objects/%s.tlo", f.info);
+    path = cli_path(vault, name);
+    fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    tlo_vault_reader *r = fd >= 0 ? tlo_vault_reader_open_fd(fd, key, path, &err) : NULL;
+    size_t len = r ? (size_t)tlo_vault_reader_size(r) : 0;
+    if (!r || len > 8192 || !(fields = sodium_malloc(len + 1)) ||
+        tlo_vault_reader_read_at(r, 0, fields, len, &err) != 0) {
+        tlo_vault_reader_free(r);
+        rc = err.code ? cli_fail(&err) : EXIT_BAD_DATA;
+        if (!err.code)
+            cli_error("cannot read the case's sealed fields %s", path ? path : name);
+        goto out;
+    }
+    tlo_vault_reader_free(r);
+    fields[len] = '\0';
+    show_field(fields, "title", "title");
+    show_field(fields, "child_name", "child's name");
+    show_field(fields, "child_birthdate", "child's birth");
+    printf("(shown to %s; logged as entry %llu)\n", as, (unsigned long long)seq);
+    rc = EXIT_OK;
+out:
+    if (fields)
+        sodium_free(fields); /* wipes */
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    tlo_vault_key_free(key);
+    tlo_vault_identity_free(cust);
+    tlo_vault_identity_free(actor);
+    cli_people_free(&pp);
+    tlo_chain_close(ch);
+    return rc;
+}
+
 typedef struct lister {
     const cli_people *pp;
     int json, n;
@@ -317,8 +469,13 @@ int cmd_case(int argc, char **argv)
         }
         cli_people_free(&pp);
         tlo_chain_close(ch);
+    } else if (!strcmp(sub, "show") && nargs == 1) {
+        if (!as)
+            cli_error("case show needs --as NAME");
+        else
+            rc = case_show(vault, args[0], as, pass_file);
     } else {
-        cli_error("see 'tellonce case --help' for open and list");
+        cli_error("see 'tellonce case --help' for open, list and show");
     }
     free(vault);
     return rc;

@@ -36,6 +36,21 @@ expect 0 "case list" -- "$tlo" case list
 contains "$out" "2026-刑-0042" "case list shows the number"
 # Nothing about the child in the ledger or in any file name.
 if grep -rqa "Lily Testchild\|first interview\|2017-05-01" vault; then bad "the child's details are readable in the vault"; else ok; fi
+# case show: the sealed fields to the interviewer who opened the case (and
+# administrators) only; every attempt is a case-view entry.
+views() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 11"; }
+expect 0 "case show by the interviewer who opened it" -- "$tlo" case show "2026-刑-0042" --as "张警官" \
+    --passphrase-file officer.pass
+contains "$out" "Lily Testchild" "case show shows the child's name"
+contains "$out" "first interview" "case show shows the title"
+expect 1 "case show by a prosecutor" -- "$tlo" case show "2026-刑-0042" --as "Per Prosecutor" \
+    --passphrase-file officer.pass
+if grep -q "Lily" out.txt err.txt; then bad "a prosecutor saw the child's name"; else ok; fi
+contains "$err" "logged as entry" "the refusal is logged"
+[ "$(views)" -eq 2 ] && ok || bad "case-view entries: $(views), expected 2"
+expect 0 "case show by the administrator" -- "$tlo" case show "2026-刑-0042" --as "Anna Admin" \
+    --passphrase-file admin.pass
+if grep -rqa "Lily Testchild\|first interview\|2017-05-01" vault; then bad "case show left the child's details in the vault"; else ok; fi
 
 expect 1 "record by a prosecutor" -- "$tlo" record "2026-刑-0042" --as "Per Prosecutor" \
     --passphrase-file officer.pass --duration 4 --no-live
