@@ -37,8 +37,9 @@ static void play_usage(FILE *f)
             "the picture. The access is logged before anything is decrypted; only the\n"
             "segments of the range are. Keys (in the window or the terminal): space\n"
             "pauses, left/right arrows seek 10 s (never outside the granted range), q\n"
-            "quits. --headless decodes the range without a window and reports frames and\n"
-            "times.\n");
+            "quits. On a terminal the last frame stays at the end of the range until q (or\n"
+            "a seek back); otherwise the end of the range ends it. --headless decodes the\n"
+            "range without a window and reports frames and times.\n");
 }
 
 /* ---- markers of the session ---- */
@@ -340,9 +341,32 @@ static int play_from(player *p, uint64_t from_ms, uint64_t range_from, bool tty,
     pthread_create(&tid, NULL, decode_thread, &job);
     GstBus *bus = gst_element_get_bus(p->pipeline);
     int result = 'e';
-    bool paused = false;
+    bool paused = false, ended = false;
+    unsigned tick = 0;
     for (;;) {
         int key = 0;
+        /* Where playback is, on the session clock, on the terminal. */
+        if (tty && ++tick % 5 == 0) {
+            gint64 pos = 0;
+            uint64_t at = from_ms;
+            if (gst_element_query_position(p->pipeline, GST_FORMAT_TIME, &pos) && pos > 0)
+                at = from_ms + (uint64_t)pos / 1000000;
+            fprintf(stderr,
+                    "\r\033[K%s %02llu:%02llu:%02llu.%01llu  (granted %02llu:%02llu:%02llu to "
+                    "%02llu:%02llu:%02llu)",
+                    ended    ? "ENDED  "
+                    : paused ? "PAUSED "
+                             : "PLAYING",
+                    (unsigned long long)(at / 3600000), (unsigned long long)(at / 60000 % 60),
+                    (unsigned long long)(at / 1000 % 60), (unsigned long long)(at % 1000 / 100),
+                    (unsigned long long)(range_from / 3600000),
+                    (unsigned long long)(range_from / 60000 % 60),
+                    (unsigned long long)(range_from / 1000 % 60),
+                    (unsigned long long)(p->to_ms / 3600000),
+                    (unsigned long long)(p->to_ms / 60000 % 60),
+                    (unsigned long long)(p->to_ms / 1000 % 60));
+            fflush(stderr);
+        }
         if (tty) {
             struct pollfd pfd = {.fd = 0, .events = POLLIN};
             if (poll(&pfd, 1, 0) > 0) {
@@ -358,7 +382,12 @@ static int play_from(player *p, uint64_t from_ms, uint64_t range_from, bool tty,
         if (m) {
             if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) {
                 gst_message_unref(m);
-                break;
+                /* On a terminal the last frame stays: the viewer may seek
+                 * back or quit. Otherwise the end of the range ends it. */
+                if (!tty)
+                    break;
+                ended = true;
+                continue;
             }
             if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
                 GError *ge = NULL;
@@ -389,7 +418,7 @@ static int play_from(player *p, uint64_t from_ms, uint64_t range_from, bool tty,
             result = 'q';
             break;
         }
-        if (key == ' ') {
+        if (key == ' ' && !ended) {
             paused = !paused;
             gst_element_set_state(p->pipeline, paused ? GST_STATE_PAUSED : GST_STATE_PLAYING);
         }
@@ -588,6 +617,8 @@ int cmd_play(int argc, char **argv)
     int r;
     while ((r = play_from(&p, at, rel.from_ms, raw, &seek)) == 's')
         at = seek;
+    if (raw)
+        fputs("\n", stderr);
     if (raw)
         tcsetattr(0, TCSANOW, &saved);
     g_mutex_clear(&p.lock);

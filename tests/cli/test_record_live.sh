@@ -62,6 +62,7 @@ exec 3>&-
 touch g1.stop
 wait "$scan" && ok || bad "G1 scan: $(cat g1.out)"
 contains "$(cat g1.out)" "0 findings" "G1 scan ran"
+tail -1 g1.out
 scans=$(sed -n 's/^g1_scan: \([0-9]*\) scans.*/\1/p' g1.out)
 [ "${scans:-0}" -ge 10 ] && ok || bad "G1 scan: only ${scans:-0} scans during the recording"
 contains "$(cat live.err)" "logged as entry" "live markers acknowledged"
