@@ -329,10 +329,11 @@ int cli_custodian_release(const char *vault, tlo_chain *ch, const cli_people *pp
                  cli_action_name(req->action), pk_hex, (unsigned long long)req->from_ms, purpose,
                  reason, sig_hex, (unsigned long long)t, req->session, (unsigned long long)to_ms);
         rc = append_as_custodian(ch, cust, TLO_ENTRY_ACCESS_DENIED, req->cs->id, body, &seq);
-        cli_error("refused: %s. The refusal is logged%s.", reason,
-                  rc ? " (or would be: the log failed)" : "");
         if (rc == 0)
-            fprintf(stderr, "tellonce: (entry %llu)\n", (unsigned long long)seq);
+            cli_error("refused: %s. The refusal is logged as entry %llu.", reason,
+                      (unsigned long long)seq);
+        else
+            cli_error("refused: %s (and the refusal could not be logged)", reason);
         rc = rc ? rc : EXIT_BAD_DATA;
         goto done;
     }

@@ -1,0 +1,221 @@
+/* The custodian's door, at its API (cli/custodian.h): the keys released for
+ * a grant are exactly those of the segments that overlap its range. Every
+ * released key opens its own segment; no released key opens any segment
+ * outside the range (nor any other segment). A refused request releases
+ * nothing; a ledger that cannot be written releases nothing.
+ *
+ * The vault is made with the tellonce binary (argv[1]): a recording of 12 s
+ * (segments 0-4, 4-8, 8-12 s) and a grant of 00:00:05 to 00:00:07 to a
+ * prosecutor. */
+#include "custodian.h"
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What cli/main.c gives the commands. */
+const char *cli_prog = "test_custodian";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: error: ", cli_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_exit_code(int code)
+{
+    return code == TLO_OK     ? EXIT_OK
+           : code == TLO_EARG ? EXIT_USAGE
+           : code == TLO_ENOMEM || code == TLO_EIO || code == TLO_ECRYPTO || code == TLO_EEXIST
+               ? EXIT_SYSTEM
+               : EXIT_BAD_DATA;
+}
+
+int cli_fail(const tlo_error *err)
+{
+    cli_error("%s", err->msg);
+    return cli_exit_code(err->code);
+}
+
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static uint64_t size_of(tlo_chain *ch)
+{
+    uint64_t n = 0;
+    tlo_error err = {0};
+    tlo_chain_size(ch, &n, &err);
+    return n;
+}
+
+/* Every segment of the session, from the ledger: object ids in order. */
+typedef struct segs {
+    char object[8][33];
+    unsigned n;
+} segs;
+
+static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    segs *s = ctx;
+    size_t n;
+    (void)leaf;
+    (void)err;
+    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "object", &n);
+    if (e->kind == TLO_ENTRY_SEGMENT && v && n == 32 && s->n < 8) {
+        memcpy(s->object[s->n], v, 32);
+        s->object[s->n++][32] = '\0';
+    }
+    return 0;
+}
+
+/* Opens segment `object` with an object key: 0, or the error code. */
+static int try_open(const char *vault, const char *object, const uint8_t *key)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/objects/%s.tlo", vault, object);
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    tlo_error err = {0};
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return TLO_EIO;
+    tlo_vault_reader *r = tlo_vault_reader_open_object_key(tlo_vault_fd_source, &fd,
+                                                           (uint64_t)st.st_size, key, path, &err);
+    int rc = r ? 0 : err.code;
+    if (r) {
+        /* And every byte decrypts. */
+        uint64_t size = tlo_vault_reader_size(r);
+        uint8_t *buf = malloc(size ? size : 1);
+        rc = tlo_vault_reader_read_at(r, 0, buf, (size_t)size, &err);
+        free(buf);
+    }
+    tlo_vault_reader_free(r);
+    close(fd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    tlo_error err = {0};
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_custodian TELLONCE_BINARY\n");
+        return 2;
+    }
+    CHECK(tlo_vault_init(&err) == 0);
+    char dir[] = "/tmp/tlo-custodian.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char vault[256];
+    snprintf(vault, sizeof vault, "%s/vault", dir);
+    setenv("TELLONCE_TEST_FAST_KDF", "1", 1);
+    setenv("TELLONCE_VAULT", vault, 1);
+    const char *t = argv[1];
+    CHECK(sh("cd %s && echo a > a.pass && echo o > o.pass && echo p > p.pass && "
+             "'%s' init --admin Admin --passphrase-file a.pass >/dev/null && "
+             "'%s' user add Officer --role interviewer --as Admin --passphrase-file a.pass "
+             "--new-passphrase-file o.pass >/dev/null && "
+             "'%s' user add Pros --role prosecutor --as Admin --passphrase-file a.pass "
+             "--new-passphrase-file p.pass >/dev/null && "
+             "'%s' case open C-1 --as Officer --passphrase-file o.pass >/dev/null && "
+             "'%s' record C-1 --as Officer --passphrase-file o.pass --duration 12 --no-live "
+             ">/dev/null 2>&1",
+             dir, t, t, t, t, t) == 0);
+
+    int rc;
+    tlo_chain *ch = cli_open_ledger(vault, false, &rc);
+    CHECK(ch != NULL);
+    if (!ch)
+        return tu_finish("custodian");
+    cli_people pp = {0};
+    cli_case cs;
+    segs sg = {0};
+    CHECK(cli_people_load(ch, &pp) == 0);
+    CHECK(cli_case_find(ch, "C-1", &cs, false) == 0);
+    CHECK(tlo_chain_walk(ch, 0, visit, &sg, &err) >= 0);
+    CHECK_MSG(sg.n == 3, "%u segments", sg.n);
+    /* The session id: from the session-start entry, via the first segment. */
+    char session[33] = "";
+    {
+        FILE *f = popen("sqlite3 \"$TELLONCE_VAULT/ledger.db\" \"SELECT CAST(body AS TEXT) FROM "
+                        "entries WHERE kind = 20\" | sed -n 's/^session=//p'",
+                        "r");
+        CHECK(f && fgets(session, sizeof session, f));
+        if (f)
+            pclose(f);
+    }
+    CHECK(strlen(session) == 32);
+    tlo_chain_close(ch);
+    CHECK(sh("cd %s && '%s' grant C-1 --to Pros --session %s --from 5 --until 7 --expires "
+             "2099-12-31 --purpose test --as Admin --passphrase-file a.pass >/dev/null",
+             dir, t, session) == 0);
+
+    ch = cli_open_ledger(vault, false, &rc);
+    cli_people_free(&pp);
+    CHECK(cli_people_load(ch, &pp) == 0);
+    char pass[300];
+    snprintf(pass, sizeof pass, "%s/p.pass", dir);
+    tlo_vault_identity *pros = cli_unlock_person(vault, "Pros", pass, &rc);
+    CHECK(pros != NULL);
+    if (!pros)
+        return tu_finish("custodian");
+
+    /* 1. 5-7 s lies in segment 1 (4-8 s): its key, and no other. */
+    cli_request req = {.cs = &cs, .from_ms = 5000, .to_ms = 7000, .action = CLI_ACTION_VIEW};
+    snprintf(req.session, sizeof req.session, "%s", session);
+    cli_release rel;
+    CHECK(cli_custodian_release(vault, ch, &pp, pros, &req, &rel) == 0);
+    CHECK_MSG(rel.n == 1 && rel.seg[0].index == 1, "%zu keys released", rel.n);
+    CHECK(rel.access_seq > 0 && rel.grant_seq > 0);
+    for (size_t k = 0; k < rel.n; k++)
+        for (unsigned i = 0; i < sg.n; i++) {
+            int orc = try_open(vault, sg.object[i], rel.seg[k].key);
+            if (!strcmp(sg.object[i], rel.seg[k].object))
+                CHECK_MSG(orc == 0, "the released key does not open its segment %u", i);
+            else
+                CHECK_MSG(orc == TLO_EWRONGKEY, "the key of segment %llu opens segment %u (%d)",
+                          (unsigned long long)rel.seg[k].index, i, orc);
+        }
+    cli_release_free(&rel);
+    CHECK(rel.n == 0 && rel.seg == NULL);
+
+    /* 2. Refused (beyond the grant): nothing released, an access-denied entry. */
+    uint64_t before = size_of(ch);
+    req.from_ms = 3000;
+    CHECK(cli_custodian_release(vault, ch, &pp, pros, &req, &rel) == EXIT_BAD_DATA);
+    CHECK(rel.n == 0 && rel.seg == NULL);
+    CHECK(size_of(ch) == before + 1);
+
+    /* 3. A ledger that cannot be written (opened read-only): nothing released,
+     * however valid the request. */
+    tlo_chain *ro = cli_open_ledger(vault, true, &rc);
+    CHECK(ro != NULL);
+    req.from_ms = 5000;
+    if (ro) {
+        int r3 = cli_custodian_release(vault, ro, &pp, pros, &req, &rel);
+        CHECK_MSG(r3 != 0, "released with a read-only ledger");
+        CHECK(rel.n == 0 && rel.seg == NULL);
+        tlo_chain_close(ro);
+    }
+    CHECK(size_of(ch) == before + 1);
+
+    tlo_vault_identity_free(pros);
+    cli_people_free(&pp);
+    tlo_chain_close(ch);
+    sh("rm -rf '%s'", dir);
+    return tu_finish("custodian");
+}
