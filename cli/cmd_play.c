@@ -395,7 +395,13 @@ static int play_from(player *p, uint64_t from_ms, uint64_t range_from, bool tty,
                 tlo_fail(&p->err, TLO_EIO, "the player window failed: %s", ge ? ge->message : "?");
                 g_clear_error(&ge);
                 gst_message_unref(m);
-                result = -1;
+                /* The window never came up (the display refused a new
+                 * window, seen on Xvfb right after the last one closed):
+                 * the caller may try again. */
+                gint64 pos = 0;
+                result = !gst_element_query_position(p->pipeline, GST_FORMAT_TIME, &pos) || pos <= 0
+                             ? 'w'
+                             : -1;
                 break;
             }
             if (gst_navigation_message_get_type(m) == GST_NAVIGATION_MESSAGE_EVENT) {
@@ -446,6 +452,8 @@ static int play_from(player *p, uint64_t from_ms, uint64_t range_from, bool tty,
     teardown(p);
     if (p->rc < 0)
         result = -1;
+    if (result == 'w')
+        *seek_to = from_ms;
     return result;
 }
 
@@ -615,8 +623,14 @@ int cmd_play(int argc, char **argv)
     fprintf(stderr, "Playing; space pauses, arrows seek 10 s, q quits.\n");
     uint64_t at = rel.from_ms, seek = 0;
     int r;
-    while ((r = play_from(&p, at, rel.from_ms, raw, &seek)) == 's')
+    unsigned retries = 0;
+    while ((r = play_from(&p, at, rel.from_ms, raw, &seek)) == 's' || (r == 'w' && retries++ < 3)) {
         at = seek;
+        if (r == 'w')
+            usleep(300000);
+    }
+    if (r == 'w')
+        r = -1;
     if (raw)
         fputs("\n", stderr);
     if (raw)

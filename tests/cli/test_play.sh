@@ -138,7 +138,7 @@ fi
 if command -v Xvfb >/dev/null; then
     Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp 5>display.txt 2>xvfb.err &
     xvfb=$!
-    for _ in $(seq 50); do [ -s display.txt ] && break; sleep 0.1; done
+    for _ in $(seq 300); do [ -s display.txt ] && break; sleep 0.1; done
     display=":$(cat display.txt)"
     DISPLAY=$display "$tlo" play "2026-刑-0042" --session "$s1" --as "张警官" \
         --passphrase-file officer.pass </dev/null >play.out 2>play.err &
@@ -188,7 +188,7 @@ PY
     else
         Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp 5>display2.txt 2>xvfb.err &
         xvfb=$!
-        for _ in $(seq 50); do [ -s display2.txt ] && break; sleep 0.1; done
+        for _ in $(seq 300); do [ -s display2.txt ] && break; sleep 0.1; done
         DISPLAY=":$(cat display2.txt)" python3 "$keys" 2000 11000 "$tlo" play "2026-刑-0042" \
             --session "$s1" --from 2 --to 11 --as "张警官" --passphrase-file officer.pass >keys.out 2>&1 &&
             ok || bad "play's keys: $(cat keys.out)"
