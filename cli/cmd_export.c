@@ -5,7 +5,9 @@
  *
  * export, in this order: the custodian checks the request and logs the
  * access entry (custodian.c) before it releases the keys of the segments in
- * range; the clip is remuxed (player/export.c) and the keys are wiped; the
+ * range; the clip is remuxed (player/export.c), or with --watermark decoded
+ * and re-encoded with the exporter's name burned into the picture
+ * (player/export_watermark.c), and the keys are wiped; the
  * export entry (kind 42: the clip's SHA-256, the access entry) is logged;
  * the custodian signs a checkpoint of the ledger, which now holds both
  * entries; the manifest carries both entries with their inclusion proofs in
@@ -30,6 +32,8 @@
  *   access-entry N
  *   export-entry N
  *   tracks KIND:CODEC ...             "video:h264 video:h264 audio:aac"
+ *   watermark TEXT                    only with --watermark: the text burned into every
+ *                                     picture (the export entry's watermark=)
  *   segment INDEX OBJECT START_MS END_MS PLAINTEXT_SHA256 CIPHERTEXT_SHA256 ENTRY
  *                                     one line per source segment, in order
  *   bytes N                           the clip's size
@@ -194,7 +198,7 @@ static int hash_file(const char *path, uint8_t sha[32], uint64_t *bytes)
 static void export_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce export CASE --session ID [--from HH:MM:SS] [--to HH:MM:SS]\n"
-               "                       -o CLIP.mp4 --as NAME [--purpose TEXT]\n"
+               "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
                "                       [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Exports the range --from to --to (session clock; default the whole session) of\n"
@@ -206,7 +210,10 @@ static void export_usage(FILE *f)
                "digests, the access and export entries with their inclusion proofs in a\n"
                "checkpoint, and the clip's SHA-256. Check both with 'tellonce verify-export'.\n"
                "The clip is plaintext (mode 0600): keep it as evidence is kept. Neither file\n"
-               "may exist already.\n");
+               "may exist already.\n"
+               "--watermark decodes the range and encodes it again (H.264, AAC) with\n"
+               "\"EXPORTED FOR NAME - CASE NUMBER - local date and time\" burned into every\n"
+               "picture, from --from itself; the manifest and the export entry say so.\n");
 }
 
 /* The newest checkpoint the vault keeps (as cmd_checkpoint.c names them). */
@@ -334,6 +341,7 @@ typedef struct export_facts {
     const uint8_t *by_pk;
     const cli_release *rel;
     const tlo_player_export_result *res;
+    const char *watermark; /* burned into the picture, or NULL: stream copy */
     uint64_t export_seq, export_time_ms;
     char purpose[PURPOSE_MAX * 2], grant[24];
 } export_facts;
@@ -364,6 +372,8 @@ static char *manifest_text(const export_facts *f, const char *proof_a, size_t le
         fprintf(m, " %s:%s", f->res->track[k].kind == TLO_PLAYER_TRACK_VIDEO ? "video" : "audio",
                 f->res->track[k].codec);
     fputc('\n', m);
+    if (f->watermark)
+        fprintf(m, "watermark %s\n", f->watermark);
     for (size_t i = 0; i < f->rel->n; i++) {
         const cli_released_segment *s = &f->rel->seg[i];
         tlo_hex(hex, s->plaintext_sha256, 32);
@@ -390,17 +400,24 @@ static char *manifest_text(const export_facts *f, const char *proof_a, size_t le
 static int log_export(tlo_chain *ch, const tlo_vault_identity *cust, const export_facts *f,
                       uint64_t *seq, uint64_t *time_ms)
 {
-    char body[1400], sha[65], by[65];
+    char body[2048 + TLO_PLAYER_WATERMARK_MAX], sha[65], by[65];
     tlo_hex(sha, f->res->sha256, 32);
     tlo_hex(by, f->by_pk, 32);
-    /* Keys in byte order, as a canonical body must have them. */
-    snprintf(body, sizeof body,
-             "access=%llu\nbytes=%llu\nclip_end_ms=%llu\nclip_sha256=%s\nclip_start_ms=%llu\n"
-             "exporter=%s\nfile=%s\nfrom_ms=%llu\nsession=%s\nto_ms=%llu\n",
-             (unsigned long long)f->rel->access_seq, (unsigned long long)f->res->bytes,
-             (unsigned long long)f->res->clip_end_ms, sha,
-             (unsigned long long)f->res->clip_start_ms, by, f->file,
-             (unsigned long long)f->rel->from_ms, f->session, (unsigned long long)f->rel->to_ms);
+    /* Keys in byte order, as a canonical body must have them ("watermark"
+     * last, and only when there is one). */
+    int n = snprintf(
+        body, sizeof body,
+        "access=%llu\nbytes=%llu\nclip_end_ms=%llu\nclip_sha256=%s\nclip_start_ms=%llu\n"
+        "exporter=%s\nfile=%s\nfrom_ms=%llu\nsession=%s\nto_ms=%llu\n%s%s%s",
+        (unsigned long long)f->rel->access_seq, (unsigned long long)f->res->bytes,
+        (unsigned long long)f->res->clip_end_ms, sha, (unsigned long long)f->res->clip_start_ms, by,
+        f->file, (unsigned long long)f->rel->from_ms, f->session, (unsigned long long)f->rel->to_ms,
+        f->watermark ? "watermark=" : "", f->watermark ? f->watermark : "",
+        f->watermark ? "\n" : "");
+    if (n < 0 || (size_t)n >= sizeof body) {
+        cli_error("the export entry's body does not fit in %zu bytes", sizeof body);
+        return EXIT_SYSTEM;
+    }
     tlo_chain_draft d = {.kind = TLO_ENTRY_EXPORT,
                          .has_case = true,
                          .body = (const uint8_t *)body,
@@ -450,10 +467,12 @@ int cmd_export(int argc, char **argv)
                                          {"to", required_argument, NULL, 't'},
                                          {"output", required_argument, NULL, 'o'},
                                          {"purpose", required_argument, NULL, 'p'},
+                                         {"watermark", no_argument, NULL, 'W'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *as = NULL, *vault_opt = NULL, *pass_file = NULL, *session = NULL, *from = NULL,
                *to = NULL, *out_path = NULL, *purpose = NULL;
+    bool watermarked = false;
     int c, rc;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -481,6 +500,9 @@ int cmd_export(int argc, char **argv)
             break;
         case 'p':
             purpose = optarg;
+            break;
+        case 'W':
+            watermarked = true;
             break;
         case 'h':
             export_usage(stdout);
@@ -554,6 +576,7 @@ int cmd_export(int argc, char **argv)
     tlo_player_export_result res = {0};
     tlo_error err = {0};
     bool clip_written = false;
+    char watermark[TLO_PLAYER_WATERMARK_MAX + 1] = "";
     tlo_chain *ch = cli_open_ledger(vault, false, &rc);
     if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0 ||
         (rc = cli_people_load(ch, &pp)) != 0 ||
@@ -598,9 +621,31 @@ int cmd_export(int argc, char **argv)
                                               .start_ms = rel.seg[i].start_ms,
                                               .end_ms = rel.seg[i].end_ms};
     }
+    uint8_t actor_id[32];
+    crypto_hash_sha256(actor_id, actor->sign_pk, 32);
+    const cli_person *by = cli_people_by_actor(&pp, actor_id); /* the name the ledger enrols */
+    if (watermarked) {
+        /* Who, which case, when (local time, with its zone): on every picture. */
+        char when[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+        snprintf(watermark, sizeof watermark, "EXPORTED FOR %s - CASE %s - %s",
+                 by ? by->name : actor->name, cs.number, when);
+        if (!text_ok(watermark, TLO_PLAYER_WATERMARK_MAX)) {
+            cli_error("the watermark \"%s\" is not one line of text of at most %d bytes", watermark,
+                      TLO_PLAYER_WATERMARK_MAX);
+            rc = EXIT_BAD_DATA;
+            goto out;
+        }
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int xr = tlo_player_export_mp4(segs, rel.n, rel.from_ms, rel.to_ms, out_path, &res, &err);
+    int xr = watermarked
+                 ? tlo_player_export_mp4_watermarked(segs, rel.n, rel.from_ms, rel.to_ms, watermark,
+                                                     out_path, &res, &err)
+                 : tlo_player_export_mp4(segs, rel.n, rel.from_ms, rel.to_ms, out_path, &res, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     /* The keys have done their work: wipe them now. */
     for (size_t i = 0; i < rel.n; i++) {
@@ -613,16 +658,14 @@ int cmd_export(int argc, char **argv)
     }
     clip_written = true;
 
-    uint8_t actor_id[32];
-    crypto_hash_sha256(actor_id, actor->sign_pk, 32);
-    const cli_person *by = cli_people_by_actor(&pp, actor_id); /* the name the ledger enrols */
     export_facts f = {.cs = &cs,
                       .session = session,
                       .file = file,
                       .by = by ? by->name : actor->name,
                       .by_pk = actor->sign_pk,
                       .rel = &rel,
-                      .res = &res};
+                      .res = &res,
+                      .watermark = watermarked ? watermark : NULL};
     if ((rc = access_facts(ch, rel.access_seq, &f)) != 0)
         goto out;
     if (!(cust = cli_unlock_custodian(vault))) {
@@ -664,18 +707,26 @@ int cmd_export(int argc, char **argv)
     ms_text(cb, sizeof cb, res.clip_end_ms);
     tlo_hex(sha, res.sha256, 32);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    char how[96];
+    if (watermarked)
+        snprintf(how, sizeof how, "re-encoded with the watermark in %.3f s (%.1fx real time)", secs,
+                 secs > 0 ? (double)(res.clip_end_ms - res.clip_start_ms) / 1000.0 / secs : 0.0);
+    else
+        snprintf(how, sizeof how, "stream copy in %.3f s", secs);
     printf("Exported %s to %s of session %s of case %s for %s: %u camera and %u microphone "
-           "track(s) from %zu segment(s), stream copy in %.3f s.\n"
-           "  clip      %s (%llu bytes, %s to %s of the session: it starts at the keyframe at "
-           "or before %s)\n"
-           "  sha256    %s\n"
+           "track(s) from %zu segment(s), %s.\n"
+           "  clip      %s (%llu bytes, %s to %s of the session%s%s)\n",
+           a, b, session, cs.number, actor->name, video, audio, rel.n, how, out_path,
+           (unsigned long long)res.bytes, ca, cb,
+           watermarked ? "" : ": it starts at the keyframe at or before ", watermarked ? "" : a);
+    if (watermarked)
+        printf("  watermark %s\n", watermark);
+    printf("  sha256    %s\n"
            "  manifest  %s, signed by the custodian\n"
            "  logged    access entry %llu, export entry %llu, checkpoint of %llu entries\n"
            "The clip is plaintext: keep it as evidence is kept. Check it with 'tellonce "
            "verify-export %s --verifier-key KEY'.\n",
-           a, b, session, cs.number, actor->name, video, audio, rel.n, secs, out_path,
-           (unsigned long long)res.bytes, ca, cb, a, sha, manifest_path,
-           (unsigned long long)rel.access_seq, (unsigned long long)f.export_seq,
+           sha, manifest_path, (unsigned long long)rel.access_seq, (unsigned long long)f.export_seq,
            (unsigned long long)cp_size, out_path);
     for (unsigned k = 0, nv = 0, na = 0; k < res.tracks; k++) {
         bool is_video = res.track[k].kind == TLO_PLAYER_TRACK_VIDEO;
@@ -721,6 +772,7 @@ typedef struct mf_segment {
 typedef struct manifest {
     char case_number[81], session[33], purpose[PURPOSE_MAX * 2], by[TLO_NAME_MAX + 1];
     char range[2][24], clip[2][24], at[40], grant[24], tracks[200], file[FILE_NAME_MAX + 1];
+    char watermark[TLO_PLAYER_WATERMARK_MAX + 1]; /* "" when the clip is a stream copy */
     uint8_t case_id[TLO_ID_BYTES], by_pk[32], sha256[32];
     uint64_t from_ms, to_ms, clip_start_ms, clip_end_ms, access_seq, export_seq, bytes;
     mf_segment *seg;
@@ -865,6 +917,11 @@ static int parse_manifest(const char *text, size_t len, manifest *m, char *why, 
     if (cli_parse_u64(v, &m->export_seq) != 0)
         BAD("line %u: export-entry is not an entry number", c.line);
     FIELD("tracks", m->tracks);
+    {
+        cursor peek = c; /* an optional watermark line */
+        if (next_line(&peek, &s, &n) == 0 && n > 10 && memcmp(s, "watermark ", 10) == 0)
+            FIELD("watermark", m->watermark);
+    }
     /* One or more segment lines. */
     for (;;) {
         cursor peek = c;
@@ -1005,6 +1062,7 @@ static int check_access(const manifest *m, const tlo_entry *e)
 static int check_export(const manifest *m, const tlo_entry *e)
 {
     char pk[65], sha[65], at[40];
+    size_t wl;
     const char *bad = NULL;
     tlo_hex(pk, m->by_pk, 32);
     tlo_hex(sha, m->sha256, 32);
@@ -1032,6 +1090,9 @@ static int check_export(const manifest *m, const tlo_entry *e)
         bad = "who exported it";
     else if (!body_is(e, "file", m->file))
         bad = "the clip's file name";
+    else if (m->watermark[0] ? !body_is(e, "watermark", m->watermark)
+                             : tlo_entry_body_get(e->body, e->body_len, "watermark", &wl) != NULL)
+        bad = "the watermark burned into the clip (or whether there is one)";
     else if (strcmp(at, m->at) != 0)
         bad = "when it was exported";
     if (bad) {
@@ -1262,6 +1323,10 @@ int cmd_verify_export(int argc, char **argv)
            ch ? "; the vault's ledger matches it" : "", m.nseg, (unsigned long long)m.seg[0].index,
            (unsigned long long)m.seg[m.nseg - 1].index,
            ch ? ", each as its segment entry recorded" : "");
+    if (m.watermark[0])
+        printf("  watermark re-encoded with \"%s\" burned into every picture, as export entry "
+               "%llu says\n",
+               m.watermark, (unsigned long long)m.export_seq);
     rc = EXIT_OK;
 out:
     tlo_chain_close(ch);

@@ -606,7 +606,12 @@ int cmd_play(int argc, char **argv)
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(date, sizeof date, "%Y-%m-%d", &tm);
-    snprintf(watermark, sizeof watermark, "VIEWED BY %s - CASE %s -", as, cs.number);
+    /* clockoverlay reads its text as Pango markup: a name with & or < is
+     * escaped, so it shows as written. */
+    char *who = g_markup_escape_text(as, -1), *num = g_markup_escape_text(cs.number, -1);
+    snprintf(watermark, sizeof watermark, "VIEWED BY %s - CASE %s -", who, num);
+    g_free(who);
+    g_free(num);
     (void)date;
     player p = {.watermark = watermark, .segs = segs, .nsegs = rel.n, .to_ms = rel.to_ms};
     g_mutex_init(&p.lock);

@@ -1,5 +1,7 @@
 /* Export: the released segments of a session remuxed into one MP4
- * (export.h). Stream copy only: no decoder or encoder runs here.
+ * (export.h). Stream copy here: no decoder or encoder runs in this file;
+ * the re-encode with a watermark is export_watermark.c, which shares the
+ * temporary file, digest, sync and rename below.
  *
  * Two passes over the first segment, one over the others: the first pass
  * reads only the first segment's packets, up to `from`, to find the keyframe
@@ -8,6 +10,7 @@
  * a packet is moved by a whole number of ticks: its segment's start on the
  * session clock, minus the segment's own origin, minus the zero. */
 #include "export.h"
+#include "export_watermark.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -530,12 +533,54 @@ static int publish(const char *tmp, const char *path, const char *dir, tlo_error
     return rc;
 }
 
-int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
-                          uint64_t to_ms, const char *out_path, tlo_player_export_result *out,
-                          tlo_error *err)
+/* A new empty file ".BASE.XXXXXX" (mode 0600) beside out_path: its path
+ * (malloc'd) in *tmp. */
+static int make_temp(const char *out_path, const char *dir, char **tmp, tlo_error *err)
+{
+    const char *slash = strrchr(out_path, '/');
+    size_t dlen = slash ? (size_t)(slash - out_path) : 0, cap = strlen(out_path) + 12;
+    if (!(*tmp = malloc(cap)))
+        return tlo_fail(err, TLO_ENOMEM, "out of memory");
+    snprintf(*tmp, cap, "%.*s%s.%s.XXXXXX", (int)dlen, out_path, slash ? "/" : "",
+             slash ? slash + 1 : out_path);
+    int fd = mkstemp(*tmp); /* mode 0600 */
+    if (fd < 0) {
+        int e = errno;
+        free(*tmp);
+        *tmp = NULL;
+        return tlo_fail(err, TLO_EIO, "cannot create a file in %s: %s", dir, strerror(e));
+    }
+    close(fd);
+    return 0;
+}
+
+/* The stream copy into tmp: the result but for its size and digest. */
+static int copy_into(exporter *x, tlo_player_export_result *res)
+{
+    int rc;
+    if ((rc = find_zero(x)) != 0 || (rc = copy_all(x)) != 0)
+        return rc;
+    int64_t end_us = 0;
+    res->tracks = x->ntracks;
+    for (unsigned k = 0; k < x->ntracks; k++) {
+        res->track[k] = x->tr[k].stats;
+        int64_t e = av_rescale_q_rnd(x->tr[k].end, x->tr[k].tb, us_tb, AV_ROUND_UP);
+        if (x->tr[k].started && e > end_us)
+            end_us = e;
+    }
+    res->clip_start_ms = (uint64_t)(x->zero_us > 0 ? x->zero_us : 0) / US_PER_MS;
+    res->clip_end_ms = ((uint64_t)(x->zero_us + end_us) + US_PER_MS - 1) / US_PER_MS;
+    return 0;
+}
+
+/* Both exports: the checks, the temporary file, the stream copy or the
+ * re-encode (watermark not NULL) into it, its digest, sync and rename. */
+static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
+                      uint64_t to_ms, const char *watermark, const char *out_path,
+                      tlo_player_export_result *out, tlo_error *err)
 {
     exporter x = {.segs = segs, .n = n, .err = err};
-    char *dir = NULL;
+    char *dir = NULL, *mdat_path = NULL;
     int rc = 0;
     if (out)
         memset(out, 0, sizeof *out);
@@ -566,9 +611,7 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
     const char *base = slash ? slash + 1 : out_path;
     if (!*base)
         return tlo_fail(err, TLO_EARG, "%s names a directory, not a file", out_path);
-    dir = malloc(dlen + 2);
-    x.tmp_path = malloc(dlen + strlen(base) + 12);
-    if (!dir || !x.tmp_path) {
+    if (!(dir = malloc(dlen + 2))) {
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
         goto done;
     }
@@ -576,42 +619,70 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
         snprintf(dir, dlen + 2, "%.*s", (int)(dlen ? dlen : 1), out_path);
     else
         snprintf(dir, 2, ".");
-    snprintf(x.tmp_path, dlen + strlen(base) + 12, "%.*s%s.%s.XXXXXX", (int)dlen, out_path,
-             slash ? "/" : "", base);
-    int fd = mkstemp(x.tmp_path); /* mode 0600 */
-    if (fd < 0) {
-        rc = tlo_fail(err, TLO_EIO, "cannot create a file in %s: %s", dir, strerror(errno));
-        free(x.tmp_path);
-        x.tmp_path = NULL;
+    if ((rc = make_temp(out_path, dir, &x.tmp_path, err)) != 0)
         goto done;
-    }
-    close(fd);
 
     tlo_player_export_result res = {0};
-    if ((rc = find_zero(&x)) != 0 || (rc = copy_all(&x)) != 0 ||
-        (rc = hash_and_sync(x.tmp_path, &res, err)) != 0)
-        goto done;
-    int64_t end_us = 0;
-    res.tracks = x.ntracks;
-    for (unsigned k = 0; k < x.ntracks; k++) {
-        res.track[k] = x.tr[k].stats;
-        int64_t e = av_rescale_q_rnd(x.tr[k].end, x.tr[k].tb, us_tb, AV_ROUND_UP);
-        if (x.tr[k].started && e > end_us)
-            end_us = e;
+    if (watermark) {
+        /* The muxer's index goes at the front, so it keeps the media in a
+         * second file until the end: beside the output as well, not in a
+         * shared /tmp. */
+        if ((rc = make_temp(out_path, dir, &mdat_path, err)) != 0)
+            goto done;
+        tlo_clip_segment *cs = calloc(n, sizeof *cs);
+        if (!cs) {
+            rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            cs[i] = (tlo_clip_segment){.path = segs[i].path,
+                                       .object_key = segs[i].object_key,
+                                       .start_ms = segs[i].start_ms,
+                                       .end_ms = segs[i].end_ms};
+        rc = tlo_player_encode_mp4(cs, n, from_ms, to_ms, watermark, x.tmp_path, mdat_path,
+                                   x.writing, &res, err);
+        free(cs);
+    } else {
+        rc = copy_into(&x, &res);
     }
-    res.clip_start_ms = (uint64_t)(x.zero_us > 0 ? x.zero_us : 0) / US_PER_MS;
-    res.clip_end_ms = ((uint64_t)(x.zero_us + end_us) + US_PER_MS - 1) / US_PER_MS;
-    if ((rc = publish(x.tmp_path, out_path, dir, err)) != 0)
+    if (rc != 0 || (rc = hash_and_sync(x.tmp_path, &res, err)) != 0 ||
+        (rc = publish(x.tmp_path, out_path, dir, err)) != 0)
         goto done;
     *out = res;
     tlo_error_clear(err);
 done:
     if (x.tmp_path && rc != 0)
         unlink(x.tmp_path);
+    if (mdat_path)
+        unlink(mdat_path); /* the muxer removes it when it ends well */
+    free(mdat_path);
     free(x.tmp_path);
     avformat_free_context(x.out);
     for (unsigned k = 0; k < TLO_PLAYER_MAX_TRACKS; k++)
         avcodec_parameters_free(&x.tr[k].par);
     free(dir);
     return rc;
+}
+
+int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
+                          uint64_t to_ms, const char *out_path, tlo_player_export_result *out,
+                          tlo_error *err)
+{
+    return export_run(segs, n, from_ms, to_ms, NULL, out_path, out, err);
+}
+
+int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
+                                      uint64_t from_ms, uint64_t to_ms, const char *watermark,
+                                      const char *out_path, tlo_player_export_result *out,
+                                      tlo_error *err)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!watermark || !*watermark || strlen(watermark) > TLO_PLAYER_WATERMARK_MAX ||
+        strchr(watermark, '\n'))
+        return tlo_fail(err, TLO_EARG,
+                        "tlo_player_export_mp4_watermarked: the watermark is one line of 1 to %d "
+                        "bytes",
+                        TLO_PLAYER_WATERMARK_MAX);
+    return export_run(segs, n, from_ms, to_ms, watermark, out_path, out, err);
 }

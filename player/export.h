@@ -21,7 +21,12 @@
  * file) only when complete; on failure nothing is left behind. The clip is
  * plaintext by design: what the authorized person takes out of the vault.
  * Every read fails for good at the first chunk that fails authentication,
- * and the export with it. */
+ * and the export with it.
+ *
+ * With a watermark (tlo_player_export_mp4_watermarked, export_watermark.c)
+ * the pictures are not the recorded bits: they are decoded and encoded
+ * again with the text burned in, into the same kind of MP4, through the
+ * same temporary file, sync and rename. */
 #ifndef TLO_PLAYER_EXPORT_H
 #define TLO_PLAYER_EXPORT_H
 
@@ -44,11 +49,12 @@ typedef struct tlo_player_export_segment {
 typedef struct tlo_player_export_track {
     tlo_player_track_kind kind; /* video or audio */
     char codec[16];             /* "h264", "aac" */
-    uint64_t packets;           /* copied */
+    uint64_t packets;           /* copied; re-encoded: frames (blocks of samples) encoded */
 } tlo_player_export_track;
 
 typedef struct tlo_player_export_result {
-    uint64_t clip_start_ms; /* the clip's zero on the session clock (rounded down) */
+    uint64_t clip_start_ms; /* the clip's zero on the session clock (rounded down; re-encoded:
+                               from_ms itself) */
     uint64_t clip_end_ms;   /* the end of its last packet on the session clock (rounded up) */
     unsigned tracks;
     tlo_player_export_track track[TLO_PLAYER_MAX_TRACKS];
@@ -67,5 +73,25 @@ typedef struct tlo_player_export_result {
 int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
                           uint64_t to_ms, const char *out_path, tlo_player_export_result *out,
                           tlo_error *err);
+
+/* The longest watermark text, in bytes. */
+#define TLO_PLAYER_WATERMARK_MAX 1024
+
+/* As tlo_player_export_mp4, but re-encoded with `watermark` (one line of
+ * text, 1..TLO_PLAYER_WATERMARK_MAX bytes of UTF-8, shown as it is: no
+ * markup) burned into every picture: the range is decoded (tlo_clip_decode,
+ * the same keys, only read) and every camera is encoded again as H.264 with
+ * the text large and centred on a shaded band, every microphone as AAC, by
+ * GStreamer (x264enc, avenc_aac, mp4mux) into the same kind of MP4. The
+ * clip starts at from_ms itself, not at a keyframe before it. Every track
+ * must show a frame in the first second of the range (a camera that lost
+ * its signal still does: a slate), in 4:2:0 pictures of one size and mono
+ * or stereo float audio; otherwise TLO_EUNSUPPORTED or TLO_EFORMAT. A missing
+ * GStreamer element is TLO_EUNSUPPORTED; a failed write TLO_EIO; an encoder
+ * or muxer failure TLO_EFORMAT, with GStreamer's message. Calls gst_init. */
+int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
+                                      uint64_t from_ms, uint64_t to_ms, const char *watermark,
+                                      const char *out_path, tlo_player_export_result *out,
+                                      tlo_error *err);
 
 #endif

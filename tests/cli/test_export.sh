@@ -3,7 +3,8 @@
 # a granted clip out as a standard MP4 with a signed manifest that
 # verify-export checks with no key and no ledger; any changed byte of either
 # fails it; refused exports (out of range, an auditor, another session,
-# revoked or expired grants) are logged and write nothing.
+# revoked or expired grants) are logged and write nothing; --watermark
+# re-encodes with the exporter's name in the picture, and says so.
 # usage: test_export.sh TELLONCE_BINARY
 set -u
 tlo=$1
@@ -61,15 +62,21 @@ expect 0 "export 00:00:04-00:00:08" -- "$tlo" export "2026-K-7" --session "$s1" 
     --from 00:00:04 --to 00:00:08 -o clip.mp4 --as "Per Prosecutor" "${pass[@]}"
 contains "$out" "manifest  clip.mp4.manifest, signed by the custodian" "export output"
 [ -f clip.mp4 ] && [ -f clip.mp4.manifest ] && ok || bad "clip and manifest written"
-[ "$(stat -c %a clip.mp4)" = 600 ] && ok || bad "the clip is mode $(stat -c %a clip.mp4)"
-ls -a | grep -q '^\.clip' && bad "a temporary file was left: $(ls -a)" || ok
-codecs=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 clip.mp4 | tr '\n' ' ')
-[ "$codecs" = "h264 h264 aac " ] && ok || bad "ffprobe streams: $codecs"
-duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 clip.mp4)
-python3 -c "import sys; sys.exit(0 if abs(float('$duration') - 4.0) <= 4.0 else 1)" && ok ||
-    bad "duration $duration is not within one segment of 4 s"
-ffmpeg -v error -i clip.mp4 -f null - >ff.txt 2>&1 && [ ! -s ff.txt ] && ok ||
-    bad "the clip does not decode cleanly: $(head -c 400 ff.txt)"
+# check_clip FILE SECONDS TOLERANCE: mode 0600, no temporary file left, two
+# cameras and a microphone, the duration, and a clean decode by ffmpeg.
+check_clip() {
+    local f=$1 want=$2 tol=$3 codecs duration
+    [ "$(stat -c %a "$f")" = 600 ] && ok || bad "$f is mode $(stat -c %a "$f")"
+    ls -a | grep -q "^\.${f%.mp4}" && bad "a temporary file was left: $(ls -a)" || ok
+    codecs=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$f" | tr '\n' ' ')
+    [ "$codecs" = "h264 h264 aac " ] && ok || bad "ffprobe streams of $f: $codecs"
+    duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$f")
+    python3 -c "import sys; sys.exit(0 if abs(float('$duration') - $want) <= $tol else 1)" && ok ||
+        bad "$f: duration $duration is not within $tol s of $want s"
+    ffmpeg -v error -i "$f" -f null - >ff.txt 2>&1 && [ ! -s ff.txt ] && ok ||
+        bad "$f does not decode cleanly: $(head -c 400 ff.txt)"
+}
+check_clip clip.mp4 4.0 4.0 # within one segment: it starts at a keyframe
 python3 -c 'import sys
 d = open("clip.mp4", "rb").read(64 * 1024)
 sys.exit(0 if b"moov" in d and b"moof" not in d else 1)' && ok || bad "not a faststart, non-fragmented MP4"
@@ -142,6 +149,84 @@ expect 1 "export from a damaged segment" -- "$tlo" export "2026-K-7" --vault dam
 contains "$err" "chunk" "the damaged chunk is named"
 [ ! -e damaged.mp4 ] && [ ! -e damaged.mp4.manifest ] && [ -z "$(ls -A | grep '^\.damaged')" ] && ok ||
     bad "files left by the failed export: $(ls -A)"
+
+# ---- --watermark: the exporter burned into every picture (re-encoded) ----
+expect 0 "export 00:00:04-00:00:08 --watermark" -- "$tlo" export "2026-K-7" --session "$s1" \
+    --from 4 --to 8 -o wm.mp4 --watermark --as "Per Prosecutor" "${pass[@]}"
+contains "$out" "re-encoded with the watermark in" "export --watermark output"
+contains "$out" "watermark EXPORTED FOR Per Prosecutor - CASE 2026-K-7 - " "the watermark is shown"
+# The speed, for the record (a figure, not an assertion).
+echo "export --watermark: $(sed -n 's/.*re-encoded with the watermark in \([0-9.]* s ([0-9.]*x real time)\).*/\1/p' <<<"$out")"
+[ -f wm.mp4 ] && [ -f wm.mp4.manifest ] && ok || bad "watermarked clip and manifest written"
+check_clip wm.mp4 4.0 0.5 # re-encoded: it starts exactly at --from
+python3 -c 'import sys
+d = open("wm.mp4", "rb").read()
+sys.exit(0 if b"moov" in d[:64 * 1024] and d.find(b"moov") < d.find(b"mdat") and b"moof" not in d else 1)' &&
+    ok || bad "the watermarked clip is not a faststart, non-fragmented MP4"
+wm_line=$(sed -n 's/^watermark //p' wm.mp4.manifest)
+[[ "$wm_line" == "EXPORTED FOR Per Prosecutor - CASE 2026-K-7 - "* ]] && ok ||
+    bad "the manifest's watermark line: '$wm_line'"
+grep -qx 'clip 00:00:04.000 00:00:08.0[0-9][0-9]' wm.mp4.manifest && ok ||
+    bad "the watermarked clip starts at --from: $(grep '^clip ' wm.mp4.manifest)"
+grep -q '^watermark ' clip.mp4.manifest && bad "a stream copy's manifest names a watermark" || ok
+expect 0 "log --json" -- "$tlo" log --json
+py "the export entry records the watermark" "
+exp = [e for e in d if e['kind'] == 'export']
+sys.exit(0 if exp[-1]['body'].get('watermark') == '$wm_line' and 'watermark' not in exp[0]['body'] else 1)"
+expect 0 "verify-export of the watermarked clip" -- "$tlo" verify-export wm.mp4 --verifier-key "$key"
+contains "$out" "burned into every picture" "verify-export names the watermark"
+expect 0 "verify-export --vault of the watermarked clip" -- "$tlo" verify-export wm.mp4 --vault vault
+wsize=$(stat -c %s wm.mp4)
+for pos in 0 $((wsize / 2)) $((wsize - 1)); do
+    cp wm.mp4 t.mp4 && flip t.mp4 "$pos"
+    expect 1 "watermarked clip with byte $pos changed" -- "$tlo" verify-export t.mp4         --manifest wm.mp4.manifest --verifier-key "$key"
+    contains "$err" "is NOT the exported clip" "changed watermarked clip byte $pos named"
+done
+pos=$(($(offset wm.mp4.manifest "watermark EXPORTED FOR Per") + 20))
+cp wm.mp4.manifest t.manifest && flip t.manifest "$pos"
+expect 1 "manifest with its watermark line changed" -- "$tlo" verify-export wm.mp4     --manifest t.manifest --verifier-key "$key"
+# The watermark is in the picture: camera 2 of the simulated room is a white
+# ball on black, so white pixels (R, G and B above 200) in the middle third
+# of its rows are the watermark's letters, or the ball crossing. Both clips
+# start at 4 s (a keyframe: the stream copy starts there too), so 2 s in is
+# the same picture. Measured here: about 8000 with the watermark (two lines
+# of large letters), 0 without, 532 when the ball is in the band (the ball,
+# 38 pixels across, is at most about 1130). Thresholds with a wide margin:
+# at least 4000 with, at most 1500 without, and 3000 more with than without.
+white() { # white CLIP: the count in the middle third of camera 2 at 2 s
+    local size
+    size=$(ffprobe -v error -select_streams v:1 -show_entries stream=width,height -of csv=p=0 "$1")
+    ffmpeg -v error -ss 2 -i "$1" -map 0:v:1 -frames:v 1 -f rawvideo -pix_fmt rgb24 - |
+        python3 -c 'import sys
+w, h = map(int, sys.argv[1].split(","))
+d = sys.stdin.buffer.read()
+if len(d) != w * h * 3:
+    print(-1); sys.exit()
+n = 0
+for y in range(h // 3, 2 * h // 3):
+    row = d[y * w * 3:(y + 1) * w * 3]
+    n += sum(1 for x in range(0, w * 3, 3) if row[x] > 200 and row[x + 1] > 200 and row[x + 2] > 200)
+print(n)' "$size"
+}
+grep -qx 'clip 00:00:04.000 00:00:08.000' clip.mp4.manifest && ok || bad "the stream copy starts at 4 s"
+with=$(white wm.mp4) without=$(white clip.mp4)
+echo "white pixels in the middle of camera 2 at 2 s: $with with the watermark, $without without"
+[ "$with" -ge 4000 ] && [ "$without" -ge 0 ] && [ "$without" -le 1500 ] &&
+    [ $((with - without)) -ge 3000 ] && ok ||
+    bad "no watermark in the picture: $with white pixels with it, $without without"
+# A damaged segment and a full disk fail the re-encode as they fail the copy.
+expect 1 "export --watermark from a damaged segment" -- "$tlo" export "2026-K-7" --vault damaged     --session "$s1" --from 4 --to 8 -o damaged.mp4 --watermark --as "Per Prosecutor" "${pass[@]}"
+contains "$err" "chunk" "the damaged chunk is named (--watermark)"
+[ ! -e damaged.mp4 ] && [ ! -e damaged.mp4.manifest ] && [ -z "$(ls -A | grep '^\.damaged')" ] && ok ||
+    bad "files left by the failed watermarked export: $(ls -A)"
+if [ "$(id -u)" -eq 0 ] && mkdir -p small && mount -t tmpfs -o size=512k tmpfs small 2>/dev/null; then
+    expect 3 "export --watermark onto a full disk" -- "$tlo" export "2026-K-7" --session "$s1"         --from 4 --to 8 -o small/clip.mp4 --watermark --as "Per Prosecutor" "${pass[@]}"
+    contains "$err" "No space left on device" "the full disk is named (--watermark)"
+    [ -z "$(ls -A small)" ] && ok || bad "files left on the full disk: $(ls -A small)"
+    umount small
+else
+    echo "SKIP: the full-disk case of --watermark needs root to mount a small tmpfs"
+fi
 
 # ---- any changed byte fails verify-export ----
 size=$(stat -c %s clip.mp4)
