@@ -47,6 +47,7 @@ int cli_fail(const tlo_error *err)
     return cli_exit_code(err->code);
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
     char cmd[4096];
