@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "chain.h"
+#include "note.h"
 #include "tlo_common.h"
 #include "vault.h"
 
@@ -123,6 +124,9 @@ uint8_t *cli_case_key(const char *vault, const cli_case *cs, const tlo_vault_ide
  * vault, logs it, copies it to out_path (if not NULL) and, when print, says
  * so. 0 or an exit code. */
 int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path, bool print);
+/* The ledger's origin (into origin, cap bytes) and the custodian's verifier
+ * key, from the genesis entry. 0 or an exit code (printed). */
+int cli_vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier *v);
 
 /* The media part of verify (verify_media.c): every segment file the ledger
  * names has its recorded digest, sessions' segments are contiguous, every

@@ -49,13 +49,12 @@ int cli_read_file(const char *path, size_t max, char **out, size_t *len)
     return 0;
 }
 
-/* The ledger's origin and the custodian's verifier key, from the genesis. */
-static int vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier *v)
+int cli_vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier *v)
 {
     tlo_entry e;
     uint8_t *buf = NULL, pk[32];
     tlo_error err = {0};
-    size_t n;
+    size_t n, kn = 0;
     char hex[65];
     int rc = EXIT_BAD_DATA;
     if (tlo_chain_get(c, 0, &e, &buf, &err) != 0) {
@@ -63,8 +62,8 @@ static int vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier
         goto out;
     }
     const uint8_t *o = tlo_entry_body_get(e.body, e.body_len, "origin", &n);
-    const uint8_t *k = tlo_entry_body_get(e.body, e.body_len, "custodian.pk", &(size_t){0});
-    if (e.kind != TLO_ENTRY_GENESIS || !o || n == 0 || n >= cap || !k) {
+    const uint8_t *k = tlo_entry_body_get(e.body, e.body_len, "custodian.pk", &kn);
+    if (e.kind != TLO_ENTRY_GENESIS || !o || n == 0 || n >= cap || !k || kn != 64) {
         cli_error("the ledger's first entry is not a genesis naming an origin and a custodian");
         goto out;
     }
@@ -136,7 +135,7 @@ int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path,
     tlo_note_verifier v;
     tlo_error err = {0};
     size_t note_len;
-    int rc = vault_trust(ch, origin, sizeof origin, &v);
+    int rc = cli_vault_trust(ch, origin, sizeof origin, &v);
     if (rc)
         return rc;
     tlo_chain_report r;
@@ -254,7 +253,7 @@ int cmd_checkpoint(int argc, char **argv)
     tlo_note_verifier v;
     tlo_error err = {0};
     tlo_chain *ch = cli_open_ledger(vault, want_vkey, &rc);
-    if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0)
+    if (!ch || (rc = cli_vault_trust(ch, origin, sizeof origin, &v)) != 0)
         goto out;
     if (want_vkey) {
         char vkey[TLO_NOTE_VKEY_MAX];
@@ -379,7 +378,7 @@ int cmd_prove(int argc, char **argv)
     tlo_error err = {0};
     size_t out_len;
     tlo_chain *ch = cli_open_ledger(vault, true, &rc);
-    if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0)
+    if (!ch || (rc = cli_vault_trust(ch, origin, sizeof origin, &v)) != 0)
         goto out;
     const char *cp_path = cp_opt ? cp_opt : (newest = newest_checkpoint(vault));
     if (!cp_path) {
@@ -546,7 +545,7 @@ int cmd_verify_proof(int argc, char **argv)
         char *vault = cli_vault_dir(vault_opt), origin[TLO_NOTE_NAME_MAX + 1];
         tlo_chain *ch = cli_open_ledger(vault, true, &rc);
         if (ch)
-            rc = vault_trust(ch, origin, sizeof origin, &v);
+            rc = cli_vault_trust(ch, origin, sizeof origin, &v);
         tlo_chain_close(ch);
         free(vault);
         if (rc)
@@ -637,7 +636,7 @@ int cli_checkpoint_anchors(tlo_chain *ch, const char *vault, const char *old_pat
     char origin[TLO_NOTE_NAME_MAX + 1], *text = NULL;
     tlo_note_verifier v;
     tlo_checkpoint cp;
-    int rc = vault_trust(ch, origin, sizeof origin, &v);
+    int rc = cli_vault_trust(ch, origin, sizeof origin, &v);
     *n = 0;
     if (rc)
         return rc;

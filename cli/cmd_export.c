@@ -69,43 +69,6 @@
 
 /* ---- shared ---------------------------------------------------------------- */
 
-/* The ledger's origin and the custodian's verifier key, from the genesis
- * (as cmd_checkpoint.c reads them). */
-static int vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier *v)
-{
-    tlo_entry e;
-    uint8_t *buf = NULL, pk[32];
-    tlo_error err = {0};
-    size_t n, kn = 0;
-    char hex[65];
-    int rc = EXIT_BAD_DATA;
-    if (tlo_chain_get(c, 0, &e, &buf, &err) != 0) {
-        rc = cli_fail(&err);
-        goto out;
-    }
-    const uint8_t *o = tlo_entry_body_get(e.body, e.body_len, "origin", &n);
-    const uint8_t *k = tlo_entry_body_get(e.body, e.body_len, "custodian.pk", &kn);
-    if (e.kind != TLO_ENTRY_GENESIS || !o || n == 0 || n >= cap || !k || kn != 64) {
-        cli_error("the ledger's first entry is not a genesis naming an origin and a custodian");
-        goto out;
-    }
-    memcpy(origin, o, n);
-    origin[n] = '\0';
-    memcpy(hex, k, 64);
-    hex[64] = '\0';
-    if (tlo_unhex(pk, 32, hex) != 0 || tlo_note_verifier_init(v, origin, pk, &err) != 0) {
-        if (err.msg[0])
-            cli_fail(&err);
-        else
-            cli_error("the genesis entry holds a malformed custodian key");
-        goto out;
-    }
-    rc = 0;
-out:
-    free(buf);
-    return rc;
-}
-
 /* "HH:MM:SS.mmm" on the session clock. */
 static void ms_text(char *out, size_t cap, uint64_t ms)
 {
@@ -578,7 +541,7 @@ int cmd_export(int argc, char **argv)
     bool clip_written = false;
     char watermark[TLO_PLAYER_WATERMARK_MAX + 1] = "";
     tlo_chain *ch = cli_open_ledger(vault, false, &rc);
-    if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0 ||
+    if (!ch || (rc = cli_vault_trust(ch, origin, sizeof origin, &v)) != 0 ||
         (rc = cli_people_load(ch, &pp)) != 0 ||
         (rc = cli_case_find(ch, argv[optind], &cs, false)) != 0)
         goto out;
@@ -1255,7 +1218,7 @@ int cmd_verify_export(int argc, char **argv)
         char *vault = cli_vault_dir(vault_opt), origin[TLO_NOTE_NAME_MAX + 1];
         ch = cli_open_ledger(vault, true, &rc);
         free(vault);
-        if (!ch || (rc = vault_trust(ch, origin, sizeof origin, &v)) != 0)
+        if (!ch || (rc = cli_vault_trust(ch, origin, sizeof origin, &v)) != 0)
             goto out;
     }
 
