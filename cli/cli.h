@@ -35,6 +35,15 @@ uint8_t *cli_read_key_file(const char *path, tlo_error *err);
 
 /* Parses a non-negative decimal integer; returns 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
+/* One line of text: valid UTF-8, no control character, 1..max bytes. */
+bool cli_text_ok(const char *s, size_t max);
+/* in as one line of valid text for an entry body (cut to fit cap; bytes
+ * that are not text, and control characters, become '?'). */
+void cli_clean_text(char *out, size_t cap, const char *in);
+/* The value of key in an entry's body, as a string (0) or -1 when absent
+ * or longer than cap - 1; as a number (0) or -1. */
+int cli_body_str(const tlo_entry *e, const char *key, char *out, size_t cap);
+int cli_body_u64(const tlo_entry *e, const char *key, uint64_t *out);
 
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
@@ -127,6 +136,10 @@ int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path,
 /* The ledger's origin (into origin, cap bytes) and the custodian's verifier
  * key, from the genesis entry. 0 or an exit code (printed). */
 int cli_vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier *v);
+/* The path of the vault's newest checkpoint (malloc'd), or NULL if none. */
+char *cli_newest_checkpoint(const char *vault);
+/* A tlo_merkle leaf callback over an array of leaf hashes (ctx). */
+int cli_leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_HASH_BYTES]);
 
 /* The media part of verify (verify_media.c): every segment file the ledger
  * names has its recorded digest, sessions' segments are contiguous, every

@@ -30,22 +30,6 @@ static void case_usage(FILE *f)
                "unsealed).\n");
 }
 
-/* A text field: valid UTF-8, no control characters, 1..max bytes. */
-static int text_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        size_t len = tlo_utf8_text_char((const uint8_t *)s + i, n - i, &cp);
-        if (!len)
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static int mkdir_private(const char *vault, const char *name)
 {
     char *p = cli_path(vault, name);
@@ -96,12 +80,12 @@ static int case_open(const char *vault, const char *number, const char *as, cons
     if (!c || (rc = cli_people_load(c, &pp)) != 0)
         goto out;
     rc = EXIT_USAGE;
-    if (!text_ok(number, 64) || strchr(number, '/')) {
+    if (!cli_text_ok(number, 64) || strchr(number, '/')) {
         cli_error("a case number is 1 to 64 bytes of text without control characters or '/'");
         goto out;
     }
-    if ((title && !text_ok(title, 1000)) || (child_name && !text_ok(child_name, 255)) ||
-        (child_birthdate && !text_ok(child_birthdate, 64))) {
+    if ((title && !cli_text_ok(title, 1000)) || (child_name && !cli_text_ok(child_name, 255)) ||
+        (child_birthdate && !cli_text_ok(child_birthdate, 64))) {
         cli_error("--title, --child-name and --child-birthdate take one line of text");
         goto out;
     }

@@ -102,8 +102,7 @@ static int open_checkpoint(const char *path, const tlo_note_verifier *v, const c
     return 0;
 }
 
-/* The path of the vault's newest checkpoint, or NULL if it has none. */
-static char *newest_checkpoint(const char *vault)
+char *cli_newest_checkpoint(const char *vault)
 {
     char *dir = cli_path(vault, "checkpoints"), best[64] = "";
     DIR *d = dir ? opendir(dir) : NULL;
@@ -290,7 +289,7 @@ static void prove_usage(FILE *f)
                "with 'tellonce verify-proof', which needs no ledger.\n");
 }
 
-static int leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_MERKLE_HASH_BYTES])
+int cli_leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_MERKLE_HASH_BYTES])
 {
     const uint8_t(*leaves)[TLO_HASH_BYTES] = ctx;
     memcpy(out, leaves[index], TLO_HASH_BYTES);
@@ -380,7 +379,7 @@ int cmd_prove(int argc, char **argv)
     tlo_chain *ch = cli_open_ledger(vault, true, &rc);
     if (!ch || (rc = cli_vault_trust(ch, origin, sizeof origin, &v)) != 0)
         goto out;
-    const char *cp_path = cp_opt ? cp_opt : (newest = newest_checkpoint(vault));
+    const char *cp_path = cp_opt ? cp_opt : (newest = cli_newest_checkpoint(vault));
     if (!cp_path) {
         cli_error("the vault has no checkpoint yet: 'tellonce checkpoint' writes one");
         rc = EXIT_USAGE;
@@ -406,7 +405,7 @@ int cmd_prove(int argc, char **argv)
         }
         rc = EXIT_SYSTEM;
         if (tlo_chain_get(ch, index, &e, &entry_buf, &err) != 0 ||
-            tlo_merkle_inclusion_proof(leaf_from_array, leaves, index, cp.size, p->hashes,
+            tlo_merkle_inclusion_proof(cli_leaf_from_array, leaves, index, cp.size, p->hashes,
                                        &p->nhashes, &err) != 0) {
             rc = cli_fail(&err);
             free(p);
@@ -455,7 +454,7 @@ int cmd_prove(int argc, char **argv)
                           from, (unsigned long long)old.size);
                 rc = EXIT_BAD_DATA;
             } else if (old.size < cp.size &&
-                       tlo_merkle_consistency_proof(leaf_from_array, leaves, old.size, cp.size,
+                       tlo_merkle_consistency_proof(cli_leaf_from_array, leaves, old.size, cp.size,
                                                     proof, &p->nhashes, &err) != 0) {
                 rc = cli_fail(&err);
             } else {
@@ -640,7 +639,7 @@ int cli_checkpoint_anchors(tlo_chain *ch, const char *vault, const char *old_pat
     *n = 0;
     if (rc)
         return rc;
-    char *newest = newest_checkpoint(vault);
+    char *newest = cli_newest_checkpoint(vault);
     const char *paths[2] = {old_path, newest};
     for (int i = 0; i < 2; i++) {
         if (!paths[i])

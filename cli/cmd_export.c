@@ -88,40 +88,6 @@ static void utc_text(char *out, size_t cap, uint64_t ms)
     snprintf(out, cap, "%s.%03lluZ", s, (unsigned long long)(ms % 1000));
 }
 
-/* One line of text: valid UTF-8, no control character, 1..max bytes. */
-static bool text_ok(const char *s, size_t max)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)s + i, len - i, &cp);
-        if (!n)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-/* The value of key in an entry's body as a string (0) or -1. */
-static int body_str(const tlo_entry *e, const char *key, char *out, size_t cap)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
-    if (!v || n >= cap)
-        return -1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return 0;
-}
-
-static int body_u64(const tlo_entry *e, const char *key, uint64_t *out)
-{
-    char v[24];
-    return body_str(e, key, v, sizeof v) == 0 && cli_parse_u64(v, out) == 0 ? 0 : -1;
-}
-
 /* SHA-256 of a whole file. 0 or an exit code (printed). */
 static int hash_file(const char *path, uint8_t sha[32], uint64_t *bytes)
 {
@@ -179,31 +145,6 @@ static void export_usage(FILE *f)
                "picture, from --from itself; the manifest and the export entry say so.\n");
 }
 
-/* The newest checkpoint the vault keeps (as cmd_checkpoint.c names them). */
-static char *newest_checkpoint(const char *vault)
-{
-    char *dir = cli_path(vault, "checkpoints"), best[64] = "";
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n == 31 && !strcmp(de->d_name + 20, ".checkpoint") && strcmp(de->d_name, best) > 0)
-            snprintf(best, sizeof best, "%s", de->d_name);
-    }
-    if (d)
-        closedir(d);
-    char *path = best[0] && dir ? cli_path(dir, best) : NULL;
-    free(dir);
-    return path;
-}
-
-static int leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_MERKLE_HASH_BYTES])
-{
-    uint8_t(*leaves)[TLO_HASH_BYTES] = ctx;
-    memcpy(out, leaves[index], TLO_HASH_BYTES);
-    return 0;
-}
-
 /* The inclusion proof of entry seq in the checkpoint cp_text (of cp_size
  * entries whose leaves are given), carrying the entry. 0 or an exit code. */
 static int entry_proof(tlo_chain *ch, uint8_t (*leaves)[TLO_HASH_BYTES], const char *cp_text,
@@ -219,8 +160,8 @@ static int entry_proof(tlo_chain *ch, uint8_t (*leaves)[TLO_HASH_BYTES], const c
         goto out;
     }
     if (tlo_chain_get(ch, seq, &e, &buf, &err) != 0 ||
-        tlo_merkle_inclusion_proof(leaf_from_array, leaves, seq, cp_size, p->hashes, &p->nhashes,
-                                   &err) != 0) {
+        tlo_merkle_inclusion_proof(cli_leaf_from_array, leaves, seq, cp_size, p->hashes,
+                                   &p->nhashes, &err) != 0) {
         rc = cli_fail(&err);
         goto out;
     }
@@ -259,7 +200,7 @@ static int proofs_in_checkpoint(const char *vault, tlo_chain *ch, const tlo_note
     int rc = cli_checkpoint_write(vault, ch, NULL, false);
     if (rc)
         return rc;
-    if (!(path = newest_checkpoint(vault))) {
+    if (!(path = cli_newest_checkpoint(vault))) {
         cli_error("the checkpoint just written is not in %s/checkpoints", vault);
         return EXIT_SYSTEM;
     }
@@ -409,8 +350,8 @@ static int access_facts(tlo_chain *ch, uint64_t seq, export_facts *f)
     if (tlo_chain_get(ch, seq, &e, &buf, &err) != 0)
         return cli_fail(&err);
     int ok = e.kind == TLO_ENTRY_ACCESS_GRANTED &&
-             body_str(&e, "purpose", f->purpose, sizeof f->purpose) == 0 &&
-             body_str(&e, "grant", f->grant, sizeof f->grant) == 0;
+             cli_body_str(&e, "purpose", f->purpose, sizeof f->purpose) == 0 &&
+             cli_body_str(&e, "grant", f->grant, sizeof f->grant) == 0;
     free(buf);
     if (!ok) {
         cli_error("entry %llu is not the access entry the custodian just logged",
@@ -493,13 +434,13 @@ int cmd_export(int argc, char **argv)
         cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
         return EXIT_USAGE;
     }
-    if (purpose && !text_ok(purpose, PURPOSE_MAX)) {
+    if (purpose && !cli_text_ok(purpose, PURPOSE_MAX)) {
         cli_error("--purpose is one line of text, 1 to %d bytes", PURPOSE_MAX);
         return EXIT_USAGE;
     }
     const char *slash = strrchr(out_path, '/');
     const char *file = slash ? slash + 1 : out_path;
-    if (!text_ok(file, FILE_NAME_MAX) || strchr(file, '\\')) {
+    if (!cli_text_ok(file, FILE_NAME_MAX) || strchr(file, '\\')) {
         cli_error("-o: the clip's file name must be one line of text of at most %d bytes, "
                   "without a backslash (the manifest names it as sha256sum prints it)",
                   FILE_NAME_MAX);
@@ -596,7 +537,7 @@ int cmd_export(int argc, char **argv)
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
         snprintf(watermark, sizeof watermark, "EXPORTED FOR %s - CASE %s - %s",
                  by ? by->name : actor->name, cs.number, when);
-        if (!text_ok(watermark, TLO_PLAYER_WATERMARK_MAX)) {
+        if (!cli_text_ok(watermark, TLO_PLAYER_WATERMARK_MAX)) {
             cli_error("the watermark \"%s\" is not one line of text of at most %d bytes", watermark,
                       TLO_PLAYER_WATERMARK_MAX);
             rc = EXIT_BAD_DATA;
@@ -973,13 +914,13 @@ static int open_entry_proof(const char *what, const char *text, size_t len,
 static bool body_is(const tlo_entry *e, const char *key, const char *want)
 {
     char v[TLO_NOTE_LINE_MAX];
-    return body_str(e, key, v, sizeof v) == 0 && !strcmp(v, want);
+    return cli_body_str(e, key, v, sizeof v) == 0 && !strcmp(v, want);
 }
 
 static bool body_is_u64(const tlo_entry *e, const char *key, uint64_t want)
 {
     uint64_t v;
-    return body_u64(e, key, &v) == 0 && v == want;
+    return cli_body_u64(e, key, &v) == 0 && v == want;
 }
 
 /* The access entry says what the manifest says. */

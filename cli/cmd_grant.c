@@ -46,21 +46,6 @@ static int parse_expiry(const char *s, uint64_t *ms)
     return 0;
 }
 
-static int text_ok(const char *s, size_t max)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > max)
-        return 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)s + i, len - i, &cp);
-        if (!n)
-            return 0;
-        i += n;
-    }
-    return 1;
-}
-
 static void ms_text(char *out, size_t cap, uint64_t ms)
 {
     snprintf(out, cap, "%02llu:%02llu:%02llu", (unsigned long long)(ms / 3600000),
@@ -212,7 +197,7 @@ static int grant_revoke(int argc, char **argv)
         cli_error("grant revoke takes a GRANT-ID (see 'tellonce grant list') and --as ADMIN");
         return EXIT_USAGE;
     }
-    if (!text_ok(reason, 300)) {
+    if (!cli_text_ok(reason, 300)) {
         cli_error("--reason is one line of text, at most 300 bytes");
         return EXIT_USAGE;
     }
@@ -357,7 +342,7 @@ int cmd_grant(int argc, char **argv)
         cli_error("--actions is view, export or view,export");
         return EXIT_USAGE;
     }
-    if (!text_ok(purpose, 400)) {
+    if (!cli_text_ok(purpose, 400)) {
         cli_error("--purpose is one line of text, 1 to 400 bytes");
         return EXIT_USAGE;
     }

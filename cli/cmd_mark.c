@@ -150,18 +150,8 @@ int cmd_mark(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *number = argv[optind], *text = argv[optind + 1];
-    size_t tlen = strlen(text);
-    for (size_t i = 0; i < tlen;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)text + i, tlen - i, &cp);
-        if (!n) {
-            cli_error("the marker text must be one line of text");
-            return EXIT_USAGE;
-        }
-        i += n;
-    }
-    if (tlen == 0 || tlen > 500) {
-        cli_error("the marker text is 1 to 500 bytes");
+    if (!cli_text_ok(text, 500)) {
+        cli_error("the marker text is one line of text, 1 to 500 bytes");
         return EXIT_USAGE;
     }
     char *vault = cli_vault_dir(vault_opt);

@@ -172,21 +172,8 @@ static void on_event(void *ctx, const tlo_capture_event *ev)
     }
     tlo_error err = {0};
     uint64_t seq;
-    /* GStreamer's text, cut to one line of valid text. */
-    size_t k = 0, mlen = strlen(ev->message);
-    for (size_t i = 0; i < mlen && k + 5 < sizeof msg;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)ev->message + i, mlen - i, &cp);
-        if (!n) {
-            msg[k++] = ' ';
-            i++;
-            continue;
-        }
-        memcpy(msg + k, ev->message + i, n);
-        k += n;
-        i += n;
-    }
-    msg[k] = '\0';
+    /* GStreamer's text, as one line of valid text. */
+    cli_clean_text(msg, sizeof msg, ev->message);
     const char *what = ev->kind == TLO_CAPTURE_CAMERA_LOST ? "camera" : "microphone";
     snprintf(body, sizeof body,
              "at_ms=%llu\ndevice=%s %u\nevent=lost\nmessage=%s\nsession=%s\nthen=%s\n",
@@ -213,22 +200,10 @@ static int add_marker(session *s, uint64_t at_ms, const char *text)
     char body[900], at[32];
     tlo_error err = {0};
     uint64_t seq;
-    size_t tlen = strlen(text);
     clock_text(at, sizeof at, at_ms);
-    for (size_t i = 0; i < tlen;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)text + i, tlen - i, &cp);
-        if (!n) {
-            pthread_mutex_lock(&s->lock);
-            say(s, "! marker not added: the text must be one line of text");
-            pthread_mutex_unlock(&s->lock);
-            return -1;
-        }
-        i += n;
-    }
-    if (tlen == 0 || tlen > 500) {
+    if (!cli_text_ok(text, 500)) {
         pthread_mutex_lock(&s->lock);
-        say(s, "! marker not added: the text is 1 to 500 bytes");
+        say(s, "! marker not added: the text is one line of text, 1 to 500 bytes");
         pthread_mutex_unlock(&s->lock);
         return -1;
     }

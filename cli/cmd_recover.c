@@ -37,17 +37,6 @@ typedef struct scan {
     size_t nobj, objcap;
 } scan;
 
-static int body_field(const tlo_entry *e, const char *key, char *out, size_t cap)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
-    if (!v || n >= cap)
-        return -1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return 0;
-}
-
 static int remember_object(scan *sc, const char *hex)
 {
     if (sc->nobj == sc->objcap) {
@@ -67,18 +56,18 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
     char id[40], obj[40];
     (void)leaf;
     (void)err;
-    if ((e->kind == TLO_ENTRY_SEGMENT && body_field(e, "object", obj, sizeof obj) == 0) ||
-        (e->kind == TLO_ENTRY_CASE_OPEN && body_field(e, "info_object", obj, sizeof obj) == 0))
+    if ((e->kind == TLO_ENTRY_SEGMENT && cli_body_str(e, "object", obj, sizeof obj) == 0) ||
+        (e->kind == TLO_ENTRY_CASE_OPEN && cli_body_str(e, "info_object", obj, sizeof obj) == 0))
         if (remember_object(sc, obj) != 0)
             return -1;
     /* Unfinished files an earlier recovery dealt with are named too. */
     char list[2048];
     if (e->kind == TLO_ENTRY_SESSION_RECOVERED &&
-        body_field(e, "unfinished", list, sizeof list) == 0)
+        cli_body_str(e, "unfinished", list, sizeof list) == 0)
         for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
             if (strlen(t) == 32 && remember_object(sc, t) != 0)
                 return -1;
-    if (body_field(e, "session", id, sizeof id) != 0)
+    if (cli_body_str(e, "session", id, sizeof id) != 0)
         return 0;
     open_session *s = NULL;
     for (size_t i = 0; i < sc->n; i++)
@@ -101,10 +90,10 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
         char end[24];
         s->segments++;
         char ws[24], st[24];
-        if (body_field(e, "end_ms", end, sizeof end) == 0)
+        if (cli_body_str(e, "end_ms", end, sizeof end) == 0)
             s->end_ms = strtoull(end, NULL, 10);
-        if (!s->wall0_ms && body_field(e, "wall_start_ms", ws, sizeof ws) == 0 &&
-            body_field(e, "start_ms", st, sizeof st) == 0 &&
+        if (!s->wall0_ms && cli_body_str(e, "wall_start_ms", ws, sizeof ws) == 0 &&
+            cli_body_str(e, "start_ms", st, sizeof st) == 0 &&
             strtoull(ws, NULL, 10) >= strtoull(st, NULL, 10))
             s->wall0_ms = strtoull(ws, NULL, 10) - strtoull(st, NULL, 10);
     } else if (s && (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED)) {

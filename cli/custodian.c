@@ -16,23 +16,6 @@ const char *cli_action_name(cli_action a)
     return a == CLI_ACTION_EXPORT ? "export" : "view";
 }
 
-static int field(const tlo_entry *e, const char *key, char *out, size_t cap)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
-    if (!v || n >= cap)
-        return -1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return 0;
-}
-
-static int field_u64(const tlo_entry *e, const char *key, uint64_t *out)
-{
-    char v[24];
-    return field(e, key, v, sizeof v) == 0 && cli_parse_u64(v, out) == 0 ? 0 : -1;
-}
-
 /* Now, for expiry. For tests, TELLONCE_TEST_NOW_MS may move it forward
  * (so a grant can be seen expired), never back: it can only refuse more. */
 static uint64_t now_ms(void)
@@ -64,16 +47,16 @@ static int visit_grant(void *ctx, const tlo_entry *e, const uint8_t leaf[static 
         cli_grant g = {.seq = e->seq, .revoked_at = -1};
         char to[80], actions[40];
         memcpy(g.case_id, e->case_id, TLO_ID_BYTES);
-        if (field(e, "to", to, sizeof to) != 0 || strlen(to) != 64 ||
+        if (cli_body_str(e, "to", to, sizeof to) != 0 || strlen(to) != 64 ||
             sodium_hex2bin(g.to, 32, to, 64, NULL, NULL, NULL) != 0 ||
-            field(e, "session", g.session, sizeof g.session) != 0 ||
-            field_u64(e, "from_ms", &g.from_ms) != 0 ||
-            field_u64(e, "until_ms", &g.until_ms) != 0 ||
-            field_u64(e, "expires_ms", &g.expires_ms) != 0 ||
-            field(e, "actions", actions, sizeof actions) != 0)
+            cli_body_str(e, "session", g.session, sizeof g.session) != 0 ||
+            cli_body_u64(e, "from_ms", &g.from_ms) != 0 ||
+            cli_body_u64(e, "until_ms", &g.until_ms) != 0 ||
+            cli_body_u64(e, "expires_ms", &g.expires_ms) != 0 ||
+            cli_body_str(e, "actions", actions, sizeof actions) != 0)
             return 0; /* not a grant this tellonce understands: never honoured */
-        field(e, "to_name", g.to_name, sizeof g.to_name);
-        field(e, "purpose", g.purpose, sizeof g.purpose);
+        cli_body_str(e, "to_name", g.to_name, sizeof g.to_name);
+        cli_body_str(e, "purpose", g.purpose, sizeof g.purpose);
         g.view = strstr(actions, "view") != NULL;
         g.exp = strstr(actions, "export") != NULL;
         if (gs->n == gs->cap) {
@@ -87,7 +70,7 @@ static int visit_grant(void *ctx, const tlo_entry *e, const uint8_t leaf[static 
         gs->g[gs->n++] = g;
     } else if (e->kind == TLO_ENTRY_GRANT_REVOKE) {
         uint64_t which;
-        if (field_u64(e, "grant", &which) != 0)
+        if (cli_body_u64(e, "grant", &which) != 0)
             return 0;
         for (size_t i = 0; i < gs->n; i++)
             if (gs->g[i].seq == which && gs->g[i].revoked_at < 0)
@@ -136,7 +119,7 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
     (void)leaf;
     (void)err;
     if (!e->has_case || memcmp(e->case_id, ss->case_id, TLO_ID_BYTES) != 0 ||
-        field(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
+        cli_body_str(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
         return 0;
     if (e->kind == TLO_ENTRY_SESSION_START) {
         ss->found = true;
@@ -145,13 +128,15 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
         ss->ended = true;
     } else if (e->kind == TLO_ENTRY_SEGMENT) {
         seg_info si = {.seq = e->seq};
-        if (field_u64(e, "index", &si.index) != 0 || field_u64(e, "start_ms", &si.start_ms) != 0 ||
-            field_u64(e, "end_ms", &si.end_ms) != 0 || field_u64(e, "bytes", &si.bytes) != 0 ||
-            field(e, "object", si.object, sizeof si.object) != 0 || strlen(si.object) != 32)
+        if (cli_body_u64(e, "index", &si.index) != 0 ||
+            cli_body_u64(e, "start_ms", &si.start_ms) != 0 ||
+            cli_body_u64(e, "end_ms", &si.end_ms) != 0 ||
+            cli_body_u64(e, "bytes", &si.bytes) != 0 ||
+            cli_body_str(e, "object", si.object, sizeof si.object) != 0 || strlen(si.object) != 32)
             return 0;
-        if (field(e, "plaintext_sha256", hex, sizeof hex) != 0 ||
+        if (cli_body_str(e, "plaintext_sha256", hex, sizeof hex) != 0 ||
             sodium_hex2bin(si.pt, 32, hex, strlen(hex), NULL, NULL, NULL) != 0 ||
-            field(e, "ciphertext_sha256", hex, sizeof hex) != 0 ||
+            cli_body_str(e, "ciphertext_sha256", hex, sizeof hex) != 0 ||
             sodium_hex2bin(si.ct, 32, hex, strlen(hex), NULL, NULL, NULL) != 0)
             return 0;
         if (ss->n == ss->cap) {
@@ -195,25 +180,6 @@ static int append_as_custodian(tlo_chain *ch, const tlo_vault_identity *cust, ui
     return 0;
 }
 
-/* One line of text for an entry body: bytes that are not text become '?'. */
-static void clean(char *out, size_t cap, const char *in)
-{
-    size_t k = 0, len = strlen(in);
-    for (size_t i = 0; i < len && k + 5 < cap;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)in + i, len - i, &cp);
-        if (!n) {
-            out[k++] = '?';
-            i++;
-            continue;
-        }
-        memcpy(out + k, in + i, n);
-        k += n;
-        i += n;
-    }
-    out[k] = '\0';
-}
-
 int cli_custodian_release(const char *vault, tlo_chain *ch, const cli_people *pp,
                           const tlo_vault_identity *actor, const cli_request *req, cli_release *out)
 {
@@ -224,7 +190,7 @@ int cli_custodian_release(const char *vault, tlo_chain *ch, const cli_people *pp
     char case_hex[33], pk_hex[65], purpose[512], body[2600], reason[400] = "", sig_hex[129];
     tlo_hex(case_hex, req->cs->id, TLO_ID_BYTES);
     tlo_hex(pk_hex, actor->sign_pk, 32);
-    clean(purpose, sizeof purpose, req->purpose ? req->purpose : "");
+    cli_clean_text(purpose, sizeof purpose, req->purpose ? req->purpose : "");
 
     session_scan ss = {.case_id = req->cs->id, .session = req->session};
     cli_grant *grants = NULL;

@@ -13,21 +13,10 @@ typedef struct loader {
     size_t cap;
 } loader;
 
-static int body_text(const tlo_entry *e, const char *key, char *out, size_t cap)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
-    if (!v || n >= cap)
-        return -1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return 0;
-}
-
 static int body_pk(const tlo_entry *e, const char *key, uint8_t pk[32])
 {
     char hex[65];
-    return body_text(e, key, hex, sizeof hex) == 0 && tlo_unhex(pk, 32, hex) == 0 ? 0 : -1;
+    return cli_body_str(e, key, hex, sizeof hex) == 0 && tlo_unhex(pk, 32, hex) == 0 ? 0 : -1;
 }
 
 static int add(loader *l, const char *name, const uint8_t pk[32], unsigned roles, uint64_t seq)
@@ -60,13 +49,14 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     (void)leaf;
     (void)err;
     if (e->kind == TLO_ENTRY_GENESIS) {
-        if (body_text(e, "admin.name", name, sizeof name) == 0 && body_pk(e, "admin.pk", pk) == 0)
+        if (cli_body_str(e, "admin.name", name, sizeof name) == 0 &&
+            body_pk(e, "admin.pk", pk) == 0)
             add(l, name, pk, TLO_ROLE_ADMIN, e->seq);
         if (body_pk(e, "custodian.pk", pk) == 0)
             add(l, "custodian", pk, TLO_ROLE_CUSTODIAN, e->seq);
     } else if (e->kind == TLO_ENTRY_USER_ADD) {
-        if (body_text(e, "name", name, sizeof name) == 0 && body_pk(e, "pk", pk) == 0 &&
-            body_text(e, "roles", roles, sizeof roles) == 0 &&
+        if (cli_body_str(e, "name", name, sizeof name) == 0 && body_pk(e, "pk", pk) == 0 &&
+            cli_body_str(e, "roles", roles, sizeof roles) == 0 &&
             tlo_roles_parse(roles, strlen(roles), &mask) == 0)
             add(l, name, pk, mask, e->seq);
     } else if (e->kind == TLO_ENTRY_USER_REVOKE) {

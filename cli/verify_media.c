@@ -42,17 +42,6 @@ static int problem(media *m, const char *fmt, ...)
     return 1; /* stop the walk at the first problem */
 }
 
-static int field(const tlo_entry *e, const char *key, char *out, size_t cap)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
-    if (!v || n >= cap)
-        return -1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return 0;
-}
-
 static sess *find(media *m, const char *id)
 {
     for (size_t i = 0; i < m->n; i++)
@@ -97,7 +86,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     (void)leaf;
     (void)err;
     if (e->kind == TLO_ENTRY_SESSION_START) {
-        if (field(e, "session", id, sizeof id) != 0 || strlen(id) != 32)
+        if (cli_body_str(e, "session", id, sizeof id) != 0 || strlen(id) != 32)
             return problem(m, "entry %llu starts a session without a session id",
                            (unsigned long long)e->seq);
         if (find(m, id))
@@ -117,12 +106,13 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
         tlo_hex(s->case_hex, e->case_id, 16);
         s->start_seq = e->seq;
     } else if (e->kind == TLO_ENTRY_SEGMENT) {
-        if (field(e, "session", id, sizeof id) != 0 || field(e, "index", idx, sizeof idx) != 0 ||
-            field(e, "object", obj, sizeof obj) != 0 || strlen(obj) != 32 ||
-            field(e, "ciphertext_sha256", sha, sizeof sha) != 0 ||
-            field(e, "bytes", bytes, sizeof bytes) != 0 ||
-            field(e, "start_ms", start, sizeof start) != 0 ||
-            field(e, "end_ms", end, sizeof end) != 0)
+        if (cli_body_str(e, "session", id, sizeof id) != 0 ||
+            cli_body_str(e, "index", idx, sizeof idx) != 0 ||
+            cli_body_str(e, "object", obj, sizeof obj) != 0 || strlen(obj) != 32 ||
+            cli_body_str(e, "ciphertext_sha256", sha, sizeof sha) != 0 ||
+            cli_body_str(e, "bytes", bytes, sizeof bytes) != 0 ||
+            cli_body_str(e, "start_ms", start, sizeof start) != 0 ||
+            cli_body_str(e, "end_ms", end, sizeof end) != 0)
             return problem(m, "entry %llu is a segment entry without its fields",
                            (unsigned long long)e->seq);
         sess *s = find(m, id);
@@ -166,17 +156,17 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
                            id, idx, name, (unsigned long long)e->seq);
         s->next_index++;
         m->segments++;
-    } else if (e->kind == TLO_ENTRY_MARKER && field(e, "session", id, sizeof id) == 0) {
+    } else if (e->kind == TLO_ENTRY_MARKER && cli_body_str(e, "session", id, sizeof id) == 0) {
         if (!find(m, id))
             return problem(m, "entry %llu marks session %s, which never started",
                            (unsigned long long)e->seq, id);
     } else if (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED) {
         char segs[24];
-        sess *s = field(e, "session", id, sizeof id) == 0 ? find(m, id) : NULL;
+        sess *s = cli_body_str(e, "session", id, sizeof id) == 0 ? find(m, id) : NULL;
         if (!s || s->ended)
             return problem(m, "entry %llu ends a session that %s", (unsigned long long)e->seq,
                            s ? "had already ended" : "never started");
-        if (field(e, "segments", segs, sizeof segs) == 0 &&
+        if (cli_body_str(e, "segments", segs, sizeof segs) == 0 &&
             strtoull(segs, NULL, 10) != s->next_index)
             return problem(m, "session %s ended with %s segments, but %llu are logged", id, segs,
                            (unsigned long long)s->next_index);
