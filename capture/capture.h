@@ -5,7 +5,7 @@
  * and speech), encodes every camera as its own H.264 track and every
  * microphone as its own AAC track, and splitmuxsink cuts the stream at the
  * first camera's keyframes into segments of fragmented MP4 (0.5 s fragments,
- * a keyframe every 0.5 s). Each segment's bytes go from the muxer, through an
+ * a keyframe at most every 0.5 s). Each segment's bytes go from the muxer, through an
  * appsink, straight into a vault writer: sealed chunk by chunk as they
  * arrive, never written in plaintext. When a segment closes it is finished,
  * fsynced, and handed to the caller, who logs it.
