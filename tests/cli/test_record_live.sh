@@ -23,7 +23,7 @@ expect() {
     local want=$1 what=$2; shift 3
     "$@" >out.txt 2>err.txt </dev/null; local got=$?
     err=$(cat err.txt); out=$(cat out.txt)
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err; stdout: $(head -c 600 out.txt)"; fi
 }
 contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
 # py CHECK-NAME PYTHON: runs python on the JSON log in out.txt ('d'); exit 0 passes.
