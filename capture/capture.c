@@ -180,12 +180,16 @@ static int deliver_locked(tlo_capture *c, bool force, tlo_error *err)
         /* The wall clock of its first frame: where the session clock's zero
          * lies in UTC, plus its start. */
         first->wall_start_ms = c->wall0_ms + t->start_ns / 1000000;
-        /* A segment cut short by an error has no close message: it ends
-         * where the next one starts, or where the media ended. */
-        first->end_ns = t->closed ? t->end_ns
-                        : first->index + 1 < c->times->len && time_of(c, first->index + 1)->opened
-                            ? time_of(c, first->index + 1)->start_ns
-                            : MAX(c->media_ns, t->start_ns);
+        /* A segment ends where the next one starts (the cut: the next
+         * fragment opens before this one has finished closing), so the
+         * times are contiguous by construction; the last one, or one cut
+         * short by an error, where its close message or the media said. */
+        bool next = first->index + 1 < c->times->len && time_of(c, first->index + 1)->opened;
+        first->end_ns = next        ? time_of(c, first->index + 1)->start_ns
+                        : t->closed ? t->end_ns
+                                    : MAX(c->media_ns, t->start_ns);
+        if (first->end_ns < t->start_ns)
+            first->end_ns = t->start_ns;
         rc = c->on_segment ? c->on_segment(c->ctx, first, err) : 0;
         if (rc == 0) {
             c->sealed++;
