@@ -301,3 +301,28 @@ void tlo_entry_leaf_hash(const tlo_entry *e, uint8_t out[static TLO_HASH_BYTES])
     crypto_hash_sha256_update(&st, e->sig, TLO_ENTRY_SIG_BYTES);
     crypto_hash_sha256_final(&st, out);
 }
+
+int tlo_entry_str(const tlo_entry *e, const char *key, char *out, size_t cap)
+{
+    size_t n;
+    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
+    if (!v || n >= cap)
+        return -1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int tlo_entry_u64(const tlo_entry *e, const char *key, uint64_t *out)
+{
+    char v[24];
+    return tlo_entry_str(e, key, v, sizeof v) == 0 && tlo_parse_u64(v, out) == 0 ? 0 : -1;
+}
+
+int tlo_entry_hex(const tlo_entry *e, const char *key, uint8_t *out, size_t n)
+{
+    char hex[2 * 64 + 2];
+    if (n > 64 || tlo_entry_str(e, key, hex, 2 * n + 1) != 0)
+        return -1;
+    return tlo_unhex(out, n, hex) == 0 ? 0 : -1;
+}

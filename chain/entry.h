@@ -107,6 +107,14 @@ bool tlo_entry_body_valid(const uint8_t *body, size_t len, const char **why);
 const uint8_t *tlo_entry_body_get(const uint8_t *body, size_t len, const char *key,
                                   size_t *value_len);
 
+/* The value of key in e's body as a NUL-terminated string (0), or -1 when
+ * absent or longer than cap - 1 bytes. */
+int tlo_entry_str(const tlo_entry *e, const char *key, char *out, size_t cap);
+/* The value of key as a decimal number (0), or -1 when absent or not one. */
+int tlo_entry_u64(const tlo_entry *e, const char *key, uint64_t *out);
+/* The value of key as exactly n bytes in hex (0), or -1. */
+int tlo_entry_hex(const tlo_entry *e, const char *key, uint8_t *out, size_t n);
+
 /* Encodes e into out (TLO_ENTRY_MAX_BYTES at most), the signature included.
  * Returns the length, or 0 if the body is too long. */
 size_t tlo_entry_encode(const tlo_entry *e, uint8_t *out, size_t cap);

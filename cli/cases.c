@@ -58,7 +58,7 @@ uint8_t *cli_case_key(const char *vault, const cli_case *cs, const tlo_vault_ide
     char hex[2 * TLO_ID_BYTES + 1], name[64];
     tlo_hex(hex, cs->id, TLO_ID_BYTES);
     snprintf(name, sizeof name, "cases/%s.key", hex);
-    char *path = cli_path(vault, name);
+    char *path = tlo_path_join(vault, name);
     uint8_t wrapped[TLO_WRAPPED_KEY_BYTES];
     uint8_t *key = NULL;
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;

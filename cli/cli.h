@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "chain.h"
+#include "custody.h"
 #include "note.h"
 #include "tlo_common.h"
 #include "vault.h"
@@ -33,28 +34,28 @@ int cli_exit_code(int code);
  * Returns NULL with err filled on failure. */
 uint8_t *cli_read_key_file(const char *path, tlo_error *err);
 
-/* Parses a non-negative decimal integer; returns 0 or -1. */
-int cli_parse_u64(const char *s, uint64_t *out);
-/* One line of text: valid UTF-8, no control character, 1..max bytes. */
-bool cli_text_ok(const char *s, size_t max);
-/* in as one line of valid text for an entry body (cut to fit cap; bytes
- * that are not text, and control characters, become '?'). */
-void cli_clean_text(char *out, size_t cap, const char *in);
-/* The value of key in an entry's body, as a string (0) or -1 when absent
- * or longer than cap - 1; as a number (0) or -1. */
-int cli_body_str(const tlo_entry *e, const char *key, char *out, size_t cap);
-int cli_body_u64(const tlo_entry *e, const char *key, uint64_t *out);
-
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
+
+/* ---- the vault through the custody core (session.c) ---- */
+
+/* Opens the vault (opt, else $TELLONCE_VAULT, else the default; see
+ * cli_vault_dir). NULL with the error printed and *rc set on failure. */
+tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc);
+/* Asks as's passphrase (pass_file, $TELLONCE_PASSPHRASE or the terminal)
+ * and unlocks them as one of roles (tlo_custody_unlock). NULL with the error
+ * printed and *rc set otherwise. The person is looked up before the
+ * passphrase is asked. */
+tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
+                               unsigned roles, const char *role_text, int *rc);
+/* The case with this number; 0 or an exit code (printed). */
+int cli_find_case(tlo_custody *v, const char *number, tlo_custody_case *out);
 
 /* ---- vaults, passphrases, people (session.c, people.c) ---- */
 
 /* The vault directory: opt, else $TELLONCE_VAULT, else
  * $XDG_DATA_HOME/tellonce/vault (~/.local/share/tellonce/vault). malloc'd. */
 char *cli_vault_dir(const char *opt);
-/* dir + "/" + name, malloc'd. */
-char *cli_path(const char *dir, const char *name);
 
 /* A passphrase in secure memory (sodium_free it): the first line of file if
  * given, else $env_name if set, else asked on the terminal without echo
@@ -80,14 +81,7 @@ tlo_vault_identity *cli_unlock_custodian(const char *vault);
 tlo_chain *cli_open_ledger(const char *vault, bool readonly, int *rc);
 
 /* People as the ledger enrols them (not verified: 'verify' does that). */
-typedef struct cli_person {
-    char name[TLO_NAME_MAX + 1];
-    uint8_t pk[32];
-    uint8_t actor[32]; /* SHA-256 of pk, as entries name their actor */
-    unsigned roles;
-    uint64_t enrolled_at;
-    int64_t revoked_at; /* -1 while active */
-} cli_person;
+typedef tlo_custody_person cli_person;
 typedef struct cli_people {
     cli_person *p;
     size_t n;
@@ -117,11 +111,7 @@ int cli_checkpoint_anchors(tlo_chain *ch, const char *vault, const char *old_pat
                            tlo_chain_anchor *anchors, size_t *n, char **labels);
 
 /* ---- cases (cases.c) ---- */
-typedef struct cli_case {
-    uint8_t id[TLO_ID_BYTES]; /* internal id */
-    char number[80];          /* the number police use */
-    uint64_t opened_at;       /* the case-open entry */
-} cli_case;
+typedef tlo_custody_case cli_case;
 /* Finds the case with this number in the ledger. 0, or an exit code (the
  * error printed unless quiet). */
 int cli_case_find(tlo_chain *c, const char *number, cli_case *out, bool quiet);

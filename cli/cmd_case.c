@@ -32,7 +32,7 @@ static void case_usage(FILE *f)
 
 static int mkdir_private(const char *vault, const char *name)
 {
-    char *p = cli_path(vault, name);
+    char *p = tlo_path_join(vault, name);
     int rc = p && (mkdir(p, 0700) == 0 || errno == EEXIST) ? 0 : -1;
     if (rc)
         cli_error("cannot create %s: %s", p ? p : name, strerror(errno));
@@ -80,12 +80,12 @@ static int case_open(const char *vault, const char *number, const char *as, cons
     if (!c || (rc = cli_people_load(c, &pp)) != 0)
         goto out;
     rc = EXIT_USAGE;
-    if (!cli_text_ok(number, 64) || strchr(number, '/')) {
+    if (!tlo_text_ok(number, 64) || strchr(number, '/')) {
         cli_error("a case number is 1 to 64 bytes of text without control characters or '/'");
         goto out;
     }
-    if ((title && !cli_text_ok(title, 1000)) || (child_name && !cli_text_ok(child_name, 255)) ||
-        (child_birthdate && !cli_text_ok(child_birthdate, 64))) {
+    if ((title && !tlo_text_ok(title, 1000)) || (child_name && !tlo_text_ok(child_name, 255)) ||
+        (child_birthdate && !tlo_text_ok(child_birthdate, 64))) {
         cli_error("--title, --child-name and --child-birthdate take one line of text");
         goto out;
     }
@@ -112,7 +112,7 @@ static int case_open(const char *vault, const char *number, const char *as, cons
     if (!(key = tlo_vault_key_generate()) || tlo_vault_key_wrap(wrapped, key, box_pk, &err) != 0)
         goto out;
     snprintf(name, sizeof name, "cases/%s.key", hex);
-    key_path = cli_path(vault, name);
+    key_path = tlo_path_join(vault, name);
     if (cli_write_new_file(key_path, wrapped, sizeof wrapped, 0600) != 0) {
         free(key_path);
         key_path = NULL;
@@ -126,7 +126,7 @@ static int case_open(const char *vault, const char *number, const char *as, cons
     tlo_vault_random_id(op.object_id);
     tlo_hex(hex, op.object_id, TLO_ID_BYTES);
     snprintf(name, sizeof name, "objects/%s.tlo", hex);
-    info_path = cli_path(vault, name);
+    info_path = tlo_path_join(vault, name);
     if (asprintf(&fields, "case_number=%s\nchild_birthdate=%s\nchild_name=%s\ntitle=%s\n", number,
                  child_birthdate ? child_birthdate : "", child_name ? child_name : "",
                  title ? title : "") < 0) {
@@ -309,7 +309,7 @@ static int case_show(const char *vault, const char *number, const char *as, cons
     }
     char name[64];
     snprintf(name, sizeof name, "objects/%s.tlo", f.info);
-    path = cli_path(vault, name);
+    path = tlo_path_join(vault, name);
     fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     tlo_vault_reader *r = fd >= 0 ? tlo_vault_reader_open_fd(fd, key, path, &err) : NULL;
     size_t len = r ? (size_t)tlo_vault_reader_size(r) : 0;

@@ -104,7 +104,7 @@ static int open_checkpoint(const char *path, const tlo_note_verifier *v, const c
 
 char *cli_newest_checkpoint(const char *vault)
 {
-    char *dir = cli_path(vault, "checkpoints"), best[64] = "";
+    char *dir = tlo_path_join(vault, "checkpoints"), best[64] = "";
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *de;
     while (d && (de = readdir(d))) {
@@ -114,7 +114,7 @@ char *cli_newest_checkpoint(const char *vault)
     }
     if (d)
         closedir(d);
-    char *path = best[0] && dir ? cli_path(dir, best) : NULL;
+    char *path = best[0] && dir ? tlo_path_join(dir, best) : NULL;
     free(dir);
     return path;
 }
@@ -160,14 +160,14 @@ int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path,
     }
     /* Keep it in the vault before logging it: a logged checkpoint must exist. */
     char name[64];
-    dir = cli_path(vault, "checkpoints");
+    dir = tlo_path_join(vault, "checkpoints");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         cli_error("cannot create %s: %s", dir, strerror(errno));
         rc = EXIT_SYSTEM;
         goto out;
     }
     snprintf(name, sizeof name, "%020llu.checkpoint", (unsigned long long)r.entries);
-    path = cli_path(dir, name);
+    path = tlo_path_join(dir, name);
     if (cli_write_new_file(path, note, note_len, 0644) != 0) {
         rc = EXIT_SYSTEM;
         goto out;
@@ -336,7 +336,7 @@ int cmd_prove(int argc, char **argv)
             vault_opt = optarg;
             break;
         case 'e':
-            if (cli_parse_u64(optarg, &index) != 0) {
+            if (tlo_parse_u64(optarg, &index) != 0) {
                 cli_error("--entry takes an entry number");
                 return EXIT_USAGE;
             }

@@ -350,8 +350,8 @@ static int access_facts(tlo_chain *ch, uint64_t seq, export_facts *f)
     if (tlo_chain_get(ch, seq, &e, &buf, &err) != 0)
         return cli_fail(&err);
     int ok = e.kind == TLO_ENTRY_ACCESS_GRANTED &&
-             cli_body_str(&e, "purpose", f->purpose, sizeof f->purpose) == 0 &&
-             cli_body_str(&e, "grant", f->grant, sizeof f->grant) == 0;
+             tlo_entry_str(&e, "purpose", f->purpose, sizeof f->purpose) == 0 &&
+             tlo_entry_str(&e, "grant", f->grant, sizeof f->grant) == 0;
     free(buf);
     if (!ok) {
         cli_error("entry %llu is not the access entry the custodian just logged",
@@ -434,13 +434,13 @@ int cmd_export(int argc, char **argv)
         cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
         return EXIT_USAGE;
     }
-    if (purpose && !cli_text_ok(purpose, PURPOSE_MAX)) {
+    if (purpose && !tlo_text_ok(purpose, PURPOSE_MAX)) {
         cli_error("--purpose is one line of text, 1 to %d bytes", PURPOSE_MAX);
         return EXIT_USAGE;
     }
     const char *slash = strrchr(out_path, '/');
     const char *file = slash ? slash + 1 : out_path;
-    if (!cli_text_ok(file, FILE_NAME_MAX) || strchr(file, '\\')) {
+    if (!tlo_text_ok(file, FILE_NAME_MAX) || strchr(file, '\\')) {
         cli_error("-o: the clip's file name must be one line of text of at most %d bytes, "
                   "without a backslash (the manifest names it as sha256sum prints it)",
                   FILE_NAME_MAX);
@@ -515,7 +515,7 @@ int cmd_export(int argc, char **argv)
     for (size_t i = 0; i < rel.n; i++) {
         char name[64];
         snprintf(name, sizeof name, "objects/%s.tlo", rel.seg[i].object);
-        if (!(paths[i] = cli_path(vault, name))) {
+        if (!(paths[i] = tlo_path_join(vault, name))) {
             rc = EXIT_SYSTEM;
             goto out;
         }
@@ -537,7 +537,7 @@ int cmd_export(int argc, char **argv)
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
         snprintf(watermark, sizeof watermark, "EXPORTED FOR %s - CASE %s - %s",
                  by ? by->name : actor->name, cs.number, when);
-        if (!cli_text_ok(watermark, TLO_PLAYER_WATERMARK_MAX)) {
+        if (!tlo_text_ok(watermark, TLO_PLAYER_WATERMARK_MAX)) {
             cli_error("the watermark \"%s\" is not one line of text of at most %d bytes", watermark,
                       TLO_PLAYER_WATERMARK_MAX);
             rc = EXIT_BAD_DATA;
@@ -815,10 +815,10 @@ static int parse_manifest(const char *text, size_t len, manifest *m, char *why, 
         BAD("line %u: exported-by-key is not 64 hex digits", c.line);
     FIELD("exported-at", m->at);
     FIELD("access-entry", v);
-    if (cli_parse_u64(v, &m->access_seq) != 0)
+    if (tlo_parse_u64(v, &m->access_seq) != 0)
         BAD("line %u: access-entry is not an entry number", c.line);
     FIELD("export-entry", v);
-    if (cli_parse_u64(v, &m->export_seq) != 0)
+    if (tlo_parse_u64(v, &m->export_seq) != 0)
         BAD("line %u: export-entry is not an entry number", c.line);
     FIELD("tracks", m->tracks);
     {
@@ -842,10 +842,10 @@ static int parse_manifest(const char *text, size_t len, manifest *m, char *why, 
         char idx[24], a[24], b[24], pt[72], ct[72], seq[24];
         if (sscanf(v, "%23s %32s %23s %23s %71s %71s %23s%1s", idx, g->object, a, b, pt, ct, seq,
                    tail) != 7 ||
-            cli_parse_u64(idx, &g->index) != 0 || strlen(g->object) != 32 ||
-            cli_parse_u64(a, &g->start_ms) != 0 || cli_parse_u64(b, &g->end_ms) != 0 ||
+            tlo_parse_u64(idx, &g->index) != 0 || strlen(g->object) != 32 ||
+            tlo_parse_u64(a, &g->start_ms) != 0 || tlo_parse_u64(b, &g->end_ms) != 0 ||
             hex_value(pt, g->pt, 32) != 0 || hex_value(ct, g->ct, 32) != 0 ||
-            cli_parse_u64(seq, &g->seq) != 0)
+            tlo_parse_u64(seq, &g->seq) != 0)
             BAD("line %u: a segment line must be INDEX OBJECT START_MS END_MS "
                 "PLAINTEXT_SHA256 CIPHERTEXT_SHA256 ENTRY",
                 c.line);
@@ -853,7 +853,7 @@ static int parse_manifest(const char *text, size_t len, manifest *m, char *why, 
     if (m->nseg == 0)
         BAD("line %u: there is no segment line", c.line + 1);
     FIELD("bytes", v);
-    if (cli_parse_u64(v, &m->bytes) != 0)
+    if (tlo_parse_u64(v, &m->bytes) != 0)
         BAD("line %u: bytes is not a number", c.line);
     FIELD("sha256sum", v);
     if (strlen(v) < 67 || v[64] != ' ' || v[65] != ' ' || strlen(v + 66) >= sizeof m->file)
@@ -914,13 +914,13 @@ static int open_entry_proof(const char *what, const char *text, size_t len,
 static bool body_is(const tlo_entry *e, const char *key, const char *want)
 {
     char v[TLO_NOTE_LINE_MAX];
-    return cli_body_str(e, key, v, sizeof v) == 0 && !strcmp(v, want);
+    return tlo_entry_str(e, key, v, sizeof v) == 0 && !strcmp(v, want);
 }
 
 static bool body_is_u64(const tlo_entry *e, const char *key, uint64_t want)
 {
     uint64_t v;
-    return cli_body_u64(e, key, &v) == 0 && v == want;
+    return tlo_entry_u64(e, key, &v) == 0 && v == want;
 }
 
 /* The access entry says what the manifest says. */

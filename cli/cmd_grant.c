@@ -86,7 +86,7 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
         if (end && n < sizeof v) {
             memcpy(v, end, n);
             v[n] = '\0';
-            if (cli_parse_u64(v, &ms) == 0 && ms > f->end_ms)
+            if (tlo_parse_u64(v, &ms) == 0 && ms > f->end_ms)
                 f->end_ms = ms;
         }
     }
@@ -193,11 +193,11 @@ static int grant_revoke(int argc, char **argv)
         }
     }
     uint64_t id;
-    if (argc - optind != 1 || !as || cli_parse_u64(argv[optind], &id) != 0) {
+    if (argc - optind != 1 || !as || tlo_parse_u64(argv[optind], &id) != 0) {
         cli_error("grant revoke takes a GRANT-ID (see 'tellonce grant list') and --as ADMIN");
         return EXIT_USAGE;
     }
-    if (!cli_text_ok(reason, 300)) {
+    if (!tlo_text_ok(reason, 300)) {
         cli_error("--reason is one line of text, at most 300 bytes");
         return EXIT_USAGE;
     }
@@ -342,7 +342,7 @@ int cmd_grant(int argc, char **argv)
         cli_error("--actions is view, export or view,export");
         return EXIT_USAGE;
     }
-    if (!cli_text_ok(purpose, 400)) {
+    if (!tlo_text_ok(purpose, 400)) {
         cli_error("--purpose is one line of text, 1 to 400 bytes");
         return EXIT_USAGE;
     }

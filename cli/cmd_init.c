@@ -82,10 +82,10 @@ int cmd_init(int argc, char **argv)
         return EXIT_USAGE;
     }
     vault = cli_vault_dir(vault_opt);
-    ledger_path = cli_path(vault, "ledger.db");
-    cust_id_path = cli_path(vault, "custodian.id");
-    cust_secret_path = cli_path(vault, "custodian.secret");
-    people = cli_path(vault, "people");
+    ledger_path = tlo_path_join(vault, "ledger.db");
+    cust_id_path = tlo_path_join(vault, "custodian.id");
+    cust_secret_path = tlo_path_join(vault, "custodian.secret");
+    people = tlo_path_join(vault, "people");
     struct stat st;
     if (stat(ledger_path, &st) == 0 || stat(cust_id_path, &st) == 0) {
         cli_error("%s is already a tellonce vault; nothing was changed", vault);
@@ -126,7 +126,7 @@ int cmd_init(int argc, char **argv)
     char kid[2 * TLO_KEYID_BYTES + 1], file[64];
     tlo_vault_identity_key_id(kid, admin);
     snprintf(file, sizeof file, "%s.id", kid);
-    admin_path = cli_path(people, file);
+    admin_path = tlo_path_join(people, file);
     if (tlo_vault_identity_save(admin, admin_path, pass, pass_len, cli_kdf_cost(), &err) != 0) {
         rc = cli_fail(&err);
         goto undo;

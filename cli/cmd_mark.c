@@ -150,7 +150,7 @@ int cmd_mark(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *number = argv[optind], *text = argv[optind + 1];
-    if (!cli_text_ok(text, 500)) {
+    if (!tlo_text_ok(text, 500)) {
         cli_error("the marker text is one line of text, 1 to 500 bytes");
         return EXIT_USAGE;
     }

@@ -176,7 +176,7 @@ static int do_seal(int argc, char **argv)
             }
             break;
         case 's':
-            if (cli_parse_u64(optarg, &chunk) != 0 || chunk < 1024 || chunk > (1u << 20) ||
+            if (tlo_parse_u64(optarg, &chunk) != 0 || chunk < 1024 || chunk > (1u << 20) ||
                 (chunk & (chunk - 1))) {
                 cli_error("--chunk-size must be a power of two from 1024 to 1048576");
                 return EXIT_USAGE;
@@ -325,13 +325,13 @@ static int do_open(int argc, char **argv)
             key_file = optarg;
             break;
         case 'o':
-            if (cli_parse_u64(optarg, &off) != 0) {
+            if (tlo_parse_u64(optarg, &off) != 0) {
                 cli_error("--offset takes a byte count, not '%s'", optarg);
                 return EXIT_USAGE;
             }
             break;
         case 'l':
-            if (cli_parse_u64(optarg, &len) != 0) {
+            if (tlo_parse_u64(optarg, &len) != 0) {
                 cli_error("--length takes a byte count, not '%s'", optarg);
                 return EXIT_USAGE;
             }

@@ -553,7 +553,7 @@ int cmd_play(int argc, char **argv)
     for (size_t i = 0; segs && paths && i < rel.n; i++) {
         char name[64];
         snprintf(name, sizeof name, "objects/%s.tlo", rel.seg[i].object);
-        paths[i] = cli_path(vault, name);
+        paths[i] = tlo_path_join(vault, name);
         segs[i] = (tlo_clip_segment){.path = paths[i],
                                      .object_key = rel.seg[i].key,
                                      .start_ms = rel.seg[i].start_ms,

@@ -173,7 +173,7 @@ static void on_event(void *ctx, const tlo_capture_event *ev)
     tlo_error err = {0};
     uint64_t seq;
     /* GStreamer's text, as one line of valid text. */
-    cli_clean_text(msg, sizeof msg, ev->message);
+    tlo_clean_text(msg, sizeof msg, ev->message);
     const char *what = ev->kind == TLO_CAPTURE_CAMERA_LOST ? "camera" : "microphone";
     snprintf(body, sizeof body,
              "at_ms=%llu\ndevice=%s %u\nevent=lost\nmessage=%s\nsession=%s\nthen=%s\n",
@@ -201,7 +201,7 @@ static int add_marker(session *s, uint64_t at_ms, const char *text)
     tlo_error err = {0};
     uint64_t seq;
     clock_text(at, sizeof at, at_ms);
-    if (!cli_text_ok(text, 500)) {
+    if (!tlo_text_ok(text, 500)) {
         pthread_mutex_lock(&s->lock);
         say(s, "! marker not added: the text is one line of text, 1 to 500 bytes");
         pthread_mutex_unlock(&s->lock);
@@ -416,7 +416,7 @@ int cmd_record(int argc, char **argv)
             room_spec = optarg;
             break;
         case 'd':
-            if (cli_parse_u64(optarg, &duration) != 0 || duration == 0 || duration > 86400) {
+            if (tlo_parse_u64(optarg, &duration) != 0 || duration == 0 || duration > 86400) {
                 cli_error("--duration takes whole seconds, 1 to 86400 (a day)");
                 return EXIT_USAGE;
             }
@@ -493,7 +493,7 @@ int cmd_record(int argc, char **argv)
         goto out;
     s.signer.sk = actor->sign_sk;
     memcpy(s.signer.pk, actor->sign_pk, 32);
-    objects = cli_path(vault, "objects");
+    objects = tlo_path_join(vault, "objects");
     if (mkdir(objects, 0700) != 0 && access(objects, W_OK) != 0) {
         cli_error("cannot use %s", objects);
         rc = EXIT_SYSTEM;

@@ -56,18 +56,18 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
     char id[40], obj[40];
     (void)leaf;
     (void)err;
-    if ((e->kind == TLO_ENTRY_SEGMENT && cli_body_str(e, "object", obj, sizeof obj) == 0) ||
-        (e->kind == TLO_ENTRY_CASE_OPEN && cli_body_str(e, "info_object", obj, sizeof obj) == 0))
+    if ((e->kind == TLO_ENTRY_SEGMENT && tlo_entry_str(e, "object", obj, sizeof obj) == 0) ||
+        (e->kind == TLO_ENTRY_CASE_OPEN && tlo_entry_str(e, "info_object", obj, sizeof obj) == 0))
         if (remember_object(sc, obj) != 0)
             return -1;
     /* Unfinished files an earlier recovery dealt with are named too. */
     char list[2048];
     if (e->kind == TLO_ENTRY_SESSION_RECOVERED &&
-        cli_body_str(e, "unfinished", list, sizeof list) == 0)
+        tlo_entry_str(e, "unfinished", list, sizeof list) == 0)
         for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
             if (strlen(t) == 32 && remember_object(sc, t) != 0)
                 return -1;
-    if (cli_body_str(e, "session", id, sizeof id) != 0)
+    if (tlo_entry_str(e, "session", id, sizeof id) != 0)
         return 0;
     open_session *s = NULL;
     for (size_t i = 0; i < sc->n; i++)
@@ -90,10 +90,10 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
         char end[24];
         s->segments++;
         char ws[24], st[24];
-        if (cli_body_str(e, "end_ms", end, sizeof end) == 0)
+        if (tlo_entry_str(e, "end_ms", end, sizeof end) == 0)
             s->end_ms = strtoull(end, NULL, 10);
-        if (!s->wall0_ms && cli_body_str(e, "wall_start_ms", ws, sizeof ws) == 0 &&
-            cli_body_str(e, "start_ms", st, sizeof st) == 0 &&
+        if (!s->wall0_ms && tlo_entry_str(e, "wall_start_ms", ws, sizeof ws) == 0 &&
+            tlo_entry_str(e, "start_ms", st, sizeof st) == 0 &&
             strtoull(ws, NULL, 10) >= strtoull(st, NULL, 10))
             s->wall0_ms = strtoull(ws, NULL, 10) - strtoull(st, NULL, 10);
     } else if (s && (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED)) {
@@ -229,7 +229,7 @@ int cmd_recover(int argc, char **argv)
         goto out;
     tlo_chain_signer signer = {.sk = actor->sign_sk};
     memcpy(signer.pk, actor->sign_pk, 32);
-    objects = cli_path(vault, "objects");
+    objects = tlo_path_join(vault, "objects");
     rc = EXIT_OK;
 
     for (size_t i = 0; i < sc.n && rc == EXIT_OK; i++) {
@@ -274,7 +274,7 @@ int cmd_recover(int argc, char **argv)
             hex[32] = '\0';
             if (known_object(&sc, hex))
                 continue;
-            char *path = cli_path(objects, de->d_name);
+            char *path = tlo_path_join(objects, de->d_name);
             int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
             struct stat st;
             tlo_vault_inspection ins;
@@ -316,7 +316,7 @@ int cmd_recover(int argc, char **argv)
                 tlo_vault_random_id(op.object_id);
                 tlo_hex(nhex, op.object_id, TLO_ID_BYTES);
                 snprintf(name, sizeof name, "%s.tlo", nhex);
-                char *npath = cli_path(objects, name);
+                char *npath = tlo_path_join(objects, name);
                 int nfd = npath ? open(npath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
                 tlo_vault_writer *w =
                     nfd >= 0 ? tlo_vault_writer_new(&op, key, tlo_vault_fd_sink, &nfd, &err) : NULL;

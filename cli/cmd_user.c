@@ -83,8 +83,8 @@ static int user_add(const char *vault, int argc, char **argv, const char *name, 
     char kid[2 * TLO_KEYID_BYTES + 1], file[64], pk[65], box[65], role_text[200], body[1024];
     tlo_vault_identity_key_id(kid, person);
     snprintf(file, sizeof file, "%s.id", kid);
-    people_dir = cli_path(vault, "people");
-    path = cli_path(people_dir, file);
+    people_dir = tlo_path_join(vault, "people");
+    path = tlo_path_join(people_dir, file);
     rc = EXIT_SYSTEM;
     if (tlo_vault_identity_save(person, path, pass, len, cli_kdf_cost(), &err) != 0) {
         rc = cli_fail(&err);

@@ -24,7 +24,7 @@ static uint64_t now_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, later;
     const char *t = getenv("TELLONCE_TEST_NOW_MS");
-    if (t && cli_parse_u64(t, &later) == 0 && later > now)
+    if (t && tlo_parse_u64(t, &later) == 0 && later > now)
         now = later;
     return now;
 }
@@ -47,16 +47,16 @@ static int visit_grant(void *ctx, const tlo_entry *e, const uint8_t leaf[static 
         cli_grant g = {.seq = e->seq, .revoked_at = -1};
         char to[80], actions[40];
         memcpy(g.case_id, e->case_id, TLO_ID_BYTES);
-        if (cli_body_str(e, "to", to, sizeof to) != 0 || strlen(to) != 64 ||
+        if (tlo_entry_str(e, "to", to, sizeof to) != 0 || strlen(to) != 64 ||
             sodium_hex2bin(g.to, 32, to, 64, NULL, NULL, NULL) != 0 ||
-            cli_body_str(e, "session", g.session, sizeof g.session) != 0 ||
-            cli_body_u64(e, "from_ms", &g.from_ms) != 0 ||
-            cli_body_u64(e, "until_ms", &g.until_ms) != 0 ||
-            cli_body_u64(e, "expires_ms", &g.expires_ms) != 0 ||
-            cli_body_str(e, "actions", actions, sizeof actions) != 0)
+            tlo_entry_str(e, "session", g.session, sizeof g.session) != 0 ||
+            tlo_entry_u64(e, "from_ms", &g.from_ms) != 0 ||
+            tlo_entry_u64(e, "until_ms", &g.until_ms) != 0 ||
+            tlo_entry_u64(e, "expires_ms", &g.expires_ms) != 0 ||
+            tlo_entry_str(e, "actions", actions, sizeof actions) != 0)
             return 0; /* not a grant this tellonce understands: never honoured */
-        cli_body_str(e, "to_name", g.to_name, sizeof g.to_name);
-        cli_body_str(e, "purpose", g.purpose, sizeof g.purpose);
+        tlo_entry_str(e, "to_name", g.to_name, sizeof g.to_name);
+        tlo_entry_str(e, "purpose", g.purpose, sizeof g.purpose);
         g.view = strstr(actions, "view") != NULL;
         g.exp = strstr(actions, "export") != NULL;
         if (gs->n == gs->cap) {
@@ -70,7 +70,7 @@ static int visit_grant(void *ctx, const tlo_entry *e, const uint8_t leaf[static 
         gs->g[gs->n++] = g;
     } else if (e->kind == TLO_ENTRY_GRANT_REVOKE) {
         uint64_t which;
-        if (cli_body_u64(e, "grant", &which) != 0)
+        if (tlo_entry_u64(e, "grant", &which) != 0)
             return 0;
         for (size_t i = 0; i < gs->n; i++)
             if (gs->g[i].seq == which && gs->g[i].revoked_at < 0)
@@ -119,7 +119,7 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
     (void)leaf;
     (void)err;
     if (!e->has_case || memcmp(e->case_id, ss->case_id, TLO_ID_BYTES) != 0 ||
-        cli_body_str(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
+        tlo_entry_str(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
         return 0;
     if (e->kind == TLO_ENTRY_SESSION_START) {
         ss->found = true;
@@ -128,15 +128,15 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
         ss->ended = true;
     } else if (e->kind == TLO_ENTRY_SEGMENT) {
         seg_info si = {.seq = e->seq};
-        if (cli_body_u64(e, "index", &si.index) != 0 ||
-            cli_body_u64(e, "start_ms", &si.start_ms) != 0 ||
-            cli_body_u64(e, "end_ms", &si.end_ms) != 0 ||
-            cli_body_u64(e, "bytes", &si.bytes) != 0 ||
-            cli_body_str(e, "object", si.object, sizeof si.object) != 0 || strlen(si.object) != 32)
+        if (tlo_entry_u64(e, "index", &si.index) != 0 ||
+            tlo_entry_u64(e, "start_ms", &si.start_ms) != 0 ||
+            tlo_entry_u64(e, "end_ms", &si.end_ms) != 0 ||
+            tlo_entry_u64(e, "bytes", &si.bytes) != 0 ||
+            tlo_entry_str(e, "object", si.object, sizeof si.object) != 0 || strlen(si.object) != 32)
             return 0;
-        if (cli_body_str(e, "plaintext_sha256", hex, sizeof hex) != 0 ||
+        if (tlo_entry_str(e, "plaintext_sha256", hex, sizeof hex) != 0 ||
             sodium_hex2bin(si.pt, 32, hex, strlen(hex), NULL, NULL, NULL) != 0 ||
-            cli_body_str(e, "ciphertext_sha256", hex, sizeof hex) != 0 ||
+            tlo_entry_str(e, "ciphertext_sha256", hex, sizeof hex) != 0 ||
             sodium_hex2bin(si.ct, 32, hex, strlen(hex), NULL, NULL, NULL) != 0)
             return 0;
         if (ss->n == ss->cap) {
@@ -190,7 +190,7 @@ int cli_custodian_release(const char *vault, tlo_chain *ch, const cli_people *pp
     char case_hex[33], pk_hex[65], purpose[512], body[2600], reason[400] = "", sig_hex[129];
     tlo_hex(case_hex, req->cs->id, TLO_ID_BYTES);
     tlo_hex(pk_hex, actor->sign_pk, 32);
-    cli_clean_text(purpose, sizeof purpose, req->purpose ? req->purpose : "");
+    tlo_clean_text(purpose, sizeof purpose, req->purpose ? req->purpose : "");
 
     session_scan ss = {.case_id = req->cs->id, .session = req->session};
     cli_grant *grants = NULL;
@@ -343,7 +343,7 @@ int cli_custodian_release(const char *vault, tlo_chain *ch, const cli_people *pp
         cli_released_segment *r = &out->seg[out->n];
         char name[64];
         snprintf(name, sizeof name, "objects/%s.tlo", ss.s[i].object);
-        char *path = cli_path(vault, name);
+        char *path = tlo_path_join(vault, name);
         int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
         struct stat st;
         r->key = sodium_malloc(TLO_OBJECT_KEY_BYTES);

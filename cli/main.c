@@ -70,6 +70,7 @@ int cli_exit_code(int code)
     case TLO_OK:
         return EXIT_OK;
     case TLO_EARG:
+    case TLO_ENOTFOUND:
         return EXIT_USAGE;
     case TLO_ENOMEM:
     case TLO_EIO:

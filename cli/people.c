@@ -16,7 +16,7 @@ typedef struct loader {
 static int body_pk(const tlo_entry *e, const char *key, uint8_t pk[32])
 {
     char hex[65];
-    return cli_body_str(e, key, hex, sizeof hex) == 0 && tlo_unhex(pk, 32, hex) == 0 ? 0 : -1;
+    return tlo_entry_str(e, key, hex, sizeof hex) == 0 && tlo_unhex(pk, 32, hex) == 0 ? 0 : -1;
 }
 
 static int add(loader *l, const char *name, const uint8_t pk[32], unsigned roles, uint64_t seq)
@@ -49,14 +49,14 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     (void)leaf;
     (void)err;
     if (e->kind == TLO_ENTRY_GENESIS) {
-        if (cli_body_str(e, "admin.name", name, sizeof name) == 0 &&
+        if (tlo_entry_str(e, "admin.name", name, sizeof name) == 0 &&
             body_pk(e, "admin.pk", pk) == 0)
             add(l, name, pk, TLO_ROLE_ADMIN, e->seq);
         if (body_pk(e, "custodian.pk", pk) == 0)
             add(l, "custodian", pk, TLO_ROLE_CUSTODIAN, e->seq);
     } else if (e->kind == TLO_ENTRY_USER_ADD) {
-        if (cli_body_str(e, "name", name, sizeof name) == 0 && body_pk(e, "pk", pk) == 0 &&
-            cli_body_str(e, "roles", roles, sizeof roles) == 0 &&
+        if (tlo_entry_str(e, "name", name, sizeof name) == 0 && body_pk(e, "pk", pk) == 0 &&
+            tlo_entry_str(e, "roles", roles, sizeof roles) == 0 &&
             tlo_roles_parse(roles, strlen(roles), &mask) == 0)
             add(l, name, pk, mask, e->seq);
     } else if (e->kind == TLO_ENTRY_USER_REVOKE) {
@@ -106,7 +106,7 @@ const cli_person *cli_people_by_name(const cli_people *pp, const char *name)
 
 tlo_chain *cli_open_ledger(const char *vault, bool readonly, int *rc)
 {
-    char *path = cli_path(vault, "ledger.db");
+    char *path = tlo_path_join(vault, "ledger.db");
     tlo_error err = {0};
     struct stat st;
     tlo_chain *c = NULL;

@@ -36,15 +36,6 @@ char *cli_vault_dir(const char *opt)
     return strdup(buf);
 }
 
-char *cli_path(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* Reads one line (without its newline) from fd into a secure buffer. */
 static char *read_line_secure(int fd, size_t *len)
 {
@@ -164,7 +155,7 @@ tlo_vault_kdf_cost cli_kdf_cost(void)
 
 tlo_vault_identity *cli_find_person(const char *vault, const char *name, char **path_out, int *rc)
 {
-    char *dir = cli_path(vault, "people");
+    char *dir = tlo_path_join(vault, "people");
     DIR *d = dir ? opendir(dir) : NULL;
     tlo_vault_identity *found = NULL;
     struct dirent *de;
@@ -182,7 +173,7 @@ tlo_vault_identity *cli_find_person(const char *vault, const char *name, char **
         size_t n = strlen(de->d_name);
         if (n < 4 || strcmp(de->d_name + n - 3, ".id") != 0)
             continue;
-        char *p = cli_path(dir, de->d_name);
+        char *p = tlo_path_join(dir, de->d_name);
         tlo_error err = {0};
         tlo_vault_identity *id = p ? tlo_vault_identity_load_public(p, &err) : NULL;
         if (id && !strcmp(id->name, name)) {
@@ -238,8 +229,8 @@ tlo_vault_identity *cli_unlock_person(const char *vault, const char *name,
 
 tlo_vault_identity *cli_unlock_custodian(const char *vault)
 {
-    char *secret_path = cli_path(vault, "custodian.secret");
-    char *id_path = cli_path(vault, "custodian.id");
+    char *secret_path = tlo_path_join(vault, "custodian.secret");
+    char *id_path = tlo_path_join(vault, "custodian.id");
     tlo_vault_identity *id = NULL;
     int fd = secret_path ? open(secret_path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0) {
@@ -276,4 +267,50 @@ tlo_vault_identity *cli_unlock_acting(const char *vault, const char *as, const c
         return NULL;
     }
     return id;
+}
+
+tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
+{
+    char *dir = cli_vault_dir(vault_opt);
+    tlo_custody *v = NULL;
+    tlo_error err = {0};
+    *rc = EXIT_OK;
+    if (!dir) {
+        cli_error("out of memory");
+        *rc = EXIT_SYSTEM;
+    } else if (tlo_custody_open(dir, readonly, &v, &err) != 0) {
+        *rc = cli_fail(&err);
+    }
+    free(dir);
+    return v;
+}
+
+tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
+                               unsigned roles, const char *role_text, int *rc)
+{
+    char *path = NULL, prompt[400];
+    tlo_vault_identity *id = NULL;
+    tlo_error err = {0};
+    size_t len;
+    if (tlo_custody_identity_path(v, as, &path, &err) != 0) {
+        *rc = cli_fail(&err);
+        return NULL;
+    }
+    free(path);
+    snprintf(prompt, sizeof prompt, "Passphrase for %s: ", as);
+    char *pass = cli_passphrase(pass_file, "TELLONCE_PASSPHRASE", prompt, 0, &len);
+    if (!pass) {
+        *rc = EXIT_USAGE;
+        return NULL;
+    }
+    if (tlo_custody_unlock(v, as, pass, len, roles, role_text, &id, &err) != 0)
+        *rc = cli_fail(&err);
+    sodium_free(pass);
+    return id;
+}
+
+int cli_find_case(tlo_custody *v, const char *number, tlo_custody_case *out)
+{
+    tlo_error err = {0};
+    return tlo_custody_case_find(v, number, out, &err) == 0 ? 0 : cli_fail(&err);
 }

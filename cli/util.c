@@ -8,19 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int cli_parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-' || *s == '+')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 uint8_t *cli_read_key_file(const char *path, tlo_error *err)
 {
     /* Room for 64 hex digits and a newline, plus one byte to notice more. */
@@ -110,55 +97,4 @@ int cli_write_new_file(const char *path, const void *data, size_t len, int mode)
         return -1;
     }
     return 0;
-}
-
-bool cli_text_ok(const char *s, size_t max)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)s + i, len - i, &cp);
-        if (!n)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-int cli_body_str(const tlo_entry *e, const char *key, char *out, size_t cap)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, key, &n);
-    if (!v || n >= cap)
-        return -1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return 0;
-}
-
-int cli_body_u64(const tlo_entry *e, const char *key, uint64_t *out)
-{
-    char v[24];
-    return cli_body_str(e, key, v, sizeof v) == 0 && cli_parse_u64(v, out) == 0 ? 0 : -1;
-}
-
-void cli_clean_text(char *out, size_t cap, const char *in)
-{
-    size_t k = 0, len = strlen(in);
-    for (size_t i = 0; i < len && k + 5 < cap;) {
-        uint32_t cp;
-        size_t n = tlo_utf8_text_char((const uint8_t *)in + i, len - i, &cp);
-        if (!n) {
-            out[k++] = '?';
-            i++;
-            continue;
-        }
-        memcpy(out + k, in + i, n);
-        k += n;
-        i += n;
-    }
-    if (cap)
-        out[k < cap ? k : cap - 1] = '\0';
 }

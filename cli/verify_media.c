@@ -86,7 +86,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     (void)leaf;
     (void)err;
     if (e->kind == TLO_ENTRY_SESSION_START) {
-        if (cli_body_str(e, "session", id, sizeof id) != 0 || strlen(id) != 32)
+        if (tlo_entry_str(e, "session", id, sizeof id) != 0 || strlen(id) != 32)
             return problem(m, "entry %llu starts a session without a session id",
                            (unsigned long long)e->seq);
         if (find(m, id))
@@ -106,13 +106,13 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
         tlo_hex(s->case_hex, e->case_id, 16);
         s->start_seq = e->seq;
     } else if (e->kind == TLO_ENTRY_SEGMENT) {
-        if (cli_body_str(e, "session", id, sizeof id) != 0 ||
-            cli_body_str(e, "index", idx, sizeof idx) != 0 ||
-            cli_body_str(e, "object", obj, sizeof obj) != 0 || strlen(obj) != 32 ||
-            cli_body_str(e, "ciphertext_sha256", sha, sizeof sha) != 0 ||
-            cli_body_str(e, "bytes", bytes, sizeof bytes) != 0 ||
-            cli_body_str(e, "start_ms", start, sizeof start) != 0 ||
-            cli_body_str(e, "end_ms", end, sizeof end) != 0)
+        if (tlo_entry_str(e, "session", id, sizeof id) != 0 ||
+            tlo_entry_str(e, "index", idx, sizeof idx) != 0 ||
+            tlo_entry_str(e, "object", obj, sizeof obj) != 0 || strlen(obj) != 32 ||
+            tlo_entry_str(e, "ciphertext_sha256", sha, sizeof sha) != 0 ||
+            tlo_entry_str(e, "bytes", bytes, sizeof bytes) != 0 ||
+            tlo_entry_str(e, "start_ms", start, sizeof start) != 0 ||
+            tlo_entry_str(e, "end_ms", end, sizeof end) != 0)
             return problem(m, "entry %llu is a segment entry without its fields",
                            (unsigned long long)e->seq);
         sess *s = find(m, id);
@@ -139,7 +139,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
         uint8_t got[32];
         uint64_t size = 0;
         snprintf(name, sizeof name, "objects/%s.tlo", obj);
-        char *path = cli_path(m->vault, name);
+        char *path = tlo_path_join(m->vault, name);
         int rc = path ? hash_file(path, got, &size) : -ENOMEM;
         free(path);
         if (rc == -ENOENT)
@@ -156,17 +156,17 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
                            id, idx, name, (unsigned long long)e->seq);
         s->next_index++;
         m->segments++;
-    } else if (e->kind == TLO_ENTRY_MARKER && cli_body_str(e, "session", id, sizeof id) == 0) {
+    } else if (e->kind == TLO_ENTRY_MARKER && tlo_entry_str(e, "session", id, sizeof id) == 0) {
         if (!find(m, id))
             return problem(m, "entry %llu marks session %s, which never started",
                            (unsigned long long)e->seq, id);
     } else if (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED) {
         char segs[24];
-        sess *s = cli_body_str(e, "session", id, sizeof id) == 0 ? find(m, id) : NULL;
+        sess *s = tlo_entry_str(e, "session", id, sizeof id) == 0 ? find(m, id) : NULL;
         if (!s || s->ended)
             return problem(m, "entry %llu ends a session that %s", (unsigned long long)e->seq,
                            s ? "had already ended" : "never started");
-        if (cli_body_str(e, "segments", segs, sizeof segs) == 0 &&
+        if (tlo_entry_str(e, "segments", segs, sizeof segs) == 0 &&
             strtoull(segs, NULL, 10) != s->next_index)
             return problem(m, "session %s ended with %s segments, but %llu are logged", id, segs,
                            (unsigned long long)s->next_index);

@@ -63,6 +63,10 @@ const char *tlo_strerror(int code)
         return "already exists";
     case TLO_EPROOF:
         return "proof does not verify";
+    case TLO_ENOTFOUND:
+        return "not found";
+    case TLO_EDENIED:
+        return "refused";
     }
     return "unknown error";
 }

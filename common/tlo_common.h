@@ -7,6 +7,7 @@
 #ifndef TLO_COMMON_H
 #define TLO_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ enum {
     TLO_ESTATE = -15,      /* the object is unusable after an earlier failure */
     TLO_EEXIST = -16,      /* refusing to overwrite something that exists */
     TLO_EPROOF = -17,      /* a Merkle proof or signature does not verify */
+    TLO_ENOTFOUND = -18,   /* no such vault, person, case, session or grant */
+    TLO_EDENIED = -19,     /* refused by the vault's rules (the refusal may be logged) */
 };
 
 #define TLO_ERROR_MSG_MAX 512
@@ -73,5 +76,28 @@ int tlo_write_all(int fd, const void *buf, size_t len);
 /* pread(2) exactly len bytes at off, retrying on EINTR and short reads.
  * Returns the number of bytes read (less than len only at end of file) or -errno. */
 long long tlo_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
+/* Parses a non-negative decimal integer (no sign, no spaces, fits 64 bits).
+ * 0 or -1; *out is set only on success. */
+int tlo_parse_u64(const char *s, uint64_t *out);
+
+/* One line of text: valid UTF-8, no control character, 1..max bytes. */
+bool tlo_text_ok(const char *s, size_t max);
+
+/* in as one line of valid text (cut to fit cap, whole characters only;
+ * bytes that are not text, and control characters, become '?'). */
+void tlo_clean_text(char *out, size_t cap, const char *in);
+
+/* dir + "/" + name, malloc'd (NULL when out of memory). */
+char *tlo_path_join(const char *dir, const char *name);
+
+/* Reads a whole file of at most max bytes into a malloc'd, NUL-terminated
+ * buffer. 0, or TLO_ENOTFOUND (no such file), TLO_EIO, TLO_ENOMEM, or
+ * TLO_EFORMAT (larger than max), each with a message naming the file. */
+int tlo_read_file(const char *path, size_t max, char **out, size_t *len, tlo_error *err);
+
+/* Writes a new file (never an existing one: TLO_EEXIST) with mode, fsynced.
+ * 0, or an error with nothing left behind. */
+int tlo_write_new_file(const char *path, const void *data, size_t len, int mode, tlo_error *err);
 
 #endif

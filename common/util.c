@@ -1,6 +1,9 @@
 #include "tlo_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -135,4 +138,106 @@ size_t tlo_utf8_text_char(const uint8_t *p, size_t n, uint32_t *cp_out)
         return 0;
     *cp_out = cp;
     return more + 1;
+}
+
+int tlo_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+bool tlo_text_ok(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > max)
+        return false;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = tlo_utf8_text_char((const uint8_t *)s + i, len - i, &cp);
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+void tlo_clean_text(char *out, size_t cap, const char *in)
+{
+    size_t k = 0, len = strlen(in);
+    for (size_t i = 0; i < len && k + 5 < cap;) {
+        uint32_t cp;
+        size_t n = tlo_utf8_text_char((const uint8_t *)in + i, len - i, &cp);
+        if (!n) {
+            out[k++] = '?';
+            i++;
+            continue;
+        }
+        memcpy(out + k, in + i, n);
+        k += n;
+        i += n;
+    }
+    if (cap)
+        out[k < cap ? k : cap - 1] = '\0';
+}
+
+char *tlo_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int tlo_read_file(const char *path, size_t max, char **out, size_t *len, tlo_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tlo_fail(err, errno == ENOENT ? TLO_ENOTFOUND : TLO_EIO, "cannot open %s: %s", path,
+                        strerror(errno));
+    char *buf = malloc(max + 1);
+    long long n = buf ? tlo_pread_full(fd, buf, max + 1, 0) : -ENOMEM;
+    close(fd);
+    if (n < 0) {
+        free(buf);
+        return tlo_fail(err, n == -ENOMEM ? TLO_ENOMEM : TLO_EIO, "cannot read %s: %s", path,
+                        strerror((int)-n));
+    }
+    if ((size_t)n > max) {
+        free(buf);
+        return tlo_fail(err, TLO_EFORMAT,
+                        "%s is larger than any file tellonce reads here (%zu bytes)", path, max);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = (size_t)n;
+    return 0;
+}
+
+int tlo_write_new_file(const char *path, const void *data, size_t len, int mode, tlo_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        return tlo_fail(err, errno == EEXIST ? TLO_EEXIST : TLO_EIO, "cannot create %s: %s%s", path,
+                        strerror(errno),
+                        errno == EEXIST ? " (tellonce never overwrites a file)" : "");
+    int rc = tlo_write_all(fd, data, len);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc != 0) {
+        unlink(path);
+        return tlo_fail(err, TLO_EIO, "cannot write %s: %s", path, strerror(-rc));
+    }
+    return 0;
 }

@@ -1,0 +1,458 @@
+/* The custodian's one door for keys (custody.h: "The custodian's one door").
+ *
+ * A request is a value a person signs; this file makes, encodes and decodes
+ * requests, and decides them in tlo_custody_release. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A request older than this, or this far in the future, is refused: it was
+ * replayed, or made on a machine whose clock is wrong. */
+#define REQUEST_MAX_AGE_MS (5 * 60 * 1000)
+
+const char *tlo_custody_action_name(tlo_custody_action a)
+{
+    return a == TLO_CUSTODY_EXPORT ? "export" : "view";
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+    return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+size_t tlo_custody_request_signed_text(const tlo_custody_request *r, char *out, size_t cap)
+{
+    char case_hex[2 * TLO_ID_BYTES + 1];
+    if ((r->action != TLO_CUSTODY_VIEW && r->action != TLO_CUSTODY_EXPORT) ||
+        !is_hex(r->session, 32) || memchr(r->purpose, '\0', sizeof r->purpose) == NULL ||
+        (r->purpose[0] && !tlo_text_ok(r->purpose, TLO_CUSTODY_PURPOSE_MAX)))
+        return 0;
+    tlo_hex(case_hex, r->case_id, TLO_ID_BYTES);
+    int n = snprintf(out, cap,
+                     "tellonce/v1 request\naction=%s\ncase=%s\nfrom_ms=%llu\npurpose=%s\n"
+                     "session=%s\ntime_ms=%llu\nto_ms=%llu\n",
+                     tlo_custody_action_name(r->action), case_hex, (unsigned long long)r->from_ms,
+                     r->purpose, r->session, (unsigned long long)r->time_ms,
+                     (unsigned long long)r->to_ms);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+size_t tlo_custody_request_encode(const tlo_custody_request *r, char *out, size_t cap)
+{
+    char pk[65], sig[129];
+    size_t n = tlo_custody_request_signed_text(r, out, cap);
+    if (!n)
+        return 0;
+    tlo_hex(pk, r->actor_pk, 32);
+    tlo_hex(sig, r->sig, 64);
+    int m = snprintf(out + n, cap - n, "actor=%s\nsig=%s\n", pk, sig);
+    return m > 0 && (size_t)m < cap - n ? n + (size_t)m : 0;
+}
+
+/* The value of the line "key=...\n" at *p (bounded by end), copied into val
+ * (cap bytes); *p moves past the line. */
+static int take_line(const char **p, const char *end, const char *key, char *val, size_t cap)
+{
+    size_t kl = strlen(key);
+    if ((size_t)(end - *p) < kl + 2 || memcmp(*p, key, kl) != 0 || (*p)[kl] != '=')
+        return -1;
+    const char *v = *p + kl + 1, *nl = memchr(v, '\n', (size_t)(end - v));
+    if (!nl || (size_t)(nl - v) >= cap || memchr(v, '\0', (size_t)(nl - v)))
+        return -1;
+    memcpy(val, v, (size_t)(nl - v));
+    val[nl - v] = '\0';
+    *p = nl + 1;
+    return 0;
+}
+
+int tlo_custody_request_decode(const char *buf, size_t len, tlo_custody_request *out,
+                               tlo_error *err)
+{
+    static const char head[] = "tellonce/v1 request\n";
+    char action[16], chex[40], from[24], session[40], time[24], to[24], pk[72], sig[136];
+    const char *p = buf, *end = buf + len;
+    tlo_custody_request r;
+    memset(out, 0, sizeof *out);
+    memset(&r, 0, sizeof r);
+    if (len > TLO_CUSTODY_REQUEST_MAX || len < sizeof head - 1 ||
+        memcmp(buf, head, sizeof head - 1) != 0)
+        goto bad;
+    p += sizeof head - 1;
+    if (take_line(&p, end, "action", action, sizeof action) ||
+        take_line(&p, end, "case", chex, sizeof chex) ||
+        take_line(&p, end, "from_ms", from, sizeof from) ||
+        take_line(&p, end, "purpose", r.purpose, sizeof r.purpose) ||
+        take_line(&p, end, "session", session, sizeof session) ||
+        take_line(&p, end, "time_ms", time, sizeof time) ||
+        take_line(&p, end, "to_ms", to, sizeof to) || take_line(&p, end, "actor", pk, sizeof pk) ||
+        take_line(&p, end, "sig", sig, sizeof sig) || p != end)
+        goto bad;
+    if (!strcmp(action, "view"))
+        r.action = TLO_CUSTODY_VIEW;
+    else if (!strcmp(action, "export"))
+        r.action = TLO_CUSTODY_EXPORT;
+    else
+        goto bad;
+    if (!is_hex(chex, 32) || tlo_unhex(r.case_id, TLO_ID_BYTES, chex) != 0 ||
+        !is_hex(session, 32) || tlo_parse_u64(from, &r.from_ms) != 0 ||
+        tlo_parse_u64(time, &r.time_ms) != 0 || tlo_parse_u64(to, &r.to_ms) != 0 ||
+        !is_hex(pk, 64) || tlo_unhex(r.actor_pk, 32, pk) != 0 || !is_hex(sig, 128) ||
+        tlo_unhex(r.sig, 64, sig) != 0)
+        goto bad;
+    memcpy(r.session, session, 33);
+    /* Only the one encoding of this meaning (no leading zeros, no other
+     * spelling): encoding it again gives the same bytes. */
+    char again[TLO_CUSTODY_REQUEST_MAX + 1];
+    size_t n = tlo_custody_request_encode(&r, again, sizeof again);
+    if (n != len || memcmp(again, buf, len) != 0)
+        goto bad;
+    *out = r;
+    return 0;
+bad:
+    return tlo_fail(err, TLO_EFORMAT,
+                    "the request is not one tellonce makes (docs/cli.md, 'the custodian's "
+                    "requests'); it was damaged or forged");
+}
+
+int tlo_custody_request_make(tlo_custody *v, const tlo_vault_identity *actor,
+                             tlo_custody_action action, const tlo_custody_case *cs,
+                             const char *session, uint64_t from_ms, uint64_t to_ms,
+                             const char *purpose, tlo_custody_request *out, tlo_error *err)
+{
+    char text[TLO_CUSTODY_REQUEST_MAX];
+    memset(out, 0, sizeof *out);
+    if (!is_hex(session, 32))
+        return tlo_fail(err, TLO_EARG, "a session id is 32 hex digits, as 'tellonce log' shows");
+    if (to_ms == UINT64_MAX) {
+        tlo_custody_session s;
+        int rc = tlo_custody_session_info(v, cs->id, session, &s, err);
+        if (rc)
+            return rc;
+        to_ms = s.end_ms;
+    }
+    out->action = action;
+    memcpy(out->case_id, cs->id, TLO_ID_BYTES);
+    memcpy(out->session, session, 33);
+    out->from_ms = from_ms;
+    out->to_ms = to_ms;
+    tlo_clean_text(out->purpose, sizeof out->purpose, purpose ? purpose : "");
+    out->time_ms = tlo_custody_now_ms();
+    memcpy(out->actor_pk, actor->sign_pk, 32);
+    size_t n = tlo_custody_request_signed_text(out, text, sizeof text);
+    if (!n)
+        return tlo_fail(err, TLO_EARG, "the request cannot be encoded");
+    crypto_sign_detached(out->sig, NULL, (const uint8_t *)text, n, actor->sign_sk);
+    return 0;
+}
+
+/* ---- what the ledger says of the session asked for ---- */
+
+typedef struct seg_info {
+    uint64_t index, start_ms, end_ms, bytes, seq;
+    char object[33];
+    uint8_t pt[32], ct[32];
+} seg_info;
+
+typedef struct session_scan {
+    const uint8_t *case_id;
+    const char *session;
+    bool found, ended;
+    uint8_t recorder[32]; /* actor of the session-start entry */
+    seg_info *s;
+    size_t n, cap;
+} session_scan;
+
+static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32],
+                         tlo_error *err)
+{
+    session_scan *ss = ctx;
+    char id[40];
+    (void)leaf;
+    if (!e->has_case || memcmp(e->case_id, ss->case_id, TLO_ID_BYTES) != 0 ||
+        tlo_entry_str(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
+        return 0;
+    if (e->kind == TLO_ENTRY_SESSION_START) {
+        ss->found = true;
+        memcpy(ss->recorder, e->actor, 32);
+    } else if (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED) {
+        ss->ended = true;
+    } else if (e->kind == TLO_ENTRY_SEGMENT) {
+        seg_info si = {.seq = e->seq};
+        if (tlo_entry_u64(e, "index", &si.index) != 0 ||
+            tlo_entry_u64(e, "start_ms", &si.start_ms) != 0 ||
+            tlo_entry_u64(e, "end_ms", &si.end_ms) != 0 ||
+            tlo_entry_u64(e, "bytes", &si.bytes) != 0 ||
+            tlo_entry_str(e, "object", si.object, sizeof si.object) != 0 ||
+            !is_hex(si.object, 32) || tlo_entry_hex(e, "plaintext_sha256", si.pt, 32) != 0 ||
+            tlo_entry_hex(e, "ciphertext_sha256", si.ct, 32) != 0)
+            return 0;
+        if (ss->n == ss->cap) {
+            size_t cap = ss->cap ? 2 * ss->cap : 16;
+            seg_info *p = realloc(ss->s, cap * sizeof *p);
+            if (!p)
+                return tlo_fail(err, TLO_ENOMEM, "out of memory reading the session's segments");
+            ss->s = p;
+            ss->cap = cap;
+        }
+        ss->s[ss->n++] = si;
+    }
+    return 0;
+}
+
+/* ---- the decision ---- */
+
+typedef struct decision {
+    const tlo_custody_person *who;
+    const tlo_custody_grant *use; /* NULL: the interviewer's own recording */
+    char reason[400];             /* empty: granted */
+    char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
+} decision;
+
+/* The grant that allows req, or the most specific reason none does. */
+static void find_grant(const tlo_custody_request *req, const tlo_custody_grant *g, size_t n,
+                       uint64_t now, decision *d)
+{
+    const char *why = "there is no grant of this session to this person";
+    bool same_session = false;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(g[i].to, req->actor_pk, 32) != 0)
+            continue;
+        if (strcmp(g[i].session, req->session) != 0) {
+            /* Less specific than anything said of a grant of this session. */
+            if (!same_session)
+                why = "the grants to this person cover other sessions of the case";
+            continue;
+        }
+        same_session = true;
+        if (g[i].revoked_at >= 0) {
+            why = "the grant was revoked";
+        } else if (g[i].expires_ms <= now) {
+            why = "the grant has expired";
+        } else if (!(req->action == TLO_CUSTODY_VIEW ? g[i].view : g[i].exp)) {
+            why = req->action == TLO_CUSTODY_VIEW ? "the grant does not allow viewing"
+                                                  : "the grant does not allow export";
+        } else if (req->from_ms < g[i].from_ms || req->to_ms > g[i].until_ms) {
+            why = "the range asked for goes beyond the granted range";
+        } else {
+            d->use = &g[i];
+            return;
+        }
+    }
+    snprintf(d->reason, sizeof d->reason, "%s", why);
+}
+
+/* Fills d: the checks, the most specific reason first. */
+static void decide(tlo_custody *v, const tlo_custody_request *req, const session_scan *ss,
+                   const tlo_custody_grant *grants, size_t ngrants, decision *d)
+{
+    char text[TLO_CUSTODY_REQUEST_MAX];
+    uint8_t actor[32];
+    uint64_t now = tlo_custody_now_ms(), end = ss->n ? ss->s[ss->n - 1].end_ms : 0;
+    size_t tn = tlo_custody_request_signed_text(req, text, sizeof text);
+    crypto_hash_sha256(actor, req->actor_pk, 32);
+    d->who = tlo_custody_person_by_actor(v, actor);
+    snprintf(d->purpose, sizeof d->purpose, "%s", req->purpose);
+    if (!tn || !d->who || d->who->revoked_at >= 0 ||
+        crypto_sign_verify_detached(req->sig, (const uint8_t *)text, tn, d->who->pk) != 0)
+        snprintf(d->reason, sizeof d->reason,
+                 "the request is not signed by an enrolled, active person");
+    else if (req->time_ms + REQUEST_MAX_AGE_MS < now || req->time_ms > now + REQUEST_MAX_AGE_MS)
+        snprintf(d->reason, sizeof d->reason,
+                 "the request was made more than 5 minutes from now (replayed, or a wrong clock)");
+    else if (!(d->who->roles & ~(unsigned)TLO_ROLE_AUDITOR))
+        snprintf(d->reason, sizeof d->reason, "auditors verify the log and never receive keys");
+    else if (!ss->found)
+        snprintf(d->reason, sizeof d->reason, "the case has no session %s", req->session);
+    else if (!ss->ended)
+        snprintf(d->reason, sizeof d->reason,
+                 "session %s is still open (recording, or interrupted: 'tellonce recover')",
+                 req->session);
+    else if (req->to_ms <= req->from_ms || req->to_ms > end)
+        snprintf(d->reason, sizeof d->reason,
+                 "the range %llu-%llu ms is not within the session (0-%llu ms)",
+                 (unsigned long long)req->from_ms, (unsigned long long)req->to_ms,
+                 (unsigned long long)end);
+    if (d->reason[0])
+        return;
+    bool own = !memcmp(ss->recorder, actor, 32) && (d->who->roles & TLO_ROLE_INTERVIEWER);
+    if (!(own && req->action == TLO_CUSTODY_VIEW))
+        find_grant(req, grants, ngrants, now, d);
+    if (!d->reason[0] && d->use && !d->purpose[0])
+        snprintf(d->purpose, sizeof d->purpose, "%s", d->use->purpose);
+}
+
+/* The body of an access entry: grant, reason and segments are lines
+ * ("key=value\n") or "", in the order of the canonical body. */
+static void access_body(char *out, size_t cap, const tlo_custody_request *req, const decision *d,
+                        const char *grant, const char *reason, const char *segments)
+{
+    char pk[65], sig[129];
+    tlo_hex(pk, req->actor_pk, 32);
+    tlo_hex(sig, req->sig, 64);
+    snprintf(out, cap,
+             "action=%s\nactor=%s\nfrom_ms=%llu\n%spurpose=%s\n%srequest_sig=%s\n"
+             "request_time_ms=%llu\n%ssession=%s\nto_ms=%llu\n",
+             tlo_custody_action_name(req->action), pk, (unsigned long long)req->from_ms, grant,
+             d->purpose[0] ? d->purpose : "(none given)", reason, sig,
+             (unsigned long long)req->time_ms, segments, req->session,
+             (unsigned long long)req->to_ms);
+}
+
+/* Derives the object keys of the segments that overlap [from, to). */
+static int release_keys(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault_identity *cust,
+                        const session_scan *ss, const tlo_custody_request *req,
+                        tlo_custody_released *out, tlo_error *err)
+{
+    uint8_t *case_key = NULL;
+    int rc = custody_case_key(v, cs, cust, &case_key, err);
+    if (rc)
+        return rc;
+    out->seg = calloc(ss->n ? ss->n : 1, sizeof *out->seg);
+    if (!out->seg)
+        rc = tlo_fail(err, TLO_ENOMEM, "out of memory releasing keys");
+    for (size_t i = 0; rc == 0 && i < ss->n; i++) {
+        const seg_info *s = &ss->s[i];
+        if (!(s->end_ms > req->from_ms && s->start_ms < req->to_ms))
+            continue;
+        tlo_custody_segment *r = &out->seg[out->n++];
+        char *path = tlo_custody_object_path(v, s->object);
+        int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        struct stat st;
+        r->key = sodium_malloc(TLO_OBJECT_KEY_BYTES);
+        if (fd < 0 || fstat(fd, &st) != 0 || !r->key)
+            rc = tlo_fail(err, TLO_EIO, "cannot open %s: %s", path ? path : s->object,
+                          strerror(errno));
+        else
+            rc = tlo_vault_object_key(tlo_vault_fd_source, &fd, (uint64_t)st.st_size, case_key,
+                                      r->key, path, err);
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        r->index = s->index;
+        r->start_ms = s->start_ms;
+        r->end_ms = s->end_ms;
+        r->bytes = s->bytes;
+        r->seq = s->seq;
+        memcpy(r->object, s->object, sizeof r->object);
+        memcpy(r->plaintext_sha256, s->pt, 32);
+        memcpy(r->ciphertext_sha256, s->ct, 32);
+    }
+    tlo_vault_key_free(case_key);
+    return rc;
+}
+
+/* The first and last index of the segments that overlap the range. */
+static void segment_span(const session_scan *ss, const tlo_custody_request *req, char *out,
+                         size_t cap)
+{
+    uint64_t first = 0, last = 0;
+    bool any = false;
+    for (size_t i = 0; i < ss->n; i++)
+        if (ss->s[i].end_ms > req->from_ms && ss->s[i].start_ms < req->to_ms) {
+            if (!any)
+                first = ss->s[i].index;
+            last = ss->s[i].index;
+            any = true;
+        }
+    snprintf(out, cap, "segments=%llu-%llu\n", (unsigned long long)first, (unsigned long long)last);
+}
+
+static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const session_scan *ss,
+                           const decision *d, tlo_custody_released *out, tlo_error *err)
+{
+    tlo_custody_case cs = {.opened_at = 0};
+    tlo_vault_identity *cust = NULL;
+    char body[3000], middle[440], tail[64];
+    uint64_t seq = 0;
+    int rc = custody_custodian(v, &cust, err);
+    if (rc)
+        return rc;
+    memcpy(cs.id, req->case_id, TLO_ID_BYTES);
+    tlo_hex(cs.number, req->case_id, TLO_ID_BYTES); /* only for messages: never the number */
+    if (d->reason[0]) {
+        snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
+        access_body(body, sizeof body, req, d, "", middle, "");
+        rc = custody_append(v, cust, TLO_ENTRY_ACCESS_DENIED, req->case_id, body, &seq, err);
+        if (rc == 0) {
+            out->denied_seq = seq;
+            rc = tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
+                          d->reason, (unsigned long long)seq);
+        } else {
+            rc = tlo_fail(err, TLO_EDENIED, "refused: %s (and the refusal could not be logged: %s)",
+                          d->reason, err ? err->msg : "");
+        }
+        goto done;
+    }
+    if (d->use)
+        snprintf(middle, sizeof middle, "grant=%llu\n", (unsigned long long)d->use->seq);
+    else
+        snprintf(middle, sizeof middle, "grant=own-recording\n");
+    segment_span(ss, req, tail, sizeof tail);
+    access_body(body, sizeof body, req, d, middle, "", tail);
+    if ((rc = custody_append(v, cust, TLO_ENTRY_ACCESS_GRANTED, req->case_id, body, &seq, err))) {
+        char why[TLO_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        tlo_fail(err, rc, "no key was released: the access could not be logged first (%s)", why);
+        goto done;
+    }
+    /* Only now the case key, for the time it takes to derive. */
+    out->access_seq = seq;
+    out->grant_seq = d->use ? d->use->seq : 0;
+    out->from_ms = req->from_ms;
+    out->to_ms = req->to_ms;
+    out->session_end_ms = ss->n ? ss->s[ss->n - 1].end_ms : 0;
+    snprintf(out->purpose, sizeof out->purpose, "%s", d->purpose[0] ? d->purpose : "(none given)");
+    rc = release_keys(v, &cs, cust, ss, req, out, err);
+done:
+    tlo_vault_identity_free(cust);
+    return rc;
+}
+
+int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_custody_released *out,
+                        tlo_error *err)
+{
+    session_scan ss = {.case_id = req->case_id, .session = req->session};
+    tlo_custody_grant *grants = NULL;
+    size_t ngrants = 0;
+    decision d;
+    int rc;
+    memset(out, 0, sizeof *out);
+    memset(&d, 0, sizeof d);
+    if (!is_hex(req->session, 32))
+        return tlo_fail(err, TLO_EARG, "a session id is 32 hex digits");
+    if ((rc = tlo_custody_people(v, NULL, NULL, err)) != 0)
+        return rc;
+    if (tlo_chain_walk(v->ch, 0, visit_session, &ss, err) < 0)
+        return err && err->code ? err->code : TLO_EIO;
+    if ((rc = tlo_custody_grants(v, req->case_id, &grants, &ngrants, err)) != 0)
+        goto out;
+    decide(v, req, &ss, grants, ngrants, &d);
+    rc = log_and_release(v, req, &ss, &d, out, err);
+    if (rc) {
+        uint64_t denied = out->denied_seq;
+        tlo_custody_released_free(out);
+        out->denied_seq = denied;
+    }
+out:
+    free(grants);
+    free(ss.s);
+    return rc;
+}
+
+void tlo_custody_released_free(tlo_custody_released *rel)
+{
+    if (!rel)
+        return;
+    for (size_t i = 0; rel->seg && i < rel->n; i++)
+        if (rel->seg[i].key)
+            sodium_free(rel->seg[i].key); /* sodium_free wipes */
+    free(rel->seg);
+    memset(rel, 0, sizeof *rel);
+}

@@ -1,0 +1,30 @@
+/* What the files of custody/ share and no front end sees. */
+#ifndef TLO_CUSTODY_INTERNAL_H
+#define TLO_CUSTODY_INTERNAL_H
+
+#include "custody.h"
+
+struct tlo_custody {
+    char *dir;
+    tlo_chain *ch;
+    bool readonly;
+    bool people_loaded;
+    tlo_custody_person *people;
+    size_t npeople;
+};
+
+/* Appends one entry signed by signer (case_id NULL: no case), durably.
+ * *seq (if not NULL) gets its number. Forgets what v cached of the ledger. */
+int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t kind,
+                   const uint8_t *case_id, const char *body, uint64_t *seq, tlo_error *err);
+
+/* Unlocks the custodian's identity (custodian.id with the passphrase in
+ * custodian.secret). Free it with tlo_vault_identity_free. */
+int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err);
+
+/* Unwraps the case key with the custodian's identity into *key (a secure
+ * buffer: tlo_vault_key_free it). */
+int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault_identity *cust,
+                     uint8_t **key, tlo_error *err);
+
+#endif

@@ -1,0 +1,152 @@
+/* The open vault: its directory, its ledger, appends and the custodian.
+ *
+ * A vault is a directory (mode 0700); docs/vault-layout.md lists every file.
+ *   ledger.db          the custody ledger (chain/)
+ *   custodian.id       the custodian's identity file (vault/identity.c), locked
+ *                      with the random passphrase in custodian.secret (0600)
+ *   people/KEYID.id    each person's identity file, locked with their passphrase */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SECRET_MAX 1024
+
+int tlo_custody_open(const char *dir, bool readonly, tlo_custody **out, tlo_error *err)
+{
+    struct stat st;
+    *out = NULL;
+    tlo_custody *v = calloc(1, sizeof *v);
+    char *path = NULL;
+    if (!v || !(v->dir = strdup(dir)) || !(path = tlo_path_join(dir, "ledger.db"))) {
+        tlo_custody_close(v);
+        return tlo_fail(err, TLO_ENOMEM, "out of memory opening the vault %s", dir);
+    }
+    if (stat(path, &st) != 0) {
+        free(path);
+        tlo_custody_close(v);
+        return tlo_fail(err, TLO_ENOTFOUND,
+                        "%s is not a tellonce vault (it has no ledger.db); 'tellonce init' "
+                        "creates one, --vault or TELLONCE_VAULT names another",
+                        dir);
+    }
+    v->readonly = readonly;
+    v->ch = tlo_chain_open(path, readonly, err);
+    free(path);
+    if (!v->ch) {
+        tlo_custody_close(v);
+        return err ? err->code : TLO_EIO;
+    }
+    *out = v;
+    return 0;
+}
+
+void tlo_custody_close(tlo_custody *v)
+{
+    if (!v)
+        return;
+    tlo_chain_close(v->ch);
+    free(v->people);
+    free(v->dir);
+    free(v);
+}
+
+const char *tlo_custody_dir(const tlo_custody *v)
+{
+    return v->dir;
+}
+
+tlo_chain *tlo_custody_chain(tlo_custody *v)
+{
+    return v->ch;
+}
+
+char *tlo_custody_path(const tlo_custody *v, const char *name)
+{
+    return tlo_path_join(v->dir, name);
+}
+
+char *tlo_custody_object_path(const tlo_custody *v, const char *object_hex)
+{
+    char name[64];
+    snprintf(name, sizeof name, "objects/%.32s.tlo", object_hex);
+    return tlo_path_join(v->dir, name);
+}
+
+uint64_t tlo_custody_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, later;
+    const char *t = getenv("TELLONCE_TEST_NOW_MS");
+    if (t && tlo_parse_u64(t, &later) == 0 && later > now)
+        now = later;
+    return now;
+}
+
+int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t kind,
+                   const uint8_t *case_id, const char *body, uint64_t *seq, tlo_error *err)
+{
+    tlo_chain_draft d = {.kind = kind,
+                         .has_case = case_id != NULL,
+                         .body = (const uint8_t *)body,
+                         .body_len = strlen(body)};
+    if (case_id)
+        memcpy(d.case_id, case_id, TLO_ID_BYTES);
+    tlo_chain_signer s = {.sk = signer->sign_sk};
+    memcpy(s.pk, signer->sign_pk, 32);
+    v->people_loaded = false; /* the ledger grew: read people again when asked */
+    return tlo_chain_append(v->ch, &d, 1, &s, seq, err);
+}
+
+/* Reads the first line of fd into a secure buffer. */
+static char *read_secret(int fd, size_t *len)
+{
+    char *buf = sodium_malloc(SECRET_MAX + 1);
+    size_t n = 0;
+    if (!buf)
+        return NULL;
+    while (n < SECRET_MAX) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n')
+            break;
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
+{
+    char *secret_path = tlo_custody_path(v, "custodian.secret");
+    char *id_path = tlo_custody_path(v, "custodian.id");
+    int rc = 0, fd = secret_path ? open(secret_path, O_RDONLY | O_CLOEXEC) : -1;
+    *out = NULL;
+    if (fd < 0) {
+        rc = tlo_fail(err, TLO_EIO, "cannot open the custodian secret %s: %s",
+                      secret_path ? secret_path : v->dir, strerror(errno));
+    } else {
+        size_t len = 0;
+        char *pass = read_secret(fd, &len);
+        close(fd);
+        if (!pass || !id_path)
+            rc = tlo_fail(err, TLO_ENOMEM, "out of secure memory for the custodian's secret");
+        else if (!(*out = tlo_vault_identity_load(id_path, pass, len, err)))
+            rc = err ? err->code : TLO_EPASSPHRASE;
+        sodium_free(pass);
+    }
+    free(secret_path);
+    free(id_path);
+    return rc;
+}
