@@ -1,13 +1,15 @@
-/* The custodian's door, at its API (cli/custodian.h): the keys released for
- * a grant are exactly those of the segments that overlap its range. Every
- * released key opens its own segment; no released key opens any segment
- * outside the range (nor any other segment). A refused request releases
- * nothing; a ledger that cannot be written releases nothing.
+/* The custodian's door, at its API (custody/custody.h): the keys released
+ * for a grant are exactly those of the segments that overlap its range.
+ * Every released key opens its own segment; no released key opens any
+ * segment outside the range (nor any other segment). A refused request
+ * releases nothing; a ledger that cannot be written releases nothing. A
+ * request is a value: it survives its encoding, and one whose bytes or
+ * signature were changed, or that is stale, is refused.
  *
  * The vault is made with the tellonce binary (argv[1]): a recording of 12 s
  * (segments 0-4, 4-8, 8-12 s) and a grant of 00:00:05 to 00:00:07 to a
  * prosecutor. */
-#include "custodian.h"
+#include "custody.h"
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -18,34 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* What cli/main.c gives the commands. */
-const char *cli_prog = "test_custodian";
-
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: error: ", cli_prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-int cli_exit_code(int code)
-{
-    return code == TLO_OK     ? EXIT_OK
-           : code == TLO_EARG ? EXIT_USAGE
-           : code == TLO_ENOMEM || code == TLO_EIO || code == TLO_ECRYPTO || code == TLO_EEXIST
-               ? EXIT_SYSTEM
-               : EXIT_BAD_DATA;
-}
-
-int cli_fail(const tlo_error *err)
-{
-    cli_error("%s", err->msg);
-    return cli_exit_code(err->code);
-}
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -137,19 +111,17 @@ int main(int argc, char **argv)
              ">/dev/null 2>&1",
              dir, t, t, t, t, t) == 0);
 
-    int rc;
-    tlo_chain *ch = cli_open_ledger(vault, false, &rc);
-    CHECK(ch != NULL);
-    if (!ch)
+    tlo_custody *v = NULL;
+    CHECK(tlo_custody_open(vault, false, &v, &err) == 0);
+    if (!v)
         return tu_finish("custodian");
-    cli_people pp = {0};
-    cli_case cs;
+    tlo_chain *ch = tlo_custody_chain(v);
+    tlo_custody_case cs;
     segs sg = {0};
-    CHECK(cli_people_load(ch, &pp) == 0);
-    CHECK(cli_case_find(ch, "C-1", &cs, false) == 0);
+    CHECK(tlo_custody_case_find(v, "C-1", &cs, &err) == 0);
     CHECK(tlo_chain_walk(ch, 0, visit, &sg, &err) >= 0);
     CHECK_MSG(sg.n == 3, "%u segments", sg.n);
-    /* The session id: from the session-start entry, via the first segment. */
+    /* The session id: from the session-start entry. */
     char session[33] = "";
     {
         FILE *f = popen("sqlite3 \"$TELLONCE_VAULT/ledger.db\" \"SELECT CAST(body AS TEXT) FROM "
@@ -160,28 +132,30 @@ int main(int argc, char **argv)
             pclose(f);
     }
     CHECK(strlen(session) == 32);
-    tlo_chain_close(ch);
+    tlo_custody_close(v);
     CHECK(sh("cd %s && '%s' grant C-1 --to Pros --session %s --from 5 --until 7 --expires "
              "2099-12-31 --purpose test --as Admin --passphrase-file a.pass >/dev/null",
              dir, t, session) == 0);
 
-    ch = cli_open_ledger(vault, false, &rc);
-    cli_people_free(&pp);
-    CHECK(cli_people_load(ch, &pp) == 0);
-    char pass[300];
-    snprintf(pass, sizeof pass, "%s/p.pass", dir);
-    tlo_vault_identity *pros = cli_unlock_person(vault, "Pros", pass, &rc);
-    CHECK(pros != NULL);
+    CHECK(tlo_custody_open(vault, false, &v, &err) == 0);
+    if (!v)
+        return tu_finish("custodian");
+    ch = tlo_custody_chain(v);
+    tlo_vault_identity *pros = NULL;
+    CHECK(tlo_custody_unlock(v, "Pros", "p", 1, TLO_ROLE_PROSECUTOR, "prosecutor", &pros, &err) ==
+          0);
     if (!pros)
         return tu_finish("custodian");
 
     /* 1. 5-7 s lies in segment 1 (4-8 s): its key, and no other. */
-    cli_request req = {.cs = &cs, .from_ms = 5000, .to_ms = 7000, .action = CLI_ACTION_VIEW};
-    snprintf(req.session, sizeof req.session, "%s", session);
-    cli_release rel;
-    CHECK(cli_custodian_release(vault, ch, &pp, pros, &req, &rel) == 0);
+    tlo_custody_request req;
+    tlo_custody_released rel;
+    CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL, &req,
+                                   &err) == 0);
+    CHECK_MSG(tlo_custody_release(v, &req, &rel, &err) == 0, "%s", err.msg);
     CHECK_MSG(rel.n == 1 && rel.seg[0].index == 1, "%zu keys released", rel.n);
     CHECK(rel.access_seq > 0 && rel.grant_seq > 0);
+    CHECK(!strcmp(rel.purpose, "test"));
     for (size_t k = 0; k < rel.n; k++)
         for (unsigned i = 0; i < sg.n; i++) {
             int orc = try_open(vault, sg.object[i], rel.seg[k].key);
@@ -191,32 +165,76 @@ int main(int argc, char **argv)
                 CHECK_MSG(orc == TLO_EWRONGKEY, "the key of segment %llu opens segment %u (%d)",
                           (unsigned long long)rel.seg[k].index, i, orc);
         }
-    cli_release_free(&rel);
+    tlo_custody_released_free(&rel);
     CHECK(rel.n == 0 && rel.seg == NULL);
 
     /* 2. Refused (beyond the grant): nothing released, an access-denied entry. */
     uint64_t before = size_of(ch);
-    req.from_ms = 3000;
-    CHECK(cli_custodian_release(vault, ch, &pp, pros, &req, &rel) == EXIT_BAD_DATA);
-    CHECK(rel.n == 0 && rel.seg == NULL);
+    CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 3000, 7000, NULL, &req,
+                                   &err) == 0);
+    CHECK(tlo_custody_release(v, &req, &rel, &err) == TLO_EDENIED);
+    CHECK(rel.n == 0 && rel.seg == NULL && rel.denied_seq == before);
+    CHECK_MSG(strstr(err.msg, "beyond the granted range") != NULL, "%s", err.msg);
     CHECK(size_of(ch) == before + 1);
 
-    /* 3. A ledger that cannot be written (opened read-only): nothing released,
+    /* 3. The request as a value: encoded and decoded, it is the same request
+     * and is granted; changed in one byte, or re-signed by nobody, refused. */
+    char wire[TLO_CUSTODY_REQUEST_MAX];
+    tlo_custody_request back;
+    CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, "check",
+                                   &req, &err) == 0);
+    size_t wn = tlo_custody_request_encode(&req, wire, sizeof wire);
+    CHECK(wn > 0 && tlo_custody_request_decode(wire, wn, &back, &err) == 0);
+    CHECK(memcmp(&back, &req, sizeof req) == 0);
+    CHECK_MSG(tlo_custody_release(v, &back, &rel, &err) == 0, "%s", err.msg);
+    CHECK(rel.n == 1 && !strcmp(rel.purpose, "check"));
+    tlo_custody_released_free(&rel);
+    /* Widened after signing: the signature no longer covers it. */
+    back.from_ms = 4000;
+    before = size_of(ch);
+    CHECK(tlo_custody_release(v, &back, &rel, &err) == TLO_EDENIED);
+    CHECK_MSG(strstr(err.msg, "not signed by an enrolled") != NULL, "%s", err.msg);
+    CHECK(rel.n == 0 && size_of(ch) == before + 1);
+    /* A leading zero, a second spelling of the same number: not the encoding. */
+    char odd[TLO_CUSTODY_REQUEST_MAX + 2];
+    char *fm = strstr(wire, "from_ms=");
+    CHECK(fm != NULL);
+    if (fm) {
+        size_t at = (size_t)(fm - wire) + 8;
+        memcpy(odd, wire, at);
+        odd[at] = '0';
+        memcpy(odd + at + 1, wire + at, wn - at);
+        CHECK(tlo_custody_request_decode(odd, wn + 1, &back, &err) == TLO_EFORMAT);
+    }
+    /* Stale: made more than 5 minutes ago (a replay). */
+    req.time_ms -= 6 * 60 * 1000;
+    {
+        char text[TLO_CUSTODY_REQUEST_MAX];
+        size_t n = tlo_custody_request_signed_text(&req, text, sizeof text);
+        CHECK(n > 0);
+        crypto_sign_detached(req.sig, NULL, (const uint8_t *)text, n, pros->sign_sk);
+    }
+    CHECK(tlo_custody_release(v, &req, &rel, &err) == TLO_EDENIED);
+    CHECK_MSG(strstr(err.msg, "5 minutes") != NULL, "%s", err.msg);
+    CHECK(rel.n == 0);
+
+    /* 4. A ledger that cannot be written (opened read-only): nothing released,
      * however valid the request. */
-    tlo_chain *ro = cli_open_ledger(vault, true, &rc);
-    CHECK(ro != NULL);
-    req.from_ms = 5000;
+    tlo_custody *ro = NULL;
+    CHECK(tlo_custody_open(vault, true, &ro, &err) == 0);
+    before = size_of(ch);
     if (ro) {
-        int r3 = cli_custodian_release(vault, ro, &pp, pros, &req, &rel);
+        CHECK(tlo_custody_request_make(ro, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL,
+                                       &req, &err) == 0);
+        int r3 = tlo_custody_release(ro, &req, &rel, &err);
         CHECK_MSG(r3 != 0, "released with a read-only ledger");
         CHECK(rel.n == 0 && rel.seg == NULL);
-        tlo_chain_close(ro);
+        tlo_custody_close(ro);
     }
-    CHECK(size_of(ch) == before + 1);
+    CHECK(size_of(ch) == before);
 
     tlo_vault_identity_free(pros);
-    cli_people_free(&pp);
-    tlo_chain_close(ch);
+    tlo_custody_close(v);
     sh("rm -rf '%s'", dir);
     return tu_finish("custodian");
 }

@@ -1,0 +1,412 @@
+/* The playback window (window.h): GStreamer shows the decoded frames of a
+ * clip; a decoding thread feeds one appsrc per track. */
+#include "window.h"
+
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/video/navigation.h>
+#include <libavutil/frame.h>
+#include <libavutil/samplefmt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* First pass for the layout: the size of each camera, from its first
+ * frames (at most a second is decoded for it). */
+typedef struct layout {
+    int w[TLO_PLAYER_MAX_TRACKS], h[TLO_PLAYER_MAX_TRACKS];
+    uint64_t first_ms;
+} layout;
+
+static int first_frames(void *ctx, const tlo_clip_frame *f)
+{
+    layout *l = ctx;
+    if (!l->first_ms)
+        l->first_ms = f->session_ms + 1;
+    if (f->kind == TLO_PLAYER_TRACK_VIDEO && !l->w[f->track]) {
+        l->w[f->track] = f->frame->width;
+        l->h[f->track] = f->frame->height;
+    }
+    return f->session_ms + 1 > l->first_ms + 1000 ? 1 : 0;
+}
+
+typedef struct player {
+    GstElement *pipeline;
+    GstElement *video[TLO_PLAYER_MAX_TRACKS]; /* appsrc by track, NULL for audio */
+    GstElement *audio[TLO_PLAYER_MAX_TRACKS];
+    bool built;
+    GMutex lock;
+    const char *watermark;
+    uint64_t base_ms;  /* session time shown at running time 0 */
+    uint64_t last_ms;  /* the newest session time handed over */
+    volatile int stop; /* the decoder stops at the next frame */
+    const tlo_clip_segment *segs;
+    size_t nsegs;
+    uint64_t to_ms;
+    tlo_error err;
+    int rc;
+    bool eos;
+} player;
+
+/* Builds the pipeline from the first frame of each track (the sizes). The
+ * watermark is the last element before the display: nothing is shown
+ * without it. */
+static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
+{
+    p->pipeline = gst_pipeline_new("play");
+    GstElement *comp = gst_element_factory_make("compositor", NULL);
+    GstElement *mark = gst_element_factory_make("clockoverlay", NULL);
+    GstElement *conv = gst_element_factory_make("videoconvert", NULL);
+    GstElement *sink = gst_element_factory_make("autovideosink", NULL);
+    if (!comp || !mark || !conv || !sink)
+        return -1;
+    g_object_set(mark, "text", p->watermark, "time-format", "%Y-%m-%d %H:%M:%S",
+                 "shaded-background", TRUE, "font-desc", "Sans Bold 18", NULL);
+    gst_util_set_object_arg(G_OBJECT(mark), "valignment", "center");
+    gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
+    gst_bin_add_many(GST_BIN(p->pipeline), comp, mark, conv, sink, NULL);
+    if (!gst_element_link_many(comp, mark, conv, sink, NULL))
+        return -1;
+    int x = 0;
+    for (unsigned k = 0; k < st->tracks; k++) {
+        if (st->kind[k] != TLO_PLAYER_TRACK_VIDEO)
+            continue;
+        GstElement *src = gst_element_factory_make("appsrc", NULL);
+        GstElement *q = gst_element_factory_make("queue", NULL);
+        GstElement *vc = gst_element_factory_make("videoconvert", NULL);
+        gst_bin_add_many(GST_BIN(p->pipeline), src, q, vc, NULL);
+        g_object_set(src, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
+                     (guint64)8 * 1024 * 1024, NULL);
+        GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
+        GstPad *out = gst_element_get_static_pad(vc, "src");
+        /* Side by side, each at most 640 pixels wide. */
+        int w = l->w[k] > 0 ? MIN(l->w[k], 640) : 640;
+        int h = l->w[k] > 0 ? (int)((int64_t)l->h[k] * w / l->w[k]) & ~1 : 360;
+        g_object_set(pad, "xpos", x, "ypos", 0, "width", w, "height", h, NULL);
+        bool ok =
+            gst_element_link_many(src, q, vc, NULL) && gst_pad_link(out, pad) == GST_PAD_LINK_OK;
+        gst_object_unref(out);
+        gst_object_unref(pad);
+        if (!ok)
+            return -1;
+        p->video[k] = src;
+        x += w;
+    }
+    for (unsigned k = 0; k < st->tracks; k++) {
+        if (st->kind[k] != TLO_PLAYER_TRACK_AUDIO)
+            continue;
+        GstElement *src = gst_element_factory_make("appsrc", NULL);
+        GstElement *ac = gst_element_factory_make("audioconvert", NULL);
+        GstElement *ar = gst_element_factory_make("audioresample", NULL);
+        /* No sound device (a server, a test): the audio is decoded all the
+         * same and played into nothing. */
+        bool device = access("/dev/snd", F_OK) == 0 || getenv("PULSE_SERVER");
+        GstElement *as = gst_element_factory_make(device ? "autoaudiosink" : "fakesink", NULL);
+        if (!device)
+            g_object_set(as, "sync", TRUE, NULL);
+        gst_bin_add_many(GST_BIN(p->pipeline), src, ac, ar, as, NULL);
+        g_object_set(src, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
+                     (guint64)1024 * 1024, NULL);
+        if (!gst_element_link_many(src, ac, ar, as, NULL))
+            return -1;
+        p->audio[k] = src;
+        break; /* one audio track is heard; the others are in the export */
+    }
+    gst_element_set_state(p->pipeline, GST_STATE_PLAYING);
+    p->built = true;
+    return 0;
+}
+
+/* Sets caps on src once, from the first buffer's format. */
+static void set_caps_once(GstElement *src, GstCaps *caps)
+{
+    GstCaps *have = gst_app_src_get_caps(GST_APP_SRC(src));
+    if (!have)
+        gst_app_src_set_caps(GST_APP_SRC(src), caps);
+    else
+        gst_caps_unref(have);
+    gst_caps_unref(caps);
+}
+
+/* A video frame as one I420 buffer, or NULL for a format not shown. */
+static GstBuffer *video_buffer(GstElement *src, const AVFrame *fr)
+{
+    if (fr->format != AV_PIX_FMT_YUV420P && fr->format != AV_PIX_FMT_YUVJ420P)
+        return NULL;
+    int w = fr->width, h = fr->height;
+    set_caps_once(src, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+                                           G_TYPE_INT, w, "height", G_TYPE_INT, h, "framerate",
+                                           GST_TYPE_FRACTION, 0, 1, NULL));
+    size_t cw = (size_t)(w + 1) / 2, ch = (size_t)(h + 1) / 2;
+    size_t size = (size_t)w * (size_t)h + 2 * cw * ch;
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, size, NULL);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    uint8_t *d = map.data;
+    for (int y = 0; y < h; y++, d += w)
+        memcpy(d, fr->data[0] + (size_t)y * (size_t)fr->linesize[0], (size_t)w);
+    for (int pl = 1; pl <= 2; pl++)
+        for (size_t y = 0; y < ch; y++, d += cw)
+            memcpy(d, fr->data[pl] + y * (size_t)fr->linesize[pl], cw);
+    gst_buffer_unmap(buf, &map);
+    GST_BUFFER_DURATION(buf) = 40 * GST_MSECOND;
+    return buf;
+}
+
+/* An audio frame as one interleaved F32 buffer, or NULL. */
+static GstBuffer *audio_buffer(GstElement *src, const AVFrame *fr)
+{
+    if (fr->format != AV_SAMPLE_FMT_FLTP && fr->format != AV_SAMPLE_FMT_FLT)
+        return NULL;
+    int chn = fr->ch_layout.nb_channels;
+    if (chn < 1 || chn > 8)
+        return NULL;
+    set_caps_once(src,
+                  gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "layout",
+                                      G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT,
+                                      fr->sample_rate, "channels", G_TYPE_INT, chn, NULL));
+    size_t samples = (size_t)fr->nb_samples;
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, samples * (size_t)chn * sizeof(float), NULL);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    float *o = (float *)map.data;
+    for (size_t i = 0; i < samples; i++)
+        for (int c = 0; c < chn; c++)
+            o[i * (size_t)chn + (size_t)c] =
+                fr->format == AV_SAMPLE_FMT_FLTP
+                    ? ((const float *)fr->data[c])[i]
+                    : ((const float *)fr->data[0])[i * (size_t)chn + (size_t)c];
+    gst_buffer_unmap(buf, &map);
+    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, (guint64)fr->sample_rate);
+    return buf;
+}
+
+static int push_frame(void *ctx, const tlo_clip_frame *f)
+{
+    player *p = ctx;
+    if (p->stop)
+        return 1;
+    GstElement *src = f->kind == TLO_PLAYER_TRACK_VIDEO ? p->video[f->track] : p->audio[f->track];
+    if (!src)
+        return 0;
+    GstBuffer *buf = f->kind == TLO_PLAYER_TRACK_VIDEO ? video_buffer(src, f->frame)
+                                                       : audio_buffer(src, f->frame);
+    if (!buf)
+        return 0;
+    GST_BUFFER_PTS(buf) = (GstClockTime)(f->session_ms - p->base_ms) * GST_MSECOND;
+    g_mutex_lock(&p->lock);
+    if (f->session_ms > p->last_ms)
+        p->last_ms = f->session_ms;
+    g_mutex_unlock(&p->lock);
+    return gst_app_src_push_buffer(GST_APP_SRC(src), buf) == GST_FLOW_OK || p->stop ? 0 : 1;
+}
+
+typedef struct decode_job {
+    player *p;
+    uint64_t from_ms;
+    tlo_clip_stats st;
+} decode_job;
+
+static void *decode_thread(void *arg)
+{
+    decode_job *j = arg;
+    player *p = j->p;
+    tlo_error err = {0};
+    int rc = tlo_clip_decode(p->segs, p->nsegs, j->from_ms, p->to_ms, push_frame, p, &j->st, &err);
+    for (unsigned k = 0; k < TLO_PLAYER_MAX_TRACKS; k++) {
+        if (p->video[k])
+            gst_app_src_end_of_stream(GST_APP_SRC(p->video[k]));
+        if (p->audio[k])
+            gst_app_src_end_of_stream(GST_APP_SRC(p->audio[k]));
+    }
+    if (rc < 0) {
+        p->err = err;
+        p->rc = rc;
+    }
+    return NULL;
+}
+
+static void teardown(player *p)
+{
+    if (p->pipeline) {
+        gst_element_set_state(p->pipeline, GST_STATE_NULL);
+        gst_object_unref(p->pipeline);
+    }
+    p->pipeline = NULL;
+    memset(p->video, 0, sizeof p->video);
+    memset(p->audio, 0, sizeof p->audio);
+    p->built = false;
+}
+
+/* One message of the bus: 'e' (end), 'E' (end, keep the last frame), 'w'
+ * (the window never came up: try again), -1 (error), or a key the window
+ * sent, or 0. */
+static int on_message(player *p, GstMessage *m, bool hold)
+{
+    int r = 0;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) {
+        /* With keys the last frame stays: the viewer may seek back or quit.
+         * Otherwise the end of the range ends it. */
+        r = hold ? 'E' : 'e';
+    } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+        GError *ge = NULL;
+        gst_message_parse_error(m, &ge, NULL);
+        tlo_fail(&p->err, TLO_EIO, "the player window failed: %s", ge ? ge->message : "?");
+        g_clear_error(&ge);
+        /* The window never came up (the display refused a new window, seen
+         * on Xvfb right after the last one closed): the caller may retry. */
+        gint64 pos = 0;
+        r = !gst_element_query_position(p->pipeline, GST_FORMAT_TIME, &pos) || pos <= 0 ? 'w' : -1;
+    } else if (gst_navigation_message_get_type(m) == GST_NAVIGATION_MESSAGE_EVENT) {
+        GstEvent *ev = NULL;
+        const char *k = NULL;
+        if (gst_navigation_message_parse_event(m, &ev) &&
+            gst_navigation_event_get_type(ev) == GST_NAVIGATION_EVENT_KEY_PRESS &&
+            gst_navigation_event_parse_key_event(ev, &k) && k)
+            r = !strcmp(k, "space")    ? ' '
+                : !strcmp(k, "Right")  ? 'R'
+                : !strcmp(k, "Left")   ? 'L'
+                : k[0] == 'q' && !k[1] ? 'q'
+                                       : 0;
+        if (ev)
+            gst_event_unref(ev);
+    }
+    gst_message_unref(m);
+    return r;
+}
+
+/* Where a seek key leads: 10 s on or back, never outside the range. */
+static uint64_t seek_target(player *p, int key, uint64_t range_from)
+{
+    g_mutex_lock(&p->lock);
+    uint64_t now = p->last_ms;
+    g_mutex_unlock(&p->lock);
+    uint64_t t = key == 'R' ? now + 10000 : (now > range_from + 10000 ? now - 10000 : range_from);
+    if (t < range_from)
+        t = range_from;
+    if (t >= p->to_ms)
+        t = p->to_ms > range_from + 1000 ? p->to_ms - 1000 : range_from;
+    return t;
+}
+
+static void report(player *p, const tlo_window_params *wp, uint64_t from_ms, bool paused,
+                   bool ended)
+{
+    gint64 pos = 0;
+    uint64_t at = from_ms;
+    if (gst_element_query_position(p->pipeline, GST_FORMAT_TIME, &pos) && pos > 0)
+        at = from_ms + (uint64_t)pos / 1000000;
+    wp->status(wp->ctx,
+               ended    ? TLO_WINDOW_ENDED
+               : paused ? TLO_WINDOW_PAUSED
+                        : TLO_WINDOW_PLAYING,
+               at);
+}
+
+/* Runs the bus and the keys until the end, a seek, q or an error. */
+static int run_loop(player *p, const tlo_window_params *wp, uint64_t from_ms, uint64_t *seek_to)
+{
+    GstBus *bus = gst_element_get_bus(p->pipeline);
+    bool paused = false, ended = false;
+    unsigned tick = 0;
+    int result = 'e';
+    for (;;) {
+        if (wp->status && ++tick % 5 == 0)
+            report(p, wp, from_ms, paused, ended);
+        int key = wp->read_key ? wp->read_key(wp->ctx) : 0;
+        GstMessage *m = gst_bus_timed_pop(bus, 50 * GST_MSECOND);
+        int got = m ? on_message(p, m, wp->read_key != NULL) : 0;
+        if (got == 'e' || got == 'w' || got == -1) {
+            result = got;
+            break;
+        }
+        if (got == 'E')
+            ended = true;
+        else if (got)
+            key = got;
+        if (key == 'q' || key == 'Q') {
+            result = 'q';
+            break;
+        }
+        if (key == ' ' && !ended) {
+            paused = !paused;
+            gst_element_set_state(p->pipeline, paused ? GST_STATE_PAUSED : GST_STATE_PLAYING);
+        }
+        if (key == 'R' || key == 'L') {
+            *seek_to = seek_target(p, key, wp->from_ms);
+            result = 's';
+            break;
+        }
+    }
+    gst_object_unref(bus);
+    return result;
+}
+
+/* Plays from from_ms until the end, a seek, or q. Returns the key that
+ * ended it: 'q', 's' (seek: *seek_to set), 'e' (end), 'w' (retry), or -1. */
+static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, uint64_t *seek_to)
+{
+    tlo_clip_stats probe;
+    tlo_error err = {0};
+    layout l = {0};
+    /* The tracks, their kinds and sizes, from the first frames. */
+    if (tlo_clip_decode(p->segs, p->nsegs, from_ms, p->to_ms, first_frames, &l, &probe, &err) < 0) {
+        p->err = err;
+        return -1;
+    }
+    p->stop = 0;
+    p->base_ms = from_ms;
+    p->last_ms = from_ms;
+    if (build_window(p, &l, &probe) != 0) {
+        tlo_fail(&p->err, TLO_EUNSUPPORTED,
+                 "cannot build the player window (GStreamer elements missing?)");
+        teardown(p);
+        return -1;
+    }
+    decode_job job = {.p = p, .from_ms = from_ms};
+    pthread_t tid;
+    pthread_create(&tid, NULL, decode_thread, &job);
+    int result = run_loop(p, wp, from_ms, seek_to);
+    p->stop = 1;
+    /* Unblock the decoder (appsrc blocks when full), then join it. */
+    gst_element_set_state(p->pipeline, GST_STATE_NULL);
+    pthread_join(tid, NULL);
+    teardown(p);
+    if (p->rc < 0)
+        result = -1;
+    if (result == 'w')
+        *seek_to = from_ms;
+    return result;
+}
+
+int tlo_window_play(const tlo_window_params *wp, tlo_error *err)
+{
+    char watermark[400];
+    gst_init(NULL, NULL);
+    /* clockoverlay reads its text as Pango markup: a name with & or < is
+     * escaped, so it shows as written. */
+    char *who = g_markup_escape_text(wp->viewer, -1),
+         *num = g_markup_escape_text(wp->case_number, -1);
+    snprintf(watermark, sizeof watermark, "VIEWED BY %s - CASE %s -", who, num);
+    g_free(who);
+    g_free(num);
+    player p = {.watermark = watermark, .segs = wp->segs, .nsegs = wp->nsegs, .to_ms = wp->to_ms};
+    g_mutex_init(&p.lock);
+    uint64_t at = wp->from_ms, seek = 0;
+    unsigned retries = 0;
+    int r;
+    while ((r = play_from(&p, wp, at, &seek)) == 's' || (r == 'w' && retries++ < 3)) {
+        at = seek;
+        if (r == 'w')
+            usleep(300000);
+    }
+    g_mutex_clear(&p.lock);
+    if (r == 'w' || r < 0) {
+        if (err)
+            *err = p.err;
+        return p.err.code ? p.err.code : TLO_EIO;
+    }
+    return 0;
+}

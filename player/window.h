@@ -1,0 +1,34 @@
+/* tellonce player — the playback window: the cameras of a clip side by side
+ * with the viewer's watermark burned in, the audio, and seeking within the
+ * granted range. The front end supplies keys and shows the status. */
+#ifndef TLO_PLAYER_WINDOW_H
+#define TLO_PLAYER_WINDOW_H
+
+#include <stdbool.h>
+
+#include "clip.h"
+
+typedef enum { TLO_WINDOW_PLAYING, TLO_WINDOW_PAUSED, TLO_WINDOW_ENDED } tlo_window_state;
+
+typedef struct tlo_window_params {
+    const tlo_clip_segment *segs; /* the released segments, in session order */
+    size_t nsegs;
+    uint64_t from_ms, to_ms; /* the range released: playback and seeks stay inside it */
+    const char *viewer;      /* burned in as "VIEWED BY viewer - CASE case_number -" */
+    const char *case_number; /* (with the local date and time) */
+    /* The viewer's keys from the terminal, or NULL: returns 0 (none), ' '
+     * (pause), 'q', 'R' or 'L' (seek 10 s). With keys, the last frame stays
+     * at the end of the range until q or a seek back; without, the end of
+     * the range ends playback. */
+    int (*read_key)(void *ctx);
+    /* Called a few times a second with where playback is, or NULL. */
+    void (*status)(void *ctx, tlo_window_state state, uint64_t at_ms);
+    void *ctx;
+} tlo_window_params;
+
+/* Plays the clip in a window until the end (or q). Calls gst_init. 0, or a
+ * negative code with err saying what failed (a segment that fails
+ * authentication, a window that cannot be built). */
+int tlo_window_play(const tlo_window_params *p, tlo_error *err);
+
+#endif
