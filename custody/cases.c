@@ -8,13 +8,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct finder {
-    const char *number;
+    const char *number; /* by number, */
+    const uint8_t *id;  /* or by internal id */
     tlo_custody_case *out;
     int found;
 } finder;
@@ -28,12 +30,16 @@ static int find_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
     if (e->kind != TLO_ENTRY_CASE_OPEN || !e->has_case)
         return 0;
     const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "case_number", &n);
-    if (!v || n != strlen(f->number) || memcmp(v, f->number, n) != 0)
+    if (!v || (f->number && (n != strlen(f->number) || memcmp(v, f->number, n) != 0)) ||
+        (f->id && memcmp(e->case_id, f->id, TLO_ID_BYTES) != 0) || n >= sizeof f->out->number)
         return 0;
     f->found++;
     memcpy(f->out->id, e->case_id, TLO_ID_BYTES);
-    snprintf(f->out->number, sizeof f->out->number, "%s", f->number);
+    memcpy(f->out->number, v, n);
+    f->out->number[n] = '\0';
     f->out->opened_at = e->seq;
+    f->out->has_wrapped_digest =
+        tlo_entry_hex(e, "wrapped_key_sha256", f->out->wrapped_key_sha256, 32) == 0;
     return 0;
 }
 
@@ -49,11 +55,26 @@ int tlo_custody_case_find(tlo_custody *v, const char *number, tlo_custody_case *
     return 0;
 }
 
+int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tlo_custody_case *out,
+                       tlo_error *err)
+{
+    finder f = {.id = id, .out = out};
+    char hex[2 * TLO_ID_BYTES + 1];
+    memset(out, 0, sizeof *out);
+    if (tlo_chain_walk(v->ch, 0, find_visit, &f, err) < 0)
+        return err && err->code ? err->code : TLO_EIO;
+    if (f.found == 0) {
+        tlo_hex(hex, id, TLO_ID_BYTES);
+        return tlo_fail(err, TLO_ENOTFOUND, "the ledger opens no case with the id %s", hex);
+    }
+    return 0;
+}
+
 int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault_identity *cust,
                      uint8_t **key_out, tlo_error *err)
 {
     char hex[2 * TLO_ID_BYTES + 1], name[64];
-    uint8_t wrapped[TLO_WRAPPED_KEY_BYTES];
+    uint8_t wrapped[TLO_WRAPPED_KEY_BYTES + 1], digest[32];
     int rc = 0;
     *key_out = NULL;
     tlo_hex(hex, cs->id, TLO_ID_BYTES);
@@ -69,9 +90,18 @@ int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault
     }
     long long n = tlo_pread_full(fd, wrapped, sizeof wrapped, 0);
     close(fd);
-    if (n != (long long)sizeof wrapped) {
-        rc = tlo_fail(err, TLO_EFORMAT, "the wrapped key of case %s (%s) is damaged", cs->number,
-                      path);
+    if (n != TLO_WRAPPED_KEY_BYTES) {
+        rc = tlo_fail(err, TLO_EFORMAT,
+                      "the wrapped key of case %s (%s) is damaged: %lld bytes, not %d", cs->number,
+                      path, n, TLO_WRAPPED_KEY_BYTES);
+        goto out;
+    }
+    crypto_hash_sha256(digest, wrapped, TLO_WRAPPED_KEY_BYTES);
+    if (!cs->has_wrapped_digest || sodium_memcmp(digest, cs->wrapped_key_sha256, 32) != 0) {
+        rc = tlo_fail(err, TLO_EFORMAT,
+                      "the wrapped key of case %s (%s) is not the one its case-open entry %llu "
+                      "logged (wrapped_key_sha256): it was replaced; restore it from a backup",
+                      cs->number, path, (unsigned long long)cs->opened_at);
         goto out;
     }
     uint8_t *key = tlo_vault_key_alloc();

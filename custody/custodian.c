@@ -367,15 +367,13 @@ static void segment_span(const session_scan *ss, const tlo_custody_request *req,
 static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const session_scan *ss,
                            const decision *d, tlo_custody_released *out, tlo_error *err)
 {
-    tlo_custody_case cs = {.opened_at = 0};
+    tlo_custody_case cs;
     tlo_vault_identity *cust = NULL;
     char body[3000], middle[440], tail[64];
     uint64_t seq = 0;
     int rc = custody_custodian(v, &cust, err);
     if (rc)
         return rc;
-    memcpy(cs.id, req->case_id, TLO_ID_BYTES);
-    tlo_hex(cs.number, req->case_id, TLO_ID_BYTES); /* only for messages: never the number */
     if (d->reason[0]) {
         snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
         access_body(body, sizeof body, req, d, "", middle, "");
@@ -409,7 +407,8 @@ static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const
     out->to_ms = req->to_ms;
     out->session_end_ms = ss->n ? ss->s[ss->n - 1].end_ms : 0;
     snprintf(out->purpose, sizeof out->purpose, "%s", d->purpose[0] ? d->purpose : "(none given)");
-    rc = release_keys(v, &cs, cust, ss, req, out, err);
+    if ((rc = custody_case_by_id(v, req->case_id, &cs, err)) == 0)
+        rc = release_keys(v, &cs, cust, ss, req, out, err);
 done:
     tlo_vault_identity_free(cust);
     return rc;

@@ -101,9 +101,11 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
  * ====================================================================== */
 
 typedef struct tlo_custody_case {
-    uint8_t id[TLO_ID_BYTES]; /* internal id: file names and entries use it */
-    char number[80];          /* the number police use (case-open entry) */
-    uint64_t opened_at;       /* the case-open entry */
+    uint8_t id[TLO_ID_BYTES];       /* internal id: file names and entries use it */
+    char number[80];                /* the number police use (case-open entry) */
+    uint64_t opened_at;             /* the case-open entry */
+    bool has_wrapped_digest;        /* the entry logs wrapped_key_sha256 */
+    uint8_t wrapped_key_sha256[32]; /* of cases/ID.key, checked at every unwrap */
 } tlo_custody_case;
 
 /* The case with this number: 0, or TLO_ENOTFOUND with a message. */

@@ -22,8 +22,15 @@ int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t ki
  * custodian.secret). Free it with tlo_vault_identity_free. */
 int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err);
 
+/* The case whose internal id is id (from its case-open entry). */
+int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tlo_custody_case *out,
+                       tlo_error *err);
+
 /* Unwraps the case key with the custodian's identity into *key (a secure
- * buffer: tlo_vault_key_free it). */
+ * buffer: tlo_vault_key_free it). The wrapped key must be exactly
+ * TLO_WRAPPED_KEY_BYTES and match the digest its case-open entry logged: a
+ * key file replaced with a key wrapped by anyone (the custodian's public key
+ * is public) is refused. */
 int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault_identity *cust,
                      uint8_t **key, tlo_error *err);
 

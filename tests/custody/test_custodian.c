@@ -233,6 +233,33 @@ int main(int argc, char **argv)
     }
     CHECK(size_of(ch) == before);
 
+    /* 5. cases/ID.key replaced by another key wrapped to the custodian (its
+     * public key is public): never unwrapped, nothing released; and a key
+     * file with a byte appended is damaged, not accepted. */
+    char keypath[4096], hex[33], id_path[4096];
+    tlo_hex(hex, cs.id, TLO_ID_BYTES);
+    snprintf(keypath, sizeof keypath, "%s/cases/%s.key", vault, hex);
+    snprintf(id_path, sizeof id_path, "%s/custodian.id", vault);
+    CHECK(sh("cp '%s' '%s.saved' && printf x >> '%s'", keypath, keypath, keypath) == 0);
+    CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL, &req,
+                                   &err) == 0);
+    CHECK(tlo_custody_release(v, &req, &rel, &err) != 0);
+    CHECK_MSG(rel.n == 0 && strstr(err.msg, "damaged") != NULL, "%s", err.msg);
+    tlo_vault_identity *cust_pub = tlo_vault_identity_load_public(id_path, &err);
+    uint8_t *other = tlo_vault_key_generate(), wrapped[TLO_WRAPPED_KEY_BYTES];
+    CHECK(cust_pub && other && tlo_vault_key_wrap(wrapped, other, cust_pub->box_pk, &err) == 0);
+    {
+        FILE *f = fopen(keypath, "wb");
+        CHECK(f && fwrite(wrapped, 1, sizeof wrapped, f) == sizeof wrapped && fclose(f) == 0);
+    }
+    CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL, &req,
+                                   &err) == 0);
+    CHECK(tlo_custody_release(v, &req, &rel, &err) != 0);
+    CHECK_MSG(rel.n == 0 && strstr(err.msg, "wrapped_key_sha256") != NULL, "%s", err.msg);
+    CHECK(sh("mv '%s.saved' '%s'", keypath, keypath) == 0);
+    tlo_vault_key_free(other);
+    tlo_vault_identity_free(cust_pub);
+
     tlo_vault_identity_free(pros);
     tlo_custody_close(v);
     sh("rm -rf '%s'", dir);
