@@ -10,7 +10,8 @@ looks for longer runs no ciphertext holds by chance: a box name with what
 follows it in a real MP4 ('ftyp' + brand, 'moof' + its 'mfhd', 'moov' +
 'mvhd') and the text x264 writes into every H.264 stream it makes.
 
-usage: g1_scan.py STOP_FILE DIR... ; exits 1 and names each finding, else
+usage: g1_scan.py STOP_FILE DIR... ; prints "g1_scan: scan N" after each
+scan (a test waits for them), then exits 1 and names each finding, else
 prints how many scans and file reads it made.
 """
 import os
@@ -50,9 +51,10 @@ def main():
                         continue
                     reads += scan_file(path, findings)
         scans += 1
+        print(f"g1_scan: scan {scans}", flush=True)
         if last:
             break
-        time.sleep(0.2)
+        time.sleep(0.2)  # pacing between scans, not a wait for anything
     for f in sorted(findings):
         print("G1: plaintext media in " + f)
     print(f"g1_scan: {scans} scans, {reads} file reads, {len(findings)} findings")

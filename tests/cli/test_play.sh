@@ -7,6 +7,7 @@
 # usage: test_play.sh TELLONCE_BINARY PLAY_KEYS_SCRIPT
 set -u
 tlo=$1 keys=$2
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-play.XXXXXX")
 mnt=""
 cleanup() {
@@ -138,28 +139,28 @@ fi
 if command -v Xvfb >/dev/null; then
     Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp 5>display.txt 2>xvfb.err &
     xvfb=$!
-    for _ in $(seq 300); do [ -s display.txt ] && break; sleep 0.1; done
+    wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
     display=":$(cat display.txt)"
     DISPLAY=$display "$tlo" play "2026-刑-0042" --session "$s1" --as "张警官" \
         --passphrase-file officer.pass </dev/null >play.out 2>play.err &
     pid=$!
-    # Screenshots until the picture is up (slow under AddressSanitizer).
-    python3 - "$display" <<'PY' && ok || bad "the watermark is in the picture"
+    # Screenshots until the picture is up (slow under AddressSanitizer):
+    # camera 1's bars above the watermark and camera 2's black below it
+    # (Xvfb's empty screen is a weave, half white), while play runs and for
+    # at most 120 s. Then the watermark is checked on a screenshot of its own.
+    python3 - "$display" "$pid" <<'PY' && ok || bad "the watermark is in the picture"
 import subprocess, sys, time
 w, h = 1400, 500
 def shot():
     return subprocess.run(["ffmpeg", "-v", "error", "-f", "x11grab", "-video_size", f"{w}x{h}",
                            "-i", sys.argv[1], "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
                            "rgb24", "-"], capture_output=True).stdout
-for _ in range(60):
-    px = shot()
-    if len(px) == w * h * 3 and sum(max(px[(80 * w + x) * 3:(80 * w + x) * 3 + 3]) > 170
-                                    for x in range(100, 540)) > 400:
-        break
-    time.sleep(0.3)
-time.sleep(0.5)
-px = shot()
-def frac(x0, x1, y0, y1, test):
+def running(pid):  # not gone, not a zombie
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+def frac(px, x0, x1, y0, y1, test):
     n = t = 0
     for y in range(y0, y1):
         for x in range(x0, x1):
@@ -169,10 +170,29 @@ def frac(x0, x1, y0, y1, test):
     return n / t
 bright = lambda r, g, b: max(r, g, b) > 170  # an unshaded bar
 white = lambda r, g, b: min(r, g, b) > 200
-above = frac(100, 540, 60, 100, bright)      # camera 1, above the watermark
-band = frac(100, 540, 120, 220, bright)      # camera 1, the watermark's rows
-letters = frac(660, 1200, 120, 220, white)   # camera 2's black, the watermark's rows
-below = frac(660, 1200, 250, 290, white)     # camera 2's black, below it
+end = time.monotonic() + 120
+while True:
+    alive = running(sys.argv[2])
+    px = shot()
+    if len(px) == w * h * 3:
+        above = frac(px, 100, 540, 60, 100, bright)   # camera 1, above the watermark
+        below = frac(px, 660, 1200, 250, 290, white)  # camera 2's black, below it
+        if above > 0.9 and below < 0.08:
+            break
+        seen = f"bright bars {above:.2f} above, white {below:.3f} below"
+    else:
+        seen = f"a screenshot of {len(px)} bytes"
+    if not alive or time.monotonic() > end:
+        why = "play ended" if not alive else "timed out after 120 s"
+        print(f"watermark: {why} before the picture was up; last: {seen}")
+        sys.exit(1)
+    time.sleep(0.3)
+px = shot()
+assert len(px) == w * h * 3
+above = frac(px, 100, 540, 60, 100, bright)      # camera 1, above the watermark
+band = frac(px, 100, 540, 120, 220, bright)      # camera 1, the watermark's rows
+letters = frac(px, 660, 1200, 120, 220, white)   # camera 2's black, the watermark's rows
+below = frac(px, 660, 1200, 250, 290, white)     # camera 2's black, below it
 print(f"watermark: bright bars {above:.2f} above, {band:.2f} in the band; white {letters:.3f} in the band, {below:.3f} below")
 # (The ball of camera 2 is white too and goes everywhere: at most about 1,300
 # pixels, 0.06 of a control region; the letters cover 0.19 of the band.)
@@ -188,7 +208,7 @@ PY
     else
         Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp 5>display2.txt 2>xvfb.err &
         xvfb=$!
-        for _ in $(seq 300); do [ -s display2.txt ] && break; sleep 0.1; done
+        wait_for 120 "Xvfb to name its display" '[ -s display2.txt ]' "$xvfb"
         DISPLAY=":$(cat display2.txt)" python3 "$keys" 2000 11000 "$tlo" play "2026-刑-0042" \
             --session "$s1" --from 2 --to 11 --as "张警官" --passphrase-file officer.pass >keys.out 2>&1 &&
             ok || bad "play's keys: $(cat keys.out)"

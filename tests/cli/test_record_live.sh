@@ -6,6 +6,7 @@
 # usage: test_record_live.sh TELLONCE_BINARY G1_SCAN_SCRIPT
 set -u
 tlo=$1 g1=$2
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-live.XXXXXX")
 mnt=""
 cleanup() {
@@ -37,53 +38,81 @@ echo 'officer secret' > officer.pass
 "$tlo" user add "张警官" --role interviewer --as "Anna Admin" --passphrase-file admin.pass \
     --new-passphrase-file officer.pass >/dev/null || bad "user add"
 "$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass >/dev/null || bad "case open"
-starts() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 20"; }
 
 # 1. Live, with markers and 'q' through standard input, under a G1 scan of
 # the working directory (the vault is in it), the temp directory and /dev/shm.
+# Each step waits for what the checks below need, never for a time: the
+# markers are typed once the session clock runs (its first segment is
+# logged), and checked against the wall clock at which they were typed; 'q'
+# once a segment ending after the second marker is logged and the G1 scan
+# has looked 10 times.
 mkdir tmp && mkfifo ctl
-before=$(starts)
+before=$(sessions_started)
 TMPDIR="$work/tmp" "$tlo" record "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
     <ctl >live.out 2>live.err &
 pid=$!
 exec 3>ctl
 python3 "$g1" "$work/g1.stop" "$work" "$work/tmp" /dev/shm >g1.out 2>&1 &
 scan=$!
-for _ in $(seq 300); do [ "$(starts)" -gt "$before" ] && break; sleep 0.1; done
-sleep 2
-echo "m 孩子指着门 the child points at the door" >&3
-sleep 2.5
-echo "m second marker" >&3
-sleep 3.5
+sent0=0 acked0=0 sent1=0 acked1=0
+if wait_for 120 "the live session to start" '[ "$(sessions_started)" -gt "$before" ]' "$pid" &&
+    sess=$(newest_session) &&
+    wait_for 120 "the first segment of the live session" '[ "$(media_logged "$sess")" -gt 0 ]' "$pid"; then
+    sent0=$(now_ms)
+    echo "m 孩子指着门 the child points at the door" >&3
+    wait_for 120 "the first marker to be logged" '[ "$(markers_logged "$sess")" -ge 1 ]' "$pid"
+    acked0=$(now_ms)
+    sleep 2.5 # pacing, on purpose: the markers are typed 2.5 s apart
+    sent1=$(now_ms)
+    echo "m second marker" >&3
+    wait_for 120 "the second marker to be logged" '[ "$(markers_logged "$sess")" -ge 2 ]' "$pid"
+    acked1=$(now_ms)
+    a1=$(ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 22 ORDER BY seq DESC LIMIT 1" |
+        sed -n 's/^at_ms=//p')
+    wait_for 120 "a segment ending after the second marker ($a1 ms)" \
+        '[ "$(media_logged "$sess")" -gt "${a1:-0}" ]' "$pid"
+    wait_for 120 "10 G1 scans during the recording" '[ "$(grep -c "^g1_scan: scan" g1.out)" -ge 10 ]' "$scan"
+fi
 echo "q" >&3
 wait "$pid"; rc=$?
+ended=$(now_ms)
 exec 3>&-
 [ "$rc" -eq 0 ] && ok || bad "live record ended by q: exit $rc: $(cat live.err)"
 touch g1.stop
-wait "$scan" && ok || bad "G1 scan: $(cat g1.out)"
+wait "$scan" && ok || bad "G1 scan: $(grep -v '^g1_scan: scan' g1.out)"
 contains "$(cat g1.out)" "0 findings" "G1 scan ran"
 tail -1 g1.out
 scans=$(sed -n 's/^g1_scan: \([0-9]*\) scans.*/\1/p' g1.out)
 [ "${scans:-0}" -ge 10 ] && ok || bad "G1 scan: only ${scans:-0} scans during the recording"
 contains "$(cat live.err)" "logged as entry" "live markers acknowledged"
 expect 0 "log --json" -- "$tlo" log --json
-py "two markers at their session times" '
-m = [e["body"] for e in d if e["kind"] == "marker"]
-ok = len(m) == 2 and m[0]["text"] == "孩子指着门 the child points at the door" and m[1]["text"] == "second marker"
-a0, a1 = int(m[0]["at_ms"]), int(m[1]["at_ms"])
-ok = ok and 1000 <= a0 <= 4500 and 2000 <= a1 - a0 <= 3200
-sys.exit(0 if ok else print(m) or 1)'
-py "segments contiguous on the session clock" '
-s = [e["body"] for e in d if e["kind"] == "segment"]
-end = [e["body"] for e in d if e["kind"] == "session-end"][0]
-ok = len(s) >= 2 and int(s[0]["start_ms"]) < 500
+# The session clock's zero in UTC is where the first segment's first frame
+# was taken, less its start: a marker's time, mapped so, lies between the
+# moment its line was written and the moment its entry was seen logged.
+py "two markers at the session times they were typed" "
+m = [e['body'] for e in d if e['kind'] == 'marker']
+s = [e['body'] for e in d if e['kind'] == 'segment']
+zero = int(s[0]['wall_start_ms']) - int(s[0]['start_ms'])
+ok = len(m) == 2 and m[0]['text'] == '孩子指着门 the child points at the door' and m[1]['text'] == 'second marker'
+a0, a1 = int(m[0]['at_ms']), int(m[1]['at_ms'])
+ok = ok and $sent0 - 100 <= zero + a0 <= $acked0 + 100 and $sent1 - 100 <= zero + a1 <= $acked1 + 100
+ok = ok and a0 >= int(s[0]['end_ms']) and a1 - a0 >= 2400
+sys.exit(0 if ok else print(m, 'zero', zero, 'typed', $sent0, $acked0, $sent1, $acked1) or 1)"
+py "segments contiguous on the session clock" "
+s = [e['body'] for e in d if e['kind'] == 'segment']
+m = [e['body'] for e in d if e['kind'] == 'marker']
+end = [e['body'] for e in d if e['kind'] == 'session-end'][0]
+zero = int(s[0]['wall_start_ms']) - int(s[0]['start_ms'])
+ok = len(s) >= 2 and int(s[0]['start_ms']) < 500
 for a, b in zip(s, s[1:]):
-    ok = ok and a["end_ms"] == b["start_ms"]
+    ok = ok and a['end_ms'] == b['start_ms']
 for x in s:
-    ok = ok and int(x["duration_ms"]) == int(x["end_ms"]) - int(x["start_ms"]) and int(x["duration_ms"]) <= 5000
-total = int(s[-1]["end_ms"])
-ok = ok and 7000 <= total <= 13000 and end["status"] == "ended" and end["markers"] == "2"
-sys.exit(0 if ok else print(s, end) or 1)'
+    ok = ok and int(x['duration_ms']) == int(x['end_ms']) - int(x['start_ms']) and int(x['duration_ms']) <= 5000
+# The media covers both markers and ends before the recording did.
+total = int(s[-1]['end_ms'])
+ok = ok and int(m[-1]['at_ms']) < total <= $ended - zero + 200
+ok = ok and end['status'] == 'ended' and end['markers'] == '2'
+sys.exit(0 if ok else print(s, end, 'zero', zero, 'ended', $ended) or 1)"
 py "session-start names the room and its digest" '
 st = [e["body"] for e in d if e["kind"] == "session-start"][0]
 ok = st["room"] == "simulated" and len(st["room_sha256"]) == 64 and st["cameras"] == "2"
@@ -91,12 +120,14 @@ ok = ok and st["camera.1"].startswith("test smpte") and st["microphone.1"] == "s
 sys.exit(0 if ok else print(st) or 1)'
 expect 0 "verify after the live recording" -- "$tlo" verify
 
-# SIGTERM (as a service manager stops it) ends the session cleanly too.
-before=$(starts)
+# SIGTERM (as a service manager stops it) ends the session cleanly too: sent
+# once 2 s of the session's media are logged, so that much was recorded.
+before=$(sessions_started)
 "$tlo" record "2026-刑-0042" --as "张警官" --passphrase-file officer.pass </dev/null >term.out 2>&1 &
 pid=$!
-for _ in $(seq 300); do [ "$(starts)" -gt "$before" ] && break; sleep 0.1; done
-sleep 3
+wait_for 120 "the session to start" '[ "$(sessions_started)" -gt "$before" ]' "$pid" &&
+    sess=$(newest_session) &&
+    wait_for 120 "2 s of media logged before SIGTERM" '[ "$(media_logged "$sess")" -ge 2000 ]' "$pid"
 kill -TERM "$pid"
 wait "$pid" && ok || bad "record ended by SIGTERM: $(cat term.out)"
 expect 0 "log --json" -- "$tlo" log --json
@@ -131,45 +162,56 @@ contains "$err" "needs a display" "--monitor without a display says why"
 if command -v Xvfb >/dev/null; then
     Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp 5>display.txt 2>xvfb.err &
     xvfb=$!
-    for _ in $(seq 300); do [ -s display.txt ] && break; sleep 0.1; done
+    wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
     display=":$(cat display.txt)"
-    before=$(starts)
     DISPLAY=$display "$tlo" record "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
         --duration 12 --monitor </dev/null >mon.out 2>mon.err &
     pid=$!
-    # Screenshots until camera 1's bars are up (slow under AddressSanitizer).
-    python3 - "$display" <<'PY2' && ok || bad "the monitor window shows both cameras"
+    # Screenshots until the window shows both cameras (slow under
+    # AddressSanitizer), while the recording runs and for at most 120 s; the
+    # last one's counts if it never does.
+    python3 - "$display" "$pid" <<'PY2' && ok || bad "the monitor window shows both cameras"
 import subprocess, sys, time
 w, h = 1400, 500
 def shot():
     return subprocess.run(["ffmpeg", "-v", "error", "-f", "x11grab", "-video_size", f"{w}x{h}",
                            "-i", sys.argv[1], "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
                            "rgb24", "-"], capture_output=True).stdout
-for _ in range(80):
-    px = shot()
-    if len(px) == w * h * 3 and sum(max(px[(80 * w + x) * 3:(80 * w + x) * 3 + 3]) > 170
-                                    for x in range(100, 540)) > 400:
-        break
-    time.sleep(0.25)
-time.sleep(0.5)
-px = shot()
-assert len(px) == w * h * 3
-def count(x0, x1, y0, y1, test):
+def count(px, x0, x1, y0, y1, test):
     n = 0
     for y in range(y0, y1):
         row = px[(y * w + x0) * 3:(y * w + x1) * 3]
         for i in range(0, len(row), 3):
             n += test(row[i], row[i + 1], row[i + 2])
     return n
-yellow = count(0, 640, 60, 230, lambda r, g, b: r > 180 and g > 180 and b < 80)
-cyan = count(0, 640, 60, 230, lambda r, g, b: r < 80 and g > 180 and b > 180)
-magenta = count(0, 640, 60, 230, lambda r, g, b: r > 180 and g < 80 and b > 180)
-label = count(660, 960, 25, 58, lambda r, g, b: r > 200 and g > 200 and b > 200)
-dark = count(640, 1280, 60, 300, lambda r, g, b: r < 40 and g < 40 and b < 40)
-print(f"monitor: yellow {yellow}, cyan {cyan}, magenta {magenta} px left; label {label}, black {dark} px right")
-# Camera 2 is black with its white "camera 2" clock at the top left (its
-# white ball goes everywhere, so it is not counted).
-sys.exit(0 if min(yellow, cyan, magenta) > 5000 and label > 300 and dark > 100000 else 1)
+def running(pid):  # not gone, not a zombie
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+end = time.monotonic() + 120
+while True:
+    alive = running(sys.argv[2])
+    px = shot()
+    if len(px) == w * h * 3:
+        yellow = count(px, 0, 640, 60, 230, lambda r, g, b: r > 180 and g > 180 and b < 80)
+        cyan = count(px, 0, 640, 60, 230, lambda r, g, b: r < 80 and g > 180 and b > 180)
+        magenta = count(px, 0, 640, 60, 230, lambda r, g, b: r > 180 and g < 80 and b > 180)
+        label = count(px, 660, 960, 25, 58, lambda r, g, b: r > 200 and g > 200 and b > 200)
+        dark = count(px, 640, 1280, 60, 300, lambda r, g, b: r < 40 and g < 40 and b < 40)
+        seen = f"yellow {yellow}, cyan {cyan}, magenta {magenta} px left; label {label}, black {dark} px right"
+        # Camera 2 is black with its white "camera 2" clock at the top left
+        # (its white ball goes everywhere, so it is not counted).
+        if min(yellow, cyan, magenta) > 5000 and label > 300 and dark > 100000:
+            print("monitor: " + seen)
+            sys.exit(0)
+    else:
+        seen = f"a screenshot of {len(px)} bytes"
+    if not alive or time.monotonic() > end:
+        why = "the recording ended" if not alive else "timed out after 120 s"
+        print(f"monitor: {why} before the window showed both cameras; last: {seen}")
+        sys.exit(1)
+    time.sleep(0.25)
 PY2
     wait "$pid" && ok || bad "record --monitor: $(cat mon.err)"
     kill "$xvfb" 2>/dev/null

@@ -790,7 +790,8 @@ static GstElement *find_factory(GstElement *bin, const char *factory)
 }
 
 /* Holds the stream-start event of a source for 0.7 s: a source that starts
- * late, as a slow machine has them. */
+ * late, as a slow machine has them. The sleep is the fault injected, on
+ * purpose, not a wait for something to happen. */
 static GstPadProbeReturn late_start(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
     (void)pad;
