@@ -1,14 +1,17 @@
 /* Runs a libFuzzer harness without libFuzzer, so the normal test suite (and
  * its sanitizer build) exercises it:
  *
- *   replay [--mutations N] [FILE...]   each FILE, then every seed of the
- *                                      harness and N deterministic mutations
- *                                      of each (flips, cuts, appends)
+ *   replay [--mutations N] [FILE...]   each FILE (a directory: each file in
+ *                                      it, as tests/fuzz/corpus/NAME), then
+ *                                      every seed of the harness and N
+ *                                      deterministic mutations of each
+ *                                      (flips, cuts, appends)
  *   replay --write-seeds DIR           the harness's seeds, for a corpus
  *
  * A harness provides LLVMFuzzerTestOneInput and fuzz_seeds. */
 #include "vault.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +84,43 @@ static int replay_seed(void *ctx, const uint8_t *seed, size_t len)
     return 0;
 }
 
+/* Runs the input in one file, or in each file of a directory (not its
+ * subdirectories, nor names starting with '.'). Returns 0, or 1 if one
+ * cannot be read. */
+static int replay_path(const char *path, long *runs)
+{
+    static uint8_t data[1 << 20];
+    DIR *d = opendir(path);
+    if (d) {
+        int rc = 0;
+        struct dirent *e;
+        char sub[4096];
+        while (rc == 0 && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            DIR *inner = opendir(sub);
+            if (inner) {
+                closedir(inner);
+                continue;
+            }
+            rc = replay_path(sub, runs);
+        }
+        closedir(d);
+        return rc;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return 1;
+    }
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    LLVMFuzzerTestOneInput(data, n);
+    (*runs)++;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     replayer r = {.mutations = 1000};
@@ -96,18 +136,9 @@ int main(int argc, char **argv)
         r.mutations = atol(argv[2]);
         i = 3;
     }
-    for (; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            fprintf(stderr, "cannot open %s\n", argv[i]);
+    for (; i < argc; i++)
+        if (replay_path(argv[i], &r.runs) != 0)
             return 1;
-        }
-        static uint8_t data[1 << 20];
-        size_t n = fread(data, 1, sizeof data, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(data, n);
-        r.runs++;
-    }
     if (fuzz_seeds(replay_seed, &r) != 0)
         return 1;
     printf("fuzz replay: %ld passed, 0 failed\n", r.runs);
