@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static void user_usage(FILE *f)
 {
@@ -27,180 +25,143 @@ static void user_usage(FILE *f)
             "what they signed before stays valid.\n");
 }
 
-/* Unlocks --as and checks, in the ledger, that they are an active admin. */
-static tlo_vault_identity *unlock_admin(const char *vault, const char *as, const char *pass_file,
-                                        const cli_people *pp, int *rc)
-{
-    return cli_unlock_acting(vault, as, pass_file, pp, TLO_ROLE_ADMIN,
-                             "administrator (only administrators enrol and revoke people)", rc);
-}
+#define ADMIN_ROLE_TEXT "administrator (only administrators enrol and revoke people)"
 
-static int append_signed(tlo_chain *c, uint16_t kind, const char *body,
-                         const tlo_vault_identity *by, uint64_t *seq)
+static int user_add(const char *vault_opt, const char *name, unsigned roles, const char *as,
+                    const char *pass_file, const char *new_pass_file)
 {
-    tlo_chain_draft d = {.kind = kind, .body = (const uint8_t *)body, .body_len = strlen(body)};
-    tlo_chain_signer s = {.sk = by->sign_sk};
+    tlo_custody_user_params p = {.name = name, .roles = roles, .kdf = cli_kdf_cost()};
+    tlo_custody_enrolment out;
+    tlo_vault_identity *admin = NULL;
     tlo_error err = {0};
-    memcpy(s.pk, by->sign_pk, 32);
-    if (tlo_chain_append(c, &d, 1, &s, seq, &err) != 0)
-        return cli_fail(&err);
-    return 0;
-}
-
-static int user_add(const char *vault, int argc, char **argv, const char *name, unsigned roles,
-                    const char *as, const char *pass_file, const char *new_pass_file)
-{
-    (void)argc;
-    (void)argv;
-    cli_people pp = {0};
-    tlo_vault_identity *admin = NULL, *person = NULL;
-    char *pass = NULL, *people_dir = NULL, *path = NULL;
-    tlo_error err = {0};
+    char *pass = NULL, prompt[400], role_text[200];
     int rc;
-    tlo_chain *c = cli_open_ledger(vault, false, &rc);
+    tlo_custody *v = cli_open(vault_opt, false, &rc);
 
-    if (!c || (rc = cli_people_load(c, &pp)) != 0)
-        goto out;
-    rc = EXIT_USAGE;
-    if (cli_people_by_name(&pp, name)) {
-        cli_error("'%s' is already enrolled in this vault; choose a name that tells people apart",
-                  name);
-        goto out;
-    }
-    if (!(person = tlo_vault_identity_generate(name, &err))) {
+    if (!v)
+        return rc;
+    if (tlo_custody_user_add_check(v, name, &err) != 0) {
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(admin = unlock_admin(vault, as, pass_file, &pp, &rc)))
+    if (!(admin = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, &rc)))
         goto out;
-    char prompt[400];
-    size_t len;
     snprintf(prompt, sizeof prompt, "New passphrase for %s: ", name);
     rc = EXIT_USAGE;
-    if (!(pass = cli_passphrase(new_pass_file, "TELLONCE_NEW_PASSPHRASE", prompt, 1, &len)))
+    if (!(pass = cli_passphrase(new_pass_file, "TELLONCE_NEW_PASSPHRASE", prompt, 1,
+                                &p.passphrase_len)))
         goto out;
-
-    char kid[2 * TLO_KEYID_BYTES + 1], file[64], pk[65], box[65], role_text[200], body[1024];
-    tlo_vault_identity_key_id(kid, person);
-    snprintf(file, sizeof file, "%s.id", kid);
-    people_dir = tlo_path_join(vault, "people");
-    path = tlo_path_join(people_dir, file);
-    rc = EXIT_SYSTEM;
-    if (tlo_vault_identity_save(person, path, pass, len, cli_kdf_cost(), &err) != 0) {
+    p.passphrase = pass;
+    if (tlo_custody_user_add(v, admin, &p, &out, &err) != 0) {
         rc = cli_fail(&err);
-        goto out;
-    }
-    tlo_roles_format(roles, ",", role_text, sizeof role_text); /* as the ledger spells it */
-    tlo_hex(pk, person->sign_pk, 32);
-    tlo_hex(box, person->box_pk, 32);
-    snprintf(body, sizeof body, "box_pk=%s\nname=%s\npk=%s\nroles=%s\n", box, name, pk, role_text);
-    uint64_t seq;
-    if ((rc = append_signed(c, TLO_ENTRY_USER_ADD, body, admin, &seq)) != 0) {
-        unlink(path); /* not enrolled: the identity must not linger */
         goto out;
     }
     tlo_roles_format(roles, ", ", role_text, sizeof role_text);
     printf("Enrolled %s (%s), key id %s, in ledger entry %llu, signed by %s.\n", name, role_text,
-           kid, (unsigned long long)seq, as);
+           out.key_id, (unsigned long long)out.seq, as);
     rc = EXIT_OK;
 out:
-    cli_people_free(&pp);
-    tlo_chain_close(c);
     tlo_vault_identity_free(admin);
-    tlo_vault_identity_free(person);
     sodium_free(pass);
-    free(people_dir);
-    free(path);
+    tlo_custody_close(v);
     return rc;
 }
 
-static int user_revoke(const char *vault, const char *name, const char *as, const char *pass_file,
-                       const char *reason)
+static int user_revoke(const char *vault_opt, const char *name, const char *as,
+                       const char *pass_file, const char *reason)
 {
-    cli_people pp = {0};
+    const tlo_custody_person *p;
     tlo_vault_identity *admin = NULL;
+    tlo_error err = {0};
+    uint64_t seq;
     int rc;
-    tlo_chain *c = cli_open_ledger(vault, false, &rc);
+    tlo_custody *v = cli_open(vault_opt, false, &rc);
 
-    if (!c || (rc = cli_people_load(c, &pp)) != 0)
-        goto out;
-    const cli_person *p = cli_people_by_name(&pp, name);
-    rc = EXIT_USAGE;
-    if (!p || (p->roles & TLO_ROLE_CUSTODIAN)) {
-        cli_error("nobody named '%s' is enrolled (and not yet revoked) in this vault", name);
+    if (!v)
+        return rc;
+    if (tlo_custody_user_revoke_check(v, name, &p, &err) != 0) {
+        rc = cli_fail(&err);
         goto out;
     }
-    if (!(admin = unlock_admin(vault, as, pass_file, &pp, &rc)))
+    if (!(admin = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, &rc)))
         goto out;
-    char pk[65], body[1024], clean[512];
-    size_t k = 0;
-    for (const char *r = reason; *r && k + 1 < sizeof clean; r++)
-        clean[k++] = (*r == '\n' || *r == '\r' || *r == '\t') ? ' ' : *r;
-    clean[k] = '\0';
-    tlo_hex(pk, p->pk, 32);
-    snprintf(body, sizeof body, "pk=%s\nreason=%s\n", pk, clean);
-    uint64_t seq;
-    if ((rc = append_signed(c, TLO_ENTRY_USER_REVOKE, body, admin, &seq)) != 0)
+    if (tlo_custody_user_revoke(v, admin, name, reason, &seq, &err) != 0) {
+        rc = cli_fail(&err);
         goto out;
+    }
     printf("Revoked %s in ledger entry %llu, signed by %s. What %s signed before stays valid.\n",
            name, (unsigned long long)seq, as, name);
     rc = EXIT_OK;
 out:
-    cli_people_free(&pp);
-    tlo_chain_close(c);
     tlo_vault_identity_free(admin);
+    tlo_custody_close(v);
     return rc;
 }
 
-static int user_list(const char *vault, int json)
+static void print_person(const tlo_custody_person *p, int json, bool first)
 {
-    cli_people pp = {0};
+    char roles[200], kid[17], pk[65];
+    uint8_t h[32];
+    crypto_hash_sha256(h, p->pk, 32);
+    tlo_hex(kid, h, 8);
+    tlo_hex(pk, p->pk, 32);
+    tlo_roles_format(p->roles, ", ", roles, sizeof roles);
+    if (json) {
+        printf("%s{\"name\":", first ? "" : ",");
+        cli_json_string(stdout, p->name);
+        printf(",\"roles\":\"%s\",\"key_id\":\"%s\",\"public_key\":\"%s\","
+               "\"enrolled_at\":%llu,\"revoked_at\":",
+               roles, kid, pk, (unsigned long long)p->enrolled_at);
+        if (p->revoked_at >= 0)
+            printf("%lld}", (long long)p->revoked_at);
+        else
+            printf("null}");
+    } else {
+        char status[40];
+        if (p->revoked_at >= 0)
+            snprintf(status, sizeof status, "revoked (entry %lld)", (long long)p->revoked_at);
+        else
+            snprintf(status, sizeof status, "active");
+        printf("%-24s %-28s %-16s %-9llu %s\n", p->name, roles, kid,
+               (unsigned long long)p->enrolled_at, status);
+    }
+}
+
+static int user_list(const char *vault_opt, int json)
+{
+    const tlo_custody_person *list;
+    tlo_error err = {0};
+    size_t n;
     int rc;
-    tlo_chain *c = cli_open_ledger(vault, true, &rc);
-    if (!c || (rc = cli_people_load(c, &pp)) != 0)
-        goto out;
+    tlo_custody *v = cli_open(vault_opt, true, &rc);
+    if (!v)
+        return rc;
+    if (tlo_custody_people(v, &list, &n, &err) != 0) {
+        rc = cli_fail(&err);
+        tlo_custody_close(v);
+        return rc;
+    }
     if (json)
         fputc('[', stdout);
     else
         printf("%-24s %-28s %-16s %-9s %s\n", "NAME", "ROLES", "KEY ID", "ENROLLED", "STATUS");
-    for (size_t i = 0; i < pp.n; i++) {
-        const cli_person *p = &pp.p[i];
-        char roles[200], kid[17], pk[65];
-        uint8_t h[32];
-        crypto_hash_sha256(h, p->pk, 32);
-        tlo_hex(kid, h, 8);
-        tlo_hex(pk, p->pk, 32);
-        tlo_roles_format(p->roles, ", ", roles, sizeof roles);
-        if (json) {
-            printf("%s{\"name\":", i ? "," : "");
-            cli_json_string(stdout, p->name);
-            printf(",\"roles\":\"%s\",\"key_id\":\"%s\",\"public_key\":\"%s\","
-                   "\"enrolled_at\":%llu,\"revoked_at\":",
-                   roles, kid, pk, (unsigned long long)p->enrolled_at);
-            if (p->revoked_at >= 0)
-                printf("%lld}", (long long)p->revoked_at);
-            else
-                printf("null}");
-        } else {
-            char status[40];
-            if (p->revoked_at >= 0)
-                snprintf(status, sizeof status, "revoked (entry %lld)", (long long)p->revoked_at);
-            else
-                snprintf(status, sizeof status, "active");
-            printf("%-24s %-28s %-16s %-9llu %s\n", p->name, roles, kid,
-                   (unsigned long long)p->enrolled_at, status);
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        print_person(&list[i], json, i == 0);
     if (json)
         printf("]\n");
-    rc = EXIT_OK;
-out:
-    cli_people_free(&pp);
-    tlo_chain_close(c);
-    return rc;
+    tlo_custody_close(v);
+    return EXIT_OK;
 }
 
-int cmd_user(int argc, char **argv)
+typedef struct user_opts {
+    const char *as, *vault, *pass_file, *new_pass_file, *reason;
+    unsigned roles;
+    int json;
+} user_opts;
+
+/* Reads the options after the subcommand; -1 when help was printed, else an
+ * exit code (EXIT_OK to go on). */
+static int user_options(int argc, char **argv, user_opts *o)
 {
     static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
                                          {"as", required_argument, NULL, 'A'},
@@ -211,11 +172,52 @@ int cmd_user(int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *as = NULL, *vault_opt = NULL, *pass_file = NULL, *new_pass_file = NULL;
-    const char *reason = "revoked by an administrator";
-    unsigned roles = 0, r;
-    int json = 0, c;
+    unsigned r;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (tlo_roles_parse(optarg, strlen(optarg), &r) != 0) {
+                cli_error("'%s' is not a role: use admin, interviewer, prosecutor, medical or "
+                          "auditor",
+                          optarg);
+                return EXIT_USAGE;
+            }
+            o->roles |= r;
+            break;
+        case 'A':
+            o->as = optarg;
+            break;
+        case 'V':
+            o->vault = optarg;
+            break;
+        case 'P':
+            o->pass_file = optarg;
+            break;
+        case 'N':
+            o->new_pass_file = optarg;
+            break;
+        case 'R':
+            o->reason = optarg;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 'h':
+            user_usage(stdout);
+            return -1;
+        default:
+            user_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
 
+int cmd_user(int argc, char **argv)
+{
+    user_opts o = {.reason = "revoked by an administrator"};
     if (argc < 2) {
         user_usage(stderr);
         return EXIT_USAGE;
@@ -225,63 +227,26 @@ int cmd_user(int argc, char **argv)
         user_usage(stdout);
         return EXIT_OK;
     }
-    optind = 0;
-    while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            if (tlo_roles_parse(optarg, strlen(optarg), &r) != 0) {
-                cli_error("'%s' is not a role: use admin, interviewer, prosecutor, medical or "
-                          "auditor",
-                          optarg);
-                return EXIT_USAGE;
-            }
-            roles |= r;
-            break;
-        case 'A':
-            as = optarg;
-            break;
-        case 'V':
-            vault_opt = optarg;
-            break;
-        case 'P':
-            pass_file = optarg;
-            break;
-        case 'N':
-            new_pass_file = optarg;
-            break;
-        case 'R':
-            reason = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            user_usage(stdout);
-            return EXIT_OK;
-        default:
-            user_usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
+    int rc = user_options(argc - 1, argv + 1, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
     int nargs = argc - 1 - optind;
     char **args = argv + 1 + optind;
-    char *vault = cli_vault_dir(vault_opt);
-    int rc = EXIT_USAGE;
+    rc = EXIT_USAGE;
     if (!strcmp(sub, "list") && nargs == 0) {
-        rc = user_list(vault, json);
+        rc = user_list(o.vault, o.json);
     } else if (!strcmp(sub, "add") && nargs == 1) {
-        if (!roles || !as)
+        if (!o.roles || !o.as)
             cli_error("user add needs at least one --role and --as ADMIN");
         else
-            rc = user_add(vault, nargs, args, args[0], roles, as, pass_file, new_pass_file);
+            rc = user_add(o.vault, args[0], o.roles, o.as, o.pass_file, o.new_pass_file);
     } else if (!strcmp(sub, "revoke") && nargs == 1) {
-        if (!as)
+        if (!o.as)
             cli_error("user revoke needs --as ADMIN");
         else
-            rc = user_revoke(vault, args[0], as, pass_file, reason);
+            rc = user_revoke(o.vault, args[0], o.as, o.pass_file, o.reason);
     } else {
         cli_error("see 'tellonce user --help' for add, list and revoke");
     }
-    free(vault);
     return rc;
 }

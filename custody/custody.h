@@ -318,4 +318,165 @@ int tlo_custody_anchors(tlo_custody *v, const char *old_path, tlo_chain_anchor *
 
 /* ---- areas added by later steps of the refactor go below ---- */
 
+/* ===== administration ===== */
+
+/* ---- Creating a vault (init.c) ---- */
+
+/* What 'init' asks for. The passphrase is the caller's buffer (not kept). */
+typedef struct tlo_custody_init_params {
+    const char *admin_name; /* the first administrator */
+    const char *origin;     /* names the ledger in checkpoints; NULL: tellonce/vault/ + random id */
+    const char *passphrase; /* the administrator's */
+    size_t passphrase_len;
+    tlo_vault_kdf_cost kdf; /* for the administrator's identity file */
+} tlo_custody_init_params;
+
+typedef struct tlo_custody_init_result {
+    char origin[200];
+    char admin_name[TLO_NAME_MAX + 1];
+    char admin_key_id[2 * TLO_KEYID_BYTES + 1];
+} tlo_custody_init_result;
+
+/* Checks, writing nothing, what would make tlo_custody_init fail before it
+ * writes (so nobody types a passphrase for nothing): the origin, that dir is
+ * not already a vault, the administrator's name. The passphrase is not
+ * looked at. 0, or TLO_EARG with a message. */
+int tlo_custody_init_check(const char *dir, const tlo_custody_init_params *p, tlo_error *err);
+
+/* Creates the vault in dir: the directory and people/ (0700), the custodian
+ * (custodian.id, locked with the random secret in custodian.secret, 0600),
+ * the administrator's identity in people/, and the ledger with its genesis
+ * entry signed by both. *out is filled on success. On failure nothing of
+ * the vault is left behind (the directories may stay). */
+int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
+                     tlo_custody_init_result *out, tlo_error *err);
+
+/* ---- People: enrolment and revocation (users.c) ---- */
+
+/* A person to enrol. The passphrase (theirs) is the caller's buffer. */
+typedef struct tlo_custody_user_params {
+    const char *name;
+    unsigned roles; /* TLO_ROLE_*, at least one */
+    const char *passphrase;
+    size_t passphrase_len;
+    tlo_vault_kdf_cost kdf; /* for their identity file */
+} tlo_custody_user_params;
+
+typedef struct tlo_custody_enrolment {
+    char key_id[2 * TLO_KEYID_BYTES + 1]; /* of the new identity */
+    uint64_t seq;                         /* the user-add entry */
+} tlo_custody_enrolment;
+
+/* Checks, signing nothing, that name can be enrolled: not already enrolled
+ * (and active), a valid identity name. 0 or TLO_EARG with a message. */
+int tlo_custody_user_add_check(tlo_custody *v, const char *name, tlo_error *err);
+
+/* Enrols p->name: creates their identity in people/KEYID.id and logs the
+ * user-add entry signed by admin (an active administrator, else
+ * TLO_EDENIED). If the entry cannot be logged the identity file is removed.
+ * *out is filled on success. */
+int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
+                         const tlo_custody_user_params *p, tlo_custody_enrolment *out,
+                         tlo_error *err);
+
+/* The active person called name who may be revoked (not the custodian):
+ * 0 with *out (owned by v, valid until the next append), or TLO_ENOTFOUND. */
+int tlo_custody_user_revoke_check(tlo_custody *v, const char *name, const tlo_custody_person **out,
+                                  tlo_error *err);
+
+/* Revokes name (as tlo_custody_user_revoke_check finds them) with a
+ * user-revoke entry signed by admin (an active administrator); reason is
+ * logged on one line (tabs and line breaks become spaces, at most 511
+ * bytes). *seq (if not NULL) gets the entry. */
+int tlo_custody_user_revoke(tlo_custody *v, const tlo_vault_identity *admin, const char *name,
+                            const char *reason, uint64_t *seq, tlo_error *err);
+
+/* ---- Cases: opening, listing, showing (case.c) ---- */
+
+/* The sealed case record: the fields of a case that never appear in the
+ * ledger or a file name, sealed under the case key (TLO_KIND_CASEINFO). Its
+ * plaintext is exactly four lines, in this order:
+ *   "case_number=" N "\n"       N: 1..64 bytes of text, no '/'
+ *   "child_birthdate=" B "\n"   B: 0..64 bytes of text
+ *   "child_name=" C "\n"        C: 0..255 bytes of text
+ *   "title=" T "\n"             T: 0..1000 bytes of text
+ * where text is valid UTF-8 without control characters (tlo_text_ok). It
+ * holds a child's details: wipe it (tlo_custody_case_record_wipe). */
+#define TLO_CUSTODY_CASE_NUMBER_MAX 64
+#define TLO_CUSTODY_CASE_BIRTHDATE_MAX 64
+#define TLO_CUSTODY_CASE_CHILD_NAME_MAX 255
+#define TLO_CUSTODY_CASE_TITLE_MAX 1000
+/* The longest plaintext a reader accepts (the writer's is below 1500). */
+#define TLO_CUSTODY_CASE_RECORD_MAX 8192
+
+typedef struct tlo_custody_case_record {
+    char case_number[TLO_CUSTODY_CASE_NUMBER_MAX + 1];
+    char child_birthdate[TLO_CUSTODY_CASE_BIRTHDATE_MAX + 1];
+    char child_name[TLO_CUSTODY_CASE_CHILD_NAME_MAX + 1];
+    char title[TLO_CUSTODY_CASE_TITLE_MAX + 1];
+} tlo_custody_case_record;
+
+/* Parses a record's plaintext (hostile input: every length bounded, only
+ * the exact encoding above accepted). 0, or TLO_EFORMAT with *out zeroed. */
+int tlo_custody_case_record_parse(const char *buf, size_t len, tlo_custody_case_record *out,
+                                  tlo_error *err);
+/* Writes r's plaintext into out (cap bytes, NUL-terminated). Its length, or
+ * 0 when a field breaks the rules above or cap is too small. */
+size_t tlo_custody_case_record_format(const tlo_custody_case_record *r, char *out, size_t cap);
+/* Wipes r. NULL-safe. */
+void tlo_custody_case_record_wipe(tlo_custody_case_record *r);
+
+/* What 'case open' asks for; NULL fields are empty. */
+typedef struct tlo_custody_case_params {
+    const char *number; /* the number police use */
+    const char *title;
+    const char *child_name;
+    const char *child_birthdate;
+} tlo_custody_case_params;
+
+/* Checks p without writing or signing anything: the number and fields
+ * follow the record's rules, and no case has this number. 0 or TLO_EARG. */
+int tlo_custody_case_open_check(tlo_custody *v, const tlo_custody_case_params *p, tlo_error *err);
+
+/* Opens a case as interviewer (an active interviewer or administrator,
+ * else TLO_EDENIED): a new random case key, wrapped to the custodian's key
+ * of the genesis entry into cases/ID.key; the sealed case record in
+ * objects/; and the case-open entry (case_number, info_object, info_sha256
+ * of the sealed object, wrapped_key_sha256), signed by interviewer. *out
+ * gets the case (opened_at: its entry). On failure the files are removed. */
+int tlo_custody_case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
+                          const tlo_custody_case_params *p, tlo_custody_case *out, tlo_error *err);
+
+/* What the ledger says of a case (no key is touched). */
+typedef struct tlo_custody_case_facts {
+    tlo_custody_case c;
+    uint8_t opener[32];   /* actor of its case-open entry */
+    char info_object[40]; /* the sealed record's object id ("" if none) */
+    unsigned sessions;    /* its session-start entries */
+} tlo_custody_case_facts;
+
+/* Every case-open entry, in ledger order: *list malloc'd (free it), *n. */
+int tlo_custody_cases(tlo_custody *v, tlo_custody_case_facts **list, size_t *n, tlo_error *err);
+
+/* The case with this number (tlo_custody_case_find) and its facts. */
+int tlo_custody_case_about(tlo_custody *v, const char *number, tlo_custody_case_facts *out,
+                           tlo_error *err);
+
+typedef struct tlo_custody_case_view {
+    tlo_custody_case_facts facts;
+    uint64_t view_seq; /* the case-view entry (0: not logged) */
+    bool log_failed;   /* the case-view entry could not be logged: nothing was unsealed */
+    tlo_custody_case_record record; /* only on success: wipe it */
+} tlo_custody_case_view;
+
+/* Shows case number to actor (an active enrolled person). In this order:
+ * logs a case-view entry signed by the custodian (result=shown, or refused
+ * with a reason); only then, to an administrator or the interviewer who
+ * opened the case, unwraps the case key and reads the sealed record. 0 with
+ * *out filled; TLO_EDENIED (logged: out->view_seq) when actor may not see
+ * the sealed fields; other codes for failures. out->facts is filled once
+ * the case is found. */
+int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const char *number,
+                          tlo_custody_case_view *out, tlo_error *err);
+
 #endif
