@@ -182,6 +182,7 @@ static int check_inclusion(const char *text, size_t len, const char *path,
     tlo_entry e;
     uint8_t leaf[TLO_HASH_BYTES];
     int rc;
+    memset(&e, 0, sizeof e);
     if (!p)
         return tlo_fail(err, TLO_ENOMEM, "out of memory");
     if ((rc = tlo_proof_inclusion_open(text, len, key, 1, key->name, p, &out->cp, &why)) != 0)
