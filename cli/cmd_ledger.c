@@ -223,7 +223,7 @@ static void print_body_json(const tlo_entry *e)
 }
 
 static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t leaf[static 32],
-                             const cli_person *p, const char *when)
+                             const tlo_custody_person *p, const char *when)
 {
     const char *kind = tlo_entry_kind_name(e->kind);
     char actor[65], prev[65], lh[65], sig[129], roles[200], case_hex[33];
@@ -253,7 +253,7 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
     printf("}");
 }
 
-static void print_entry_line(const tlo_entry *e, const cli_person *p, const char *when)
+static void print_entry_line(const tlo_entry *e, const tlo_custody_person *p, const char *when)
 {
     const char *kind = tlo_entry_kind_name(e->kind);
     char who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
@@ -277,7 +277,7 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
     (void)err;
     if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
         return 0;
-    const cli_person *p = tlo_custody_person_by_actor(l->v, e->actor);
+    const tlo_custody_person *p = tlo_custody_person_by_actor(l->v, e->actor);
     format_time(e->time_ms, when, sizeof when);
     if (l->a->json)
         print_entry_json(l, e, leaf, p, when);
