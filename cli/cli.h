@@ -131,12 +131,6 @@ char *cli_newest_checkpoint(const char *vault);
 /* A tlo_merkle leaf callback over an array of leaf hashes (ctx). */
 int cli_leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_HASH_BYTES]);
 
-/* The media part of verify (verify_media.c): every segment file the ledger
- * names has its recorded digest, sessions' segments are contiguous, every
- * session ended. 0, EXIT_BAD_DATA with problem filled, or another exit code. */
-int cli_verify_media(tlo_chain *c, const char *vault, uint64_t *segments, char *problem,
-                     size_t cap);
-
 int cmd_object(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_record(int argc, char **argv);

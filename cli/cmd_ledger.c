@@ -18,7 +18,6 @@ typedef struct ledger_args {
     const char *vault_opt, *checkpoint;
     int json, has_case;
     uint8_t case_id[TLO_CASE_ID_BYTES];
-    uint64_t case_count;
 } ledger_args;
 
 static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE *))
@@ -59,17 +58,6 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
     return 0;
 }
 
-/* Counts the entries of a case (a->case_id). */
-static int count_case(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
-{
-    ledger_args *a = ctx;
-    (void)leaf;
-    (void)err;
-    if (e->has_case && memcmp(e->case_id, a->case_id, TLO_CASE_ID_BYTES) == 0)
-        a->case_count++;
-    return 0;
-}
-
 static void verify_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce verify [--vault DIR] [--case ID] [--checkpoint OLD] [--json]\n"
@@ -84,87 +72,76 @@ static void verify_usage(FILE *f)
                "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
 }
 
+static void print_verify_json(const ledger_args *a, const tlo_custody_verify_report *v)
+{
+    const tlo_chain_report *r = &v->chain;
+    char root[65];
+    tlo_hex(root, r->root, 32);
+    printf("{\"ok\":%s,\"entries\":%llu,\"signatures\":%llu,\"root\":\"%s\","
+           "\"first_bad_entry\":",
+           r->ok ? "true" : "false", (unsigned long long)r->entries,
+           (unsigned long long)r->signatures, root);
+    if (r->first_bad >= 0)
+        printf("%lld", (long long)r->first_bad);
+    else
+        printf("null");
+    printf(",\"problem\":");
+    cli_json_string(stdout, r->ok ? "" : r->problem);
+    if (a->has_case)
+        printf(",\"case_entries\":%llu", (unsigned long long)v->case_entries);
+    printf(",\"segments\":%llu", (unsigned long long)v->segments);
+    printf("}\n");
+}
+
+static void print_verify(const ledger_args *a, const tlo_custody_verify_report *v)
+{
+    const tlo_chain_report *r = &v->chain;
+    char root[65];
+    tlo_hex(root, r->root, 32);
+    if (!r->ok) {
+        printf("FAILED: %s\n", r->problem);
+        if (r->first_bad >= 0)
+            printf("The first bad entry is %lld; the %llu entries before it verified.\n",
+                   (long long)r->first_bad, (unsigned long long)r->entries);
+        return;
+    }
+    printf("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
+           "verified.\n",
+           (unsigned long long)r->entries, (unsigned long long)r->signatures, root);
+    if (v->segments)
+        printf("    %llu sealed segments are in the vault with the digests logged, and "
+               "every session is complete.\n",
+               (unsigned long long)v->segments);
+    if (a->has_case)
+        printf("    The case has %llu of these entries; all are in the verified chain.\n",
+               (unsigned long long)v->case_entries);
+    for (size_t i = 0; i < v->nanchors; i++)
+        printf("    and it extends %s (%llu entries).\n", v->anchors[i].label,
+               (unsigned long long)v->anchors[i].size);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     ledger_args a;
+    tlo_custody_verify_report r;
+    tlo_error err = {0};
     int rc = parse_args(argc, argv, &a, verify_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    char *vault = cli_vault_dir(a.vault_opt);
-    tlo_chain *c = cli_open_ledger(vault, true, &rc);
-    tlo_chain_report r;
-    tlo_error err = {0};
-    tlo_chain_anchor anchors[2];
-    char *labels[2] = {NULL, NULL};
-    size_t nanchors = 0;
-    if (c && (rc = cli_checkpoint_anchors(c, vault, a.checkpoint, anchors, &nanchors, labels)) != 0)
-        ; /* printed: a checkpoint that is not the custodian's fails the check */
-    else if (c && tlo_chain_verify_anchored(c, anchors, nanchors, &r, &err) != 0)
+    tlo_custody *v = cli_open(a.vault_opt, true, &rc);
+    if (!v)
+        return rc;
+    if (tlo_custody_verify(v, a.checkpoint, a.has_case ? a.case_id : NULL, &r, &err) != 0) {
         rc = cli_fail(&err);
-    else if (c) {
-        char root[65];
-        uint64_t case_entries = 0;
-        tlo_hex(root, r.root, 32);
-        if (a.has_case && r.ok && tlo_chain_walk(c, 0, count_case, &a, &err) < 0) {
-            rc = cli_fail(&err);
-            goto done;
-        }
-        case_entries = a.case_count;
-        char media_problem[TLO_ERROR_MSG_MAX] = "";
-        uint64_t segments = 0;
-        if (r.ok) {
-            int mrc = cli_verify_media(c, vault, &segments, media_problem, sizeof media_problem);
-            if (mrc == EXIT_BAD_DATA) {
-                r.ok = false;
-                snprintf(r.problem, sizeof r.problem, "%s", media_problem);
-            } else if (mrc) {
-                rc = mrc;
-                goto done;
-            }
-        }
-        if (a.json) {
-            printf("{\"ok\":%s,\"entries\":%llu,\"signatures\":%llu,\"root\":\"%s\","
-                   "\"first_bad_entry\":",
-                   r.ok ? "true" : "false", (unsigned long long)r.entries,
-                   (unsigned long long)r.signatures, root);
-            if (r.first_bad >= 0)
-                printf("%lld", (long long)r.first_bad);
-            else
-                printf("null");
-            printf(",\"problem\":");
-            cli_json_string(stdout, r.ok ? "" : r.problem);
-            if (a.has_case)
-                printf(",\"case_entries\":%llu", (unsigned long long)case_entries);
-            printf(",\"segments\":%llu", (unsigned long long)segments);
-            printf("}\n");
-        } else if (r.ok) {
-            printf("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
-                   "verified.\n",
-                   (unsigned long long)r.entries, (unsigned long long)r.signatures, root);
-            if (segments)
-                printf("    %llu sealed segments are in the vault with the digests logged, and "
-                       "every session is complete.\n",
-                       (unsigned long long)segments);
-        } else {
-            printf("FAILED: %s\n", r.problem);
-            if (r.first_bad >= 0)
-                printf("The first bad entry is %lld; the %llu entries before it verified.\n",
-                       (long long)r.first_bad, (unsigned long long)r.entries);
-        }
-        if (r.ok && !a.json && a.has_case)
-            printf("    The case has %llu of these entries; all are in the verified chain.\n",
-                   (unsigned long long)case_entries);
-        if (r.ok && !a.json && nanchors)
-            for (size_t i = 0; i < nanchors; i++)
-                printf("    and it extends %s (%llu entries).\n", anchors[i].label,
-                       (unsigned long long)anchors[i].size);
-        rc = r.ok ? EXIT_OK : EXIT_BAD_DATA;
+    } else {
+        if (a.json)
+            print_verify_json(&a, &r);
+        else
+            print_verify(&a, &r);
+        rc = r.chain.ok ? EXIT_OK : EXIT_BAD_DATA;
+        tlo_custody_verify_report_free(&r);
     }
-done:
-    free(labels[0]);
-    free(labels[1]);
-    tlo_chain_close(c);
-    free(vault);
+    tlo_custody_close(v);
     return rc;
 }
 
@@ -180,7 +157,7 @@ static void log_usage(FILE *f)
 
 typedef struct log_ctx {
     ledger_args *a;
-    cli_people pp; /* everyone the ledger enrols, loaded before the walk */
+    tlo_custody *v; /* everyone the ledger enrols, loaded before the walk */
     size_t shown;
 } log_ctx;
 
@@ -217,73 +194,95 @@ static void summary(const tlo_entry *e, char *out, size_t cap)
         out[cap - 1] = '\0';
 }
 
+/* The body's lines as a JSON object of strings. */
+static void print_body_json(const tlo_entry *e)
+{
+    size_t i = 0;
+    int first = 1;
+    printf("{");
+    while (i < e->body_len) {
+        const uint8_t *line = e->body + i;
+        const uint8_t *nl = memchr(line, '\n', e->body_len - i);
+        size_t n = nl ? (size_t)(nl - line) : e->body_len - i;
+        const uint8_t *eq = memchr(line, '=', n);
+        if (eq) {
+            char key[40], *val = malloc(n + 1);
+            snprintf(key, sizeof key, "%.*s", (int)(eq - line), (const char *)line);
+            if (val) {
+                memcpy(val, eq + 1, n - (size_t)(eq - line) - 1);
+                val[n - (size_t)(eq - line) - 1] = '\0';
+                printf("%s\"%s\":", first ? "" : ",", key);
+                cli_json_string(stdout, val);
+                free(val);
+                first = 0;
+            }
+        }
+        i += n + 1;
+    }
+    printf("}");
+}
+
+static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t leaf[static 32],
+                             const tlo_custody_person *p, const char *when)
+{
+    const char *kind = tlo_entry_kind_name(e->kind);
+    char actor[65], prev[65], lh[65], sig[129], roles[200], case_hex[33];
+    tlo_hex(actor, e->actor, 32);
+    tlo_hex(prev, e->prev, 32);
+    tlo_hex(lh, leaf, 32);
+    tlo_hex(sig, e->sig, 64);
+    printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"time\":\"%s\",\"kind\":\"%s\",\"case_id\":",
+           l->shown ? "," : "", (unsigned long long)e->seq, (unsigned long long)e->time_ms, when,
+           kind ? kind : "unknown");
+    if (e->has_case) {
+        tlo_hex(case_hex, e->case_id, 16);
+        printf("\"%s\"", case_hex);
+    } else {
+        printf("null");
+    }
+    printf(",\"actor\":\"%s\",\"actor_name\":", actor);
+    if (p)
+        cli_json_string(stdout, p->name);
+    else
+        printf("null");
+    tlo_roles_format(p ? p->roles : 0, ", ", roles, sizeof roles);
+    printf(",\"actor_roles\":\"%s\",\"prev\":\"%s\",\"leaf_hash\":\"%s\",\"signature\":\"%s\","
+           "\"body\":",
+           roles, prev, lh, sig);
+    print_body_json(e);
+    printf("}");
+}
+
+static void print_entry_line(const tlo_entry *e, const tlo_custody_person *p, const char *when)
+{
+    const char *kind = tlo_entry_kind_name(e->kind);
+    char who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
+    if (e->has_case)
+        tlo_hex(case_hex, e->case_id, 16);
+    if (p) {
+        tlo_roles_format(p->roles, ", ", roles, sizeof roles);
+        snprintf(who, sizeof who, "%s (%s)", p->name, roles);
+    } else {
+        snprintf(who, sizeof who, "unknown key");
+    }
+    summary(e, what, sizeof what);
+    printf("%6llu  %s  %-30s  %-14s  %-8.8s  %s\n", (unsigned long long)e->seq, when, who,
+           kind ? kind : "unknown", case_hex, what);
+}
+
 static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     log_ctx *l = ctx;
+    char when[128];
     (void)err;
     if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
         return 0;
-    const cli_person *p = cli_people_by_actor(&l->pp, e->actor);
-    const char *kind = tlo_entry_kind_name(e->kind);
-    char when[128], who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
+    const tlo_custody_person *p = tlo_custody_person_by_actor(l->v, e->actor);
     format_time(e->time_ms, when, sizeof when);
-    if (e->has_case)
-        tlo_hex(case_hex, e->case_id, 16);
-    if (l->a->json) {
-        char actor[65], prev[65], lh[65], sig[129];
-        tlo_hex(actor, e->actor, 32);
-        tlo_hex(prev, e->prev, 32);
-        tlo_hex(lh, leaf, 32);
-        tlo_hex(sig, e->sig, 64);
-        printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"time\":\"%s\",\"kind\":\"%s\",\"case_id\":",
-               l->shown ? "," : "", (unsigned long long)e->seq, (unsigned long long)e->time_ms,
-               when, kind ? kind : "unknown");
-        if (e->has_case)
-            printf("\"%s\"", case_hex);
-        else
-            printf("null");
-        printf(",\"actor\":\"%s\",\"actor_name\":", actor);
-        if (p)
-            cli_json_string(stdout, p->name);
-        else
-            printf("null");
-        tlo_roles_format(p ? p->roles : 0, ", ", roles, sizeof roles);
-        printf(",\"actor_roles\":\"%s\",\"prev\":\"%s\",\"leaf_hash\":\"%s\",\"signature\":\"%s\","
-               "\"body\":{",
-               roles, prev, lh, sig);
-        size_t i = 0;
-        int first = 1;
-        while (i < e->body_len) {
-            const uint8_t *line = e->body + i;
-            const uint8_t *nl = memchr(line, '\n', e->body_len - i);
-            size_t n = nl ? (size_t)(nl - line) : e->body_len - i;
-            const uint8_t *eq = memchr(line, '=', n);
-            if (eq) {
-                char key[40], *val = malloc(n + 1);
-                snprintf(key, sizeof key, "%.*s", (int)(eq - line), (const char *)line);
-                if (val) {
-                    memcpy(val, eq + 1, n - (size_t)(eq - line) - 1);
-                    val[n - (size_t)(eq - line) - 1] = '\0';
-                    printf("%s\"%s\":", first ? "" : ",", key);
-                    cli_json_string(stdout, val);
-                    free(val);
-                    first = 0;
-                }
-            }
-            i += n + 1;
-        }
-        printf("}}");
-    } else {
-        if (p) {
-            tlo_roles_format(p->roles, ", ", roles, sizeof roles);
-            snprintf(who, sizeof who, "%s (%s)", p->name, roles);
-        } else {
-            snprintf(who, sizeof who, "unknown key");
-        }
-        summary(e, what, sizeof what);
-        printf("%6llu  %s  %-30s  %-14s  %-8.8s  %s\n", (unsigned long long)e->seq, when, who,
-               kind ? kind : "unknown", case_hex, what);
-    }
+    if (l->a->json)
+        print_entry_json(l, e, leaf, p, when);
+    else
+        print_entry_line(e, p, when);
     l->shown++;
     return 0;
 }
@@ -292,25 +291,25 @@ int cmd_log(int argc, char **argv)
 {
     ledger_args a;
     log_ctx l = {.a = &a};
+    tlo_error err = {0};
     int rc = parse_args(argc, argv, &a, log_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    char *vault = cli_vault_dir(a.vault_opt);
-    tlo_chain *c = cli_open_ledger(vault, true, &rc);
-    tlo_error err = {0};
-    if (c && (rc = cli_people_load(c, &l.pp)) == 0) {
+    if (!(l.v = cli_open(a.vault_opt, true, &rc)))
+        return rc;
+    if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
+        rc = cli_fail(&err);
+    } else {
         if (a.json)
             fputc('[', stdout);
         else
             printf("%6s  %-29s  %-30s  %-14s  %-8s  %s\n", "ENTRY", "TIME", "WHO", "WHAT", "CASE",
                    "DETAILS");
-        if (tlo_chain_walk(c, 0, log_visit, &l, &err) != 0)
+        if (tlo_chain_walk(tlo_custody_chain(l.v), 0, log_visit, &l, &err) != 0)
             rc = cli_fail(&err);
         if (a.json)
             printf("]\n");
     }
-    cli_people_free(&l.pp);
-    tlo_chain_close(c);
-    free(vault);
+    tlo_custody_close(l.v);
     return rc;
 }

@@ -141,7 +141,13 @@ static void progress(const char *verb, uint64_t done, uint64_t total, int final)
         fputc('\n', stderr);
 }
 
-static int do_seal(int argc, char **argv)
+typedef struct seal_args {
+    tlo_vault_object_params params;
+    const char *key_file, *in_path, *out_path;
+    int json;
+} seal_args;
+
+static int seal_args_parse(int argc, char **argv, seal_args *a)
 {
     static const struct option opts[] = {{"key-file", required_argument, NULL, 'k'},
                                          {"case-id", required_argument, NULL, 'c'},
@@ -150,27 +156,23 @@ static int do_seal(int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    tlo_vault_object_params params = {.kind = TLO_KIND_BLOB};
-    const char *key_file = NULL;
-    int json = 0, c, rc = EXIT_USAGE, in = -1, out = -1;
     uint64_t chunk = 0;
-    uint8_t *key = NULL, *buf = NULL;
-    tlo_vault_writer *w = NULL;
-    tlo_error err = {0};
-
+    int c;
+    memset(a, 0, sizeof *a);
+    a->params.kind = TLO_KIND_BLOB;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
-            key_file = optarg;
+            a->key_file = optarg;
             break;
         case 'c':
-            if (tlo_unhex(params.case_id, TLO_ID_BYTES, optarg) != 0) {
+            if (tlo_unhex(a->params.case_id, TLO_ID_BYTES, optarg) != 0) {
                 cli_error("--case-id takes 32 hex digits");
                 return EXIT_USAGE;
             }
             break;
         case 't':
-            if (parse_kind(optarg, &params.kind) != 0) {
+            if (parse_kind(optarg, &a->params.kind) != 0) {
                 cli_error("--kind is blob, segment, attachment or caseinfo, not '%s'", optarg);
                 return EXIT_USAGE;
             }
@@ -181,46 +183,37 @@ static int do_seal(int argc, char **argv)
                 cli_error("--chunk-size must be a power of two from 1024 to 1048576");
                 return EXIT_USAGE;
             }
-            params.chunk_log2 = (uint8_t)__builtin_ctzll(chunk);
+            a->params.chunk_log2 = (uint8_t)__builtin_ctzll(chunk);
             break;
         case 'j':
-            json = 1;
+            a->json = 1;
             break;
         case 'h':
             object_usage(stdout);
-            return EXIT_OK;
+            return -1;
         default:
             object_usage(stderr);
             return EXIT_USAGE;
         }
     }
-    if (!key_file || argc - optind != 2) {
+    if (!a->key_file || argc - optind != 2) {
         cli_error("seal needs --key-file KEY, an input and an output; see 'tellonce object "
                   "--help'");
         return EXIT_USAGE;
     }
-    const char *in_path = argv[optind], *out_path = argv[optind + 1];
-    if (!strcmp(out_path, "-")) {
+    a->in_path = argv[optind];
+    a->out_path = argv[optind + 1];
+    if (!strcmp(a->out_path, "-")) {
         cli_error("seal writes to a file, not to standard output");
         return EXIT_USAGE;
     }
-    if (!(key = cli_read_key_file(key_file, &err))) {
-        rc = cli_fail(&err);
-        goto out;
-    }
-    if ((rc = open_input(in_path, &in)) != 0)
-        goto out;
-    if ((rc = create_output(out_path, &out)) != 0)
-        goto out;
-    tlo_vault_random_id(params.object_id);
-    if (!(buf = malloc(IO_BLOCK)) ||
-        !(w = tlo_vault_writer_new(&params, key, tlo_vault_fd_sink, &out, &err))) {
-        rc = buf ? cli_fail(&err) : EXIT_SYSTEM;
-        goto fail_remove;
-    }
-    tlo_vault_key_free(key);
-    key = NULL;
+    return 0;
+}
 
+/* Feeds all of in to the writer, showing progress on a terminal. */
+static int seal_stream(tlo_vault_writer *w, int in, const char *in_path, uint8_t *buf)
+{
+    tlo_error err = {0};
     struct stat st;
     uint64_t total = fstat(in, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     uint64_t done = 0, next_report = PROGRESS_EVERY;
@@ -230,15 +223,12 @@ static int do_seal(int argc, char **argv)
             continue;
         if (n < 0) {
             cli_error("reading %s failed: %s", in_path, strerror(errno));
-            rc = EXIT_SYSTEM;
-            goto fail_remove;
+            return EXIT_SYSTEM;
         }
         if (n == 0)
             break;
-        if (tlo_vault_writer_write(w, buf, (size_t)n, &err) != 0) {
-            rc = cli_fail(&err);
-            goto fail_remove;
-        }
+        if (tlo_vault_writer_write(w, buf, (size_t)n, &err) != 0)
+            return cli_fail(&err);
         done += (uint64_t)n;
         if (done >= next_report) {
             progress("sealed", done, total, 0);
@@ -247,32 +237,38 @@ static int do_seal(int argc, char **argv)
     }
     if (done >= PROGRESS_EVERY)
         progress("sealed", done, total, 1);
-    tlo_vault_digests d;
-    if (tlo_vault_writer_finish(w, &d, &err) != 0) {
-        rc = cli_fail(&err);
-        goto fail_remove;
-    }
-    if (sync_output(out, out_path) != 0) {
-        rc = EXIT_SYSTEM;
-        goto fail_remove;
-    }
-    if (close(out) != 0) {
-        out = -1;
-        cli_error("closing %s failed: %s", out_path, strerror(errno));
-        rc = EXIT_SYSTEM;
-        goto fail_remove;
-    }
-    out = -1;
+    return 0;
+}
 
+/* Finishes the object and makes it durable; *out is closed (-1) on success
+ * and on a failed close. */
+static int seal_finish(tlo_vault_writer *w, int *out, const char *out_path, tlo_vault_digests *d)
+{
+    tlo_error err = {0};
+    if (tlo_vault_writer_finish(w, d, &err) != 0)
+        return cli_fail(&err);
+    if (sync_output(*out, out_path) != 0)
+        return EXIT_SYSTEM;
+    int closed = close(*out);
+    *out = -1;
+    if (closed != 0) {
+        cli_error("closing %s failed: %s", out_path, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    return 0;
+}
+
+static void print_sealed(const seal_args *a, const tlo_vault_digests *d)
+{
     char oid[2 * TLO_ID_BYTES + 1], pt[2 * TLO_DIGEST_BYTES + 1], ct[2 * TLO_DIGEST_BYTES + 1];
-    tlo_hex(oid, params.object_id, TLO_ID_BYTES);
-    tlo_hex(pt, d.plaintext_sha256, TLO_DIGEST_BYTES);
-    tlo_hex(ct, d.ciphertext_sha256, TLO_DIGEST_BYTES);
-    if (json)
+    tlo_hex(oid, a->params.object_id, TLO_ID_BYTES);
+    tlo_hex(pt, d->plaintext_sha256, TLO_DIGEST_BYTES);
+    tlo_hex(ct, d->ciphertext_sha256, TLO_DIGEST_BYTES);
+    if (a->json)
         printf("{\"object_id\":\"%s\",\"chunks\":%llu,\"plaintext_bytes\":%llu,"
                "\"sealed_bytes\":%llu,\"plaintext_sha256\":\"%s\",\"sealed_sha256\":\"%s\"}\n",
-               oid, (unsigned long long)d.chunks, (unsigned long long)d.plaintext_bytes,
-               (unsigned long long)d.ciphertext_bytes, pt, ct);
+               oid, (unsigned long long)d->chunks, (unsigned long long)d->plaintext_bytes,
+               (unsigned long long)d->ciphertext_bytes, pt, ct);
     else
         printf("sealed %s -> %s\n"
                "  object id        %s\n"
@@ -281,9 +277,39 @@ static int do_seal(int argc, char **argv)
                "  sealed bytes     %llu\n"
                "  plaintext sha256 %s\n"
                "  sealed sha256    %s\n",
-               strcmp(in_path, "-") ? in_path : "(standard input)", out_path, oid,
-               (unsigned long long)d.chunks, (unsigned long long)d.plaintext_bytes,
-               (unsigned long long)d.ciphertext_bytes, pt, ct);
+               strcmp(a->in_path, "-") ? a->in_path : "(standard input)", a->out_path, oid,
+               (unsigned long long)d->chunks, (unsigned long long)d->plaintext_bytes,
+               (unsigned long long)d->ciphertext_bytes, pt, ct);
+}
+
+static int do_seal(int argc, char **argv)
+{
+    seal_args a;
+    int rc = seal_args_parse(argc, argv, &a), in = -1, out = -1;
+    uint8_t *key = NULL, *buf = NULL;
+    tlo_vault_writer *w = NULL;
+    tlo_vault_digests d;
+    tlo_error err = {0};
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (!(key = cli_read_key_file(a.key_file, &err))) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    if ((rc = open_input(a.in_path, &in)) != 0 || (rc = create_output(a.out_path, &out)) != 0)
+        goto out;
+    tlo_vault_random_id(a.params.object_id);
+    if (!(buf = malloc(IO_BLOCK)) ||
+        !(w = tlo_vault_writer_new(&a.params, key, tlo_vault_fd_sink, &out, &err))) {
+        rc = buf ? cli_fail(&err) : EXIT_SYSTEM;
+        goto fail_remove;
+    }
+    tlo_vault_key_free(key);
+    key = NULL;
+    if ((rc = seal_stream(w, in, a.in_path, buf)) != 0 ||
+        (rc = seal_finish(w, &out, a.out_path, &d)) != 0)
+        goto fail_remove;
+    print_sealed(&a, &d);
     rc = EXIT_OK;
     goto out;
 
@@ -292,7 +318,7 @@ fail_remove:
     if (out >= 0) {
         close(out);
         out = -1;
-        unlink(out_path);
+        unlink(a.out_path);
     }
 out:
     tlo_vault_writer_free(w);
@@ -305,114 +331,142 @@ out:
     return rc;
 }
 
-static int do_open(int argc, char **argv)
+typedef struct open_args {
+    const char *key_file, *in_path, *out_path;
+    uint64_t off, len;
+    int have_len;
+} open_args;
+
+static int open_args_parse(int argc, char **argv, open_args *a)
 {
     static const struct option opts[] = {{"key-file", required_argument, NULL, 'k'},
                                          {"offset", required_argument, NULL, 'o'},
                                          {"length", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *key_file = NULL;
-    uint64_t off = 0, len = 0;
-    int have_len = 0, c, rc = EXIT_USAGE, in = -1, out = -1;
-    uint8_t *key = NULL, *buf = NULL;
-    tlo_vault_reader *r = NULL;
-    tlo_error err = {0};
-
+    int c;
+    memset(a, 0, sizeof *a);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
-            key_file = optarg;
+            a->key_file = optarg;
             break;
         case 'o':
-            if (tlo_parse_u64(optarg, &off) != 0) {
+            if (tlo_parse_u64(optarg, &a->off) != 0) {
                 cli_error("--offset takes a byte count, not '%s'", optarg);
                 return EXIT_USAGE;
             }
             break;
         case 'l':
-            if (tlo_parse_u64(optarg, &len) != 0) {
+            if (tlo_parse_u64(optarg, &a->len) != 0) {
                 cli_error("--length takes a byte count, not '%s'", optarg);
                 return EXIT_USAGE;
             }
-            have_len = 1;
+            a->have_len = 1;
             break;
         case 'h':
             object_usage(stdout);
-            return EXIT_OK;
+            return -1;
         default:
             object_usage(stderr);
             return EXIT_USAGE;
         }
     }
-    if (!key_file || argc - optind != 2) {
+    if (!a->key_file || argc - optind != 2) {
         cli_error("open needs --key-file KEY, an input and an output; see 'tellonce object "
                   "--help'");
         return EXIT_USAGE;
     }
-    const char *in_path = argv[optind], *out_path = argv[optind + 1];
-    if (!strcmp(in_path, "-")) {
+    a->in_path = argv[optind];
+    a->out_path = argv[optind + 1];
+    if (!strcmp(a->in_path, "-")) {
         cli_error("open reads a sealed object from a file (it needs random access), not from "
                   "standard input");
         return EXIT_USAGE;
     }
-    if (!strcmp(out_path, "-") && isatty(STDOUT_FILENO)) {
+    if (!strcmp(a->out_path, "-") && isatty(STDOUT_FILENO)) {
         cli_error("refusing to write plaintext media to a terminal; name an output file or pipe "
                   "it to a program");
         return EXIT_USAGE;
     }
-    if (!(key = cli_read_key_file(key_file, &err))) {
+    return 0;
+}
+
+/* Writes plaintext bytes [off, off + len) of r to out, showing progress on
+ * a terminal. 0, or -1 with *rc the exit code when the output is cut short
+ * (EXIT_OK when the reader of a pipe closed it: that was its choice). */
+static int open_copy(tlo_vault_reader *r, const open_args *a, int out, int *rc)
+{
+    tlo_error err = {0};
+    uint8_t *buf = malloc(IO_BLOCK);
+    uint64_t done = 0, next_report = PROGRESS_EVERY;
+    *rc = buf ? EXIT_OK : EXIT_SYSTEM;
+    while (*rc == EXIT_OK && buf && done < a->len) {
+        size_t n = a->len - done < IO_BLOCK ? (size_t)(a->len - done) : IO_BLOCK;
+        if (tlo_vault_reader_read_at(r, a->off + done, buf, n, &err) != 0) {
+            *rc = cli_fail(&err);
+            break;
+        }
+        int wr = tlo_write_all(out, buf, n);
+        if (wr < 0) {
+            cli_error("writing %s failed: %s", a->out_path, strerror(-wr));
+            *rc = wr == -EPIPE ? EXIT_OK : EXIT_SYSTEM;
+            free(buf);
+            return -1;
+        }
+        done += n;
+        if (done >= next_report) {
+            progress("opened", done, a->len, 0);
+            next_report += PROGRESS_EVERY;
+        }
+    }
+    int ok = buf && *rc == EXIT_OK;
+    free(buf);
+    if (!ok)
+        return -1;
+    if (done >= PROGRESS_EVERY)
+        progress("opened", done, a->len, 1);
+    return 0;
+}
+
+static int do_open(int argc, char **argv)
+{
+    open_args a;
+    int rc = open_args_parse(argc, argv, &a), in = -1, out = -1;
+    uint8_t *key = NULL;
+    tlo_vault_reader *r = NULL;
+    tlo_error err = {0};
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (!(key = cli_read_key_file(a.key_file, &err))) {
         rc = cli_fail(&err);
         goto out;
     }
-    if ((rc = open_input(in_path, &in)) != 0)
+    if ((rc = open_input(a.in_path, &in)) != 0)
         goto out;
-    if (!(r = tlo_vault_reader_open_fd(in, key, in_path, &err))) {
+    if (!(r = tlo_vault_reader_open_fd(in, key, a.in_path, &err))) {
         rc = cli_fail(&err);
         goto out;
     }
     tlo_vault_key_free(key);
     key = NULL;
     uint64_t size = tlo_vault_reader_size(r);
-    if (!have_len)
-        len = off <= size ? size - off : 0;
-    if (off > size || len > size - off) {
+    if (!a.have_len)
+        a.len = a.off <= size ? size - a.off : 0;
+    if (a.off > size || a.len > size - a.off) {
         cli_error("%s holds %llu bytes of plaintext; --offset %llu --length %llu is outside it",
-                  in_path, (unsigned long long)size, (unsigned long long)off,
-                  (unsigned long long)len);
+                  a.in_path, (unsigned long long)size, (unsigned long long)a.off,
+                  (unsigned long long)a.len);
         rc = EXIT_USAGE;
         goto out;
     }
-    if ((rc = create_output(out_path, &out)) != 0)
+    if ((rc = create_output(a.out_path, &out)) != 0)
         goto out;
-    if (!(buf = malloc(IO_BLOCK))) {
-        rc = EXIT_SYSTEM;
+    if (open_copy(r, &a, out, &rc) != 0)
         goto fail_remove;
-    }
-    uint64_t done = 0, next_report = PROGRESS_EVERY;
-    while (done < len) {
-        size_t n = len - done < IO_BLOCK ? (size_t)(len - done) : IO_BLOCK;
-        if (tlo_vault_reader_read_at(r, off + done, buf, n, &err) != 0) {
-            rc = cli_fail(&err);
-            goto fail_remove;
-        }
-        int wr = tlo_write_all(out, buf, n);
-        if (wr < 0) {
-            cli_error("writing %s failed: %s", out_path, strerror(-wr));
-            rc = wr == -EPIPE ? EXIT_OK : EXIT_SYSTEM;
-            goto fail_remove;
-        }
-        done += n;
-        if (done >= next_report) {
-            progress("opened", done, len, 0);
-            next_report += PROGRESS_EVERY;
-        }
-    }
-    if (done >= PROGRESS_EVERY)
-        progress("opened", done, len, 1);
     if (out != STDOUT_FILENO && close(out) != 0) {
         out = -1;
-        cli_error("closing %s failed: %s", out_path, strerror(errno));
+        cli_error("closing %s failed: %s", a.out_path, strerror(errno));
         rc = EXIT_SYSTEM;
         goto fail_remove;
     }
@@ -424,17 +478,60 @@ fail_remove:
     if (out > STDOUT_FILENO) {
         close(out);
         out = -1;
-        unlink(out_path);
+        unlink(a.out_path);
     }
 out:
     tlo_vault_reader_free(r);
     tlo_vault_key_free(key);
-    free(buf);
     if (in >= 0)
         close(in);
     if (out > STDOUT_FILENO)
         close(out);
     return rc;
+}
+
+static void print_inspection(const char *path, const tlo_vault_inspection *ins, int json)
+{
+    char case_id[2 * TLO_ID_BYTES + 1], oid[2 * TLO_ID_BYTES + 1], kid[2 * TLO_KEYID_BYTES + 1],
+        salt[2 * TLO_SALT_BYTES + 1];
+    tlo_hex(case_id, ins->header.case_id, TLO_ID_BYTES);
+    tlo_hex(oid, ins->header.object_id, TLO_ID_BYTES);
+    tlo_hex(kid, ins->header.key_id, TLO_KEYID_BYTES);
+    tlo_hex(salt, ins->header.salt, TLO_SALT_BYTES);
+    if (json) {
+        fputs("{\"file\":", stdout);
+        cli_json_string(stdout, path);
+        printf(",\"authenticated\":false,\"version\":%u,\"suite\":%u,"
+               "\"kind\":\"%s\",\"chunk_bytes\":%llu,\"case_id\":\"%s\",\"object_id\":\"%s\","
+               "\"key_id\":\"%s\",\"salt\":\"%s\",\"file_bytes\":%llu,\"chunks\":%llu,"
+               "\"size_consistent\":%s,\"plaintext_bytes\":%llu}\n",
+               ins->header.version, ins->header.suite, kind_name(ins->header.kind),
+               (unsigned long long)ins->chunk_bytes, case_id, oid, kid, salt,
+               (unsigned long long)ins->file_bytes, (unsigned long long)ins->chunks,
+               ins->size_consistent ? "true" : "false", (unsigned long long)ins->plaintext_bytes);
+        return;
+    }
+    printf("%s: tellonce sealed object\n"
+           "  version          %u\n"
+           "  suite            %u (ChaCha20-Poly1305, HKDF-SHA-256, SHA-256)\n"
+           "  kind             %s\n"
+           "  chunk size       %llu bytes\n"
+           "  case id          %s\n"
+           "  object id        %s\n"
+           "  case key id      %s\n"
+           "  salt             %s\n"
+           "  file size        %llu bytes\n"
+           "  chunks           %llu\n",
+           path, ins->header.version, ins->header.suite, kind_name(ins->header.kind),
+           (unsigned long long)ins->chunk_bytes, case_id, oid, kid, salt,
+           (unsigned long long)ins->file_bytes, (unsigned long long)ins->chunks);
+    if (ins->size_consistent)
+        printf("  plaintext bytes  %llu\n", (unsigned long long)ins->plaintext_bytes);
+    else
+        printf("  plaintext bytes  unknown: the file size does not match its trailer (truncated, "
+               "extended or altered)\n");
+    printf("Nothing above is authenticated: 'tellonce object open' with the case key checks "
+           "it.\n");
 }
 
 static int do_inspect(int argc, char **argv)
@@ -476,47 +573,7 @@ static int do_inspect(int argc, char **argv)
     close(fd);
     if (rc != 0)
         return cli_fail(&err);
-
-    char case_id[2 * TLO_ID_BYTES + 1], oid[2 * TLO_ID_BYTES + 1], kid[2 * TLO_KEYID_BYTES + 1],
-        salt[2 * TLO_SALT_BYTES + 1];
-    tlo_hex(case_id, ins.header.case_id, TLO_ID_BYTES);
-    tlo_hex(oid, ins.header.object_id, TLO_ID_BYTES);
-    tlo_hex(kid, ins.header.key_id, TLO_KEYID_BYTES);
-    tlo_hex(salt, ins.header.salt, TLO_SALT_BYTES);
-    if (json) {
-        fputs("{\"file\":", stdout);
-        cli_json_string(stdout, path);
-        printf(",\"authenticated\":false,\"version\":%u,\"suite\":%u,"
-               "\"kind\":\"%s\",\"chunk_bytes\":%llu,\"case_id\":\"%s\",\"object_id\":\"%s\","
-               "\"key_id\":\"%s\",\"salt\":\"%s\",\"file_bytes\":%llu,\"chunks\":%llu,"
-               "\"size_consistent\":%s,\"plaintext_bytes\":%llu}\n",
-               ins.header.version, ins.header.suite, kind_name(ins.header.kind),
-               (unsigned long long)ins.chunk_bytes, case_id, oid, kid, salt,
-               (unsigned long long)ins.file_bytes, (unsigned long long)ins.chunks,
-               ins.size_consistent ? "true" : "false", (unsigned long long)ins.plaintext_bytes);
-        return EXIT_OK;
-    }
-    printf("%s: tellonce sealed object\n"
-           "  version          %u\n"
-           "  suite            %u (ChaCha20-Poly1305, HKDF-SHA-256, SHA-256)\n"
-           "  kind             %s\n"
-           "  chunk size       %llu bytes\n"
-           "  case id          %s\n"
-           "  object id        %s\n"
-           "  case key id      %s\n"
-           "  salt             %s\n"
-           "  file size        %llu bytes\n"
-           "  chunks           %llu\n",
-           path, ins.header.version, ins.header.suite, kind_name(ins.header.kind),
-           (unsigned long long)ins.chunk_bytes, case_id, oid, kid, salt,
-           (unsigned long long)ins.file_bytes, (unsigned long long)ins.chunks);
-    if (ins.size_consistent)
-        printf("  plaintext bytes  %llu\n", (unsigned long long)ins.plaintext_bytes);
-    else
-        printf("  plaintext bytes  unknown: the file size does not match its trailer (truncated, "
-               "extended or altered)\n");
-    printf("Nothing above is authenticated: 'tellonce object open' with the case key checks "
-           "it.\n");
+    print_inspection(path, &ins, json);
     return EXIT_OK;
 }
 

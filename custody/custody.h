@@ -478,5 +478,84 @@ typedef struct tlo_custody_case_view {
  * the case is found. */
 int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const char *number,
                           tlo_custody_case_view *out, tlo_error *err);
+/* ===== verification and plumbing ===== */
+
+/* What the media check found (tlo_custody_verify_media). */
+typedef struct tlo_custody_media_report {
+    bool ok;
+    uint64_t segments;               /* segment files found with their logged digest */
+    char problem[TLO_ERROR_MSG_MAX]; /* when !ok: the first problem, for a person */
+} tlo_custody_media_report;
+
+/* Checks, without any key, that every segment the ledger names is in
+ * objects/ with the size and SHA-256 its entry logged, that each session's
+ * segments run 0, 1, 2, ... contiguous on the session clock, and that every
+ * session started was ended (or recovered). Stops at the first problem.
+ * 0 when the walk ran (out->ok says whether all holds), or a negative code
+ * (err filled) when the ledger could not be read. */
+int tlo_custody_verify_media(tlo_custody *v, tlo_custody_media_report *out, tlo_error *err);
+
+/* What 'verify' found: the chain report, whose ok and problem also cover
+ * the anchors and the media; the tree heads it had to extend; the entries of
+ * the case asked for; the segments checked. */
+typedef struct tlo_custody_verify_report {
+    tlo_chain_report chain;
+    size_t nanchors;
+    tlo_chain_anchor anchors[2]; /* labels point into labels[] */
+    char *labels[2];             /* malloc'd; tlo_custody_verify_report_free */
+    bool has_case;
+    uint64_t case_entries; /* counted when the chain verified */
+    uint64_t segments;
+} tlo_custody_verify_report;
+
+/* The auditor's verification in one verb: the genesis names the custodian;
+ * the checkpoint at old_checkpoint (if not NULL) and the vault's newest are
+ * signed by it; the whole chain verifies and extends both
+ * (tlo_chain_verify_anchored); then, when it does, the entries of case_id
+ * (if not NULL, TLO_CASE_ID_BYTES) are counted and the media is checked
+ * (tlo_custody_verify_media). 0 when it ran (out->chain.ok says whether all
+ * holds; free out with tlo_custody_verify_report_free), or a negative code
+ * with err filled (e.g. a checkpoint that is not the custodian's), out
+ * freed. */
+int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t *case_id,
+                       tlo_custody_verify_report *out, tlo_error *err);
+/* Frees the labels. NULL-safe. */
+void tlo_custody_verify_report_free(tlo_custody_verify_report *r);
+
+/* An inclusion proof (c2sp.org/tlog-proof@v1) that entry seq is in the
+ * checkpoint at checkpoint_path (NULL: the vault's newest), carrying the
+ * entry. The checkpoint must be the custodian's and the ledger must match it.
+ * *out (malloc'd, NUL-terminated, *out_len bytes) on success; NULL on
+ * failure: TLO_ENOTFOUND (no checkpoint; entry not covered), TLO_EPROOF (the
+ * ledger does not match it), TLO_EARG (entry too large), others. */
+int tlo_custody_prove_entry(tlo_custody *v, uint64_t seq, const char *checkpoint_path, char **out,
+                            size_t *out_len, tlo_error *err);
+
+/* A consistency proof (tellonce.consistency-proof/v1) that the checkpoint at
+ * new_path (NULL: the newest) extends the older checkpoint at old_path, both
+ * the custodian's. *out as above; TLO_EARG when old is the newer,
+ * TLO_EPROOF when the ledger does not extend old (rewritten or forked). */
+int tlo_custody_prove_consistency(tlo_custody *v, const char *old_path, const char *new_path,
+                                  char **out, size_t *out_len, tlo_error *err);
+
+/* What a proof proved. */
+typedef struct tlo_custody_proof_result {
+    bool inclusion;    /* else a consistency proof */
+    tlo_checkpoint cp; /* the proof's checkpoint, signature-checked (extensions NULL) */
+    /* inclusion: the entry proven (as the proof carries it) */
+    uint64_t seq, time_ms;
+    uint16_t entry_kind;
+    uint8_t actor[32];
+    uint64_t old_size; /* consistency: the older checkpoint's size */
+} tlo_custody_proof_result;
+
+/* Checks the proof file at path without any ledger or vault: its
+ * checkpoint's signature by key, then the Merkle proof; an inclusion proof
+ * must carry the entry it proves; a consistency proof is checked against the
+ * checkpoint at old_path (TLO_EARG when NULL), also signed by key. 0 and *out
+ * filled when it holds; otherwise a negative code (TLO_EPROOF, TLO_EFORMAT,
+ * file errors) naming the file, and *out zeroed. */
+int tlo_custody_proof_check(const char *path, const tlo_note_verifier *key, const char *old_path,
+                            tlo_custody_proof_result *out, tlo_error *err);
 
 #endif
