@@ -147,7 +147,7 @@ static int line_value(cursor *c, const char *key, char *out, size_t cap)
     const char *s;
     size_t n, k = strlen(key);
     if (next_line(c, &s, &n) != 0 || n <= k + 1 || memcmp(s, key, k) != 0 || s[k] != ' ' ||
-        n - k - 1 >= cap) {
+        n - k - 1 >= cap || memchr(s, '\0', n)) {
         WHY(c, "line %u is not the \"%s\" line it must be", c->line, key);
         return -1;
     }
