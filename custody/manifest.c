@@ -33,6 +33,7 @@
  * length by what follows it, and it needs no vault (tests/fuzz/fuzz_manifest.c). */
 #include "manifest.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,54 +60,101 @@ void custody_utc_text(char *out, size_t cap, uint64_t ms)
 
 /* ---- writing -------------------------------------------------------------- */
 
+/* A growing text (never printed: custody/ never prints). */
+typedef struct text_buf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} text_buf;
+
+/* Room for n more bytes and a NUL. */
+static bool reserve(text_buf *t, size_t n)
+{
+    if (t->failed)
+        return false;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->len + n + 1) * 2;
+        char *q = realloc(t->p, cap);
+        if (!q) {
+            t->failed = true;
+            return false;
+        }
+        t->p = q;
+        t->cap = cap;
+    }
+    return true;
+}
+
+static void put_bytes(text_buf *t, const char *s, size_t n)
+{
+    if (!reserve(t, n))
+        return;
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+static void put(text_buf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(text_buf *t, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n < 0)
+        t->failed = true;
+    else if (reserve(t, (size_t)n))
+        t->len += (size_t)vsnprintf(t->p + t->len, (size_t)n + 1, fmt, again);
+    va_end(again);
+    va_end(ap);
+}
+
 int tlo_custody_manifest_format(const tlo_custody_manifest *m, char **text, size_t *len,
                                 tlo_error *err)
 {
     char a[40], b[40], hex[65], hex2[65], cid[33];
+    text_buf t = {0};
     *text = NULL;
     *len = 0;
-    FILE *f = open_memstream(text, len);
-    if (!f)
-        return tlo_fail(err, TLO_ENOMEM, "out of memory for the manifest");
     tlo_hex(cid, m->case_id, TLO_ID_BYTES);
-    fprintf(f, "%s\ncase %s\ncase-id %s\nsession %s\n", MANIFEST_HEADER, m->case_number, cid,
-            m->session);
+    put(&t, "%s\ncase %s\ncase-id %s\nsession %s\n", MANIFEST_HEADER, m->case_number, cid,
+        m->session);
     custody_ms_text(a, sizeof a, m->from_ms);
     custody_ms_text(b, sizeof b, m->to_ms);
-    fprintf(f, "range %s %s\n", a, b);
+    put(&t, "range %s %s\n", a, b);
     custody_ms_text(a, sizeof a, m->clip_start_ms);
     custody_ms_text(b, sizeof b, m->clip_end_ms);
-    fprintf(f, "clip %s %s\npurpose %s\ngrant %s\nexported-by %s\n", a, b, m->purpose, m->grant,
-            m->by);
+    put(&t, "clip %s %s\npurpose %s\ngrant %s\nexported-by %s\n", a, b, m->purpose, m->grant,
+        m->by);
     tlo_hex(hex, m->by_pk, 32);
-    fprintf(f, "exported-by-key %s\nexported-at %s\naccess-entry %llu\nexport-entry %llu\ntracks",
-            hex, m->at, (unsigned long long)m->access_seq, (unsigned long long)m->export_seq);
+    put(&t, "exported-by-key %s\nexported-at %s\naccess-entry %llu\nexport-entry %llu\ntracks", hex,
+        m->at, (unsigned long long)m->access_seq, (unsigned long long)m->export_seq);
     if (m->tracks[0])
-        fprintf(f, " %s", m->tracks);
-    fputc('\n', f);
+        put(&t, " %s", m->tracks);
+    put(&t, "\n");
     if (m->watermark[0])
-        fprintf(f, "watermark %s\n", m->watermark);
+        put(&t, "watermark %s\n", m->watermark);
     for (size_t i = 0; i < m->nseg; i++) {
         const tlo_custody_manifest_segment *s = &m->seg[i];
         tlo_hex(hex, s->pt, 32);
         tlo_hex(hex2, s->ct, 32);
-        fprintf(f, "segment %llu %s %llu %llu %s %s %llu\n", (unsigned long long)s->index,
-                s->object, (unsigned long long)s->start_ms, (unsigned long long)s->end_ms, hex,
-                hex2, (unsigned long long)s->seq);
+        put(&t, "segment %llu %s %llu %llu %s %s %llu\n", (unsigned long long)s->index, s->object,
+            (unsigned long long)s->start_ms, (unsigned long long)s->end_ms, hex, hex2,
+            (unsigned long long)s->seq);
     }
     tlo_hex(hex, m->sha256, 32);
-    fprintf(f, "bytes %llu\nsha256sum %s  %s\n", (unsigned long long)m->bytes, hex, m->file);
-    fprintf(f, "proof access-entry %zu\n", m->proof_len[0]);
-    fwrite(m->proof[0], 1, m->proof_len[0], f);
-    fprintf(f, "end proof\nproof export-entry %zu\n", m->proof_len[1]);
-    fwrite(m->proof[1], 1, m->proof_len[1], f);
-    fprintf(f, "end proof\n");
-    if (fclose(f) != 0) {
-        free(*text);
-        *text = NULL;
-        *len = 0;
+    put(&t, "bytes %llu\nsha256sum %s  %s\n", (unsigned long long)m->bytes, hex, m->file);
+    put(&t, "proof access-entry %zu\n", m->proof_len[0]);
+    put_bytes(&t, m->proof[0], m->proof_len[0]);
+    put(&t, "end proof\nproof export-entry %zu\n", m->proof_len[1]);
+    put_bytes(&t, m->proof[1], m->proof_len[1]);
+    put(&t, "end proof\n");
+    if (t.failed) {
+        free(t.p);
         return tlo_fail(err, TLO_ENOMEM, "out of memory for the manifest");
     }
+    *text = t.p;
+    *len = t.len;
     return 0;
 }
 
