@@ -557,5 +557,116 @@ typedef struct tlo_custody_proof_result {
  * file errors) naming the file, and *out zeroed. */
 int tlo_custody_proof_check(const char *path, const tlo_note_verifier *key, const char *old_path,
                             tlo_custody_proof_result *out, tlo_error *err);
+/* ===== export ===== */
+
+/* A granted clip out of the vault as a standard MP4 with a manifest signed
+ * by the custodian (docs/export.md; the manifest's lines are listed in
+ * custody/manifest.c), and the check of both that needs no key. */
+
+#include "export.h"
+
+#define TLO_CUSTODY_MANIFEST_SUFFIX ".manifest"
+#define TLO_CUSTODY_EXPORT_FILE_MAX 255    /* the clip's file name, as the manifest names it */
+#define TLO_CUSTODY_EXPORT_PURPOSE_MAX 400 /* --purpose */
+
+/* What a person asks to export. */
+typedef struct tlo_custody_export_params {
+    const char *case_number;
+    const char *session;     /* 32 hex digits */
+    uint64_t from_ms, to_ms; /* on the session clock; to_ms UINT64_MAX: the session's end */
+    const char *purpose;     /* NULL: the grant's */
+    const char *out_path;    /* the clip; the manifest is out_path".manifest" */
+    bool watermark;          /* decode and re-encode with the exporter's name burned in */
+} tlo_custody_export_params;
+
+/* Checks p without the vault (so a mistake is found before anyone types a
+ * passphrase): the session id, the purpose, the clip's file name, that its
+ * directory is writable and that neither file exists. 0 or TLO_EARG. */
+int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err);
+
+typedef struct tlo_custody_export_result {
+    uint64_t from_ms, to_ms; /* the range released */
+    size_t segments;         /* source segments */
+    tlo_player_export_result clip;
+    char watermark[TLO_PLAYER_WATERMARK_MAX + 1]; /* burned in, or "" (stream copy) */
+    double mux_seconds;                           /* remuxing or re-encoding took */
+    uint64_t access_seq, export_seq, checkpoint_size;
+    char *manifest_path; /* malloc'd: tlo_custody_export_result_free */
+    bool clip_removed;   /* on failure: the clip had been written and was removed */
+} tlo_custody_export_result;
+
+/* Exports as actor (unlocked; the custodian decides through
+ * tlo_custody_release, which logs the access or the refusal): remuxes the
+ * clip (or re-encodes it with the watermark), wipes the keys, logs the
+ * export entry, has the custodian sign a checkpoint, and writes the
+ * manifest signed by the custodian. On failure after the clip was written
+ * the clip is removed (out->clip_removed). out is filled on success (and
+ * its manifest_path and seqs as far as they got on failure); free it with
+ * tlo_custody_export_result_free. TLO_EDENIED when refused. */
+int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
+                       const tlo_custody_export_params *p, tlo_custody_export_result *out,
+                       tlo_error *err);
+void tlo_custody_export_result_free(tlo_custody_export_result *r);
+
+/* The manifest, as written and as read. */
+typedef struct tlo_custody_manifest_segment {
+    uint64_t index, start_ms, end_ms, seq;
+    char object[33];
+    uint8_t pt[32], ct[32]; /* plaintext and ciphertext SHA-256 */
+} tlo_custody_manifest_segment;
+
+typedef struct tlo_custody_manifest {
+    char case_number[81], session[33], purpose[TLO_CUSTODY_EXPORT_PURPOSE_MAX * 2];
+    char by[TLO_NAME_MAX + 1], grant[24], tracks[200], file[TLO_CUSTODY_EXPORT_FILE_MAX + 1];
+    char range[2][24], clip[2][24]; /* "HH:MM:SS.mmm", as read (format writes them from _ms) */
+    char at[40];                    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+    char watermark[TLO_PLAYER_WATERMARK_MAX + 1]; /* "" when the clip is a stream copy */
+    uint8_t case_id[TLO_ID_BYTES], by_pk[32], sha256[32];
+    uint64_t from_ms, to_ms, clip_start_ms, clip_end_ms, access_seq, export_seq, bytes;
+    tlo_custody_manifest_segment *seg; /* malloc'd: tlo_custody_manifest_free */
+    size_t nseg;
+    const char *proof[2]; /* access entry, export entry: into the text parsed */
+    size_t proof_len[2];
+} tlo_custody_manifest;
+
+/* Parses a manifest's text (hostile input: every line and length bounded;
+ * needs no vault). 0, or TLO_EFORMAT with the reason (TLO_ENOMEM); *m is
+ * zeroed first and freed on failure. m->proof points into text. */
+int tlo_custody_manifest_parse(const char *text, size_t len, tlo_custody_manifest *m,
+                               tlo_error *err);
+/* The text of m (malloc'd into *text, *len bytes), ranges from the _ms
+ * fields; parse(format(m)) gives m back. */
+int tlo_custody_manifest_format(const tlo_custody_manifest *m, char **text, size_t *len,
+                                tlo_error *err);
+/* Frees m->seg. NULL-safe. */
+void tlo_custody_manifest_free(tlo_custody_manifest *m);
+
+typedef struct tlo_custody_verify_export_params {
+    const char *clip;
+    const char *manifest;              /* NULL: clip".manifest" */
+    const tlo_note_verifier *verifier; /* NULL: the vault's custodian */
+} tlo_custody_verify_export_params;
+
+typedef struct tlo_custody_export_report {
+    tlo_custody_manifest m;             /* as parsed; free with tlo_custody_export_report_free */
+    char signer[TLO_NOTE_NAME_MAX + 1]; /* the custodian's key name */
+    uint64_t checkpoint_size;
+    uint8_t sha256[32]; /* of the clip, as hashed */
+    uint64_t bytes;
+    bool ledger_checked; /* v was given: the vault's ledger agrees */
+    char *text;          /* the manifest file (m.proof points into it) */
+} tlo_custody_export_report;
+
+/* Checks a clip against its manifest: the manifest's signature (by
+ * p->verifier, else by the vault's custodian), its two
+ * entries' inclusion proofs in the checkpoint and their signatures, that the
+ * access entry granted this export and the export entry says what the
+ * manifest says, the clip's SHA-256; with v (not NULL; may be read-only)
+ * also that the vault's ledger matches the checkpoint, the entries and every
+ * source segment's entry. 0 when all holds; TLO_EFORMAT / TLO_EPROOF with
+ * what is wrong; TLO_ENOTFOUND / TLO_EIO when a file cannot be read. */
+int tlo_custody_verify_export(tlo_custody *v, const tlo_custody_verify_export_params *p,
+                              tlo_custody_export_report *out, tlo_error *err);
+void tlo_custody_export_report_free(tlo_custody_export_report *r);
 
 #endif

@@ -1,0 +1,395 @@
+/* export: a granted clip taken out of the vault as a standard MP4, with a
+ * manifest signed by the custodian that ties its bytes to the ledger
+ * (docs/export.md; the manifest's lines are in manifest.c).
+ *
+ * In this order: the custodian checks the request and logs the access entry
+ * (custodian.c) before it releases the keys of the segments in range; the
+ * clip is remuxed (player/export.c), or with a watermark decoded and
+ * re-encoded with the exporter's name burned into the picture
+ * (player/export_watermark.c), and the keys are wiped; the export entry
+ * (kind 42: the clip's SHA-256, the access entry) is logged; the custodian
+ * signs a checkpoint of the ledger, which now holds both entries; the
+ * manifest carries both entries with their inclusion proofs in that
+ * checkpoint, and is signed by the custodian. Anything failing after the
+ * clip was written removes the clip. */
+#include "internal.h"
+#include "manifest.h"
+#include "merkle.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
+{
+    const char *session = p->session ? p->session : "";
+    if (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32)
+        return tlo_fail(err, TLO_EARG,
+                        "--session takes a session id: 32 hex digits, as 'tellonce log' shows "
+                        "them");
+    if (p->purpose && !tlo_text_ok(p->purpose, TLO_CUSTODY_EXPORT_PURPOSE_MAX))
+        return tlo_fail(err, TLO_EARG, "--purpose is one line of text, 1 to %d bytes",
+                        TLO_CUSTODY_EXPORT_PURPOSE_MAX);
+    const char *out = p->out_path, *slash = strrchr(out, '/');
+    const char *file = slash ? slash + 1 : out;
+    if (!tlo_text_ok(file, TLO_CUSTODY_EXPORT_FILE_MAX) || strchr(file, '\\'))
+        return tlo_fail(err, TLO_EARG,
+                        "-o: the clip's file name must be one line of text of at most %d bytes, "
+                        "without a backslash (the manifest names it as sha256sum prints it)",
+                        TLO_CUSTODY_EXPORT_FILE_MAX);
+    /* A directory we cannot write in is a usage error, found before any
+     * access is asked for. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + (slash == out) : 1,
+             slash ? out : ".");
+    if (access(dir, W_OK) != 0)
+        return tlo_fail(err, TLO_EARG, "cannot write the clip in %s: %s", dir, strerror(errno));
+    size_t ml = strlen(out) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
+    char *mpath = malloc(ml);
+    if (!mpath)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory");
+    snprintf(mpath, ml, "%s%s", out, TLO_CUSTODY_MANIFEST_SUFFIX);
+    int rc = 0;
+    if (access(out, F_OK) == 0 || access(mpath, F_OK) == 0)
+        rc = tlo_fail(err, TLO_EARG, "%s already exists; tellonce never overwrites a file",
+                      access(out, F_OK) == 0 ? out : mpath);
+    free(mpath);
+    return rc;
+}
+
+void tlo_custody_export_result_free(tlo_custody_export_result *r)
+{
+    if (!r)
+        return;
+    free(r->manifest_path);
+    r->manifest_path = NULL;
+}
+
+static int leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_MERKLE_HASH_BYTES])
+{
+    const uint8_t(*leaves)[TLO_HASH_BYTES] = ctx;
+    memcpy(out, leaves[index], TLO_HASH_BYTES);
+    return 0;
+}
+
+/* The inclusion proof of entry seq in the checkpoint cp_text (of cp_size
+ * entries whose leaves are given), carrying the entry. */
+static int entry_proof(tlo_chain *ch, uint8_t (*leaves)[TLO_HASH_BYTES], const char *cp_text,
+                       uint64_t cp_size, uint64_t seq, char **out, size_t *out_len, tlo_error *err)
+{
+    tlo_proof_inclusion *p = calloc(1, sizeof *p);
+    uint8_t *buf = NULL, *enc = malloc(TLO_ENTRY_MAX_BYTES);
+    tlo_entry e;
+    int rc;
+    if (!p || !enc) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = tlo_chain_get(ch, seq, &e, &buf, err)) != 0 ||
+        (rc = tlo_merkle_inclusion_proof(leaf_from_array, leaves, seq, cp_size, p->hashes,
+                                         &p->nhashes, err)) != 0)
+        goto out;
+    size_t n = tlo_entry_encode(&e, enc, TLO_ENTRY_MAX_BYTES);
+    if (n == 0 || n > TLO_PROOF_EXTRA_MAX) {
+        rc = tlo_fail(err, TLO_EFORMAT, "entry %llu is %zu bytes, larger than a proof carries (%d)",
+                      (unsigned long long)seq, n, TLO_PROOF_EXTRA_MAX);
+        goto out;
+    }
+    p->index = seq;
+    p->has_extra = true;
+    p->extra_len = n;
+    memcpy(p->extra, enc, n);
+    p->checkpoint = cp_text;
+    p->checkpoint_len = strlen(cp_text);
+    rc = tlo_proof_inclusion_format(p, out, out_len, err);
+out:
+    free(p);
+    free(enc);
+    free(buf);
+    return rc;
+}
+
+/* Has the custodian sign a checkpoint that covers entry upto, and makes the
+ * inclusion proofs of the manifest's two entries in it (into m->proof,
+ * malloc'd). */
+static int proofs_in_checkpoint(tlo_custody *v, const tlo_note_verifier *vk, uint64_t upto,
+                                tlo_custody_manifest *m, char *proof[2], uint64_t *cp_size,
+                                tlo_error *err)
+{
+    tlo_custody_checkpoint_info info;
+    uint8_t(*leaves)[TLO_HASH_BYTES] = NULL, root[TLO_HASH_BYTES];
+    tlo_checkpoint cp;
+    tlo_error e2 = {0};
+    int rc = tlo_custody_checkpoint(v, &info, err);
+    if (rc)
+        return rc;
+    if (tlo_checkpoint_open(info.note, info.note_len, vk, 1, vk->name, &cp, &e2) != 0) {
+        rc = tlo_fail(err, TLO_EFORMAT, "checkpoint %s: %s", info.path, e2.msg);
+    } else if (cp.size <= upto) {
+        rc = tlo_fail(err, TLO_EIO, "the newest checkpoint (%s) does not cover entry %llu",
+                      info.path, (unsigned long long)upto);
+    } else if ((rc = tlo_chain_leaf_hashes(v->ch, cp.size, &leaves, err)) == 0) {
+        tlo_merkle_root_of_leaves(root, (const uint8_t(*)[TLO_HASH_BYTES])leaves, cp.size);
+        if (sodium_memcmp(root, cp.root, TLO_HASH_BYTES) != 0)
+            rc = tlo_fail(err, TLO_EFORMAT,
+                          "the ledger does not match its newest checkpoint %s; run 'tellonce "
+                          "verify'",
+                          info.path);
+    }
+    if (rc == 0)
+        *cp_size = cp.size;
+    if (rc == 0 && (rc = entry_proof(v->ch, leaves, info.note, cp.size, m->access_seq, &proof[0],
+                                     &m->proof_len[0], err)) == 0)
+        rc = entry_proof(v->ch, leaves, info.note, cp.size, m->export_seq, &proof[1],
+                         &m->proof_len[1], err);
+    m->proof[0] = proof[0];
+    m->proof[1] = proof[1];
+    free(leaves);
+    tlo_custody_checkpoint_info_free(&info);
+    return rc;
+}
+
+/* The purpose and grant as the access entry logged them. */
+static int access_facts(tlo_chain *ch, uint64_t seq, tlo_custody_manifest *m, tlo_error *err)
+{
+    tlo_entry e;
+    uint8_t *buf = NULL;
+    int rc = tlo_chain_get(ch, seq, &e, &buf, err);
+    if (rc)
+        return rc;
+    bool ok = e.kind == TLO_ENTRY_ACCESS_GRANTED &&
+              tlo_entry_str(&e, "purpose", m->purpose, sizeof m->purpose) == 0 &&
+              tlo_entry_str(&e, "grant", m->grant, sizeof m->grant) == 0;
+    free(buf);
+    if (!ok)
+        return tlo_fail(err, TLO_EIO,
+                        "entry %llu is not the access entry the custodian just logged",
+                        (unsigned long long)seq);
+    return 0;
+}
+
+/* Appends the export entry, signed by the custodian; m gets its number and
+ * time. */
+static int log_export(tlo_custody *v, const tlo_vault_identity *cust, tlo_custody_manifest *m,
+                      tlo_error *err)
+{
+    char body[2048 + TLO_PLAYER_WATERMARK_MAX], sha[65], by[65];
+    tlo_hex(sha, m->sha256, 32);
+    tlo_hex(by, m->by_pk, 32);
+    /* Keys in byte order, as a canonical body must have them ("watermark"
+     * last, and only when there is one). */
+    int n =
+        snprintf(body, sizeof body,
+                 "access=%llu\nbytes=%llu\nclip_end_ms=%llu\nclip_sha256=%s\n"
+                 "clip_start_ms=%llu\nexporter=%s\nfile=%s\nfrom_ms=%llu\nsession=%s\n"
+                 "to_ms=%llu\n%s%s%s",
+                 (unsigned long long)m->access_seq, (unsigned long long)m->bytes,
+                 (unsigned long long)m->clip_end_ms, sha, (unsigned long long)m->clip_start_ms, by,
+                 m->file, (unsigned long long)m->from_ms, m->session, (unsigned long long)m->to_ms,
+                 m->watermark[0] ? "watermark=" : "", m->watermark, m->watermark[0] ? "\n" : "");
+    if (n < 0 || (size_t)n >= sizeof body)
+        return tlo_fail(err, TLO_EIO, "the export entry's body does not fit in %zu bytes",
+                        sizeof body);
+    int rc = custody_append(v, cust, TLO_ENTRY_EXPORT, m->case_id, body, &m->export_seq, err);
+    tlo_entry e;
+    uint8_t *buf = NULL;
+    if (rc || (rc = tlo_chain_get(v->ch, m->export_seq, &e, &buf, err)) != 0)
+        return rc;
+    custody_utc_text(m->at, sizeof m->at, e.time_ms);
+    free(buf);
+    return 0;
+}
+
+/* "EXPORTED FOR NAME - CASE NUMBER - local date and time": on every picture. */
+static int watermark_text(char *out, size_t cap, const char *by, const char *case_number,
+                          tlo_error *err)
+{
+    char when[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    snprintf(out, cap, "EXPORTED FOR %s - CASE %s - %s", by, case_number, when);
+    if (!tlo_text_ok(out, TLO_PLAYER_WATERMARK_MAX))
+        return tlo_fail(err, TLO_EFORMAT,
+                        "the watermark \"%s\" is not one line of text of at most %d bytes", out,
+                        TLO_PLAYER_WATERMARK_MAX);
+    return 0;
+}
+
+/* What the manifest says of the release, the clip and who asked. */
+static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_params *p,
+                          const tlo_custody_released *rel, const tlo_custody_export_result *r,
+                          const char *by, const uint8_t by_pk[32], tlo_custody_manifest *m,
+                          tlo_error *err)
+{
+    const char *slash = strrchr(p->out_path, '/');
+    size_t used = 0;
+    snprintf(m->case_number, sizeof m->case_number, "%s", cs->number);
+    memcpy(m->case_id, cs->id, TLO_ID_BYTES);
+    snprintf(m->session, sizeof m->session, "%s", p->session);
+    snprintf(m->by, sizeof m->by, "%s", by);
+    memcpy(m->by_pk, by_pk, 32);
+    snprintf(m->file, sizeof m->file, "%s", slash ? slash + 1 : p->out_path);
+    snprintf(m->watermark, sizeof m->watermark, "%s", r->watermark);
+    m->from_ms = rel->from_ms;
+    m->to_ms = rel->to_ms;
+    m->access_seq = rel->access_seq;
+    m->clip_start_ms = r->clip.clip_start_ms;
+    m->clip_end_ms = r->clip.clip_end_ms;
+    m->bytes = r->clip.bytes;
+    memcpy(m->sha256, r->clip.sha256, 32);
+    for (unsigned k = 0; k < r->clip.tracks; k++) {
+        int n = snprintf(m->tracks + used, sizeof m->tracks - used, "%s%s:%s", k ? " " : "",
+                         r->clip.track[k].kind == TLO_PLAYER_TRACK_VIDEO ? "video" : "audio",
+                         r->clip.track[k].codec);
+        if (n < 0 || (size_t)n >= sizeof m->tracks - used)
+            return tlo_fail(err, TLO_EIO, "the clip's tracks do not fit in a manifest");
+        used += (size_t)n;
+    }
+    if (!(m->seg = calloc(rel->n, sizeof *m->seg)))
+        return tlo_fail(err, TLO_ENOMEM, "out of memory for the manifest");
+    m->nseg = rel->n;
+    for (size_t i = 0; i < rel->n; i++) {
+        const tlo_custody_segment *s = &rel->seg[i];
+        m->seg[i] = (tlo_custody_manifest_segment){
+            .index = s->index, .start_ms = s->start_ms, .end_ms = s->end_ms, .seq = s->seq};
+        memcpy(m->seg[i].object, s->object, sizeof m->seg[i].object);
+        memcpy(m->seg[i].pt, s->plaintext_sha256, 32);
+        memcpy(m->seg[i].ct, s->ciphertext_sha256, 32);
+    }
+    return 0;
+}
+
+/* Remuxes (or re-encodes) the released segments into the clip; wipes the
+ * keys whatever happens. */
+static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_export_params *p,
+               tlo_custody_export_result *r, tlo_error *err)
+{
+    tlo_player_export_segment *segs = calloc(rel->n, sizeof *segs);
+    char **paths = calloc(rel->n, sizeof *paths);
+    int rc = segs && paths ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < rel->n; i++) {
+        if (!(paths[i] = tlo_custody_object_path(v, rel->seg[i].object)))
+            rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
+        segs[i] = (tlo_player_export_segment){.path = paths[i],
+                                              .object_key = rel->seg[i].key,
+                                              .index = rel->seg[i].index,
+                                              .start_ms = rel->seg[i].start_ms,
+                                              .end_ms = rel->seg[i].end_ms};
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (rc == 0)
+        rc = p->watermark
+                 ? tlo_player_export_mp4_watermarked(segs, rel->n, rel->from_ms, rel->to_ms,
+                                                     r->watermark, p->out_path, &r->clip, err)
+                 : tlo_player_export_mp4(segs, rel->n, rel->from_ms, rel->to_ms, p->out_path,
+                                         &r->clip, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->mux_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* The keys have done their work: wipe them now. */
+    for (size_t i = 0; i < rel->n; i++) {
+        sodium_free(rel->seg[i].key);
+        rel->seg[i].key = NULL;
+    }
+    for (size_t i = 0; paths && i < rel->n; i++)
+        free(paths[i]);
+    free(paths);
+    free(segs);
+    return rc;
+}
+
+/* After the clip: the export entry, the checkpoint and proofs, the signed
+ * manifest. */
+static int finish(tlo_custody *v, const tlo_custody_case *cs, const tlo_custody_export_params *p,
+                  const tlo_custody_released *rel, const char *by, const uint8_t by_pk[32],
+                  tlo_custody_export_result *r, tlo_error *err)
+{
+    char origin[TLO_NOTE_NAME_MAX + 1], *text = NULL, *note = NULL, *proof[2] = {NULL, NULL};
+    size_t text_len = 0, note_len = 0;
+    tlo_note_verifier vk;
+    tlo_vault_identity *cust = NULL;
+    tlo_custody_manifest m;
+    memset(&m, 0, sizeof m);
+    int rc = tlo_custody_trust(v, origin, sizeof origin, &vk, err);
+    if (rc || (rc = manifest_facts(cs, p, rel, r, by, by_pk, &m, err)) != 0 ||
+        (rc = access_facts(v->ch, rel->access_seq, &m, err)) != 0)
+        goto out;
+    if ((rc = custody_custodian(v, &cust, err)) != 0) {
+        rc = TLO_EIO; /* the message is the custodian's; a system failure */
+        if (err)
+            err->code = rc;
+        goto out;
+    }
+    if ((rc = log_export(v, cust, &m, err)) != 0)
+        goto out;
+    r->export_seq = m.export_seq;
+    if ((rc = proofs_in_checkpoint(v, &vk, m.export_seq, &m, proof, &r->checkpoint_size, err)) !=
+            0 ||
+        (rc = tlo_custody_manifest_format(&m, &text, &text_len, err)) != 0 ||
+        (rc = tlo_note_sign(text, text_len, origin, cust->sign_sk, &note, &note_len, err)) != 0)
+        goto out;
+    rc = tlo_write_new_file(r->manifest_path, note, note_len, 0644, err);
+out:
+    free(proof[0]);
+    free(proof[1]);
+    tlo_custody_manifest_free(&m);
+    tlo_vault_identity_free(cust);
+    free(text);
+    free(note);
+    return rc;
+}
+
+int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
+                       const tlo_custody_export_params *p, tlo_custody_export_result *out,
+                       tlo_error *err)
+{
+    tlo_custody_released rel;
+    tlo_custody_request req;
+    tlo_custody_case cs;
+    char by[TLO_NAME_MAX + 1];
+    uint8_t actor_id[32];
+    memset(out, 0, sizeof *out);
+    memset(&rel, 0, sizeof rel);
+    int rc = tlo_custody_export_check(p, err);
+    if (rc || (rc = tlo_custody_case_find(v, p->case_number, &cs, err)) != 0)
+        return rc;
+    size_t ml = strlen(p->out_path) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
+    if (!(out->manifest_path = malloc(ml)))
+        return tlo_fail(err, TLO_ENOMEM, "out of memory");
+    snprintf(out->manifest_path, ml, "%s%s", p->out_path, TLO_CUSTODY_MANIFEST_SUFFIX);
+    if ((rc = tlo_custody_request_make(v, actor, TLO_CUSTODY_EXPORT, &cs, p->session, p->from_ms,
+                                       p->to_ms, p->purpose, &req, err)) != 0 ||
+        (rc = tlo_custody_release(v, &req, &rel, err)) != 0)
+        goto out; /* refused (and logged), or nothing was released */
+    out->access_seq = rel.access_seq;
+    out->from_ms = rel.from_ms;
+    out->to_ms = rel.to_ms;
+    out->segments = rel.n;
+    if (rel.n == 0 || rel.n > TLO_PLAYER_EXPORT_MAX_SEGMENTS) {
+        rc = tlo_fail(err, TLO_EARG,
+                      "the range covers %zu segments; one export holds 1 to %d: export it in "
+                      "parts",
+                      rel.n, TLO_PLAYER_EXPORT_MAX_SEGMENTS);
+        goto out;
+    }
+    crypto_hash_sha256(actor_id, actor->sign_pk, 32);
+    const tlo_custody_person *who = tlo_custody_person_by_actor(v, actor_id);
+    snprintf(by, sizeof by, "%s", who ? who->name : actor->name); /* the name the ledger enrols */
+    if ((p->watermark &&
+         (rc = watermark_text(out->watermark, sizeof out->watermark, by, cs.number, err)) != 0) ||
+        (rc = mux(v, &rel, p, out, err)) != 0)
+        goto out;
+    if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, out, err)) != 0) {
+        unlink(p->out_path);
+        out->clip_removed = true;
+    }
+out:
+    tlo_custody_released_free(&rel);
+    return rc;
+}
