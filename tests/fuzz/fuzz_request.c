@@ -32,8 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     /* What the custodian does next with a decoded request: check its
      * signature over the signed text (must not crash on any key bytes). */
-    static volatile int verified;
-    verified += crypto_sign_verify_detached(r.sig, (const uint8_t *)text, t, r.actor_pk) == 0;
+    (void)!crypto_sign_verify_detached(r.sig, (const uint8_t *)text, t, r.actor_pk);
     return 0;
 }
 
