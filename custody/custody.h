@@ -668,5 +668,177 @@ typedef struct tlo_custody_export_report {
 int tlo_custody_verify_export(tlo_custody *v, const tlo_custody_verify_export_params *p,
                               tlo_custody_export_report *out, tlo_error *err);
 void tlo_custody_export_report_free(tlo_custody_export_report *r);
+/* ===== recording ===== */
+
+#include "capture.h"
+#include "hw.h"
+
+/* One recording of a session (custody/record.c). The order is the custody:
+ * the session-start entry is durable before the custodian releases the case
+ * key (G3); each segment is sealed and fsynced by capture/ before its entry
+ * is appended (G2); the session-end entry and a checkpoint close it. */
+typedef struct tlo_custody_recording tlo_custody_recording;
+
+typedef enum {
+    TLO_CUSTODY_REC_SEGMENT,      /* a segment was sealed and logged */
+    TLO_CUSTODY_REC_DEVICE_LOST,  /* a camera or microphone failed (logged if seq) */
+    TLO_CUSTODY_REC_MONITOR_LOST, /* the monitor window is gone (nothing is logged) */
+} tlo_custody_rec_event_kind;
+
+/* What happened while recording, for the front end's operator. */
+typedef struct tlo_custody_rec_event {
+    tlo_custody_rec_event_kind kind;
+    uint64_t index, bytes; /* SEGMENT: its index and sealed bytes */
+    const char *device;    /* DEVICE_LOST: "camera" or "microphone" */
+    unsigned device_no;    /* DEVICE_LOST: 1-based */
+    uint64_t at_ms;        /* DEVICE_LOST: on the session clock */
+    const char *message;   /* the device's or monitor's error, as one line */
+    uint64_t seq;          /* the entry that logged it; 0 if not logged */
+    const tlo_error *err;  /* DEVICE_LOST with seq 0: why it was not logged */
+} tlo_custody_rec_event;
+
+typedef struct tlo_custody_record_params {
+    const tlo_custody_case *cs;
+    const tlo_hw_room *room;   /* resolved (tlo_hw_room_resolve) */
+    const char *encoder;       /* resolved (tlo_hw_encoder_resolve) */
+    unsigned duration_seconds; /* 0: until tlo_custody_record_stop */
+    bool live, monitor;
+    unsigned fail_camera; /* for tests: camera N fails at fail_at_ms (0: none) */
+    uint64_t fail_at_ms;
+    /* Called from the capture thread (or the caller's) with the recording's
+     * lock held, in ledger order: it may print, but must not call back into
+     * the recording. May be NULL. */
+    void (*on_event)(void *ctx, const tlo_custody_rec_event *ev);
+    void *ctx;
+} tlo_custody_record_params;
+
+/* Starts a session of p->cs recorded by interviewer (an active interviewer):
+ * makes objects/, logs the session-start entry (the room's digest, devices,
+ * encoder), then has the custodian release the case key and builds the
+ * capture pipeline (call gst_init first). v, interviewer and *p's strings
+ * must outlive *rec.
+ *   - 0: *rec is ready for tlo_custody_record_run.
+ *   - error and *rec NULL: nothing was logged.
+ *   - error and *rec set: the session started but cannot record (the key
+ *     or the pipeline failed: a key that cannot be released is TLO_EFORMAT,
+ *     the vault is incomplete); call tlo_custody_record_finish(rec, true,
+ *     ...) to end it in the ledger, then tlo_custody_record_free. */
+int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interviewer,
+                             const tlo_custody_record_params *p, tlo_custody_recording **rec,
+                             tlo_error *err);
+
+/* The session id (32 hex digits), owned by rec. */
+const char *tlo_custody_record_session(const tlo_custody_recording *rec);
+
+/* Records until the duration, tlo_custody_record_stop, or an error; every
+ * segment is logged as it is sealed (a segment that cannot be logged stops
+ * the recording with that error). What was logged before an error stays. */
+int tlo_custody_record_run(tlo_custody_recording *rec, tlo_error *err);
+
+/* Asks a running recording to end. Thread- and async-signal-safe. */
+void tlo_custody_record_stop(tlo_custody_recording *rec);
+
+/* A snapshot for a status line; callable from any thread while recording. */
+typedef struct tlo_custody_record_status {
+    tlo_capture_stats capture; /* the session clock, levels, drops */
+    uint64_t segments, bytes;  /* logged segments and their sealed bytes */
+    uint64_t markers, device_events;
+} tlo_custody_record_status;
+void tlo_custody_record_get_status(tlo_custody_recording *rec, tlo_custody_record_status *out);
+
+/* Logs a marker at at_ms of the session, signed by the interviewer. text is
+ * one line, 1..500 bytes (else TLO_EARG, "the text is one line of text, 1 to
+ * 500 bytes", nothing logged). *seq gets its entry. Any thread. */
+int tlo_custody_record_mark(tlo_custody_recording *rec, uint64_t at_ms, const char *text,
+                            uint64_t *seq, tlo_error *err);
+
+/* What a finished session logged. */
+typedef struct tlo_custody_record_summary {
+    char session[33];
+    uint64_t segments, bytes, markers, device_events;
+    uint64_t first_seq;    /* the session-start entry */
+    uint64_t end_seq;      /* the session-end entry; 0 if it could not be logged */
+    uint64_t max_delay_ms; /* the longest wait from a sealed segment to its entry */
+    bool recorded;         /* the pipeline ran (the CPU figures mean something) */
+    uint64_t seal_cpu_ns;  /* CPU time sealing (capture/) */
+    uint64_t log_cpu_ns;   /* CPU time appending segment entries */
+} tlo_custody_record_summary;
+
+/* Ends the session in the ledger whatever happened (status=failed when
+ * failed, else ended), then writes a checkpoint (tlo_custody_checkpoint).
+ * out is filled either way. On error: out->end_seq is 0 when the session-end
+ * entry itself failed (run 'tellonce recover' later), else the checkpoint
+ * failed. Call once, after run (or after a failed start that set rec). */
+int tlo_custody_record_finish(tlo_custody_recording *rec, bool failed,
+                              tlo_custody_record_summary *out, tlo_error *err);
+
+/* Frees the pipeline and wipes the case key. NULL-safe. */
+void tlo_custody_record_free(tlo_custody_recording *rec);
+
+/* A marker added after the recording (tlo_custody_mark). */
+typedef struct tlo_custody_mark_params {
+    const char *case_number;
+    const char *session; /* 32 hex digits; NULL: the case's newest session */
+    uint64_t at_ms;      /* on the session clock */
+    const char *at_text; /* how the person wrote the time, for messages (NULL: ms) */
+    const char *text;    /* one line, 1..500 bytes */
+} tlo_custody_mark_params;
+
+/* The session a marker goes to. */
+typedef struct tlo_custody_mark_target {
+    char session[33];
+    bool ended;
+    uint64_t length_ms; /* the recorded length, when ended */
+} tlo_custody_mark_target;
+
+/* Checks p against the ledger without signing (so a wrong time is found
+ * before a passphrase is asked): TLO_ENOTFOUND (no such case or session),
+ * TLO_EARG (text, or a time after the session's end). */
+int tlo_custody_mark_check(tlo_custody *v, const tlo_custody_mark_params *p,
+                           tlo_custody_mark_target *out, tlo_error *err);
+
+/* Checks again and logs the marker signed by actor (an active interviewer,
+ * else TLO_EDENIED). out (may be NULL) gets the session; *seq the entry. */
+int tlo_custody_mark(tlo_custody *v, const tlo_vault_identity *actor,
+                     const tlo_custody_mark_params *p, tlo_custody_mark_target *out, uint64_t *seq,
+                     tlo_error *err);
+
+/* ===== recovery ===== */
+
+/* Sessions a crash or power cut left open: no session-end or
+ * session-recovered entry. *n gets how many; no key is needed. */
+int tlo_custody_recover_count(tlo_custody *v, size_t *n, tlo_error *err);
+
+/* One step of a recovery, in the order it was logged. */
+typedef struct tlo_custody_recovery_step {
+    bool closed;          /* false: a part kept; true: a session closed */
+    char session[33];     /* the session */
+    char case_hex[33];    /* its case's internal id */
+    char file[64];        /* part: the unfinished object's file name */
+    uint64_t ms;          /* part: the media kept */
+    uint64_t index;       /* part: its new segment index */
+    uint64_t seq;         /* the segment (part) or session-recovered entry */
+    uint64_t segments;    /* closed: segments in all */
+    uint64_t found_bytes; /* closed: the unfinished files' sealed bytes, as found */
+    uint64_t kept_bytes;  /* closed: plaintext bytes of whole fragments kept */
+} tlo_custody_recovery_step;
+
+typedef struct tlo_custody_recovery {
+    tlo_custody_recovery_step *step;
+    size_t n;
+} tlo_custody_recovery;
+
+/* Closes every open session, as actor (an active interviewer or
+ * administrator): for each, logs an access-granted entry (action=recover)
+ * before the custodian releases the case key; keeps the authenticated part
+ * of each unfinished segment object of the session's case that no entry
+ * names, cut after its last whole MP4 fragment, seals it again as a new
+ * complete segment and logs it; then logs session-recovered. The unfinished
+ * objects stay. Finally a checkpoint. out gets the steps done, also on
+ * error (free with tlo_custody_recovery_free). A key that cannot be
+ * released is TLO_EFORMAT. */
+int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_recovery *out,
+                        tlo_error *err);
+void tlo_custody_recovery_free(tlo_custody_recovery *r);
 
 #endif
