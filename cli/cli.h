@@ -51,7 +51,7 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
 /* The case with this number; 0 or an exit code (printed). */
 int cli_find_case(tlo_custody *v, const char *number, tlo_custody_case *out);
 
-/* ---- vaults, passphrases, people (session.c, people.c) ---- */
+/* ---- vaults and passphrases (session.c) ---- */
 
 /* The vault directory: opt, else $TELLONCE_VAULT, else
  * $XDG_DATA_HOME/tellonce/vault (~/.local/share/tellonce/vault). malloc'd. */
@@ -64,72 +64,6 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
                      size_t *len);
 /* TLO_KDF_MODERATE, or TLO_KDF_INTERACTIVE when TELLONCE_TEST_FAST_KDF=1. */
 tlo_vault_kdf_cost cli_kdf_cost(void);
-
-/* The identity file of the person called name in the vault (public part);
- * *path_out gets its path. Prints the error and returns NULL if there is no
- * such person or more than one. */
-tlo_vault_identity *cli_find_person(const char *vault, const char *name, char **path_out, int *rc);
-/* Finds and unlocks name's identity with their passphrase. On failure the
- * error is printed and *rc is the exit code. */
-tlo_vault_identity *cli_unlock_person(const char *vault, const char *name,
-                                      const char *passphrase_file, int *rc);
-/* Unlocks the custodian's identity. */
-tlo_vault_identity *cli_unlock_custodian(const char *vault);
-
-/* Opens the vault's ledger; prints the error, sets *rc and returns NULL on
- * failure (EXIT_USAGE when there is no vault there). */
-tlo_chain *cli_open_ledger(const char *vault, bool readonly, int *rc);
-
-/* People as the ledger enrols them (not verified: 'verify' does that). */
-typedef tlo_custody_person cli_person;
-typedef struct cli_people {
-    cli_person *p;
-    size_t n;
-} cli_people;
-/* Reads every genesis, user-add and user-revoke entry. 0 or an exit code. */
-int cli_people_load(tlo_chain *c, cli_people *out);
-void cli_people_free(cli_people *pp);
-const cli_person *cli_people_by_actor(const cli_people *pp, const uint8_t actor[static 32]);
-const cli_person *cli_people_by_name(const cli_people *pp, const char *name);
-/* Unlocks as's identity and checks, in the ledger people pp, that they are
- * enrolled, not revoked, and hold one of roles (named role_text in the
- * error). NULL with the error printed and *rc set otherwise. */
-tlo_vault_identity *cli_unlock_acting(const char *vault, const char *as, const char *pass_file,
-                                      const cli_people *pp, unsigned roles, const char *role_text,
-                                      int *rc);
-
-/* Reads a whole file of at most max bytes (NUL-terminated, malloc'd). 0 or
- * an exit code, with the error printed. */
-int cli_read_file(const char *path, size_t max, char **out, size_t *len);
-/* Writes a new file (never an existing one) with mode, fsynced. 0 or -1,
- * with the error printed and nothing left behind. */
-int cli_write_new_file(const char *path, const void *data, size_t len, int mode);
-/* The tree heads 'verify' must match: the checkpoint at old_path (if not
- * NULL) and the vault's newest, each signature-checked; labels[i] are
- * malloc'd (free them). At most 2. 0 or an exit code. */
-int cli_checkpoint_anchors(tlo_chain *ch, const char *vault, const char *old_path,
-                           tlo_chain_anchor *anchors, size_t *n, char **labels);
-
-/* ---- cases (cases.c) ---- */
-typedef tlo_custody_case cli_case;
-/* Finds the case with this number in the ledger. 0, or an exit code (the
- * error printed unless quiet). */
-int cli_case_find(tlo_chain *c, const char *number, cli_case *out, bool quiet);
-/* Unwraps the case's key with the custodian's identity: a secure buffer
- * (tlo_vault_key_free), or NULL with the error printed. */
-uint8_t *cli_case_key(const char *vault, const cli_case *cs, const tlo_vault_identity *custodian);
-
-/* Verifies the ledger, has the custodian sign a checkpoint, keeps it in the
- * vault, logs it, copies it to out_path (if not NULL) and, when print, says
- * so. 0 or an exit code. */
-int cli_checkpoint_write(const char *vault, tlo_chain *ch, const char *out_path, bool print);
-/* The ledger's origin (into origin, cap bytes) and the custodian's verifier
- * key, from the genesis entry. 0 or an exit code (printed). */
-int cli_vault_trust(tlo_chain *c, char *origin, size_t cap, tlo_note_verifier *v);
-/* The path of the vault's newest checkpoint (malloc'd), or NULL if none. */
-char *cli_newest_checkpoint(const char *vault);
-/* A tlo_merkle leaf callback over an array of leaf hashes (ctx). */
-int cli_leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_HASH_BYTES]);
 
 int cmd_object(int argc, char **argv);
 int cmd_case(int argc, char **argv);

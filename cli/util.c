@@ -77,24 +77,3 @@ void cli_json_string(FILE *f, const char *s)
     }
     fputc('"', f);
 }
-
-int cli_write_new_file(const char *path, const void *data, size_t len, int mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0) {
-        cli_error("cannot create %s: %s%s", path, strerror(errno),
-                  errno == EEXIST ? " (tellonce never overwrites a file)" : "");
-        return -1;
-    }
-    int rc = tlo_write_all(fd, data, len);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc != 0) {
-        cli_error("cannot write %s: %s", path, strerror(-rc));
-        unlink(path);
-        return -1;
-    }
-    return 0;
-}
