@@ -317,6 +317,8 @@ int tlo_custody_case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
         memcpy(out->id, o.case_id, TLO_ID_BYTES);
         snprintf(out->number, sizeof out->number, "%s", p->number);
         out->opened_at = seq;
+        out->has_wrapped_digest = true;
+        crypto_hash_sha256(out->wrapped_key_sha256, o.wrapped, sizeof o.wrapped);
     }
     tlo_vault_key_free(o.key);
     free(o.key_path);

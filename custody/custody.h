@@ -25,7 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "chain.h"
+#include "export.h"
+#include "hw.h"
 #include "note.h"
 #include "tlo_common.h"
 #include "vault.h"
@@ -316,9 +319,9 @@ int tlo_custody_checkpoint_read(tlo_custody *v, const char *path, tlo_checkpoint
 int tlo_custody_anchors(tlo_custody *v, const char *old_path, tlo_chain_anchor *anchors, size_t *n,
                         char **labels, tlo_error *err);
 
-/* ---- areas added by later steps of the refactor go below ---- */
-
-/* ===== administration ===== */
+/* ======================================================================
+ * Administration: the vault, people, cases
+ * ====================================================================== */
 
 /* ---- Creating a vault (init.c) ---- */
 
@@ -478,7 +481,10 @@ typedef struct tlo_custody_case_view {
  * the case is found. */
 int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const char *number,
                           tlo_custody_case_view *out, tlo_error *err);
-/* ===== verification and plumbing ===== */
+
+/* ======================================================================
+ * Verification and proofs
+ * ====================================================================== */
 
 /* What the media check found (tlo_custody_verify_media). */
 typedef struct tlo_custody_media_report {
@@ -557,13 +563,14 @@ typedef struct tlo_custody_proof_result {
  * file errors) naming the file, and *out zeroed. */
 int tlo_custody_proof_check(const char *path, const tlo_note_verifier *key, const char *old_path,
                             tlo_custody_proof_result *out, tlo_error *err);
-/* ===== export ===== */
+
+/* ======================================================================
+ * Export and its manifest
+ * ====================================================================== */
 
 /* A granted clip out of the vault as a standard MP4 with a manifest signed
  * by the custodian (docs/export.md; the manifest's lines are listed in
  * custody/manifest.c), and the check of both that needs no key. */
-
-#include "export.h"
 
 #define TLO_CUSTODY_MANIFEST_SUFFIX ".manifest"
 #define TLO_CUSTODY_EXPORT_FILE_MAX 255    /* the clip's file name, as the manifest names it */
@@ -668,10 +675,10 @@ typedef struct tlo_custody_export_report {
 int tlo_custody_verify_export(tlo_custody *v, const tlo_custody_verify_export_params *p,
                               tlo_custody_export_report *out, tlo_error *err);
 void tlo_custody_export_report_free(tlo_custody_export_report *r);
-/* ===== recording ===== */
 
-#include "capture.h"
-#include "hw.h"
+/* ======================================================================
+ * Recording a session, markers
+ * ====================================================================== */
 
 /* One recording of a session (custody/record.c). The order is the custody:
  * the session-start entry is durable before the custodian releases the case
@@ -803,7 +810,9 @@ int tlo_custody_mark(tlo_custody *v, const tlo_vault_identity *actor,
                      const tlo_custody_mark_params *p, tlo_custody_mark_target *out, uint64_t *seq,
                      tlo_error *err);
 
-/* ===== recovery ===== */
+/* ======================================================================
+ * Recovery
+ * ====================================================================== */
 
 /* Sessions a crash or power cut left open: no session-end or
  * session-recovered entry. *n gets how many; no key is needed. */

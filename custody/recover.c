@@ -394,14 +394,17 @@ static int close_session(closing *c, tlo_error *err)
 static int recover_session(closing *c, tlo_error *err)
 {
     char body[300];
-    tlo_custody_case cs = {.opened_at = 0};
-    memcpy(cs.id, c->s->case_id, TLO_ID_BYTES);
+    tlo_custody_case cs;
+    /* The case as its case-open entry has it (the wrapped key's digest), named
+     * by its internal id in messages, as recover always did. */
+    int rc = custody_case_by_id(c->v, c->s->case_id, &cs, err);
+    if (rc)
+        return rc;
     tlo_hex(cs.number, c->s->case_id, TLO_ID_BYTES);
     /* Log before release: the access to the case key comes first. */
     snprintf(body, sizeof body, "action=recover\npurpose=close interrupted session\nsession=%s\n",
              c->s->id);
-    int rc =
-        custody_append(c->v, c->actor, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
+    rc = custody_append(c->v, c->actor, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
     if (rc || (rc = custody_release_key(c->v, &cs, &c->key, err)) != 0)
         return rc;
     /* Unfinished segment objects of this case that no entry names. */
