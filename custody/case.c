@@ -132,24 +132,6 @@ int tlo_custody_case_open_check(tlo_custody *v, const tlo_custody_case_params *p
     return 0;
 }
 
-/* actor is an active person of the ledger holding one of roles. */
-static int acting_ok(tlo_custody *v, const tlo_vault_identity *actor, unsigned roles,
-                     const char *role_text, const tlo_custody_person **who, tlo_error *err)
-{
-    uint8_t id[32];
-    int rc = tlo_custody_people(v, NULL, NULL, err);
-    if (rc)
-        return rc;
-    crypto_hash_sha256(id, actor->sign_pk, 32);
-    const tlo_custody_person *p = tlo_custody_person_by_actor(v, id);
-    if (!p || p->revoked_at >= 0 || !(p->roles & roles))
-        return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", actor->name,
-                        role_text);
-    if (who)
-        *who = p;
-    return 0;
-}
-
 /* The custodian's X25519 key, from the genesis entry. */
 static int custodian_box_pk(tlo_custody *v, uint8_t pk[32], tlo_error *err)
 {
@@ -303,8 +285,8 @@ int tlo_custody_case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
     int rc;
     memset(out, 0, sizeof *out);
     if ((rc = tlo_custody_case_open_check(v, p, err)) != 0 ||
-        (rc = acting_ok(v, interviewer, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                        "interviewer or administrator", NULL, err)) != 0)
+        (rc = custody_check_actor(v, interviewer, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
+                                  "interviewer or administrator", NULL, err)) != 0)
         return rc;
     if ((rc = write_key(v, &o, err)) == 0 && (rc = write_record(v, &o, p, err)) == 0)
         rc = log_open(v, interviewer, &o, p->number, &seq, err);
@@ -508,7 +490,7 @@ int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const
     uint8_t actor_id[32];
     memset(out, 0, sizeof *out);
     int rc = tlo_custody_case_about(v, number, &out->facts, err);
-    if (rc || (rc = acting_ok(v, actor, SHOW_ROLES, "enrolled person", &who, err)) != 0)
+    if (rc || (rc = custody_check_actor(v, actor, SHOW_ROLES, "enrolled person", &who, err)) != 0)
         return rc;
     crypto_hash_sha256(actor_id, actor->sign_pk, 32);
     bool entitled = (who->roles & TLO_ROLE_ADMIN) || ((who->roles & TLO_ROLE_INTERVIEWER) &&

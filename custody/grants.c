@@ -145,20 +145,6 @@ int tlo_custody_grant_check(tlo_custody *v, const tlo_custody_grant_params *p,
     return 0;
 }
 
-/* The signer is an active administrator of this vault. */
-static int check_admin(tlo_custody *v, const tlo_vault_identity *admin, const char *what,
-                       tlo_error *err)
-{
-    uint8_t actor[32];
-    crypto_hash_sha256(actor, admin->sign_pk, 32);
-    const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
-    if (!p || p->revoked_at >= 0 || !(p->roles & TLO_ROLE_ADMIN))
-        return tlo_fail(err, TLO_EDENIED,
-                        "%s is not an active administrator (only administrators %s)", admin->name,
-                        what);
-    return 0;
-}
-
 int tlo_custody_grant_issue(tlo_custody *v, const tlo_vault_identity *admin,
                             const tlo_custody_grant_params *p, tlo_custody_grant *out,
                             tlo_error *err)
@@ -166,7 +152,9 @@ int tlo_custody_grant_issue(tlo_custody *v, const tlo_vault_identity *admin,
     tlo_custody_grant g;
     int rc = tlo_custody_grant_check(v, p, &g, err);
     memset(out, 0, sizeof *out);
-    if (rc || (rc = check_admin(v, admin, "grant", err)) != 0)
+    if (rc ||
+        (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN,
+                                  "administrator (only administrators grant)", NULL, err)) != 0)
         return rc;
     char body[1200], pk[65];
     tlo_hex(pk, g.to, 32);
@@ -194,7 +182,9 @@ int tlo_custody_grant_revoke(tlo_custody *v, const tlo_vault_identity *admin, ui
         return tlo_fail(err, TLO_EARG, "the reason is one line of text, at most 300 bytes");
     if ((rc = tlo_custody_grant_find(v, grant_seq, out, err)) != 0)
         return rc;
-    if ((rc = check_admin(v, admin, "revoke grants", err)) != 0)
+    if ((rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN,
+                                  "administrator (only administrators revoke grants)", NULL,
+                                  err)) != 0)
         return rc;
     char body[600];
     snprintf(body, sizeof body, "grant=%llu\nreason=%s\n", (unsigned long long)grant_seq, reason);

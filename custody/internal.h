@@ -18,6 +18,12 @@ struct tlo_custody {
 int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t kind,
                    const uint8_t *case_id, const char *body, uint64_t *seq, tlo_error *err);
 
+/* id is an active person of v holding one of roles (role_text names them
+ * in the error): 0 and *who (if not NULL), or TLO_EDENIED. Every verb that
+ * acts for a person checks it itself, whatever the front end checked. */
+int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
+                        const char *role_text, const tlo_custody_person **who, tlo_error *err);
+
 /* Unlocks the custodian's identity (custodian.id with the passphrase in
  * custodian.secret). Free it with tlo_vault_identity_free. */
 int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err);

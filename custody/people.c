@@ -172,17 +172,27 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
     free(path);
     if (!id)
         return err && err->code ? err->code : TLO_EPASSPHRASE;
-    if ((rc = tlo_custody_people(v, NULL, NULL, err)) != 0) {
+    if ((rc = custody_check_actor(v, id, roles, role_text, NULL, err)) != 0) {
         tlo_vault_identity_free(id);
         return rc;
     }
+    *out = id;
+    return 0;
+}
+
+int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
+                        const char *role_text, const tlo_custody_person **who, tlo_error *err)
+{
     uint8_t actor[32];
+    int rc = tlo_custody_people(v, NULL, NULL, err);
+    if (rc)
+        return rc;
     crypto_hash_sha256(actor, id->sign_pk, 32);
     const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
-    if (!p || p->revoked_at >= 0 || !(p->roles & roles)) {
-        tlo_vault_identity_free(id);
-        return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", name, role_text);
-    }
-    *out = id;
+    if (!p || p->revoked_at >= 0 || !(p->roles & roles))
+        return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", id->name,
+                        role_text);
+    if (who)
+        *who = p;
     return 0;
 }

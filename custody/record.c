@@ -56,21 +56,6 @@ static int append(tlo_custody_recording *r, uint16_t kind, const char *body, uin
     return custody_append(r->v, r->actor, kind, r->cs.id, body, seq, err);
 }
 
-int custody_check_role(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
-                       const char *role_text, tlo_error *err)
-{
-    uint8_t actor[32];
-    int rc = tlo_custody_people(v, NULL, NULL, err);
-    if (rc)
-        return rc;
-    crypto_hash_sha256(actor, id->sign_pk, 32);
-    const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
-    if (!p || p->revoked_at >= 0 || !(p->roles & roles))
-        return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", id->name,
-                        role_text);
-    return 0;
-}
-
 /* A segment is sealed and durable: log it. */
 static int on_segment(void *ctx, const tlo_capture_segment *seg, tlo_error *err)
 {
@@ -235,8 +220,8 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
     char body[3000];
     uint8_t session_id[TLO_ID_BYTES];
     *rec = NULL;
-    int rc = custody_check_role(v, interviewer, TLO_ROLE_INTERVIEWER,
-                                "interviewer (only interviewers record)", err);
+    int rc = custody_check_actor(v, interviewer, TLO_ROLE_INTERVIEWER,
+                                 "interviewer (only interviewers record)", NULL, err);
     if (rc)
         return rc;
     tlo_custody_recording *r = calloc(1, sizeof *r);

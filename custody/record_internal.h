@@ -4,12 +4,6 @@
 
 #include "internal.h"
 
-/* id is an active person of v with one of roles (role_text names them):
- * 0, or TLO_EDENIED. tlo_custody_unlock checked it already; the core does
- * not rely on the front end for it. */
-int custody_check_role(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
-                       const char *role_text, tlo_error *err);
-
 /* The custodian releases the key of cs into *key (tlo_vault_key_free it).
  * Call it only after the entry that logs why. A key that cannot be released
  * means an incomplete vault: TLO_EFORMAT with the reason (or TLO_ENOMEM). */

@@ -424,8 +424,8 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
 {
     scan sc;
     memset(out, 0, sizeof *out);
-    int rc = custody_check_role(v, actor, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                "interviewer or administrator", err);
+    int rc = custody_check_actor(v, actor, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
+                                 "interviewer or administrator", NULL, err);
     if (rc || (rc = scan_ledger(v, &sc, err)) != 0)
         return rc;
     char *objects = tlo_custody_path(v, "objects");

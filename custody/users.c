@@ -15,21 +15,6 @@
 
 #define ADMIN_ROLE_TEXT "administrator (only administrators enrol and revoke people)"
 
-/* admin is an active administrator of the ledger. */
-static int admin_ok(tlo_custody *v, const tlo_vault_identity *admin, tlo_error *err)
-{
-    uint8_t actor[32];
-    int rc = tlo_custody_people(v, NULL, NULL, err);
-    if (rc)
-        return rc;
-    crypto_hash_sha256(actor, admin->sign_pk, 32);
-    const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
-    if (!p || p->revoked_at >= 0 || !(p->roles & TLO_ROLE_ADMIN))
-        return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", admin->name,
-                        ADMIN_ROLE_TEXT);
-    return 0;
-}
-
 int tlo_custody_user_add_check(tlo_custody *v, const char *name, tlo_error *err)
 {
     int rc = tlo_custody_people(v, NULL, NULL, err);
@@ -60,7 +45,7 @@ int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
     if (!p->roles)
         return tlo_fail(err, TLO_EARG, "a person needs at least one role");
     if ((rc = tlo_custody_user_add_check(v, p->name, err)) != 0 ||
-        (rc = admin_ok(v, admin, err)) != 0)
+        (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, NULL, err)) != 0)
         return rc;
     if (!(person = tlo_vault_identity_generate(p->name, err)))
         return err && err->code ? err->code : TLO_EARG;
@@ -109,7 +94,7 @@ int tlo_custody_user_revoke(tlo_custody *v, const tlo_vault_identity *admin, con
     char pk[65], body[1024], clean[512];
     size_t k = 0;
     int rc = tlo_custody_user_revoke_check(v, name, &p, err);
-    if (rc || (rc = admin_ok(v, admin, err)) != 0)
+    if (rc || (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, NULL, err)) != 0)
         return rc;
     for (const char *r = reason ? reason : ""; *r && k + 1 < sizeof clean; r++)
         clean[k++] = (*r == '\n' || *r == '\r' || *r == '\t') ? ' ' : *r;
