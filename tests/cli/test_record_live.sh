@@ -62,7 +62,10 @@ if wait_for 120 "the live session to start" '[ "$(sessions_started)" -gt "$befor
     echo "m 孩子指着门 the child points at the door" >&3
     wait_for 120 "the first marker to be logged" '[ "$(markers_logged "$sess")" -ge 1 ]' "$pid"
     acked0=$(now_ms)
-    sleep 2.5 # pacing, on purpose: the markers are typed 2.5 s apart
+    # The second marker at a later moment of the session: after the next
+    # segment is logged (a condition, not a time).
+    m0=$(media_logged "$sess")
+    wait_for 120 "the segment after the first marker" '[ "$(media_logged "$sess")" -gt "$m0" ]' "$pid"
     sent1=$(now_ms)
     echo "m second marker" >&3
     wait_for 120 "the second marker to be logged" '[ "$(markers_logged "$sess")" -ge 2 ]' "$pid"
