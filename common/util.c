@@ -143,7 +143,8 @@ size_t tlo_utf8_text_char(const uint8_t *p, size_t n, uint32_t *cp_out)
 int tlo_parse_u64(const char *s, uint64_t *out)
 {
     char *end;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+    /* Digits only: strtoull alone would skip white space and take a sign. */
+    if (!s || !*s || strspn(s, "0123456789") != strlen(s))
         return -1;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);

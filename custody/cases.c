@@ -82,10 +82,13 @@ int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault
     char *path = tlo_custody_path(v, name);
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0) {
-        rc = tlo_fail(err, TLO_ENOTFOUND,
+        /* Not there: destroyed, or an incomplete vault (the data's problem);
+         * any other failure is the system's. */
+        int e = path ? errno : ENOMEM;
+        rc = tlo_fail(err, e == ENOENT ? TLO_EFORMAT : TLO_EIO,
                       "the key of case %s is not in the vault (%s: %s); it was destroyed or the "
                       "vault is incomplete",
-                      cs->number, path ? path : "?", strerror(errno));
+                      cs->number, path ? path : "?", strerror(e));
         goto out;
     }
     long long n = tlo_pread_full(fd, wrapped, sizeof wrapped, 0);

@@ -206,6 +206,18 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
     return 0;
 }
 
+/* Where the session ends: the latest end of its segments (as
+ * tlo_custody_session_info says, so a request for "to the end" resolves to
+ * what the custodian checks against). */
+static uint64_t session_end(const session_scan *ss)
+{
+    uint64_t end = 0;
+    for (size_t i = 0; i < ss->n; i++)
+        if (ss->s[i].end_ms > end)
+            end = ss->s[i].end_ms;
+    return end;
+}
+
 /* ---- the decision ---- */
 
 typedef struct decision {
@@ -254,11 +266,12 @@ static void decide(tlo_custody *v, const tlo_custody_request *req, const session
 {
     char text[TLO_CUSTODY_REQUEST_MAX];
     uint8_t actor[32];
-    uint64_t now = tlo_custody_now_ms(), end = ss->n ? ss->s[ss->n - 1].end_ms : 0;
+    uint64_t now = tlo_custody_now_ms(), end = session_end(ss);
     size_t tn = tlo_custody_request_signed_text(req, text, sizeof text);
     crypto_hash_sha256(actor, req->actor_pk, 32);
     d->who = tlo_custody_person_by_actor(v, actor);
-    snprintf(d->purpose, sizeof d->purpose, "%s", req->purpose);
+    if (tn)
+        snprintf(d->purpose, sizeof d->purpose, "%s", req->purpose);
     if (!tn || !d->who || d->who->revoked_at >= 0 ||
         crypto_sign_verify_detached(req->sig, (const uint8_t *)text, tn, d->who->pk) != 0)
         snprintf(d->reason, sizeof d->reason,
@@ -383,8 +396,12 @@ static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const
             rc = tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
                           d->reason, (unsigned long long)seq);
         } else {
-            rc = tlo_fail(err, TLO_EDENIED, "refused: %s (and the refusal could not be logged: %s)",
-                          d->reason, err ? err->msg : "");
+            /* The append's code (a full disk is the system's problem), the
+             * refusal in the message. */
+            char why[TLO_ERROR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            tlo_fail(err, rc, "refused: %s (and the refusal could not be logged: %s)", d->reason,
+                     why);
         }
         goto done;
     }
@@ -405,7 +422,7 @@ static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const
     out->grant_seq = d->use ? d->use->seq : 0;
     out->from_ms = req->from_ms;
     out->to_ms = req->to_ms;
-    out->session_end_ms = ss->n ? ss->s[ss->n - 1].end_ms : 0;
+    out->session_end_ms = session_end(ss);
     snprintf(out->purpose, sizeof out->purpose, "%s", d->purpose[0] ? d->purpose : "(none given)");
     if ((rc = custody_case_by_id(v, req->case_id, &cs, err)) == 0)
         rc = release_keys(v, &cs, cust, ss, req, out, err);
@@ -424,7 +441,10 @@ int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_cust
     int rc;
     memset(out, 0, sizeof *out);
     memset(&d, 0, sizeof d);
-    if (!is_hex(req->session, 32))
+    /* A request from a library caller may hold anything: terminated strings
+     * first, before any of them is read. */
+    if (!memchr(req->session, '\0', sizeof req->session) ||
+        !memchr(req->purpose, '\0', sizeof req->purpose) || !is_hex(req->session, 32))
         return tlo_fail(err, TLO_EARG, "a session id is 32 hex digits");
     if ((rc = tlo_custody_people(v, NULL, NULL, err)) != 0)
         return rc;

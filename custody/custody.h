@@ -76,8 +76,9 @@ typedef struct tlo_custody_person {
     int64_t revoked_at; /* the user-revoke entry, -1 while active */
 } tlo_custody_person;
 
-/* Everyone enrolled, in ledger order (owned by v; valid until the next verb
- * that appends). Read from the ledger on first use and after v appended. */
+/* Everyone enrolled, in ledger order (owned by v). Read from the ledger on
+ * first use and again after v appended: a pointer from this function or
+ * the two below is valid only until the next verb that appends. */
 int tlo_custody_people(tlo_custody *v, const tlo_custody_person **list, size_t *n, tlo_error *err);
 /* The person whose actor id (SHA-256 of pk) is actor, or NULL. */
 const tlo_custody_person *tlo_custody_person_by_actor(tlo_custody *v,

@@ -154,7 +154,7 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
         return tlo_fail(err, TLO_ENOTFOUND,
                         "nobody named '%s' has an identity in %s; see 'tellonce user list'", name,
                         v->dir);
-    return tlo_fail(err, TLO_EFORMAT,
+    return tlo_fail(err, TLO_EARG,
                     "more than one identity in %s is named '%s'; ask an administrator", v->dir,
                     name);
 }

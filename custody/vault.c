@@ -122,6 +122,8 @@ static char *read_secret(int fd, size_t *len)
             break;
         buf[n++] = c;
     }
+    if (n > 0 && buf[n - 1] == '\r') /* a copy made on another system */
+        n--;
     buf[n] = '\0';
     *len = n;
     return buf;

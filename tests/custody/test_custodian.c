@@ -229,9 +229,25 @@ int main(int argc, char **argv)
         int r3 = tlo_custody_release(ro, &req, &rel, &err);
         CHECK_MSG(r3 != 0, "released with a read-only ledger");
         CHECK(rel.n == 0 && rel.seg == NULL);
+        /* A refusal that cannot be logged says both, with the append's code. */
+        CHECK(tlo_custody_request_make(ro, pros, TLO_CUSTODY_VIEW, &cs, session, 1000, 7000, NULL,
+                                       &req, &err) == 0);
+        r3 = tlo_custody_release(ro, &req, &rel, &err);
+        CHECK_MSG(r3 != 0 && r3 != TLO_EDENIED && rel.n == 0, "refusal on a read-only ledger: %d",
+                  r3);
+        CHECK_MSG(!strncmp(err.msg, "refused: the range asked for", 28) &&
+                      strstr(err.msg, "could not be logged") != NULL,
+                  "%s", err.msg);
         tlo_custody_close(ro);
     }
     CHECK(size_of(ch) == before);
+
+    /* Numbers in requests and entries are digits only. */
+    uint64_t num = 0;
+    CHECK(tlo_parse_u64("\t-1", &num) != 0 && tlo_parse_u64(" 7", &num) != 0 &&
+          tlo_parse_u64("+7", &num) != 0 && tlo_parse_u64("", &num) != 0);
+    CHECK(tlo_parse_u64("18446744073709551615", &num) == 0 && num == UINT64_MAX);
+    CHECK(tlo_parse_u64("18446744073709551616", &num) != 0);
 
     /* 5. cases/ID.key replaced by another key wrapped to the custodian (its
      * public key is public): never unwrapped, nothing released; and a key
