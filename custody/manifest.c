@@ -393,7 +393,16 @@ int tlo_custody_manifest_parse(const char *text, size_t len, tlo_custody_manifes
         memcmp(s, MANIFEST_HEADER, n) != 0) {
         WHY(&c, "its first line is not %s", MANIFEST_HEADER);
     } else if (parse_head(&c, m) == 0 && parse_segments(&c, m) == 0 && parse_tail(&c, m) == 0) {
-        return 0;
+        /* One spelling of one manifest: what the writer makes of it must be
+         * the text read (no second space, tab or trailing word slips by). */
+        char *again = NULL;
+        size_t alen = 0;
+        int same = tlo_custody_manifest_format(m, &again, &alen, NULL) == 0 && alen == len &&
+                   memcmp(again, text, len) == 0;
+        free(again);
+        if (same)
+            return 0;
+        WHY(&c, "it is not written the one way tellonce writes a manifest (spacing, order)");
     }
     tlo_custody_manifest_free(m);
     memset(m, 0, sizeof *m);

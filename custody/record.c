@@ -231,10 +231,14 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
     }
     r->v = v;
     r->actor = interviewer;
-    r->cs = *p->cs;
     r->on_event = p->on_event;
     r->ctx = p->ctx;
     pthread_mutex_init(&r->lock, NULL);
+    /* The case as its case-open entry has it, not as the caller says. */
+    if ((rc = custody_case_by_id(v, p->cs->id, &r->cs, err)) != 0) {
+        tlo_custody_record_free(r);
+        return rc;
+    }
     if (mkdir(r->objects, 0700) != 0 && access(r->objects, W_OK) != 0) {
         rc = tlo_fail(err, TLO_EIO, "cannot use %s", r->objects);
         tlo_custody_record_free(r);

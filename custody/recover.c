@@ -317,6 +317,7 @@ static int read_unfinished(closing *c, int fd, uint64_t size, const char *path, 
         tlo_vault_reader_open_prefix(tlo_vault_fd_source, &fd, size, c->key, path, &e);
     size_t n = r ? (size_t)tlo_vault_reader_size(r) : 0;
     if (r && n && (*pt = malloc(n)) && tlo_vault_reader_read_at(r, 0, *pt, n, &e) != 0) {
+        sodium_memzero(*pt, n); /* part of an interview, decrypted */
         free(*pt);
         *pt = NULL;
     }
