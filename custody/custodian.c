@@ -338,10 +338,23 @@ static int release_keys(tlo_custody *v, const tlo_custody_case *cs, const tlo_va
         char *path = tlo_custody_object_path(v, s->object);
         int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
         struct stat st;
+        uint8_t digest[32];
+        uint64_t size = 0;
+        int hr = 0;
         r->key = sodium_malloc(TLO_OBJECT_KEY_BYTES);
         if (fd < 0 || fstat(fd, &st) != 0 || !r->key)
             rc = tlo_fail(err, TLO_EIO, "cannot open %s: %s", path ? path : s->object,
                           strerror(errno));
+        else if ((hr = custody_hash_fd(fd, digest, &size)) != 0)
+            rc = tlo_fail(err, TLO_EIO, "cannot read %s: %s", path, strerror(-hr));
+        else if (sodium_memcmp(digest, s->ct, 32) != 0)
+            /* A segment resealed with the case key would open: only its
+             * logged digest says it is the one recorded. */
+            rc = tlo_fail(err, TLO_EFORMAT,
+                          "segment %llu (%s) is not the file its entry %llu logged (its SHA-256 "
+                          "differs): it was altered or replaced, and no key was released; "
+                          "'tellonce verify' shows the damage",
+                          (unsigned long long)s->index, path, (unsigned long long)s->seq);
         else
             rc = tlo_vault_object_key(tlo_vault_fd_source, &fd, (uint64_t)st.st_size, case_key,
                                       r->key, path, err);

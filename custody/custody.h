@@ -196,7 +196,8 @@ int tlo_custody_grant_revoke(tlo_custody *v, const tlo_vault_identity *admin, ui
  *      is appended as an access-denied entry, and nothing is released);
  *   4. only then unwraps the case key and derives the object keys of the
  *      segments that overlap the range, nothing else (the case key is wiped
- *      at once; an object key opens only its own object);
+ *      at once; an object key opens only its own object), each only once
+ *      its file's SHA-256 is the ciphertext_sha256 its entry logged;
  *   5. hands them over in secure memory (tlo_custody_released_free wipes).
  * If the append fails (disk full, database locked, read-only vault) no key is
  * released. Who may: an administrator grants a person (prosecutor, medical or

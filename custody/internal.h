@@ -24,6 +24,10 @@ int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t ki
 int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
                         const char *role_text, const tlo_custody_person **who, tlo_error *err);
 
+/* SHA-256 and size of the whole file open at fd, streamed (thread-safe).
+ * 0 or -errno. */
+int custody_hash_fd(int fd, uint8_t out[static 32], uint64_t *size);
+
 /* Unlocks the custodian's identity (custodian.id with the passphrase in
  * custodian.secret). Free it with tlo_vault_identity_free. */
 int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err);

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <gcrypt.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -151,4 +152,30 @@ int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
     free(secret_path);
     free(id_path);
     return rc;
+}
+
+int custody_hash_fd(int fd, uint8_t out[static 32], uint64_t *size)
+{
+    enum { BUF = 1 << 20 };
+    gcry_md_hd_t h;
+    uint8_t *buf = malloc(BUF);
+    if (!buf || gcry_md_open(&h, GCRY_MD_SHA256, 0) != 0) {
+        free(buf);
+        return -ENOMEM;
+    }
+    uint64_t off = 0;
+    long long n;
+    while ((n = tlo_pread_full(fd, buf, BUF, off)) > 0) {
+        gcry_md_write(h, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    free(buf);
+    if (n < 0) {
+        gcry_md_close(h);
+        return (int)n;
+    }
+    memcpy(out, gcry_md_read(h, GCRY_MD_SHA256), 32);
+    gcry_md_close(h);
+    *size = off;
+    return 0;
 }

@@ -49,33 +49,15 @@ static sess *find(media *m, const char *id)
     return NULL;
 }
 
-/* SHA-256 and size of a file, streamed. */
+/* SHA-256 and size of a file. */
 static int hash_file(const char *path, uint8_t out[32], uint64_t *size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    gcry_md_hd_t h;
-    if (gcry_md_open(&h, GCRY_MD_SHA256, 0) != 0) {
-        close(fd);
-        return -ENOMEM;
-    }
-    static uint8_t buf[1 << 20];
-    uint64_t off = 0;
-    long long n;
-    while ((n = tlo_pread_full(fd, buf, sizeof buf, off)) > 0) {
-        gcry_md_write(h, buf, (size_t)n);
-        off += (uint64_t)n;
-    }
+    int rc = custody_hash_fd(fd, out, size);
     close(fd);
-    if (n < 0) {
-        gcry_md_close(h);
-        return (int)n;
-    }
-    memcpy(out, gcry_md_read(h, GCRY_MD_SHA256), 32);
-    gcry_md_close(h);
-    *size = off;
-    return 0;
+    return rc;
 }
 
 static int session_start(media *m, const tlo_entry *e)

@@ -139,14 +139,18 @@ else
     echo "SKIP: the full-disk case needs root to mount a small tmpfs"
 fi
 
-# A sealed segment damaged in the vault (a copy): the export fails at the
-# chunk, names it, and leaves nothing.
+# A sealed segment damaged in the vault (a copy): the custodian compares each
+# segment file with the digest its entry logged before releasing its key, so
+# the export is refused before anything is decrypted, names the segment, and
+# leaves nothing. (A chunk damaged after that check is still caught as it is
+# read: tests/player/test_avio.c.)
 obj=$(sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 21 ORDER BY seq LIMIT 1 OFFSET 1" |
     sed -n 's/^object=//p')
 cp -a vault damaged && flip "damaged/objects/$obj.tlo" 500000
 expect 1 "export from a damaged segment" -- "$tlo" export "2026-K-7" --vault damaged --session "$s1" \
     --from 4 --to 8 -o damaged.mp4 --as "Per Prosecutor" "${pass[@]}"
-contains "$err" "chunk" "the damaged chunk is named"
+contains "$err" "segment 1 (damaged/objects/$obj.tlo) is not the file its entry" "the damaged segment is named"
+contains "$err" "no key was released" "no key for the damaged segment"
 [ ! -e damaged.mp4 ] && [ ! -e damaged.mp4.manifest ] && [ -z "$(ls -A | grep '^\.damaged')" ] && ok ||
     bad "files left by the failed export: $(ls -A)"
 
@@ -216,7 +220,7 @@ echo "white pixels in the middle of camera 2 at 2 s: $with with the watermark, $
     bad "no watermark in the picture: $with white pixels with it, $without without"
 # A damaged segment and a full disk fail the re-encode as they fail the copy.
 expect 1 "export --watermark from a damaged segment" -- "$tlo" export "2026-K-7" --vault damaged     --session "$s1" --from 4 --to 8 -o damaged.mp4 --watermark --as "Per Prosecutor" "${pass[@]}"
-contains "$err" "chunk" "the damaged chunk is named (--watermark)"
+contains "$err" "segment 1 (damaged/objects/$obj.tlo) is not the file its entry" "the damaged segment is named (--watermark)"
 [ ! -e damaged.mp4 ] && [ ! -e damaged.mp4.manifest ] && [ -z "$(ls -A | grep '^\.damaged')" ] && ok ||
     bad "files left by the failed watermarked export: $(ls -A)"
 if [ "$(id -u)" -eq 0 ] && mkdir -p small && mount -t tmpfs -o size=512k tmpfs small 2>/dev/null; then

@@ -242,6 +242,26 @@ int main(int argc, char **argv)
     }
     CHECK(size_of(ch) == before);
 
+    /* 5a. A segment file that is not the one its entry logged (doctored and
+     * resealed with the case key would open; here one byte is changed): its
+     * key is not released. */
+    {
+        char seg_path[4096];
+        snprintf(seg_path, sizeof seg_path, "%s/objects/%s.tlo", vault, sg.object[1]);
+        CHECK(sh("cp '%s' '%s.saved' && printf '\\377' | dd of='%s' bs=1 seek=4000 conv=notrunc "
+                 "status=none",
+                 seg_path, seg_path, seg_path) == 0);
+        CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL,
+                                       &req, &err) == 0);
+        CHECK(tlo_custody_release(v, &req, &rel, &err) == TLO_EFORMAT);
+        CHECK_MSG(rel.n == 0 && strstr(err.msg, "altered or replaced") != NULL, "%s", err.msg);
+        CHECK(sh("mv '%s.saved' '%s'", seg_path, seg_path) == 0);
+        CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL,
+                                       &req, &err) == 0);
+        CHECK_MSG(tlo_custody_release(v, &req, &rel, &err) == 0, "%s", err.msg);
+        tlo_custody_released_free(&rel);
+    }
+
     /* Numbers in requests and entries are digits only. */
     uint64_t num = 0;
     CHECK(tlo_parse_u64("\t-1", &num) != 0 && tlo_parse_u64(" 7", &num) != 0 &&
