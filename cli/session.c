@@ -18,8 +18,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define PASSPHRASE_MAX 1024
-
 char *cli_vault_dir(const char *opt)
 {
     const char *env = getenv("TELLONCE_VAULT");
@@ -34,29 +32,6 @@ char *cli_vault_dir(const char *opt)
     else
         snprintf(buf, sizeof buf, "%s/.local/share/tellonce/vault", home && *home ? home : ".");
     return strdup(buf);
-}
-
-/* Reads one line (without its newline) from fd into a secure buffer. */
-static char *read_line_secure(int fd, size_t *len)
-{
-    char *buf = sodium_malloc(PASSPHRASE_MAX + 1);
-    size_t n = 0;
-    if (!buf)
-        return NULL;
-    while (n < PASSPHRASE_MAX) {
-        char c;
-        ssize_t r = read(fd, &c, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || c == '\n')
-            break;
-        buf[n++] = c;
-    }
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* Asks on the terminal with echo off. */
@@ -76,7 +51,7 @@ static char *ask_tty(const char *prompt, size_t *len)
         close(fd);
         return NULL;
     }
-    char *p = read_line_secure(fd, len);
+    char *p = tlo_vault_secret_line(fd, len);
     tcsetattr(fd, TCSAFLUSH, &old);
     if (write(fd, "\n", 1) < 0) {
         /* nothing to do: the newline is cosmetic */
@@ -96,7 +71,7 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
             cli_error("cannot open passphrase file %s: %s", file, strerror(errno));
             return NULL;
         }
-        char *p = read_line_secure(fd, len);
+        char *p = tlo_vault_secret_line(fd, len);
         close(fd);
         if (p && *len == 0) {
             cli_error("passphrase file %s is empty", file);
@@ -107,7 +82,7 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
     }
     if (env && *env) {
         size_t n = strlen(env);
-        char *p = n <= PASSPHRASE_MAX ? sodium_malloc(n + 1) : NULL;
+        char *p = n <= TLO_SECRET_LINE_MAX ? sodium_malloc(n + 1) : NULL;
         if (!p) {
             cli_error("%s is too long", env_name);
             return NULL;

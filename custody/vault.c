@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECRET_MAX 1024
-
 int tlo_custody_open(const char *dir, bool readonly, tlo_custody **out, tlo_error *err)
 {
     struct stat st;
@@ -107,29 +105,6 @@ int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t ki
     return tlo_chain_append(v->ch, &d, 1, &s, seq, err);
 }
 
-/* Reads the first line of fd into a secure buffer. */
-static char *read_secret(int fd, size_t *len)
-{
-    char *buf = sodium_malloc(SECRET_MAX + 1);
-    size_t n = 0;
-    if (!buf)
-        return NULL;
-    while (n < SECRET_MAX) {
-        char c;
-        ssize_t r = read(fd, &c, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || c == '\n')
-            break;
-        buf[n++] = c;
-    }
-    if (n > 0 && buf[n - 1] == '\r') /* a copy made on another system */
-        n--;
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
 {
     char *secret_path = tlo_custody_path(v, "custodian.secret");
@@ -141,7 +116,7 @@ int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
                       secret_path ? secret_path : v->dir, strerror(errno));
     } else {
         size_t len = 0;
-        char *pass = read_secret(fd, &len);
+        char *pass = tlo_vault_secret_line(fd, &len);
         close(fd);
         if (!pass || !id_path)
             rc = tlo_fail(err, TLO_ENOMEM, "out of secure memory for the custodian's secret");

@@ -1,7 +1,9 @@
 #include "vault.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 uint8_t *tlo_vault_key_alloc(void)
 {
@@ -22,6 +24,29 @@ uint8_t *tlo_vault_key_generate(void)
 void tlo_vault_key_free(uint8_t *key)
 {
     sodium_free(key); /* wipes before freeing; NULL-safe */
+}
+
+char *tlo_vault_secret_line(int fd, size_t *len)
+{
+    char *buf = sodium_malloc(TLO_SECRET_LINE_MAX + 1);
+    size_t n = 0;
+    *len = 0;
+    if (!buf)
+        return NULL;
+    while (n < TLO_SECRET_LINE_MAX) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n')
+            break;
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 void tlo_vault_key_id(uint8_t out[static TLO_KEYID_BYTES], const uint8_t key[static TLO_KEY_BYTES])

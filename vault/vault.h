@@ -53,6 +53,15 @@ uint8_t *tlo_vault_key_alloc(void);
 /* Wipes and frees a key buffer. NULL-safe. */
 void tlo_vault_key_free(uint8_t *key);
 
+/* The longest passphrase or secret line read (bytes, without the newline). */
+#define TLO_SECRET_LINE_MAX 1024
+
+/* Reads one line from fd (up to a newline, the end, or TLO_SECRET_LINE_MAX
+ * bytes; a final CR is dropped) into sodium_malloc memory, NUL-terminated,
+ * its length in *len. Free it with sodium_free (which wipes). NULL when
+ * locked memory is exhausted. For passphrases and custodian.secret. */
+char *tlo_vault_secret_line(int fd, size_t *len);
+
 /* The key id of a case key: the first 8 bytes of
  * HMAC-SHA-256(key, "tellonce/v1 key id"). Safe to show and store. */
 void tlo_vault_key_id(uint8_t out[static TLO_KEYID_BYTES], const uint8_t key[static TLO_KEY_BYTES]);

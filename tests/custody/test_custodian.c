@@ -262,6 +262,16 @@ int main(int argc, char **argv)
         tlo_custody_released_free(&rel);
     }
 
+    /* A custodian.secret copied through a system that ends lines with CRLF
+     * still unlocks the custodian. */
+    CHECK(sh("cd '%s' && cp custodian.secret secret.saved && printf '\\r\\n' >> custodian.secret",
+             vault) == 0);
+    CHECK(tlo_custody_request_make(v, pros, TLO_CUSTODY_VIEW, &cs, session, 5000, 7000, NULL, &req,
+                                   &err) == 0);
+    CHECK_MSG(tlo_custody_release(v, &req, &rel, &err) == 0, "CRLF secret: %s", err.msg);
+    tlo_custody_released_free(&rel);
+    CHECK(sh("cd '%s' && mv secret.saved custodian.secret", vault) == 0);
+
     /* Numbers in requests and entries are digits only. */
     uint64_t num = 0;
     CHECK(tlo_parse_u64("\t-1", &num) != 0 && tlo_parse_u64(" 7", &num) != 0 &&
