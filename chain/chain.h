@@ -113,6 +113,14 @@ typedef struct tlo_chain_anchor {
 int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
                               tlo_chain_report *report, tlo_error *err);
 
+/* tlo_chain_verify_anchored from a state of an earlier verification
+ * (chain/rules.h): walks only the entries from tlo_chain_state_size(st) on,
+ * and leaves st at the last one when report->ok. When not ok, st is in no
+ * defined state: free it. The custodian keeps st between decisions. */
+typedef struct tlo_chain_state tlo_chain_state;
+int tlo_chain_verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_anchor *anchors,
+                           size_t nanchors, tlo_chain_report *report, tlo_error *err);
+
 /* The leaf hashes of the first n entries, recomputed from the entries (not
  * read from the cache column), into a malloc'd array of n hashes. */
 int tlo_chain_leaf_hashes(tlo_chain *c, uint64_t n, uint8_t (**out)[TLO_HASH_BYTES],

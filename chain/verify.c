@@ -1,15 +1,12 @@
-/* Verification of a whole ledger, with no secret: see tlo_chain_verify.
+/* Verification of a ledger, with no secret: see tlo_chain_verify.
  *
- * Who may sign is itself in the ledger: the genesis entry (seq 0) enrols the
- * first administrator (who signs it) and the custodian; user-add entries,
- * signed by an administrator, enrol people with their roles; user-revoke
- * entries end a key's right to sign. Bodies (docs/ledger.md):
- *   genesis:     admin.box_pk, admin.name, admin.pk, custodian.box_pk,
- *                custodian.pk, custodian.sig, origin
- *   user-add:    name, pk, box_pk, roles (comma-separated)
- *   user-revoke: pk, reason */
+ * What each entry must be, who may sign it and what its body holds is the
+ * table and the state of rules.c; this file walks the ledger, checks the
+ * signatures on every core, and compares the tree with the stored one and
+ * with the checkpoints a caller brings. */
 #include "chain.h"
 #include "merkle.h"
+#include "rules.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -18,13 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct key {
-    uint8_t actor[TLO_HASH_BYTES]; /* SHA-256 of pk */
-    uint8_t pk[32];
-    unsigned roles;
-    int64_t revoked_at; /* seq of the revocation, or -1 */
-} key;
 
 /* Signatures are checked on every core while the walk goes on: each costs
  * ~45 us, the rest of the walk a few us. The walk queues them in chunks;
@@ -66,12 +56,7 @@ typedef struct walk {
     int nthreads, nworkers;
     pthread_t workers[MAX_THREADS];
     tlo_chain_report *r;
-    key *keys;
-    size_t nkeys, cap;
-    uint64_t expect_seq;
-    uint64_t last_time;
-    uint8_t prev[TLO_HASH_BYTES];
-    tlo_merkle_tree tree;
+    tlo_chain_state *st;
     const tlo_chain_anchor *anchors;
     size_t nanchors;
 } walk;
@@ -86,56 +71,6 @@ static int bad(walk *w, uint64_t seq, const char *fmt, ...)
     vsnprintf(w->r->problem, sizeof w->r->problem, fmt, ap);
     va_end(ap);
     return 1; /* stop the walk */
-}
-
-static key *find_key(walk *w, const uint8_t actor[static TLO_HASH_BYTES])
-{
-    for (size_t i = 0; i < w->nkeys; i++)
-        if (memcmp(w->keys[i].actor, actor, TLO_HASH_BYTES) == 0)
-            return &w->keys[i];
-    return NULL;
-}
-
-/* Reads a 64-hex-digit public key field of a body. */
-static bool get_pk(const tlo_entry *e, const char *field, uint8_t pk[static 32])
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, field, &n);
-    char hex[65];
-    if (!v || n != 64)
-        return false;
-    memcpy(hex, v, 64);
-    hex[64] = '\0';
-    return tlo_unhex(pk, 32, hex) == 0;
-}
-
-static bool parse_roles(const tlo_entry *e, unsigned *roles)
-{
-    size_t n;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "roles", &n);
-    return v && tlo_roles_parse((const char *)v, n, roles) == 0;
-}
-
-static int enrol(walk *w, const uint8_t pk[static 32], unsigned roles)
-{
-    uint8_t actor[TLO_HASH_BYTES];
-    crypto_hash_sha256(actor, pk, 32);
-    if (find_key(w, actor))
-        return 1; /* already enrolled */
-    if (w->nkeys == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 16;
-        key *k = realloc(w->keys, cap * sizeof *k);
-        if (!k)
-            return -1;
-        w->keys = k;
-        w->cap = cap;
-    }
-    key *k = &w->keys[w->nkeys++];
-    memcpy(k->actor, actor, sizeof actor);
-    memcpy(k->pk, pk, 32);
-    k->roles = roles;
-    k->revoked_at = -1;
-    return 0;
 }
 
 /* Verifies a chunk; records its earliest failure in the queue. Frees it. */
@@ -279,134 +214,36 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
                  tlo_error *err)
 {
     walk *w = ctx;
-    const char *why;
-    uint8_t pk[32], box[32];
+    uint8_t pk[32];
     (void)err;
 
-    if (e->seq != w->expect_seq)
-        return bad(w, w->expect_seq,
-                   e->seq > w->expect_seq
-                       ? "entry %llu is missing: the next entry is %llu (entries were deleted)"
-                       : "entry %llu appears out of order (got %llu)",
-                   (unsigned long long)w->expect_seq, (unsigned long long)e->seq);
-    if (!tlo_entry_kind_name(e->kind))
-        return bad(w, e->seq, "entry %llu has unknown kind %u", (unsigned long long)e->seq,
-                   e->kind);
-    if (!tlo_entry_body_valid(e->body, e->body_len, &why))
-        return bad(w, e->seq, "entry %llu has a body that is not canonical: %s",
-                   (unsigned long long)e->seq, why);
-    if (sodium_memcmp(e->prev, w->prev, TLO_HASH_BYTES) != 0)
-        return bad(w, e->seq,
-                   "entry %llu does not link to entry %llu: its previous-entry hash differs (the "
-                   "entry before it was changed, removed or replaced, or this one was)",
-                   (unsigned long long)e->seq, (unsigned long long)(e->seq - 1));
-    if (e->time_ms < w->last_time)
-        return bad(w, e->seq, "entry %llu is dated before the entry preceding it",
-                   (unsigned long long)e->seq);
-
-    if (e->seq == 0) {
-        if (e->kind != TLO_ENTRY_GENESIS)
-            return bad(w, 0, "entry 0 is not a genesis entry");
-        if (!get_pk(e, "admin.pk", pk) || !get_pk(e, "admin.box_pk", box) ||
-            !tlo_entry_body_get(e->body, e->body_len, "admin.name", &(size_t){0}))
-            return bad(w, 0, "the genesis entry does not name the first administrator's keys");
-        if (enrol(w, pk, TLO_ROLE_ADMIN) < 0)
-            return -1;
-        uint8_t cpk[32];
-        if (!get_pk(e, "custodian.pk", cpk) || !get_pk(e, "custodian.box_pk", box))
-            return bad(w, 0, "the genesis entry does not name the custodian's keys");
-        /* The custodian countersigns the genesis: the vault's two keys
-         * vouch for each other from the first entry on. */
-        size_t n, mlen;
-        const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "custodian.sig", &n);
-        uint8_t sig[64];
-        char hex[129];
-        if (!v || n != 128)
-            return bad(w, 0, "the genesis entry has no countersignature by the custodian");
-        memcpy(hex, v, 128);
-        hex[128] = '\0';
-        uint8_t *msg = tlo_chain_genesis_message(e->body, e->body_len, &mlen);
-        if (!msg)
-            return -1;
-        int ok =
-            tlo_unhex(sig, 64, hex) == 0 && crypto_sign_verify_detached(sig, msg, mlen, cpk) == 0;
-        free(msg);
-        if (!ok)
-            return bad(w, 0, "the custodian's countersignature of the genesis entry is invalid");
-        if (enrol(w, cpk, TLO_ROLE_CUSTODIAN) < 0)
-            return -1;
-    } else if (e->kind == TLO_ENTRY_GENESIS) {
-        return bad(w, e->seq, "entry %llu is a second genesis entry", (unsigned long long)e->seq);
+    /* The table of kinds and the state (rules.c); the signature later. */
+    uint64_t at = tlo_chain_state_size(w->st);
+    int rc = tlo_chain_state_check(w->st, e, leaf, pk, w->r->problem, sizeof w->r->problem);
+    if (rc > 0) {
+        w->r->ok = false;
+        w->r->first_bad = (int64_t)(e->seq > at ? at : e->seq); /* a gap: the missing one */
+        return 1;
     }
-
-    key *k = find_key(w, e->actor);
-    if (!k)
-        return bad(w, e->seq, "entry %llu is signed by a key that was never enrolled",
-                   (unsigned long long)e->seq);
-    if (k->revoked_at >= 0)
-        return bad(w, e->seq, "entry %llu is signed by a key revoked at entry %lld",
-                   (unsigned long long)e->seq, (long long)k->revoked_at);
-    if (e->seq == 0 && !(k->roles & TLO_ROLE_ADMIN))
-        return bad(w, 0, "the genesis entry is not signed by the administrator it enrols");
-    int deferred = defer_signature(w, e, k->pk);
+    if (rc < 0)
+        return -1;
+    int deferred = defer_signature(w, e, pk);
     if (deferred != 0)
         return deferred; /* 1: a batched signature failed; -1: out of memory */
 
-    if ((e->kind == TLO_ENTRY_GRANT || e->kind == TLO_ENTRY_GRANT_REVOKE) &&
-        !(k->roles & TLO_ROLE_ADMIN))
-        return bad(w, e->seq,
-                   "entry %llu grants or revokes access but its signer is not an "
-                   "administrator",
-                   (unsigned long long)e->seq);
-    if (e->kind == TLO_ENTRY_USER_ADD || e->kind == TLO_ENTRY_USER_REVOKE) {
-        if (!(k->roles & TLO_ROLE_ADMIN))
-            return bad(w, e->seq,
-                       "entry %llu changes enrolment but its signer is not an "
-                       "administrator",
-                       (unsigned long long)e->seq);
-        if (!get_pk(e, "pk", pk))
-            return bad(w, e->seq, "entry %llu does not name a public key",
-                       (unsigned long long)e->seq);
-        if (e->kind == TLO_ENTRY_USER_ADD) {
-            unsigned roles;
-            if (!get_pk(e, "box_pk", box) || !parse_roles(e, &roles))
-                return bad(w, e->seq, "entry %llu enrols a person without valid keys or roles",
-                           (unsigned long long)e->seq);
-            int rc = enrol(w, pk, roles);
-            if (rc < 0)
-                return -1;
-            if (rc > 0)
-                return bad(w, e->seq, "entry %llu enrols a key that is already enrolled",
-                           (unsigned long long)e->seq);
-        } else {
-            uint8_t actor[TLO_HASH_BYTES];
-            crypto_hash_sha256(actor, pk, 32);
-            key *victim = find_key(w, actor);
-            if (!victim || victim->revoked_at >= 0)
-                return bad(w, e->seq, "entry %llu revokes a key that is not enrolled",
-                           (unsigned long long)e->seq);
-            victim->revoked_at = (int64_t)e->seq;
-        }
-    }
-
-    if (tlo_merkle_tree_append(&w->tree, leaf, NULL) != 0)
-        return -1;
+    uint64_t size = tlo_chain_state_size(w->st);
     for (size_t i = 0; i < w->nanchors; i++) {
-        if (w->anchors[i].size != e->seq + 1)
+        if (w->anchors[i].size != size)
             continue;
         uint8_t root[TLO_HASH_BYTES];
-        tlo_merkle_tree_root(&w->tree, root);
+        tlo_chain_state_root(w->st, root);
         if (sodium_memcmp(root, w->anchors[i].root, TLO_HASH_BYTES) != 0)
             return bad(w, e->seq,
                        "the first %llu entries do not match %s: their Merkle root differs, so "
                        "the ledger was rewritten or forked since (an entry up to %llu was "
                        "changed, removed or replaced)",
-                       (unsigned long long)(e->seq + 1), w->anchors[i].label,
-                       (unsigned long long)e->seq);
+                       (unsigned long long)size, w->anchors[i].label, (unsigned long long)e->seq);
     }
-    memcpy(w->prev, leaf, TLO_HASH_BYTES);
-    w->last_time = e->time_ms;
-    w->expect_seq++;
     w->r->entries++;
     return 0;
 }
@@ -419,69 +256,83 @@ int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err)
 int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
                               tlo_chain_report *report, tlo_error *err)
 {
-    walk w = {.r = report, .anchors = anchors, .nanchors = nanchors};
-    start_workers(&w);
+    tlo_chain_state *st = tlo_chain_state_new();
+    if (!st)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory verifying the ledger");
+    int rc = tlo_chain_verify_state(c, st, anchors, nanchors, report, err);
+    uint64_t size = tlo_chain_state_size(st), stored_size;
     uint8_t stored_root[TLO_HASH_BYTES];
-    uint64_t stored_size;
-
-    memset(report, 0, sizeof *report);
-    report->ok = true;
-    report->first_bad = -1;
     tlo_error local = {0};
-    tlo_merkle_tree_init(&w.tree);
-    int rc = tlo_chain_walk(c, 0, visit, &w, &local);
-    finish_workers(&w); /* every queued signature, and what preceded a failure */
-    if (rc == -1)
-        rc = tlo_fail(&local, TLO_ENOMEM, "out of memory verifying the ledger");
-    if (rc < 0 && rc != TLO_EFORMAT) {
-        free(w.keys);
-        if (err)
-            *err = local;
+    tlo_chain_state_free(st);
+    if (rc || !report->ok)
         return rc;
-    }
-    if (rc == TLO_EFORMAT && report->ok) {
-        /* A row that is not even an entry. */
-        report->ok = false;
-        report->first_bad = (int64_t)w.expect_seq;
-        snprintf(report->problem, sizeof report->problem, "%s", local.msg);
-    }
-    free(w.keys);
-    tlo_merkle_tree_root(&w.tree, report->root);
-    if (!report->ok) {
-        /* Entries the walk passed after the first bad one do not count. */
-        if (report->first_bad >= 0 && report->entries > (uint64_t)report->first_bad)
-            report->entries = (uint64_t)report->first_bad;
-        return 0;
-    }
-    if (w.expect_seq == 0) {
-        report->ok = false;
-        snprintf(report->problem, sizeof report->problem, "the ledger has no entries");
-        return 0;
-    }
-    for (size_t i = 0; i < nanchors; i++)
-        if (anchors[i].size > w.expect_seq || anchors[i].size == 0) {
-            report->ok = false;
-            report->first_bad = (int64_t)w.expect_seq;
-            snprintf(report->problem, sizeof report->problem,
-                     "the ledger has %llu entries, but %s covers %llu: entries were removed "
-                     "from its end",
-                     (unsigned long long)w.expect_seq, anchors[i].label,
-                     (unsigned long long)anchors[i].size);
-            return 0;
-        }
+    /* The stored tree (what the next append builds on) is the entries'. */
     if ((rc = tlo_chain_root(c, &stored_size, stored_root, &local)) != 0) {
         report->ok = false;
         snprintf(report->problem, sizeof report->problem, "%s", local.msg);
         return 0;
     }
-    if (stored_size != w.expect_seq || sodium_memcmp(stored_root, report->root, 32) != 0) {
+    if (stored_size != size || sodium_memcmp(stored_root, report->root, 32) != 0) {
         report->ok = false;
-        report->first_bad = (int64_t)(stored_size < w.expect_seq ? stored_size : w.expect_seq);
+        report->first_bad = (int64_t)(stored_size < size ? stored_size : size);
         snprintf(report->problem, sizeof report->problem,
                  "the stored Merkle tree (%llu entries) does not match the %llu entries: entries "
                  "were added or changed outside tellonce",
-                 (unsigned long long)stored_size, (unsigned long long)w.expect_seq);
+                 (unsigned long long)stored_size, (unsigned long long)size);
     }
+    return 0;
+}
+
+int tlo_chain_verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_anchor *anchors,
+                           size_t nanchors, tlo_chain_report *report, tlo_error *err)
+{
+    walk w = {.r = report, .st = st, .anchors = anchors, .nanchors = nanchors};
+    uint64_t from = tlo_chain_state_size(st);
+
+    memset(report, 0, sizeof *report);
+    report->ok = true;
+    report->first_bad = -1;
+    start_workers(&w);
+    tlo_error local = {0};
+    int rc = tlo_chain_walk(c, from, visit, &w, &local);
+    finish_workers(&w); /* every queued signature, and what preceded a failure */
+    if (rc == -1)
+        rc = tlo_fail(&local, TLO_ENOMEM, "out of memory verifying the ledger");
+    if (rc < 0 && rc != TLO_EFORMAT) {
+        if (err)
+            *err = local;
+        return rc;
+    }
+    uint64_t size = tlo_chain_state_size(st);
+    if (rc == TLO_EFORMAT && report->ok) {
+        /* A row that is not even an entry. */
+        report->ok = false;
+        report->first_bad = (int64_t)size;
+        snprintf(report->problem, sizeof report->problem, "%s", local.msg);
+    }
+    tlo_chain_state_root(st, report->root);
+    if (!report->ok) {
+        /* Entries the walk passed after the first bad one do not count. */
+        if (report->first_bad >= 0 && report->entries + from > (uint64_t)report->first_bad)
+            report->entries = (uint64_t)report->first_bad - from;
+        return 0;
+    }
+    if (size == 0) {
+        report->ok = false;
+        snprintf(report->problem, sizeof report->problem, "the ledger has no entries");
+        return 0;
+    }
+    for (size_t i = 0; i < nanchors; i++)
+        if (anchors[i].size > size || anchors[i].size == 0) {
+            report->ok = false;
+            report->first_bad = (int64_t)size;
+            snprintf(report->problem, sizeof report->problem,
+                     "the ledger has %llu entries, but %s covers %llu: entries were removed "
+                     "from its end",
+                     (unsigned long long)size, anchors[i].label,
+                     (unsigned long long)anchors[i].size);
+            return 0;
+        }
     return 0;
 }
 

@@ -208,7 +208,8 @@ static uint64_t media_ms(const uint8_t *p, size_t len)
 /* One open session being closed. */
 typedef struct closing {
     tlo_custody *v;
-    const tlo_vault_identity *actor;
+    const tlo_vault_identity *actor; /* who recovers: signs session-recovered */
+    const tlo_vault_identity *cust;  /* the custodian: signs the key use and the segments */
     const scan *sc;
     open_session *s;
     char *objects;
@@ -279,7 +280,7 @@ static int reseal(closing *c, const char *path, const char *hex, const char *fil
     } else {
         uint64_t ms = media_ms(pt, keep), seq;
         part_body(body, sizeof body, c, &dg, nhex, hex, ms);
-        if ((rc = custody_append(c->v, c->actor, TLO_ENTRY_SEGMENT, c->s->case_id, body, &seq,
+        if ((rc = custody_append(c->v, c->cust, TLO_ENTRY_SEGMENT, c->s->case_id, body, &seq,
                                  err)) == 0) {
             tlo_custody_recovery_step st = {.ms = ms, .index = c->s->segments, .seq = seq};
             snprintf(st.session, sizeof st.session, "%s", c->s->id);
@@ -394,7 +395,7 @@ static int close_session(closing *c, tlo_error *err)
 
 static int recover_session(closing *c, tlo_error *err)
 {
-    char body[300];
+    char body[400];
     tlo_custody_case cs;
     /* The case as its case-open entry has it (the wrapped key's digest), named
      * by its internal id in messages, as recover always did. */
@@ -402,11 +403,15 @@ static int recover_session(closing *c, tlo_error *err)
     if (rc)
         return rc;
     tlo_hex(cs.number, c->s->case_id, TLO_ID_BYTES);
-    /* Log before release: the access to the case key comes first. */
-    snprintf(body, sizeof body, "action=recover\npurpose=close interrupted session\nsession=%s\n",
+    /* Log before release: the access to the case key comes first, by the
+     * custodian (docs/ledger.md: its kinds only it signs), naming who asked. */
+    char pk[65];
+    tlo_hex(pk, c->actor->sign_pk, 32);
+    snprintf(body, sizeof body,
+             "action=recover\nactor=%s\npurpose=close interrupted session\nsession=%s\n", pk,
              c->s->id);
-    rc = custody_append(c->v, c->actor, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
-    if (rc || (rc = custody_release_key(c->v, &cs, &c->key, err)) != 0)
+    rc = custody_append(c->v, c->cust, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
+    if (rc || (rc = custody_case_key(c->v, &cs, c->cust, &c->key, err)) != 0)
         return rc;
     /* Unfinished segment objects of this case that no entry names. */
     DIR *dir = opendir(c->objects);
@@ -433,14 +438,23 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     if (!objects)
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
     bool any = false;
+    tlo_vault_identity *cust = NULL;
     for (size_t i = 0; i < sc.n && rc == 0; i++) {
         if (sc.s[i].ended)
             continue;
         any = true;
-        closing c = {
-            .v = v, .actor = actor, .sc = &sc, .s = &sc.s[i], .objects = objects, .out = out};
+        if (!cust && (rc = custody_custodian(v, &cust, err)) != 0)
+            break;
+        closing c = {.v = v,
+                     .actor = actor,
+                     .cust = cust,
+                     .sc = &sc,
+                     .s = &sc.s[i],
+                     .objects = objects,
+                     .out = out};
         rc = recover_session(&c, err);
     }
+    tlo_vault_identity_free(cust);
     if (rc == 0 && any)
         rc = tlo_custody_checkpoint(v, NULL, err);
     free(objects);

@@ -49,11 +49,32 @@ static int append_text(tlo_chain *c, uint16_t kind, const char *body, const pers
     return tlo_chain_append(c, &d, 1, &by->signer, NULL, err);
 }
 
+/* A case-open entry of case n (nothing else needs to come before it under
+ * the table of kinds, chain/rules.c): the tests' filler. body holds 256. */
+static tlo_chain_draft filler(uint32_t n, char *body)
+{
+    tlo_chain_draft d = {.kind = TLO_ENTRY_CASE_OPEN, .has_case = true};
+    snprintf(body, 256, "info_object=%032x\ninfo_sha256=%064x\nwrapped_key_sha256=%064x\n", n, n,
+             n);
+    d.case_id[0] = 0xca;
+    memcpy(d.case_id + 4, &n, sizeof n);
+    d.body = (const uint8_t *)body;
+    d.body_len = strlen(body);
+    return d;
+}
+
+static int append_filler(tlo_chain *c, uint32_t n, const person *by, tlo_error *err)
+{
+    char body[256];
+    tlo_chain_draft d = filler(n, body);
+    return tlo_chain_append(c, &d, 1, &by->signer, NULL, err);
+}
+
 static char dir[] = "/tmp/tlo-ledger.XXXXXX";
 static person admin, custodian, officer;
 static int genesis_bad_countersig;
 
-/* A ledger with genesis, one enrolled interviewer and `extra` markers. */
+/* A ledger with genesis, one enrolled interviewer and `extra` case-opens. */
 static void build(const char *path, int extra)
 {
     tlo_error err = {0};
@@ -83,15 +104,8 @@ static void build(const char *path, int extra)
     snprintf(body, sizeof body, "box_pk=%s\nname=张警官\npk=%s\nroles=interviewer\n",
              hex32(a, officer.box_pk), hex32(b, officer.pk));
     CHECK_MSG(append_text(c, TLO_ENTRY_USER_ADD, body, &admin, &err) == 0, "%s", err.msg);
-    for (int i = 0; i < extra; i++) {
-        snprintf(body, sizeof body, "at_ms=%d\ntext=marker %d\n", i * 1000, i);
-        tlo_chain_draft dr = {.kind = TLO_ENTRY_MARKER,
-                              .has_case = true,
-                              .body = (const uint8_t *)body,
-                              .body_len = strlen(body)};
-        dr.case_id[0] = 7;
-        CHECK(tlo_chain_append(c, &dr, 1, &officer.signer, NULL, &err) == 0);
-    }
+    for (int i = 0; i < extra; i++)
+        CHECK_MSG(append_filler(c, (uint32_t)i, &officer, &err) == 0, "%s", err.msg);
     tlo_chain_close(c);
 }
 
@@ -148,9 +162,9 @@ static void test_basic(void)
 
     /* A batch is one transaction with consecutive numbers. */
     tlo_chain_draft batch[100];
+    static char bodies[100][256];
     for (int i = 0; i < 100; i++)
-        batch[i] = (tlo_chain_draft){
-            .kind = TLO_ENTRY_SEGMENT, .body = (const uint8_t *)"index=1\n", .body_len = 8};
+        batch[i] = filler(1000 + (uint32_t)i, bodies[i]);
     uint64_t first;
     CHECK(tlo_chain_append(c, batch, 100, &officer.signer, &first, &err) == 0 && first == 12);
     CHECK(tlo_chain_size(c, &size, &err) == 0 && size == 112);
@@ -195,8 +209,8 @@ static void test_tampering(void)
 {
 #define NOTRIG "DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete; "
     tamper("body byte",
-           NOTRIG "UPDATE entries SET body = CAST('at_ms=3000\ntext=marker 4\n' AS "
-                  "BLOB) WHERE seq = 5",
+           NOTRIG "UPDATE entries SET body = (SELECT body FROM entries WHERE seq = 4) "
+                  "WHERE seq = 5",
            5, "entry 5 has an invalid signature");
     tamper("time", NOTRIG "UPDATE entries SET time_ms = time_ms + 1 WHERE seq = 4", 4,
            "entry 4 has an invalid signature");
@@ -204,10 +218,18 @@ static void test_tampering(void)
            "entry 2 has an invalid signature");
     tamper("prev hash", NOTRIG "UPDATE entries SET prev = zeroblob(32) WHERE seq = 6", 6,
            "entry 6 does not link");
+    /* A changed kind or case breaks the table's rules before the signature. */
     tamper("kind", NOTRIG "UPDATE entries SET kind = 42 WHERE seq = 3", 3,
-           "entry 3 has an invalid signature");
+           "entry 3 (export) names a case that no case-open entry before it opened");
+    tamper("kind to another the signer may sign",
+           NOTRIG "UPDATE entries SET kind = 24 WHERE seq = 3", 3,
+           "entry 3 (session-recovered) names a case that no case-open entry before it opened");
     tamper("case", NOTRIG "UPDATE entries SET case_id = NULL WHERE seq = 3", 3,
-           "entry 3 has an invalid signature");
+           "entry 3 (case-open) does not name a case");
+    tamper("case to another",
+           NOTRIG "UPDATE entries SET case_id = (SELECT case_id FROM entries "
+                  "WHERE seq = 2) WHERE seq = 3",
+           3, "entry 3 opens a case that was already opened");
     tamper("delete a row", NOTRIG "DELETE FROM entries WHERE seq = 4", 4, "entry 4 is missing");
     tamper("swap two rows",
            NOTRIG "UPDATE entries SET seq = 100 WHERE seq = 3; UPDATE entries SET seq = 3 WHERE "
@@ -216,7 +238,7 @@ static void test_tampering(void)
     tamper("truncate the last entries", NOTRIG "DELETE FROM entries WHERE seq >= 6", 6,
            "stored Merkle tree");
     tamper("replace the genesis", NOTRIG "UPDATE entries SET actor = zeroblob(32) WHERE seq = 0", 0,
-           "never enrolled");
+           "not signed by the administrator it enrols");
     tamper("a malformed row", NOTRIG "UPDATE entries SET sig = x'00' WHERE seq = 5", 5,
            "entry 5 is malformed");
 #undef NOTRIG
@@ -231,7 +253,7 @@ static void test_keys(void)
     person stranger = make_person();
     tlo_chain *c = tlo_chain_open(path, false, &err);
     /* An entry by a key never enrolled. */
-    CHECK(append_text(c, TLO_ENTRY_MARKER, "text=hello\n", &stranger, &err) == 0);
+    CHECK(append_filler(c, 50, &stranger, &err) == 0);
     tlo_chain_close(c);
     tlo_chain_report r = verify_path(path);
     CHECK_MSG(!r.ok && r.first_bad == 3 && strstr(r.problem, "never enrolled"), "%s", r.problem);
@@ -244,15 +266,17 @@ static void test_keys(void)
     CHECK(append_text(c, TLO_ENTRY_USER_ADD, body, &officer, &err) == 0);
     tlo_chain_close(c);
     r = verify_path(path);
-    CHECK_MSG(!r.ok && r.first_bad == 2 && strstr(r.problem, "not an administrator"), "%s",
-              r.problem);
+    CHECK_MSG(!r.ok && r.first_bad == 2 &&
+                  strstr(r.problem, "entry 2 (user-add) is signed by a key of interviewer; only an "
+                                    "administrator may sign it"),
+              "%s", r.problem);
 
     /* After revocation a key may not sign. */
     build(path, 0);
     c = tlo_chain_open(path, false, &err);
     snprintf(body, sizeof body, "pk=%s\nreason=left the unit\n", hex32(a, officer.pk));
     CHECK(append_text(c, TLO_ENTRY_USER_REVOKE, body, &admin, &err) == 0);
-    CHECK(append_text(c, TLO_ENTRY_MARKER, "text=late\n", &officer, &err) == 0);
+    CHECK(append_filler(c, 51, &officer, &err) == 0);
     tlo_chain_close(c);
     r = verify_path(path);
     CHECK_MSG(!r.ok && r.first_bad == 3 && strstr(r.problem, "revoked at entry 2"), "%s",
@@ -280,10 +304,8 @@ static void test_concurrent(void)
         if (pids[p] == 0) {
             tlo_chain *c = tlo_chain_open(path, false, &err);
             int failures = c ? 0 : 1;
-            char body[64];
             for (int i = 0; c && i < 1000; i++) {
-                snprintf(body, sizeof body, "text=writer %d entry %d\n", p, i);
-                if (append_text(c, TLO_ENTRY_MARKER, body, &officer, &err) != 0) {
+                if (append_filler(c, (uint32_t)(p * 100000 + i), &officer, &err) != 0) {
                     fprintf(stderr, "writer %d: %s\n", p, err.msg);
                     failures++;
                 }
@@ -313,11 +335,12 @@ static void test_batched_signatures(void)
     build(path, 0);
     tlo_chain *c = tlo_chain_open(path, false, &err);
     static tlo_chain_draft batch[1000];
-    for (int i = 0; i < 1000; i++)
-        batch[i] = (tlo_chain_draft){
-            .kind = TLO_ENTRY_SEGMENT, .body = (const uint8_t *)"index=7\n", .body_len = 8};
-    for (int k = 0; k < 10; k++)
+    static char bodies[1000][256];
+    for (int k = 0; k < 10; k++) {
+        for (int i = 0; i < 1000; i++)
+            batch[i] = filler((uint32_t)(k * 1000 + i), bodies[i]);
         CHECK(tlo_chain_append(c, batch, 1000, &officer.signer, NULL, &err) == 0);
+    }
     tlo_chain_close(c);
     tlo_chain_report r = verify_path(path);
     CHECK_MSG(r.ok && r.entries == 10002 && r.signatures == 10002, "%s", r.problem);
@@ -355,6 +378,137 @@ static void test_batched_signatures(void)
     }
 }
 
+/* Appends kind with body in case 0xca.. (filler 0) signed by `by`, to a copy
+ * of the ledger at base, and verifies: the problem, or "" when it passes. */
+static void expect_kind(const char *base, uint16_t kind, const char *body, const person *by,
+                        const char *needle)
+{
+    char path[300], cmd[700];
+    tlo_error err = {0};
+    snprintf(path, sizeof path, "%s/kinds-try.db", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", base, path);
+    CHECK(system(cmd) == 0);
+    tlo_chain *c = tlo_chain_open(path, false, &err);
+    char fb[256];
+    tlo_chain_draft d = filler(0, fb);
+    d.kind = kind;
+    d.body = (const uint8_t *)body;
+    d.body_len = strlen(body);
+    CHECK_MSG(tlo_chain_append(c, &d, 1, &by->signer, NULL, &err) == 0, "%s", err.msg);
+    tlo_chain_close(c);
+    tlo_chain_report r = verify_path(path);
+    if (!needle[0])
+        CHECK_MSG(r.ok, "%s kind %u: %s", body, kind, r.problem);
+    else
+        CHECK_MSG(!r.ok && strstr(r.problem, needle), "kind %u by the wrong signer: %s", kind,
+                  r.ok ? "verify passed" : r.problem);
+}
+
+/* The finding: verify accepted access-granted, export, checkpoint, case-view
+ * and marker entries signed by a prosecutor, a session's segments signed by
+ * anyone, and never checked a checkpoint entry's root. */
+static void test_who_signs_which_kind(void)
+{
+    char path[256], body[600], a[65], b[65];
+    tlo_error err = {0};
+    person prosecutor = make_person(), other = make_person();
+    snprintf(path, sizeof path, "%s/kinds.db", dir);
+    build(path, 1); /* 0 genesis, 1 officer, 2 case-open of filler 0 */
+    tlo_chain *c = tlo_chain_open(path, false, &err);
+    snprintf(body, sizeof body, "box_pk=%s\nname=王芳\npk=%s\nroles=prosecutor\n",
+             hex32(a, prosecutor.box_pk), hex32(b, prosecutor.pk));
+    CHECK(append_text(c, TLO_ENTRY_USER_ADD, body, &admin, &err) == 0); /* 3 */
+    snprintf(body, sizeof body, "box_pk=%s\nname=李警官\npk=%s\nroles=interviewer\n",
+             hex32(a, other.box_pk), hex32(b, other.pk));
+    CHECK(append_text(c, TLO_ENTRY_USER_ADD, body, &admin, &err) == 0); /* 4 */
+    char fb[256];
+    tlo_chain_draft d = filler(0, fb);
+    static const char start[] = "cameras=2\nmicrophones=1\nroom=simulated\n"
+                                "session=00112233445566778899aabbccddeeff\n";
+    d.kind = TLO_ENTRY_SESSION_START;
+    d.body = (const uint8_t *)start;
+    d.body_len = strlen(start);
+    CHECK(tlo_chain_append(c, &d, 1, &officer.signer, NULL, &err) == 0); /* 5 */
+    tlo_chain_close(c);
+    CHECK_MSG(verify_path(path).ok, "%s", verify_path(path).problem);
+
+    static const char seg[] = "bytes=1\nciphertext_sha256=00\nend_ms=4000\nindex=0\nobject=00\n"
+                              "plaintext_sha256=00\nsession=00112233445566778899aabbccddeeff\n"
+                              "start_ms=0\n";
+    static const char seg1[] = "bytes=1\nciphertext_sha256=00\nend_ms=4000\nindex=1\nobject=00\n"
+                               "plaintext_sha256=00\nsession=00112233445566778899aabbccddeeff\n"
+                               "start_ms=0\n";
+    static const char mark[] = "at_ms=1\nsession=00112233445566778899aabbccddeeff\ntext=x\n";
+    static const char end[] =
+        "segments=0\nsession=00112233445566778899aabbccddeeff\nstatus=ended\n";
+    expect_kind(path, TLO_ENTRY_SEGMENT, seg, &officer, "");
+    expect_kind(path, TLO_ENTRY_SEGMENT, seg, &other,
+                "entry 6 (segment) is signed by a key of interviewer; only the key that started "
+                "the session");
+    expect_kind(path, TLO_ENTRY_SEGMENT, seg1, &officer,
+                "logs segment 1 of its session, but the "
+                "next one is 0");
+    expect_kind(path, TLO_ENTRY_SEGMENT, seg, &custodian, "only the key that started the session");
+    expect_kind(path, TLO_ENTRY_SESSION_END, end, &other, "only the key that started the session");
+    expect_kind(path, TLO_ENTRY_SESSION_END, end, &officer, "");
+    expect_kind(path, TLO_ENTRY_DEVICE_EVENT,
+                "at_ms=1\ndevice=camera 1\nevent=lost\nsession=00112233445566778899aabbccddeeff\n",
+                &prosecutor, "only the key that started the session");
+    expect_kind(path, TLO_ENTRY_MARKER, mark, &other, "");
+    expect_kind(path, TLO_ENTRY_MARKER, mark, &prosecutor,
+                "entry 6 (marker) is signed by a key of prosecutor; only the session's recorder "
+                "or an interviewer may sign it");
+    expect_kind(path, TLO_ENTRY_ACCESS_GRANTED,
+                "action=view\nsession=00112233445566778899aabbccddeeff\n", &prosecutor,
+                "entry 6 (access-granted) is signed by a key of prosecutor; only the custodian");
+    expect_kind(path, TLO_ENTRY_ACCESS_GRANTED,
+                "action=view\nsession=00112233445566778899aabbccddeeff\n", &custodian, "");
+    expect_kind(path, TLO_ENTRY_EXPORT,
+                "access=6\nclip_sha256=00\nsession=00112233445566778899aabbccddeeff\n", &prosecutor,
+                "only the custodian");
+    expect_kind(path, TLO_ENTRY_CASE_VIEW, "actor=00\nresult=shown\n", &prosecutor,
+                "only the custodian");
+    expect_kind(path, TLO_ENTRY_GRANT,
+                "actions=view\nexpires_ms=9\nfrom_ms=0\nsession=00112233445566778899aabbccddeeff"
+                "\nto=00\nuntil_ms=9\n",
+                &prosecutor, "only an administrator");
+
+    /* A checkpoint entry: the custodian's, and its root that of the size. */
+    uint8_t root[32];
+    uint64_t size;
+    char rh[65];
+    c = tlo_chain_open(path, false, &err);
+    CHECK(tlo_chain_root(c, &size, root, &err) == 0 && size == 6);
+    tlo_chain_close(c);
+    tlo_hex(rh, root, 32);
+    snprintf(body, sizeof body, "root=%s\nsize=6\n", rh);
+    char cpath[300], cmd[700];
+    snprintf(cpath, sizeof cpath, "%s/kinds-cp.db", dir);
+    for (int t = 0; t < 4; t++) {
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, cpath);
+        CHECK(system(cmd) == 0);
+        c = tlo_chain_open(cpath, false, &err);
+        if (t == 1)
+            body[5] = body[5] == '0' ? '1' : '0'; /* another root */
+        if (t == 2)
+            snprintf(body, sizeof body, "root=%s\nsize=5\n", rh); /* another size */
+        tlo_chain_draft dc = {
+            .kind = TLO_ENTRY_CHECKPOINT, .body = (const uint8_t *)body, .body_len = strlen(body)};
+        CHECK(tlo_chain_append(c, &dc, 1, t == 3 ? &prosecutor.signer : &custodian.signer, NULL,
+                               &err) == 0);
+        tlo_chain_close(c);
+        tlo_chain_report r = verify_path(cpath);
+        if (t == 0)
+            CHECK_MSG(r.ok, "a true checkpoint entry: %s", r.problem);
+        else
+            CHECK_MSG(!r.ok && strstr(r.problem, t == 3 ? "only the custodian" : "is not theirs"),
+                      "checkpoint case %d: %s", t, r.ok ? "verify passed" : r.problem);
+        snprintf(body, sizeof body, "root=%s\nsize=6\n", rh);
+    }
+    free_person(&prosecutor);
+    free_person(&other);
+}
+
 int main(void)
 {
     CHECK(sodium_init() >= 0);
@@ -365,6 +519,7 @@ int main(void)
     test_basic();
     test_tampering();
     test_keys();
+    test_who_signs_which_kind();
     test_concurrent();
     test_batched_signatures();
     free_person(&admin);
