@@ -262,6 +262,11 @@ void tlo_chain_state_root(const tlo_chain_state *st, uint8_t root[static TLO_HAS
     tlo_merkle_tree_root(&st->tree, root);
 }
 
+void tlo_chain_state_last_leaf(const tlo_chain_state *st, uint8_t leaf[static TLO_HASH_BYTES])
+{
+    memcpy(leaf, st->prev, TLO_HASH_BYTES);
+}
+
 const tlo_chain_key *tlo_chain_state_key(const tlo_chain_state *st,
                                          const uint8_t actor[static TLO_HASH_BYTES])
 {

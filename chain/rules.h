@@ -45,6 +45,9 @@ void tlo_chain_state_free(tlo_chain_state *st);
 uint64_t tlo_chain_state_size(const tlo_chain_state *st);
 void tlo_chain_state_root(const tlo_chain_state *st, uint8_t root[static TLO_HASH_BYTES]);
 
+/* The leaf hash of the last entry verified (zeros for none). */
+void tlo_chain_state_last_leaf(const tlo_chain_state *st, uint8_t leaf[static TLO_HASH_BYTES]);
+
 /* A key the verified entries enrolled. */
 typedef struct tlo_chain_key {
     uint8_t actor[TLO_HASH_BYTES];

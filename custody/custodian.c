@@ -3,6 +3,7 @@
  * A request is a value a person signs; this file makes, encodes and decodes
  * requests, and decides them in tlo_custody_release. */
 #include "internal.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,23 +161,94 @@ typedef struct seg_info {
     uint8_t pt[32], ct[32];
 } seg_info;
 
+/* What the verified entries of one case say, read for one decision. */
 typedef struct session_scan {
     const uint8_t *case_id;
     const char *session;
+    uint64_t verified; /* entries below this are the custodian's verified ones */
+    uint64_t limit;    /* the decision takes entries below this into account */
+    uint64_t count;    /* entries of the case below `verified`, and their chain */
+    uint8_t chain[32];
+    tlo_custody_case cs; /* from its case-open entry */
     bool found, ended;
     uint8_t recorder[32]; /* actor of the session-start entry */
     seg_info *s;
     size_t n, cap;
+    tlo_custody_grant *g;
+    size_t ng, gcap;
 } session_scan;
 
+static int add_grant(session_scan *ss, const tlo_entry *e, tlo_error *err)
+{
+    tlo_custody_grant g;
+    if (custody_grant_parse(e, &g) != 0)
+        return 0; /* not a grant this tellonce understands: never honoured */
+    if (ss->ng == ss->gcap) {
+        size_t cap = ss->gcap ? 2 * ss->gcap : 8;
+        tlo_custody_grant *p = realloc(ss->g, cap * sizeof *p);
+        if (!p)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory reading the grants");
+        ss->g = p;
+        ss->gcap = cap;
+    }
+    ss->g[ss->ng++] = g;
+    return 0;
+}
+
+static int add_segment(session_scan *ss, const tlo_entry *e, tlo_error *err)
+{
+    seg_info si = {.seq = e->seq};
+    if (tlo_entry_u64(e, "index", &si.index) != 0 ||
+        tlo_entry_u64(e, "start_ms", &si.start_ms) != 0 ||
+        tlo_entry_u64(e, "end_ms", &si.end_ms) != 0 || tlo_entry_u64(e, "bytes", &si.bytes) != 0 ||
+        tlo_entry_str(e, "object", si.object, sizeof si.object) != 0 || !is_hex(si.object, 32) ||
+        tlo_entry_hex(e, "plaintext_sha256", si.pt, 32) != 0 ||
+        tlo_entry_hex(e, "ciphertext_sha256", si.ct, 32) != 0)
+        return 0;
+    if (ss->n == ss->cap) {
+        size_t cap = ss->cap ? 2 * ss->cap : 16;
+        seg_info *p = realloc(ss->s, cap * sizeof *p);
+        if (!p)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory reading the session's segments");
+        ss->s = p;
+        ss->cap = cap;
+    }
+    ss->s[ss->n++] = si;
+    return 0;
+}
+
+/* One entry of the case: into the chain that must equal the verified one,
+ * and, below the limit, into what the decision reads. */
 static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32],
                          tlo_error *err)
 {
     session_scan *ss = ctx;
     char id[40];
-    (void)leaf;
-    if (!e->has_case || memcmp(e->case_id, ss->case_id, TLO_ID_BYTES) != 0 ||
-        tlo_entry_str(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
+    if (!e->has_case || memcmp(e->case_id, ss->case_id, TLO_ID_BYTES) != 0)
+        return 0;
+    if (e->seq >= ss->verified)
+        return 1; /* appended since the custodian verified: not read */
+    ss->count++;
+    tlo_chain_case_step(ss->chain, leaf);
+    if (e->seq >= ss->limit)
+        return 0;
+    if (e->kind == TLO_ENTRY_CASE_OPEN && ss->count == 1) {
+        ss->cs.opened_at = e->seq;
+        ss->cs.has_wrapped_digest =
+            tlo_entry_hex(e, "wrapped_key_sha256", ss->cs.wrapped_key_sha256, 32) == 0;
+        return 0;
+    }
+    if (e->kind == TLO_ENTRY_GRANT)
+        return add_grant(ss, e, err);
+    if (e->kind == TLO_ENTRY_GRANT_REVOKE) {
+        uint64_t which;
+        if (tlo_entry_u64(e, "grant", &which) == 0)
+            for (size_t i = 0; i < ss->ng; i++)
+                if (ss->g[i].seq == which && ss->g[i].revoked_at < 0)
+                    ss->g[i].revoked_at = (int64_t)e->seq;
+        return 0;
+    }
+    if (tlo_entry_str(e, "session", id, sizeof id) != 0 || strcmp(id, ss->session) != 0)
         return 0;
     if (e->kind == TLO_ENTRY_SESSION_START) {
         ss->found = true;
@@ -184,25 +256,46 @@ static int visit_session(void *ctx, const tlo_entry *e, const uint8_t leaf[stati
     } else if (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED) {
         ss->ended = true;
     } else if (e->kind == TLO_ENTRY_SEGMENT) {
-        seg_info si = {.seq = e->seq};
-        if (tlo_entry_u64(e, "index", &si.index) != 0 ||
-            tlo_entry_u64(e, "start_ms", &si.start_ms) != 0 ||
-            tlo_entry_u64(e, "end_ms", &si.end_ms) != 0 ||
-            tlo_entry_u64(e, "bytes", &si.bytes) != 0 ||
-            tlo_entry_str(e, "object", si.object, sizeof si.object) != 0 ||
-            !is_hex(si.object, 32) || tlo_entry_hex(e, "plaintext_sha256", si.pt, 32) != 0 ||
-            tlo_entry_hex(e, "ciphertext_sha256", si.ct, 32) != 0)
-            return 0;
-        if (ss->n == ss->cap) {
-            size_t cap = ss->cap ? 2 * ss->cap : 16;
-            seg_info *p = realloc(ss->s, cap * sizeof *p);
-            if (!p)
-                return tlo_fail(err, TLO_ENOMEM, "out of memory reading the session's segments");
-            ss->s = p;
-            ss->cap = cap;
-        }
-        ss->s[ss->n++] = si;
+        return add_segment(ss, e, err);
     }
+    return 0;
+}
+
+static void scan_reset(session_scan *ss)
+{
+    free(ss->s);
+    free(ss->g);
+    const uint8_t *case_id = ss->case_id;
+    const char *session = ss->session;
+    memset(ss, 0, sizeof *ss);
+    ss->case_id = case_id;
+    ss->session = session;
+}
+
+/* Reads the case's entries below the verified size (the decision those
+ * below limit) and checks they are exactly the ones the custodian verified:
+ * their number and the hash chain over them, as the verified state holds. */
+static int read_case(tlo_custody *v, const tlo_chain_state *st, uint64_t limit, session_scan *ss,
+                     tlo_error *err)
+{
+    uint64_t count;
+    uint8_t chain[32];
+    scan_reset(ss);
+    ss->verified = tlo_chain_state_size(st);
+    ss->limit = limit < ss->verified ? limit : ss->verified;
+    memcpy(ss->cs.id, ss->case_id, TLO_ID_BYTES);
+    tlo_hex(ss->cs.number, ss->case_id, TLO_ID_BYTES);
+    int rc = custody_walk_case(v, ss->case_id, visit_session, ss, err);
+    if (rc < 0)
+        return rc;
+    if (!tlo_chain_state_case(st, ss->case_id, &count, chain))
+        return tlo_fail(err, TLO_ENOTFOUND, "the vault has no case %s", ss->cs.number);
+    if (count != ss->count || sodium_memcmp(chain, ss->chain, 32) != 0)
+        return tlo_fail(err, TLO_EFORMAT,
+                        "the ledger's entries of case %s are not the %llu the custodian verified "
+                        "(%llu read): one was removed, changed or hidden from the index. No "
+                        "decision is made; 'tellonce verify' names the damage",
+                        ss->cs.number, (unsigned long long)count, (unsigned long long)ss->count);
     return 0;
 }
 
@@ -221,9 +314,10 @@ static uint64_t session_end(const session_scan *ss)
 /* ---- the decision ---- */
 
 typedef struct decision {
-    const tlo_custody_person *who;
-    const tlo_custody_grant *use; /* NULL: the interviewer's own recording */
-    char reason[400];             /* empty: granted */
+    const tlo_custody_person *who; /* &person when the requester is enrolled */
+    tlo_custody_person person;     /* roles and revocation as the verified ledger has them */
+    const tlo_custody_grant *use;  /* NULL: the interviewer's own recording */
+    char reason[400];              /* empty: granted */
     char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
 } decision;
 
@@ -261,15 +355,35 @@ static void find_grant(const tlo_custody_request *req, const tlo_custody_grant *
 }
 
 /* Fills d: the checks, the most specific reason first. */
-static void decide(tlo_custody *v, const tlo_custody_request *req, const session_scan *ss,
-                   const tlo_custody_grant *grants, size_t ngrants, decision *d)
+static void decide(tlo_custody *v, const tlo_chain_state *st, const tlo_custody_request *req,
+                   const session_scan *ss, decision *d)
 {
+    const tlo_custody_grant *grants = ss->g;
+    size_t ngrants = ss->ng;
     char text[TLO_CUSTODY_REQUEST_MAX];
     uint8_t actor[32];
     uint64_t now = tlo_custody_now_ms(), end = session_end(ss);
     size_t tn = tlo_custody_request_signed_text(req, text, sizeof text);
     crypto_hash_sha256(actor, req->actor_pk, 32);
-    d->who = tlo_custody_person_by_actor(v, actor);
+    memset(d, 0, sizeof *d);
+    const tlo_chain_key *k = tlo_chain_state_key(st, actor);
+    if (k && !(k->roles & TLO_ROLE_CUSTODIAN)) {
+        /* The name is for messages only (from the enrolling entry, read by
+         * its number); what counts is the verified key. */
+        tlo_entry en;
+        uint8_t *nb = NULL;
+        snprintf(d->person.name, sizeof d->person.name, "?");
+        if (tlo_chain_get(v->ch, k->enrolled_at, &en, &nb, NULL) == 0)
+            tlo_entry_str(&en, en.seq == 0 ? "admin.name" : "name", d->person.name,
+                          sizeof d->person.name);
+        free(nb);
+        memcpy(d->person.pk, k->pk, 32);
+        memcpy(d->person.actor, k->actor, 32);
+        d->person.roles = k->roles;
+        d->person.enrolled_at = k->enrolled_at;
+        d->person.revoked_at = k->revoked_at;
+        d->who = &d->person;
+    }
     if (tn)
         snprintf(d->purpose, sizeof d->purpose, "%s", req->purpose);
     if (!tn || !d->who || d->who->revoked_at >= 0 ||
@@ -390,67 +504,57 @@ static void segment_span(const session_scan *ss, const tlo_custody_request *req,
     snprintf(out, cap, "segments=%llu-%llu\n", (unsigned long long)first, (unsigned long long)last);
 }
 
-static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const session_scan *ss,
-                           const decision *d, tlo_custody_released *out, tlo_error *err)
+/* Logs a refusal (the reason in d) and returns TLO_EDENIED, or the append's
+ * code when even that cannot be logged. */
+static int log_refusal(tlo_custody *v, const tlo_vault_identity *cust,
+                       const tlo_custody_request *req, const decision *d, tlo_custody_released *out,
+                       tlo_error *err)
 {
-    tlo_custody_case cs;
-    tlo_vault_identity *cust = NULL;
-    char body[3000], middle[440], tail[64];
+    char body[3000], middle[440];
     uint64_t seq = 0;
-    int rc = custody_custodian(v, &cust, err);
+    snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
+    access_body(body, sizeof body, req, d, "", middle, "");
+    int rc = custody_append(v, cust, TLO_ENTRY_ACCESS_DENIED, req->case_id, body, &seq, err);
+    if (rc == 0) {
+        out->denied_seq = seq;
+        return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
+                        d->reason, (unsigned long long)seq);
+    }
+    /* The append's code (a full disk is the system's problem), the refusal
+     * in the message. */
+    char why[TLO_ERROR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err ? err->msg : "");
+    return tlo_fail(err, rc, "refused: %s (and the refusal could not be logged: %s)", d->reason,
+                    why);
+}
+
+/* Verifies the ledger up to its tip (from the saved state), reads the case
+ * below limit and decides. *st is replaced by the newer state. */
+static int decide_verified(tlo_custody *v, const tlo_vault_identity *cust,
+                           const tlo_custody_request *req, uint64_t limit, tlo_chain_state **st,
+                           session_scan *ss, decision *d, tlo_error *err)
+{
+    tlo_chain_state *now = NULL;
+    int rc = custody_verified(v, cust, &now, err);
     if (rc)
         return rc;
-    if (d->reason[0]) {
-        snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
-        access_body(body, sizeof body, req, d, "", middle, "");
-        rc = custody_append(v, cust, TLO_ENTRY_ACCESS_DENIED, req->case_id, body, &seq, err);
-        if (rc == 0) {
-            out->denied_seq = seq;
-            rc = tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
-                          d->reason, (unsigned long long)seq);
-        } else {
-            /* The append's code (a full disk is the system's problem), the
-             * refusal in the message. */
-            char why[TLO_ERROR_MSG_MAX];
-            snprintf(why, sizeof why, "%s", err ? err->msg : "");
-            tlo_fail(err, rc, "refused: %s (and the refusal could not be logged: %s)", d->reason,
-                     why);
-        }
-        goto done;
-    }
-    if (d->use)
-        snprintf(middle, sizeof middle, "grant=%llu\n", (unsigned long long)d->use->seq);
-    else
-        snprintf(middle, sizeof middle, "grant=own-recording\n");
-    segment_span(ss, req, tail, sizeof tail);
-    access_body(body, sizeof body, req, d, middle, "", tail);
-    if ((rc = custody_append(v, cust, TLO_ENTRY_ACCESS_GRANTED, req->case_id, body, &seq, err))) {
-        char why[TLO_ERROR_MSG_MAX];
-        snprintf(why, sizeof why, "%s", err ? err->msg : "");
-        tlo_fail(err, rc, "no key was released: the access could not be logged first (%s)", why);
-        goto done;
-    }
-    /* Only now the case key, for the time it takes to derive. */
-    out->access_seq = seq;
-    out->grant_seq = d->use ? d->use->seq : 0;
-    out->from_ms = req->from_ms;
-    out->to_ms = req->to_ms;
-    out->session_end_ms = session_end(ss);
-    snprintf(out->purpose, sizeof out->purpose, "%s", d->purpose[0] ? d->purpose : "(none given)");
-    if ((rc = custody_case_by_id(v, req->case_id, &cs, err)) == 0)
-        rc = release_keys(v, &cs, cust, ss, req, out, err);
-done:
-    tlo_vault_identity_free(cust);
-    return rc;
+    tlo_chain_state_free(*st);
+    *st = now;
+    if ((rc = read_case(v, now, limit, ss, err)) != 0)
+        return rc;
+    decide(v, now, req, ss, d);
+    return 0;
 }
 
 int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_custody_released *out,
                         tlo_error *err)
 {
     session_scan ss = {.case_id = req->case_id, .session = req->session};
-    tlo_custody_grant *grants = NULL;
-    size_t ngrants = 0;
+    tlo_vault_identity *cust = NULL;
+    tlo_chain_state *st = NULL;
     decision d;
+    char body[3000], middle[440], tail[64];
+    uint64_t seq = 0;
     int rc;
     memset(out, 0, sizeof *out);
     memset(&d, 0, sizeof d);
@@ -459,22 +563,65 @@ int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_cust
     if (!memchr(req->session, '\0', sizeof req->session) ||
         !memchr(req->purpose, '\0', sizeof req->purpose) || !is_hex(req->session, 32))
         return tlo_fail(err, TLO_EARG, "a session id is 32 hex digits");
-    if ((rc = tlo_custody_people(v, NULL, NULL, err)) != 0)
+    if ((rc = custody_custodian(v, &cust, err)) != 0)
         return rc;
-    if (tlo_chain_walk(v->ch, 0, visit_session, &ss, err) < 0)
-        return err && err->code ? err->code : TLO_EIO;
-    if ((rc = tlo_custody_grants(v, req->case_id, &grants, &ngrants, err)) != 0)
+    /* Decide on the verified ledger only (docs/ledger.md, "What the
+     * custodian decides on"). */
+    if ((rc = decide_verified(v, cust, req, UINT64_MAX, &st, &ss, &d, err)) != 0)
         goto out;
-    decide(v, req, &ss, grants, ngrants, &d);
-    rc = log_and_release(v, req, &ss, &d, out, err);
+    if (d.reason[0]) {
+        rc = log_refusal(v, cust, req, &d, out, err);
+        goto out;
+    }
+    uint64_t decided_on = tlo_chain_state_size(st), grant = d.use ? d.use->seq : 0;
+    if (d.use)
+        snprintf(middle, sizeof middle, "grant=%llu\n", (unsigned long long)grant);
+    else
+        snprintf(middle, sizeof middle, "grant=own-recording\n");
+    segment_span(&ss, req, tail, sizeof tail);
+    access_body(body, sizeof body, req, &d, middle, "", tail);
+    if ((rc = custody_append(v, cust, TLO_ENTRY_ACCESS_GRANTED, req->case_id, body, &seq, err))) {
+        char why[TLO_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        tlo_fail(err, rc, "no key was released: the access could not be logged first (%s)", why);
+        goto out;
+    }
+    out->access_seq = seq;
+    if (seq > decided_on) {
+        /* Someone appended between the decision and its entry (a revocation,
+         * say): the decision must hold on everything before the entry. */
+        if ((rc = decide_verified(v, cust, req, seq, &st, &ss, &d, err)) != 0)
+            goto out;
+        if (!d.reason[0] && (d.use ? d.use->seq : 0) != grant)
+            snprintf(d.reason, sizeof d.reason, "the grant it was decided on changed");
+        if (d.reason[0]) {
+            char why[sizeof d.reason];
+            snprintf(why, sizeof why, "%s", d.reason);
+            snprintf(d.reason, sizeof d.reason,
+                     "%.300s (entries appended before the access entry %llu changed the "
+                     "decision; no key was released)",
+                     why, (unsigned long long)seq);
+            rc = log_refusal(v, cust, req, &d, out, err);
+            out->access_seq = 0;
+            goto out;
+        }
+    }
+    /* Only now the case key, for the time it takes to derive. */
+    out->grant_seq = grant;
+    out->from_ms = req->from_ms;
+    out->to_ms = req->to_ms;
+    out->session_end_ms = session_end(&ss);
+    snprintf(out->purpose, sizeof out->purpose, "%s", d.purpose[0] ? d.purpose : "(none given)");
+    rc = release_keys(v, &ss.cs, cust, &ss, req, out, err);
+out:
     if (rc) {
         uint64_t denied = out->denied_seq;
         tlo_custody_released_free(out);
         out->denied_seq = denied;
     }
-out:
-    free(grants);
-    free(ss.s);
+    tlo_vault_identity_free(cust);
+    tlo_chain_state_free(st);
+    scan_reset(&ss);
     return rc;
 }
 

@@ -36,6 +36,11 @@ static int parse_grant(const tlo_entry *e, tlo_custody_grant *g)
     return 0;
 }
 
+int custody_grant_parse(const tlo_entry *e, tlo_custody_grant *g)
+{
+    return parse_grant(e, g);
+}
+
 static int visit_grant(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     grant_scan *gs = ctx;

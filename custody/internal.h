@@ -44,4 +44,21 @@ int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tl
 int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault_identity *cust,
                      uint8_t **key, tlo_error *err);
 
+/* The custodian's verified state of the whole ledger (custody/verified.c):
+ * loaded from custodian.state when it is authentic, brought up to the tip
+ * by verifying only the entries since, saved again. Fails (no state) when
+ * the ledger does not verify or is shorter than what was verified. Free
+ * *out with tlo_chain_state_free. */
+typedef struct tlo_chain_state tlo_chain_state;
+int custody_verified(tlo_custody *v, const tlo_vault_identity *cust, tlo_chain_state **out,
+                     tlo_error *err);
+
+/* Walks the entries that name case_id, in ledger order (rows NOT verified:
+ * the caller checks them against the verified state). fn as tlo_chain_walk. */
+int custody_walk_case(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
+                      tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
+
+/* A grant entry's fields; -1 if it is not a grant this tellonce understands. */
+int custody_grant_parse(const tlo_entry *e, tlo_custody_grant *g);
+
 #endif

@@ -1,0 +1,258 @@
+/* The custodian's verified state: what it has checked of the ledger, kept
+ * between decisions so that each decision verifies only the entries appended
+ * since (docs/ledger.md, "What the custodian decides on").
+ *
+ * custodian.state (0600) holds the state of chain/rules.h after the first N
+ * entries, authenticated with a key only the custodian has:
+ *
+ *   offset  size  field
+ *        0     4  magic "TLVS"
+ *        4     4  version 1 (big-endian)
+ *        8    32  leaf hash of the ledger's genesis entry (which vault)
+ *       40    32  BLAKE2b-256 keyed MAC of bytes 0..40 and 72..end
+ *       72     8  length L of the state (big-endian)
+ *       80     L  the state (tlo_chain_state_save)
+ *
+ * The MAC key is BLAKE2b-256 of "tellonce/v1 verified-state key" keyed with
+ * the first 32 bytes of the custodian's Ed25519 secret key (its seed). A file
+ * that is missing, for another vault, or fails its MAC is not used: the
+ * custodian then verifies the whole ledger again (and says nothing: the file
+ * is a cache, never the authority). A ledger shorter than the state, or whose
+ * entry N-1 is no longer the one verified, is refused: entries were removed
+ * or replaced. */
+#include "internal.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_FILE "custodian.state"
+#define HEAD_BYTES 80
+#define STATE_MAX (256u << 20)
+
+static void mac_key(const tlo_vault_identity *cust, uint8_t key[static 32])
+{
+    static const char ctx[] = "tellonce/v1 verified-state key";
+    crypto_generichash(key, 32, (const uint8_t *)ctx, sizeof ctx - 1, cust->sign_sk, 32);
+}
+
+static void mac(const uint8_t key[static 32], const uint8_t *file, size_t len,
+                uint8_t out[static 32])
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, key, 32, 32);
+    crypto_generichash_update(&h, file, 40);
+    crypto_generichash_update(&h, file + 72, len - 72);
+    crypto_generichash_final(&h, out, 32);
+}
+
+static int genesis_leaf(tlo_custody *v, uint8_t leaf[static 32], tlo_error *err)
+{
+    tlo_entry e;
+    uint8_t *buf = NULL;
+    int rc = tlo_chain_get(v->ch, 0, &e, &buf, err);
+    if (rc == 0)
+        tlo_entry_leaf_hash(&e, leaf);
+    free(buf);
+    return rc;
+}
+
+/* The saved state if it is this vault's and authentic, else NULL. */
+static tlo_chain_state *load(tlo_custody *v, const uint8_t key[static 32],
+                             const uint8_t gen[static 32])
+{
+    char *path = tlo_custody_path(v, STATE_FILE);
+    char *text = NULL;
+    uint8_t *buf, want[32];
+    size_t len = 0;
+    tlo_chain_state *st = NULL;
+    if (path && tlo_read_file(path, STATE_MAX, &text, &len, NULL) == 0 &&
+        (buf = (uint8_t *)text) != NULL && len >= HEAD_BYTES && !memcmp(buf, "TLVS\0\0\0\1", 8) &&
+        !memcmp(buf + 8, gen, 32)) {
+        mac(key, buf, len, want);
+        uint64_t n = 0;
+        for (int i = 0; i < 8; i++)
+            n = (n << 8) | buf[72 + i];
+        if (sodium_memcmp(want, buf + 40, 32) == 0 && n == len - HEAD_BYTES)
+            st = tlo_chain_state_load(buf + HEAD_BYTES, (size_t)n, NULL);
+    }
+    free(text);
+    free(path);
+    return st;
+}
+
+/* Writes the state under a temporary name, fsyncs, renames it in place. */
+static int save(tlo_custody *v, const tlo_chain_state *st, const uint8_t key[static 32],
+                const uint8_t gen[static 32], tlo_error *err)
+{
+    uint8_t *sb = NULL;
+    size_t sl = 0;
+    int rc = tlo_chain_state_save(st, &sb, &sl, err);
+    if (rc)
+        return rc;
+    size_t len = HEAD_BYTES + sl;
+    uint8_t *file = malloc(len);
+    char *path = tlo_custody_path(v, STATE_FILE), *tmp = tlo_custody_path(v, STATE_FILE ".new");
+    if (!file || !path || !tmp) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of memory saving the custodian's verified state");
+        goto out;
+    }
+    memcpy(file, "TLVS\0\0\0\1", 8);
+    memcpy(file + 8, gen, 32);
+    for (int i = 0; i < 8; i++)
+        file[72 + i] = (uint8_t)((uint64_t)sl >> (56 - 8 * i));
+    memcpy(file + HEAD_BYTES, sb, sl);
+    mac(key, file, len, file + 40);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    size_t done = 0;
+    while (fd >= 0 && done < len) {
+        ssize_t w = write(fd, file + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    if (fd < 0 || done != len || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    int dfd = open(v->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+out:
+    free(sb);
+    free(file);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+/* The newest checkpoint as an anchor: the ledger must not be shorter. */
+static int newest_anchor(tlo_custody *v, tlo_chain_anchor *a, char *label, size_t cap,
+                         tlo_error *err)
+{
+    char *path = tlo_custody_newest_checkpoint(v), *text = NULL;
+    tlo_checkpoint cp;
+    memset(a, 0, sizeof *a);
+    if (!path)
+        return 0;
+    int rc = tlo_custody_checkpoint_read(v, path, &cp, &text, err);
+    if (rc == 0) {
+        a->size = cp.size;
+        memcpy(a->root, cp.root, TLO_HASH_BYTES);
+        snprintf(label, cap, "checkpoint %s", path);
+        a->label = label;
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+int custody_verified(tlo_custody *v, const tlo_vault_identity *cust, tlo_chain_state **out,
+                     tlo_error *err)
+{
+    uint8_t key[32], gen[32];
+    tlo_chain_report rep;
+    tlo_chain_anchor anchor;
+    char label[600];
+    *out = NULL;
+    int rc = genesis_leaf(v, gen, err);
+    if (rc || (rc = newest_anchor(v, &anchor, label, sizeof label, err)) != 0)
+        return rc;
+    mac_key(cust, key);
+    tlo_chain_state *st = load(v, key, gen);
+    uint64_t from = st ? tlo_chain_state_size(st) : 0;
+    tlo_entry tail;
+    uint8_t *lbuf = NULL;
+    /* Entry from-1 is read by its key (O(log n)); counting rows would walk
+     * them all. */
+    int missing = from > 0 ? tlo_chain_get(v->ch, from - 1, &tail, &lbuf, NULL) : 0;
+    free(lbuf);
+    if (missing == TLO_ERANGE) {
+        tlo_chain_state_free(st);
+        sodium_memzero(key, sizeof key);
+        return tlo_fail(err, TLO_EFORMAT,
+                        "the ledger holds fewer entries than the %llu the custodian verified: "
+                        "entries were removed or an older ledger.db was put back. No decision is "
+                        "made; 'tellonce verify' names the damage",
+                        (unsigned long long)from);
+    }
+    if (st && from > 0) {
+        /* The last entry verified must still be the one verified. */
+        tlo_entry e;
+        uint8_t *buf = NULL, leaf[32], last[32];
+        tlo_chain_state_last_leaf(st, last);
+        rc = tlo_chain_get(v->ch, from - 1, &e, &buf, err);
+        if (rc == 0)
+            tlo_entry_leaf_hash(&e, leaf);
+        free(buf);
+        if (rc == 0 && sodium_memcmp(leaf, last, 32) != 0)
+            rc = tlo_fail(err, TLO_EFORMAT,
+                          "entry %llu is not the one the custodian verified: the ledger was "
+                          "changed. No decision is made; 'tellonce verify' names the damage",
+                          (unsigned long long)(from - 1));
+        if (rc) {
+            tlo_chain_state_free(st);
+            sodium_memzero(key, sizeof key);
+            return rc;
+        }
+    }
+    if (!st && !(st = tlo_chain_state_new())) {
+        sodium_memzero(key, sizeof key);
+        return tlo_fail(err, TLO_ENOMEM, "out of memory verifying the ledger");
+    }
+    rc = tlo_chain_verify_state(v->ch, st, anchor.label && anchor.size > from ? &anchor : NULL,
+                                anchor.label && anchor.size > from ? 1 : 0, &rep, err);
+    if (rc == 0 && !rep.ok)
+        rc = tlo_fail(err, TLO_EFORMAT,
+                      "the ledger does not verify, so the custodian decides nothing on it: %s. "
+                      "'tellonce verify' shows the whole report",
+                      rep.problem);
+    /* The file is a cache: when it cannot be written (a full disk), the
+     * decision goes on from the state in memory, and the next one verifies
+     * from the older file. */
+    if (rc == 0 && tlo_chain_state_size(st) != from)
+        save(v, st, key, gen, NULL);
+    sodium_memzero(key, sizeof key);
+    if (rc) {
+        tlo_chain_state_free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+typedef struct case_filter {
+    const uint8_t *case_id;
+    tlo_chain_visit_fn fn;
+    void *ctx;
+} case_filter;
+
+static int filter_case(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    case_filter *f = ctx;
+    if (!e->has_case || memcmp(e->case_id, f->case_id, TLO_ID_BYTES) != 0)
+        return 0;
+    return f->fn(f->ctx, e, leaf, err);
+}
+
+int custody_walk_case(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
+                      tlo_chain_visit_fn fn, void *ctx, tlo_error *err)
+{
+    /* Until the ledger walks by its case index: every entry, filtered. */
+    case_filter f = {.case_id = case_id, .fn = fn, .ctx = ctx};
+    return tlo_chain_walk(v->ch, 0, filter_case, &f, err);
+}
