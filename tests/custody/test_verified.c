@@ -223,7 +223,7 @@ int main(int argc, char **argv)
     grant_body(body, sizeof body, vf.pros->sign_pk, 0, 12000);
     forge(TLO_ENTRY_GRANT, vf.cs.id, body, vf.admin->sign_pk, vf.admin->sign_sk);
     sql("UPDATE entries SET sig = zeroblob(64) WHERE seq = (SELECT max(seq) FROM entries)");
-    refused("forged_grant_zero_signature", ask("Pros", "p", NULL, 0, 12000, msg, sizeof msg), msg,
+    refused("forged_grant_zero_signature", ask("Pros", "p", NULL, 0, 11000, msg, sizeof msg), msg,
             "has an invalid signature");
     facts_free(&vf);
 
@@ -258,7 +258,7 @@ int main(int argc, char **argv)
         forge(TLO_ENTRY_GRANT, vf.cs.id, body, mpk, msk);
         sodium_free(msk);
     }
-    refused("forged_enrolment", ask("Pros", "p", NULL, 0, 12000, msg, sizeof msg), msg,
+    refused("forged_enrolment", ask("Pros", "p", NULL, 0, 11000, msg, sizeof msg), msg,
             "only an administrator may sign it");
     facts_free(&vf);
 
@@ -306,7 +306,7 @@ int main(int argc, char **argv)
     CHECK(sh("cd '%s' && printf 'TLVS\\0\\0\\0\\1' > custodian.state && head -c 200 /dev/zero >> "
              "custodian.state",
              work) == 0);
-    refused("verified_state_forged", ask("Pros", "p", NULL, 0, 12000, msg, sizeof msg), msg,
+    refused("verified_state_forged", ask("Pros", "p", NULL, 0, 11000, msg, sizeof msg), msg,
             "only an administrator may sign it");
     facts_free(&vf);
 
