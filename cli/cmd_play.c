@@ -276,7 +276,8 @@ static tlo_clip_segment *clip_segments(tlo_custody *v, const tlo_custody_release
         segs[i] = (tlo_clip_segment){.path = tlo_custody_object_path(v, rel->seg[i].object),
                                      .object_key = rel->seg[i].key,
                                      .start_ms = rel->seg[i].start_ms,
-                                     .end_ms = rel->seg[i].end_ms};
+                                     .end_ms = rel->seg[i].end_ms,
+                                     .plaintext_sha256 = rel->seg[i].plaintext_sha256};
     return segs;
 }
 

@@ -280,7 +280,8 @@ static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_expo
                                               .object_key = rel->seg[i].key,
                                               .index = rel->seg[i].index,
                                               .start_ms = rel->seg[i].start_ms,
-                                              .end_ms = rel->seg[i].end_ms};
+                                              .end_ms = rel->seg[i].end_ms,
+                                              .plaintext_sha256 = rel->seg[i].plaintext_sha256};
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,5 +436,32 @@ done:
     av_frame_free(&frame);
     for (unsigned k = 0; k < n; k++)
         avcodec_free_context(&tr[k].dec);
+    return rc;
+}
+
+int tlo_player_check_plaintext(tlo_vault_reader *r, const uint8_t want[static 32], const char *name,
+                               tlo_error *err)
+{
+    enum { STEP = 1 << 16 };
+    uint8_t *buf = malloc(STEP), got[32];
+    uint64_t size = tlo_vault_reader_size(r);
+    crypto_hash_sha256_state h;
+    int rc = buf ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory checking %s", name);
+    crypto_hash_sha256_init(&h);
+    for (uint64_t off = 0; rc == 0 && off < size; off += STEP) {
+        size_t n = size - off < STEP ? (size_t)(size - off) : STEP;
+        if ((rc = tlo_vault_reader_read_at(r, off, buf, n, err)) == 0)
+            crypto_hash_sha256_update(&h, buf, n);
+    }
+    crypto_hash_sha256_final(&h, got);
+    if (buf)
+        sodium_memzero(buf, STEP);
+    free(buf);
+    if (rc == 0 && sodium_memcmp(got, want, 32) != 0)
+        rc = tlo_fail(err, TLO_EFORMAT,
+                      "%s does not hold the media its entry logged (its plaintext SHA-256 "
+                      "differs): it was sealed again after the recording; nothing of it is shown. "
+                      "'tellonce verify' shows the damage",
+                      name ? name : "a segment");
     return rc;
 }

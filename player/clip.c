@@ -134,6 +134,14 @@ static int decode_segment(clip_state *cs, const tlo_clip_segment *seg, tlo_error
         close(fd);
         return err ? err->code : TLO_EIO;
     }
+    int prc = seg->plaintext_sha256
+                  ? tlo_player_check_plaintext(r, seg->plaintext_sha256, seg->path, err)
+                  : 0;
+    if (prc) {
+        tlo_vault_reader_free(r);
+        close(fd);
+        return prc;
+    }
     tlo_player_media *m = tlo_player_media_open_reader(r, seg->path, err);
     if (!m) {
         close(fd);

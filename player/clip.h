@@ -16,9 +16,10 @@
 struct AVFrame;
 
 typedef struct tlo_clip_segment {
-    const char *path;          /* the sealed segment file */
-    const uint8_t *object_key; /* TLO_OBJECT_KEY_BYTES, released for it */
-    uint64_t start_ms, end_ms; /* on the session clock, from its entry */
+    const char *path;                /* the sealed segment file */
+    const uint8_t *object_key;       /* TLO_OBJECT_KEY_BYTES, released for it */
+    uint64_t start_ms, end_ms;       /* on the session clock, from its entry */
+    const uint8_t *plaintext_sha256; /* from its entry: checked before use (NULL: not) */
 } tlo_clip_segment;
 
 typedef struct tlo_clip_frame {

@@ -122,6 +122,13 @@ static int source_open(const tlo_player_export_segment *s, source *src, tlo_erro
         source_close(src);
         return err && err->code ? err->code : TLO_EFORMAT;
     }
+    int prc =
+        s->plaintext_sha256 ? tlo_player_check_plaintext(r, s->plaintext_sha256, s->path, err) : 0;
+    if (prc) {
+        tlo_vault_reader_free(r);
+        source_close(src);
+        return prc;
+    }
     src->m = tlo_player_media_open_reader(r, s->path, err); /* takes r */
     if (!src->m) {
         source_close(src);
@@ -638,7 +645,8 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
             cs[i] = (tlo_clip_segment){.path = segs[i].path,
                                        .object_key = segs[i].object_key,
                                        .start_ms = segs[i].start_ms,
-                                       .end_ms = segs[i].end_ms};
+                                       .end_ms = segs[i].end_ms,
+                                       .plaintext_sha256 = segs[i].plaintext_sha256};
         rc = tlo_player_encode_mp4(cs, n, from_ms, to_ms, watermark, x.tmp_path, mdat_path,
                                    x.writing, &res, err);
         free(cs);

@@ -40,10 +40,11 @@
 #define TLO_PLAYER_EXPORT_MAX_SEGMENTS 3600
 
 typedef struct tlo_player_export_segment {
-    const char *path;          /* the sealed object file */
-    const uint8_t *object_key; /* TLO_OBJECT_KEY_BYTES, as the custodian released it */
-    uint64_t index;            /* the segment's number in its session, for messages */
-    uint64_t start_ms, end_ms; /* on the session clock, from its segment entry */
+    const char *path;                /* the sealed object file */
+    const uint8_t *object_key;       /* TLO_OBJECT_KEY_BYTES, as the custodian released it */
+    uint64_t index;                  /* the segment's number in its session, for messages */
+    uint64_t start_ms, end_ms;       /* on the session clock, from its segment entry */
+    const uint8_t *plaintext_sha256; /* from its entry: checked before use (NULL: not) */
 } tlo_player_export_segment;
 
 typedef struct tlo_player_export_track {

@@ -47,6 +47,13 @@ tlo_player_media *tlo_player_media_open(const char *path,
                                         const uint8_t case_key[static TLO_KEY_BYTES],
                                         tlo_error *err);
 
+/* Reads the whole plaintext of r and checks that its SHA-256 is want (the
+ * plaintext_sha256 the segment's entry logged): 0, or TLO_EFORMAT naming
+ * name. A segment sealed again with the right key would otherwise play as
+ * if it were the recording. Costs one more decryption pass. */
+int tlo_player_check_plaintext(tlo_vault_reader *r, const uint8_t want[static 32], const char *name,
+                               tlo_error *err);
+
 /* As tlo_player_media_open, over a reader the caller opened (from any
  * source; keep that source alive until the media is freed). The media takes
  * the reader in every case: on failure it has already been freed. name (may

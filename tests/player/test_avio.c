@@ -6,6 +6,8 @@
  * fail at open. The plaintext is never written to disk. */
 #include "player.h"
 #include "testutil.h"
+
+#include <sodium.h>
 #include "vault.h"
 
 #include <errno.h>
@@ -497,6 +499,32 @@ static void check_open_failures(const char *dir, const char *good, const uint8_t
     unlink(path);
 }
 
+/* The plaintext as it is read is checked against the digest its entry
+ * logged: the right digest passes, any other is refused, naming the file. */
+static void check_plaintext_digest(const char *path, const uint8_t *key, const bytes *media)
+{
+    tlo_error err = {0};
+    size_t len = 0;
+    uint8_t *file = slurp(path, &len), want[32];
+    recording rec = {.mem = {file, len}, .phase = PHASE_VAULT_OPEN, .fail_chunk = -1};
+    crypto_hash_sha256(want, media->p, media->len);
+    for (int wrong = 0; file && wrong < 2; wrong++) {
+        tlo_vault_reader *r = tlo_vault_reader_open(recording_source, &rec, len, key, "seg", &err);
+        CHECK_MSG(r != NULL, "%s", err.msg);
+        if (!r)
+            break;
+        want[31] ^= (uint8_t)wrong;
+        int rc = tlo_player_check_plaintext(r, want, "segment 3 (seg)", &err);
+        want[31] ^= (uint8_t)wrong;
+        if (wrong)
+            CHECK_ERR(rc, err, TLO_EFORMAT, "segment 3 (seg) does not hold the media its entry");
+        else
+            CHECK_MSG(rc == 0, "the right plaintext digest is refused: %s", err.msg);
+        tlo_vault_reader_free(r);
+    }
+    free(file);
+}
+
 int main(int argc, char **argv)
 {
     tlo_error err = {0};
@@ -540,6 +568,7 @@ int main(int argc, char **argv)
             check_io_error(path, key, late);
         }
         check_tampered_early(dir, sealed, len, key);
+        check_plaintext_digest(path, key, &media);
         check_open_failures(dir, path, sealed, len, key);
     }
 
