@@ -280,8 +280,6 @@ static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_cus
     char who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
     if (e->has_case)
         tlo_hex(case_hex, e->case_id, 16);
-    if (number)
-        snprintf(case_hex, sizeof case_hex, "%s", number); /* cut to the column below */
     if (p) {
         tlo_roles_format(p->roles, ", ", roles, sizeof roles);
         snprintf(who, sizeof who, "%s (%s)", p->name, roles);
@@ -289,8 +287,10 @@ static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_cus
         snprintf(who, sizeof who, "unknown key");
     }
     summary(e, what, sizeof what);
-    printf("%6llu  %s  %-30s  %-14s  %-8.8s  %s\n", (unsigned long long)e->seq, when, who,
-           kind ? kind : "unknown", case_hex, what);
+    /* A number whole (cutting bytes could cut a character), an id's first 8. */
+    printf(number ? "%6llu  %s  %-30s  %-14s  %-8s  %s\n" : "%6llu  %s  %-30s  %-14s  %-8.8s  %s\n",
+           (unsigned long long)e->seq, when, who, kind ? kind : "unknown",
+           number ? number : case_hex, what);
 }
 
 static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)

@@ -129,6 +129,8 @@ expect 0 "log --as an interviewer" -- "$tlo" log "${as_ivan[@]}" --json
 contains "$out" "\"case_number\":\"$number\"" "numbers_shown_only_to_roles_and_logged: log --as"
 [ "$(q "SELECT count(*) FROM entries WHERE kind = 11")" = $((views1 + 1)) ] && ok ||
     bad "numbers_shown_only_to_roles_and_logged: log --as was not logged"
+expect 0 "log --as an interviewer, as a table" -- "$tlo" log "${as_ivan[@]}"
+contains "$out" "case-open       $number" "log --as: the number whole in the CASE column"
 expect 1 "case list --as medical staff" -- "$tlo" case list --as "Mia Medic" \
     --passphrase-file medic.pass
 lacks "$out" "$number" "numbers_shown_only_to_roles_and_logged: medical staff"
