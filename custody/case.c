@@ -383,6 +383,7 @@ static int list_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
     memset(f, 0, sizeof *f);
     memcpy(f->c.id, e->case_id, TLO_ID_BYTES);
     tlo_hex(f->c.number, e->case_id, TLO_ID_BYTES); /* the ledger has no number */
+    f->has_number_mac = tlo_entry_hex(e, "case_number_mac", f->number_mac, 32) == 0;
     f->c.opened_at = e->seq;
     f->c.has_wrapped_digest =
         tlo_entry_hex(e, "wrapped_key_sha256", f->c.wrapped_key_sha256, 32) == 0;
@@ -535,6 +536,26 @@ int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const
 
 /* ---- showing the numbers of cases ---- */
 
+/* The number read from f's sealed record is the one whose keyed hash its
+ * case-open entry logged (a record of another case, or from before the
+ * keyed hash, is not shown as this case's). */
+static int number_is_logged(tlo_custody *v, const tlo_custody_case_facts *f, const char *number,
+                            tlo_error *err)
+{
+    uint8_t mac[32];
+    int rc = custody_case_number_mac(v, number, mac, err);
+    if (rc)
+        return rc;
+    if (!f->has_number_mac || sodium_memcmp(mac, f->number_mac, 32) != 0)
+        return tlo_fail(err, TLO_EFORMAT,
+                        "the sealed record objects/%s.tlo of case %s holds a number that is not "
+                        "the one its case-open entry %llu logged (case_number_mac): the record "
+                        "was replaced or the entry predates the keyed hash; restore the record "
+                        "from a backup",
+                        f->info_object, f->c.number, (unsigned long long)f->c.opened_at);
+    return 0;
+}
+
 int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
                              tlo_custody_case_facts *list, size_t n, uint64_t *first_seq,
                              tlo_error *err)
@@ -599,6 +620,8 @@ int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
         if (r1 == 0)
             r1 = read_record(v, &list[i], key, r, &one);
         tlo_vault_key_free(key);
+        if (r1 == 0)
+            r1 = number_is_logged(v, &list[i], r->case_number, &one);
         if (r1 == 0) {
             snprintf(list[i].c.number, sizeof list[i].c.number, "%s", r->case_number);
             list[i].number_shown = true;

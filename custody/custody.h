@@ -106,9 +106,9 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
 
 typedef struct tlo_custody_case {
     uint8_t id[TLO_ID_BYTES];       /* internal id: file names and entries use it */
-    char number[80]; /* how it was named: the number as the person gave it
-                      * (tlo_custody_case_find), else its internal id in hex;
-                      * the ledger never holds the number (only its sealed record) */
+    char number[80];                /* how it was named: the number as the person gave it
+                                     * (tlo_custody_case_find), else its internal id in hex;
+                                     * the ledger never holds the number (only its sealed record) */
     uint64_t opened_at;             /* the case-open entry */
     bool has_wrapped_digest;        /* the entry logs wrapped_key_sha256 */
     uint8_t wrapped_key_sha256[32]; /* of cases/ID.key, checked at every unwrap */
@@ -465,6 +465,8 @@ typedef struct tlo_custody_case_facts {
     unsigned sessions;    /* its session-start entries */
     bool number_shown;    /* c.number is the number police use (tlo_custody_case_numbers),
                            * not the internal id */
+    bool has_number_mac;  /* its case-open entry logs case_number_mac (number_mac) */
+    uint8_t number_mac[32];
 } tlo_custody_case_facts;
 
 /* Every case-open entry, in ledger order: *list malloc'd (free it), *n.
