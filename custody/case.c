@@ -267,8 +267,9 @@ static int write_record(tlo_custody *v, opening *o, const tlo_custody_case_param
     snprintf(r->title, sizeof r->title, "%s", p->title ? p->title : "");
     size_t len = tlo_custody_case_record_format(r, plain, TLO_CUSTODY_CASE_RECORD_MAX);
     if (!len) {
-        rc = tlo_fail(err, TLO_EARG,
-                      "--title, --child-name and --child-birthdate take one line of text");
+        rc = tlo_fail(
+            err, TLO_EARG,
+            "the title, the child's name and the child's birth date are one line of text each");
         goto out;
     }
     memcpy(op.case_id, o->case_id, TLO_ID_BYTES);
