@@ -269,8 +269,9 @@ static int verify_export_args(int argc, char **argv, verify_opts *o)
 static void print_verify(const char *clip, const tlo_custody_export_report *r)
 {
     const tlo_custody_manifest *m = &r->m;
-    char sha_hex[65];
+    char sha_hex[65], case_hex[33];
     tlo_hex(sha_hex, r->sha256, 32);
+    tlo_hex(case_hex, m->case_id, TLO_ID_BYTES);
     printf("OK: %s is the clip exported from case %s, session %s, %s to %s (the clip holds %s to "
            "%s), by %s at %s.\n"
            "  sha256    %s (%llu bytes), as the manifest and export entry %llu say\n"
@@ -279,8 +280,8 @@ static void print_verify(const char *clip, const tlo_custody_export_report *r)
            "  ledger    both entries are in the checkpoint of %llu entries signed by the "
            "custodian%s\n"
            "  sources   %zu segment(s), %llu to %llu%s\n",
-           clip, m->case_number, m->session, m->range[0], m->range[1], m->clip[0], m->clip[1],
-           m->by, m->at, sha_hex, (unsigned long long)r->bytes, (unsigned long long)m->export_seq,
+           clip, case_hex, m->session, m->range[0], m->range[1], m->clip[0], m->clip[1], m->by,
+           m->at, sha_hex, (unsigned long long)r->bytes, (unsigned long long)m->export_seq,
            r->signer, (unsigned long long)m->access_seq, m->grant, m->purpose,
            (unsigned long long)r->checkpoint_size,
            r->ledger_checked ? "; the vault's ledger matches it" : "", m->nseg,

@@ -149,17 +149,33 @@ static void log_usage(FILE *f)
 {
     fprintf(f,
             "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
+            "                    [--as NAME [--passphrase-file FILE]]\n"
             "\n"
             "The custody log as a person reads it: time, who (name and role), what, on which\n"
             "case. --case shows only the entries of one case (its internal id). --json gives\n"
-            "every field of every entry. Nothing here is verified: 'tellonce verify' does that.\n");
+            "every field of every entry. Nothing here is verified: 'tellonce verify' does that.\n"
+            "Cases are named by internal id: the ledger does not hold their numbers. With\n"
+            "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
+            "read through the custodian from its sealed record and logged first (one\n"
+            "case-view entry per case).\n");
 }
 
 typedef struct log_ctx {
     ledger_args *a;
     tlo_custody *v; /* everyone the ledger enrols, loaded before the walk */
     size_t shown;
+    tlo_custody_case_facts *cases; /* with --as: the numbers shown */
+    size_t ncases;
 } log_ctx;
+
+/* The number of the case of e when it was shown (--as), else NULL. */
+static const char *case_number_of(const log_ctx *l, const tlo_entry *e)
+{
+    for (size_t i = 0; e->has_case && i < l->ncases; i++)
+        if (l->cases[i].number_shown && !memcmp(l->cases[i].c.id, e->case_id, 16))
+            return l->cases[i].c.number;
+    return NULL;
+}
 
 static void format_time(uint64_t ms, char *out, size_t cap)
 {
@@ -240,6 +256,10 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
     } else {
         printf("null");
     }
+    if (case_number_of(l, e)) {
+        printf(",\"case_number\":");
+        cli_json_string(stdout, case_number_of(l, e));
+    }
     printf(",\"actor\":\"%s\",\"actor_name\":", actor);
     if (p)
         cli_json_string(stdout, p->name);
@@ -253,9 +273,10 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
     printf("}");
 }
 
-static void print_entry_line(const tlo_entry *e, const tlo_custody_person *p, const char *when)
+static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_custody_person *p,
+                             const char *when)
 {
-    const char *kind = tlo_entry_kind_name(e->kind);
+    const char *kind = tlo_entry_kind_name(e->kind), *number = case_number_of(l, e);
     char who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
     if (e->has_case)
         tlo_hex(case_hex, e->case_id, 16);
@@ -266,8 +287,10 @@ static void print_entry_line(const tlo_entry *e, const tlo_custody_person *p, co
         snprintf(who, sizeof who, "unknown key");
     }
     summary(e, what, sizeof what);
-    printf("%6llu  %s  %-30s  %-14s  %-8.8s  %s\n", (unsigned long long)e->seq, when, who,
-           kind ? kind : "unknown", case_hex, what);
+    /* A number whole (cutting bytes could cut a character), an id's first 8. */
+    printf(number ? "%6llu  %s  %-30s  %-14s  %-8s  %s\n" : "%6llu  %s  %-30s  %-14s  %-8.8s  %s\n",
+           (unsigned long long)e->seq, when, who, kind ? kind : "unknown",
+           number ? number : case_hex, what);
 }
 
 static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
@@ -282,9 +305,50 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
     if (l->a->json)
         print_entry_json(l, e, leaf, p, when);
     else
-        print_entry_line(e, p, when);
+        print_entry_line(l, e, p, when);
     l->shown++;
     return 0;
+}
+
+/* Takes --as NAME and --passphrase-file FILE (log's own options) out of
+ * argv, leaving the rest for parse_args. */
+static int log_own_options(int *argc, char **argv, const char **as, const char **pass_file)
+{
+    int k = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char **to = !strcmp(argv[i], "--as")                ? as
+                          : !strcmp(argv[i], "--passphrase-file") ? pass_file
+                                                                  : NULL;
+        if (!to) {
+            argv[k++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            cli_error("%s needs a value; see 'tellonce log --help'", argv[i]);
+            return EXIT_USAGE;
+        }
+        *to = argv[++i];
+    }
+    *argc = k;
+    argv[k] = NULL;
+    return EXIT_OK;
+}
+
+/* With --as: the numbers of every case, through the custodian (logged). */
+static int log_numbers(log_ctx *l, const char *as, const char *pass_file)
+{
+    tlo_error err = {0};
+    int rc = EXIT_OK;
+    tlo_vault_identity *actor =
+        cli_acting(l->v, as, pass_file, TLO_CUSTODY_NUMBER_ROLES,
+                   "administrator, interviewer or prosecutor (only they see case numbers)", &rc);
+    if (!actor)
+        return rc;
+    if (tlo_custody_cases(l->v, &l->cases, &l->ncases, &err) != 0 ||
+        tlo_custody_case_numbers(l->v, actor, l->cases, l->ncases, NULL, &err) != 0)
+        rc = cli_fail(&err);
+    tlo_vault_identity_free(actor);
+    return rc;
 }
 
 int cmd_log(int argc, char **argv)
@@ -292,12 +356,20 @@ int cmd_log(int argc, char **argv)
     ledger_args a;
     log_ctx l = {.a = &a};
     tlo_error err = {0};
-    int rc = parse_args(argc, argv, &a, log_usage);
+    const char *as = NULL, *pass_file = NULL;
+    int rc = log_own_options(&argc, argv, &as, &pass_file);
+    if (rc)
+        return rc;
+    rc = parse_args(argc, argv, &a, log_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (!(l.v = cli_open(a.vault_opt, true, &rc)))
+    if (!(l.v = cli_open(a.vault_opt, as == NULL, &rc)))
         return rc;
     if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
+        rc = cli_fail(&err);
+    } else if (as && (rc = log_numbers(&l, as, pass_file)) != EXIT_OK) {
+        /* said why */
+    } else if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
         rc = cli_fail(&err);
     } else {
         if (a.json)
@@ -310,6 +382,7 @@ int cmd_log(int argc, char **argv)
         if (a.json)
             printf("]\n");
     }
+    free(l.cases);
     tlo_custody_close(l.v);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 
 const char *cli_prog = "tellonce";
@@ -96,6 +97,10 @@ int main(int argc, char **argv)
     /* Keys pass through this process: never let them reach a core file. */
     setrlimit(RLIMIT_CORE, &no_core);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* Every file tellonce creates is its owner's alone (0600, folders 0700),
+     * also those SQLite creates (ledger.db-wal, -shm) and those written
+     * where the person asks (-o): docs/vault-layout.md. */
+    umask(077);
 
     if (argc < 2) {
         usage(stderr);

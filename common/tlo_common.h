@@ -81,8 +81,18 @@ long long tlo_pread_full(int fd, void *buf, size_t len, uint64_t off);
  * 0 or -1; *out is set only on success. */
 int tlo_parse_u64(const char *s, uint64_t *out);
 
-/* One line of text: valid UTF-8, no control character, 1..max bytes. */
+/* One line of text: valid UTF-8, no control character, none of the
+ * invisible or direction-changing characters tlo_text_hidden_char names,
+ * 1..max bytes. */
 bool tlo_text_ok(const char *s, size_t max);
+
+/* The first character of s that changes how text around it is shown
+ * without being seen: the bidirectional embeddings and overrides
+ * U+202A..U+202E, the isolates U+2066..U+2069, and U+200B..U+200F (zero
+ * width space, non-joiner, joiner, the left-to-right and right-to-left
+ * marks). Its code point, or 0 when s has none (or is not valid text). A
+ * case number or a name with one could read as another. */
+uint32_t tlo_text_hidden_char(const char *s);
 
 /* in as one line of valid text (cut to fit cap, whole characters only;
  * bytes that are not text, and control characters, become '?'). */

@@ -154,6 +154,12 @@ int tlo_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+static bool hidden(uint32_t cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+           (cp >= 0x200B && cp <= 0x200F);
+}
+
 bool tlo_text_ok(const char *s, size_t max)
 {
     size_t len = strlen(s);
@@ -162,11 +168,26 @@ bool tlo_text_ok(const char *s, size_t max)
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t n = tlo_utf8_text_char((const uint8_t *)s + i, len - i, &cp);
-        if (!n)
+        if (!n || hidden(cp))
             return false;
         i += n;
     }
     return true;
+}
+
+uint32_t tlo_text_hidden_char(const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = tlo_utf8_text_char((const uint8_t *)s + i, len - i, &cp);
+        if (!n)
+            return 0;
+        if (hidden(cp))
+            return cp;
+        i += n;
+    }
+    return 0;
 }
 
 void tlo_clean_text(char *out, size_t cap, const char *in)

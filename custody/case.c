@@ -5,9 +5,11 @@
  *   cases/ID.key       the new random case key, wrapped to the custodian's
  *                      X25519 key named in the genesis entry (custodian.box_pk)
  *   objects/OBJ.tlo    the sealed case record (custody.h), TLO_KIND_CASEINFO
- *   case-open entry    case_number=N info_object=OBJ info_sha256=HEX64 (of the
- *                      sealed object) wrapped_key_sha256=HEX64 (of cases/ID.key),
- *                      signed by the interviewer: nothing about the child
+ *   case-open entry    case_number_mac=HEX64 (the keyed hash of the number,
+ *                      custody/cases.c) info_object=OBJ info_sha256=HEX64 (of
+ *                      the sealed object) wrapped_key_sha256=HEX64 (of
+ *                      cases/ID.key), signed by the interviewer: neither the
+ *                      number nor anything about the child
  * and removes the files again if a later step fails. */
 #include "internal.h"
 
@@ -110,19 +112,45 @@ void tlo_custody_case_record_wipe(tlo_custody_case_record *r)
 
 /* ---- opening a case ---- */
 
+/* A field with an invisible or direction-changing character: TLO_EARG
+ * naming it and the character. */
+static int hidden_refused(const char *what, const char *text, tlo_error *err)
+{
+    uint32_t cp = text ? tlo_text_hidden_char(text) : 0;
+    if (!cp)
+        return 0;
+    return tlo_fail(err, TLO_EARG,
+                    "%s holds the invisible character U+%04X (a direction override, isolate, "
+                    "mark or zero-width character), which can make it read as another; type it "
+                    "again without it",
+                    what, (unsigned)cp);
+}
+
 int tlo_custody_case_open_check(tlo_custody *v, const tlo_custody_case_params *p, tlo_error *err)
 {
     tlo_custody_case existing;
+    int rc;
+    if ((rc = hidden_refused("the case number", p->number, err)) != 0 ||
+        (rc = hidden_refused("the title", p->title, err)) != 0 ||
+        (rc = hidden_refused("the child's name", p->child_name, err)) != 0 ||
+        (rc = hidden_refused("the child's birth date", p->child_birthdate, err)) != 0)
+        return rc;
     if (!tlo_text_ok(p->number, TLO_CUSTODY_CASE_NUMBER_MAX) || strchr(p->number, '/'))
         return tlo_fail(err, TLO_EARG,
                         "a case number is 1 to 64 bytes of text without control characters or "
                         "'/'");
+    if (strlen(p->number) == 2 * TLO_ID_BYTES &&
+        strspn(p->number, "0123456789abcdef") == 2 * TLO_ID_BYTES)
+        return tlo_fail(err, TLO_EARG,
+                        "a case number cannot be 32 lowercase hex digits: that is how tellonce "
+                        "writes a case's internal id");
     if ((p->title && !tlo_text_ok(p->title, TLO_CUSTODY_CASE_TITLE_MAX)) ||
         (p->child_name && !tlo_text_ok(p->child_name, TLO_CUSTODY_CASE_CHILD_NAME_MAX)) ||
         (p->child_birthdate && !tlo_text_ok(p->child_birthdate, TLO_CUSTODY_CASE_BIRTHDATE_MAX)))
         return tlo_fail(err, TLO_EARG,
-                        "--title, --child-name and --child-birthdate take one line of text");
-    int rc = tlo_custody_case_find(v, p->number, &existing, err);
+                        "the title, the child's name and the child's birth date are one line of "
+                        "text each");
+    rc = tlo_custody_case_find(v, p->number, &existing, err);
     if (rc == 0)
         return tlo_fail(err, TLO_EARG, "case %s already exists (opened in entry %llu)", p->number,
                         (unsigned long long)existing.opened_at);
@@ -239,8 +267,9 @@ static int write_record(tlo_custody *v, opening *o, const tlo_custody_case_param
     snprintf(r->title, sizeof r->title, "%s", p->title ? p->title : "");
     size_t len = tlo_custody_case_record_format(r, plain, TLO_CUSTODY_CASE_RECORD_MAX);
     if (!len) {
-        rc = tlo_fail(err, TLO_EARG,
-                      "--title, --child-name and --child-birthdate take one line of text");
+        rc = tlo_fail(
+            err, TLO_EARG,
+            "the title, the child's name and the child's birth date are one line of text each");
         goto out;
     }
     memcpy(op.case_id, o->case_id, TLO_ID_BYTES);
@@ -266,13 +295,17 @@ out:
 static int log_open(tlo_custody *v, const tlo_vault_identity *by, const opening *o,
                     const char *number, uint64_t *seq, tlo_error *err)
 {
-    char info_hex[65], key_hex[65], body[600];
-    uint8_t key_digest[32];
+    char info_hex[65], key_hex[65], mac_hex[65], body[600];
+    uint8_t key_digest[32], mac[32];
+    int rc = custody_case_number_mac(v, number, mac, err);
+    if (rc)
+        return rc;
     crypto_hash_sha256(key_digest, o->wrapped, sizeof o->wrapped);
     tlo_hex(info_hex, o->d.ciphertext_sha256, 32);
     tlo_hex(key_hex, key_digest, 32);
+    tlo_hex(mac_hex, mac, 32);
     snprintf(body, sizeof body,
-             "case_number=%s\ninfo_object=%s\ninfo_sha256=%s\nwrapped_key_sha256=%s\n", number,
+             "case_number_mac=%s\ninfo_object=%s\ninfo_sha256=%s\nwrapped_key_sha256=%s\n", mac_hex,
              o->object, info_hex, key_hex);
     return custody_append(v, by, TLO_ENTRY_CASE_OPEN, o->case_id, body, seq, err);
 }
@@ -350,12 +383,13 @@ static int list_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
     tlo_custody_case_facts *f = &l->list[l->n++];
     memset(f, 0, sizeof *f);
     memcpy(f->c.id, e->case_id, TLO_ID_BYTES);
-    const uint8_t *val = tlo_entry_body_get(e->body, e->body_len, "case_number", &n);
-    snprintf(f->c.number, sizeof f->c.number, "%.*s", (int)(val ? n : 0),
-             val ? (const char *)val : "");
+    tlo_hex(f->c.number, e->case_id, TLO_ID_BYTES); /* the ledger has no number */
+    f->has_number_mac = tlo_entry_hex(e, "case_number_mac", f->number_mac, 32) == 0;
     f->c.opened_at = e->seq;
+    f->c.has_wrapped_digest =
+        tlo_entry_hex(e, "wrapped_key_sha256", f->c.wrapped_key_sha256, 32) == 0;
     memcpy(f->opener, e->actor, 32);
-    val = tlo_entry_body_get(e->body, e->body_len, "info_object", &n);
+    const uint8_t *val = tlo_entry_body_get(e->body, e->body_len, "info_object", &n);
     if (val && n < sizeof f->info_object) {
         memcpy(f->info_object, val, n);
         f->info_object[n] = '\0';
@@ -498,5 +532,110 @@ int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const
     rc = log_and_unseal(v, actor->sign_pk, entitled, out, err);
     if (rc)
         tlo_custody_case_record_wipe(&out->record);
+    return rc;
+}
+
+/* ---- showing the numbers of cases ---- */
+
+/* The number read from f's sealed record is the one whose keyed hash its
+ * case-open entry logged (a record of another case, or from before the
+ * keyed hash, is not shown as this case's). */
+static int number_is_logged(tlo_custody *v, const tlo_custody_case_facts *f, const char *number,
+                            tlo_error *err)
+{
+    uint8_t mac[32];
+    int rc = custody_case_number_mac(v, number, mac, err);
+    if (rc)
+        return rc;
+    if (!f->has_number_mac || sodium_memcmp(mac, f->number_mac, 32) != 0)
+        return tlo_fail(err, TLO_EFORMAT,
+                        "the sealed record objects/%s.tlo of case %s holds a number that is not "
+                        "the one its case-open entry %llu logged (case_number_mac): the record "
+                        "was replaced or the entry predates the keyed hash; restore the record "
+                        "from a backup",
+                        f->info_object, f->c.number, (unsigned long long)f->c.opened_at);
+    return 0;
+}
+
+int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
+                             tlo_custody_case_facts *list, size_t n, uint64_t *first_seq,
+                             tlo_error *err)
+{
+    const tlo_custody_person *who;
+    tlo_vault_identity *cust = NULL;
+    tlo_chain_draft *d = NULL;
+    char body[300], pk[65];
+    uint64_t seq = 0;
+    int rc;
+    if (first_seq)
+        *first_seq = 0;
+    if ((rc = custody_check_actor(v, actor, SHOW_ROLES, "enrolled person", &who, err)) != 0)
+        return rc;
+    if (n == 0)
+        return 0;
+    bool entitled = (who->roles & TLO_CUSTODY_NUMBER_ROLES) != 0;
+    tlo_hex(pk, actor->sign_pk, 32);
+    snprintf(body, sizeof body, "actor=%s\nfields=case_number\n%sresult=%s\n", pk,
+             entitled ? "" : "reason=only an administrator, interviewer or prosecutor\n",
+             entitled ? "shown" : "refused");
+    if ((rc = custody_custodian(v, &cust, err)) != 0) {
+        if (err)
+            err->code = TLO_EIO;
+        return TLO_EIO;
+    }
+    if (!(d = calloc(n, sizeof *d))) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of memory logging the view of %zu case numbers", n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i] = (tlo_chain_draft){.kind = TLO_ENTRY_CASE_VIEW,
+                                 .has_case = true,
+                                 .body = (const uint8_t *)body,
+                                 .body_len = strlen(body)};
+        memcpy(d[i].case_id, list[i].c.id, TLO_ID_BYTES);
+    }
+    tlo_chain_signer signer = {.sk = cust->sign_sk};
+    memcpy(signer.pk, cust->sign_pk, 32);
+    v->people_loaded = false; /* the ledger grows */
+    if ((rc = tlo_chain_append(v->ch, d, n, &signer, &seq, err)) != 0)
+        goto out;
+    if (first_seq)
+        *first_seq = seq;
+    if (!entitled) {
+        rc = tlo_fail(err, TLO_EDENIED,
+                      "case numbers are shown only to an administrator, an interviewer or a "
+                      "prosecutor; the cases are listed by internal id, and this attempt is "
+                      "logged from entry %llu",
+                      (unsigned long long)seq);
+        goto out;
+    }
+    tlo_custody_case_record *r = sodium_malloc(sizeof *r);
+    if (!r) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of secure memory for a case's sealed fields");
+        goto out;
+    }
+    tlo_error one = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *key = NULL;
+        int r1 = custody_case_key(v, &list[i].c, cust, &key, &one);
+        if (r1 == 0)
+            r1 = read_record(v, &list[i], key, r, &one);
+        tlo_vault_key_free(key);
+        if (r1 == 0)
+            r1 = number_is_logged(v, &list[i], r->case_number, &one);
+        if (r1 == 0) {
+            snprintf(list[i].c.number, sizeof list[i].c.number, "%s", r->case_number);
+            list[i].number_shown = true;
+        } else if (rc == 0) {
+            rc = r1;
+            if (err)
+                *err = one;
+        }
+        tlo_custody_case_record_wipe(r);
+    }
+    sodium_free(r);
+out:
+    free(d);
+    tlo_vault_identity_free(cust);
     return rc;
 }

@@ -1,7 +1,8 @@
 /* Cases and sessions as the ledger knows them, and the case keys.
  *
  * A case has an internal id (16 random bytes: file names and entries use it),
- * the case number police use (in the case-open entry), a random case key kept
+ * the case number police use (only in its sealed record; the case-open entry
+ * logs a keyed hash of it, below, to find it by), a random case key kept
  * only wrapped to the custodian in cases/ID.key, and its sealed fields (title,
  * the child's name and birth date) in a sealed object under objects/. */
 #include "internal.h"
@@ -14,8 +15,58 @@
 #include <string.h>
 #include <unistd.h>
 
+/* ---- the case number's keyed hash ----
+ *
+ * The ledger names a case by its internal id only. To find a case by the
+ * number police use, the custodian computes
+ *   lookup_key      = crypto_kdf_derive_from_key(32, 1, "tlo-case", S)
+ *   case_number_mac = BLAKE2b-256(key = lookup_key, message = the number's bytes)
+ * where S is the 32 bytes custodian.secret's 64 hex digits spell; the
+ * case-open entry logs case_number_mac in hex. Without custodian.secret
+ * nobody can test a guessed number (they follow a known format) against the
+ * ledger. docs/vault-layout.md has it for other readers. */
+int custody_case_number_mac(tlo_custody *v, const char *number, uint8_t mac[static 32],
+                            tlo_error *err)
+{
+    char *path = tlo_custody_path(v, "custodian.secret");
+    int rc = 0, fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    uint8_t *keys = NULL;
+    char *line = NULL;
+    size_t len = 0;
+    memset(mac, 0, 32);
+    if (fd < 0) {
+        rc = tlo_fail(err, TLO_EDENIED,
+                      "a case is found by its number only through the custodian, and its secret "
+                      "%s cannot be read (%s): run this as the vault's owner, or name the case by "
+                      "its internal id (32 hex digits, 'tellonce case list')",
+                      path ? path : "custodian.secret", strerror(errno));
+        goto out;
+    }
+    line = tlo_vault_secret_line(fd, &len);
+    close(fd);
+    if (!line || !(keys = sodium_malloc(64))) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of secure memory for the custodian's secret");
+        goto out;
+    }
+    if (len != 64 || tlo_unhex(keys, 32, line) != 0) {
+        rc = tlo_fail(err, TLO_EFORMAT,
+                      "the custodian secret %s is not 64 hex digits; restore it from a backup",
+                      path);
+        goto out;
+    }
+    crypto_kdf_derive_from_key(keys + 32, 32, 1, "tlo-case", keys);
+    crypto_generichash(mac, 32, (const unsigned char *)number, strlen(number), keys + 32, 32);
+out:
+    if (line)
+        sodium_free(line); /* wipes */
+    if (keys)
+        sodium_free(keys);
+    free(path);
+    return rc;
+}
+
 typedef struct finder {
-    const char *number; /* by number, */
+    const uint8_t *mac; /* by the keyed hash of its number, */
     const uint8_t *id;  /* or by internal id */
     tlo_custody_case *out;
     int found;
@@ -24,34 +75,58 @@ typedef struct finder {
 static int find_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     finder *f = ctx;
-    size_t n;
+    uint8_t mac[32];
     (void)leaf;
     (void)err;
     if (e->kind != TLO_ENTRY_CASE_OPEN || !e->has_case)
         return 0;
-    const uint8_t *v = tlo_entry_body_get(e->body, e->body_len, "case_number", &n);
-    if (!v || (f->number && (n != strlen(f->number) || memcmp(v, f->number, n) != 0)) ||
-        (f->id && memcmp(e->case_id, f->id, TLO_ID_BYTES) != 0) || n >= sizeof f->out->number)
+    if (f->id && memcmp(e->case_id, f->id, TLO_ID_BYTES) != 0)
+        return 0;
+    if (f->mac &&
+        (tlo_entry_hex(e, "case_number_mac", mac, 32) != 0 || sodium_memcmp(mac, f->mac, 32) != 0))
         return 0;
     f->found++;
     memcpy(f->out->id, e->case_id, TLO_ID_BYTES);
-    memcpy(f->out->number, v, n);
-    f->out->number[n] = '\0';
     f->out->opened_at = e->seq;
     f->out->has_wrapped_digest =
         tlo_entry_hex(e, "wrapped_key_sha256", f->out->wrapped_key_sha256, 32) == 0;
     return 0;
 }
 
+static bool is_internal_id(const char *s, uint8_t id[TLO_ID_BYTES])
+{
+    return strlen(s) == 2 * TLO_ID_BYTES && strspn(s, "0123456789abcdef") == 2 * TLO_ID_BYTES &&
+           tlo_unhex(id, TLO_ID_BYTES, s) == 0;
+}
+
 int tlo_custody_case_find(tlo_custody *v, const char *number, tlo_custody_case *out, tlo_error *err)
 {
-    finder f = {.number = number, .out = out};
+    uint8_t id[TLO_ID_BYTES], mac[32];
     memset(out, 0, sizeof *out);
+    /* 32 lowercase hex digits: the internal id, which needs no custodian (a
+     * case number cannot have that form: tlo_custody_case_open_check). */
+    if (is_internal_id(number, id)) {
+        int rc = custody_case_by_id(v, id, out, err);
+        if (rc == TLO_ENOTFOUND)
+            return tlo_fail(err, TLO_ENOTFOUND,
+                            "no case has the internal id %s in this vault; 'tellonce case list' "
+                            "shows the cases",
+                            number);
+        return rc;
+    }
+    int rc = custody_case_number_mac(v, number, mac, err);
+    if (rc)
+        return rc;
+    finder f = {.mac = mac, .out = out};
     if (tlo_chain_walk(v->ch, 0, find_visit, &f, err) < 0)
         return err && err->code ? err->code : TLO_EIO;
     if (f.found == 0)
         return tlo_fail(err, TLO_ENOTFOUND,
-                        "no case '%s' in this vault; 'tellonce case list' shows the cases", number);
+                        "no case '%s' in this vault; 'tellonce case list --as NAME' shows the "
+                        "cases with their numbers",
+                        number);
+    /* The number as the person gave it: the ledger does not hold it. */
+    snprintf(out->number, sizeof out->number, "%s", number);
     return 0;
 }
 
@@ -67,6 +142,7 @@ int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tl
         tlo_hex(hex, id, TLO_ID_BYTES);
         return tlo_fail(err, TLO_ENOTFOUND, "the ledger opens no case with the id %s", hex);
     }
+    tlo_hex(out->number, id, TLO_ID_BYTES); /* named by its internal id */
     return 0;
 }
 

@@ -106,13 +106,18 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
 
 typedef struct tlo_custody_case {
     uint8_t id[TLO_ID_BYTES];       /* internal id: file names and entries use it */
-    char number[80];                /* the number police use (case-open entry) */
+    char number[80];                /* how it was named: the number as the person gave it
+                                     * (tlo_custody_case_find), else its internal id in hex;
+                                     * the ledger never holds the number (only its sealed record) */
     uint64_t opened_at;             /* the case-open entry */
     bool has_wrapped_digest;        /* the entry logs wrapped_key_sha256 */
     uint8_t wrapped_key_sha256[32]; /* of cases/ID.key, checked at every unwrap */
 } tlo_custody_case;
 
-/* The case with this number: 0, or TLO_ENOTFOUND with a message. */
+/* The case named number: its internal id (32 lowercase hex digits, no key
+ * needed), else the number police use, found by the keyed hash its
+ * case-open entry logs (needs custodian.secret: TLO_EDENIED when it cannot
+ * be read). 0, or TLO_ENOTFOUND with a message. */
 int tlo_custody_case_find(tlo_custody *v, const char *number, tlo_custody_case *out,
                           tlo_error *err);
 
@@ -458,9 +463,14 @@ typedef struct tlo_custody_case_facts {
     uint8_t opener[32];   /* actor of its case-open entry */
     char info_object[40]; /* the sealed record's object id ("" if none) */
     unsigned sessions;    /* its session-start entries */
+    bool number_shown;    /* c.number is the number police use (tlo_custody_case_numbers),
+                           * not the internal id */
+    bool has_number_mac;  /* its case-open entry logs case_number_mac (number_mac) */
+    uint8_t number_mac[32];
 } tlo_custody_case_facts;
 
-/* Every case-open entry, in ledger order: *list malloc'd (free it), *n. */
+/* Every case-open entry, in ledger order: *list malloc'd (free it), *n.
+ * Each c.number is the case's internal id in hex: the ledger has no number. */
 int tlo_custody_cases(tlo_custody *v, tlo_custody_case_facts **list, size_t *n, tlo_error *err);
 
 /* The case with this number (tlo_custody_case_find) and its facts. */
@@ -483,6 +493,25 @@ typedef struct tlo_custody_case_view {
  * the case is found. */
 int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const char *number,
                           tlo_custody_case_view *out, tlo_error *err);
+
+/* Who may see the numbers police use in a list of cases ('case list', 'log'):
+ * the people who work a case by its number. Medical staff, auditors and the
+ * others see internal ids (docs/cli.md). */
+#define TLO_CUSTODY_NUMBER_ROLES (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR)
+
+/* Shows actor (an active enrolled person) the numbers of the n cases of
+ * list (from tlo_custody_cases). In this order: logs one case-view entry
+ * per case, signed by the custodian, in one append (fields=case_number,
+ * result=shown; or result=refused with a reason when actor holds none of
+ * TLO_CUSTODY_NUMBER_ROLES); only then unwraps each case key and reads the
+ * number from the sealed record into list[i].c.number (number_shown). A
+ * record that cannot be read keeps its internal id and the first such error
+ * is returned after the rest are read. *first_seq (if not NULL) gets the
+ * first case-view entry (0: none logged). TLO_EDENIED (logged) when refused;
+ * nothing is unsealed when the entries cannot be logged. */
+int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
+                             tlo_custody_case_facts *list, size_t n, uint64_t *first_seq,
+                             tlo_error *err);
 
 /* ======================================================================
  * Verification and proofs
@@ -625,7 +654,7 @@ typedef struct tlo_custody_manifest_segment {
 } tlo_custody_manifest_segment;
 
 typedef struct tlo_custody_manifest {
-    char case_number[81], session[33], purpose[TLO_CUSTODY_EXPORT_PURPOSE_MAX * 2];
+    char session[33], purpose[TLO_CUSTODY_EXPORT_PURPOSE_MAX * 2];
     char by[TLO_NAME_MAX + 1], grant[24], tracks[200], file[TLO_CUSTODY_EXPORT_FILE_MAX + 1];
     char range[2][24], clip[2][24]; /* "HH:MM:SS.mmm", as read (format writes them from _ms) */
     char at[40];                    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */

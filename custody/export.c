@@ -204,7 +204,8 @@ static int log_export(tlo_custody *v, const tlo_vault_identity *cust, tlo_custod
     return 0;
 }
 
-/* "EXPORTED FOR NAME - CASE NUMBER - local date and time": on every picture. */
+/* "EXPORTED FOR NAME - CASE ID - local date and time": on every picture,
+ * the case by its internal id (the text is logged in the export entry). */
 static int watermark_text(char *out, size_t cap, const char *by, const char *case_number,
                           tlo_error *err)
 {
@@ -229,7 +230,6 @@ static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_p
 {
     const char *slash = strrchr(p->out_path, '/');
     size_t used = 0;
-    snprintf(m->case_number, sizeof m->case_number, "%s", cs->number);
     memcpy(m->case_id, cs->id, TLO_ID_BYTES);
     snprintf(m->session, sizeof m->session, "%s", p->session);
     snprintf(m->by, sizeof m->by, "%s", by);
@@ -335,7 +335,7 @@ static int finish(tlo_custody *v, const tlo_custody_case *cs, const tlo_custody_
         (rc = tlo_custody_manifest_format(&m, &text, &text_len, err)) != 0 ||
         (rc = tlo_note_sign(text, text_len, origin, cust->sign_sk, &note, &note_len, err)) != 0)
         goto out;
-    rc = tlo_write_new_file(r->manifest_path, note, note_len, 0644, err);
+    rc = tlo_write_new_file(r->manifest_path, note, note_len, 0600, err);
 out:
     free(proof[0]);
     free(proof[1]);
@@ -382,8 +382,10 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     crypto_hash_sha256(actor_id, actor->sign_pk, 32);
     const tlo_custody_person *who = tlo_custody_person_by_actor(v, actor_id);
     snprintf(by, sizeof by, "%s", who ? who->name : actor->name); /* the name the ledger enrols */
+    char case_hex[2 * TLO_ID_BYTES + 1]; /* the watermark is logged: never the number */
+    tlo_hex(case_hex, cs.id, TLO_ID_BYTES);
     if ((p->watermark &&
-         (rc = watermark_text(out->watermark, sizeof out->watermark, by, cs.number, err)) != 0) ||
+         (rc = watermark_text(out->watermark, sizeof out->watermark, by, case_hex, err)) != 0) ||
         (rc = mux(v, &rel, p, out, err)) != 0)
         goto out;
     if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, out, err)) != 0) {

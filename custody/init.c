@@ -194,6 +194,13 @@ int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
     choose_origin(out->origin, sizeof out->origin, p->origin);
     if ((rc = write_genesis(&m, admin, cust, out->origin, err)) != 0)
         goto undo;
+    /* SQLite made ledger.db with 0644 less the umask, and gives -wal and -shm
+     * the database's mode: the ledger is the vault owner's alone too. */
+    if (chmod(m.ledger, 0600) != 0) {
+        rc = tlo_fail(err, TLO_EIO, "cannot make %s private (mode 0600): %s", m.ledger,
+                      strerror(errno));
+        goto undo;
+    }
     snprintf(out->admin_name, sizeof out->admin_name, "%s", admin->name);
     memcpy(out->admin_key_id, kid, sizeof kid);
     goto out;

@@ -32,6 +32,12 @@ int custody_hash_fd(int fd, uint8_t out[static 32], uint64_t *size);
  * custodian.secret). Free it with tlo_vault_identity_free. */
 int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err);
 
+/* The keyed hash of a case number that its case-open entry logs
+ * (case_number_mac): needs custodian.secret (TLO_EDENIED when it cannot be
+ * read, saying to name the case by its internal id). custody/cases.c. */
+int custody_case_number_mac(tlo_custody *v, const char *number, uint8_t mac[static 32],
+                            tlo_error *err);
+
 /* The case whose internal id is id (from its case-open entry). */
 int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tlo_custody_case *out,
                        tlo_error *err);

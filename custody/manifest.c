@@ -5,8 +5,9 @@
  * prints. Its text is these lines, in this order, each "key value":
  *
  *   tellonce.export-manifest/v1
- *   case NUMBER                       the case number police use
- *   case-id HEX32                     the case's internal id, as entries name it
+ *   case-id HEX32                     the case's internal id, as entries name it (the
+ *                                     number police use is only in the sealed case
+ *                                     record: a manifest travels to outsiders)
  *   session HEX32
  *   range HH:MM:SS.mmm HH:MM:SS.mmm   the range granted to this export (access entry)
  *   clip HH:MM:SS.mmm HH:MM:SS.mmm    what the clip holds, from the keyframe at or before
@@ -117,8 +118,7 @@ int tlo_custody_manifest_format(const tlo_custody_manifest *m, char **text, size
     *text = NULL;
     *len = 0;
     tlo_hex(cid, m->case_id, TLO_ID_BYTES);
-    put(&t, "%s\ncase %s\ncase-id %s\nsession %s\n", MANIFEST_HEADER, m->case_number, cid,
-        m->session);
+    put(&t, "%s\ncase-id %s\nsession %s\n", MANIFEST_HEADER, cid, m->session);
     custody_ms_text(a, sizeof a, m->from_ms);
     custody_ms_text(b, sizeof b, m->to_ms);
     put(&t, "range %s %s\n", a, b);
@@ -282,13 +282,12 @@ static int proof_block(cursor *c, const char *name, const char **proof, size_t *
         return -1;                                                                                 \
     } while (0)
 
-/* From "case" to "tracks" and the optional "watermark". */
+/* From "case-id" to "tracks" and the optional "watermark". */
 static int parse_head(cursor *c, tlo_custody_manifest *m)
 {
     char v[TLO_NOTE_LINE_MAX + 1];
     const char *s;
     size_t n;
-    FIELD("case", m->case_number);
     FIELD("case-id", v);
     if (hex_value(v, m->case_id, TLO_ID_BYTES) != 0)
         BAD("line %u: case-id is not 32 hex digits", c->line);

@@ -62,6 +62,13 @@ expect 0 "export 00:00:04-00:00:08" -- "$tlo" export "2026-K-7" --session "$s1" 
     --from 00:00:04 --to 00:00:08 -o clip.mp4 --as "Per Prosecutor" "${pass[@]}"
 contains "$out" "manifest  clip.mp4.manifest, signed by the custodian" "export output"
 [ -f clip.mp4 ] && [ -f clip.mp4.manifest ] && ok || bad "clip and manifest written"
+# manifest_private_without_case_number: it travels to outsiders; the number
+# police use stays in the sealed case record.
+[ "$(stat -c %a clip.mp4.manifest)" = 600 ] && [ "$(stat -c %a clip.mp4)" = 600 ] && ok ||
+    bad "manifest_private_without_case_number: modes $(stat -c %a clip.mp4 clip.mp4.manifest)"
+grep -qF "2026-K-7" clip.mp4.manifest && bad "manifest_private_without_case_number: it names the case number" || ok
+[ "$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE instr(CAST(body AS TEXT), '2026-K-7') > 0")" = 0 ] &&
+    ok || bad "manifest_private_without_case_number: the ledger names the case number"
 # check_clip FILE SECONDS TOLERANCE: mode 0600, no temporary file left, two
 # cameras and a microphone, the duration, and a clean decode by ffmpeg.
 check_clip() {
@@ -87,7 +94,8 @@ expect 0 "the same export again" -- "$tlo" export "2026-K-7" --session "$s1" --f
     -o again.mp4 --as "Per Prosecutor" "${pass[@]}"
 cmp -s clip.mp4 again.mp4 && ok || bad "two exports of the same range differ"
 expect 0 "verify-export with the verifier key" -- "$tlo" verify-export clip.mp4 --verifier-key "$key"
-contains "$out" "OK: clip.mp4 is the clip exported from case 2026-K-7" "verify-export output"
+case_id=$(sqlite3 vault/ledger.db "SELECT lower(hex(case_id)) FROM entries WHERE kind = 10")
+contains "$out" "OK: clip.mp4 is the clip exported from case $case_id" "verify-export output"
 expect 0 "verify-export with the vault" -- "$tlo" verify-export clip.mp4 --vault vault
 contains "$out" "the vault's ledger matches it" "verify-export --vault output"
 # The access entry's proof is a standard proof file: verify-proof checks it alone.
@@ -158,7 +166,7 @@ contains "$err" "no key was released" "no key for the damaged segment"
 expect 0 "export 00:00:04-00:00:08 --watermark" -- "$tlo" export "2026-K-7" --session "$s1" \
     --from 4 --to 8 -o wm.mp4 --watermark --as "Per Prosecutor" "${pass[@]}"
 contains "$out" "re-encoded with the watermark in" "export --watermark output"
-contains "$out" "watermark EXPORTED FOR Per Prosecutor - CASE 2026-K-7 - " "the watermark is shown"
+contains "$out" "watermark EXPORTED FOR Per Prosecutor - CASE $case_id - " "the watermark is shown"
 # The speed, for the record (a figure, not an assertion).
 echo "export --watermark: $(sed -n 's/.*re-encoded with the watermark in \([0-9.]* s ([0-9.]*x real time)\).*/\1/p' <<<"$out")"
 [ -f wm.mp4 ] && [ -f wm.mp4.manifest ] && ok || bad "watermarked clip and manifest written"
@@ -168,7 +176,7 @@ d = open("wm.mp4", "rb").read()
 sys.exit(0 if b"moov" in d[:64 * 1024] and d.find(b"moov") < d.find(b"mdat") and b"moof" not in d else 1)' &&
     ok || bad "the watermarked clip is not a faststart, non-fragmented MP4"
 wm_line=$(sed -n 's/^watermark //p' wm.mp4.manifest)
-[[ "$wm_line" == "EXPORTED FOR Per Prosecutor - CASE 2026-K-7 - "* ]] && ok ||
+[[ "$wm_line" == "EXPORTED FOR Per Prosecutor - CASE $case_id - "* ]] && ok ||
     bad "the manifest's watermark line: '$wm_line'"
 grep -qx 'clip 00:00:04.000 00:00:08.0[0-9][0-9]' wm.mp4.manifest && ok ||
     bad "the watermarked clip starts at --from: $(grep '^clip ' wm.mp4.manifest)"

@@ -29,14 +29,15 @@ echo 'officer secret' > officer.pass
 "$tlo" user add "Per Prosecutor" --role prosecutor --as "Anna Admin" --passphrase-file admin.pass \
     --new-passphrase-file officer.pass >/dev/null || bad "user add"
 
+printf 'child_name=Lily Testchild\nchild_birthdate=2017-05-01\n' >lily.child
 expect 0 "case open" -- "$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
-    --title "first interview" --child-name "Lily Testchild" --child-birthdate 2017-05-01
+    --title "first interview" --child-file lily.child
 expect 2 "case open twice" -- "$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass
 expect 1 "case open by a prosecutor" -- "$tlo" case open "X-1" --as "Per Prosecutor" --passphrase-file officer.pass
 expect 0 "case list" -- "$tlo" case list
-contains "$out" "2026-刑-0042" "case list shows the number"
-# Nothing about the child in the ledger or in any file name.
-if grep -rqa "Lily Testchild\|first interview\|2017-05-01" vault; then bad "the child's details are readable in the vault"; else ok; fi
+if grep -qF "2026-刑-0042" out.txt; then bad "case list shows the number to anyone"; else ok; fi
+# Nothing about the child, nor the case number, in the ledger or in any file name.
+if grep -rqa "Lily Testchild\|first interview\|2017-05-01\|2026-刑-0042" vault; then bad "the child's details are readable in the vault"; else ok; fi
 # case show: the sealed fields to the interviewer who opened the case (and
 # administrators) only; every attempt is a case-view entry.
 views() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 11"; }
@@ -49,6 +50,8 @@ expect 1 "case show by a prosecutor" -- "$tlo" case show "2026-刑-0042" --as "P
 if grep -q "Lily" out.txt err.txt; then bad "a prosecutor saw the child's name"; else ok; fi
 contains "$err" "logged as entry" "the refusal is logged"
 [ "$(views)" -eq 2 ] && ok || bad "case-view entries: $(views), expected 2"
+expect 0 "case list --as the interviewer" -- "$tlo" case list --as "张警官" --passphrase-file officer.pass
+contains "$out" "2026-刑-0042" "case list --as shows the number"
 expect 0 "case show by the administrator" -- "$tlo" case show "2026-刑-0042" --as "Anna Admin" \
     --passphrase-file admin.pass
 if grep -rqa "Lily Testchild\|first interview\|2017-05-01" vault; then bad "case show left the child's details in the vault"; else ok; fi

@@ -198,6 +198,40 @@ int main(void)
     CHECK(!strcmp(cv.record.child_name, "小明") && cv.view_seq > 0);
     tlo_custody_case_record_wipe(&cv.record);
 
+    /* numbers_shown_only_to_roles_and_logged: the ledger lists cases by
+     * internal id; the custodian shows numbers to an administrator,
+     * interviewer or prosecutor, and refuses medical staff, logging both. */
+    enrol(v, admin, "Medic", "m", TLO_ROLE_MEDICAL);
+    tlo_vault_identity *medic = unlock(v, "Medic", "m", TLO_ROLE_MEDICAL);
+    tlo_custody_case_facts *list = NULL;
+    size_t ncases = 0;
+    uint64_t first = 0, size0 = 0, size1 = 0;
+    char id_hex[33];
+    tlo_hex(id_hex, cs.id, TLO_ID_BYTES);
+    CHECK(tlo_custody_cases(v, &list, &ncases, &err) == 0 && ncases == 1);
+    CHECK(ncases == 1 && !strcmp(list[0].c.number, id_hex) && !list[0].number_shown);
+    CHECK(tlo_chain_size(tlo_custody_chain(v), &size0, &err) == 0);
+    CHECK(medic && tlo_custody_case_numbers(v, medic, list, ncases, &first, &err) == TLO_EDENIED);
+    CHECK(ncases == 1 && !list[0].number_shown && !strcmp(list[0].c.number, id_hex));
+    CHECK(tlo_chain_size(tlo_custody_chain(v), &size1, &err) == 0 && size1 == size0 + 1 &&
+          first == size0);
+    CHECK_MSG(tlo_custody_case_numbers(v, pros, list, ncases, &first, &err) == 0, "numbers: %s",
+              err.msg);
+    CHECK(ncases == 1 && list[0].number_shown && !strcmp(list[0].c.number, cp.number));
+    tlo_entry e;
+    uint8_t *buf = NULL;
+    size_t flen = 0;
+    CHECK(tlo_chain_get(tlo_custody_chain(v), first, &e, &buf, &err) == 0 &&
+          e.kind == TLO_ENTRY_CASE_VIEW && e.has_case && !memcmp(e.case_id, cs.id, TLO_ID_BYTES) &&
+          tlo_entry_body_get(e.body, e.body_len, "fields", &flen) != NULL);
+    free(buf);
+    free(list);
+    tlo_vault_identity_free(medic);
+    /* The internal id finds the case without its number. */
+    tlo_custody_case by_id;
+    CHECK(tlo_custody_case_find(v, id_hex, &by_id, &err) == 0 &&
+          !memcmp(by_id.id, cs.id, TLO_ID_BYTES));
+
     tlo_vault_identity_free(pros);
     tlo_vault_identity_free(officer);
     tlo_vault_identity_free(admin);

@@ -51,11 +51,10 @@ static void setup(void)
 
 static void check_bounds(const tlo_custody_manifest *m, const char *text, size_t len)
 {
-    if (!TERMINATED(m->case_number) || !TERMINATED(m->session) || !TERMINATED(m->purpose) ||
-        !TERMINATED(m->by) || !TERMINATED(m->grant) || !TERMINATED(m->tracks) ||
-        !TERMINATED(m->file) || !TERMINATED(m->range[0]) || !TERMINATED(m->range[1]) ||
-        !TERMINATED(m->clip[0]) || !TERMINATED(m->clip[1]) || !TERMINATED(m->at) ||
-        !TERMINATED(m->watermark))
+    if (!TERMINATED(m->session) || !TERMINATED(m->purpose) || !TERMINATED(m->by) ||
+        !TERMINATED(m->grant) || !TERMINATED(m->tracks) || !TERMINATED(m->file) ||
+        !TERMINATED(m->range[0]) || !TERMINATED(m->range[1]) || !TERMINATED(m->clip[0]) ||
+        !TERMINATED(m->clip[1]) || !TERMINATED(m->at) || !TERMINATED(m->watermark))
         abort();
     if (m->nseg == 0 || m->nseg > TLO_PLAYER_EXPORT_MAX_SEGMENTS || !m->seg)
         abort();
@@ -71,12 +70,11 @@ static void check_bounds(const tlo_custody_manifest *m, const char *text, size_t
 /* The fields that say what the manifest is (not where its proofs lie). */
 static void check_same(const tlo_custody_manifest *a, const tlo_custody_manifest *b)
 {
-    if (strcmp(a->case_number, b->case_number) || strcmp(a->session, b->session) ||
-        strcmp(a->purpose, b->purpose) || strcmp(a->by, b->by) || strcmp(a->grant, b->grant) ||
-        strcmp(a->tracks, b->tracks) || strcmp(a->file, b->file) || strcmp(a->at, b->at) ||
-        strcmp(a->watermark, b->watermark) || strcmp(a->range[0], b->range[0]) ||
-        strcmp(a->range[1], b->range[1]) || strcmp(a->clip[0], b->clip[0]) ||
-        strcmp(a->clip[1], b->clip[1]))
+    if (strcmp(a->session, b->session) || strcmp(a->purpose, b->purpose) || strcmp(a->by, b->by) ||
+        strcmp(a->grant, b->grant) || strcmp(a->tracks, b->tracks) || strcmp(a->file, b->file) ||
+        strcmp(a->at, b->at) || strcmp(a->watermark, b->watermark) ||
+        strcmp(a->range[0], b->range[0]) || strcmp(a->range[1], b->range[1]) ||
+        strcmp(a->clip[0], b->clip[0]) || strcmp(a->clip[1], b->clip[1]))
         abort();
     if (memcmp(a->case_id, b->case_id, sizeof a->case_id) ||
         memcmp(a->by_pk, b->by_pk, sizeof a->by_pk) ||
@@ -241,7 +239,6 @@ int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ct
     proof[1] = make_proof("export=1\n", &m.proof_len[1]);
     m.proof[0] = proof[0];
     m.proof[1] = proof[1];
-    snprintf(m.case_number, sizeof m.case_number, "2026-K-0042");
     memset(m.case_id, 0x42, sizeof m.case_id);
     snprintf(m.session, sizeof m.session, "%s", "0123456789abcdef0123456789abcdef");
     m.from_ms = 1000;

@@ -383,7 +383,7 @@ def entry_corpus(c):
         (2, None, admin, {"box_pk": h(b"\x24" * 32), "name": "X", "pk": h(b"\x25" * 32),
                           "roles": "admin,prosecutor,medical,auditor"}),
         (3, None, admin, {"pk": h(b"\x25" * 32), "reason": "left the unit"}),
-        (10, case, officer, {"case_number": "2025/0142", "info_object": h(b"\x31" * 16),
+        (10, case, officer, {"case_number_mac": sha(b"2025-0142"), "info_object": h(b"\x31" * 16),
                              "info_sha256": sha(b"info"), "wrapped_key_sha256": sha(b"key")}),
         (20, case, officer, {"camera.1": "test smpte 640x360 25/1 1500 kbit/s",
                              "camera.2": "device /dev/video0 1920x1080 25/1 8000 kbit/s",

@@ -151,6 +151,17 @@ def read_custodian_secret(path):
     return line
 
 
+def case_number_mac(secret, number):
+    """docs/vault-layout.md, "Case numbers": the keyed hash a case-open entry
+    logs. The lookup key is libsodium's crypto_kdf_derive_from_key(32, 1,
+    "tlo-case", the 32 bytes custodian.secret spells): BLAKE2b-256 keyed with
+    them, salt the subkey id 1 (little-endian), personal "tlo-case"."""
+    master = bytes.fromhex(secret.decode("ascii"))
+    lookup = hashlib.blake2b(b"", digest_size=32, key=master,
+                             salt=(1).to_bytes(8, "little"), person=b"tlo-case").digest()
+    return hashlib.blake2b(number, digest_size=32, key=lookup).digest()
+
+
 # ---------------------------------------------------------------------------
 # The ledger (docs/ledger.md)
 # ---------------------------------------------------------------------------
@@ -366,14 +377,17 @@ class Reader:
             raise ReadError("custodian.id's keys are not the custodian's of the genesis entry")
         self.say("custodian.id's keys are the genesis entry's")
 
+        mac = case_number_mac(secret, case.encode())
         opens = [e for e in entries if e.kind == 10 and e.case_id is not None and
-                 (e.body.get("case_number") == case.encode() or e.case_id.hex() == case.lower())]
+                 (e.body.get("case_number_mac") == mac.hex().encode() or
+                  e.case_id.hex() == case.lower())]
         if len(opens) != 1:
             raise ReadError("%d case-open entries for case %r" % (len(opens), case))
         co = opens[0]
         cid = co.case_id
-        self.say("case %s: internal id %s, case-open entry %d", co.text("case_number"),
-                 cid.hex(), co.seq)
+        self.say("case %s: internal id %s, case-open entry %d (found by %s)", case,
+                 cid.hex(), co.seq, "internal id" if cid.hex() == case.lower() else
+                 "case_number_mac, keyed with custodian.secret")
 
         wrapped = self.read_file("cases", cid.hex() + ".key")
         if hashlib.sha256(wrapped).digest() != co.hexfield("wrapped_key_sha256", 32):
@@ -394,8 +408,10 @@ class Reader:
         if h["kind"] != 3 or h["case_id"] != cid or h["object_id"].hex() != info:
             raise ReadError("objects/%s.tlo is not this case's sealed case record" % info)
         rec = parse_case_record(pt)
-        if rec["case_number"] != co.body["case_number"]:
-            raise ReadError("the case record's case_number is not the entry's")
+        if case_number_mac(secret, rec["case_number"]).hex().encode() != \
+                co.body.get("case_number_mac"):
+            raise ReadError("the case record's case_number is not the one whose keyed hash "
+                            "the entry logged (case_number_mac)")
         self.say("objects/%s.tlo: the case record (SHA-256 is info_sha256), fields %s",
                  info, ", ".join("%s (%d bytes)" % (k, len(v)) for k, v in rec.items()))
 
@@ -543,7 +559,8 @@ def cmd_vectors(docs):
     def case_open_body():
         body = _code_block_after(layout, "The `case-open` entry of this case")
         f = dict(parse_body(body))
-        return (f["case_number"] == rec["case_number"] and
+        return (f["case_number_mac"] ==
+                case_number_mac(c["custodian_secret"], rec["case_number"]).hex().encode() and
                 f["info_object"] == r["object_id"].hex().encode() and
                 f["info_sha256"] == r["info_sha256"].hex().encode() and
                 f["wrapped_key_sha256"] == w["wrapped_key_sha256"].hex().encode())

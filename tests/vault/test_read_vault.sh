@@ -33,8 +33,9 @@ echo 'officer secret' >officer.pass
 expect 0 "init" -- "$tlo" init --admin "Anna Admin" --passphrase-file admin.pass
 expect 0 "user add" -- "$tlo" user add "张警官" --role interviewer --as "Anna Admin" \
     --passphrase-file admin.pass --new-passphrase-file officer.pass
+printf 'child_name=Lily Testchild\nchild_birthdate=2017-05-01\n' >lily.child
 expect 0 "case open" -- "$tlo" case open "2026-刑-0042" --as "张警官" --passphrase-file officer.pass \
-    --title "first interview" --child-name "Lily Testchild" --child-birthdate 2017-05-01
+    --title "first interview" --child-file lily.child
 expect 0 "case open (a second case)" -- "$tlo" case open "2026-刑-0043" --as "张警官" \
     --passphrase-file officer.pass
 expect 0 "record 6 s in the simulated room" -- "$tlo" record "2026-刑-0042" --as "张警官" \
