@@ -773,7 +773,9 @@ tlo_chain_state *tlo_chain_state_load(const uint8_t *buf, size_t len, tlo_error 
         p += 16;
         memcpy(s->case_id, p, 16), p += 16;
         memcpy(s->starter, p, 32), p += 32;
-        s->open = *p++ ? 1 : 0;
+        if (*p > 1)
+            goto bad;
+        s->open = *p++;
         s->next_index = get64(p), p += 8;
     }
     NEED(8);
