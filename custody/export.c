@@ -329,6 +329,7 @@ static int finish(tlo_custody *v, const tlo_custody_case *cs, const tlo_custody_
     if ((rc = log_export(v, cust, &m, err)) != 0)
         goto out;
     r->export_seq = m.export_seq;
+    custody_test_kill("export-logged");
     if ((rc = proofs_in_checkpoint(v, &vk, m.export_seq, &m, proof, &r->checkpoint_size, err)) !=
             0 ||
         (rc = tlo_custody_manifest_format(&m, &text, &text_len, err)) != 0 ||
@@ -367,6 +368,7 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
                                        p->to_ms, p->purpose, &req, err)) != 0 ||
         (rc = tlo_custody_release(v, &req, &rel, err)) != 0)
         goto out; /* refused (and logged), or nothing was released */
+    custody_test_kill("export-released");
     out->access_seq = rel.access_seq;
     out->from_ms = rel.from_ms;
     out->to_ms = rel.to_ms;
@@ -385,6 +387,7 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
          (rc = watermark_text(out->watermark, sizeof out->watermark, by, cs.number, err)) != 0) ||
         (rc = mux(v, &rel, p, out, err)) != 0)
         goto out;
+    custody_test_kill("export-muxed");
     if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, out, err)) != 0) {
         unlink(p->out_path);
         out->clip_removed = true;

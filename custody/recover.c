@@ -277,10 +277,12 @@ static int reseal(closing *c, const char *path, const char *hex, const char *fil
         snprintf(why, sizeof why, "%s", err && err->msg[0] ? err->msg : strerror(errno));
         rc = tlo_fail(err, TLO_EIO, "cannot seal the recovered part of %s: %s", path, why);
     } else {
+        custody_test_kill("recover-sealed");
         uint64_t ms = media_ms(pt, keep), seq;
         part_body(body, sizeof body, c, &dg, nhex, hex, ms);
         if ((rc = custody_append(c->v, c->actor, TLO_ENTRY_SEGMENT, c->s->case_id, body, &seq,
                                  err)) == 0) {
+            custody_test_kill("recover-logged");
             tlo_custody_recovery_step st = {.ms = ms, .index = c->s->segments, .seq = seq};
             snprintf(st.session, sizeof st.session, "%s", c->s->id);
             tlo_hex(st.case_hex, c->s->case_id, TLO_ID_BYTES);
@@ -382,6 +384,7 @@ static int close_session(closing *c, tlo_error *err)
         custody_append(c->v, c->actor, TLO_ENTRY_SESSION_RECOVERED, c->s->case_id, body, &seq, err);
     if (rc)
         return rc;
+    custody_test_kill("recover-closed");
     tlo_custody_recovery_step st = {.closed = true,
                                     .seq = seq,
                                     .segments = c->s->segments,
@@ -406,7 +409,10 @@ static int recover_session(closing *c, tlo_error *err)
     snprintf(body, sizeof body, "action=recover\npurpose=close interrupted session\nsession=%s\n",
              c->s->id);
     rc = custody_append(c->v, c->actor, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
-    if (rc || (rc = custody_release_key(c->v, &cs, &c->key, err)) != 0)
+    if (rc)
+        return rc;
+    custody_test_kill("recover-access");
+    if ((rc = custody_release_key(c->v, &cs, &c->key, err)) != 0)
         return rc;
     /* Unfinished segment objects of this case that no entry names. */
     DIR *dir = opendir(c->objects);
