@@ -111,8 +111,8 @@ int custody_publish(const char *from, const char *to, const char *dir, tlo_error
             return tlo_fail(err, TLO_EIO, "cannot move %s to %s: %s", from, to, strerror(errno));
         /* A file system without RENAME_NOREPLACE: link never replaces. */
         if (link(from, to) != 0)
-            return tlo_fail(err, errno == EEXIST ? TLO_EEXIST : TLO_EIO,
-                            "cannot move %s to %s: %s", from, to, strerror(errno));
+            return tlo_fail(err, errno == EEXIST ? TLO_EEXIST : TLO_EIO, "cannot move %s to %s: %s",
+                            from, to, strerror(errno));
         unlink(from);
     }
     return custody_sync_dir(dir, err);
