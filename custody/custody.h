@@ -590,7 +590,9 @@ typedef struct tlo_custody_export_params {
 
 /* Checks p without the vault (so a mistake is found before anyone types a
  * passphrase): the session id, the purpose, the clip's file name, that its
- * directory is writable and that neither file exists. 0 or TLO_EARG. */
+ * directory is writable and that neither file exists, except a manifest
+ * naming the clip while the clip is missing (an interrupted export's: the
+ * export replaces it). 0 or TLO_EARG. */
 int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err);
 
 typedef struct tlo_custody_export_result {
@@ -601,15 +603,18 @@ typedef struct tlo_custody_export_result {
     double mux_seconds;                           /* remuxing or re-encoding took */
     uint64_t access_seq, export_seq, checkpoint_size;
     char *manifest_path; /* malloc'd: tlo_custody_export_result_free */
-    bool clip_removed;   /* on failure: the clip had been written and was removed */
+    bool clip_removed;   /* on failure: the clip had been made, and went unpublished */
 } tlo_custody_export_result;
 
 /* Exports as actor (unlocked; the custodian decides through
  * tlo_custody_release, which logs the access or the refusal): remuxes the
  * clip (or re-encodes it with the watermark), wipes the keys, logs the
  * export entry, has the custodian sign a checkpoint, and writes the
- * manifest signed by the custodian. On failure after the clip was written
- * the clip is removed (out->clip_removed). out is filled on success (and
+ * manifest signed by the custodian. The clip and manifest are written into
+ * unnamed files in the output's directory and linked into place (manifest,
+ * then clip) only after the export entry and checkpoint are durable: on
+ * failure, or killed, nothing is left but a manifest without its clip,
+ * which exporting again replaces (out->clip_removed: a clip had been made). out is filled on success (and
  * its manifest_path and seqs as far as they got on failure); free it with
  * tlo_custody_export_result_free. TLO_EDENIED when refused. */
 int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
