@@ -44,6 +44,12 @@ int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tl
 int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault_identity *cust,
                      uint8_t **key, tlo_error *err);
 
+/* The files beside the ledger (verify_objects.c): every case's wrapped key
+ * and sealed record against its case-open entry, and every file of cases/,
+ * objects/ and tmp/ accounted for. A problem sets out->chain.ok false with
+ * out->chain.problem; 0, or a negative code when the ledger cannot be read. */
+int custody_verify_objects(tlo_custody *v, tlo_custody_verify_report *out, tlo_error *err);
+
 /* ---- Publishing files (publish.c) ---- */
 
 /* Test-only: raises SIGKILL when TELLONCE_TEST_KILL_AT names step, so that

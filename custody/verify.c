@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct sess {
@@ -96,9 +97,19 @@ static int segment_file(media *m, const tlo_entry *e, const char *id, const char
     char *path = tlo_custody_object_path(m->v, obj);
     int rc = path ? hash_file(path, got, &size) : -ENOMEM;
     free(path);
-    if (rc == -ENOENT)
-        return problem(m, "session %s, segment %s: the file %s is missing (entry %llu)", id, idx,
-                       name, (unsigned long long)e->seq);
+    if (rc == -ENOENT) {
+        /* A recovery killed after it logged a part, before it moved it. */
+        char tname[80], *tpath;
+        struct stat st;
+        snprintf(tname, sizeof tname, "tmp/%s.tlo", obj);
+        bool waiting = (tpath = tlo_custody_path(m->v, tname)) && stat(tpath, &st) == 0;
+        free(tpath);
+        return problem(m, "session %s, segment %s: the file %s is missing (entry %llu)%s", id, idx,
+                       name, (unsigned long long)e->seq,
+                       waiting ? "; it is in tmp/, where an interrupted recovery left it: run "
+                                 "'tellonce recover' to finish it"
+                               : "");
+    }
     if (rc < 0)
         return problem(m, "session %s, segment %s: cannot read %s: %s", id, idx, name,
                        strerror(-rc));
@@ -262,6 +273,8 @@ int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t
         out->chain.ok = false;
         snprintf(out->chain.problem, sizeof out->chain.problem, "%s", mr.problem);
     }
+    if (out->chain.ok && (rc = custody_verify_objects(v, out, err)) != 0)
+        goto fail;
     return 0;
 fail:
     tlo_custody_verify_report_free(out);

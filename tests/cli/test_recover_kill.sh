@@ -89,10 +89,17 @@ for step in recover-access recover-sealed recover-logged recover-published recov
     rm -rf vault && cp -a crashed vault
     TELLONCE_TEST_KILL_AT=$step expect 137 "recover killed at $step" -- \
         "$tlo" recover --as "张警官" --passphrase-file officer.pass
+    if [ "$step" = recover-logged ]; then
+        # The part is logged but still in tmp/: verify says where it is.
+        expect 1 "verify between the kill at $step and the second recover" -- "$tlo" verify
+        grep -q "is missing.*it is in tmp/.*tellonce recover" out.txt && ok ||
+            bad "verify names the part waiting in tmp/: $out"
+    fi
     expect 0 "recover again after a kill at $step" -- "$tlo" recover --as "张警官" \
         --passphrase-file officer.pass
     expect 0 "verify after a kill at $step and a second recover" -- "$tlo" verify
-    [ "$failed" -eq 0 ] || echo "$out" >&2
+    grep -q "note: objects/.*an unfinished segment, kept as found by the recovery in entry" out.txt &&
+        ok || bad "$step: verify names the unfinished segment recover kept: $out"
     check "$step"
     # A third run finds nothing to do.
     expect 0 "recover a third time after $step" -- "$tlo" recover --as "张警官" \
