@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,15 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of this process (every thread), user and system. */
+static double cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -148,16 +158,19 @@ int main(int argc, char **argv)
     for (char *save = NULL, *t = strtok_r(list, " ,", &save); rc == 0 && t;
          t = strtok_r(NULL, " ,", &save)) {
         setenv("TELLONCE_VERIFY_THREADS", t, 1);
-        double s[100];
+        double s[100], wall = 0, cpus = 0;
         tlo_custody_media_report r;
         for (unsigned k = 0; rc == 0 && k <= reps; k++) {
-            double t0 = now();
+            double t0 = now(), c0 = cpu();
             if (tlo_custody_verify_media(v, &r, &err) != 0 || !r.ok || r.segments != nfiles) {
                 fprintf(stderr, "bench_verify: verify failed: %s\n", r.ok ? err.msg : r.problem);
                 rc = 1;
             }
-            if (k)
-                s[k - 1] = now() - t0; /* run 0 warms the page cache */
+            if (k) { /* run 0 warms the page cache */
+                s[k - 1] = now() - t0;
+                wall += s[k - 1];
+                cpus += cpu() - c0;
+            }
         }
         if (rc)
             break;
@@ -168,6 +181,10 @@ int main(int argc, char **argv)
         printf("  %2s thread%s  median %.3f s (min %.3f, max %.3f)  %.2f GB/s  %.2fx one "
                "thread\n",
                t, strcmp(t, "1") ? "s" : " ", med, s[0], s[reps - 1], rate, rate / one);
+        /* On a busy machine the wall-clock rate says how much of the cores
+         * the process got; these say what it did with them. */
+        printf("             CPU %.2f s per run, %.2f cores busy, %.2f GB per CPU second\n",
+               cpus / reps, cpus / wall, total * reps / cpus / 1e9);
     }
     if (getloadavg(loads, 3) >= 0)
         printf("  load average after: %.2f\n", loads[0]);

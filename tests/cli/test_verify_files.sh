@@ -29,7 +29,7 @@ echo 'a secret' > p.pass
 for c in A-1 B-2; do
     "$tlo" case open "$c" --as "Ivan Interviewer" "${pass[@]}" >/dev/null || bad "case open $c"
 done
-expect 0 "record 4 s" -- "$tlo" record A-1 --as "Ivan Interviewer" "${pass[@]}" --duration 4 --no-live
+expect 0 "record 8 s" -- "$tlo" record A-1 --as "Ivan Interviewer" "${pass[@]}" --duration 8 --no-live
 body() { sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 10 ORDER BY seq LIMIT 1 OFFSET $1"; }
 ida=$(sqlite3 vault/ledger.db "SELECT hex(case_id) FROM entries WHERE kind = 10 ORDER BY seq LIMIT 1" | tr A-F a-f)
 idb=$(sqlite3 vault/ledger.db "SELECT hex(case_id) FROM entries WHERE kind = 10 ORDER BY seq LIMIT 1 OFFSET 1" | tr A-F a-f)
@@ -71,6 +71,19 @@ restore
 echo hello > vault/objects/notes.txt
 expect 1 "a foreign file in objects/" -- "$tlo" verify
 contains "$out" "objects/notes.txt is named by no entry" "foreign file named"
+restore
+# The segment files are hashed on several threads: with every one of them
+# damaged, the first in ledger order is the one named, on 1 thread or 4.
+segs=$(sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 21 ORDER BY seq" |
+    sed -n 's/^object=//p')
+[ "$(wc -l <<<"$segs")" -ge 2 ] && ok || bad "at least two segments: $segs"
+for o in $segs; do printf 'x' >> "vault/objects/$o.tlo"; done
+first=$(head -n 1 <<<"$segs")
+for n in 1 4; do
+    TELLONCE_VERIFY_THREADS=$n expect 1 "every segment damaged, $n threads" -- "$tlo" verify
+    contains "$out" "segment 0: objects/$first.tlo is not the file that was recorded" \
+        "the first damaged segment is named ($n threads)"
+done
 restore
 expect 0 "the pristine copy verifies" -- "$tlo" verify
 
