@@ -447,6 +447,22 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
         goto out;
     }
     snprintf(out->manifest_path, ml, "%s%s", p->out_path, TLO_CUSTODY_MANIFEST_SUFFIX);
+    /* A manifest already there is replaced only if it is this custodian's,
+     * of this clip, which is missing: found before anything is logged. */
+    if (access(out->manifest_path, F_OK) == 0) {
+        char origin[TLO_NOTE_NAME_MAX + 1];
+        tlo_note_verifier vk;
+        const char *file = slash ? slash + 1 : p->out_path;
+        if ((rc = tlo_custody_trust(v, origin, sizeof origin, &vk, err)) != 0)
+            goto out;
+        if (!half_made(out->manifest_path, file, &vk)) {
+            rc = tlo_fail(err, TLO_EARG,
+                          "%s already exists and is not a manifest this vault's custodian "
+                          "signed for %s; tellonce never overwrites a file: move it away",
+                          out->manifest_path, file);
+            goto out;
+        }
+    }
     if ((rc = tlo_custody_request_make(v, actor, TLO_CUSTODY_EXPORT, &cs, p->session, p->from_ms,
                                        p->to_ms, p->purpose, &req, err)) != 0 ||
         (rc = tlo_custody_release(v, &req, &rel, err)) != 0)

@@ -107,5 +107,18 @@ expect 2 "export over a manifest of something else" -- export_cmd "$d"
 grep -q "already exists" err.txt && ok || bad "the refusal says why: $err"
 [ "$(cat "$d/clip.mp4.manifest")" = "my notes" ] && ok || bad "the other manifest was changed"
 
+# A manifest of this clip's name that the custodian did not sign (one line
+# changed) is refused before anything is logged.
+d=out-forged
+mkdir "$d"
+sed 's/^case 2026-K-7$/case 2026-K-8/' out-export-muxed/clip.mp4.manifest > "$d/clip.mp4.manifest"
+cmp -s "$d/clip.mp4.manifest" out-export-muxed/clip.mp4.manifest && bad "the manifest was not changed" || ok
+granted=$(ledger "SELECT count(*) FROM entries WHERE kind = 40")
+expect 2 "export over a manifest the custodian did not sign" -- export_cmd "$d"
+grep -q "not a manifest this vault's custodian signed" err.txt && ok || bad "the refusal says why: $err"
+[ "$(ledger "SELECT count(*) FROM entries WHERE kind = 40")" -eq "$granted" ] && ok ||
+    bad "an access was logged for an export refused at once"
+[ "$(listing "$d")" = "clip.mp4.manifest " ] && ok || bad "left: $(listing "$d")"
+
 echo "cli_export_kill: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
