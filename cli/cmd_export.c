@@ -197,7 +197,9 @@ int cmd_export(int argc, char **argv)
     if (tlo_custody_export(v, actor, &p, &r, &err) != 0) {
         rc = cli_fail(&err);
         if (r.clip_removed)
-            cli_error("%s was removed: an export without its manifest is not complete", p.out_path);
+            cli_error("the clip that was made is gone, nothing is at %s: an export without "
+                      "its manifest is not complete; export again when the cause is fixed",
+                      p.out_path);
         goto out;
     }
     print_export(&p, &r, cs.number, actor->name);

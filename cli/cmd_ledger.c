@@ -90,6 +90,9 @@ static void print_verify_json(const ledger_args *a, const tlo_custody_verify_rep
     if (a->has_case)
         printf(",\"case_entries\":%llu", (unsigned long long)v->case_entries);
     printf(",\"segments\":%llu", (unsigned long long)v->segments);
+    printf(",\"case_records\":%llu,\"unfinished\":%llu,\"notes\":",
+           (unsigned long long)v->case_records, (unsigned long long)v->unfinished);
+    cli_json_string(stdout, v->notes);
     printf("}\n");
 }
 
@@ -118,6 +121,15 @@ static void print_verify(const ledger_args *a, const tlo_custody_verify_report *
     for (size_t i = 0; i < v->nanchors; i++)
         printf("    and it extends %s (%llu entries).\n", v->anchors[i].label,
                (unsigned long long)v->anchors[i].size);
+    printf("    %llu case keys and records have the digests their cases logged; every file of "
+           "the vault is one the ledger names.\n",
+           (unsigned long long)v->case_records);
+    for (const char *l = v->notes; *l;) {
+        const char *nl = strchr(l, '\n');
+        int len = nl ? (int)(nl - l) : (int)strlen(l);
+        printf("    note: %.*s\n", len, l);
+        l += len + (nl != NULL);
+    }
 }
 
 int cmd_verify(int argc, char **argv)

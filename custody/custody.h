@@ -543,6 +543,9 @@ typedef struct tlo_custody_verify_report {
     bool has_case;
     uint64_t case_entries; /* counted when the chain verified */
     uint64_t segments;
+    uint64_t case_records; /* wrapped keys and sealed case records with their logged digest */
+    uint64_t unfinished;   /* unfinished segments a recovery kept as found */
+    char notes[2048];      /* lines for a person: files kept or left that are not problems */
 } tlo_custody_verify_report;
 
 /* The auditor's verification in one verb: the genesis names the custodian;
@@ -550,10 +553,12 @@ typedef struct tlo_custody_verify_report {
  * signed by it; the whole chain verifies and extends both
  * (tlo_chain_verify_anchored); then, when it does, the entries of case_id
  * (if not NULL, TLO_CASE_ID_BYTES) are counted and the media is checked
- * (tlo_custody_verify_media). 0 when it ran (out->chain.ok says whether all
- * holds; free out with tlo_custody_verify_report_free), or a negative code
- * with err filled (e.g. a checkpoint that is not the custodian's), out
- * freed. */
+ * (tlo_custody_verify_media), then every case's wrapped key and sealed
+ * record against its case-open entry and every file of cases/, objects/ and
+ * tmp/ (custody/verify_objects.c: a file no entry names is a problem; an
+ * unfinished segment a recovery kept is counted and listed in out->notes). 0 when it ran
+ * (out->chain.ok says whether all holds; free out with tlo_custody_verify_report_free), or a
+ * negative code with err filled (e.g. a checkpoint that is not the custodian's), out freed. */
 int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t *case_id,
                        tlo_custody_verify_report *out, tlo_error *err);
 /* Frees the labels. NULL-safe. */
@@ -619,7 +624,9 @@ typedef struct tlo_custody_export_params {
 
 /* Checks p without the vault (so a mistake is found before anyone types a
  * passphrase): the session id, the purpose, the clip's file name, that its
- * directory is writable and that neither file exists. 0 or TLO_EARG. */
+ * directory is writable and that neither file exists, except a manifest
+ * naming the clip while the clip is missing (an interrupted export's: the
+ * export replaces it). 0 or TLO_EARG. */
 int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err);
 
 typedef struct tlo_custody_export_result {
@@ -630,16 +637,19 @@ typedef struct tlo_custody_export_result {
     double mux_seconds;                           /* remuxing or re-encoding took */
     uint64_t access_seq, export_seq, checkpoint_size;
     char *manifest_path; /* malloc'd: tlo_custody_export_result_free */
-    bool clip_removed;   /* on failure: the clip had been written and was removed */
+    bool clip_removed;   /* on failure: the clip had been made, and went unpublished */
 } tlo_custody_export_result;
 
 /* Exports as actor (unlocked; the custodian decides through
  * tlo_custody_release, which logs the access or the refusal): remuxes the
  * clip (or re-encodes it with the watermark), wipes the keys, logs the
  * export entry, has the custodian sign a checkpoint, and writes the
- * manifest signed by the custodian. On failure after the clip was written
- * the clip is removed (out->clip_removed). out is filled on success (and
- * its manifest_path and seqs as far as they got on failure); free it with
+ * manifest signed by the custodian. The clip and manifest are written into
+ * unnamed files in the output's directory and linked into place (manifest,
+ * then clip) only after the export entry and checkpoint are durable: on
+ * failure, or killed, nothing is left but a manifest without its clip,
+ * which exporting again replaces (out->clip_removed: a clip had been made). out is filled on
+ * success (and its manifest_path and seqs as far as they got on failure); free it with
  * tlo_custody_export_result_free. TLO_EDENIED when refused. */
 int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
                        const tlo_custody_export_params *p, tlo_custody_export_result *out,

@@ -10,19 +10,58 @@
  * (kind 42: the clip's SHA-256, the access entry) is logged; the custodian
  * signs a checkpoint of the ledger, which now holds both entries; the
  * manifest carries both entries with their inclusion proofs in that
- * checkpoint, and is signed by the custodian. Anything failing after the
- * clip was written removes the clip. */
+ * checkpoint, and is signed by the custodian.
+ *
+ * Nothing of it has a name until the end (docs/vault-layout.md, "Temporary
+ * files"): the clip (and the watermark encoder's second file) is written
+ * into unnamed files (O_TMPFILE) in the output's directory, and the
+ * manifest too; once the export entry and the checkpoint are durable the
+ * manifest is linked into place, then the clip, each with one linkat. A
+ * process killed before leaves nothing in that directory: the plaintext in
+ * the unnamed files goes with it. Killed after the export entry and before
+ * the clip is linked, the ledger logs an export whose clip exists nowhere
+ * (its bytes went with the process), perhaps with its manifest at the path:
+ * running the export again makes a new clip, logs it as a new export and
+ * replaces that manifest, whose clip is missing, with its own. A clip at
+ * the path is never replaced. */
 #include "internal.h"
 #include "manifest.h"
 #include "merkle.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A manifest at mpath that names file (the clip, absent) is what an export
+ * killed between its two links left: a half-made output that exporting
+ * again replaces. vk NULL: the note's signature is not checked (only to
+ * decide whether to go on and ask for a passphrase; the export checks it
+ * with the custodian's key before it removes anything). */
+static bool half_made(const char *mpath, const char *file, const tlo_note_verifier *vk)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tlo_note *note = calloc(1, sizeof *note);
+    tlo_custody_manifest m;
+    tlo_error e = {0};
+    bool yes = false;
+    memset(&m, 0, sizeof m);
+    if (note && tlo_read_file(mpath, TLO_NOTE_MAX_BYTES, &text, &len, &e) == 0 &&
+        (vk ? tlo_note_open(text, len, vk, 1, note, &e)
+            : tlo_note_parse_unverified(text, len, note, &e)) == 0 &&
+        tlo_custody_manifest_parse(note->text, note->text_len, &m, &e) == 0)
+        yes = !strcmp(m.file, file);
+    tlo_custody_manifest_free(&m);
+    free(note);
+    free(text);
+    return yes;
+}
 
 int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
 {
@@ -54,7 +93,7 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
         return tlo_fail(err, TLO_ENOMEM, "out of memory");
     snprintf(mpath, ml, "%s%s", out, TLO_CUSTODY_MANIFEST_SUFFIX);
     int rc = 0;
-    if (access(out, F_OK) == 0 || access(mpath, F_OK) == 0)
+    if (access(out, F_OK) == 0 || (access(mpath, F_OK) == 0 && !half_made(mpath, file, NULL)))
         rc = tlo_fail(err, TLO_EARG, "%s already exists; tellonce never overwrites a file",
                       access(out, F_OK) == 0 ? out : mpath);
     free(mpath);
@@ -265,10 +304,10 @@ static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_p
     return 0;
 }
 
-/* Remuxes (or re-encodes) the released segments into the clip; wipes the
- * keys whatever happens. */
+/* Remuxes (or re-encodes) the released segments into the unnamed file
+ * to->fd; wipes the keys whatever happens. */
 static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_export_params *p,
-               tlo_custody_export_result *r, tlo_error *err)
+               const tlo_player_export_output *to, tlo_custody_export_result *r, tlo_error *err)
 {
     tlo_player_export_segment *segs = calloc(rel->n, sizeof *segs);
     char **paths = calloc(rel->n, sizeof *paths);
@@ -288,9 +327,8 @@ static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_expo
     if (rc == 0)
         rc = p->watermark
                  ? tlo_player_export_mp4_watermarked(segs, rel->n, rel->from_ms, rel->to_ms,
-                                                     r->watermark, p->out_path, &r->clip, err)
-                 : tlo_player_export_mp4(segs, rel->n, rel->from_ms, rel->to_ms, p->out_path,
-                                         &r->clip, err);
+                                                     r->watermark, to, &r->clip, err)
+                 : tlo_player_export_mp4(segs, rel->n, rel->from_ms, rel->to_ms, to, &r->clip, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->mux_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     /* The keys have done their work: wipe them now. */
@@ -305,11 +343,43 @@ static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_expo
     return rc;
 }
 
+/* Links the manifest (text) and then the clip (clip_fd) into place in dir;
+ * a manifest there whose clip is missing (half_made, signed by the
+ * custodian vk) is replaced. */
+static int publish(const tlo_custody_export_params *p, const char *dir, const char *file,
+                   int clip_fd, const char *note, size_t note_len, const tlo_note_verifier *vk,
+                   tlo_custody_export_result *r, tlo_error *err)
+{
+    int mfd = -1, rc = custody_tmpfile(dir, &mfd, err);
+    if (rc == 0 && (tlo_write_all(mfd, note, note_len) != 0 || fchmod(mfd, 0600) != 0))
+        rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", r->manifest_path, strerror(errno));
+    if (rc == 0 && access(r->manifest_path, F_OK) == 0) {
+        if (access(p->out_path, F_OK) == 0 || !half_made(r->manifest_path, file, vk))
+            rc = tlo_fail(err, TLO_EEXIST,
+                          "%s appeared while exporting; it is left as it was (tellonce never "
+                          "overwrites a file): move it away and export again",
+                          access(p->out_path, F_OK) == 0 ? p->out_path : r->manifest_path);
+        else if (unlink(r->manifest_path) != 0)
+            rc = tlo_fail(err, TLO_EIO,
+                          "cannot remove %s, the manifest an interrupted export left without "
+                          "its clip: %s",
+                          r->manifest_path, strerror(errno));
+    }
+    if (rc == 0 && (rc = custody_link_fd(mfd, r->manifest_path, dir, err)) == 0) {
+        custody_test_kill("export-manifest-published");
+        if ((rc = custody_link_fd(clip_fd, p->out_path, dir, err)) != 0)
+            unlink(r->manifest_path); /* its clip is not there: not an export */
+    }
+    if (mfd >= 0)
+        close(mfd);
+    return rc;
+}
+
 /* After the clip: the export entry, the checkpoint and proofs, the signed
- * manifest. */
+ * manifest; then both are linked into place. */
 static int finish(tlo_custody *v, const tlo_custody_case *cs, const tlo_custody_export_params *p,
                   const tlo_custody_released *rel, const char *by, const uint8_t by_pk[32],
-                  tlo_custody_export_result *r, tlo_error *err)
+                  const char *dir, int clip_fd, tlo_custody_export_result *r, tlo_error *err)
 {
     char origin[TLO_NOTE_NAME_MAX + 1], *text = NULL, *note = NULL, *proof[2] = {NULL, NULL};
     size_t text_len = 0, note_len = 0;
@@ -330,12 +400,13 @@ static int finish(tlo_custody *v, const tlo_custody_case *cs, const tlo_custody_
     if ((rc = log_export(v, cust, &m, err)) != 0)
         goto out;
     r->export_seq = m.export_seq;
+    custody_test_kill("export-logged");
     if ((rc = proofs_in_checkpoint(v, &vk, m.export_seq, &m, proof, &r->checkpoint_size, err)) !=
             0 ||
         (rc = tlo_custody_manifest_format(&m, &text, &text_len, err)) != 0 ||
         (rc = tlo_note_sign(text, text_len, origin, cust->sign_sk, &note, &note_len, err)) != 0)
         goto out;
-    rc = tlo_write_new_file(r->manifest_path, note, note_len, 0600, err);
+    rc = publish(p, dir, m.file, clip_fd, note, note_len, &vk, r, err);
 out:
     free(proof[0]);
     free(proof[1]);
@@ -353,21 +424,51 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     tlo_custody_released rel;
     tlo_custody_request req;
     tlo_custody_case cs;
-    char by[TLO_NAME_MAX + 1];
+    char by[TLO_NAME_MAX + 1], *dir = NULL;
     uint8_t actor_id[32];
+    tlo_player_export_output to = {.fd = -1, .scratch_fd = -1, .name = p->out_path};
     memset(out, 0, sizeof *out);
     memset(&rel, 0, sizeof rel);
     int rc = tlo_custody_export_check(p, err);
     if (rc || (rc = tlo_custody_case_find(v, p->case_number, &cs, err)) != 0)
         return rc;
-    size_t ml = strlen(p->out_path) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
-    if (!(out->manifest_path = malloc(ml)))
+    /* The unnamed files, in the output's directory (so that a link puts the
+     * clip in place), made before any key is asked for. */
+    const char *slash = strrchr(p->out_path, '/');
+    if (!(dir = slash
+                    ? strndup(p->out_path, slash == p->out_path ? 1 : (size_t)(slash - p->out_path))
+                    : strdup(".")))
         return tlo_fail(err, TLO_ENOMEM, "out of memory");
+    if ((rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
+        (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
+        goto out;
+    size_t ml = strlen(p->out_path) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
+    if (!(out->manifest_path = malloc(ml))) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
+        goto out;
+    }
     snprintf(out->manifest_path, ml, "%s%s", p->out_path, TLO_CUSTODY_MANIFEST_SUFFIX);
+    /* A manifest already there is replaced only if it is this custodian's,
+     * of this clip, which is missing: found before anything is logged. */
+    if (access(out->manifest_path, F_OK) == 0) {
+        char origin[TLO_NOTE_NAME_MAX + 1];
+        tlo_note_verifier vk;
+        const char *file = slash ? slash + 1 : p->out_path;
+        if ((rc = tlo_custody_trust(v, origin, sizeof origin, &vk, err)) != 0)
+            goto out;
+        if (!half_made(out->manifest_path, file, &vk)) {
+            rc = tlo_fail(err, TLO_EARG,
+                          "%s already exists and is not a manifest this vault's custodian "
+                          "signed for %s; tellonce never overwrites a file: move it away",
+                          out->manifest_path, file);
+            goto out;
+        }
+    }
     if ((rc = tlo_custody_request_make(v, actor, TLO_CUSTODY_EXPORT, &cs, p->session, p->from_ms,
                                        p->to_ms, p->purpose, &req, err)) != 0 ||
         (rc = tlo_custody_release(v, &req, &rel, err)) != 0)
         goto out; /* refused (and logged), or nothing was released */
+    custody_test_kill("export-released");
     out->access_seq = rel.access_seq;
     out->from_ms = rel.from_ms;
     out->to_ms = rel.to_ms;
@@ -386,13 +487,20 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     tlo_hex(case_hex, cs.id, TLO_ID_BYTES);
     if ((p->watermark &&
          (rc = watermark_text(out->watermark, sizeof out->watermark, by, case_hex, err)) != 0) ||
-        (rc = mux(v, &rel, p, out, err)) != 0)
+        (rc = mux(v, &rel, p, &to, out, err)) != 0)
         goto out;
-    if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, out, err)) != 0) {
-        unlink(p->out_path);
-        out->clip_removed = true;
-    }
+    if (to.scratch_fd >= 0)
+        close(to.scratch_fd); /* the muxer is done with it: it is gone */
+    to.scratch_fd = -1;
+    custody_test_kill("export-muxed");
+    if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, dir, to.fd, out, err)) != 0)
+        out->clip_removed = true; /* made, never linked: gone with its file */
 out:
+    if (to.fd >= 0)
+        close(to.fd);
+    if (to.scratch_fd >= 0)
+        close(to.scratch_fd);
+    free(dir);
     tlo_custody_released_free(&rel);
     return rc;
 }

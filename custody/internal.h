@@ -67,4 +67,39 @@ int custody_walk_case(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES]
 /* A grant entry's fields; -1 if it is not a grant this tellonce understands. */
 int custody_grant_parse(const tlo_entry *e, tlo_custody_grant *g);
 
+/* The files beside the ledger (verify_objects.c): every case's wrapped key
+ * and sealed record against its case-open entry, and every file of cases/,
+ * objects/ and tmp/ accounted for. A problem sets out->chain.ok false with
+ * out->chain.problem; 0, or a negative code when the ledger cannot be read. */
+int custody_verify_objects(tlo_custody *v, tlo_custody_verify_report *out, tlo_error *err);
+
+/* ---- Publishing files (publish.c) ---- */
+
+/* Test-only: raises SIGKILL when TELLONCE_TEST_KILL_AT names step, so that
+ * tests can kill a verb at each of its steps (docs/vault-layout.md). */
+void custody_test_kill(const char *step);
+
+/* fsyncs the folder dir (a name made or moved in it is then durable). */
+int custody_sync_dir(const char *dir, tlo_error *err);
+
+/* The vault's private folder VAULT/tmp (0700, made when missing; malloc'd
+ * into *out), where the vault's own files are written until they are
+ * logged and moved into place. */
+int custody_private_dir(tlo_custody *v, char **out, tlo_error *err);
+
+/* An unnamed file (O_TMPFILE, 0600) in dir, open for reading and writing:
+ * what a process killed before custody_link_fd leaves of it is nothing. */
+int custody_tmpfile(const char *dir, int *fd, tlo_error *err);
+
+/* "/proc/self/fd/FD": how libraries that take a path write into fd. */
+int custody_fd_path(int fd, char out[static 32]);
+
+/* Syncs fd and gives it the name path in dir (never over an existing file:
+ * TLO_EEXIST), then syncs dir. */
+int custody_link_fd(int fd, const char *path, const char *dir, tlo_error *err);
+
+/* Moves from to to (never over an existing file: TLO_EEXIST), in one
+ * rename, and syncs dir, to's folder. */
+int custody_publish(const char *from, const char *to, const char *dir, tlo_error *err);
+
 #endif

@@ -6,7 +6,15 @@
  * object, cut after its last complete MP4 fragment, seals it again as a
  * complete segment, logs it, and ends the session with a session-recovered
  * entry saying what was kept and what was lost. The unfinished object stays
- * where it is; later recoveries know it from that entry's unfinished list. */
+ * where it is; later recoveries know it from that entry's unfinished list.
+ *
+ * A recovery killed at any moment can be run again (docs/vault-layout.md,
+ * "Temporary files"): a part is sealed in the vault's private folder tmp/,
+ * synced, logged, and only then moved into objects/ with one rename. A run
+ * finds what an earlier one left: a part logged (its segment entry names
+ * the unfinished object in recovered_from) is not sealed again, and moved
+ * into objects/ if it is still in tmp/; a part in tmp/ that no entry names
+ * was never logged and is removed. */
 #include "record_internal.h"
 
 #include "player.h"
@@ -22,8 +30,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A part an earlier, interrupted recovery logged for a session. */
+typedef struct part {
+    char object[33], from[33]; /* the new object; the unfinished one it came from */
+    char sha[65];              /* ciphertext_sha256 */
+    uint64_t bytes, plaintext_bytes, ms;
+} part;
+
 typedef struct open_session {
     char id[33];
+    part *parts;
+    size_t nparts;
     uint8_t case_id[TLO_ID_BYTES];
     uint64_t segments;
     uint64_t end_ms;   /* where the last logged segment ends on the session clock */
@@ -43,6 +60,8 @@ static void scan_free(scan *sc)
     for (size_t i = 0; i < sc->nobj; i++)
         free(sc->objects[i]);
     free(sc->objects);
+    for (size_t i = 0; i < sc->n; i++)
+        free(sc->s[i].parts);
     free(sc->s);
 }
 
@@ -60,7 +79,8 @@ static int remember_object(scan *sc, const char *hex)
 }
 
 /* Every object id an entry names: segments, case fields, and the unfinished
- * files an earlier recovery dealt with. */
+ * files an earlier recovery dealt with (also one killed before it closed the
+ * session: its parts name them in recovered_from). */
 static int scan_objects(scan *sc, const tlo_entry *e)
 {
     char obj[40], list[2048];
@@ -68,6 +88,9 @@ static int scan_objects(scan *sc, const tlo_entry *e)
         (e->kind == TLO_ENTRY_CASE_OPEN && tlo_entry_str(e, "info_object", obj, sizeof obj) == 0))
         if (remember_object(sc, obj) != 0)
             return -1;
+    if (e->kind == TLO_ENTRY_SEGMENT && tlo_entry_str(e, "recovered_from", obj, sizeof obj) == 0 &&
+        strlen(obj) == 32 && remember_object(sc, obj) != 0)
+        return -1;
     if (e->kind == TLO_ENTRY_SESSION_RECOVERED &&
         tlo_entry_str(e, "unfinished", list, sizeof list) == 0)
         for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -93,9 +116,34 @@ static open_session *new_session(scan *sc, const tlo_entry *e, const char *id)
     return s;
 }
 
-static void scan_segment(open_session *s, const tlo_entry *e)
+/* A part of s logged by a recovery (recovered_from): -1 out of memory. */
+static int scan_part(open_session *s, const tlo_entry *e)
 {
-    char end[24], ws[24], st[24];
+    part p;
+    char n[3][24];
+    memset(&p, 0, sizeof p);
+    if (tlo_entry_str(e, "recovered_from", p.from, sizeof p.from) != 0 ||
+        tlo_entry_str(e, "object", p.object, sizeof p.object) != 0 ||
+        tlo_entry_str(e, "ciphertext_sha256", p.sha, sizeof p.sha) != 0 ||
+        tlo_entry_str(e, "bytes", n[0], sizeof n[0]) != 0 ||
+        tlo_entry_str(e, "plaintext_bytes", n[1], sizeof n[1]) != 0 ||
+        tlo_entry_str(e, "recovered_ms", n[2], sizeof n[2]) != 0 || strlen(p.object) != 32 ||
+        strspn(p.object, "0123456789abcdef") != 32)
+        return 0; /* not one of ours: verify judges it */
+    p.bytes = strtoull(n[0], NULL, 10);
+    p.plaintext_bytes = strtoull(n[1], NULL, 10);
+    p.ms = strtoull(n[2], NULL, 10);
+    part *np = realloc(s->parts, (s->nparts + 1) * sizeof *np);
+    if (!np)
+        return -1;
+    s->parts = np;
+    s->parts[s->nparts++] = p;
+    return 0;
+}
+
+static int scan_segment(open_session *s, const tlo_entry *e)
+{
+    char end[24], ws[24], st[24], from[40];
     s->segments++;
     if (tlo_entry_str(e, "end_ms", end, sizeof end) == 0)
         s->end_ms = strtoull(end, NULL, 10);
@@ -103,6 +151,7 @@ static void scan_segment(open_session *s, const tlo_entry *e)
         tlo_entry_str(e, "start_ms", st, sizeof st) == 0 &&
         strtoull(ws, NULL, 10) >= strtoull(st, NULL, 10))
         s->wall0_ms = strtoull(ws, NULL, 10) - strtoull(st, NULL, 10);
+    return tlo_entry_str(e, "recovered_from", from, sizeof from) == 0 ? scan_part(s, e) : 0;
 }
 
 static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
@@ -122,7 +171,8 @@ static int scan_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 3
         if (!new_session(sc, e, id))
             return tlo_fail(err, TLO_ENOMEM, "out of memory reading the ledger");
     } else if (s && e->kind == TLO_ENTRY_SEGMENT) {
-        scan_segment(s, e);
+        if (scan_segment(s, e) != 0)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory reading the ledger");
     } else if (s && (e->kind == TLO_ENTRY_SESSION_END || e->kind == TLO_ENTRY_SESSION_RECOVERED)) {
         s->ended = 1;
     }
@@ -212,7 +262,7 @@ typedef struct closing {
     const tlo_vault_identity *cust;  /* the custodian: signs the key use and the segments */
     const scan *sc;
     open_session *s;
-    char *objects;
+    char *objects, *tmp; /* objects/ and the private folder tmp/ */
     uint8_t *key;
     char unfinished[2048];
     uint64_t found_bytes, kept_bytes, recovered, kept_ms;
@@ -268,20 +318,34 @@ static int reseal(closing *c, const char *path, const char *hex, const char *fil
     memcpy(op.case_id, c->s->case_id, TLO_ID_BYTES);
     tlo_vault_random_id(op.object_id);
     tlo_hex(nhex, op.object_id, TLO_ID_BYTES);
-    char *npath = tlo_custody_object_path(c->v, nhex);
-    int nfd = npath ? open(npath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    /* Sealed in tmp/ under its final file name, synced, and moved into
+     * objects/ only once its entry is durable. */
+    char *npath = tlo_custody_object_path(c->v, nhex), name[40];
+    snprintf(name, sizeof name, "%s.tlo", nhex);
+    char *tpath = tlo_path_join(c->tmp, name);
+    int nfd = npath && tpath ? open(tpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    bool made = nfd >= 0, logged = false;
     tlo_vault_writer *w =
         nfd >= 0 ? tlo_vault_writer_new(&op, c->key, tlo_vault_fd_sink, &nfd, err) : NULL;
     if (!w || tlo_vault_writer_write(w, pt, keep, err) != 0 ||
         tlo_vault_writer_finish(w, &dg, err) != 0 || fsync(nfd) != 0) {
         char why[TLO_ERROR_MSG_MAX];
         snprintf(why, sizeof why, "%s", err && err->msg[0] ? err->msg : strerror(errno));
-        rc = tlo_fail(err, TLO_EIO, "cannot seal the recovered part of %s: %s", path, why);
-    } else {
+        rc = tlo_fail(err, TLO_EIO, "cannot seal the recovered part of %s into %s: %s", path,
+                      tpath ? tpath : c->tmp, why);
+    } else if ((rc = custody_sync_dir(c->tmp, err)) == 0) {
+        custody_test_kill("recover-sealed");
         uint64_t ms = media_ms(pt, keep), seq;
         part_body(body, sizeof body, c, &dg, nhex, hex, ms);
         if ((rc = custody_append(c->v, c->cust, TLO_ENTRY_SEGMENT, c->s->case_id, body, &seq,
                                  err)) == 0) {
+            logged = true;
+            custody_test_kill("recover-logged");
+            /* On failure it stays in tmp/, logged: the next 'recover' moves it. */
+            if ((rc = custody_publish(tpath, npath, c->objects, err)) == 0)
+                custody_test_kill("recover-published");
+        }
+        if (rc == 0) {
             tlo_custody_recovery_step st = {.ms = ms, .index = c->s->segments, .seq = seq};
             snprintf(st.session, sizeof st.session, "%s", c->s->id);
             tlo_hex(st.case_hex, c->s->case_id, TLO_ID_BYTES);
@@ -297,7 +361,10 @@ static int reseal(closing *c, const char *path, const char *hex, const char *fil
     tlo_vault_writer_free(w);
     if (nfd >= 0)
         close(nfd);
+    if (made && !logged)
+        unlink(tpath); /* never logged: sealed media no entry will name */
     free(npath);
+    free(tpath);
     return rc;
 }
 
@@ -383,6 +450,7 @@ static int close_session(closing *c, tlo_error *err)
         custody_append(c->v, c->actor, TLO_ENTRY_SESSION_RECOVERED, c->s->case_id, body, &seq, err);
     if (rc)
         return rc;
+    custody_test_kill("recover-closed");
     tlo_custody_recovery_step st = {.closed = true,
                                     .seq = seq,
                                     .segments = c->s->segments,
@@ -391,6 +459,63 @@ static int close_session(closing *c, tlo_error *err)
     snprintf(st.session, sizeof st.session, "%s", c->s->id);
     tlo_hex(st.case_hex, c->s->case_id, TLO_ID_BYTES);
     return add_step(c->out, &st, err);
+}
+
+/* The parts an interrupted recovery logged for this session: each is moved
+ * into objects/ if it is still in tmp/ (once its file is the one its entry
+ * logged), and counted as recovered, so that nothing is sealed twice. */
+static int earlier_parts(closing *c, tlo_error *err)
+{
+    for (size_t i = 0; i < c->s->nparts; i++) {
+        const part *p = &c->s->parts[i];
+        char name[40], *to = tlo_custody_object_path(c->v, p->object), *from;
+        snprintf(name, sizeof name, "%s.tlo", p->object);
+        from = tlo_path_join(c->tmp, name);
+        struct stat st;
+        int rc = to && from ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory");
+        if (rc == 0 && stat(to, &st) != 0 && errno == ENOENT) {
+            uint8_t got[32];
+            uint64_t size = 0;
+            char hex[65];
+            int fd = open(from, O_RDONLY | O_CLOEXEC);
+            int hr = fd >= 0 ? custody_hash_fd(fd, got, &size) : -errno;
+            if (fd >= 0)
+                close(fd);
+            tlo_hex(hex, got, 32);
+            if (hr != 0)
+                rc = tlo_fail(err, TLO_EIO,
+                              "session %s: the recovered part %s its segment entry names is "
+                              "in neither objects/ nor %s (%s): restore it from a backup",
+                              c->s->id, name, c->tmp, strerror(-hr));
+            else if (strcmp(hex, p->sha) != 0 || size != p->bytes)
+                rc = tlo_fail(err, TLO_EIO,
+                              "session %s: %s is not the recovered part its segment entry "
+                              "logged (its SHA-256 differs); it is left there: restore the "
+                              "part from a backup",
+                              c->s->id, from);
+            else
+                rc = custody_publish(from, to, c->objects, err);
+        }
+        free(to);
+        free(from);
+        if (rc)
+            return rc;
+        /* The unfinished object it came from, as found (it stays). */
+        char *up = NULL;
+        snprintf(name, sizeof name, "%s.tlo", p->from);
+        if ((up = tlo_path_join(c->objects, name)) && stat(up, &st) == 0)
+            c->found_bytes += (uint64_t)st.st_size;
+        free(up);
+        if (!strstr(c->unfinished, p->from) && strlen(c->unfinished) + 34 < sizeof c->unfinished) {
+            if (c->unfinished[0])
+                strcat(c->unfinished, ",");
+            strcat(c->unfinished, p->from);
+        }
+        c->recovered++;
+        c->kept_bytes += p->plaintext_bytes;
+        c->kept_ms += p->ms;
+    }
+    return 0;
 }
 
 static int recover_session(closing *c, tlo_error *err)
@@ -411,7 +536,11 @@ static int recover_session(closing *c, tlo_error *err)
              "action=recover\nactor=%s\npurpose=close interrupted session\nsession=%s\n", pk,
              c->s->id);
     rc = custody_append(c->v, c->cust, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
-    if (rc || (rc = custody_case_key(c->v, &cs, c->cust, &c->key, err)) != 0)
+    if (rc)
+        return rc;
+    custody_test_kill("recover-access");
+    if ((rc = earlier_parts(c, err)) != 0 ||
+        (rc = custody_case_key(c->v, &cs, c->cust, &c->key, err)) != 0)
         return rc;
     /* Unfinished segment objects of this case that no entry names. */
     DIR *dir = opendir(c->objects);
@@ -425,6 +554,31 @@ static int recover_session(closing *c, tlo_error *err)
     return rc ? rc : close_session(c, err);
 }
 
+/* Removes the parts in tmp/ that no entry names: sealed by a recovery that
+ * was killed before it logged them (ciphertext; they are sealed again). */
+static int clean_tmp(const scan *sc, const char *tmp, tlo_error *err)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *de;
+    if (!d)
+        return tlo_fail(err, TLO_EIO, "cannot read the vault's private folder %s: %s", tmp,
+                        strerror(errno));
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        char hex[33];
+        if (strlen(de->d_name) != 36 || strcmp(de->d_name + 32, ".tlo") ||
+            strspn(de->d_name, "0123456789abcdef") != 32)
+            continue;
+        memcpy(hex, de->d_name, 32);
+        hex[32] = '\0';
+        if (!known_object(sc, hex) && unlinkat(dirfd(d), de->d_name, 0) != 0)
+            rc = tlo_fail(err, TLO_EIO, "cannot remove %s/%s, a part never logged: %s", tmp,
+                          de->d_name, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
 int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_recovery *out,
                         tlo_error *err)
 {
@@ -434,23 +588,27 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
                                  "interviewer or administrator", NULL, err);
     if (rc || (rc = scan_ledger(v, &sc, err)) != 0)
         return rc;
-    char *objects = tlo_custody_path(v, "objects");
+    char *objects = tlo_custody_path(v, "objects"), *tmp = NULL;
     if (!objects)
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
     bool any = false;
+    for (size_t i = 0; i < sc.n; i++)
+        any = any || !sc.s[i].ended;
+    if (rc == 0 && any && (rc = custody_private_dir(v, &tmp, err)) == 0)
+        rc = clean_tmp(&sc, tmp, err);
     tlo_vault_identity *cust = NULL;
+    if (rc == 0 && any)
+        rc = custody_custodian(v, &cust, err);
     for (size_t i = 0; i < sc.n && rc == 0; i++) {
         if (sc.s[i].ended)
             continue;
-        any = true;
-        if (!cust && (rc = custody_custodian(v, &cust, err)) != 0)
-            break;
         closing c = {.v = v,
                      .actor = actor,
                      .cust = cust,
                      .sc = &sc,
                      .s = &sc.s[i],
                      .objects = objects,
+                     .tmp = tmp,
                      .out = out};
         rc = recover_session(&c, err);
     }
@@ -458,6 +616,7 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     if (rc == 0 && any)
         rc = tlo_custody_checkpoint(v, NULL, err);
     free(objects);
+    free(tmp);
     scan_free(&sc);
     return rc;
 }

@@ -3,16 +3,25 @@
  *
  * The media part: every sealed segment the ledger names is in the vault with
  * the digest its entry recorded, every session's segments run 0, 1, 2, ...
- * contiguous on the session clock, and every session was ended. */
+ * contiguous on the session clock, and every session was ended.
+ *
+ * The walk checks the entries and collects the segment files; the files are
+ * then hashed by a pool of threads, one per core (TELLONCE_VERIFY_THREADS
+ * sets how many, for benchmarks: tests/bench/bench_verify.c), and the first
+ * problem in ledger order is the one reported, as if the walk had hashed
+ * each file in turn. */
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gcrypt.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct sess {
@@ -23,10 +32,23 @@ typedef struct sess {
     int ended;
 } sess;
 
+/* One segment file to hash: what its entry logged, and what was found. */
+typedef struct seg_file {
+    uint64_t seq, bytes;
+    char id[40], idx[24], obj[40], sha[70]; /* as the entry has them */
+    int rc;                                 /* 0, or -errno */
+    uint64_t size;
+    uint8_t got[32];
+} seg_file;
+
 typedef struct media {
     tlo_custody *v;
     sess *s;
     size_t n, cap;
+    seg_file *f;
+    size_t nf, fcap;
+    uint64_t cur_seq;     /* the entry the walk is at */
+    uint64_t problem_seq; /* the entry of the walk's problem, UINT64_MAX: none */
     tlo_custody_media_report *r;
 } media;
 
@@ -85,30 +107,111 @@ static int session_start(media *m, const tlo_entry *e)
     return 0;
 }
 
-/* The segment's file has the size and SHA-256 its entry logged. */
+/* Keeps the segment's file for the hashing after the walk. */
 static int segment_file(media *m, const tlo_entry *e, const char *id, const char *idx,
                         const char *obj, const char *sha, const char *bytes)
 {
-    char name[80], got_hex[65];
-    uint8_t got[32];
-    uint64_t size = 0;
-    snprintf(name, sizeof name, "objects/%s.tlo", obj);
-    char *path = tlo_custody_object_path(m->v, obj);
-    int rc = path ? hash_file(path, got, &size) : -ENOMEM;
-    free(path);
-    if (rc == -ENOENT)
-        return problem(m, "session %s, segment %s: the file %s is missing (entry %llu)", id, idx,
-                       name, (unsigned long long)e->seq);
-    if (rc < 0)
-        return problem(m, "session %s, segment %s: cannot read %s: %s", id, idx, name,
-                       strerror(-rc));
-    tlo_hex(got_hex, got, 32);
-    if (strcmp(got_hex, sha) != 0 || size != strtoull(bytes, NULL, 10))
-        return problem(m,
-                       "session %s, segment %s: %s is not the file that was recorded (its "
-                       "SHA-256 differs from entry %llu): it was replaced or altered",
-                       id, idx, name, (unsigned long long)e->seq);
+    if (m->nf == m->fcap) {
+        size_t cap = m->fcap ? 2 * m->fcap : 256;
+        seg_file *f = realloc(m->f, cap * sizeof *f);
+        if (!f)
+            return TLO_ENOMEM;
+        m->f = f;
+        m->fcap = cap;
+    }
+    seg_file *f = &m->f[m->nf++];
+    memset(f, 0, sizeof *f);
+    f->seq = e->seq;
+    f->bytes = strtoull(bytes, NULL, 10);
+    snprintf(f->id, sizeof f->id, "%s", id);
+    snprintf(f->idx, sizeof f->idx, "%s", idx);
+    snprintf(f->obj, sizeof f->obj, "%s", obj);
+    snprintf(f->sha, sizeof f->sha, "%s", sha);
     return 0;
+}
+
+/* The pool: each thread takes the next file until none is left. */
+typedef struct pool {
+    media *m;
+    atomic_size_t next;
+} pool;
+
+static void *hash_worker(void *arg)
+{
+    pool *p = arg;
+    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->m->nf;) {
+        seg_file *f = &p->m->f[i];
+        char *path = tlo_custody_object_path(p->m->v, f->obj);
+        f->rc = path ? hash_file(path, f->got, &f->size) : -ENOMEM;
+        free(path);
+    }
+    return NULL;
+}
+
+static unsigned hash_threads(size_t files)
+{
+    const char *env = getenv("TELLONCE_VERIFY_THREADS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > 64)
+        n = 64;
+    return (size_t)n > files ? (unsigned)(files ? files : 1) : (unsigned)n;
+}
+
+static void hash_all(media *m)
+{
+    pool p = {.m = m};
+    atomic_init(&p.next, 0);
+    unsigned n = hash_threads(m->nf), started = 0;
+    pthread_t t[64];
+    for (unsigned k = 1; k < n; k++) /* this thread is the first */
+        if (pthread_create(&t[started], NULL, hash_worker, &p) == 0)
+            started++;
+    hash_worker(&p);
+    for (unsigned k = 0; k < started; k++)
+        pthread_join(t[k], NULL);
+}
+
+/* The first file (in ledger order, before the walk's own problem) that is
+ * missing or not what its entry logged. */
+static void file_problems(media *m)
+{
+    for (size_t i = 0; i < m->nf; i++) {
+        const seg_file *f = &m->f[i];
+        char name[80], got_hex[65];
+        if (f->seq > m->problem_seq)
+            return;
+        snprintf(name, sizeof name, "objects/%s.tlo", f->obj);
+        if (f->rc == -ENOENT) {
+            /* A recovery killed after it logged a part, before it moved it. */
+            char tname[80], *tpath;
+            struct stat st;
+            snprintf(tname, sizeof tname, "tmp/%s.tlo", f->obj);
+            bool waiting = (tpath = tlo_custody_path(m->v, tname)) && stat(tpath, &st) == 0;
+            free(tpath);
+            problem(m, "session %s, segment %s: the file %s is missing (entry %llu)%s", f->id,
+                    f->idx, name, (unsigned long long)f->seq,
+                    waiting ? "; it is in tmp/, where an interrupted recovery left it: run "
+                              "'tellonce recover' to finish it"
+                            : "");
+            return;
+        }
+        if (f->rc < 0) {
+            problem(m, "session %s, segment %s: cannot read %s: %s", f->id, f->idx, name,
+                    strerror(-f->rc));
+            return;
+        }
+        tlo_hex(got_hex, f->got, 32);
+        if (strcmp(got_hex, f->sha) != 0 || f->size != f->bytes) {
+            problem(m,
+                    "session %s, segment %s: %s is not the file that was recorded (its "
+                    "SHA-256 differs from entry %llu): it was replaced or altered",
+                    f->id, f->idx, name, (unsigned long long)f->seq);
+            return;
+        }
+        m->r->segments++;
+    }
 }
 
 static int segment(media *m, const tlo_entry *e)
@@ -146,7 +249,6 @@ static int segment(media *m, const tlo_entry *e)
     if (rc)
         return rc;
     s->next_index++;
-    m->r->segments++;
     return 0;
 }
 
@@ -171,6 +273,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     char id[40];
     (void)leaf;
     (void)err;
+    m->cur_seq = e->seq;
     if (e->kind == TLO_ENTRY_SESSION_START)
         return session_start(m, e);
     if (e->kind == TLO_ENTRY_SEGMENT)
@@ -188,14 +291,27 @@ int tlo_custody_verify_media(tlo_custody *v, tlo_custody_media_report *out, tlo_
 {
     memset(out, 0, sizeof *out);
     out->ok = true;
-    media m = {.v = v, .r = out};
+    media m = {.v = v, .r = out, .problem_seq = UINT64_MAX};
     int rc = tlo_chain_walk(v->ch, 0, visit, &m, err);
     if (rc < 0) {
         free(m.s);
+        free(m.f);
         if (rc == TLO_ENOMEM && err && !err->msg[0])
             tlo_fail(err, rc, "out of memory verifying the sessions of the ledger");
         out->ok = false;
         return rc;
+    }
+    /* The walk's problem (if any) stands unless a file before it fails. */
+    tlo_custody_media_report walked = *out;
+    if (!out->ok)
+        m.problem_seq = m.cur_seq;
+    out->ok = true;
+    hash_all(&m);
+    file_problems(&m);
+    free(m.f);
+    if (out->ok && !walked.ok) {
+        out->ok = false;
+        memcpy(out->problem, walked.problem, sizeof out->problem);
     }
     for (size_t i = 0; out->ok && i < m.n; i++)
         if (!m.s[i].ended)
@@ -262,6 +378,8 @@ int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t
         out->chain.ok = false;
         snprintf(out->chain.problem, sizeof out->chain.problem, "%s", mr.problem);
     }
+    if (out->chain.ok && (rc = custody_verify_objects(v, out, err)) != 0)
+        goto fail;
     return 0;
 fail:
     tlo_custody_verify_report_free(out);

@@ -1,7 +1,7 @@
 /* Export: the released segments of a session remuxed into one MP4
  * (export.h). Stream copy here: no decoder or encoder runs in this file;
  * the re-encode with a watermark is export_watermark.c, which shares the
- * temporary file, digest, sync and rename below.
+ * output file, digest and sync below.
  *
  * Two passes over the first segment, one over the others: the first pass
  * reads only the first segment's packets, up to `from`, to find the keyframe
@@ -67,7 +67,7 @@ typedef struct exporter {
     unsigned ntracks;
     int map[TLO_PLAYER_MAX_TRACKS * 4]; /* input stream -> track, or -1 */
     AVFormatContext *out;
-    char *tmp_path;    /* the file being written, until renamed */
+    char tmp_path[32]; /* the caller's file, as /proc/self/fd/FD */
     char writing[320]; /* "writing OUT", for messages */
     tlo_error *err;
 } exporter;
@@ -478,8 +478,10 @@ static int copy_all(exporter *x)
     return rc;
 }
 
-/* Hashes the finished file and syncs it to disk. */
-static int hash_and_sync(const char *path, tlo_player_export_result *out, tlo_error *err)
+/* Hashes the finished file at path and syncs it to disk; name is what
+ * messages call it. */
+static int hash_and_sync(const char *path, const char *name, tlo_player_export_result *out,
+                         tlo_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     uint8_t *buf = malloc(HASH_BUF_BYTES);
@@ -487,7 +489,8 @@ static int hash_and_sync(const char *path, tlo_player_export_result *out, tlo_er
     uint64_t off = 0;
     int rc = 0;
     if (fd < 0 || !buf) {
-        rc = fd < 0 ? tlo_fail(err, TLO_EIO, "cannot reopen %s: %s", path, strerror(errno))
+        rc = fd < 0 ? tlo_fail(err, TLO_EIO, "cannot reopen %s (as %s): %s", name, path,
+                               strerror(errno))
                     : tlo_fail(err, TLO_ENOMEM, "out of memory");
         goto out;
     }
@@ -495,7 +498,7 @@ static int hash_and_sync(const char *path, tlo_player_export_result *out, tlo_er
     for (;;) {
         long long n = tlo_pread_full(fd, buf, HASH_BUF_BYTES, off);
         if (n < 0) {
-            rc = tlo_fail(err, TLO_EIO, "cannot read back %s: %s", path, strerror((int)-n));
+            rc = tlo_fail(err, TLO_EIO, "cannot read back %s: %s", name, strerror((int)-n));
             goto out;
         }
         crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
@@ -506,59 +509,12 @@ static int hash_and_sync(const char *path, tlo_player_export_result *out, tlo_er
     crypto_hash_sha256_final(&st, out->sha256);
     out->bytes = off;
     if (fsync(fd) != 0)
-        rc = tlo_fail(err, TLO_EIO, "cannot sync %s to disk: %s", path, strerror(errno));
+        rc = tlo_fail(err, TLO_EIO, "cannot sync %s to disk: %s", name, strerror(errno));
 out:
     free(buf);
     if (fd >= 0)
         close(fd);
     return rc;
-}
-
-/* Renames tmp to path, never over an existing file, and syncs the directory. */
-static int publish(const char *tmp, const char *path, const char *dir, tlo_error *err)
-{
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
-        if (errno == EEXIST)
-            return tlo_fail(err, TLO_EEXIST, "%s appeared while exporting; it is left as it was",
-                            path);
-        if (errno != EINVAL && errno != ENOSYS)
-            return tlo_fail(err, TLO_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        /* A file system without RENAME_NOREPLACE: link never replaces. */
-        if (link(tmp, path) != 0)
-            return tlo_fail(err, errno == EEXIST ? TLO_EEXIST : TLO_EIO, "cannot create %s: %s",
-                            path, strerror(errno));
-        unlink(tmp);
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-    if (dfd < 0 || fsync(dfd) != 0)
-        rc = tlo_fail(err, TLO_EIO, "cannot sync the directory %s: %s", dir, strerror(errno));
-    if (dfd >= 0)
-        close(dfd);
-    if (rc)
-        unlink(path);
-    return rc;
-}
-
-/* A new empty file ".BASE.XXXXXX" (mode 0600) beside out_path: its path
- * (malloc'd) in *tmp. */
-static int make_temp(const char *out_path, const char *dir, char **tmp, tlo_error *err)
-{
-    const char *slash = strrchr(out_path, '/');
-    size_t dlen = slash ? (size_t)(slash - out_path) : 0, cap = strlen(out_path) + 12;
-    if (!(*tmp = malloc(cap)))
-        return tlo_fail(err, TLO_ENOMEM, "out of memory");
-    snprintf(*tmp, cap, "%.*s%s.%s.XXXXXX", (int)dlen, out_path, slash ? "/" : "",
-             slash ? slash + 1 : out_path);
-    int fd = mkstemp(*tmp); /* mode 0600 */
-    if (fd < 0) {
-        int e = errno;
-        free(*tmp);
-        *tmp = NULL;
-        return tlo_fail(err, TLO_EIO, "cannot create a file in %s: %s", dir, strerror(e));
-    }
-    close(fd);
-    return 0;
 }
 
 /* The stream copy into tmp: the result but for its size and digest. */
@@ -580,21 +536,22 @@ static int copy_into(exporter *x, tlo_player_export_result *res)
     return 0;
 }
 
-/* Both exports: the checks, the temporary file, the stream copy or the
- * re-encode (watermark not NULL) into it, its digest, sync and rename. */
+/* Both exports: the checks, the stream copy or the re-encode (watermark
+ * not NULL) into the caller's file, its digest and sync. */
 static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
-                      uint64_t to_ms, const char *watermark, const char *out_path,
+                      uint64_t to_ms, const char *watermark, const tlo_player_export_output *to,
                       tlo_player_export_result *out, tlo_error *err)
 {
     exporter x = {.segs = segs, .n = n, .err = err};
-    char *dir = NULL, *mdat_path = NULL;
+    char mdat_path[32];
     int rc = 0;
     if (out)
         memset(out, 0, sizeof *out);
-    if (!segs || !out || !out_path || !*out_path || n == 0 || n > TLO_PLAYER_EXPORT_MAX_SEGMENTS ||
-        to_ms <= from_ms || to_ms > (uint64_t)INT64_MAX / US_PER_MS / 2)
+    if (!segs || !out || !to || to->fd < 0 || !to->name || (watermark && to->scratch_fd < 0) ||
+        n == 0 || n > TLO_PLAYER_EXPORT_MAX_SEGMENTS || to_ms <= from_ms ||
+        to_ms > (uint64_t)INT64_MAX / US_PER_MS / 2)
         return tlo_fail(err, TLO_EARG,
-                        "tlo_player_export_mp4: no segments, too many (%zu, at "
+                        "tlo_player_export_mp4: no output file, no segments, too many (%zu, at "
                         "most %d), or an empty range",
                         n, TLO_PLAYER_EXPORT_MAX_SEGMENTS);
     for (size_t i = 0; i < n; i++)
@@ -605,37 +562,17 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
                             "tlo_player_export_mp4: segment %zu is malformed or "
                             "out of order",
                             i);
-    snprintf(x.writing, sizeof x.writing, "writing %s", out_path);
+    snprintf(x.writing, sizeof x.writing, "writing %s", to->name);
     x.from_us = (int64_t)from_ms * US_PER_MS;
     x.to_us = (int64_t)to_ms * US_PER_MS;
-    if (access(out_path, F_OK) == 0)
-        return tlo_fail(err, TLO_EEXIST, "%s already exists; an export never overwrites a file",
-                        out_path);
-
-    /* The temporary file: ".NAME.XXXXXX" beside the output. */
-    const char *slash = strrchr(out_path, '/');
-    size_t dlen = slash ? (size_t)(slash - out_path) : 0;
-    const char *base = slash ? slash + 1 : out_path;
-    if (!*base)
-        return tlo_fail(err, TLO_EARG, "%s names a directory, not a file", out_path);
-    if (!(dir = malloc(dlen + 2))) {
-        rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (slash)
-        snprintf(dir, dlen + 2, "%.*s", (int)(dlen ? dlen : 1), out_path);
-    else
-        snprintf(dir, 2, ".");
-    if ((rc = make_temp(out_path, dir, &x.tmp_path, err)) != 0)
-        goto done;
+    /* FFmpeg and GStreamer take paths: the caller's open files as paths. */
+    snprintf(x.tmp_path, sizeof x.tmp_path, "/proc/self/fd/%d", to->fd);
+    snprintf(mdat_path, sizeof mdat_path, "/proc/self/fd/%d", to->scratch_fd);
 
     tlo_player_export_result res = {0};
     if (watermark) {
         /* The muxer's index goes at the front, so it keeps the media in a
-         * second file until the end: beside the output as well, not in a
-         * shared /tmp. */
-        if ((rc = make_temp(out_path, dir, &mdat_path, err)) != 0)
-            goto done;
+         * second file until the end: the caller's, never a shared /tmp. */
         tlo_clip_segment *cs = calloc(n, sizeof *cs);
         if (!cs) {
             rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
@@ -653,36 +590,28 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
     } else {
         rc = copy_into(&x, &res);
     }
-    if (rc != 0 || (rc = hash_and_sync(x.tmp_path, &res, err)) != 0 ||
-        (rc = publish(x.tmp_path, out_path, dir, err)) != 0)
+    if (rc != 0 || (rc = hash_and_sync(x.tmp_path, to->name, &res, err)) != 0)
         goto done;
     *out = res;
     tlo_error_clear(err);
 done:
-    if (x.tmp_path && rc != 0)
-        unlink(x.tmp_path);
-    if (mdat_path)
-        unlink(mdat_path); /* the muxer removes it when it ends well */
-    free(mdat_path);
-    free(x.tmp_path);
     avformat_free_context(x.out);
     for (unsigned k = 0; k < TLO_PLAYER_MAX_TRACKS; k++)
         avcodec_parameters_free(&x.tr[k].par);
-    free(dir);
     return rc;
 }
 
 int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
-                          uint64_t to_ms, const char *out_path, tlo_player_export_result *out,
-                          tlo_error *err)
+                          uint64_t to_ms, const tlo_player_export_output *to,
+                          tlo_player_export_result *out, tlo_error *err)
 {
-    return export_run(segs, n, from_ms, to_ms, NULL, out_path, out, err);
+    return export_run(segs, n, from_ms, to_ms, NULL, to, out, err);
 }
 
 int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
                                       uint64_t from_ms, uint64_t to_ms, const char *watermark,
-                                      const char *out_path, tlo_player_export_result *out,
-                                      tlo_error *err)
+                                      const tlo_player_export_output *to,
+                                      tlo_player_export_result *out, tlo_error *err)
 {
     if (out)
         memset(out, 0, sizeof *out);
@@ -692,5 +621,5 @@ int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, siz
                         "tlo_player_export_mp4_watermarked: the watermark is one line of 1 to %d "
                         "bytes",
                         TLO_PLAYER_WATERMARK_MAX);
-    return export_run(segs, n, from_ms, to_ms, watermark, out_path, out, err);
+    return export_run(segs, n, from_ms, to_ms, watermark, to, out, err);
 }

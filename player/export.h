@@ -16,17 +16,20 @@
  *     restarts each track at 0, up to an audio frame off) is laid right
  *     after it instead, so no audio is cut short.
  *
- * The MP4 is written to a new temporary file (mode 0600) in the directory of
- * the output, synced, and renamed to the output (never over an existing
- * file) only when complete; on failure nothing is left behind. The clip is
- * plaintext by design: what the authorized person takes out of the vault.
+ * The MP4 is written into a file the caller opened (tlo_player_export_output:
+ * tellonce gives an unnamed O_TMPFILE in the output's directory and links it
+ * into place only once the export is logged, custody/export.c), and synced;
+ * the player itself never names, renames or removes a file, so what a
+ * process killed midway leaves is whatever the caller's file leaves. The
+ * clip is plaintext by design: what the authorized person takes out of the
+ * vault.
  * Every read fails for good at the first chunk that fails authentication,
  * and the export with it.
  *
  * With a watermark (tlo_player_export_mp4_watermarked, export_watermark.c)
  * the pictures are not the recorded bits: they are decoded and encoded
  * again with the text burned in, into the same kind of MP4, through the
- * same temporary file, sync and rename. */
+ * same kind of caller's file and sync. */
 #ifndef TLO_PLAYER_EXPORT_H
 #define TLO_PLAYER_EXPORT_H
 
@@ -53,6 +56,17 @@ typedef struct tlo_player_export_track {
     uint64_t packets;           /* copied; re-encoded: frames (blocks of samples) encoded */
 } tlo_player_export_track;
 
+/* Where an export writes: fd, an open, empty, seekable regular file opened
+ * for reading and writing (the player writes it through /proc/self/fd/FD,
+ * reads it back for its digest and syncs it; it does not close it); for the
+ * watermarked export scratch_fd, a second one the muxer keeps the media in
+ * until it writes the index at the front (-1 for a stream copy); name, the
+ * output's path as people know it, for messages. */
+typedef struct tlo_player_export_output {
+    int fd, scratch_fd;
+    const char *name;
+} tlo_player_export_output;
+
 typedef struct tlo_player_export_result {
     uint64_t clip_start_ms; /* the clip's zero on the session clock (rounded down; re-encoded:
                                from_ms itself) */
@@ -65,15 +79,15 @@ typedef struct tlo_player_export_result {
 
 /* Remuxes the range [from_ms, to_ms) of the session clock from the n
  * segments (in session order, contiguous, covering the range; 1 <= n <=
- * TLO_PLAYER_EXPORT_MAX_SEGMENTS) into a new MP4 at out_path, which must not
- * exist. The keys are only read. Segments that differ in their tracks
+ * TLO_PLAYER_EXPORT_MAX_SEGMENTS) into a new MP4 in to->fd. The keys are only
+ * read. Segments that differ in their tracks
  * (count, kind, codec, codec parameters) fail with TLO_EFORMAT. A chunk that
  * fails authentication is that code (TLO_ECHUNK, naming the file and chunk);
- * an existing output TLO_EEXIST; a write or sync failure TLO_EIO. out is
+ * a write or sync failure TLO_EIO. out is
  * zeroed on entry and filled only when 0 is returned. */
 int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
-                          uint64_t to_ms, const char *out_path, tlo_player_export_result *out,
-                          tlo_error *err);
+                          uint64_t to_ms, const tlo_player_export_output *to,
+                          tlo_player_export_result *out, tlo_error *err);
 
 /* The longest watermark text, in bytes. */
 #define TLO_PLAYER_WATERMARK_MAX 1024
@@ -92,7 +106,7 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
  * or muxer failure TLO_EFORMAT, with GStreamer's message. Calls gst_init. */
 int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
                                       uint64_t from_ms, uint64_t to_ms, const char *watermark,
-                                      const char *out_path, tlo_player_export_result *out,
-                                      tlo_error *err);
+                                      const tlo_player_export_output *to,
+                                      tlo_player_export_result *out, tlo_error *err);
 
 #endif
