@@ -404,7 +404,7 @@ static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const
         snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
         access_body(body, sizeof body, req, d, "", middle, "");
         rc = custody_append(v, cust, TLO_ENTRY_ACCESS_DENIED, req->case_id, body, &seq, err);
-        if (rc == 0) {
+        if (rc == 0 && (rc = custody_seal(v, err)) == 0) {
             out->denied_seq = seq;
             rc = tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
                           d->reason, (unsigned long long)seq);
@@ -424,7 +424,8 @@ static int log_and_release(tlo_custody *v, const tlo_custody_request *req, const
         snprintf(middle, sizeof middle, "grant=own-recording\n");
     segment_span(ss, req, tail, sizeof tail);
     access_body(body, sizeof body, req, d, middle, "", tail);
-    if ((rc = custody_append(v, cust, TLO_ENTRY_ACCESS_GRANTED, req->case_id, body, &seq, err))) {
+    if ((rc = custody_append(v, cust, TLO_ENTRY_ACCESS_GRANTED, req->case_id, body, &seq, err)) ||
+        (rc = custody_seal(v, err))) {
         char why[TLO_ERROR_MSG_MAX];
         snprintf(why, sizeof why, "%s", err ? err->msg : "");
         tlo_fail(err, rc, "no key was released: the access could not be logged first (%s)", why);

@@ -310,6 +310,17 @@ typedef struct tlo_custody_checkpoint_info {
 int tlo_custody_checkpoint(tlo_custody *v, tlo_custody_checkpoint_info *out, tlo_error *err);
 void tlo_custody_checkpoint_info_free(tlo_custody_checkpoint_info *info);
 
+/* The publish directories vault.conf names (docs/vault-layout.md): every
+ * checkpoint the vault keeps is also copied to each. *dirs malloc'd
+ * (tlo_custody_publish_dirs_free); none when there is no vault.conf. */
+int tlo_custody_publish_dirs(tlo_custody *v, char ***dirs, size_t *n, tlo_error *err);
+void tlo_custody_publish_dirs_free(char **dirs, size_t n);
+
+/* Copies every checkpoint of checkpoints/ that dir (absolute) lacks into it,
+ * durably; one dir already holds with other bytes fails (a fork). *copied
+ * counts the copies. */
+int tlo_custody_checkpoint_publish(tlo_custody *v, const char *dir, size_t *copied, tlo_error *err);
+
 /* Opens a checkpoint file and checks its signature by the vault's custodian;
  * *text (malloc'd) holds the note cp refers into. */
 int tlo_custody_checkpoint_read(tlo_custody *v, const char *path, tlo_checkpoint *cp, char **text,

@@ -406,7 +406,8 @@ static int recover_session(closing *c, tlo_error *err)
     snprintf(body, sizeof body, "action=recover\npurpose=close interrupted session\nsession=%s\n",
              c->s->id);
     rc = custody_append(c->v, c->actor, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
-    if (rc || (rc = custody_release_key(c->v, &cs, &c->key, err)) != 0)
+    if (rc || (rc = custody_seal(c->v, err)) != 0 ||
+        (rc = custody_release_key(c->v, &cs, &c->key, err)) != 0)
         return rc;
     /* Unfinished segment objects of this case that no entry names. */
     DIR *dir = opendir(c->objects);
@@ -443,6 +444,7 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     }
     if (rc == 0 && any)
         rc = tlo_custody_checkpoint(v, NULL, err);
+    rc = custody_seal_end(v, rc, err); /* what a failed recovery logged, too */
     free(objects);
     scan_free(&sc);
     return rc;
