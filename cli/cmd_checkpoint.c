@@ -29,13 +29,16 @@ static int write_out(const char *path, const char *text, size_t len)
 
 static void checkpoint_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce checkpoint [--vault DIR] [-o FILE]\n"
+    fprintf(f, "usage: tellonce checkpoint [--vault DIR] [-o FILE] [--publish PUBDIR]\n"
                "       tellonce checkpoint --verifier-key [--vault DIR]\n"
                "\n"
                "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
                "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
-               "it as a ledger entry, and copies it to FILE if given. --verifier-key prints the\n"
-               "custodian's verifier key (name+keyid+key) for signed-note tools and auditors.\n");
+               "it as a ledger entry, and copies it to FILE if given. --publish copies every\n"
+               "checkpoint of the vault that PUBDIR (an absolute directory on another disk or\n"
+               "share) lacks into it; 'publish=PUBDIR' in the vault's vault.conf does that for\n"
+               "every checkpoint as it is made. --verifier-key prints the custodian's verifier\n"
+               "key (name+keyid+key) for signed-note tools and auditors.\n");
 }
 
 static int print_verifier_key(const tlo_note_verifier *key)
@@ -48,7 +51,7 @@ static int print_verifier_key(const tlo_note_verifier *key)
     return EXIT_OK;
 }
 
-static int write_checkpoint(tlo_custody *v, const char *out_path)
+static int write_checkpoint(tlo_custody *v, const char *out_path, const char *publish)
 {
     tlo_custody_checkpoint_info c;
     tlo_error err = {0};
@@ -56,6 +59,9 @@ static int write_checkpoint(tlo_custody *v, const char *out_path)
     if (tlo_custody_checkpoint(v, &c, &err) != 0)
         return cli_fail(&err);
     int rc = out_path ? write_out(out_path, c.note, c.note_len) : 0;
+    size_t copied = 0;
+    if (rc == 0 && publish && tlo_custody_checkpoint_publish(v, publish, &copied, &err) != 0)
+        rc = cli_fail(&err);
     if (rc == 0) {
         tlo_hex(root_hex, c.root, 32);
         printf("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
@@ -63,19 +69,20 @@ static int write_checkpoint(tlo_custody *v, const char *out_path)
                "  logged as entry %llu\n",
                (unsigned long long)c.size, root_hex, c.origin, c.path,
                out_path ? ", copied to " : "", out_path ? out_path : "", (unsigned long long)c.seq);
+        if (publish)
+            printf("  published to %s (%zu checkpoints copied there)\n", publish, copied);
     }
     tlo_custody_checkpoint_info_free(&c);
     return rc;
 }
 
 static int checkpoint_args(int argc, char **argv, const char **vault_opt, const char **out_path,
-                           int *want_vkey)
+                           const char **publish, int *want_vkey)
 {
-    static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"verifier-key", no_argument, NULL, 'k'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"vault", required_argument, NULL, 'V'},  {"output", required_argument, NULL, 'o'},
+        {"verifier-key", no_argument, NULL, 'k'}, {"publish", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -88,6 +95,9 @@ static int checkpoint_args(int argc, char **argv, const char **vault_opt, const 
             break;
         case 'k':
             *want_vkey = 1;
+            break;
+        case 'p':
+            *publish = optarg;
             break;
         case 'h':
             checkpoint_usage(stdout);
@@ -106,9 +116,10 @@ static int checkpoint_args(int argc, char **argv, const char **vault_opt, const 
 
 int cmd_checkpoint(int argc, char **argv)
 {
-    const char *vault_opt = NULL, *out_path = NULL;
+    const char *vault_opt = NULL, *out_path = NULL, *publish = NULL;
     char origin[TLO_NOTE_NAME_MAX + 1];
-    int want_vkey = 0, rc = checkpoint_args(argc, argv, &vault_opt, &out_path, &want_vkey);
+    int want_vkey = 0,
+        rc = checkpoint_args(argc, argv, &vault_opt, &out_path, &publish, &want_vkey);
     tlo_note_verifier key;
     tlo_error err = {0};
     if (rc)
@@ -124,7 +135,7 @@ int cmd_checkpoint(int argc, char **argv)
         cli_error("%s already exists; tellonce never overwrites a file", out_path);
         rc = EXIT_USAGE;
     } else {
-        rc = write_checkpoint(v, out_path);
+        rc = write_checkpoint(v, out_path, publish);
     }
     tlo_custody_close(v);
     return rc;

@@ -9,13 +9,21 @@
 #include <string.h>
 #include <time.h>
 
-static const struct option ledger_opts[] = {
-    {"vault", required_argument, NULL, 'V'}, {"checkpoint", required_argument, NULL, 'C'},
-    {"case", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
-    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+static const struct option ledger_opts[] = {{"vault", required_argument, NULL, 'V'},
+                                            {"checkpoint", required_argument, NULL, 'C'},
+                                            {"case", required_argument, NULL, 'c'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"checkpoints", required_argument, NULL, 'D'},
+                                            {"verifier-key", required_argument, NULL, 'K'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+
+#define MAX_DIRS 16
 
 typedef struct ledger_args {
-    const char *vault_opt, *checkpoint;
+    const char *vault_opt, *checkpoint, *vkey;
+    const char *dirs[MAX_DIRS];
+    size_t ndirs;
     int json, has_case;
     uint8_t case_id[TLO_CASE_ID_BYTES];
 } ledger_args;
@@ -35,6 +43,16 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
             break;
         case 'j':
             a->json = 1;
+            break;
+        case 'D':
+            if (a->ndirs == MAX_DIRS) {
+                cli_error("at most %d --checkpoints directories", MAX_DIRS);
+                return EXIT_USAGE;
+            }
+            a->dirs[a->ndirs++] = optarg;
+            break;
+        case 'K':
+            a->vkey = optarg;
             break;
         case 'c':
             if (tlo_unhex(a->case_id, TLO_CASE_ID_BYTES, optarg) != 0) {
@@ -60,13 +78,18 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
 
 static void verify_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify [--vault DIR] [--case ID] [--checkpoint OLD] [--json]\n"
+    fprintf(f, "usage: tellonce verify [--vault DIR] [--case ID] [--checkpoint OLD]\n"
+               "                       [--checkpoints PUBDIR]... [--verifier-key KEY] [--json]\n"
                "\n"
                "Checks the whole custody ledger without any key or passphrase: every entry's\n"
                "number, encoding, link to the entry before, and signature by a key enrolled\n"
                "(and not revoked) at that point, and the Merkle root; that the ledger extends\n"
-               "the vault's newest checkpoint and OLD (a checkpoint an auditor kept), so a\n"
-               "ledger rewritten or forked since fails. Every entry is a link of the chain, so\n"
+               "every checkpoint in the vault's checkpoints/, in each PUBDIR (where they were\n"
+               "published) and OLD (a checkpoint an auditor kept), so a ledger rewritten,\n"
+               "forked or cut short since fails; that every checkpoint entry has its file.\n"
+               "KEY is the custodian's verifier key ('tellonce checkpoint --verifier-key'):\n"
+               "with it, a vault whose custodian is another key fails. Every entry is a link of "
+               "the chain, so\n"
                "--case ID verifies the whole ledger and counts the case's entries in it.\n"
                "Exit status 0 only when\n"
                "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
@@ -93,6 +116,10 @@ static void print_verify_json(const ledger_args *a, const tlo_custody_verify_rep
     printf(",\"case_records\":%llu,\"unfinished\":%llu,\"notes\":",
            (unsigned long long)v->case_records, (unsigned long long)v->unfinished);
     cli_json_string(stdout, v->notes);
+    printf(",\"checkpoints\":%zu,\"vault_checkpoints\":%zu,\"published_checkpoints\":%zu,"
+           "\"checkpoint_entries\":%zu,\"pinned_key\":%s",
+           v->nanchors, v->local_checkpoints, v->published_checkpoints, v->checkpoint_entries,
+           v->pinned ? "true" : "false");
     printf("}\n");
 }
 
@@ -118,9 +145,24 @@ static void print_verify(const ledger_args *a, const tlo_custody_verify_report *
     if (a->has_case)
         printf("    The case has %llu of these entries; all are in the verified chain.\n",
                (unsigned long long)v->case_entries);
-    for (size_t i = 0; i < v->nanchors; i++)
-        printf("    and it extends %s (%llu entries).\n", v->anchors[i].label,
-               (unsigned long long)v->anchors[i].size);
+    if (v->has_old)
+        printf("    and it extends %s (%llu entries).\n", v->anchors[0].label,
+               (unsigned long long)v->anchors[0].size);
+    if (v->local_checkpoints)
+        printf("    and it extends all %zu checkpoints in the vault's checkpoints/ (the newest "
+               "covers %llu entries).\n",
+               v->local_checkpoints, (unsigned long long)v->local_newest);
+    else
+        printf("    The vault holds no checkpoint: nothing shows that entries were not cut from "
+               "its end.\n");
+    for (size_t i = 0; i < a->ndirs; i++)
+        printf("    and the checkpoints published in %s%s", a->dirs[i],
+               i + 1 == a->ndirs ? "" : ",\n");
+    if (a->ndirs)
+        printf(" (%zu in all, the newest covers %llu entries).\n", v->published_checkpoints,
+               (unsigned long long)v->published_newest);
+    if (v->pinned)
+        printf("    The custodian is the pinned verifier key.\n");
     printf("    %llu case keys and records have the digests their cases logged; every file of "
            "the vault is one the ledger names.\n",
            (unsigned long long)v->case_records);
@@ -140,10 +182,22 @@ int cmd_verify(int argc, char **argv)
     int rc = parse_args(argc, argv, &a, verify_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
+    tlo_note_verifier pinned;
+    if (a.vkey && tlo_note_verifier_parse(&pinned, a.vkey, strlen(a.vkey), &err) != 0) {
+        cli_error("--verifier-key: %s (give the line 'tellonce checkpoint --verifier-key' "
+                  "printed)",
+                  err.msg);
+        return EXIT_USAGE;
+    }
     tlo_custody *v = cli_open(a.vault_opt, true, &rc);
     if (!v)
         return rc;
-    if (tlo_custody_verify(v, a.checkpoint, a.has_case ? a.case_id : NULL, &r, &err) != 0) {
+    tlo_custody_verify_params p = {.old_checkpoint = a.checkpoint,
+                                   .checkpoint_dirs = a.dirs,
+                                   .ndirs = a.ndirs,
+                                   .verifier = a.vkey ? &pinned : NULL,
+                                   .case_id = a.has_case ? a.case_id : NULL};
+    if (tlo_custody_verify_with(v, &p, &r, &err) != 0) {
         rc = cli_fail(&err);
     } else {
         if (a.json)
@@ -375,6 +429,10 @@ int cmd_log(int argc, char **argv)
     rc = parse_args(argc, argv, &a, log_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
+    if (a.ndirs || a.vkey) { /* verify's options */
+        log_usage(stderr);
+        return EXIT_USAGE;
+    }
     if (!(l.v = cli_open(a.vault_opt, as == NULL, &rc)))
         return rc;
     if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {

@@ -334,6 +334,7 @@ int tlo_custody_case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
         out->opened_at = seq;
         out->has_wrapped_digest = true;
         crypto_hash_sha256(out->wrapped_key_sha256, o.wrapped, sizeof o.wrapped);
+        rc = custody_seal(v, err); /* logged: the files stay */
     }
     tlo_vault_key_free(o.key);
     free(o.key_path);
@@ -499,6 +500,8 @@ static int log_and_unseal(tlo_custody *v, const uint8_t actor_pk[32], bool entit
     if (rc) {
         out->view_seq = 0;
         out->log_failed = true;
+    } else if ((rc = custody_seal(v, err)) != 0) {
+        /* logged but not covered by a checkpoint: nothing is unsealed */
     } else if (!entitled) {
         rc = tlo_fail(err, TLO_EDENIED,
                       "the sealed fields (title, the child's details) are shown only to an "

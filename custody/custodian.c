@@ -515,7 +515,7 @@ static int log_refusal(tlo_custody *v, const tlo_vault_identity *cust,
     snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
     access_body(body, sizeof body, req, d, "", middle, "");
     int rc = custody_append(v, cust, TLO_ENTRY_ACCESS_DENIED, req->case_id, body, &seq, err);
-    if (rc == 0) {
+    if (rc == 0 && (rc = custody_seal(v, err)) == 0) {
         out->denied_seq = seq;
         return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
                         d->reason, (unsigned long long)seq);
@@ -606,7 +606,14 @@ int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_cust
             goto out;
         }
     }
-    /* Only now the case key, for the time it takes to derive. */
+    /* Covered by a checkpoint, and only then the case key, for the time it
+     * takes to derive. */
+    if ((rc = custody_seal(v, err)) != 0) {
+        char why[TLO_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        tlo_fail(err, rc, "no key was released: the access could not be logged first (%s)", why);
+        goto out;
+    }
     out->grant_seq = grant;
     out->from_ms = req->from_ms;
     out->to_ms = req->to_ms;

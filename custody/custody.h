@@ -315,6 +315,17 @@ typedef struct tlo_custody_checkpoint_info {
 int tlo_custody_checkpoint(tlo_custody *v, tlo_custody_checkpoint_info *out, tlo_error *err);
 void tlo_custody_checkpoint_info_free(tlo_custody_checkpoint_info *info);
 
+/* The publish directories vault.conf names (docs/vault-layout.md): every
+ * checkpoint the vault keeps is also copied to each. *dirs malloc'd
+ * (tlo_custody_publish_dirs_free); none when there is no vault.conf. */
+int tlo_custody_publish_dirs(tlo_custody *v, char ***dirs, size_t *n, tlo_error *err);
+void tlo_custody_publish_dirs_free(char **dirs, size_t n);
+
+/* Copies every checkpoint of checkpoints/ that dir (absolute) lacks into it,
+ * durably; one dir already holds with other bytes fails (a fork). *copied
+ * counts the copies. */
+int tlo_custody_checkpoint_publish(tlo_custody *v, const char *dir, size_t *copied, tlo_error *err);
+
 /* Opens a checkpoint file and checks its signature by the vault's custodian;
  * *text (malloc'd) holds the note cp refers into. */
 int tlo_custody_checkpoint_read(tlo_custody *v, const char *path, tlo_checkpoint *cp, char **text,
@@ -538,8 +549,15 @@ int tlo_custody_verify_media(tlo_custody *v, tlo_custody_media_report *out, tlo_
 typedef struct tlo_custody_verify_report {
     tlo_chain_report chain;
     size_t nanchors;
-    tlo_chain_anchor anchors[2]; /* labels point into labels[] */
-    char *labels[2];             /* malloc'd; tlo_custody_verify_report_free */
+    tlo_chain_anchor *anchors;    /* every checkpoint checked; labels point into labels[] */
+    char **labels;                /* malloc'd; tlo_custody_verify_report_free */
+    size_t local_checkpoints;     /* of them in the vault's checkpoints/ */
+    uint64_t local_newest;        /* the size the newest of those covers (0: none) */
+    size_t published_checkpoints; /* from the directories p->checkpoint_dirs */
+    uint64_t published_newest;
+    size_t checkpoint_entries; /* checkpoint entries matched with their file */
+    bool has_old;              /* p->old_checkpoint was checked: anchors[0] */
+    bool pinned;               /* the custodian is the pinned verifier key */
     bool has_case;
     uint64_t case_entries; /* counted when the chain verified */
     uint64_t segments;
@@ -548,17 +566,34 @@ typedef struct tlo_custody_verify_report {
     char notes[2048];      /* lines for a person: files kept or left that are not problems */
 } tlo_custody_verify_report;
 
-/* The auditor's verification in one verb: the genesis names the custodian;
- * the checkpoint at old_checkpoint (if not NULL) and the vault's newest are
- * signed by it; the whole chain verifies and extends both
- * (tlo_chain_verify_anchored); then, when it does, the entries of case_id
- * (if not NULL, TLO_CASE_ID_BYTES) are counted and the media is checked
+/* What an auditor brings to 'verify'. */
+typedef struct tlo_custody_verify_params {
+    const char *old_checkpoint;         /* a checkpoint they kept, or NULL */
+    const char *const *checkpoint_dirs; /* directories of published checkpoints */
+    size_t ndirs;
+    const tlo_note_verifier *verifier; /* the custodian's key they pinned, or NULL */
+    const uint8_t *case_id;            /* TLO_CASE_ID_BYTES, or NULL */
+} tlo_custody_verify_params;
+
+/* The auditor's verification in one verb: the genesis names the custodian
+ * (and, with p->verifier, it is that key under that name, or verification
+ * fails: a substitute vault); every checkpoint file in the vault's
+ * checkpoints/, in each of p->checkpoint_dirs and p->old_checkpoint is
+ * signed by it and named by its size; the whole chain verifies and extends
+ * every one of them (tlo_chain_verify_anchored); every checkpoint entry has
+ * its file in checkpoints/ with the size and root it logs; then the entries
+ * of p->case_id are counted and the media is checked
  * (tlo_custody_verify_media), then every case's wrapped key and sealed
  * record against its case-open entry and every file of cases/, objects/ and
  * tmp/ (custody/verify_objects.c: a file no entry names is a problem; an
- * unfinished segment a recovery kept is counted and listed in out->notes). 0 when it ran
- * (out->chain.ok says whether all holds; free out with tlo_custody_verify_report_free), or a
- * negative code with err filled (e.g. a checkpoint that is not the custodian's), out freed. */
+ * unfinished segment a recovery kept is counted and listed in out->notes).
+ * 0 when it ran (out->chain.ok says whether all
+ * holds; free out with tlo_custody_verify_report_free), or a negative code
+ * with err filled (a checkpoint file that is not the custodian's, a
+ * directory that cannot be read), out freed. */
+int tlo_custody_verify_with(tlo_custody *v, const tlo_custody_verify_params *p,
+                            tlo_custody_verify_report *out, tlo_error *err);
+/* tlo_custody_verify_with with only an old checkpoint and a case. */
 int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t *case_id,
                        tlo_custody_verify_report *out, tlo_error *err);
 /* Frees the labels. NULL-safe. */

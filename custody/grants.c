@@ -171,7 +171,8 @@ int tlo_custody_grant_issue(tlo_custody *v, const tlo_vault_identity *admin,
                              : "view",
              (unsigned long long)g.expires_ms, (unsigned long long)g.from_ms, g.purpose, g.session,
              pk, g.to_name, (unsigned long long)g.until_ms);
-    if ((rc = custody_append(v, admin, TLO_ENTRY_GRANT, g.case_id, body, &g.seq, err)) != 0)
+    if ((rc = custody_append(v, admin, TLO_ENTRY_GRANT, g.case_id, body, &g.seq, err)) != 0 ||
+        (rc = custody_seal(v, err)) != 0)
         return rc;
     *out = g;
     return 0;
@@ -193,7 +194,8 @@ int tlo_custody_grant_revoke(tlo_custody *v, const tlo_vault_identity *admin, ui
         return rc;
     char body[600];
     snprintf(body, sizeof body, "grant=%llu\nreason=%s\n", (unsigned long long)grant_seq, reason);
-    return custody_append(v, admin, TLO_ENTRY_GRANT_REVOKE, out->case_id, body, seq, err);
+    return custody_seal_end(
+        v, custody_append(v, admin, TLO_ENTRY_GRANT_REVOKE, out->case_id, body, seq, err), err);
 }
 
 int tlo_custody_grant_find(tlo_custody *v, uint64_t grant_seq, tlo_custody_grant *out,

@@ -103,7 +103,8 @@ int tlo_custody_mark(tlo_custody *v, const tlo_vault_identity *actor,
         return rc;
     snprintf(body, sizeof body, "at_ms=%llu\nsession=%s\ntext=%s\n", (unsigned long long)p->at_ms,
              t.session, p->text);
-    if ((rc = custody_append(v, actor, TLO_ENTRY_MARKER, cs.id, body, seq, err)) != 0)
+    if ((rc = custody_append(v, actor, TLO_ENTRY_MARKER, cs.id, body, seq, err)) != 0 ||
+        (rc = custody_seal(v, err)) != 0)
         return rc;
     if (out)
         *out = t;

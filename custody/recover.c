@@ -536,7 +536,7 @@ static int recover_session(closing *c, tlo_error *err)
              "action=recover\nactor=%s\npurpose=close interrupted session\nsession=%s\n", pk,
              c->s->id);
     rc = custody_append(c->v, c->cust, TLO_ENTRY_ACCESS_GRANTED, c->s->case_id, body, NULL, err);
-    if (rc)
+    if (rc || (rc = custody_seal(c->v, err)) != 0)
         return rc;
     custody_test_kill("recover-access");
     if ((rc = earlier_parts(c, err)) != 0 ||
@@ -615,6 +615,7 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     tlo_vault_identity_free(cust);
     if (rc == 0 && any)
         rc = tlo_custody_checkpoint(v, NULL, err);
+    rc = custody_seal_end(v, rc, err); /* what a failed recovery logged, too */
     free(objects);
     free(tmp);
     scan_free(&sc);

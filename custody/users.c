@@ -64,6 +64,8 @@ int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
     snprintf(body, sizeof body, "box_pk=%s\nname=%s\npk=%s\nroles=%s\n", box, p->name, pk, roles);
     if ((rc = custody_append(v, admin, TLO_ENTRY_USER_ADD, NULL, body, &out->seq, err)) != 0)
         unlink(path); /* not enrolled: the identity must not linger */
+    else
+        rc = custody_seal(v, err); /* enrolled: the identity stays */
 out:
     if (rc)
         memset(out, 0, sizeof *out);
@@ -101,5 +103,6 @@ int tlo_custody_user_revoke(tlo_custody *v, const tlo_vault_identity *admin, con
     clean[k] = '\0';
     tlo_hex(pk, p->pk, 32);
     snprintf(body, sizeof body, "pk=%s\nreason=%s\n", pk, clean);
-    return custody_append(v, admin, TLO_ENTRY_USER_REVOKE, NULL, body, seq, err);
+    return custody_seal_end(
+        v, custody_append(v, admin, TLO_ENTRY_USER_REVOKE, NULL, body, seq, err), err);
 }

@@ -37,6 +37,9 @@ int tlo_custody_open(const char *dir, bool readonly, tlo_custody **out, tlo_erro
                         dir);
     }
     v->readonly = readonly;
+    atomic_init(&v->dirty, false);
+    pthread_mutex_init(&v->lock, NULL);
+    v->lock_ready = true;
     v->ch = tlo_chain_open(path, readonly, err);
     free(path);
     if (!v->ch) {
@@ -52,6 +55,9 @@ void tlo_custody_close(tlo_custody *v)
     if (!v)
         return;
     tlo_chain_close(v->ch);
+    tlo_vault_identity_free(v->cust);
+    if (v->lock_ready)
+        pthread_mutex_destroy(&v->lock);
     free(v->people);
     free(v->dir);
     free(v);
@@ -102,10 +108,13 @@ int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t ki
     tlo_chain_signer s = {.sk = signer->sign_sk};
     memcpy(s.pk, signer->sign_pk, 32);
     v->people_loaded = false; /* the ledger grew: read people again when asked */
-    return tlo_chain_append(v->ch, &d, 1, &s, seq, err);
+    int rc = tlo_chain_append(v->ch, &d, 1, &s, seq, err);
+    if (rc == 0)
+        atomic_store(&v->dirty, true); /* custody_seal covers it before the verb returns */
+    return rc;
 }
 
-int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
+static int unlock_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
 {
     char *secret_path = tlo_custody_path(v, "custodian.secret");
     char *id_path = tlo_custody_path(v, "custodian.id");
@@ -126,6 +135,39 @@ int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
     }
     free(secret_path);
     free(id_path);
+    return rc;
+}
+
+/* A copy of id in fresh secure memory. */
+static tlo_vault_identity *copy_identity(const tlo_vault_identity *id)
+{
+    tlo_vault_identity *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    memcpy(c->name, id->name, sizeof c->name);
+    memcpy(c->sign_pk, id->sign_pk, sizeof c->sign_pk);
+    memcpy(c->box_pk, id->box_pk, sizeof c->box_pk);
+    c->sign_sk = sodium_malloc(TLO_ED25519_SK_BYTES);
+    c->box_sk = sodium_malloc(TLO_X25519_SK_BYTES);
+    if (!c->sign_sk || !c->box_sk) {
+        tlo_vault_identity_free(c);
+        return NULL;
+    }
+    memcpy(c->sign_sk, id->sign_sk, TLO_ED25519_SK_BYTES);
+    memcpy(c->box_sk, id->box_sk, TLO_X25519_SK_BYTES);
+    return c;
+}
+
+int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
+{
+    int rc = 0;
+    *out = NULL;
+    pthread_mutex_lock(&v->lock);
+    if (!v->cust)
+        rc = unlock_custodian(v, &v->cust, err);
+    if (rc == 0 && !(*out = copy_identity(v->cust)))
+        rc = tlo_fail(err, TLO_ENOMEM, "out of secure memory for the custodian's keys");
+    pthread_mutex_unlock(&v->lock);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <gcrypt.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -343,34 +344,233 @@ void tlo_custody_verify_report_free(tlo_custody_verify_report *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; r->labels && i < r->nanchors; i++)
         free(r->labels[i]);
+    free(r->labels);
+    free(r->anchors);
     memset(r, 0, sizeof *r);
 }
 
-int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t *case_id,
-                       tlo_custody_verify_report *out, tlo_error *err)
+/* ---- the checkpoints: every one the vault, the auditor, the published
+ * directories hold (docs/ledger.md, "Trust model") ---- */
+
+static int fail_report(tlo_custody_verify_report *out, int64_t first_bad, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_report(tlo_custody_verify_report *out, int64_t first_bad, const char *fmt, ...)
 {
-    char origin[TLO_NOTE_NAME_MAX + 1];
-    tlo_note_verifier verifier;
-    tlo_custody_media_report mr;
-    memset(out, 0, sizeof *out);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->chain.problem, sizeof out->chain.problem, fmt, ap);
+    va_end(ap);
+    out->chain.ok = false;
+    out->chain.first_bad = first_bad;
+    return 0;
+}
+
+/* Adds the checkpoints of list as anchors; the same tree head twice counts once. */
+static int add_anchors(tlo_custody_verify_report *out, const custody_cp *list, size_t n)
+{
+    tlo_chain_anchor *a = realloc(out->anchors, (out->nanchors + n + 1) * sizeof *a);
+    if (a)
+        out->anchors = a;
+    char **l = a ? realloc(out->labels, (out->nanchors + n + 1) * sizeof *l) : NULL;
+    if (!l)
+        return TLO_ENOMEM;
+    out->labels = l;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < out->nanchors && !dup; j++)
+            dup = out->anchors[j].size == list[i].size &&
+                  !memcmp(out->anchors[j].root, list[i].root, 32);
+        if (dup)
+            continue;
+        size_t ll = strlen(list[i].path) + 16;
+        if (!(out->labels[out->nanchors] = malloc(ll)))
+            return TLO_ENOMEM;
+        snprintf(out->labels[out->nanchors], ll, "checkpoint %s", list[i].path);
+        out->anchors[out->nanchors].size = list[i].size;
+        memcpy(out->anchors[out->nanchors].root, list[i].root, 32);
+        out->anchors[out->nanchors].label = out->labels[out->nanchors];
+        out->nanchors++;
+    }
+    return 0;
+}
+
+/* The auditor's own checkpoint file, signed by vk. */
+static int old_checkpoint(const char *path, const tlo_note_verifier *vk, const char *origin,
+                          custody_cp *cp, tlo_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tlo_checkpoint c;
+    int rc = tlo_read_file(path, TLO_NOTE_MAX_BYTES, &text, &len, err);
+    if (rc == 0 && (rc = tlo_checkpoint_open(text, len, vk, 1, origin, &c, err)) != 0) {
+        char why[TLO_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        tlo_fail(err, rc, "checkpoint %s: %s", path, why);
+    }
+    free(text);
+    if (rc == 0) {
+        cp->size = c.size;
+        memcpy(cp->root, c.root, 32);
+        if (!(cp->path = strdup(path)))
+            rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
+    }
+    return rc;
+}
+
+/* Every checkpoint entry has its file in checkpoints/, of the size and root
+ * it logs (and so, as that file is an anchor, the tree at that size). */
+typedef struct cp_entries {
+    const custody_cp *local;
+    size_t nlocal, matched;
+    tlo_custody_verify_report *out;
+} cp_entries;
+
+static int cp_entry(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    cp_entries *c = ctx;
+    char size_txt[24];
+    uint8_t root[32];
+    uint64_t size = 0;
+    (void)leaf;
+    (void)err;
+    if (e->kind != TLO_ENTRY_CHECKPOINT)
+        return 0;
+    if (tlo_entry_str(e, "size", size_txt, sizeof size_txt) != 0 ||
+        tlo_parse_u64(size_txt, &size) != 0 || tlo_entry_hex(e, "root", root, 32) != 0)
+        return fail_report(c->out, (int64_t)e->seq,
+                           "entry %llu is a checkpoint entry without a valid size and root",
+                           (unsigned long long)e->seq) +
+               1;
+    if (size == 0 || size > e->seq)
+        return fail_report(c->out, (int64_t)e->seq,
+                           "entry %llu logs a checkpoint of %llu entries, but a checkpoint entry "
+                           "comes after the entries it covers",
+                           (unsigned long long)e->seq, (unsigned long long)size) +
+               1;
+    for (size_t i = 0; i < c->nlocal; i++) {
+        if (c->local[i].size != size)
+            continue;
+        if (memcmp(c->local[i].root, root, 32) != 0)
+            return fail_report(c->out, (int64_t)e->seq,
+                               "entry %llu logs a checkpoint of %llu entries whose root is not "
+                               "that of %s: the file or the entry was replaced",
+                               (unsigned long long)e->seq, (unsigned long long)size,
+                               c->local[i].path) +
+                   1;
+        c->matched++;
+        return 0;
+    }
+    return fail_report(c->out, (int64_t)e->seq,
+                       "entry %llu logs a checkpoint of %llu entries, but "
+                       "checkpoints/%020llu.checkpoint is missing: it was deleted (the tail "
+                       "it covered may have been cut); restore it from a published copy",
+                       (unsigned long long)e->seq, (unsigned long long)size,
+                       (unsigned long long)size) +
+           1;
+}
+
+static int checkpoints(tlo_custody *v, const tlo_custody_verify_params *p,
+                       tlo_custody_verify_report *out, custody_cp **local, size_t *nlocal,
+                       tlo_error *err)
+{
+    char origin[TLO_NOTE_NAME_MAX + 1], *dir = tlo_custody_path(v, "checkpoints");
+    tlo_note_verifier genesis;
+    const tlo_note_verifier *vk = &genesis;
+    custody_cp *list = NULL, old;
+    size_t n = 0;
     /* The genesis must name the custodian before any checkpoint is read. */
-    int rc = tlo_custody_trust(v, origin, sizeof origin, &verifier, err);
-    if (rc ||
-        (rc = tlo_custody_anchors(v, old_checkpoint, out->anchors, &out->nanchors, out->labels,
-                                  err)) != 0 ||
-        (rc = tlo_chain_verify_anchored(v->ch, out->anchors, out->nanchors, &out->chain, err)) != 0)
+    int rc = dir ? tlo_custody_trust(v, origin, sizeof origin, &genesis, err) : TLO_ENOMEM;
+    if (rc)
+        goto out;
+    if (p->verifier) {
+        if (strcmp(p->verifier->name, origin) != 0 ||
+            sodium_memcmp(p->verifier->public_key, genesis.public_key, 32) != 0) {
+            char pinned[TLO_NOTE_VKEY_MAX], have[TLO_NOTE_VKEY_MAX];
+            if (tlo_note_verifier_format(p->verifier, pinned, sizeof pinned, NULL) != 0)
+                snprintf(pinned, sizeof pinned, "%s", p->verifier->name);
+            if (tlo_note_verifier_format(&genesis, have, sizeof have, NULL) != 0)
+                snprintf(have, sizeof have, "%s", origin);
+            fail_report(out, 0,
+                        "the vault's custodian (genesis entry 0) is %s, not the pinned verifier "
+                        "key %s: this is not the ledger that key signs (a substitute vault, "
+                        "even if its origin and names are the same)",
+                        have, pinned);
+            goto out;
+        }
+        vk = p->verifier;
+        out->pinned = true;
+    }
+    if (p->old_checkpoint) {
+        old.path = NULL;
+        if ((rc = old_checkpoint(p->old_checkpoint, vk, origin, &old, err)) == 0)
+            rc = add_anchors(out, &old, 1);
+        free(old.path);
+        if (rc)
+            goto out;
+        out->has_old = true;
+    }
+    if ((rc = custody_dir_checkpoints(dir, vk, origin, false, local, nlocal, err)) != 0 ||
+        (rc = add_anchors(out, *local, *nlocal)) != 0)
+        goto out;
+    out->local_checkpoints = *nlocal;
+    out->local_newest = *nlocal ? (*local)[*nlocal - 1].size : 0;
+    for (size_t i = 0; i < p->ndirs; i++) {
+        if ((rc = custody_dir_checkpoints(p->checkpoint_dirs[i], vk, origin, true, &list, &n,
+                                          err)) != 0 ||
+            (rc = add_anchors(out, list, n)) != 0)
+            goto out;
+        out->published_checkpoints += n;
+        if (n && list[n - 1].size > out->published_newest)
+            out->published_newest = list[n - 1].size;
+        custody_cps_free(list, n);
+        list = NULL;
+        n = 0;
+    }
+out:
+    if (rc == TLO_ENOMEM && err && !err->msg[0])
+        tlo_fail(err, rc, "out of memory reading the checkpoints");
+    custody_cps_free(list, n);
+    free(dir);
+    return rc;
+}
+
+int tlo_custody_verify_with(tlo_custody *v, const tlo_custody_verify_params *p,
+                            tlo_custody_verify_report *out, tlo_error *err)
+{
+    tlo_custody_media_report mr;
+    custody_cp *local = NULL;
+    size_t nlocal = 0;
+    memset(out, 0, sizeof *out);
+    out->chain.ok = true;
+    out->chain.first_bad = -1;
+    int rc = checkpoints(v, p, out, &local, &nlocal, err);
+    if (rc)
         goto fail;
-    out->has_case = case_id != NULL;
-    if (case_id && out->chain.ok) {
-        case_count cc = {.case_id = case_id};
+    if (!out->chain.ok) /* a substitute vault: nothing else is worth reading */
+        goto done;
+    if ((rc = tlo_chain_verify_anchored(v->ch, out->anchors, out->nanchors, &out->chain, err)) != 0)
+        goto fail;
+    if (out->chain.ok) {
+        cp_entries ce = {.local = local, .nlocal = nlocal, .out = out};
+        tlo_chain_report keep = out->chain;
+        if ((rc = tlo_chain_walk(v->ch, 0, cp_entry, &ce, err)) < 0)
+            goto fail;
+        rc = 0;
+        if (out->chain.ok)
+            out->chain = keep;
+        out->checkpoint_entries = ce.matched;
+    }
+    out->has_case = p->case_id != NULL;
+    if (p->case_id && out->chain.ok) {
+        case_count cc = {.case_id = p->case_id};
         if ((rc = tlo_chain_walk(v->ch, 0, count_case, &cc, err)) < 0)
             goto fail;
         out->case_entries = cc.n;
     }
     if (!out->chain.ok)
-        return 0;
+        goto done;
     if ((rc = tlo_custody_verify_media(v, &mr, err)) != 0)
         goto fail;
     out->segments = mr.segments;
@@ -380,8 +580,18 @@ int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t
     }
     if (out->chain.ok && (rc = custody_verify_objects(v, out, err)) != 0)
         goto fail;
+done:
+    custody_cps_free(local, nlocal);
     return 0;
 fail:
+    custody_cps_free(local, nlocal);
     tlo_custody_verify_report_free(out);
     return rc;
+}
+
+int tlo_custody_verify(tlo_custody *v, const char *old_checkpoint, const uint8_t *case_id,
+                       tlo_custody_verify_report *out, tlo_error *err)
+{
+    tlo_custody_verify_params p = {.old_checkpoint = old_checkpoint, .case_id = case_id};
+    return tlo_custody_verify_with(v, &p, out, err);
 }
