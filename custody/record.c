@@ -59,6 +59,8 @@ struct tlo_custody_recording {
     pthread_mutex_t ledger; /* one append at a time; on_event runs under it */
     pthread_mutex_t lock;   /* the counters and the queue below */
     pthread_cond_t wake;    /* the queue grew, or the logger should end */
+    pthread_cond_t logged;  /* an entry of the queue was logged */
+    uint64_t pushed, taken; /* entries queued and logged so far */
     pending *head, *tail;   /* entries in hand-over order, the first being tried */
     uint64_t npending;
     uint64_t busy_since_ms; /* UTC ms of the first refusal still unresolved; 0: none */
@@ -93,6 +95,28 @@ static int append(tlo_custody_recording *r, uint16_t kind, const char *body, uin
     return custody_append(r->v, r->actor, kind, r->cs.id, body, seq, err);
 }
 
+/* Deadline d ms from now, for pthread_cond_timedwait. */
+static struct timespec in_ms(uint64_t d)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(d / 1000);
+    ts.tv_nsec += (long)(d % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+/* How long the streaming thread that handed over an entry waits for it to
+ * be logged while the ledger is not refusing entries. The wait keeps the old
+ * back-pressure (a segment's entry is normally committed in a few ms, before
+ * the pipeline writes much more: with a disk filling up, the entry gets in
+ * before the next segment's bytes take the space) and is bounded, so a
+ * locked ledger never holds up the pipeline for long. */
+#define HANDOVER_WAIT_MS 250
+
 static void push(tlo_custody_recording *r, pending *p)
 {
     pthread_mutex_lock(&r->lock);
@@ -102,7 +126,12 @@ static void push(tlo_custody_recording *r, pending *p)
         r->head = p;
     r->tail = p;
     r->npending++;
+    uint64_t ticket = ++r->pushed;
     pthread_cond_signal(&r->wake);
+    struct timespec until = in_ms(HANDOVER_WAIT_MS);
+    while (r->taken < ticket && !r->busy_since_ms && r->logger_started &&
+           pthread_cond_timedwait(&r->logged, &r->lock, &until) == 0)
+        ;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -175,20 +204,6 @@ static int log_one(tlo_custody_recording *r, pending *p, tlo_error *err)
     return rc;
 }
 
-/* Deadline d ms from now, for pthread_cond_timedwait. */
-static struct timespec in_ms(uint64_t d)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(d / 1000);
-    ts.tv_nsec += (long)(d % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
 /* The logger: the queue's entries in order, each retried until the ledger
  * takes it. After quit it goes on for DRAIN_MS (and one try at least), then
  * leaves what is still refused in the queue. */
@@ -219,6 +234,8 @@ static void *logger_main(void *arg)
             if (!r->head)
                 r->tail = NULL;
             r->npending--;
+            r->taken++;
+            pthread_cond_broadcast(&r->logged);
             free(p);
             if (r->busy_since_ms && !r->head) {
                 r->busy_since_ms = 0;
@@ -235,6 +252,7 @@ static void *logger_main(void *arg)
         bool first = !r->busy_since_ms;
         if (first)
             r->busy_since_ms = wall_ms();
+        pthread_cond_broadcast(&r->logged); /* the hand-over stops waiting */
         snprintf(r->busy_why, sizeof r->busy_why, "%.*s", (int)sizeof r->busy_why - 1, err.msg);
         tlo_custody_rec_event ev = {.kind = TLO_CUSTODY_REC_LEDGER_WAIT,
                                     .index = p->kind == TLO_ENTRY_SEGMENT ? p->index : 0,
@@ -450,6 +468,7 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
     pthread_mutex_init(&r->lock, NULL);
     pthread_mutex_init(&r->ledger, NULL);
     pthread_cond_init(&r->wake, NULL);
+    pthread_cond_init(&r->logged, NULL);
     /* The case as its case-open entry has it, not as the caller says. */
     if ((rc = custody_case_by_id(v, p->cs->id, &r->cs, err)) != 0) {
         tlo_custody_record_free(r);
@@ -489,7 +508,9 @@ static void stop_logger(tlo_custody_recording *rec)
     pthread_cond_signal(&rec->wake);
     pthread_mutex_unlock(&rec->lock);
     pthread_join(rec->logger, NULL);
+    pthread_mutex_lock(&rec->lock);
     rec->logger_started = false;
+    pthread_mutex_unlock(&rec->lock);
 }
 
 const char *tlo_custody_record_session(const tlo_custody_recording *rec)
@@ -503,7 +524,9 @@ int tlo_custody_record_run(tlo_custody_recording *rec, tlo_error *err)
         return tlo_fail(err, TLO_ESTATE, "the recording of session %s did not start", rec->session);
     if (pthread_create(&rec->logger, NULL, logger_main, rec) != 0)
         return tlo_fail(err, TLO_ENOMEM, "cannot start the logger of session %s", rec->session);
+    pthread_mutex_lock(&rec->lock);
     rec->logger_started = true;
+    pthread_mutex_unlock(&rec->lock);
     uint64_t t0 = wall_ms();
     int rc = tlo_capture_run(rec->cap, err);
     rec->elapsed_ms = wall_ms() - t0;
