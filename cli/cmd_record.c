@@ -172,11 +172,11 @@ static void status_line(term *t, char *out, size_t cap)
     clock[8] = '\0'; /* whole seconds */
     size_t n = (size_t)snprintf(out, cap, "REC %s  %llu segments  %.1f MB", clock,
                                 (unsigned long long)rs.segments, (double)rs.bytes / 1e6);
-    if (rs.pending && n < cap) {
+    if (rs.pending && rs.ledger_busy_since_ms && n < cap) { /* not the few ms of a normal append */
         char since[32] = "?";
         time_t sec = (time_t)(rs.ledger_busy_since_ms / 1000);
         struct tm tm;
-        if (rs.ledger_busy_since_ms && localtime_r(&sec, &tm))
+        if (localtime_r(&sec, &tm))
             strftime(since, sizeof since, "%H:%M:%S", &tm);
         n += (size_t)snprintf(out + n, cap - n, "  %llu PENDING (ledger busy since %s)",
                               (unsigned long long)rs.pending, since);

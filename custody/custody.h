@@ -762,7 +762,8 @@ typedef struct tlo_custody_record_status {
     uint64_t markers, device_events;
     /* Sealed segments (and device events) whose entries wait because the
      * ledger refused them (busy, full disk, I/O error): retried in order
-     * until they are logged; the recording goes on meanwhile. */
+     * until they are logged; the recording goes on meanwhile. (Normally
+     * 0 or 1: an entry is pending for the few ms of its append.) */
     uint64_t pending;
     uint64_t ledger_busy_since_ms; /* UTC ms of the first refusal still unresolved; 0: none */
     char ledger_error[256];        /* that refusal's message, while busy */
