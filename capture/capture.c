@@ -636,15 +636,17 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
     for (unsigned i = 0; i < TLO_HW_MAX_MICROPHONES; i++)
         c->peak_db[i] = c->rms_db[i] = c->loudest_db[i] = TLO_CAPTURE_LEVEL_SILENT;
     g_mutex_init(&c->lock);
-    /* Keyframes every half second: splitmuxsink holds back one whole GOP
-     * before the muxer sees it (it cuts at keyframes), so the GOP bounds both
-     * what a crash can lose from memory and how long after its end a segment
-     * is sealed and logged. Measured: a 4 s GOP closed segments 4 s late; a
-     * 1 s GOP, 1.08 s late. */
+    /* Keyframes at most every quarter second (0.2 s at 25 fps, a divisor of
+     * the segment's frames): splitmuxsink holds back one whole GOP before
+     * the muxer sees it (it cuts at keyframes), so the GOP bounds both what a
+     * crash can lose from memory and how long after its end a segment is
+     * sealed and logged. Measured: a 4 s GOP closed segments 4 s late; a 1 s
+     * GOP, 1.08 s late. kill -9 under load (tests/bench/bench_kill.sh): 0.4 s
+     * GOPs lost 248-544 ms, 0.2 s GOPs 207-353 ms (docs/performance.md). */
     c->opts = (tlo_hw_stream_opts){.live = cfg->live,
                                    .duration_seconds = cfg->duration_seconds,
                                    .encoder = cfg->encoder,
-                                   .keyframe_ms = 500};
+                                   .keyframe_ms = 250};
     c->dir_fd = open(cfg->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (c->dir_fd < 0) {
         tlo_fail(err, TLO_EIO, "cannot open the segment directory %s: %s", cfg->objects_dir,

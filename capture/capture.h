@@ -4,8 +4,8 @@
  * builds their source bins: devices, or the simulated room's test patterns
  * and speech), encodes every camera as its own H.264 track and every
  * microphone as its own AAC track, and splitmuxsink cuts the stream at the
- * first camera's keyframes into segments of fragmented MP4 (0.5 s fragments,
- * a keyframe at most every 0.5 s). Each segment's bytes go from the muxer, through an
+ * first camera's keyframes into segments of fragmented MP4 (0.1 s fragments,
+ * a keyframe at most every 0.25 s). Each segment's bytes go from the muxer, through an
  * appsink, straight into a vault writer: sealed chunk by chunk as they
  * arrive, never written in plaintext. When a segment closes it is finished,
  * fsynced, and handed to the caller, who logs it.

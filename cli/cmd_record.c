@@ -112,6 +112,13 @@ static void on_event(void *ctx, const tlo_custody_rec_event *ev)
             say(t, "  segment %llu sealed: %.1f MB, logged as entry %llu",
                 (unsigned long long)ev->index, (double)ev->bytes / 1e6,
                 (unsigned long long)ev->seq);
+    } else if (ev->kind == TLO_CUSTODY_REC_LEDGER_WAIT) {
+        say(t,
+            "! the ledger refused an entry (%s); the recording goes on, and the sealed segments "
+            "wait and are retried in order. If another program holds the ledger, end it.",
+            ev->err ? ev->err->msg : "");
+    } else if (ev->kind == TLO_CUSTODY_REC_LEDGER_BACK) {
+        say(t, "  the ledger takes entries again: every waiting segment is logged, in order");
     } else if (ev->kind == TLO_CUSTODY_REC_MONITOR_LOST) {
         say(t, "! the monitor window is gone (%s); the recording goes on.", ev->message);
     } else {
@@ -164,7 +171,16 @@ static void status_line(term *t, char *out, size_t cap)
     clock_text(clock, sizeof clock, st->session_ns / 1000000);
     clock[8] = '\0'; /* whole seconds */
     size_t n = (size_t)snprintf(out, cap, "REC %s  %llu segments  %.1f MB", clock,
-                                (unsigned long long)st->segments, (double)st->bytes / 1e6);
+                                (unsigned long long)rs.segments, (double)rs.bytes / 1e6);
+    if (rs.pending && rs.ledger_busy_since_ms && n < cap) { /* not the few ms of a normal append */
+        char since[32] = "?";
+        time_t sec = (time_t)(rs.ledger_busy_since_ms / 1000);
+        struct tm tm;
+        if (localtime_r(&sec, &tm))
+            strftime(since, sizeof since, "%H:%M:%S", &tm);
+        n += (size_t)snprintf(out + n, cap - n, "  %llu PENDING (ledger busy since %s)",
+                              (unsigned long long)rs.pending, since);
+    }
     for (unsigned i = 0; i < st->n_microphones && n < cap; i++) {
         char m[48];
         meter(m, sizeof m, st->peak_db[i]);

@@ -28,7 +28,12 @@ static void print_steps(const tlo_custody_recovery *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         const tlo_custody_recovery_step *s = &r->step[i];
-        if (!s->closed)
+        if (s->skipped)
+            printf("Session %s (case %s) is live: its case's lease is held (%s), so it is left "
+                   "alone and nothing is logged for it. Run recover again once that recording "
+                   "has stopped, if it did not end cleanly.\n",
+                   s->session, s->case_hex, s->held_by);
+        else if (!s->closed)
             printf("Recovered %.1f s of session %s from %s: sealed again as segment %llu (entry "
                    "%llu).\n",
                    (double)s->ms / 1000, s->session, s->file, (unsigned long long)s->index,

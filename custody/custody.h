@@ -766,6 +766,9 @@ typedef enum {
     TLO_CUSTODY_REC_SEGMENT,      /* a segment was sealed and logged */
     TLO_CUSTODY_REC_DEVICE_LOST,  /* a camera or microphone failed (logged if seq) */
     TLO_CUSTODY_REC_MONITOR_LOST, /* the monitor window is gone (nothing is logged) */
+    TLO_CUSTODY_REC_LEDGER_WAIT,  /* an entry could not be appended (err says why): the sealed
+                                     segments wait (pending) and are retried in order */
+    TLO_CUSTODY_REC_LEDGER_BACK,  /* the ledger takes entries again: every pending one is logged */
 } tlo_custody_rec_event_kind;
 
 /* What happened while recording, for the front end's operator. */
@@ -777,7 +780,8 @@ typedef struct tlo_custody_rec_event {
     uint64_t at_ms;        /* DEVICE_LOST: on the session clock */
     const char *message;   /* the device's or monitor's error, as one line */
     uint64_t seq;          /* the entry that logged it; 0 if not logged */
-    const tlo_error *err;  /* DEVICE_LOST with seq 0: why it was not logged */
+    const tlo_error *err;  /* DEVICE_LOST with seq 0, LEDGER_WAIT: why it was not logged */
+    uint64_t pending;      /* LEDGER_WAIT, LEDGER_BACK: entries waiting (BACK: were waiting) */
 } tlo_custody_rec_event;
 
 typedef struct tlo_custody_record_params {
@@ -814,8 +818,12 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
 const char *tlo_custody_record_session(const tlo_custody_recording *rec);
 
 /* Records until the duration, tlo_custody_record_stop, or an error; every
- * segment is logged as it is sealed (a segment that cannot be logged stops
- * the recording with that error). What was logged before an error stays. */
+ * segment is logged as it is sealed. An entry the ledger refuses (a write
+ * lock held by another process, a full disk) waits and is retried, in
+ * order, while the recording goes on (TLO_CUSTODY_REC_LEDGER_WAIT). At the
+ * end it waits up to a minute more for the pending entries; any still
+ * refused then are an error (the sealed files stay: 'tellonce recover').
+ * What was logged before an error stays. */
 int tlo_custody_record_run(tlo_custody_recording *rec, tlo_error *err);
 
 /* Asks a running recording to end. Thread- and async-signal-safe. */
@@ -826,6 +834,13 @@ typedef struct tlo_custody_record_status {
     tlo_capture_stats capture; /* the session clock, levels, drops */
     uint64_t segments, bytes;  /* logged segments and their sealed bytes */
     uint64_t markers, device_events;
+    /* Sealed segments (and device events) whose entries wait because the
+     * ledger refused them (busy, full disk, I/O error): retried in order
+     * until they are logged; the recording goes on meanwhile. (Normally
+     * 0 or 1: an entry is pending for the few ms of its append.) */
+    uint64_t pending;
+    uint64_t ledger_busy_since_ms; /* UTC ms of the first refusal still unresolved; 0: none */
+    char ledger_error[256];        /* that refusal's message, while busy */
 } tlo_custody_record_status;
 void tlo_custody_record_get_status(tlo_custody_recording *rec, tlo_custody_record_status *out);
 
@@ -906,6 +921,10 @@ typedef struct tlo_custody_recovery_step {
     uint64_t segments;    /* closed: segments in all */
     uint64_t found_bytes; /* closed: the unfinished files' sealed bytes, as found */
     uint64_t kept_bytes;  /* closed: plaintext bytes of whole fragments kept */
+    /* The session is live (its case's lease is held, custody/lease.c):
+     * left alone, nothing logged; held_by says who holds the lease. */
+    bool skipped;
+    char held_by[200];
 } tlo_custody_recovery_step;
 
 typedef struct tlo_custody_recovery {

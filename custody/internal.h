@@ -140,4 +140,22 @@ int custody_link_fd(int fd, const char *path, const char *dir, tlo_error *err);
  * rename, and syncs dir, to's folder. */
 int custody_publish(const char *from, const char *to, const char *dir, tlo_error *err);
 
+/* A lease (custody/lease.c): an exclusive flock on VAULT/locks/NAME.lock
+ * that the kernel drops when the process dies. NAME is "case-CASEID" or
+ * "room-NAME"; holder says who, for the message of anyone refused (no
+ * secret, no case number: "record session ID", "recover"). 0 and *out
+ * (custody_lease_release it), or TLO_EEXIST when another process holds it,
+ * with what its file says in held_by (if not NULL) and err naming the file. */
+typedef struct custody_lease custody_lease;
+int custody_lease_take(tlo_custody *v, const char *name, const char *holder, custody_lease **out,
+                       char *held_by, size_t held_cap, tlo_error *err);
+
+/* Whether another process holds the lease NAME now (*held), without taking
+ * it; held_by as above. 0 or TLO_EIO/TLO_ENOMEM. */
+int custody_lease_probe(tlo_custody *v, const char *name, bool *held, char *held_by,
+                        size_t held_cap, tlo_error *err);
+
+/* Drops the lease. NULL-safe. */
+void custody_lease_release(custody_lease *l);
+
 #endif

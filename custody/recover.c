@@ -602,6 +602,21 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     for (size_t i = 0; i < sc.n && rc == 0; i++) {
         if (sc.s[i].ended)
             continue;
+        /* A live session holds its case's lease: leave it alone. Holding the
+         * lease while recovering keeps a new recording of the case out. */
+        char name[40], hex[2 * TLO_ID_BYTES + 1];
+        custody_lease *lease = NULL;
+        tlo_custody_recovery_step st = {.skipped = true};
+        tlo_hex(hex, sc.s[i].case_id, TLO_ID_BYTES);
+        snprintf(name, sizeof name, "case-%s", hex);
+        rc = custody_lease_take(v, name, "recover", &lease, st.held_by, sizeof st.held_by, err);
+        if (rc == TLO_EEXIST) {
+            snprintf(st.session, sizeof st.session, "%s", sc.s[i].id);
+            snprintf(st.case_hex, sizeof st.case_hex, "%s", hex);
+            rc = add_step(out, &st, err);
+            continue;
+        }
+        any = true;
         closing c = {.v = v,
                      .actor = actor,
                      .cust = cust,
@@ -610,7 +625,9 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
                      .objects = objects,
                      .tmp = tmp,
                      .out = out};
-        rc = recover_session(&c, err);
+        if (rc == 0)
+            rc = recover_session(&c, err);
+        custody_lease_release(lease);
     }
     tlo_vault_identity_free(cust);
     if (rc == 0 && any)

@@ -226,7 +226,9 @@ fi
 # 4. The disk fills up during a recording: a clear error, what was sealed
 # before stays, and after space is freed 'recover' closes the session and
 # verify passes. Needs a small tmpfs (root); CI runs as root.
-if [ "$(id -u)" -eq 0 ] && mkdir -p "$work/small" && mount -t tmpfs -o size=16m tmpfs "$work/small" 2>/dev/null; then
+# (64 MiB: the vault copied onto it holds the sessions above, some 14 MiB,
+# and "head -c -N" with a negative count would fill it all.)
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$work/small" && mount -t tmpfs -o size=64m tmpfs "$work/small" 2>/dev/null; then
     mnt="$work/small"
     cp -a vault "$mnt/vault"
     export TELLONCE_VAULT="$mnt/vault"
