@@ -138,7 +138,7 @@ if start_live "2026-L-0001"; then
     expect 3 "second_record_of_case_or_room_refused: the same case again" -- "$tlo" record \
         "2026-L-0001" --as "Officer" --passphrase-file officer.pass --duration 2 --no-live \
         --room room2.ini
-    contains "$err" "case 2026-L-0001 is being recorded" "the refusal names the case"
+    contains "$err" "is being recorded or recovered right now" "the refusal says the case is being recorded"
     contains "$err" "session $first" "the refusal names the live session"
     contains "$err" "since=" "the refusal says since when"
     expect 3 "second_record_of_case_or_room_refused: the same room, another case" -- "$tlo" record \
