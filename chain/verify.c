@@ -482,7 +482,7 @@ int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, siz
                  "were added or changed outside tellonce",
                  (unsigned long long)stored_size, (unsigned long long)w.expect_seq);
     }
-    return 0;
+    return tlo_chain_verify_nodes(c, report, err); /* the stored subtrees (chain/nodes.c) */
 }
 
 uint8_t *tlo_chain_genesis_message(const uint8_t *body, size_t len, size_t *out_len)
