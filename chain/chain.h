@@ -92,6 +92,13 @@ int tlo_chain_walk_case(tlo_chain *c, const uint8_t case_id[static TLO_CASE_ID_B
 int tlo_chain_walk_kind(tlo_chain *c, uint16_t kind, uint64_t from, tlo_chain_visit_fn fn,
                         void *ctx, tlo_error *err);
 
+/* The same for the entries of any of nkinds kinds (1 to
+ * TLO_CHAIN_WALK_KINDS_MAX), in seq order: the people of a ledger are
+ * genesis, user-add and user-revoke, read in one walk. */
+#define TLO_CHAIN_WALK_KINDS_MAX 8
+int tlo_chain_walk_kinds(tlo_chain *c, const uint16_t *kinds, size_t nkinds, uint64_t from,
+                         tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
+
 /* ---- the stored tree (chain/nodes.c) ------------------------------------- */
 
 /* Every perfect subtree of the Merkle tree is stored (tree_nodes) as the

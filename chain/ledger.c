@@ -426,9 +426,10 @@ int tlo_chain_root(tlo_chain *c, uint64_t *size, uint8_t root[static TLO_HASH_BY
 }
 
 /* The walks: sql selects ENTRY_COLUMNS ordered by seq with ?1 = from and,
- * when given, ?2 = the case id or the kind. */
+ * when given, ?2 = the case id, or ?2.. = the kinds. */
 static int walk_query(tlo_chain *c, const char *sql, uint64_t from, const uint8_t *case_id,
-                      int kind, tlo_chain_visit_fn fn, void *ctx, tlo_error *err)
+                      const uint16_t *kinds, size_t nkinds, tlo_chain_visit_fn fn, void *ctx,
+                      tlo_error *err)
 {
     sqlite3_stmt *st;
     int rc = 0;
@@ -442,8 +443,8 @@ static int walk_query(tlo_chain *c, const char *sql, uint64_t from, const uint8_
     sqlite3_bind_int64(st, 1, from > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
     if (case_id)
         sqlite3_bind_blob(st, 2, case_id, TLO_CASE_ID_BYTES, SQLITE_STATIC);
-    else if (kind >= 0)
-        sqlite3_bind_int(st, 2, kind);
+    for (size_t i = 0; i < nkinds; i++)
+        sqlite3_bind_int(st, 2 + (int)i, kinds[i]);
     int step;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
         tlo_entry e;
@@ -464,7 +465,7 @@ static int walk_query(tlo_chain *c, const char *sql, uint64_t from, const uint8_
 int tlo_chain_walk(tlo_chain *c, uint64_t from, tlo_chain_visit_fn fn, void *ctx, tlo_error *err)
 {
     return walk_query(c, "SELECT " ENTRY_COLUMNS " FROM entries WHERE seq >= ?1 ORDER BY seq", from,
-                      NULL, -1, fn, ctx, err);
+                      NULL, NULL, 0, fn, ctx, err);
 }
 
 int tlo_chain_walk_case(tlo_chain *c, const uint8_t case_id[static TLO_CASE_ID_BYTES],
@@ -475,16 +476,28 @@ int tlo_chain_walk_case(tlo_chain *c, const uint8_t case_id[static TLO_CASE_ID_B
     return walk_query(c,
                       "SELECT " ENTRY_COLUMNS " FROM entries INDEXED BY entries_by_case"
                       " WHERE case_id = ?2 AND case_id IS NOT NULL AND seq >= ?1 ORDER BY seq",
-                      from, case_id, -1, fn, ctx, err);
+                      from, case_id, NULL, 0, fn, ctx, err);
+}
+
+int tlo_chain_walk_kinds(tlo_chain *c, const uint16_t *kinds, size_t nkinds, uint64_t from,
+                         tlo_chain_visit_fn fn, void *ctx, tlo_error *err)
+{
+    /* entries_by_kind when the ledger has it (every ledger opened read-write
+     * once); a read-only copy made before it scans instead, still correct. */
+    char sql[400];
+    size_t n = (size_t)snprintf(
+        sql, sizeof sql, "SELECT " ENTRY_COLUMNS " FROM entries WHERE seq >= ?1 AND kind IN (");
+    if (!kinds || nkinds == 0 || nkinds > TLO_CHAIN_WALK_KINDS_MAX)
+        return tlo_fail(err, TLO_EARG, "tlo_chain_walk_kinds: 1 to %d kinds",
+                        TLO_CHAIN_WALK_KINDS_MAX);
+    for (size_t i = 0; i < nkinds; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?%zu", i ? ", " : "", i + 2);
+    snprintf(sql + n, sizeof sql - n, ") ORDER BY seq");
+    return walk_query(c, sql, from, NULL, kinds, nkinds, fn, ctx, err);
 }
 
 int tlo_chain_walk_kind(tlo_chain *c, uint16_t kind, uint64_t from, tlo_chain_visit_fn fn,
                         void *ctx, tlo_error *err)
 {
-    /* entries_by_kind when the ledger has it (every ledger opened read-write
-     * once); a read-only copy made before it scans instead, still correct. */
-    return walk_query(c,
-                      "SELECT " ENTRY_COLUMNS " FROM entries WHERE kind = ?2 AND seq >= ?1"
-                      " ORDER BY seq",
-                      from, NULL, kind, fn, ctx, err);
+    return tlo_chain_walk_kinds(c, &kind, 1, from, fn, ctx, err);
 }

@@ -232,21 +232,27 @@ static int get_node(void *ctx, unsigned level, uint64_t index, uint8_t out[TLO_H
     return rc;
 }
 
-/* A read transaction around a few lookups, so they see one ledger. */
-static int read_begin(tlo_chain *c, tlo_error *err)
+/* A read transaction around a few lookups, so they see one ledger; inside
+ * a caller's transaction (a proof made from a walk's callback) that one. */
+static int read_begin(tlo_chain *c, bool *began, tlo_error *err)
 {
+    *began = false;
+    if (!sqlite3_get_autocommit(c->db))
+        return 0;
     if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return chain_db_fail(c, err, "starting a read");
+    *began = true;
     return 0;
 }
 
-static void read_end(tlo_chain *c)
+static void read_end(tlo_chain *c, bool began)
 {
     if (c->get_node)
         sqlite3_reset(c->get_node);
     if (c->get_entry)
         sqlite3_reset(c->get_entry);
-    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (began)
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 }
 
 /* The leaf fallback for a read-only ledger without stored nodes. */
@@ -289,11 +295,12 @@ int tlo_chain_inclusion_proof(tlo_chain *c, uint64_t index, uint64_t size,
         free(l.h);
         return rc;
     }
-    if ((rc = read_begin(c, err)) != 0)
+    bool began;
+    if ((rc = read_begin(c, &began, err)) != 0)
         return rc;
     node_src s = {c, err};
     rc = tlo_merkle_inclusion_proof_nodes(get_node, &s, index, size, proof, proof_len, err);
-    read_end(c);
+    read_end(c, began);
     return rc;
 }
 
@@ -313,11 +320,12 @@ int tlo_chain_consistency_proof(tlo_chain *c, uint64_t size1, uint64_t size2,
         free(l.h);
         return rc;
     }
-    if ((rc = read_begin(c, err)) != 0)
+    bool began;
+    if ((rc = read_begin(c, &began, err)) != 0)
         return rc;
     node_src s = {c, err};
     rc = tlo_merkle_consistency_proof_nodes(get_node, &s, size1, size2, proof, proof_len, err);
-    read_end(c);
+    read_end(c, began);
     return rc;
 }
 
@@ -339,11 +347,12 @@ int tlo_chain_root_at(tlo_chain *c, uint64_t size, uint8_t root[static TLO_HASH_
         free(l.h);
         return rc;
     }
-    if ((rc = read_begin(c, err)) != 0)
+    bool began;
+    if ((rc = read_begin(c, &began, err)) != 0)
         return rc;
     node_src s = {c, err};
     rc = tlo_merkle_root_nodes(get_node, &s, size, root, err);
-    read_end(c);
+    read_end(c, began);
     return rc;
 }
 
@@ -358,11 +367,12 @@ int tlo_chain_tree_at(tlo_chain *c, uint64_t size, tlo_merkle_tree *t, tlo_error
                         "ledger %s has no stored Merkle nodes (it was made by an older "
                         "tellonce and opened read-only); open it read-write once to add them",
                         c->path);
-    if ((rc = read_begin(c, err)) != 0)
+    bool began;
+    if ((rc = read_begin(c, &began, err)) != 0)
         return rc;
     node_src s = {c, err};
     rc = tlo_merkle_tree_from_nodes(t, size, get_node, &s, err);
-    read_end(c);
+    read_end(c, began);
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * under the key name of the ledger's origin (docs/ledger-formats.md). The
  * vault keeps every one in checkpoints/, named by tree size
  * (%020llu.checkpoint), and records each as a ledger entry. */
+#include "incremental.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -115,7 +116,7 @@ int tlo_custody_checkpoint(tlo_custody *v, tlo_custody_checkpoint_info *out, tlo
     if (out)
         memset(out, 0, sizeof *out);
     int rc = tlo_custody_trust(v, c.origin, sizeof c.origin, &verifier, err);
-    if (rc || (rc = tlo_chain_verify(v->ch, &r, err)) != 0)
+    if (rc || (rc = custody_tree_since(v, &r, err)) != 0)
         return rc;
     if (!r.ok)
         return tlo_fail(err, TLO_EFORMAT,
