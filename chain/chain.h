@@ -92,6 +92,13 @@ int tlo_chain_walk_case(tlo_chain *c, const uint8_t case_id[static TLO_CASE_ID_B
 int tlo_chain_walk_kind(tlo_chain *c, uint16_t kind, uint64_t from, tlo_chain_visit_fn fn,
                         void *ctx, tlo_error *err);
 
+/* The case-open entries whose body says case_number=number, in seq order,
+ * through the entries_by_case_number index (an index on that part of the
+ * body, O(matches)). Visitors compare the parsed body themselves: the index
+ * only finds candidates. Not verified, as above. */
+int tlo_chain_walk_case_number(tlo_chain *c, const char *number, tlo_chain_visit_fn fn, void *ctx,
+                               tlo_error *err);
+
 /* The same for the entries of any of nkinds kinds (1 to
  * TLO_CHAIN_WALK_KINDS_MAX), in seq order: the people of a ledger are
  * genesis, user-add and user-revoke, read in one walk. */

@@ -38,7 +38,7 @@ static const char schema[] =
     "  sig BLOB NOT NULL,"
     "  leaf_hash BLOB NOT NULL);"
     "CREATE INDEX entries_by_case ON entries(case_id) WHERE case_id IS NOT NULL;"
-    "CREATE INDEX entries_by_kind ON entries(kind);" CHAIN_NODES_SCHEMA
+    "CREATE INDEX entries_by_kind ON entries(kind);" CHAIN_CASE_NUMBER_INDEX CHAIN_NODES_SCHEMA
     "CREATE TABLE tree_state (id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  size INTEGER NOT NULL, state BLOB NOT NULL);"
     "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries"
@@ -494,6 +494,42 @@ int tlo_chain_walk_kinds(tlo_chain *c, const uint16_t *kinds, size_t nkinds, uin
         n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?%zu", i ? ", " : "", i + 2);
     snprintf(sql + n, sizeof sql - n, ") ORDER BY seq");
     return walk_query(c, sql, from, NULL, kinds, nkinds, fn, ctx, err);
+}
+
+int tlo_chain_walk_case_number(tlo_chain *c, const char *number, tlo_chain_visit_fn fn, void *ctx,
+                               tlo_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (!number || !*number)
+        return tlo_fail(err, TLO_EARG, "tlo_chain_walk_case_number: no case number");
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return chain_db_fail(c, err, "starting a read");
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT " ENTRY_COLUMNS
+                           " FROM entries WHERE kind = 10 AND " CHAIN_CASE_NUMBER_EXPR
+                           " = ?1 ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = chain_db_fail(c, err, "looking a case number up");
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, number, (int)strlen(number), SQLITE_STATIC);
+    int step;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        tlo_entry e;
+        uint8_t *buf, leaf[TLO_HASH_BYTES];
+        if ((rc = chain_row_to_entry(c, st, &e, &buf, err)) == 0) {
+            tlo_entry_leaf_hash(&e, leaf);
+            rc = fn(ctx, &e, leaf, err);
+        }
+        free(buf);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = chain_db_fail(c, err, "looking a case number up");
+    sqlite3_finalize(st);
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    return rc;
 }
 
 int tlo_chain_walk_kind(tlo_chain *c, uint16_t kind, uint64_t from, tlo_chain_visit_fn fn,

@@ -27,6 +27,19 @@ struct tlo_chain {
     "CREATE TRIGGER tree_nodes_no_delete BEFORE DELETE ON tree_nodes"                              \
     "  BEGIN SELECT RAISE(ABORT, 'stored Merkle nodes are append-only'); END;"
 
+/* The case number of a case-open entry, as an indexed expression: the bytes
+ * after "case_number=" up to the end of that line of the body (whatever keys
+ * come before it). Only a lookup key: the walk reads the entry and its
+ * visitor compares the parsed body, so a body the expression misreads is
+ * never taken for another case. */
+#define CHAIN_CASE_NUMBER_EXPR                                                                     \
+    "substr(body, instr(X'0A' || body, X'0A' || CAST('case_number=' AS BLOB)) + 12,"               \
+    " instr(substr(body, instr(X'0A' || body, X'0A' || CAST('case_number=' AS BLOB)) + 12),"       \
+    " X'0A') - 1)"
+#define CHAIN_CASE_NUMBER_INDEX                                                                    \
+    "CREATE INDEX IF NOT EXISTS entries_by_case_number ON entries(" CHAIN_CASE_NUMBER_EXPR         \
+    ") WHERE kind = 10;"
+
 #define ENTRY_COLUMNS "seq, time_ms, kind, case_id, actor, prev, body, sig"
 
 /* Fills err from the database's last error, naming the ledger and what

@@ -114,16 +114,21 @@ int chain_nodes_ensure(tlo_chain *c, tlo_error *err)
         return rc;
     if (have) {
         c->has_nodes = true;
+        /* A ledger from before the case-number index (SQLite builds it from
+         * the entries; nothing to do when it exists). */
+        if (sqlite3_exec(c->db, CHAIN_CASE_NUMBER_INDEX, NULL, NULL, NULL) != SQLITE_OK)
+            return chain_db_fail(c, err, "indexing the case numbers");
         return 0;
     }
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return chain_db_fail(c, err, "starting to store the Merkle nodes");
     if ((rc = table_exists(c, &have, err)) != 0 || have) /* another process built it */
         goto done;
-    if (sqlite3_exec(c->db,
-                     CHAIN_NODES_SCHEMA
-                     "CREATE INDEX IF NOT EXISTS entries_by_kind ON entries(kind);",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(
+            c->db,
+            CHAIN_NODES_SCHEMA
+            "CREATE INDEX IF NOT EXISTS entries_by_kind ON entries(kind);" CHAIN_CASE_NUMBER_INDEX,
+            NULL, NULL, NULL) != SQLITE_OK) {
         rc = chain_db_fail(c, err, "creating the stored Merkle nodes");
         goto done;
     }

@@ -47,8 +47,8 @@ int tlo_custody_case_find(tlo_custody *v, const char *number, tlo_custody_case *
 {
     finder f = {.number = number, .out = out};
     memset(out, 0, sizeof *out);
-    /* The case-open entries by kind: O(cases), not O(ledger). */
-    if (tlo_chain_walk_kind(v->ch, TLO_ENTRY_CASE_OPEN, 0, find_visit, &f, err) < 0)
+    /* The case-open entries with this number, by index: O(1), not O(ledger). */
+    if (tlo_chain_walk_case_number(v->ch, number, find_visit, &f, err) < 0)
         return err && err->code ? err->code : TLO_EIO;
     if (f.found == 0)
         return tlo_fail(err, TLO_ENOTFOUND,

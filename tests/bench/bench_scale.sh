@@ -21,7 +21,8 @@ fill=$(realpath "$2")
 big=${3:-4000000}
 reps=${4:-3}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tlo-bench-scale.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# TLO_BENCH_KEEP=1 keeps the vaults (printed at the end) to time other builds on them.
+if [ -z "${TLO_BENCH_KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; fi
 export TELLONCE_TEST_FAST_KDF=1
 
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -120,3 +121,5 @@ echo "size grant log--case prove export10s play-first-frame play-whole record2s+
 measure "$work/small" 1000
 measure "$work/big" "$big"
 du -sh "$work/big/vault/ledger.db" | sed 's/^/big ledger: /'
+[ -n "${TLO_BENCH_KEEP:-}" ] && echo "vaults kept in $work"
+exit 0

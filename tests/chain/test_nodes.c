@@ -78,6 +78,13 @@ static void build(const char *path, uint64_t n)
                         : seq % 3 == 0 ? TLO_ENTRY_GRANT
                                        : TLO_ENTRY_MARKER;
             snprintf(bodies[i], sizeof bodies[i], "at_ms=%llu\ntext=e\n", (unsigned long long)seq);
+            if (seq % 10 == 5) { /* case-open, the number not always the first key */
+                d[i].kind = TLO_ENTRY_CASE_OPEN;
+                snprintf(bodies[i], sizeof bodies[i],
+                         seq % 20 == 5 ? "case_number=N-%llu\ninfo=x\n"
+                                       : "a=1\ncase_number=N-%llu\n",
+                         (unsigned long long)(seq % 7));
+            }
             d[i].body = (const uint8_t *)bodies[i];
             d[i].body_len = strlen(bodies[i]);
         }
@@ -361,6 +368,30 @@ static void test_case_and_kind_walks_equal_filtered_full_walk(void)
             if (full.n != idx.n || memcmp(full.seq, idx.seq, full.n * 8) != 0)
                 bad++;
         }
+    /* By case number: the case-open entries whose body has that number. */
+    for (unsigned k = 0; k < 8; k++) {
+        static seen full, idx;
+        char number[16];
+        snprintf(number, sizeof number, "N-%u", k);
+        full = (seen){.has_case = -1, .kind = TLO_ENTRY_CASE_OPEN};
+        idx = (seen){.has_case = -1, .kind = -1};
+        CHECK(tlo_chain_walk(c, 0, collect, &full, &err) == 0);
+        size_t keep = 0;
+        for (size_t i = 0; i < full.n; i++) {
+            tlo_entry e;
+            uint8_t *buf;
+            char got[16];
+            CHECK(tlo_chain_get(c, full.seq[i], &e, &buf, &err) == 0);
+            if (tlo_entry_str(&e, "case_number", got, sizeof got) == 0 && !strcmp(got, number))
+                full.seq[keep++] = full.seq[i];
+            free(buf);
+        }
+        full.n = keep;
+        CHECK(tlo_chain_walk_case_number(c, number, collect, &idx, &err) == 0);
+        if (full.n != idx.n || memcmp(full.seq, idx.seq, full.n * 8) != 0 ||
+            (k < 7 && full.n == 0) || (k == 7 && full.n != 0))
+            bad++;
+    }
     CHECK_MSG(bad == 0, "%d indexed walks differ from the filtered full walk", bad);
     /* The case walk uses the index (SQLite's plan says so). */
     sqlite3 *db;
@@ -373,6 +404,16 @@ static void test_case_and_kind_walks_equal_filtered_full_walk(void)
     CHECK(sqlite3_step(st) == SQLITE_ROW);
     CHECK_MSG(strstr((const char *)sqlite3_column_text(st, 3), "entries_by_kind") != NULL, "%s",
               sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v2(db,
+                             "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE kind = 10 AND "
+                             "substr(body, instr(X'0A' || body, X'0A' || CAST('case_number=' AS "
+                             "BLOB)) + 12, instr(substr(body, instr(X'0A' || body, X'0A' || "
+                             "CAST('case_number=' AS BLOB)) + 12), X'0A') - 1) = X'00'",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK_MSG(strstr((const char *)sqlite3_column_text(st, 3), "entries_by_case_number") != NULL,
+              "%s", sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
     sqlite3_close(db);
     tlo_chain_close(c);
