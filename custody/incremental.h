@@ -23,7 +23,9 @@
  *    signature, admin rights for grants and enrolments), and appended to the
  *    checkpoint's tree: r->root and r->entries are the new tree head, and the
  *    stored tree must agree with it.
- * With no readable checkpoint it is tlo_chain_verify. r->signatures counts
+ * With no readable checkpoint, or more entries since it than before it (the
+ * whole verification uses every core and is then no slower), it is
+ * tlo_chain_verify. r->signatures counts
  * only the signatures checked here. */
 int custody_tree_since(tlo_custody *v, tlo_chain_report *r, tlo_error *err);
 
