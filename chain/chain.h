@@ -73,6 +73,68 @@ typedef int (*tlo_chain_visit_fn)(void *ctx, const tlo_entry *e,
                                   const uint8_t leaf[static TLO_HASH_BYTES], tlo_error *err);
 int tlo_chain_walk(tlo_chain *c, uint64_t from, tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
 
+/* Walks the entries of one case (case_id), from seq `from` on, in seq order,
+ * in one read transaction, through the entries_by_case index: the cost is
+ * the case's entries, not the ledger's. Entries without a case are never
+ * visited. Same callback contract as tlo_chain_walk.
+ *
+ * Nothing is verified here: a row is what the database holds (each field
+ * checked for type and size, the leaf hash recomputed from it), not an entry
+ * whose signature, link or signer anyone checked. A caller that decides on
+ * what it reads verifies it first (tlo_chain_verify, or a verified state
+ * kept up to a checkpoint) or knows the decision is only a lookup. */
+int tlo_chain_walk_case(tlo_chain *c, const uint8_t case_id[static TLO_CASE_ID_BYTES],
+                        uint64_t from, tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
+
+/* The same for the entries of one kind (any case or none), through the
+ * entries_by_kind index (every ledger gets it on its first read-write open;
+ * a read-only copy without it is scanned, with the same result). */
+int tlo_chain_walk_kind(tlo_chain *c, uint16_t kind, uint64_t from, tlo_chain_visit_fn fn,
+                        void *ctx, tlo_error *err);
+
+/* The case-open entries whose body says case_number_mac=number (the keyed
+ * hash of a case number, in hex: docs/vault-layout.md "Case numbers"), in
+ * seq order, through the entries_by_case_number_mac index (an index on that
+ * part of the body, O(matches)). Visitors compare the parsed body themselves: the index
+ * only finds candidates. Not verified, as above. */
+int tlo_chain_walk_case_number(tlo_chain *c, const char *number, tlo_chain_visit_fn fn, void *ctx,
+                               tlo_error *err);
+
+/* The same for the entries of any of nkinds kinds (1 to
+ * TLO_CHAIN_WALK_KINDS_MAX), in seq order: the people of a ledger are
+ * genesis, user-add and user-revoke, read in one walk. */
+#define TLO_CHAIN_WALK_KINDS_MAX 8
+int tlo_chain_walk_kinds(tlo_chain *c, const uint16_t *kinds, size_t nkinds, uint64_t from,
+                         tlo_chain_visit_fn fn, void *ctx, tlo_error *err);
+
+/* ---- the stored tree (chain/nodes.c) ------------------------------------- */
+
+/* Every perfect subtree of the Merkle tree is stored (tree_nodes) as the
+ * append that completes it commits; a ledger made before that gets them on
+ * its first read-write open. These read them: O(log size) lookups, no walk.
+ * Stored hashes are not trusted: a proof made from a bad node fails when it
+ * is checked against the signed checkpoint root (as every user of a proof
+ * must), and tlo_chain_verify_nodes finds the bad node. A read-only ledger
+ * without stored nodes falls back to the leaves (O(size)). size is at most
+ * the ledger's size (TLO_ERANGE otherwise). */
+int tlo_chain_inclusion_proof(tlo_chain *c, uint64_t index, uint64_t size,
+                              uint8_t proof[static 64][TLO_HASH_BYTES], size_t *proof_len,
+                              tlo_error *err);
+int tlo_chain_consistency_proof(tlo_chain *c, uint64_t size1, uint64_t size2,
+                                uint8_t proof[static 64][TLO_HASH_BYTES], size_t *proof_len,
+                                tlo_error *err);
+
+/* The Merkle root of the first size entries, from stored nodes (popcount(size)
+ * lookups). Compare it with a signed checkpoint before relying on it. */
+int tlo_chain_root_at(tlo_chain *c, uint64_t size, uint8_t root[static TLO_HASH_BYTES],
+                      tlo_error *err);
+
+/* The compact tree (merkle.h) of the first size entries from stored nodes,
+ * to extend an older tree head with the entries since (custody's
+ * incremental checkpoint). Check its root against the checkpoint first. */
+struct tlo_merkle_tree;
+int tlo_chain_tree_at(tlo_chain *c, uint64_t size, struct tlo_merkle_tree *t, tlo_error *err);
+
 /* The message the custodian countersigns in the genesis entry:
  * "tellonce/v1 genesis\n" || the body without its custodian.sig line. Returns
  * a malloc'd buffer (free it) or NULL when out of memory. */
@@ -125,5 +187,11 @@ int tlo_chain_verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_an
  * read from the cache column), into a malloc'd array of n hashes. */
 int tlo_chain_leaf_hashes(tlo_chain *c, uint64_t n, uint8_t (**out)[TLO_HASH_BYTES],
                           tlo_error *err);
+
+/* Recomputes every stored node from the entries and compares: on a missing,
+ * changed or extra node sets report->ok = false, first_bad and problem (when
+ * report is ok on entry: it never hides an earlier finding). Returns 0 when
+ * the check ran, or a negative code when the database could not be read. */
+int tlo_chain_verify_nodes(tlo_chain *c, tlo_chain_report *report, tlo_error *err);
 
 #endif

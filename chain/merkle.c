@@ -88,10 +88,13 @@ void tlo_merkle_empty_root(uint8_t out[static HB])
 
 /* ---- subtree roots from leaves ------------------------------------------ */
 
+/* Where subtree roots come from: leaf hashes only (get_leaf), or stored
+ * perfect subtrees (get_node) when the caller keeps them. */
 typedef struct {
     tlo_merkle_get_leaf_fn get_leaf;
     void *ctx;
     tlo_error *err;
+    tlo_merkle_get_node_fn get_node;
 } leaf_source;
 
 static int fetch_leaf(const leaf_source *src, uint64_t index, uint8_t out[HB])
@@ -105,10 +108,29 @@ static int fetch_leaf(const leaf_source *src, uint64_t index, uint8_t out[HB])
                     index, tlo_strerror(rc));
 }
 
+static int fetch_node(const leaf_source *src, unsigned level, uint64_t index, uint8_t out[HB])
+{
+    int rc = src->get_node(src->ctx, level, index, out);
+    if (rc == 0)
+        return 0;
+    if (rc > 0)
+        rc = TLO_EIO;
+    if (src->err && src->err->code == rc && src->err->msg[0])
+        return rc; /* the callback said what is wrong, naming the node */
+    return tlo_fail(src->err, rc,
+                    "cannot read the stored Merkle node of level %u, index %" PRIu64 ": %s", level,
+                    index, tlo_strerror(rc));
+}
+
 /* MTH(D[lo : lo + n]) for n >= 1, by the definition: n leaf fetches and n - 1
- * node hashes, recursion depth at most 63. */
+ * node hashes, recursion depth at most 63. With stored nodes, a perfect
+ * aligned subtree is one fetch, so any range costs at most 2 * 63 fetches. */
 static int subtree_root(const leaf_source *src, uint64_t lo, uint64_t n, uint8_t out[HB])
 {
+    if (src->get_node && (n & (n - 1)) == 0 && (lo & (n - 1)) == 0) {
+        unsigned level = (unsigned)__builtin_ctzll(n);
+        return fetch_node(src, level, lo >> level, out);
+    }
     if (n == 1)
         return fetch_leaf(src, lo, out);
     uint64_t k = split_point(n);
@@ -139,7 +161,7 @@ void tlo_merkle_root_of_leaves(uint8_t out[static HB], const uint8_t (*leaf_hash
         return;
     }
     leaf_array a = {leaf_hashes};
-    leaf_source src = {array_leaf, &a, NULL};
+    leaf_source src = {array_leaf, &a, NULL, NULL};
     (void)subtree_root(&src, 0, n, out); /* reading an array cannot fail */
 }
 
@@ -161,18 +183,56 @@ uint64_t tlo_merkle_tree_size(const tlo_merkle_tree *t)
  * carries), so the edge stays one root per set bit of size + 1. */
 int tlo_merkle_tree_append(tlo_merkle_tree *t, const uint8_t leaf_hash[static HB], tlo_error *err)
 {
+    return tlo_merkle_tree_append_nodes(t, leaf_hash, NULL, NULL, err);
+}
+
+int tlo_merkle_tree_append_nodes(tlo_merkle_tree *t, const uint8_t leaf_hash[static HB],
+                                 uint8_t (*nodes)[HB], unsigned *nnodes, tlo_error *err)
+{
+    if (nnodes)
+        *nnodes = 0;
     if (t->size >= TLO_MERKLE_MAX_SIZE)
         return tlo_fail(err, TLO_ERANGE,
                         "the ledger's Merkle tree is full (2^63 entries); no entry can be added");
     uint8_t h[HB];
     memcpy(h, leaf_hash, HB);
-    unsigned n = popcount(t->size);
+    unsigned n = popcount(t->size), made = 0;
     for (uint64_t s = t->size; s & 1; s >>= 1) {
         n--;
         tlo_merkle_node_hash(h, t->edge[n], h);
+        if (nodes)
+            memcpy(nodes[made], h, HB);
+        made++;
     }
     memcpy(t->edge[n], h, HB);
     t->size++;
+    if (nnodes)
+        *nnodes = made;
+    return 0;
+}
+
+int tlo_merkle_tree_from_nodes(tlo_merkle_tree *t, uint64_t size, tlo_merkle_get_node_fn get_node,
+                               void *ctx, tlo_error *err)
+{
+    tlo_merkle_tree_init(t);
+    if (!get_node || size > TLO_MERKLE_MAX_SIZE)
+        return tlo_fail(err, TLO_EARG, "compact tree: no node source, or a size beyond 2^63");
+    leaf_source src = {NULL, ctx, err, get_node};
+    uint64_t lo = 0;
+    unsigned n = 0;
+    for (unsigned level = 64; level-- > 0;) {
+        uint64_t w = UINT64_C(1) << level;
+        if (!(size & w))
+            continue;
+        int rc = fetch_node(&src, level, lo >> level, t->edge[n]);
+        if (rc != 0) {
+            tlo_merkle_tree_init(t);
+            return rc;
+        }
+        n++;
+        lo += w;
+    }
+    t->size = size;
     return 0;
 }
 
@@ -273,15 +333,15 @@ static void reverse_into(uint8_t proof[][HB], uint8_t tmp[][HB], size_t n)
         memcpy(proof[i], tmp[n - 1 - i], HB);
 }
 
-int tlo_merkle_inclusion_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint64_t index,
-                               uint64_t size, uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB],
-                               size_t *proof_len, tlo_error *err)
+static int inclusion_proof(leaf_source src, uint64_t index, uint64_t size,
+                           uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB], size_t *proof_len,
+                           tlo_error *err)
 {
     if (proof_len)
         *proof_len = 0;
     if (proof)
         memset(proof, 0, TLO_MERKLE_MAX_PROOF * HB);
-    if (!get_leaf || !proof || !proof_len)
+    if ((!src.get_leaf && !src.get_node) || !proof || !proof_len)
         return tlo_fail(err, TLO_EARG, "inclusion proof: missing leaf source or output");
     if (size > TLO_MERKLE_MAX_SIZE)
         return tlo_fail(err, TLO_ERANGE,
@@ -292,7 +352,6 @@ int tlo_merkle_inclusion_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint6
                         " entries (entries count from 0)",
                         index, size);
 
-    leaf_source src = {get_leaf, ctx, err};
     uint8_t tmp[TLO_MERKLE_MAX_PROOF][HB];
     size_t cnt = 0;
     uint64_t lo = 0, n = size, m = index; /* PATH(m, D[lo : lo + n]) */
@@ -319,15 +378,15 @@ int tlo_merkle_inclusion_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint6
     return 0;
 }
 
-int tlo_merkle_consistency_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint64_t size1,
-                                 uint64_t size2, uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB],
-                                 size_t *proof_len, tlo_error *err)
+static int consistency_proof(leaf_source src, uint64_t size1, uint64_t size2,
+                             uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB], size_t *proof_len,
+                             tlo_error *err)
 {
     if (proof_len)
         *proof_len = 0;
     if (proof)
         memset(proof, 0, TLO_MERKLE_MAX_PROOF * HB);
-    if (!get_leaf || !proof || !proof_len)
+    if ((!src.get_leaf && !src.get_node) || !proof || !proof_len)
         return tlo_fail(err, TLO_EARG, "consistency proof: missing leaf source or output");
     if (size2 > TLO_MERKLE_MAX_SIZE)
         return tlo_fail(err, TLO_ERANGE,
@@ -342,7 +401,6 @@ int tlo_merkle_consistency_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uin
                         " entries) is larger than the newer one (%" PRIu64 ")",
                         size1, size2);
 
-    leaf_source src = {get_leaf, ctx, err};
     uint8_t tmp[TLO_MERKLE_MAX_PROOF][HB];
     size_t cnt = 0;
     uint64_t lo = 0, n = size2, m = size1; /* SUBPROOF(m, D[lo : lo + n], b) */
@@ -374,6 +432,57 @@ int tlo_merkle_consistency_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uin
     reverse_into(proof, tmp, cnt);
     *proof_len = cnt;
     return 0;
+}
+
+int tlo_merkle_inclusion_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint64_t index,
+                               uint64_t size, uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB],
+                               size_t *proof_len, tlo_error *err)
+{
+    leaf_source src = {get_leaf, ctx, err, NULL};
+    return inclusion_proof(src, index, size, proof, proof_len, err);
+}
+
+int tlo_merkle_consistency_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint64_t size1,
+                                 uint64_t size2, uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB],
+                                 size_t *proof_len, tlo_error *err)
+{
+    leaf_source src = {get_leaf, ctx, err, NULL};
+    return consistency_proof(src, size1, size2, proof, proof_len, err);
+}
+
+int tlo_merkle_inclusion_proof_nodes(tlo_merkle_get_node_fn get_node, void *ctx, uint64_t index,
+                                     uint64_t size, uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB],
+                                     size_t *proof_len, tlo_error *err)
+{
+    leaf_source src = {NULL, ctx, err, get_node};
+    return inclusion_proof(src, index, size, proof, proof_len, err);
+}
+
+int tlo_merkle_consistency_proof_nodes(tlo_merkle_get_node_fn get_node, void *ctx, uint64_t size1,
+                                       uint64_t size2,
+                                       uint8_t proof[static TLO_MERKLE_MAX_PROOF][HB],
+                                       size_t *proof_len, tlo_error *err)
+{
+    leaf_source src = {NULL, ctx, err, get_node};
+    return consistency_proof(src, size1, size2, proof, proof_len, err);
+}
+
+int tlo_merkle_root_nodes(tlo_merkle_get_node_fn get_node, void *ctx, uint64_t size,
+                          uint8_t out[static HB], tlo_error *err)
+{
+    leaf_source src = {NULL, ctx, err, get_node};
+    memset(out, 0, HB);
+    if (!get_node || size > TLO_MERKLE_MAX_SIZE)
+        return tlo_fail(err, TLO_EARG, "Merkle root: no node source, or a size beyond 2^63");
+    if (size == 0) {
+        tlo_merkle_empty_root(out);
+        return 0;
+    }
+    uint8_t r[HB];
+    int rc = subtree_root(&src, 0, size, r);
+    if (rc == 0)
+        memcpy(out, r, HB);
+    return rc;
 }
 
 /* ---- checking proofs ---------------------------------------------------- */

@@ -74,6 +74,15 @@ void tlo_merkle_tree_init(tlo_merkle_tree *t);
 int tlo_merkle_tree_append(tlo_merkle_tree *t,
                            const uint8_t leaf_hash[static TLO_MERKLE_HASH_BYTES], tlo_error *err);
 
+/* tlo_merkle_tree_append, also giving the perfect subtrees the leaf
+ * completes: nodes[j] (room for 63) is the root of level j + 1 (2^(j+1)
+ * leaves) ending at this leaf, i.e. index ((size after) >> (j + 1)) - 1 of
+ * that level; *nnodes of them (the trailing one bits of the old size). */
+int tlo_merkle_tree_append_nodes(tlo_merkle_tree *t,
+                                 const uint8_t leaf_hash[static TLO_MERKLE_HASH_BYTES],
+                                 uint8_t (*nodes)[TLO_MERKLE_HASH_BYTES], unsigned *nnodes,
+                                 tlo_error *err);
+
 /* MTH of the leaves appended so far (the empty root for none). */
 void tlo_merkle_tree_root(const tlo_merkle_tree *t, uint8_t out[static TLO_MERKLE_HASH_BYTES]);
 
@@ -132,6 +141,36 @@ int tlo_merkle_inclusion_proof(tlo_merkle_get_leaf_fn get_leaf, void *ctx, uint6
                                uint64_t size,
                                uint8_t proof[static TLO_MERKLE_MAX_PROOF][TLO_MERKLE_HASH_BYTES],
                                size_t *proof_len, tlo_error *err);
+
+/* Fetches the root of the perfect subtree of level `level` (2^level leaves;
+ * level 0 is a leaf hash) number `index`, i.e. leaves [index << level,
+ * (index + 1) << level), into out. Same contract as tlo_merkle_get_leaf_fn;
+ * a callback that fills err itself (same code) keeps its message. */
+typedef int (*tlo_merkle_get_node_fn)(void *ctx, unsigned level, uint64_t index,
+                                      uint8_t out[TLO_MERKLE_HASH_BYTES]);
+
+/* The same proofs from stored perfect subtrees: O(log size) fetches and no
+ * node hash at all (at most 2 * 63 fetches for the one sibling that is not a
+ * perfect subtree). The proofs are exactly those of the leaf versions when
+ * the nodes are right; a wrong stored node gives a proof that fails against
+ * the signed root, so whoever uses the proof still catches it. */
+int tlo_merkle_inclusion_proof_nodes(
+    tlo_merkle_get_node_fn get_node, void *ctx, uint64_t index, uint64_t size,
+    uint8_t proof[static TLO_MERKLE_MAX_PROOF][TLO_MERKLE_HASH_BYTES], size_t *proof_len,
+    tlo_error *err);
+int tlo_merkle_consistency_proof_nodes(
+    tlo_merkle_get_node_fn get_node, void *ctx, uint64_t size1, uint64_t size2,
+    uint8_t proof[static TLO_MERKLE_MAX_PROOF][TLO_MERKLE_HASH_BYTES], size_t *proof_len,
+    tlo_error *err);
+
+/* MTH of the first size leaves from stored nodes: popcount(size) fetches. */
+int tlo_merkle_root_nodes(tlo_merkle_get_node_fn get_node, void *ctx, uint64_t size,
+                          uint8_t out[static TLO_MERKLE_HASH_BYTES], tlo_error *err);
+
+/* The compact tree of the first size leaves from stored nodes (one fetch per
+ * set bit of size), to resume appending from an older tree size. */
+int tlo_merkle_tree_from_nodes(tlo_merkle_tree *t, uint64_t size, tlo_merkle_get_node_fn get_node,
+                               void *ctx, tlo_error *err);
 
 /* The consistency proof (RFC 9162 §2.1.4.1 PROOF = SUBPROOF(size1, D[size2],
  * true)) that the tree of the first size1 leaves is a prefix of the tree of

@@ -280,7 +280,7 @@ int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, siz
                  "were added or changed outside tellonce",
                  (unsigned long long)stored_size, (unsigned long long)size);
     }
-    return 0;
+    return tlo_chain_verify_nodes(c, report, err); /* the stored subtrees (chain/nodes.c) */
 }
 
 int tlo_chain_verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_anchor *anchors,

@@ -447,7 +447,9 @@ int cmd_log(int argc, char **argv)
         else
             printf("%6s  %-29s  %-30s  %-14s  %-8s  %s\n", "ENTRY", "TIME", "WHO", "WHAT", "CASE",
                    "DETAILS");
-        if (tlo_chain_walk(tlo_custody_chain(l.v), 0, log_visit, &l, &err) != 0)
+        if ((a.has_case
+                 ? tlo_chain_walk_case(tlo_custody_chain(l.v), a.case_id, 0, log_visit, &l, &err)
+                 : tlo_chain_walk(tlo_custody_chain(l.v), 0, log_visit, &l, &err)) != 0)
             rc = cli_fail(&err);
         if (a.json)
             printf("]\n");

@@ -320,7 +320,7 @@ int cmd_play(int argc, char **argv)
     }
     print_access(&rel, &a);
     marker_scan ms = {.case_id = cs.id, .session = a.session};
-    tlo_chain_walk(tlo_custody_chain(v), 0, visit_marker, &ms, &err);
+    tlo_chain_walk_case(tlo_custody_chain(v), cs.id, 0, visit_marker, &ms, &err);
     /* Nothing of the ledger is needed any more. */
     tlo_custody_close(v);
     v = NULL;

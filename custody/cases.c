@@ -118,7 +118,11 @@ int tlo_custody_case_find(tlo_custody *v, const char *number, tlo_custody_case *
     if (rc)
         return rc;
     finder f = {.mac = mac, .out = out};
-    if (tlo_chain_walk(v->ch, 0, find_visit, &f, err) < 0)
+    char mac_hex[65];
+    tlo_hex(mac_hex, mac, 32);
+    /* The case-open entries with this keyed hash, by index: O(matches), not
+     * O(ledger). */
+    if (tlo_chain_walk_case_number(v->ch, mac_hex, find_visit, &f, err) < 0)
         return err && err->code ? err->code : TLO_EIO;
     if (f.found == 0)
         return tlo_fail(err, TLO_ENOTFOUND,
@@ -136,7 +140,8 @@ int custody_case_by_id(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], tl
     finder f = {.id = id, .out = out};
     char hex[2 * TLO_ID_BYTES + 1];
     memset(out, 0, sizeof *out);
-    if (tlo_chain_walk(v->ch, 0, find_visit, &f, err) < 0)
+    /* Only the case's own entries (its case-open among them). */
+    if (tlo_chain_walk_case(v->ch, id, 0, find_visit, &f, err) < 0)
         return err && err->code ? err->code : TLO_EIO;
     if (f.found == 0) {
         tlo_hex(hex, id, TLO_ID_BYTES);
@@ -233,7 +238,7 @@ int tlo_custody_session_info(tlo_custody *v, const uint8_t case_id[static TLO_ID
 {
     session_scan ss = {.case_id = case_id, .session = session, .out = out};
     memset(out, 0, sizeof *out);
-    if (tlo_chain_walk(v->ch, 0, session_visit, &ss, err) < 0)
+    if (tlo_chain_walk_case(v->ch, case_id, 0, session_visit, &ss, err) < 0)
         return err && err->code ? err->code : TLO_EIO;
     return 0;
 }

@@ -11,6 +11,7 @@
  *   tlo_custody_checkpoint  'tellonce checkpoint', and the end of a recording,
  *                           a recovery, an export: verifies the whole ledger,
  *                           signs, logs a checkpoint entry, then seals that. */
+#include "rules.h"
 #include "internal.h"
 
 #include "merkle.h"
@@ -285,24 +286,48 @@ static int newest(tlo_custody *v, uint64_t *size, uint8_t root[static 32], char 
     return rc;
 }
 
+/* The tree head the custodian has verified (custody/verified.c): every
+ * entry to the tip, by the table of kinds, from its saved state: O(entries
+ * since the last decision or seal), not O(ledger). */
+static int verified_head(tlo_custody *v, const tlo_vault_identity *cust, uint64_t *size,
+                         uint8_t root[static 32], tlo_error *err)
+{
+    tlo_chain_state *st = NULL;
+    int rc = custody_verified(v, cust, &st, err);
+    if (rc == 0) {
+        *size = tlo_chain_state_size(st);
+        tlo_chain_state_root(st, root);
+    }
+    tlo_chain_state_free(st);
+    return rc;
+}
+
 int custody_seal(tlo_custody *v, tlo_error *err)
 {
     if (!atomic_load(&v->dirty))
         return 0;
     tlo_custody_checkpoint_info c;
     tlo_note_verifier verifier;
-    uint8_t(*leaves)[TLO_HASH_BYTES] = NULL, prev_root[32], root[32], stored[32];
-    uint64_t prev = 0, size = 0, stored_size = 0;
+    uint8_t prev_root[32], root[32], proof[64][TLO_HASH_BYTES];
+    uint64_t prev = 0, size = 0;
+    size_t plen = 0;
     char *prev_path = NULL;
     tlo_vault_identity *cust = NULL;
     memset(&c, 0, sizeof c);
     /* The newest checkpoint first, then the ledger: the ledger only grows,
      * so an honest one read after is at least as long (another writer may
-     * have sealed in between). */
+     * have sealed in between). The head signed is the one the custodian
+     * verified itself, never the stored tree. */
     int rc = tlo_custody_trust(v, c.origin, sizeof c.origin, &verifier, err);
     if (rc || (rc = newest(v, &prev, prev_root, &prev_path, err)) != 0 ||
-        (rc = tlo_chain_size(v->ch, &size, err)) != 0)
+        (rc = custody_custodian(v, &cust, err)) != 0)
         goto out;
+    if ((rc = verified_head(v, cust, &size, root, err)) != 0) {
+        char why[TLO_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        tlo_fail(err, rc, "%s; so the custodian signs nothing more", why);
+        goto out;
+    }
     if (size < prev) {
         rc = tlo_fail(err, TLO_EFORMAT,
                       "the ledger has %llu entries, but its checkpoint %s covers %llu: entries "
@@ -311,26 +336,17 @@ int custody_seal(tlo_custody *v, tlo_error *err)
                       (unsigned long long)size, prev_path, (unsigned long long)prev);
         goto out;
     }
-    if ((rc = tlo_chain_leaf_hashes(v->ch, size, &leaves, err)) != 0 ||
-        (rc = tlo_chain_root(v->ch, &stored_size, stored, err)) != 0)
-        goto out;
-    if (prev) {
-        tlo_merkle_root_of_leaves(root, (const uint8_t(*)[TLO_HASH_BYTES])leaves, prev);
-        if (sodium_memcmp(root, prev_root, 32) != 0) {
-            rc = tlo_fail(err, TLO_EFORMAT,
-                          "the first %llu entries of the ledger are not those of its checkpoint "
-                          "%s: the ledger was rewritten, so the custodian signs nothing more; "
-                          "run 'tellonce verify'",
-                          (unsigned long long)prev, prev_path);
-            goto out;
-        }
-    }
-    tlo_merkle_root_of_leaves(root, (const uint8_t(*)[TLO_HASH_BYTES])leaves, size);
-    if (stored_size != size || sodium_memcmp(root, stored, 32) != 0) {
+    /* The newest checkpoint is a prefix of what was verified: a consistency
+     * proof from the stored nodes, checked against both trusted roots. */
+    if (prev &&
+        ((rc = tlo_chain_consistency_proof(v->ch, prev, size, proof, &plen, err)) != 0 ||
+         tlo_merkle_verify_consistency(prev, size, prev_root, root,
+                                       (const uint8_t(*)[TLO_HASH_BYTES])proof, plen, NULL) != 0)) {
         rc = tlo_fail(err, TLO_EFORMAT,
-                      "the stored tree of the ledger (tree_state, %llu entries) does not match "
-                      "its %llu entries, so the custodian signs nothing; run 'tellonce verify'",
-                      (unsigned long long)stored_size, (unsigned long long)size);
+                      "the first %llu entries of the ledger are not those of its checkpoint "
+                      "%s: the ledger was rewritten, so the custodian signs nothing more; "
+                      "run 'tellonce verify'",
+                      (unsigned long long)prev, prev_path);
         goto out;
     }
     if (size == prev) { /* already covered (by another writer) */
@@ -339,8 +355,7 @@ int custody_seal(tlo_custody *v, tlo_error *err)
     }
     c.size = size;
     memcpy(c.root, root, 32);
-    if ((rc = custody_custodian(v, &cust, err)) != 0 ||
-        (rc = tlo_checkpoint_sign(c.origin, size, root, c.origin, cust->sign_sk, &c.note,
+    if ((rc = tlo_checkpoint_sign(c.origin, size, root, c.origin, cust->sign_sk, &c.note,
                                   &c.note_len, err)) != 0 ||
         (rc = keep(v, &c, &c.path, err)) != 0)
         goto out;
@@ -348,7 +363,6 @@ int custody_seal(tlo_custody *v, tlo_error *err)
 out:
     tlo_vault_identity_free(cust);
     tlo_custody_checkpoint_info_free(&c);
-    free(leaves);
     free(prev_path);
     return rc;
 }
@@ -371,23 +385,20 @@ int tlo_custody_checkpoint(tlo_custody *v, tlo_custody_checkpoint_info *out, tlo
     tlo_custody_checkpoint_info c;
     tlo_vault_identity *cust = NULL;
     tlo_note_verifier verifier;
-    tlo_chain_report r;
+    tlo_chain_report r = {0};
     memset(&c, 0, sizeof c);
     if (out)
         memset(out, 0, sizeof *out);
     int rc = tlo_custody_trust(v, c.origin, sizeof c.origin, &verifier, err);
-    if (rc || (rc = tlo_chain_verify(v->ch, &r, err)) != 0)
+    if (rc)
         return rc;
-    if (!r.ok)
-        return tlo_fail(err, TLO_EFORMAT,
-                        "the ledger fails verification, so the custodian will not sign a "
-                        "checkpoint of it: %s",
-                        r.problem);
-    /* The ledger must extend the newest checkpoint (a seal of what is there
-     * checks it and covers it). */
+    /* Verified (incrementally, by the table of kinds), extending the newest
+     * checkpoint, covered by a seal. */
     atomic_store(&v->dirty, true);
     if ((rc = custody_seal(v, err)) != 0 || (rc = custody_custodian(v, &cust, err)) != 0)
         return rc;
+    if ((rc = verified_head(v, cust, &r.entries, r.root, err)) != 0)
+        goto out;
     c.size = r.entries;
     memcpy(c.root, r.root, 32);
     if ((rc = tlo_checkpoint_sign(c.origin, r.entries, r.root, c.origin, cust->sign_sk, &c.note,

@@ -108,17 +108,10 @@ void tlo_custody_export_result_free(tlo_custody_export_result *r)
     r->manifest_path = NULL;
 }
 
-static int leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_MERKLE_HASH_BYTES])
-{
-    const uint8_t(*leaves)[TLO_HASH_BYTES] = ctx;
-    memcpy(out, leaves[index], TLO_HASH_BYTES);
-    return 0;
-}
-
 /* The inclusion proof of entry seq in the checkpoint cp_text (of cp_size
- * entries whose leaves are given), carrying the entry. */
-static int entry_proof(tlo_chain *ch, uint8_t (*leaves)[TLO_HASH_BYTES], const char *cp_text,
-                       uint64_t cp_size, uint64_t seq, char **out, size_t *out_len, tlo_error *err)
+ * entries), from the stored tree, carrying the entry. */
+static int entry_proof(tlo_chain *ch, const char *cp_text, uint64_t cp_size, uint64_t seq,
+                       char **out, size_t *out_len, tlo_error *err)
 {
     tlo_proof_inclusion *p = calloc(1, sizeof *p);
     uint8_t *buf = NULL, *enc = malloc(TLO_ENTRY_MAX_BYTES);
@@ -129,8 +122,7 @@ static int entry_proof(tlo_chain *ch, uint8_t (*leaves)[TLO_HASH_BYTES], const c
         goto out;
     }
     if ((rc = tlo_chain_get(ch, seq, &e, &buf, err)) != 0 ||
-        (rc = tlo_merkle_inclusion_proof(leaf_from_array, leaves, seq, cp_size, p->hashes,
-                                         &p->nhashes, err)) != 0)
+        (rc = tlo_chain_inclusion_proof(ch, seq, cp_size, p->hashes, &p->nhashes, err)) != 0)
         goto out;
     size_t n = tlo_entry_encode(&e, enc, TLO_ENTRY_MAX_BYTES);
     if (n == 0 || n > TLO_PROOF_EXTRA_MAX) {
@@ -160,7 +152,7 @@ static int proofs_in_checkpoint(tlo_custody *v, const tlo_note_verifier *vk, uin
                                 tlo_error *err)
 {
     tlo_custody_checkpoint_info info;
-    uint8_t(*leaves)[TLO_HASH_BYTES] = NULL, root[TLO_HASH_BYTES];
+    uint8_t root[TLO_HASH_BYTES];
     tlo_checkpoint cp;
     tlo_error e2 = {0};
     int rc = tlo_custody_checkpoint(v, &info, err);
@@ -171,8 +163,7 @@ static int proofs_in_checkpoint(tlo_custody *v, const tlo_note_verifier *vk, uin
     } else if (cp.size <= upto) {
         rc = tlo_fail(err, TLO_EIO, "the newest checkpoint (%s) does not cover entry %llu",
                       info.path, (unsigned long long)upto);
-    } else if ((rc = tlo_chain_leaf_hashes(v->ch, cp.size, &leaves, err)) == 0) {
-        tlo_merkle_root_of_leaves(root, (const uint8_t(*)[TLO_HASH_BYTES])leaves, cp.size);
+    } else if ((rc = tlo_chain_root_at(v->ch, cp.size, root, err)) == 0) {
         if (sodium_memcmp(root, cp.root, TLO_HASH_BYTES) != 0)
             rc = tlo_fail(err, TLO_EFORMAT,
                           "the ledger does not match its newest checkpoint %s; run 'tellonce "
@@ -181,13 +172,12 @@ static int proofs_in_checkpoint(tlo_custody *v, const tlo_note_verifier *vk, uin
     }
     if (rc == 0)
         *cp_size = cp.size;
-    if (rc == 0 && (rc = entry_proof(v->ch, leaves, info.note, cp.size, m->access_seq, &proof[0],
+    if (rc == 0 && (rc = entry_proof(v->ch, info.note, cp.size, m->access_seq, &proof[0],
                                      &m->proof_len[0], err)) == 0)
-        rc = entry_proof(v->ch, leaves, info.note, cp.size, m->export_seq, &proof[1],
-                         &m->proof_len[1], err);
+        rc =
+            entry_proof(v->ch, info.note, cp.size, m->export_seq, &proof[1], &m->proof_len[1], err);
     m->proof[0] = proof[0];
     m->proof[1] = proof[1];
-    free(leaves);
     tlo_custody_checkpoint_info_free(&info);
     return rc;
 }

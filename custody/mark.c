@@ -58,7 +58,7 @@ static int check(tlo_custody *v, const tlo_custody_mark_params *p, tlo_custody_c
     if (rc)
         return rc;
     finder f = {.case_id = cs->id, .want = p->session};
-    if (tlo_chain_walk(tlo_custody_chain(v), 0, visit, &f, err) < 0)
+    if (tlo_chain_walk_case(tlo_custody_chain(v), cs->id, 0, visit, &f, err) < 0)
         return err && err->code ? err->code : TLO_EIO;
     if (!f.found)
         return p->session ? tlo_fail(err, TLO_ENOTFOUND, "case %s has no session %s",

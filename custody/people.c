@@ -72,7 +72,9 @@ int tlo_custody_people(tlo_custody *v, const tlo_custody_person **list, size_t *
         free(v->people);
         v->people = NULL;
         v->npeople = 0;
-        if (tlo_chain_walk(v->ch, 0, visit, &l, err) != 0) {
+        static const uint16_t kinds[] = {TLO_ENTRY_GENESIS, TLO_ENTRY_USER_ADD,
+                                         TLO_ENTRY_USER_REVOKE};
+        if (tlo_chain_walk_kinds(v->ch, kinds, 3, 0, visit, &l, err) != 0) {
             free(v->people);
             v->people = NULL;
             v->npeople = 0;

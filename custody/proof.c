@@ -11,28 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int leaf_from_array(void *ctx, uint64_t index, uint8_t out[TLO_MERKLE_HASH_BYTES])
-{
-    const uint8_t(*leaves)[TLO_HASH_BYTES] = ctx;
-    memcpy(out, leaves[index], TLO_HASH_BYTES);
-    return 0;
-}
-
 /* What a proof is made against: a checkpoint of the vault (path, or the
- * newest), its note, and the ledger's leaves it covers, checked to match. */
+ * newest) and its note, checked to match the ledger's stored tree. The proofs
+ * come from stored subtree hashes (chain/nodes.c), O(log n): a wrong stored
+ * node makes a proof that fails against the checkpoint's signed root, which
+ * is what whoever receives a proof checks (verify-proof). */
 typedef struct against {
     char *newest; /* when path is the newest */
     const char *path;
     tlo_checkpoint cp;
     char *text;
-    uint8_t (*leaves)[TLO_HASH_BYTES];
 } against;
 
 static void against_free(against *a)
 {
     free(a->newest);
     free(a->text);
-    free(a->leaves);
     memset(a, 0, sizeof *a);
 }
 
@@ -46,12 +40,11 @@ static int against_open(tlo_custody *v, const char *path, against *a, tlo_error 
                         "the vault has no checkpoint yet: 'tellonce checkpoint' writes one");
     int rc = tlo_custody_checkpoint_read(v, a->path, &a->cp, &a->text, err);
     if (rc == 0)
-        rc = tlo_chain_leaf_hashes(v->ch, a->cp.size, &a->leaves, err);
+        rc = tlo_chain_root_at(v->ch, a->cp.size, root, err);
     if (rc) {
         against_free(a);
         return rc;
     }
-    tlo_merkle_root_of_leaves(root, (const uint8_t(*)[TLO_HASH_BYTES])a->leaves, a->cp.size);
     if (sodium_memcmp(root, a->cp.root, TLO_HASH_BYTES) != 0) {
         rc = tlo_fail(err, TLO_EPROOF,
                       "the ledger does not match %s: the root of its first %llu entries differs; "
@@ -106,8 +99,8 @@ int tlo_custody_prove_entry(tlo_custody *v, uint64_t seq, const char *checkpoint
                       "entry %llu is not in %s, which covers entries 0 to %llu; write a newer "
                       "checkpoint",
                       (unsigned long long)seq, a.path, (unsigned long long)(a.cp.size - 1));
-    else if ((rc = tlo_merkle_inclusion_proof(leaf_from_array, a.leaves, seq, a.cp.size, p->hashes,
-                                              &p->nhashes, err)) == 0 &&
+    else if ((rc = tlo_chain_inclusion_proof(v->ch, seq, a.cp.size, p->hashes, &p->nhashes, err)) ==
+                 0 &&
              (rc = carry_entry(v, seq, p, err)) == 0) {
         p->index = seq;
         p->checkpoint = a.text;
@@ -120,14 +113,16 @@ int tlo_custody_prove_entry(tlo_custody *v, uint64_t seq, const char *checkpoint
 }
 
 /* The consistency proof from old (a checkpoint of the vault) to a. */
-static int consistency(const against *a, const char *old_path, const tlo_checkpoint *old,
-                       char **out, size_t *out_len, tlo_error *err)
+static int consistency(tlo_custody *v, const against *a, const char *old_path,
+                       const tlo_checkpoint *old, char **out, size_t *out_len, tlo_error *err)
 {
     uint8_t root[TLO_HASH_BYTES];
     if (old->size > a->cp.size)
         return tlo_fail(err, TLO_EARG, "%s (%llu entries) is newer than %s (%llu)", old_path,
                         (unsigned long long)old->size, a->path, (unsigned long long)a->cp.size);
-    tlo_merkle_root_of_leaves(root, (const uint8_t(*)[TLO_HASH_BYTES])a->leaves, old->size);
+    int rc = tlo_chain_root_at(v->ch, old->size, root, err);
+    if (rc)
+        return rc;
     if (sodium_memcmp(root, old->root, TLO_HASH_BYTES) != 0)
         return tlo_fail(err, TLO_EPROOF,
                         "the ledger does not extend %s: the root of its first %llu entries "
@@ -135,12 +130,10 @@ static int consistency(const against *a, const char *old_path, const tlo_checkpo
                         old_path, (unsigned long long)old->size);
     tlo_proof_consistency *p = calloc(1, sizeof *p);
     uint8_t(*proof)[TLO_HASH_BYTES] = calloc(TLO_MERKLE_MAX_PROOF, TLO_HASH_BYTES);
-    int rc = 0;
     if (!p || !proof)
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
     else if (old->size < a->cp.size)
-        rc = tlo_merkle_consistency_proof(leaf_from_array, a->leaves, old->size, a->cp.size, proof,
-                                          &p->nhashes, err);
+        rc = tlo_chain_consistency_proof(v->ch, old->size, a->cp.size, proof, &p->nhashes, err);
     if (rc == 0) {
         memcpy(p->hashes, proof, p->nhashes * TLO_HASH_BYTES);
         p->old_size = old->size;
@@ -165,7 +158,7 @@ int tlo_custody_prove_consistency(tlo_custody *v, const char *old_path, const ch
     if (rc)
         return rc;
     if ((rc = tlo_custody_checkpoint_read(v, old_path, &old, &old_text, err)) == 0)
-        rc = consistency(&a, old_path, &old, out, out_len, err);
+        rc = consistency(v, &a, old_path, &old, out, out_len, err);
     free(old_text);
     against_free(&a);
     return rc;
