@@ -82,6 +82,29 @@ static tlo_vault_identity *admin_identity(const char *vault, const char *passfil
     return id;
 }
 
+/* The custodian's identity (custodian.id, unlocked with custodian.secret):
+ * the access entries of the filler are the custodian's, as the table of
+ * kinds (chain/rules.c) wants. */
+static tlo_vault_identity *custodian_identity(const char *vault)
+{
+    char path[4096];
+    tlo_error err = {0};
+    snprintf(path, sizeof path, "%s/custodian.secret", vault);
+    int fd = open(path, O_RDONLY);
+    size_t plen = 0;
+    char *pass = fd >= 0 ? tlo_vault_secret_line(fd, &plen) : NULL;
+    if (fd >= 0)
+        close(fd);
+    if (!pass)
+        die(path, "cannot read it");
+    snprintf(path, sizeof path, "%s/custodian.id", vault);
+    tlo_vault_identity *id = tlo_vault_identity_load(path, pass, plen, &err);
+    sodium_free(pass);
+    if (!id)
+        die(path, err.msg);
+    return id;
+}
+
 int main(int argc, char **argv)
 {
     tlo_error err = {0};
@@ -100,9 +123,33 @@ int main(int argc, char **argv)
     memcpy(s.pk, admin->sign_pk, 32);
     char pkhex[65];
     tlo_hex(pkhex, admin->sign_pk, 32);
+    /* The filler's interviewer, enrolled here by the administrator: it
+     * starts the sessions and so signs their segments, markers and ends. */
+    tlo_vault_identity *cust = custodian_identity(argv[1]);
+    tlo_chain_signer cs = {.sk = cust->sign_sk}, os;
+    memcpy(cs.pk, cust->sign_pk, 32);
+    uint8_t *osk = sodium_malloc(64), obox[32], obsk[32];
+    if (!osk)
+        die("memory", "no secure memory");
+    crypto_sign_keypair(os.pk, osk);
+    crypto_box_keypair(obox, obsk);
+    os.sk = osk;
+    {
+        char a[65], b[65], body[400];
+        tlo_hex(a, obox, 32);
+        tlo_hex(b, os.pk, 32);
+        snprintf(body, sizeof body,
+                 "box_pk=%s\nname=Filler Interviewer\npk=%s\nroles=interviewer\n", a, b);
+        tlo_chain_draft ua = {
+            .kind = TLO_ENTRY_USER_ADD, .body = (const uint8_t *)body, .body_len = strlen(body)};
+        if (tlo_chain_append(c, &ua, 1, &s, NULL, &err) != 0)
+            die("enrolling the filler's interviewer", err.msg);
+        have++;
+    }
 
     static tlo_chain_draft d[BATCH];
     static char bodies[BATCH][BODY];
+    static const tlo_chain_signer *by[BATCH];
     uint8_t case_id[16];
     char session[33], h1[65], h2[65], h3[65], obj[33];
     unsigned pos = 74; /* position in the current case block */
@@ -129,7 +176,7 @@ int main(int argc, char **argv)
                 rhex(h1, 32);
                 rhex(h2, 32);
                 snprintf(b, BODY,
-                         "case_number=FILL-%llu\ninfo_object=%s\ninfo_sha256=%s\n"
+                         "case_number_mac=%064llx\ninfo_object=%s\ninfo_sha256=%s\n"
                          "wrapped_key_sha256=%s\n",
                          (unsigned long long)cases, obj, h1, h2);
             } else if (pos == 1) {
@@ -177,18 +224,29 @@ int main(int argc, char **argv)
                          "to_ms=240000\n",
                          pkhex, h1, h1, (unsigned long long)ms, session);
             } else {
-                x->kind = TLO_ENTRY_CHECKPOINT;
-                x->has_case = false;
-                rhex(h1, 32);
-                snprintf(b, BODY, "root=%s\nsize=%llu\n", h1, (unsigned long long)(have + n));
+                x->kind = TLO_ENTRY_GRANT_REVOKE;
+                snprintf(b, BODY, "grant=%llu\nreason=filler\n",
+                         (unsigned long long)(have + n - 8));
             }
+            by[n] = x->kind == TLO_ENTRY_ACCESS_GRANTED ? &cs
+                    : (x->kind == TLO_ENTRY_SESSION_START || x->kind == TLO_ENTRY_SEGMENT ||
+                       x->kind == TLO_ENTRY_MARKER || x->kind == TLO_ENTRY_SESSION_END)
+                        ? &os
+                        : &s;
             x->body = (const uint8_t *)b;
             x->body_len = strlen(b);
             pos++;
             n++;
         }
-        if (tlo_chain_append(c, d, n, &s, NULL, &err) != 0)
-            die("append", err.msg);
+        /* One transaction per run of one signer. */
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            while (j < n && by[j] == by[i])
+                j++;
+            if (tlo_chain_append(c, d + i, j - i, by[i], NULL, &err) != 0)
+                die("append", err.msg);
+            i = j;
+        }
         have += n;
         if (have / 500000 != (have - n) / 500000)
             fprintf(stderr, "bench_scale_fill: %llu entries, %.0f s\n", (unsigned long long)have,
@@ -220,5 +278,7 @@ int main(int argc, char **argv)
            (unsigned long long)have, incl * 1e6, cons * 1e6, reps);
     tlo_chain_close(c);
     tlo_vault_identity_free(admin);
+    tlo_vault_identity_free(cust);
+    sodium_free(osk);
     return 0;
 }

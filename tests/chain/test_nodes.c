@@ -9,6 +9,7 @@
 
 #include <gcrypt.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +64,14 @@ static void build(const char *path, uint64_t n)
     tlo_chain_draft g = {
         .kind = TLO_ENTRY_GENESIS, .body = (const uint8_t *)body, .body_len = strlen(body)};
     CHECK_MSG(tlo_chain_append(c, &g, 1, &admin, NULL, &err) == 0, "%s", err.msg);
-    static char bodies[64][64];
+    /* Entries the table of kinds (chain/rules.c) allows the administrator:
+     * the opening of cases 1-3 and of numbered cases, grants in cases 1-3,
+     * enrolments with no case. */
+    static char bodies[64][400];
     tlo_chain_draft d[64];
     uint64_t seq = 1;
     size_t batch = 1;
+    bool opened[4] = {false};
     while (seq < n) {
         size_t k = batch < n - seq ? batch : (size_t)(n - seq);
         for (size_t i = 0; i < k; i++, seq++) {
@@ -74,16 +79,35 @@ static void build(const char *path, uint64_t n)
             memset(&d[i], 0, sizeof d[i]);
             d[i].has_case = cs != 0;
             d[i].case_id[0] = (uint8_t)cs;
-            d[i].kind = cs == 0        ? TLO_ENTRY_CHECKPOINT
-                        : seq % 3 == 0 ? TLO_ENTRY_GRANT
-                                       : TLO_ENTRY_MARKER;
-            snprintf(bodies[i], sizeof bodies[i], "at_ms=%llu\ntext=e\n", (unsigned long long)seq);
-            if (seq % 10 == 5) { /* case-open, the number not always the first key */
+            if (cs != 0 && !opened[cs]) {
+                opened[cs] = true;
                 d[i].kind = TLO_ENTRY_CASE_OPEN;
                 snprintf(bodies[i], sizeof bodies[i],
-                         seq % 20 == 5 ? "case_number=N-%llu\ninfo=x\n"
-                                       : "a=1\ncase_number=N-%llu\n",
+                         "case_number_mac=C-%u\ninfo_object=0\ninfo_sha256=0\n"
+                         "wrapped_key_sha256=0\n",
+                         cs);
+            } else if (seq % 10 == 5) { /* a numbered case, the number not always first */
+                d[i].kind = TLO_ENTRY_CASE_OPEN;
+                d[i].has_case = true;
+                d[i].case_id[0] = 0x80;
+                memcpy(d[i].case_id + 1, &seq, sizeof seq);
+                snprintf(bodies[i], sizeof bodies[i],
+                         seq % 20 == 5 ? "case_number_mac=N-%llu\ninfo_object=x\ninfo_sha256=x\n"
+                                         "wrapped_key_sha256=x\n"
+                                       : "a=1\ncase_number_mac=N-%llu\ninfo_object=x\n"
+                                         "info_sha256=x\nwrapped_key_sha256=x\n",
                          (unsigned long long)(seq % 7));
+            } else if (cs == 0) {
+                d[i].kind = TLO_ENTRY_USER_ADD;
+                snprintf(bodies[i], sizeof bodies[i],
+                         "box_pk=%064llx\nname=U\npk=%064llx\nroles=medical\n",
+                         (unsigned long long)seq, (unsigned long long)seq);
+            } else {
+                d[i].kind = TLO_ENTRY_GRANT;
+                snprintf(bodies[i], sizeof bodies[i],
+                         "actions=view\nexpires_ms=9\nfrom_ms=0\nsession=%032llx\n"
+                         "to=%064llx\nuntil_ms=9\n",
+                         (unsigned long long)seq, (unsigned long long)seq);
             }
             d[i].body = (const uint8_t *)bodies[i];
             d[i].body_len = strlen(bodies[i]);
@@ -282,8 +306,11 @@ static void test_old_ledger_gets_nodes_on_first_writable_open(void)
     c = tlo_chain_open(path, false, &err);
     CHECK_MSG(c != NULL, "%s", err.msg);
     if (c) {
+        char add[200];
+        snprintf(add, sizeof add, "box_pk=%064x\nname=U\npk=%064x\nroles=medical\n", 1000000,
+                 1000000);
         tlo_chain_draft d = {
-            .kind = TLO_ENTRY_MARKER, .body = (const uint8_t *)"text=x\n", .body_len = 7};
+            .kind = TLO_ENTRY_USER_ADD, .body = (const uint8_t *)add, .body_len = strlen(add)};
         CHECK_MSG(tlo_chain_append(c, &d, 1, &admin, NULL, &err) == 0, "%s", err.msg);
         tlo_chain_close(c);
     }
@@ -382,7 +409,7 @@ static void test_case_and_kind_walks_equal_filtered_full_walk(void)
             uint8_t *buf;
             char got[16];
             CHECK(tlo_chain_get(c, full.seq[i], &e, &buf, &err) == 0);
-            if (tlo_entry_str(&e, "case_number", got, sizeof got) == 0 && !strcmp(got, number))
+            if (tlo_entry_str(&e, "case_number_mac", got, sizeof got) == 0 && !strcmp(got, number))
                 full.seq[keep++] = full.seq[i];
             free(buf);
         }
@@ -405,12 +432,13 @@ static void test_case_and_kind_walks_equal_filtered_full_walk(void)
     CHECK_MSG(strstr((const char *)sqlite3_column_text(st, 3), "entries_by_kind") != NULL, "%s",
               sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
-    CHECK(sqlite3_prepare_v2(db,
-                             "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE kind = 10 AND "
-                             "substr(body, instr(X'0A' || body, X'0A' || CAST('case_number=' AS "
-                             "BLOB)) + 12, instr(substr(body, instr(X'0A' || body, X'0A' || "
-                             "CAST('case_number=' AS BLOB)) + 12), X'0A') - 1) = X'00'",
-                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(
+        sqlite3_prepare_v2(db,
+                           "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE kind = 10 AND "
+                           "substr(body, instr(X'0A' || body, X'0A' || CAST('case_number_mac=' AS "
+                           "BLOB)) + 16, instr(substr(body, instr(X'0A' || body, X'0A' || "
+                           "CAST('case_number_mac=' AS BLOB)) + 16), X'0A') - 1) = X'00'",
+                           -1, &st, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(st) == SQLITE_ROW);
     CHECK_MSG(strstr((const char *)sqlite3_column_text(st, 3), "entries_by_case_number") != NULL,
               "%s", sqlite3_column_text(st, 3));

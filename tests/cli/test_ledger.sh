@@ -164,10 +164,12 @@ cp full.db vault/ledger.db
 
 # A rewritten history, consistent in itself: back to the 3-entry snapshot
 # (before the revocation that old.checkpoint covers), then other entries, and
-# the vault's own checkpoints removed. verify alone passes; against the
-# checkpoint an auditor kept, it fails at entry 3.
+# the vault's own checkpoints and the custodian's verified state removed
+# (custodian.state: the custodian refuses a ledger shorter than it verified).
+# verify alone passes; against the checkpoint an auditor kept, it fails at
+# entry 3.
 cp at3.db vault/ledger.db
-rm -f vault/ledger.db-wal vault/ledger.db-shm vault/checkpoints/*
+rm -f vault/ledger.db-wal vault/ledger.db-shm vault/checkpoints/* vault/custodian.state
 expect 0 "the forked history: another enrolment" -- "$tlo" user add "Mallory" --role admin --as "Anna Admin" \
     --passphrase-file admin.pass --new-passphrase-file officer.pass
 expect 0 "the forked history: more entries" -- "$tlo" user add "Nils" --role medical --as "Anna Admin" \
