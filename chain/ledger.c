@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,6 +109,38 @@ tlo_chain *tlo_chain_create(const char *path, tlo_error *err)
     return c;
 }
 
+/* A read-only copy (a folder nobody may write in, and no write-ahead log
+ * with entries in it): SQLite's immutable open reads it and changes nothing.
+ * Any other read-only open would make -shm and -wal beside the database
+ * (root may, whatever the mode bits say) or fail (anyone else). The URI
+ * (malloc'd) or NULL. */
+static char *immutable_uri(const char *path)
+{
+    char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL, *wal = NULL;
+    struct stat st;
+    bool copy = false;
+    if (dir) {
+        if (slash)
+            slash[slash == dir] = '\0';
+        copy = stat(slash ? dir : ".", &st) == 0 && !(st.st_mode & 0222);
+    }
+    free(dir);
+    size_t n = strlen(path);
+    if (copy && (wal = malloc(n + 5))) {
+        snprintf(wal, n + 5, "%s-wal", path);
+        copy = stat(wal, &st) != 0 ? errno == ENOENT : st.st_size == 0;
+        free(wal);
+    }
+    char *uri = copy ? malloc(3 * n + 32) : NULL, *o = uri;
+    if (!uri)
+        return NULL;
+    o += sprintf(o, "file:");
+    for (const char *p = path; *p; p++)
+        o += strchr("?#%", *p) ? sprintf(o, "%%%02X", (unsigned char)*p) : sprintf(o, "%c", *p);
+    sprintf(o, "?immutable=1");
+    return uri;
+}
+
 tlo_chain *tlo_chain_open(const char *path, bool readonly, tlo_error *err)
 {
     struct stat st;
@@ -115,7 +148,11 @@ tlo_chain *tlo_chain_open(const char *path, bool readonly, tlo_error *err)
         tlo_fail(err, TLO_EIO, "cannot open ledger %s: %s", path, strerror(errno));
         return NULL;
     }
-    tlo_chain *c = open_db(path, readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, err);
+    char *uri = readonly ? immutable_uri(path) : NULL;
+    tlo_chain *c =
+        uri ? open_db(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, err)
+            : open_db(path, readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, err);
+    free(uri);
     if (!c)
         return NULL;
     sqlite3_stmt *st2 = NULL;
