@@ -82,6 +82,16 @@ static tlo_chain *fresh(const char *path)
     memcpy(s.pk, pk, 32);
     if (tlo_chain_append(c, &d, 1, &s, NULL, &err) != 0)
         die("genesis", &err);
+    /* Case 1, which the batches' grants name (the table of kinds,
+     * chain/rules.c: an entry names only a case opened before it). */
+    static const char open_body[] = "info_object=00\ninfo_sha256=00\nwrapped_key_sha256=00\n";
+    tlo_chain_draft o = {.kind = TLO_ENTRY_CASE_OPEN,
+                         .has_case = true,
+                         .body = (const uint8_t *)open_body,
+                         .body_len = sizeof open_body - 1};
+    o.case_id[0] = 1;
+    if (tlo_chain_append(c, &o, 1, &s, NULL, &err) != 0)
+        die("case-open", &err);
     return c;
 }
 
@@ -94,6 +104,13 @@ static const char seg_body[] =
     "plaintext_sha256=7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730\n"
     "start_ms=68000\n";
 
+/* A grant of case 1, of a segment entry's size: what an administrator (the
+ * bench's one signer) may sign under the table of kinds. */
+static const char grant_body[] =
+    "actions=view\nexpires_ms=4102444800000\nfrom_ms=0\npurpose=bench: a grant of a "
+    "segment entry's size\nsession=5d41402abc4b2a76b9719d911017c592\n"
+    "to=7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730\nuntil_ms=68000\n";
+
 static void append_batches(tlo_chain *c, size_t total, size_t per_batch)
 {
     static tlo_chain_draft d[1000];
@@ -101,10 +118,10 @@ static void append_batches(tlo_chain *c, size_t total, size_t per_batch)
     tlo_error err = {0};
     memcpy(s.pk, pk, 32);
     for (size_t i = 0; i < per_batch; i++) {
-        d[i] = (tlo_chain_draft){.kind = TLO_ENTRY_SEGMENT,
+        d[i] = (tlo_chain_draft){.kind = TLO_ENTRY_GRANT,
                                  .has_case = true,
-                                 .body = (const uint8_t *)seg_body,
-                                 .body_len = sizeof seg_body - 1};
+                                 .body = (const uint8_t *)grant_body,
+                                 .body_len = sizeof grant_body - 1};
         d[i].case_id[0] = 1;
     }
     for (size_t done = 0; done < total; done += per_batch)

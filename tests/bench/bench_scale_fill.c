@@ -112,7 +112,7 @@ int main(int argc, char **argv)
         die("usage", "bench_scale_fill VAULT PASSFILE N");
     if (tlo_vault_init(&err) != 0)
         die("init", err.msg);
-    uint64_t want = strtoull(argv[3], NULL, 10), have;
+    uint64_t want = strtoull(argv[3], NULL, 10), have = 0;
     tlo_vault_identity *admin = admin_identity(argv[1], argv[2]);
     char path[4096];
     snprintf(path, sizeof path, "%s/ledger.db", argv[1]);
