@@ -298,8 +298,7 @@ static int verified_head(tlo_custody *v, const tlo_vault_identity *cust, uint64_
         *size = tlo_chain_state_size(st);
         tlo_chain_state_root(st, root);
     }
-    tlo_chain_state_free(st);
-    return rc;
+    return rc; /* st is v's */
 }
 
 int custody_seal(tlo_custody *v, tlo_error *err)

@@ -538,8 +538,7 @@ static int decide_verified(tlo_custody *v, const tlo_vault_identity *cust,
     int rc = custody_verified(v, cust, &now, err);
     if (rc)
         return rc;
-    tlo_chain_state_free(*st);
-    *st = now;
+    *st = now; /* v's: not freed here */
     if ((rc = read_case(v, now, limit, ss, err)) != 0)
         return rc;
     decide(v, now, req, ss, d);
@@ -627,7 +626,6 @@ out:
         out->denied_seq = denied;
     }
     tlo_vault_identity_free(cust);
-    tlo_chain_state_free(st);
     scan_reset(&ss);
     return rc;
 }

@@ -18,6 +18,12 @@ struct tlo_custody {
     atomic_bool dirty;        /* appended since the last seal (custody_seal) */
     pthread_mutex_t lock;     /* the cached custodian */
     tlo_vault_identity *cust; /* unlocked once per handle, wiped at close */
+    /* The custodian's verified state (custody/verified.c), kept for the
+     * handle's life and written to custodian.state at close (or every
+     * CUSTODY_STATE_SAVE_EVERY new entries); its MAC key in secure memory. */
+    struct tlo_chain_state *vstate;
+    uint64_t vstate_saved; /* its size when last written */
+    uint8_t *vstate_key;   /* 32 bytes + the genesis leaf (32), sodium_malloc */
 };
 
 /* Appends one entry signed by signer (case_id NULL: no case), durably.
@@ -89,13 +95,17 @@ int custody_case_key(tlo_custody *v, const tlo_custody_case *cs, const tlo_vault
                      uint8_t **key, tlo_error *err);
 
 /* The custodian's verified state of the whole ledger (custody/verified.c):
- * loaded from custodian.state when it is authentic, brought up to the tip
- * by verifying only the entries since, saved again. Fails (no state) when
- * the ledger does not verify or is shorter than what was verified. Free
- * *out with tlo_chain_state_free. */
+ * the one v holds, or custodian.state when it is authentic, brought up to
+ * the tip by verifying only the entries since. Fails (no state) when the
+ * ledger does not verify or is shorter than what was verified. *out is v's:
+ * valid until the next call or tlo_custody_close (which writes it to
+ * custodian.state). Not for two threads at once. */
 typedef struct tlo_chain_state tlo_chain_state;
 int custody_verified(tlo_custody *v, const tlo_vault_identity *cust, tlo_chain_state **out,
                      tlo_error *err);
+/* Writes v's verified state to custodian.state if it grew since it was
+ * last written (tlo_custody_close calls it); forgets it. */
+void custody_verified_close(tlo_custody *v);
 
 /* Walks the entries that name case_id, in ledger order (rows NOT verified:
  * the caller checks them against the verified state). fn as tlo_chain_walk. */

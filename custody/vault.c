@@ -54,6 +54,7 @@ void tlo_custody_close(tlo_custody *v)
 {
     if (!v)
         return;
+    custody_verified_close(v); /* before the ledger closes */
     tlo_chain_close(v->ch);
     tlo_vault_identity_free(v->cust);
     if (v->lock_ready)

@@ -161,76 +161,103 @@ static int newest_anchor(tlo_custody *v, tlo_chain_anchor *a, char *label, size_
     return rc;
 }
 
+/* Saved when the handle closes, or after this many entries unsaved (a
+ * process that runs for long, or dies, leaves a recent file). */
+#define CUSTODY_STATE_SAVE_EVERY 100000
+
+void custody_verified_close(tlo_custody *v)
+{
+    if (v->vstate && v->vstate_key && !v->readonly &&
+        tlo_chain_state_size(v->vstate) != v->vstate_saved)
+        save(v, v->vstate, v->vstate_key, v->vstate_key + 32, NULL);
+    tlo_chain_state_free(v->vstate);
+    v->vstate = NULL;
+    if (v->vstate_key)
+        sodium_free(v->vstate_key); /* wipes */
+    v->vstate_key = NULL;
+}
+
 int custody_verified(tlo_custody *v, const tlo_vault_identity *cust, tlo_chain_state **out,
                      tlo_error *err)
 {
-    uint8_t key[32], gen[32];
     tlo_chain_report rep;
     tlo_chain_anchor anchor;
     char label[600];
     *out = NULL;
-    int rc = genesis_leaf(v, gen, err);
-    if (rc || (rc = newest_anchor(v, &anchor, label, sizeof label, err)) != 0)
+    int rc = 0;
+    if (!v->vstate_key) {
+        if (!(v->vstate_key = sodium_malloc(64)))
+            return tlo_fail(err, TLO_ENOMEM, "out of secure memory for the verified state's key");
+        if ((rc = genesis_leaf(v, v->vstate_key + 32, err)) != 0) {
+            sodium_free(v->vstate_key);
+            v->vstate_key = NULL;
+            return rc;
+        }
+        mac_key(cust, v->vstate_key);
+    }
+    const uint8_t *key = v->vstate_key, *gen = v->vstate_key + 32;
+    if ((rc = newest_anchor(v, &anchor, label, sizeof label, err)) != 0)
         return rc;
-    mac_key(cust, key);
-    tlo_chain_state *st = load(v, key, gen);
+    /* The state this handle holds, else the saved one, else none. */
+    tlo_chain_state *st = v->vstate;
+    v->vstate = NULL;
+    if (!st) {
+        st = load(v, key, gen);
+        v->vstate_saved = st ? tlo_chain_state_size(st) : 0;
+    }
     uint64_t from = st ? tlo_chain_state_size(st) : 0;
     tlo_entry tail;
     uint8_t *lbuf = NULL;
     /* Entry from-1 is read by its key (O(log n)); counting rows would walk
      * them all. */
     int missing = from > 0 ? tlo_chain_get(v->ch, from - 1, &tail, &lbuf, NULL) : 0;
+    uint8_t leaf[32], last[32];
+    if (missing == 0 && from > 0) {
+        tlo_entry_leaf_hash(&tail, leaf);
+        tlo_chain_state_last_leaf(st, last);
+    }
     free(lbuf);
     if (missing == TLO_ERANGE) {
         tlo_chain_state_free(st);
-        sodium_memzero(key, sizeof key);
         return tlo_fail(err, TLO_EFORMAT,
                         "the ledger holds fewer entries than the %llu the custodian verified: "
                         "entries were removed or an older ledger.db was put back. No decision is "
                         "made; 'tellonce verify' names the damage",
                         (unsigned long long)from);
     }
-    if (st && from > 0) {
+    if (missing) {
+        tlo_chain_state_free(st);
+        return tlo_fail(err, missing, "cannot read entry %llu of the ledger",
+                        (unsigned long long)(from - 1));
+    }
+    if (from > 0 && sodium_memcmp(leaf, last, 32) != 0) {
         /* The last entry verified must still be the one verified. */
-        tlo_entry e;
-        uint8_t *buf = NULL, leaf[32], last[32];
-        tlo_chain_state_last_leaf(st, last);
-        rc = tlo_chain_get(v->ch, from - 1, &e, &buf, err);
-        if (rc == 0)
-            tlo_entry_leaf_hash(&e, leaf);
-        free(buf);
-        if (rc == 0 && sodium_memcmp(leaf, last, 32) != 0)
-            rc = tlo_fail(err, TLO_EFORMAT,
-                          "entry %llu is not the one the custodian verified: the ledger was "
-                          "changed. No decision is made; 'tellonce verify' names the damage",
-                          (unsigned long long)(from - 1));
-        if (rc) {
-            tlo_chain_state_free(st);
-            sodium_memzero(key, sizeof key);
-            return rc;
-        }
+        tlo_chain_state_free(st);
+        return tlo_fail(err, TLO_EFORMAT,
+                        "entry %llu is not the one the custodian verified: the ledger was "
+                        "changed. No decision is made; 'tellonce verify' names the damage",
+                        (unsigned long long)(from - 1));
     }
-    if (!st && !(st = tlo_chain_state_new())) {
-        sodium_memzero(key, sizeof key);
+    if (!st && !(st = tlo_chain_state_new()))
         return tlo_fail(err, TLO_ENOMEM, "out of memory verifying the ledger");
-    }
-    rc = tlo_chain_verify_state(v->ch, st, anchor.label && anchor.size > from ? &anchor : NULL,
-                                anchor.label && anchor.size > from ? 1 : 0, &rep, err);
+    bool anchored = anchor.label && anchor.size > from;
+    rc = tlo_chain_verify_state(v->ch, st, anchored ? &anchor : NULL, anchored ? 1 : 0, &rep, err);
     if (rc == 0 && !rep.ok)
         rc = tlo_fail(err, TLO_EFORMAT,
                       "the ledger does not verify, so the custodian decides nothing on it: %s. "
                       "'tellonce verify' shows the whole report",
                       rep.problem);
-    /* The file is a cache: when it cannot be written (a full disk), the
-     * decision goes on from the state in memory, and the next one verifies
-     * from the older file. */
-    if (rc == 0 && tlo_chain_state_size(st) != from)
-        save(v, st, key, gen, NULL);
-    sodium_memzero(key, sizeof key);
     if (rc) {
         tlo_chain_state_free(st);
         return rc;
     }
+    /* The file is a cache: when it cannot be written (a full disk), the
+     * decisions go on from the state in memory, and the next process
+     * verifies from the older file. */
+    if (!v->readonly && tlo_chain_state_size(st) >= v->vstate_saved + CUSTODY_STATE_SAVE_EVERY &&
+        save(v, st, key, gen, NULL) == 0)
+        v->vstate_saved = tlo_chain_state_size(st);
+    v->vstate = st;
     *out = st;
     return 0;
 }
