@@ -34,11 +34,11 @@ struct tlo_chain {
  * visitor compares the parsed body, so a body the expression misreads is
  * never taken for another case. */
 #define CHAIN_CASE_NUMBER_EXPR                                                                     \
-    "substr(body, instr(X'0A' || body, X'0A' || CAST('case_number_mac=' AS BLOB)) + 16,"               \
-    " instr(substr(body, instr(X'0A' || body, X'0A' || CAST('case_number_mac=' AS BLOB)) + 16),"       \
+    "substr(body, instr(X'0A' || body, X'0A' || CAST('case_number_mac=' AS BLOB)) + 16,"           \
+    " instr(substr(body, instr(X'0A' || body, X'0A' || CAST('case_number_mac=' AS BLOB)) + 16),"   \
     " X'0A') - 1)"
 #define CHAIN_CASE_NUMBER_INDEX                                                                    \
-    "CREATE INDEX IF NOT EXISTS entries_by_case_number_mac ON entries(" CHAIN_CASE_NUMBER_EXPR         \
+    "CREATE INDEX IF NOT EXISTS entries_by_case_number_mac ON entries(" CHAIN_CASE_NUMBER_EXPR     \
     ") WHERE kind = 10;"
 
 #define ENTRY_COLUMNS "seq, time_ms, kind, case_id, actor, prev, body, sig"

@@ -424,33 +424,6 @@ out:
     return rc;
 }
 
-int tlo_custody_anchors(tlo_custody *v, const char *old_path, tlo_chain_anchor *anchors, size_t *n,
-                        char **labels, tlo_error *err)
-{
-    char *text = NULL, *newest = tlo_custody_newest_checkpoint(v);
-    const char *paths[2] = {old_path, newest};
-    tlo_checkpoint cp;
-    int rc = 0;
-    *n = 0;
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        if (!paths[i])
-            continue;
-        if ((rc = tlo_custody_checkpoint_read(v, paths[i], &cp, &text, err)) != 0)
-            break;
-        free(text);
-        size_t ll = strlen(paths[i]) + 16;
-        labels[*n] = malloc(ll);
-        if (labels[*n])
-            snprintf(labels[*n], ll, "checkpoint %s", paths[i]);
-        anchors[*n].size = cp.size;
-        memcpy(anchors[*n].root, cp.root, TLO_HASH_BYTES);
-        anchors[*n].label = labels[*n] ? labels[*n] : "a checkpoint";
-        (*n)++;
-    }
-    free(newest);
-    return rc;
-}
-
 static int cp_cmp(const void *a, const void *b)
 {
     const custody_cp *x = a, *y = b;

@@ -331,11 +331,6 @@ int tlo_custody_checkpoint_publish(tlo_custody *v, const char *dir, size_t *copi
 int tlo_custody_checkpoint_read(tlo_custody *v, const char *path, tlo_checkpoint *cp, char **text,
                                 tlo_error *err);
 
-/* The tree heads 'verify' must match: the checkpoint at old_path (if not
- * NULL) and the vault's newest, each signature-checked; labels[i] are
- * malloc'd (free them). At most 2. */
-int tlo_custody_anchors(tlo_custody *v, const char *old_path, tlo_chain_anchor *anchors, size_t *n,
-                        char **labels, tlo_error *err);
 
 /* ======================================================================
  * Administration: the vault, people, cases
