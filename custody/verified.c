@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ static int save(tlo_custody *v, const tlo_chain_state *st, const uint8_t key[sta
         return rc;
     size_t len = HEAD_BYTES + sl;
     uint8_t *file = malloc(len);
-    char *path = tlo_custody_path(v, STATE_FILE), *tmp = tlo_custody_path(v, STATE_FILE ".new");
+    char *path = tlo_custody_path(v, STATE_FILE), *tmp = tlo_custody_path(v, STATE_FILE ".XXXXXX");
     if (!file || !path || !tmp) {
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory saving the custodian's verified state");
         goto out;
@@ -109,8 +110,9 @@ static int save(tlo_custody *v, const tlo_chain_state *st, const uint8_t key[sta
         file[72 + i] = (uint8_t)((uint64_t)sl >> (56 - 8 * i));
     memcpy(file + HEAD_BYTES, sb, sl);
     mac(key, file, len, file + 40);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* A name of its own: two processes may save at once (the last rename
+     * wins, and either file is a valid state). mkstemp makes it 0600. */
+    int fd = mkstemp(tmp);
     size_t done = 0;
     while (fd >= 0 && done < len) {
         ssize_t w = write(fd, file + done, len - done);
@@ -120,10 +122,14 @@ static int save(tlo_custody *v, const tlo_chain_state *st, const uint8_t key[sta
             break;
         done += (size_t)w;
     }
-    if (fd < 0 || done != len || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    bool written = fd >= 0 && done == len && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && written) {
+        written = false;
+        e = errno;
+    }
+    if (!written || rename(tmp, path) != 0) {
+        rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", path, strerror(written ? errno : e));
         unlink(tmp);
         goto out;
     }
