@@ -75,6 +75,14 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
                         TLO_CUSTODY_EXPORT_PURPOSE_MAX);
     const char *out = p->out_path, *slash = strrchr(out, '/');
     const char *file = slash ? slash + 1 : out;
+    /* The ledger logs the clip's file name (the export entry's file=): a
+     * name that holds the case number would put it in the ledger. */
+    if (p->case_number && p->case_number[0] && strstr(file, p->case_number))
+        return tlo_fail(err, TLO_EARG,
+                        "-o: the clip's file name %s holds the case number, and the ledger logs "
+                        "the name; name the clip without it (by the session or a court "
+                        "reference, say)",
+                        file);
     if (!tlo_text_ok(file, TLO_CUSTODY_EXPORT_FILE_MAX) || strchr(file, '\\'))
         return tlo_fail(err, TLO_EARG,
                         "-o: the clip's file name must be one line of text of at most %d bytes, "

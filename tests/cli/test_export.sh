@@ -276,6 +276,14 @@ expect 2 "no manifest" -- "$tlo" verify-export other --verifier-key "$key"
 expect 2 "neither key nor vault" -- "$tlo" verify-export clip.mp4
 expect 2 "export over an existing file" -- "$tlo" export "2026-K-7" --session "$s1" --from 4 --to 8 \
     -o clip.mp4 --as "Per Prosecutor" "${pass[@]}"
+# case_number_not_in_file_name: the export entry logs the clip's name, so a
+# name holding the case number is refused before anything is logged.
+before=$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries")
+expect 2 "a clip named with the case number" -- "$tlo" export "2026-K-7" --session "$s1" \
+    --from 4 --to 8 -o "court-2026-K-7.mp4" --as "Per Prosecutor" "${pass[@]}"
+contains "$err" "holds the case number" "case_number_not_in_file_name: the refusal says why"
+[ "$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries")" = "$before" ] && [ ! -e court-2026-K-7.mp4 ] &&
+    ok || bad "case_number_not_in_file_name: something was logged or written"
 
 # ---- refusals: logged as access-denied, nothing written ----
 runner=() # what runs tellonce: nothing, or env with a later clock
