@@ -331,7 +331,6 @@ int tlo_custody_checkpoint_publish(tlo_custody *v, const char *dir, size_t *copi
 int tlo_custody_checkpoint_read(tlo_custody *v, const char *path, tlo_checkpoint *cp, char **text,
                                 tlo_error *err);
 
-
 /* ======================================================================
  * Administration: the vault, people, cases
  * ====================================================================== */
