@@ -65,9 +65,10 @@ for line in Type=simple User=tellonce Group=tellonce UMask=0077 LimitCORE=0 NoNe
     grep -qxF -- "$line" "$work/unit/$name" && ok || bad "the unit has no line $line"
 done
 grep -q '^TimeoutStopSec=[0-9]' "$work/unit/$name" && ok || bad "the unit has no TimeoutStopSec="
-# No secret through the environment: Environment= only names caches.
-if grep -E '^Environment=' "$work/unit/$name" | grep -qvE '^Environment=XDG_CACHE_HOME=%C/tellonce$'; then
-    bad "the unit sets an environment variable other than XDG_CACHE_HOME: $(grep '^Environment=' "$work/unit/$name")"
+# No secret through the environment: Environment= only names the cache folder.
+if grep -E '^Environment=' "$work/unit/$name" |
+    grep -qvxE 'Environment=XDG_CACHE_HOME=%C/tellonce TMPDIR=%C/tellonce'; then
+    bad "the unit sets environment variables other than XDG_CACHE_HOME and TMPDIR: $(grep '^Environment=' "$work/unit/$name")"
 else ok; fi
 grep -E '^UnsetEnvironment=' "$work/unit/$name" | grep -qw TELLONCE_PASSPHRASE && ok ||
     bad "UnsetEnvironment= does not remove TELLONCE_PASSPHRASE"
