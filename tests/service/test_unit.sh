@@ -68,8 +68,17 @@ grep -q '^TimeoutStopSec=[0-9]' "$work/unit/$name" && ok || bad "the unit has no
 # No secret through the environment: Environment= only names the cache folder.
 if grep -E '^Environment=' "$work/unit/$name" |
     grep -qvxE 'Environment=XDG_CACHE_HOME=%C/tellonce TMPDIR=%C/tellonce'; then
-    bad "the unit sets environment variables other than XDG_CACHE_HOME and TMPDIR: $(grep '^Environment=' "$work/unit/$name")"
+    bad "Environment= is not exactly XDG_CACHE_HOME=%C/tellonce TMPDIR=%C/tellonce (no secret, nothing else): $(grep "^Environment=" "$work/unit/$name")"
 else ok; fi
+# orc_code_needs_exec_tmpdir: under MemoryDenyWriteExecute= orc keeps its
+# compiled code in a file of $HOME, $TMPDIR or /tmp; with no $HOME and /tmp
+# mounted noexec it aborted a recording (docs/service.md). $TMPDIR must be the
+# service's own cache folder, which systemd makes.
+if grep -qx 'MemoryDenyWriteExecute=yes' "$work/unit/$name"; then
+    grep -E '^Environment=' "$work/unit/$name" | grep -qw 'TMPDIR=%C/tellonce' &&
+        grep -qx 'CacheDirectory=tellonce' "$work/unit/$name" && ok ||
+        bad "orc_code_needs_exec_tmpdir: MemoryDenyWriteExecute=yes without Environment=TMPDIR=%C/tellonce and CacheDirectory=tellonce"
+fi
 grep -E '^UnsetEnvironment=' "$work/unit/$name" | grep -qw TELLONCE_PASSPHRASE && ok ||
     bad "UnsetEnvironment= does not remove TELLONCE_PASSPHRASE"
 
