@@ -61,7 +61,7 @@ for line in Type=simple User=tellonce Group=tellonce UMask=0077 LimitCORE=0 NoNe
     ProtectHome=yes PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX CapabilityBoundingSet= \
     DevicePolicy=closed MemoryDenyWriteExecute=yes SystemCallFilter=@system-service \
     SystemCallArchitectures=native SystemCallErrorNumber=EPERM KillMode=mixed KillSignal=SIGTERM \
-    Restart=on-failure; do
+    Restart=on-failure 'RestartPreventExitStatus=1 2'; do
     grep -qxF -- "$line" "$work/unit/$name" && ok || bad "the unit has no line $line"
 done
 grep -q '^TimeoutStopSec=[0-9]' "$work/unit/$name" && ok || bad "the unit has no TimeoutStopSec="
