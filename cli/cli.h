@@ -37,6 +37,8 @@ struct tlo_svc_frame;
 int cli_remote_client_part(int argc, char **argv, struct tlo_svc_frame *frames, size_t n);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
+/* tellonce login|logout (cmd_login.c). */
+int cmd_login(int argc, char **argv);
 /* tellonce custodian run (cmd_custodian.c). */
 int cmd_custodian(int argc, char **argv);
 

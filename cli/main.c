@@ -38,6 +38,8 @@ static const struct command commands[] = {
     {"prove", cmd_prove, "write an inclusion or consistency proof"},
     {"verify-proof", cmd_verify_proof, "check a proof without the ledger"},
     {"object", cmd_object, "plumbing: seal, open and inspect sealed objects"},
+    {"login", cmd_login, "stay unlocked in the custodian service for a few minutes"},
+    {"logout", cmd_login, "end a login"},
     {"custodian", cmd_custodian, "run the custodian service (docs/service.md)"},
 };
 

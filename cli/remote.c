@@ -28,8 +28,8 @@
  * verify-proof, verify-export, custodian) never need the vault's keys or
  * run on this machine's own files and devices. */
 static const char *const forwarded[] = {
-    "user",    "case", "record", "mark",       "grant", "play", "export",
-    "recover", "log",  "verify", "checkpoint", "prove", "stop", "passwd",
+    "user", "case",   "record",     "mark",  "grant", "play",   "export", "recover",
+    "log",  "verify", "checkpoint", "prove", "stop",  "passwd", "login",  "logout",
 };
 
 bool cli_forwarded(const char *command)

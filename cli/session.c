@@ -175,6 +175,14 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
         return NULL;
     }
     free(path);
+    if (tlo_service_in_child() && (id = tlo_service_login_identity(as))) {
+        /* logged in (tellonce login): still enrolled, still in that role? */
+        if (tlo_custody_check_identity(v, id, roles, role_text, &err) == 0)
+            return id;
+        tlo_vault_identity_free(id);
+        *rc = cli_fail(&err);
+        return NULL;
+    }
     snprintf(prompt, sizeof prompt, "Passphrase for %s: ", as);
     char *pass = cli_passphrase(pass_file, "TELLONCE_PASSPHRASE", prompt, 0, &len);
     if (!pass) {

@@ -112,6 +112,12 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
                        unsigned roles, const char *role_text, tlo_vault_identity **out,
                        tlo_error *err);
 
+/* Checks that id (unlocked earlier: the custodian service's login) is
+ * still enrolled, not revoked, with one of roles; as tlo_custody_unlock
+ * does after the passphrase. 0, TLO_EDENIED. */
+int tlo_custody_check_identity(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
+                               const char *role_text, tlo_error *err);
+
 /* ======================================================================
  * Cases and sessions
  * ====================================================================== */

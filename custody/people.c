@@ -198,3 +198,9 @@ int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned r
         *who = p;
     return 0;
 }
+
+int tlo_custody_check_identity(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
+                               const char *role_text, tlo_error *err)
+{
+    return custody_check_actor(v, id, roles, role_text, NULL, err);
+}

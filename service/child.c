@@ -112,12 +112,7 @@ int tlo_service_named_fd(const char *name)
 
 /* ---- to the clients ---------------------------------------------------- */
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#define mono_ms svc_mono_ms
 
 static void drop_client(size_t i)
 {
@@ -415,6 +410,67 @@ static bool key_ok(const char *s, size_t max)
     return true;
 }
 
+int tlo_service_login_keep(const tlo_vault_identity *id, unsigned minutes, tlo_error *err)
+{
+    char name_hex[2 * TLO_NAME_MAX + 1], spk[65], ssk[129], bpk[65], bsk[65], reply[256];
+    char *msg;
+    if (!g.in_child)
+        return tlo_fail(err, TLO_EARG, "a login is kept by the custodian service only");
+    if (minutes < 1 || minutes > SVC_LOGIN_MAX_MINUTES)
+        return tlo_fail(err, TLO_EARG, "a login lasts 1 to %d minutes", SVC_LOGIN_MAX_MINUTES);
+    if (!(msg = sodium_malloc(2048)))
+        return tlo_fail(err, TLO_ENOMEM, "out of secure memory");
+    sodium_bin2hex(name_hex, sizeof name_hex, (const uint8_t *)id->name, strlen(id->name));
+    sodium_bin2hex(spk, sizeof spk, id->sign_pk, 32);
+    sodium_bin2hex(ssk, sizeof ssk, id->sign_sk, 64);
+    sodium_bin2hex(bpk, sizeof bpk, id->box_pk, 32);
+    sodium_bin2hex(bsk, sizeof bsk, id->box_sk, 32);
+    snprintf(msg, 2048, "login %u %s %s %s %s %s", minutes, name_hex, spk, ssk, bpk, bsk);
+    sodium_memzero(ssk, sizeof ssk);
+    sodium_memzero(bsk, sizeof bsk);
+    int rc = ask_parent(msg, -1, reply, sizeof reply, err);
+    sodium_free(msg);
+    return rc;
+}
+
+tlo_vault_identity *tlo_service_login_identity(const char *name)
+{
+    uint64_t now = svc_mono_ms();
+    for (size_t i = 0; g.in_child && i < SVC_LOGINS_MAX; i++) {
+        const svc_login *l = &svc_logins[i];
+        if (!l->id || l->uid != g.a->peer.uid || l->until_ms <= now || strcmp(l->id->name, name))
+            continue;
+        tlo_vault_identity *id = calloc(1, sizeof *id);
+        if (!id || !(id->sign_sk = sodium_malloc(64)) || !(id->box_sk = sodium_malloc(32))) {
+            tlo_vault_identity_free(id);
+            return NULL;
+        }
+        memcpy(id->name, l->id->name, sizeof id->name);
+        memcpy(id->sign_pk, l->id->sign_pk, 32);
+        memcpy(id->box_pk, l->id->box_pk, 32);
+        memcpy(id->sign_sk, l->id->sign_sk, 64);
+        memcpy(id->box_sk, l->id->box_sk, 32);
+        return id;
+    }
+    return NULL;
+}
+
+int tlo_service_logout(const char *name, unsigned *ended, tlo_error *err)
+{
+    char msg[600], reply[64];
+    *ended = 0;
+    if (!g.in_child)
+        return tlo_fail(err, TLO_EARG, "logins are kept by the custodian service only");
+    if (name)
+        snprintf(msg, sizeof msg, "logout %s", name);
+    else
+        snprintf(msg, sizeof msg, "logout");
+    int rc = ask_parent(msg, -1, reply, sizeof reply, err);
+    if (rc == 0)
+        sscanf(reply, "ok %u", ended);
+    return rc;
+}
+
 int tlo_service_register(const char *key, const char *owner, tlo_error *err)
 {
     char msg[600], reply[256];
@@ -583,6 +639,10 @@ _Noreturn void svc_child_main(const svc_child_args *a)
     uint8_t nonce[32];
     char nonce_hex[TLO_SVC_NONCE_HEX + 1], hello[8192];
     g.a = a;
+    /* only this client's OS user's logins stay in this process */
+    for (size_t i = 0; i < SVC_LOGINS_MAX; i++)
+        if (svc_logins[i].id && svc_logins[i].uid != a->peer.uid)
+            svc_login_wipe(&svc_logins[i]);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     signal(SIGPIPE, SIG_IGN);
     setsid(); /* no controlling terminal but the client's pty */

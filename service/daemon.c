@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,94 @@ typedef struct kid {
 } kid;
 
 static kid kids[MAX_KIDS];
+svc_login svc_logins[SVC_LOGINS_MAX];
+
+uint64_t svc_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void svc_login_wipe(svc_login *l)
+{
+    tlo_vault_identity_free(l->id);
+    memset(l, 0, sizeof *l);
+}
+
+static void logins_expire(void)
+{
+    uint64_t now = svc_mono_ms();
+    for (size_t i = 0; i < SVC_LOGINS_MAX; i++)
+        if (svc_logins[i].id && svc_logins[i].until_ms <= now)
+            svc_login_wipe(&svc_logins[i]);
+}
+
+/* "login MINUTES NAMEHEX SIGNPK SIGNSK BOXPK BOXSK" from child k (hex). */
+static void login_keep(kid *k, char *msg, char *reply, size_t cap)
+{
+    unsigned minutes;
+    char name_hex[2 * TLO_NAME_MAX + 1], spk[65], ssk[129], bpk[65], bsk[65];
+    tlo_vault_identity *id = calloc(1, sizeof *id);
+    size_t got;
+    snprintf(reply, cap, "err the login was malformed");
+    if (id)
+        id->sign_sk = sodium_malloc(TLO_ED25519_SK_BYTES), id->box_sk = sodium_malloc(32);
+    if (!id || !id->sign_sk || !id->box_sk ||
+        sscanf(msg, "login %u %510s %64s %128s %64s %64s", &minutes, name_hex, spk, ssk, bpk,
+               bsk) != 6 ||
+        minutes < 1 || minutes > SVC_LOGIN_MAX_MINUTES ||
+        sodium_hex2bin((uint8_t *)id->name, TLO_NAME_MAX, name_hex, strlen(name_hex), NULL, &got,
+                       NULL) != 0 ||
+        sodium_hex2bin(id->sign_pk, 32, spk, 64, NULL, NULL, NULL) != 0 ||
+        sodium_hex2bin(id->sign_sk, 64, ssk, 128, NULL, NULL, NULL) != 0 ||
+        sodium_hex2bin(id->box_pk, 32, bpk, 64, NULL, NULL, NULL) != 0 ||
+        sodium_hex2bin(id->box_sk, 32, bsk, 64, NULL, NULL, NULL) != 0) {
+        tlo_vault_identity_free(id);
+        goto out;
+    }
+    id->name[got] = 0;
+    logins_expire();
+    svc_login *slot = NULL;
+    for (size_t i = 0; i < SVC_LOGINS_MAX; i++) {
+        svc_login *l = &svc_logins[i];
+        if (l->id && l->uid == k->uid && !strcmp(l->id->name, id->name))
+            svc_login_wipe(l); /* the new one replaces it */
+        if (!l->id && !slot)
+            slot = l;
+    }
+    if (!slot) {
+        tlo_vault_identity_free(id);
+        snprintf(reply, cap, "err %d people are logged in already; try again later",
+                 SVC_LOGINS_MAX);
+        goto out;
+    }
+    uint64_t ms = minutes * 60000ull, test_ms;
+    const char *t = getenv("TELLONCE_TEST_LOGIN_MS"); /* the suite's expiry test only */
+    if (t && tlo_parse_u64(t, &test_ms) == 0 && test_ms > 0 && test_ms < ms)
+        ms = test_ms;
+    *slot = (svc_login){.uid = k->uid, .until_ms = svc_mono_ms() + ms, .id = id};
+    snprintf(reply, cap, "ok");
+    fprintf(stderr, "tellonce custodian: login of %s for uid %u, %u minute(s)\n", id->name,
+            (unsigned)k->uid, minutes);
+out:
+    sodium_memzero(ssk, sizeof ssk);
+    sodium_memzero(bsk, sizeof bsk);
+    sodium_memzero(msg, strlen(msg));
+}
+
+static void logout(kid *k, const char *name, char *reply, size_t cap)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < SVC_LOGINS_MAX; i++) {
+        svc_login *l = &svc_logins[i];
+        if (l->id && l->uid == k->uid && (!*name || !strcmp(l->id->name, name))) {
+            svc_login_wipe(l);
+            n++;
+        }
+    }
+    snprintf(reply, cap, "ok %u", n);
+}
 static size_t nkids;
 static int sigpipe_fd[2] = {-1, -1};
 static char *notices; /* for the next client */
@@ -170,6 +259,10 @@ static void answer(kid *k)
             if (kids[i].key[0])
                 n += (size_t)snprintf(reply + n, sizeof reply - n, "%s %s\n", kids[i].key,
                                       kids[i].owner);
+    } else if (!strncmp(msg, "login ", 6)) {
+        login_keep(k, msg, reply, sizeof reply);
+    } else if (!strncmp(msg, "logout", 6)) {
+        logout(k, msg[6] == ' ' ? msg + 7 : "", reply, sizeof reply);
     } else if (!strcmp(msg, "quota")) {
         snprintf(reply, sizeof reply, budget_take(k->uid) ? "ok" : "err over budget");
     }
@@ -262,6 +355,7 @@ static void accept_one(const tlo_service_config *cfg, int ls, gid_t gid)
         return;
     struct ucred cred;
     socklen_t len = sizeof cred;
+    logins_expire();
     if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || nkids >= MAX_KIDS) {
         close(conn);
         return;
@@ -411,6 +505,9 @@ int tlo_service_run(const tlo_service_config *cfg, tlo_error *err)
     close(lock);
     free(notices);
     notices = NULL;
+    for (size_t i = 0; i < SVC_LOGINS_MAX; i++)
+        if (svc_logins[i].id)
+            svc_login_wipe(&svc_logins[i]);
     fprintf(stderr, "tellonce custodian: stopped\n");
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "proto.h"
 #include "service.h"
+#include "vault.h"
 
 #include <sys/types.h>
 
@@ -17,6 +18,21 @@ typedef struct svc_child_args {
     const char *refuse;  /* non-NULL: refuse the client for this reason */
     const char *notices; /* lines for this client first, or NULL */
 } svc_child_args;
+
+/* A login (tellonce login): a person's unlocked identity, kept by the
+ * parent for one OS user for a bounded time (docs/service.md). A child
+ * inherits the table at fork and at once wipes every entry not for its
+ * client's uid. */
+#define SVC_LOGINS_MAX 64
+#define SVC_LOGIN_MAX_MINUTES 10
+typedef struct svc_login {
+    uid_t uid;
+    uint64_t until_ms; /* CLOCK_MONOTONIC */
+    tlo_vault_identity *id;
+} svc_login;
+extern svc_login svc_logins[SVC_LOGINS_MAX];
+void svc_login_wipe(svc_login *l);
+uint64_t svc_mono_ms(void);
 
 /* The child's whole life; never returns. */
 _Noreturn void svc_child_main(const svc_child_args *a);

@@ -87,6 +87,18 @@ int tlo_service_register(const char *key, const char *owner, tlo_error *err);
 int tlo_service_attach(const char *key, tlo_error *err);
 /* Sends signal sig (SIGTERM) to the child registered under key. */
 int tlo_service_signal(const char *key, int sig, tlo_error *err);
+/* Keeps id (the client's person, just unlocked with their passphrase) in
+ * the service for minutes (1..10) for this client's OS user: until then
+ * tlo_service_login_identity(name) gives it to this user's commands
+ * without a passphrase. A new login of the same person replaces the old. */
+struct tlo_vault_identity;
+int tlo_service_login_keep(const struct tlo_vault_identity *id, unsigned minutes, tlo_error *err);
+/* A copy of name's identity if this client's OS user has a login for name
+ * that has not expired (free it with tlo_vault_identity_free), else NULL. */
+struct tlo_vault_identity *tlo_service_login_identity(const char *name);
+/* Ends this OS user's login of name (NULL: all its logins); *ended says how
+ * many there were. */
+int tlo_service_logout(const char *name, unsigned *ended, tlo_error *err);
 /* The registered keys ("KEY OWNER" lines, malloc'd), for `record --attach`
  * without a session named. */
 char *tlo_service_list(tlo_error *err);

@@ -20,7 +20,7 @@ svc_outsider out
 cd "$SVC_DIR" || exit 1
 printf 'prosecutor-passphrase-1\n' >pros.pass
 chmod 644 pros.pass
-SVC_ENV="TELLONCE_TEST_NONCE_TTL_MS=400"
+SVC_ENV="TELLONCE_TEST_NONCE_TTL_MS=400 TELLONCE_TEST_LOGIN_MS=4000"
 svc_start
 refusals() { svc_ledger "SELECT count(*) FROM entries WHERE kind = 43"; }
 
@@ -71,6 +71,22 @@ body=$(svc_ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 43 ORDER 
 contains "$body" "reason=wrong passphrase for Wang Fang" "the refusal says why"
 contains "$body" "client_uid=$(id -u "$(svc_user pros)")" "the refusal names the uid"
 
+# --- a login: asked once, then not, for this OS user only, until logout ---
+out=$(tlo_as pros login --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "login: $out"
+contains "$out" "Logged in as Wang Fang for 10 minute(s)" "login says for how long"
+out=$(tlo_as pros case list --as "Wang Fang" 2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "a command after login asked again: $out"
+out=$(tlo_as adm case list --as "Wang Fang" 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "another OS user used the prosecutor's login"
+err=$(tlo_as pros login --as "Wang Fang" --minutes 11 2>&1 </dev/null)
+[ $? -eq 2 ] && ok || bad "a login of 11 minutes was taken"
+out=$(tlo_as pros logout 2>&1 </dev/null)
+contains "$out" "Logged out" "logout"
+out=$(tlo_as pros case list --as "Wang Fang" 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "the login outlived logout"
+contains "$out" "no passphrase" "after logout the passphrase is asked"
+
 # --- a replayed nonce, a stale request: refused and logged ---
 before=$(refusals)
 err=$(/usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" replay log 2>&1)
@@ -87,6 +103,13 @@ err=$(/usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" ask log 2>&1)
 err=$(/usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" ask object open x 2>&1)
 [ $? -eq 2 ] && ok || bad "the service ran 'object': $err"
 contains "$err" "does not run through the custodian service" "object is refused"
+
+# --- a login ends by itself (here after 4 s: TELLONCE_TEST_LOGIN_MS) ---
+tlo_as pros login --as "Wang Fang" --passphrase-file pros.pass </dev/null >/dev/null 2>&1 ||
+    bad "second login"
+logged_in() { tlo_as pros case list --as "Wang Fang" </dev/null >/dev/null 2>&1; }
+logged_in && ok || bad "the second login did not hold"
+wait_for 60 "the login to expire" '! logged_in' && ok
 
 # --- a uid outside the group ---
 err=$(tlo_as out log 2>&1 </dev/null)
