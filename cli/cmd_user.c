@@ -15,6 +15,7 @@ static void user_usage(FILE *f)
     fprintf(f,
             "usage: tellonce user add NAME --role ROLE [--role ROLE...] --as ADMIN\n"
             "                         [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
+            "       tellonce user add NAME --reissue --as ADMIN [--passphrase-file FILE]\n"
             "       tellonce user activate NAME [--code CODE | --code-file FILE]\n"
             "                         [--new-passphrase-file FILE]\n"
             "       tellonce user list [--json]\n"
@@ -27,7 +28,8 @@ static void user_usage(FILE *f)
             "terminal). The identity is locked with a one-time enrolment code, printed once\n"
             "(XXXX-XXXX-XXXX-XXXX) and valid 24 h: give it to NAME in person. NAME then runs\n"
             "'activate', types the code and chooses their own passphrase (twice); until then\n"
-            "NAME cannot act. With --new-passphrase-file (or $TELLONCE_NEW_PASSPHRASE) ADMIN\n"
+            "NAME cannot act; '--reissue' gives a pending NAME a new code (revoking the old\n"
+            "enrolment). With --new-passphrase-file (or $TELLONCE_NEW_PASSPHRASE) ADMIN\n"
             "sets NAME's passphrase instead: for a single-operator vault and scripts only;\n"
             "the custodian service refuses it. A new passphrase needs at least 12 characters\n"
             "and must not be a common one or the person's name. 'revoke' ends a person's\n"
@@ -49,6 +51,53 @@ static void utc_text(uint64_t ms, char *out, size_t cap)
         snprintf(out, cap, "%llu ms UTC", (unsigned long long)ms);
 }
 
+/* The enrolment code, once, and what to do with it. */
+static void print_code(const char *name, const tlo_custody_enrolment *out)
+{
+    char until[64];
+    utc_text(out->activate_by_ms, until, sizeof until);
+    printf("\n"
+           "  Enrolment code for %s:  %s\n"
+           "\n"
+           "It is shown only this once and is valid 24 h (until %s). Give it to %s\n"
+           "in person. %s then runs\n"
+           "  tellonce user activate \"%s\"\n"
+           "types the code and chooses their own passphrase; until then %s cannot act.\n",
+           name, out->code, until, name, name, name, name);
+}
+
+static int user_reissue(const char *vault_opt, const char *name, const char *as,
+                        const char *pass_file)
+{
+    tlo_custody_enrolment out = {0};
+    tlo_vault_identity *admin = NULL;
+    tlo_error err = {0};
+    int rc;
+    tlo_custody *v = cli_open(vault_opt, false, &rc);
+    if (!v)
+        return rc;
+    if (tlo_custody_user_reissue_check(v, name, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    if (!(admin = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, &rc)))
+        goto out;
+    if (tlo_custody_user_reissue(v, admin, name, cli_kdf_cost(), &out, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    printf("Revoked the pending enrolment of %s and enrolled them again, key id %s, in ledger "
+           "entry %llu, signed by %s. The old code opens nothing any more.\n",
+           name, out.key_id, (unsigned long long)out.seq, as);
+    print_code(name, &out);
+    rc = EXIT_OK;
+out:
+    sodium_free(out.code);
+    tlo_vault_identity_free(admin);
+    tlo_custody_close(v);
+    return rc;
+}
+
 static int user_add(const char *vault_opt, const char *name, unsigned roles, const char *as,
                     const char *pass_file, const char *new_pass_file)
 {
@@ -56,7 +105,7 @@ static int user_add(const char *vault_opt, const char *name, unsigned roles, con
     tlo_custody_enrolment out = {0};
     tlo_vault_identity *admin = NULL;
     tlo_error err = {0};
-    char *pass = NULL, prompt[400], role_text[200], until[64];
+    char *pass = NULL, prompt[400], role_text[200];
     const char *env = getenv("TELLONCE_NEW_PASSPHRASE");
     bool admin_sets = new_pass_file || (env && *env);
     int rc;
@@ -92,17 +141,8 @@ static int user_add(const char *vault_opt, const char *name, unsigned roles, con
     tlo_roles_format(roles, ", ", role_text, sizeof role_text);
     printf("Enrolled %s (%s), key id %s, in ledger entry %llu, signed by %s.\n", name, role_text,
            out.key_id, (unsigned long long)out.seq, as);
-    if (out.code) {
-        utc_text(out.activate_by_ms, until, sizeof until);
-        printf("\n"
-               "  Enrolment code for %s:  %s\n"
-               "\n"
-               "It is shown only this once and is valid 24 h (until %s). Give it to %s\n"
-               "in person. %s then runs\n"
-               "  tellonce user activate \"%s\"\n"
-               "types the code and chooses their own passphrase; until then %s cannot act.\n",
-               name, out.code, until, name, name, name, name);
-    }
+    if (out.code)
+        print_code(name, &out);
     rc = EXIT_OK;
 out:
     sodium_free(out.code);
@@ -276,7 +316,7 @@ static int user_list(const char *vault_opt, int json)
 typedef struct user_opts {
     const char *as, *vault, *pass_file, *new_pass_file, *reason, *code, *code_file;
     unsigned roles;
-    int json;
+    int json, reissue;
 } user_opts;
 
 /* Reads the options after the subcommand; -1 when help was printed, else an
@@ -291,6 +331,7 @@ static int user_options(int argc, char **argv, user_opts *o)
                                          {"reason", required_argument, NULL, 'R'},
                                          {"code", required_argument, NULL, 'c'},
                                          {"code-file", required_argument, NULL, 'C'},
+                                         {"reissue", no_argument, NULL, 'I'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -329,6 +370,9 @@ static int user_options(int argc, char **argv, user_opts *o)
         case 'C':
             o->code_file = optarg;
             break;
+        case 'I':
+            o->reissue = 1;
+            break;
         case 'j':
             o->json = 1;
             break;
@@ -363,6 +407,12 @@ int cmd_user(int argc, char **argv)
     rc = EXIT_USAGE;
     if (!strcmp(sub, "list") && nargs == 0) {
         rc = user_list(o.vault, o.json);
+    } else if (!strcmp(sub, "add") && nargs == 1 && o.reissue) {
+        if (!o.as || o.roles || o.new_pass_file)
+            cli_error("user add NAME --reissue takes --as ADMIN, and neither --role nor "
+                      "--new-passphrase-file (NAME keeps their roles and gets a new code)");
+        else
+            rc = user_reissue(o.vault, args[0], o.as, o.pass_file);
     } else if (!strcmp(sub, "add") && nargs == 1) {
         if (!o.roles || !o.as)
             cli_error("user add needs at least one --role and --as ADMIN");

@@ -93,9 +93,10 @@ const tlo_custody_person *tlo_custody_person_by_actor(tlo_custody *v,
 /* The active person called name, or NULL. */
 const tlo_custody_person *tlo_custody_person_by_name(tlo_custody *v, const char *name);
 
-/* The path of name's identity file in people/ (malloc'd into *path): one
- * file whose public name is name, else TLO_ENOTFOUND or TLO_EFORMAT (more
- * than one). No passphrase is needed. */
+/* The path of name's identity file in people/ (malloc'd into *path): the
+ * file holding the key the ledger enrols (active) for name, else the one
+ * file whose public name is name, else TLO_ENOTFOUND or TLO_EARG (more than
+ * one). No passphrase is needed. */
 int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path, tlo_error *err);
 
 /* Unlocks name's identity with the passphrase and checks that the ledger
@@ -466,6 +467,16 @@ int tlo_custody_activation_open(tlo_custody *v, const char *name, const char *co
 int tlo_custody_user_activate(tlo_custody *v, const tlo_vault_identity *id, const char *code,
                               size_t code_len, const char *pass, size_t pass_len,
                               tlo_vault_kdf_cost kdf, uint64_t *seq, tlo_error *err);
+
+/* A new enrolment code for name, who is pending (enrolled with a code, not
+ * activated; the code expired or not), signed by admin: revokes the pending
+ * key (user-revoke, reason "enrolment code reissued") and enrols name again
+ * with the same roles and a new code, as tlo_custody_user_add (*out; kdf for
+ * the new identity file). The old code then opens nothing the ledger
+ * enrols. tlo_custody_user_reissue_check checks name alone, signing nothing. */
+int tlo_custody_user_reissue_check(tlo_custody *v, const char *name, tlo_error *err);
+int tlo_custody_user_reissue(tlo_custody *v, const tlo_vault_identity *admin, const char *name,
+                             tlo_vault_kdf_cost kdf, tlo_custody_enrolment *out, tlo_error *err);
 
 /* Changes id's passphrase: id is an active, activated person unlocked with
  * their current passphrase (tlo_custody_unlock); the new one must pass the

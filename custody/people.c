@@ -150,6 +150,10 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *de;
     int matches = 0;
+    /* A name enrolled again after a revocation has two files: the one of
+     * the key the ledger enrols now is the one. */
+    const tlo_custody_person *now = tlo_custody_person_by_name(v, name);
+    char *enrolled = NULL;
 
     *path_out = NULL;
     if (!d) {
@@ -166,7 +170,10 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
             continue;
         char *p = tlo_path_join(dir, de->d_name);
         tlo_vault_identity *id = p ? tlo_vault_identity_load_public(p, NULL) : NULL;
-        if (id && !strcmp(id->name, name)) {
+        if (id && !strcmp(id->name, name) && now && !enrolled &&
+            !memcmp(id->sign_pk, now->pk, 32)) {
+            enrolled = p;
+        } else if (id && !strcmp(id->name, name)) {
             matches++;
             free(*path_out);
             *path_out = p;
@@ -177,6 +184,11 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
     }
     closedir(d);
     free(dir);
+    if (enrolled) {
+        free(*path_out);
+        *path_out = enrolled;
+        return 0;
+    }
     if (matches == 1)
         return 0;
     free(*path_out);

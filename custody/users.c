@@ -341,8 +341,8 @@ int tlo_custody_activation_check(tlo_custody *v, const char *name, const tlo_cus
     if (tlo_custody_now_ms() > p->activate_by_ms)
         return tlo_fail(err, TLO_EDENIED,
                         "the enrolment code of %s has expired (it was valid 24 h, until %llu ms "
-                        "UTC): ask an administrator for a new code (they revoke this enrolment "
-                        "and enrol %s again)",
+                        "UTC): ask an administrator for a new code ('tellonce user add \"%s\" "
+                        "--reissue')",
                         name, (unsigned long long)p->activate_by_ms, name);
     *out = p;
     return 0;
@@ -368,8 +368,9 @@ int tlo_custody_activation_open(tlo_custody *v, const char *name, const char *co
         rc = inner.code == TLO_EPASSPHRASE
                  ? tlo_fail(err, TLO_EPASSPHRASE,
                             "the code does not open the enrolment of %s (%s): check what you "
-                            "typed; if it is right, ask an administrator for a new code",
-                            name, path)
+                            "typed; if it is right, ask an administrator for a new code "
+                            "('tellonce user add \"%s\" --reissue')",
+                            name, path, name)
                  : tlo_fail(err, inner.code ? inner.code : TLO_EIO, "%s", inner.msg);
         goto out;
     }
@@ -386,6 +387,52 @@ out:
     tlo_vault_identity_free(id);
     sodium_free(raw);
     free(path);
+    return rc;
+}
+
+int tlo_custody_user_reissue_check(tlo_custody *v, const char *name, tlo_error *err)
+{
+    int rc = tlo_custody_people(v, NULL, NULL, err);
+    if (rc)
+        return rc;
+    const tlo_custody_person *p = tlo_custody_person_by_name(v, name);
+    if (!p || (p->roles & TLO_ROLE_CUSTODIAN))
+        return tlo_fail(err, TLO_ENOTFOUND,
+                        "nobody named '%s' is enrolled (and not revoked) in this vault; see "
+                        "'tellonce user list'",
+                        name);
+    if (!tlo_custody_person_pending(p))
+        return tlo_fail(err, TLO_EARG, "%s %s: there is no enrolment code to reissue", name,
+                        p->activate_by_ms ? "already activated their enrolment"
+                                          : "was enrolled with a passphrase");
+    return 0;
+}
+
+int tlo_custody_user_reissue(tlo_custody *v, const tlo_vault_identity *admin, const char *name,
+                             tlo_vault_kdf_cost kdf, tlo_custody_enrolment *out, tlo_error *err)
+{
+    char who[TLO_NAME_MAX + 1];
+    unsigned roles;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = tlo_custody_user_reissue_check(v, name, err)) != 0 ||
+        (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, NULL, err)) != 0)
+        return rc;
+    /* The revocation reloads the people: keep what is needed first. */
+    roles = tlo_custody_person_by_name(v, name)->roles;
+    snprintf(who, sizeof who, "%s", name);
+    if ((rc = tlo_custody_user_revoke(v, admin, who, "enrolment code reissued", NULL, err)) != 0)
+        return rc;
+    tlo_custody_user_params p = {.name = who, .roles = roles, .kdf = kdf};
+    rc = tlo_custody_user_add(v, admin, &p, out, err);
+    if (rc && err) {
+        char first[TLO_ERROR_MSG_MAX];
+        snprintf(first, sizeof first, "%s", err->msg);
+        tlo_fail(err, rc,
+                 "the pending enrolment of %s was revoked, but enrolling them again failed: %s; "
+                 "enrol them with 'tellonce user add'",
+                 who, first);
+    }
     return rc;
 }
 

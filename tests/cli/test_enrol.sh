@@ -147,6 +147,48 @@ echo '春眠不觉晓处处闻啼鸟夜来' > zh12.pass # 12 characters
 "$tlo" case list --as "王警官" --passphrase-file zh12.pass >out.txt 2>&1 && ok ||
     bad "policy_chinese_12_accepted: 王警官 cannot act: $(cat out.txt)"
 
+# reenrol_after_revoke: the same name enrolled again acts with the new key
+# (the revoked identity file stays in people/ beside the new one).
+"$tlo" user revoke "Olga Other" "${admin[@]}" >/dev/null || bad "revoke Olga"
+echo 'olga passphrase new' > olga.pass
+"$tlo" user add "Olga Other" --role prosecutor "${admin[@]}" --new-passphrase-file olga.pass \
+    >/dev/null || bad "user add Olga again"
+"$tlo" case list --as "Olga Other" --passphrase-file olga.pass >out.txt 2>&1 && ok ||
+    bad "reenrol_after_revoke: Olga cannot act: $(cat out.txt)"
+
+# reissue_code: a person whose code expired gets a new one; the old one
+# opens nothing, the new one activates.
+"$tlo" user add "Pia Pending" --role prosecutor "${admin[@]}" >add3.txt 2>&1 || bad "user add Pia"
+old_code=$(code_of add3.txt)
+later=$(($(date +%s%3N) + 25 * hour_ms))
+expect_fail "reissue_code (expired first)" "expired" \
+    env TELLONCE_TEST_NOW_MS=$later "$tlo" user activate "Pia Pending" --code "$old_code" \
+    --new-passphrase-file ivan.pass
+expect_fail "reissue_code (not for an active person)" "already activated" \
+    "$tlo" user add "Ivan Interviewer" --reissue "${admin[@]}"
+"$tlo" user add "Pia Pending" --reissue "${admin[@]}" >add4.txt 2>&1 && ok ||
+    bad "reissue_code: $(cat add4.txt)"
+new_code=$(code_of add4.txt)
+[ -n "$new_code" ] && [ "$new_code" != "$old_code" ] && ok || bad "reissue_code: no new code: $(cat add4.txt)"
+expect_fail "reissue_code (old code)" "does not open" \
+    "$tlo" user activate "Pia Pending" --code "$old_code" --new-passphrase-file ivan.pass
+"$tlo" user activate "Pia Pending" --code "$new_code" --new-passphrase-file ivan.pass >out.txt 2>&1 &&
+    ok || bad "reissue_code: activate with the new code: $(cat out.txt)"
+"$tlo" case list --as "Pia Pending" --passphrase-file ivan.pass >out.txt 2>&1 && ok ||
+    bad "reissue_code: Pia cannot act: $(cat out.txt)"
+
+# activate_killed_while_relocking: killed after the new file is written,
+# before the rename: the code still works, and the .new is cleaned up.
+"$tlo" user add "Kim Killed" --role auditor "${admin[@]}" >add5.txt 2>&1 || bad "user add Kim"
+kim_code=$(code_of add5.txt)
+env TELLONCE_TEST_KILL_AT=relock-written "$tlo" user activate "Kim Killed" --code "$kim_code" \
+    --new-passphrase-file ivan.pass >/dev/null 2>&1
+[ $? -eq 137 ] && ok || bad "activate_killed_while_relocking: not killed"
+ls vault/people/*.new >/dev/null 2>&1 && ok || bad "activate_killed_while_relocking: no .new was left to clean up"
+"$tlo" user activate "Kim Killed" --code "$kim_code" --new-passphrase-file ivan.pass >out.txt 2>&1 &&
+    ok || bad "activate_killed_while_relocking: the code no longer works: $(cat out.txt)"
+ls vault/people/*.new >/dev/null 2>&1 && bad "activate_killed_while_relocking: .new left: $(ls vault/people)" || ok
+
 "$tlo" verify >out.txt 2>&1 && ok || bad "verify at the end: $(cat out.txt)"
 echo "cli_enrol: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
