@@ -57,6 +57,11 @@ uint8_t *cli_read_key_file(const char *path, tlo_error *err);
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
 
+/* Whether this process runs a command forwarded by the custodian service
+ * (a child of `tellonce custodian run`): then an administrator may not set
+ * anyone's passphrase (user add --new-passphrase-file is refused). */
+bool cli_in_service(void);
+
 /* ---- the vault through the custody core (session.c) ---- */
 
 /* Opens the vault (opt, else $TELLONCE_VAULT, else the default; see
@@ -103,6 +108,7 @@ int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_passwd(int argc, char **argv); /* cmd_user.c */
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 
