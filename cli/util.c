@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "service.h"
 #include "vault.h"
 
 #include <errno.h>
@@ -80,5 +81,5 @@ void cli_json_string(FILE *f, const char *s)
 
 bool cli_in_service(void)
 {
-    return false; /* replaced when the service lands */
+    return tlo_service_in_child();
 }

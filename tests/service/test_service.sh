@@ -24,11 +24,42 @@ SVC_ENV="TELLONCE_TEST_NONCE_TTL_MS=400 TELLONCE_TEST_LOGIN_MS=4000"
 svc_start
 refusals() { svc_ledger "SELECT count(*) FROM entries WHERE kind = 43"; }
 
-# --- the administrator enrols a prosecutor, through the service ---
-out=$(tlo_as adm user add "Wang Fang" --role prosecutor --as "Anna Admin" \
+# --- enrolment: the administrator never knows the prosecutor's passphrase ---
+code_of() { grep -oE '[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}' <<<"$1" | head -1; }
+err=$(tlo_as adm user add "Wang Fang" --role prosecutor --as "Anna Admin" \
     --passphrase-file admin.pass --new-passphrase-file pros.pass 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "the service let the administrator set a passphrase"
+contains "$err" "does not let an administrator set" "an administrator-set passphrase is refused"
+out=$(tlo_as adm user add "Wang Fang" --role prosecutor --as "Anna Admin" \
+    --passphrase-file admin.pass 2>&1 </dev/null)
 [ $? -eq 0 ] && ok || bad "user add through the service: $out"
-contains "$out" "Enrolled Wang Fang (prosecutor)" "user add output"
+code=$(code_of "$out")
+[ -n "$code" ] && ok || bad "user add printed no enrolment code: $out"
+printf '%s\n' "$code" >code.txt
+chmod 600 code.txt
+chown "$(svc_user pros)" code.txt
+# the prosecutor, from their own OS account, sets their own passphrase
+out=$(tlo_as pros user activate "Wang Fang" --code-file code.txt --new-passphrase-file pros.pass \
+    2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "user activate through the service: $out"
+# the administrator, who saw the code, cannot act as the prosecutor afterwards
+chmod 644 code.txt
+out=$(tlo_as adm case list --as "Wang Fang" --passphrase-file code.txt 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "the administrator acted as the prosecutor with the code"
+out=$(tlo_as adm user activate "Wang Fang" --code-file code.txt --new-passphrase-file admin.pass \
+    2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "the code worked twice"
+# a passphrase change, through the service
+printf 'prosecutor-passphrase-2\n' >pros2.pass
+chmod 644 pros2.pass
+out=$(tlo_as pros passwd --as "Wang Fang" --passphrase-file pros.pass --new-passphrase-file pros2.pass \
+    2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "passwd through the service: $out"
+out=$(tlo_as pros case list --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "the old passphrase still works after passwd"
+cp pros2.pass pros.pass
+out=$(tlo_as pros case list --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "the new passphrase does not work after passwd: $out"
 
 # --- the entries the service makes name the client's uid and pid ---
 adm_uid=$(id -u "$(svc_user adm)")
