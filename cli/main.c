@@ -186,8 +186,13 @@ int main(int argc, char **argv)
                       socket_path);
             return EXIT_USAGE;
         }
+        /* The service's folder (kept while it is stopped: the unit's
+         * RuntimeDirectoryPreserve) says the service is installed: then a
+         * stopped service is an error, not a silent switch to a vault of
+         * one's own. */
         if (!socket_path && !names_vault(argc - 1, argv + 1) &&
-            access(TLO_SERVICE_DEFAULT_SOCKET, F_OK) == 0)
+            (access(TLO_SERVICE_DEFAULT_SOCKET, F_OK) == 0 ||
+             access(TLO_SERVICE_DEFAULT_DIR, F_OK) == 0))
             socket_path = TLO_SERVICE_DEFAULT_SOCKET;
         if (socket_path)
             return cli_remote(socket_path, argc - 1, argv + 1);

@@ -18,7 +18,8 @@
 
 #include "tlo_common.h"
 
-#define TLO_SERVICE_DEFAULT_SOCKET "/run/tellonce/custodian.sock"
+#define TLO_SERVICE_DEFAULT_DIR "/run/tellonce"
+#define TLO_SERVICE_DEFAULT_SOCKET TLO_SERVICE_DEFAULT_DIR "/custodian.sock"
 
 typedef struct tlo_service_peer {
     uid_t uid;
