@@ -435,13 +435,63 @@ static GstPadProbeReturn on_monitor_data(GstPad *pad, GstPadProbeInfo *info, gpo
     return g_atomic_int_get(&c->monitor_failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+static GstFlowReturn on_preview(GstAppSink *sink, gpointer data)
+{
+    tlo_capture *c = data;
+    GstSample *sample = gst_app_sink_pull_sample(sink);
+    if (!sample)
+        return GST_FLOW_EOS;
+    GstBuffer *buf = gst_sample_get_buffer(sample);
+    GstMapInfo map;
+    if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
+        c->cfg.preview(c->cfg.preview_ctx, map.data, map.size);
+        gst_buffer_unmap(buf, &map);
+    }
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+}
+
+/* The end of the monitor when its picture goes elsewhere (cfg.preview): a
+ * bin of videorate (at most 4 frames a second), jpegenc and an appsink. */
+static GstElement *preview_sink(tlo_capture *c, tlo_error *err)
+{
+    GstElement *bin = gst_bin_new("tlo-preview");
+    GstElement *rate = make("videorate", err), *jpeg = rate ? make("jpegenc", err) : NULL;
+    GstElement *sink = jpeg ? make("appsink", err) : NULL;
+    if (!sink) {
+        if (rate)
+            gst_object_unref(gst_object_ref_sink(rate));
+        if (jpeg)
+            gst_object_unref(gst_object_ref_sink(jpeg));
+        gst_object_unref(gst_object_ref_sink(bin));
+        return NULL;
+    }
+    g_object_set(rate, "max-rate", 4, "drop-only", TRUE, NULL);
+    g_object_set(jpeg, "quality", 70, NULL);
+    g_object_set(sink, "sync", FALSE, "drop", TRUE, "max-buffers", 2u, NULL);
+    gst_bin_add_many(GST_BIN(bin), rate, jpeg, sink, NULL);
+    if (!gst_element_link_many(rate, jpeg, sink, NULL)) {
+        gst_object_unref(gst_object_ref_sink(bin));
+        tlo_fail(err, TLO_EUNSUPPORTED, "cannot link the monitor's preview");
+        return NULL;
+    }
+    GstPad *pad = gst_element_get_static_pad(rate, "sink");
+    gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad));
+    gst_object_unref(pad);
+    GstAppSinkCallbacks cb = {0};
+    cb.new_sample = on_preview;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, c, NULL);
+    return bin;
+}
+
 /* The monitor: every camera decoded and shown side by side. Behind leaky
  * queues, so a slow or closed window never holds up the recording. */
 static int add_monitor(tlo_capture *c, GstElement **tees, tlo_error *err)
 {
     const tlo_hw_room *room = &c->cfg.room;
     GstElement *comp = make("compositor", err), *conv = comp ? make("videoconvert", err) : NULL;
-    GstElement *out = conv ? make("autovideosink", err) : NULL;
+    GstElement *out =
+        conv ? (c->cfg.preview ? preview_sink(c, err) : make("autovideosink", err)) : NULL;
     if (!out) {
         if (comp)
             gst_object_unref(gst_object_ref_sink(comp));
@@ -449,7 +499,8 @@ static int add_monitor(tlo_capture *c, GstElement **tees, tlo_error *err)
             gst_object_unref(gst_object_ref_sink(conv));
         return err->code;
     }
-    g_object_set(out, "sync", FALSE, NULL);
+    if (!c->cfg.preview)
+        g_object_set(out, "sync", FALSE, NULL);
     gst_bin_add_many(GST_BIN(c->pipeline), comp, conv, out, NULL);
     g_object_set_data(G_OBJECT(comp), "tlo-monitor", c);
     g_object_set_data(G_OBJECT(conv), "tlo-monitor", c);

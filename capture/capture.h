@@ -29,7 +29,13 @@ typedef struct tlo_capture_config {
     unsigned duration_seconds; /* stop after this much media; 0: until tlo_capture_stop */
     bool live;                 /* real-time sources; false runs as fast as possible (tests) */
     bool monitor;              /* a window with all cameras (decoded; nothing it shows is kept) */
-    const char *objects_dir;   /* where sealed segments are written */
+    /* With monitor: instead of a window here, the monitor's picture as JPEG
+     * frames (at most 4 a second) handed to preview, from a streaming thread
+     * behind leaky queues (the custodian service sends them to the client's
+     * window). It is a preview, never evidence: nothing of it is kept. */
+    void (*preview)(void *ctx, const uint8_t *jpeg, size_t len);
+    void *preview_ctx;
+    const char *objects_dir; /* where sealed segments are written */
     uint8_t case_id[TLO_ID_BYTES];
     /* Tests only: camera fail_camera (1-based; 0 none) fails at fail_at_ms
      * of its stream, as an unplugged camera does. */

@@ -35,6 +35,12 @@ int cli_remote(const char *socket_path, int argc, char **argv);
  * tlo_svc_frame_free, after). Returns the exit code. */
 struct tlo_svc_frame;
 int cli_remote_client_part(int argc, char **argv, struct tlo_svc_frame *frames, size_t n);
+/* The window of a recording's live monitor, fed with the JPEG frames the
+ * service sends (monitor.c). NULL, with the error printed, if no window. */
+typedef struct cli_monitor cli_monitor;
+cli_monitor *cli_monitor_new(void);
+void cli_monitor_frame(cli_monitor *m, const uint8_t *jpeg, size_t len);
+void cli_monitor_free(cli_monitor *m);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
 /* tellonce login|logout (cmd_login.c). */

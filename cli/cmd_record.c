@@ -5,6 +5,7 @@
  * operator's terminal: options, the status line, markers typed as 'm',
  * 'q'/'y', signals, and what is printed. */
 #include "cli.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <gst/gst.h>
@@ -19,6 +20,14 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The live monitor of a recording in the service: its frames go to the
+ * clients' windows, in memory (cli/monitor.c shows them). */
+static void to_client(void *ctx, const uint8_t *jpeg, size_t len)
+{
+    (void)ctx;
+    tlo_service_preview(jpeg, len);
+}
 
 static void record_usage(FILE *f)
 {
@@ -422,7 +431,9 @@ static int record_setup(const rec_opts *o, tlo_hw_room *room, const char **encod
                   room->n_cameras);
         return EXIT_USAGE;
     }
-    if (o->monitor && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+    /* In the service the monitor is the client's window (its display was
+     * checked there); here it is frames sent to it. */
+    if (o->monitor && !tlo_service_in_child() && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
         cli_error("--monitor needs a display (DISPLAY or WAYLAND_DISPLAY is not set); record "
                   "without it, or run it on the observation room's desktop");
         return EXIT_USAGE;
@@ -556,6 +567,7 @@ int cmd_record(int argc, char **argv)
                                    .duration_seconds = (unsigned)o.duration,
                                    .live = o.live,
                                    .monitor = o.monitor,
+                                   .preview = tlo_service_in_child() ? to_client : NULL,
                                    .fail_camera = o.fail_camera,
                                    .fail_at_ms = o.fail_at_ms,
                                    .on_event = on_event,

@@ -358,6 +358,15 @@ int cli_remote(const char *socket_path, int argc, char **argv)
     bool detach_key = !strcmp(argv[0], "record"), stdin_open = true, done = false;
     char nonce[TLO_SVC_NONCE_HEX + 1] = "";
 
+    bool monitor = false;
+    for (int i = 1; detach_key && i < argc; i++)
+        monitor |= !strcmp(argv[i], "--monitor");
+    if (monitor && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+        cli_error("--monitor needs a display (DISPLAY or WAYLAND_DISPLAY is not set); record "
+                  "without it, or run it on the observation room's desktop");
+        return EXIT_USAGE;
+    }
+    cli_monitor *window = NULL;
     if ((c.sock = connect_service(socket_path)) < 0)
         return EXIT_SYSTEM;
     the_client = &c;
@@ -468,6 +477,11 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         case TLO_SVC_NOTICE:
             write_all(STDERR_FILENO, f.data, f.len);
             break;
+        case TLO_SVC_PREVIEW:
+            if (monitor && !window)
+                monitor = (window = cli_monitor_new()) != NULL;
+            cli_monitor_frame(window, f.data, f.len);
+            break;
         case TLO_SVC_MODE:
             set_raw(&c, c.tty && strstr((const char *)f.data, "tty=1") != NULL);
             break;
@@ -491,6 +505,7 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         tlo_svc_frame_free(&f);
     }
     restore_terminal();
+    cli_monitor_free(window);
     link_outs(&c, code);
     close(c.sock);
     if (code == EXIT_OK && c.ndata)

@@ -880,6 +880,10 @@ typedef struct tlo_custody_record_params {
     const char *encoder;       /* resolved (tlo_hw_encoder_resolve) */
     unsigned duration_seconds; /* 0: until tlo_custody_record_stop */
     bool live, monitor;
+    /* With monitor: the monitor's picture as JPEG frames to preview instead
+     * of a window (tlo_capture_config.preview); NULL: a window. */
+    void (*preview)(void *ctx, const uint8_t *jpeg, size_t len);
+    void *preview_ctx;
     unsigned fail_camera; /* for tests: camera N fails at fail_at_ms (0: none) */
     uint64_t fail_at_ms;
     /* Called from the capture thread (or the caller's) with the recording's

@@ -391,6 +391,8 @@ static int build_capture(tlo_custody_recording *r, const tlo_custody_record_para
                               .duration_seconds = p->duration_seconds,
                               .live = p->live,
                               .monitor = p->monitor,
+                              .preview = p->preview,
+                              .preview_ctx = p->preview_ctx,
                               .objects_dir = r->objects,
                               .fail_camera = p->fail_camera,
                               .fail_at_ms = p->fail_at_ms};

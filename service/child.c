@@ -381,6 +381,15 @@ int tlo_service_send(char type, const void *data, size_t len, const int *fds, si
     return rc;
 }
 
+void tlo_service_preview(const uint8_t *jpeg, size_t len)
+{
+    if (!g.in_child || len > TLO_SVC_FRAME_MAX)
+        return;
+    pthread_mutex_lock(&g.out_lock);
+    broadcast(TLO_SVC_PREVIEW, jpeg, len);
+    pthread_mutex_unlock(&g.out_lock);
+}
+
 /* ---- asking the parent ------------------------------------------------- */
 
 static int ask_parent(const char *msg, int fd, char *reply, size_t cap, tlo_error *err)

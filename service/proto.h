@@ -30,6 +30,7 @@
 #define TLO_SVC_DATA 'D'   /* for the client part of a command (play), with fds */
 #define TLO_SVC_NOTICE 'N' /* a line the client prints on its standard error */
 #define TLO_SVC_MODE 'M'   /* "tty=0|1\n": the terminal mode of a session attached to */
+#define TLO_SVC_PREVIEW 'V' /* a JPEG frame of a recording's live monitor (never evidence) */
 #define TLO_SVC_EXIT 'Q'   /* "code=N\n": the command ended */
 /* Client -> service: */
 #define TLO_SVC_REQUEST 'R' /* see tlo_svc_request */

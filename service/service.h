@@ -77,6 +77,9 @@ void tlo_service_refused(const char *command, const char *reason);
 /* Sends a frame to the client (a DATA frame with fds for play). The output
  * written so far on stdout/stderr is flushed to the client first. */
 int tlo_service_send(char type, const void *data, size_t len, const int *fds, size_t nfds);
+/* Sends one frame of the live monitor (JPEG) to every attached client, from
+ * any thread; a client that cannot take it in time is dropped. */
+void tlo_service_preview(const uint8_t *jpeg, size_t len);
 /* Registers this child as attachable under key (e.g. a session id): a later
  * `tlo_service_attach(key)` from another child hands its client here; this
  * child's output then goes to every attached client, and input comes from
