@@ -41,6 +41,9 @@ typedef struct cli_monitor cli_monitor;
 cli_monitor *cli_monitor_new(void);
 void cli_monitor_frame(cli_monitor *m, const uint8_t *jpeg, size_t len);
 void cli_monitor_free(cli_monitor *m);
+/* What the service's child runs (remote.c): refuses an option naming a
+ * file the client did not hand over, then cli_dispatch. */
+int cli_service_run(int argc, char **argv);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
 /* tellonce login|logout (cmd_login.c). */

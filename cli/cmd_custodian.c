@@ -123,7 +123,7 @@ int cmd_custodian(int argc, char **argv)
                               .socket = socket_path,
                               .group = group,
                               .start = service_start,
-                              .run = cli_dispatch,
+                              .run = cli_service_run,
                               .allowed = allowed};
     tlo_error err = {0};
     int rc = tlo_service_run(&cfg, &err);

@@ -41,18 +41,90 @@ bool cli_forwarded(const char *command)
 }
 
 /* Options whose value is a file of this user's: the client opens it and
- * hands the service the open file (which it could not open itself). */
-typedef enum { FILE_IN, FILE_OUT } file_kind;
+ * hands the service the open file (which it could not open itself, and
+ * must not open as the service's user: a path the service opened for a
+ * client would let that client read or overwrite the vault). The service's
+ * child refuses every one of them whose value is not a file handed over
+ * (cli_service_run). One table for both ends. */
+typedef enum { FILE_IN, FILE_OUT, FILE_ROOM, FILE_REFUSED } file_kind;
 static const struct {
     const char *command; /* NULL: any */
     const char *opt, *short_opt;
     file_kind kind;
+    const char *instead; /* FILE_REFUSED: what to do */
 } file_opts[] = {
-    {NULL, "--passphrase-file", NULL, FILE_IN}, {NULL, "--new-passphrase-file", NULL, FILE_IN},
-    {NULL, "--child-file", NULL, FILE_IN},      {NULL, "--code-file", NULL, FILE_IN},
-    {"verify", "--checkpoint", NULL, FILE_IN},  {"prove", "--checkpoint", NULL, FILE_IN},
-    {"export", "--output", "-o", FILE_OUT},
+    {NULL, "--passphrase-file", NULL, FILE_IN, NULL},
+    {NULL, "--new-passphrase-file", NULL, FILE_IN, NULL},
+    {NULL, "--child-file", NULL, FILE_IN, NULL},
+    {NULL, "--code-file", NULL, FILE_IN, NULL},
+    {NULL, "--vault", NULL, FILE_REFUSED,
+     "the custodian service has its own vault: leave --vault out (or drop --socket to run on a "
+     "vault of your own)"},
+    {"verify", "--checkpoint", NULL, FILE_IN, NULL},
+    {"verify", "--checkpoints", NULL, FILE_REFUSED,
+     "through the service give each published checkpoint with --checkpoint FILE"},
+    {"prove", "--checkpoint", NULL, FILE_IN, NULL},
+    {"prove", "--from", NULL, FILE_IN, NULL},
+    {"prove", "--to", NULL, FILE_IN, NULL},
+    {"prove", "--output", "-o", FILE_REFUSED,
+     "through the service leave -o out: the proof goes to standard output ('> FILE')"},
+    {"checkpoint", "--output", "-o", FILE_REFUSED,
+     "through the service leave -o out: the service keeps every checkpoint in the vault and "
+     "copies it to the publish folders of its vault.conf"},
+    {"checkpoint", "--publish", NULL, FILE_REFUSED,
+     "the service publishes to the folders its vault.conf names (publish=DIR)"},
+    {"export", "--output", "-o", FILE_OUT, NULL},
+    {"record", "--room", NULL, FILE_ROOM, NULL},
 };
+
+/* Which table row, if any, argv[i] is for command; *value its value (the
+ * next argument, or after '='), *used how many arguments it takes. */
+static int file_opt(const char *command, int argc, char **argv, int i, const char **value,
+                    int *used)
+{
+    const char *a = argv[i];
+    for (size_t k = 0; k < sizeof file_opts / sizeof file_opts[0]; k++) {
+        if (file_opts[k].command && strcmp(file_opts[k].command, command))
+            continue;
+        size_t ol = strlen(file_opts[k].opt);
+        if (!strcmp(a, file_opts[k].opt) ||
+            (file_opts[k].short_opt && !strcmp(a, file_opts[k].short_opt))) {
+            *value = i + 1 < argc ? argv[i + 1] : NULL;
+            *used = 2;
+            return (int)k;
+        }
+        if (!strncmp(a, file_opts[k].opt, ol) && a[ol] == '=') {
+            *value = a + ol + 1;
+            *used = 1;
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+int cli_service_run(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *value;
+        int used, k = file_opt(argv[0], argc, argv, i, &value, &used);
+        if (k < 0)
+            continue;
+        if (file_opts[k].kind == FILE_REFUSED) {
+            cli_error("%s: %s", file_opts[k].opt, file_opts[k].instead);
+            return EXIT_USAGE;
+        }
+        if (value && file_opts[k].kind == FILE_ROOM && !strcmp(value, "simulated"))
+            continue;
+        if (value && tlo_service_file_fd(value) < 0) {
+            cli_error("%s %s: the custodian service opens no file for a client; tellonce hands "
+                      "it the file itself (this request did not come from tellonce)",
+                      file_opts[k].opt, value);
+            return EXIT_USAGE;
+        }
+        i += used - 1;
+    }
+    return cli_dispatch(argc, argv);
+}
 
 #define IN_FILE_MAX (16u << 20)
 
@@ -264,31 +336,18 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
         snprintf(r.term, sizeof r.term, "%s", term && strlen(term) < sizeof r.term ? term : "");
     }
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *value = NULL;
-        file_kind kind = FILE_IN;
-        bool is_file = false;
-        for (size_t k = 0; i > 0 && k < sizeof file_opts / sizeof file_opts[0]; k++) {
-            if (file_opts[k].command && strcmp(file_opts[k].command, argv[0]))
-                continue;
-            size_t ol = strlen(file_opts[k].opt);
-            if (!strcmp(a, file_opts[k].opt) ||
-                (file_opts[k].short_opt && !strcmp(a, file_opts[k].short_opt))) {
-                if (i + 1 < argc)
-                    value = argv[++i];
-            } else if (!strncmp(a, file_opts[k].opt, ol) && a[ol] == '=') {
-                value = a + ol + 1;
-            } else {
-                continue;
-            }
-            is_file = true;
-            kind = file_opts[k].kind;
-            args[nargs++] = (char *)(uintptr_t)file_opts[k].opt;
-            break;
+        const char *value = NULL;
+        int used = 1, k = i > 0 ? file_opt(argv[0], argc, argv, i, &value, &used) : -1;
+        if (k < 0 || file_opts[k].kind == FILE_REFUSED ||
+            (file_opts[k].kind == FILE_ROOM && value && !strcmp(value, "simulated"))) {
+            for (int u = 0; u < (k < 0 ? 1 : used) && i + u < argc; u++)
+                args[nargs++] = argv[i + u];
+            i += (k < 0 ? 1 : used) - 1;
+            continue; /* the service says what is wrong with a refused one */
         }
-        if (!is_file) {
-            args[nargs++] = (char *)(uintptr_t)a;
-            continue;
-        }
+        file_kind kind = file_opts[k].kind == FILE_OUT ? FILE_OUT : FILE_IN;
+        args[nargs++] = (char *)(uintptr_t)file_opts[k].opt;
+        i += used - 1;
         if (!value) {
             args[nargs++] = (char *)(uintptr_t) ""; /* the command says what is missing */
             continue;

@@ -142,6 +142,23 @@ logged_in() { tlo_as pros case list --as "Wang Fang" </dev/null >/dev/null 2>&1;
 logged_in && ok || bad "the second login did not hold"
 wait_for 60 "the login to expire" '! logged_in' && ok
 
+# --- the service opens no path for a client (a confused deputy could read or
+# overwrite the vault): a raw request naming the custodian's secret as a
+# passphrase file, an output into the vault ---
+err=$(/usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" ask case list --as "Anna Admin" \
+    --passphrase-file "$SVC_VAULT/custodian.secret" 2>&1)
+[ $? -eq 2 ] && ok || bad "the service opened a path a client named: $err"
+contains "$err" "opens no file for a client" "a path from a client is refused"
+err=$(tlo_as adm checkpoint -o "$SVC_VAULT/ledger.db" 2>&1 </dev/null)
+[ $? -eq 2 ] && ok || bad "checkpoint -o through the service was not refused"
+contains "$err" "leave -o out" "checkpoint -o says what to do instead"
+err=$(tlo_as adm verify --checkpoints "$SVC_VAULT/checkpoints" 2>&1 </dev/null)
+[ $? -eq 2 ] && ok || bad "verify --checkpoints through the service was not refused"
+err=$(/usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" ask log --vault /tmp 2>&1)
+[ $? -eq 2 ] && ok || bad "--vault from a raw client was not refused: $err"
+out=$(svc_ledger "SELECT count(*) FROM entries")
+as_service verify --vault "$SVC_VAULT" >/dev/null 2>&1 && ok || bad "the vault was damaged by a client's path"
+
 # --- a uid outside the group ---
 err=$(tlo_as out log 2>&1 </dev/null)
 [ $? -ne 0 ] && ok || bad "a user outside the group used the service"
