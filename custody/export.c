@@ -63,6 +63,37 @@ static bool half_made(const char *mpath, const char *file, const tlo_note_verifi
     return yes;
 }
 
+/* An output fd as to_fds wants it: an empty regular file with no name,
+ * open for writing (and reading, when read_too). */
+static int fd_output_ok(int fd, bool read_too, const char *what, const char *path, tlo_error *err)
+{
+    struct stat st;
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    const char *wrong = NULL;
+    if (fl < 0 || fstat(fd, &st) != 0)
+        wrong = "is not open";
+    else if (!S_ISREG(st.st_mode))
+        wrong = "is not a regular file";
+    else if (st.st_nlink != 0)
+        wrong = "has a name already (it must be an unnamed O_TMPFILE file)";
+    else if (st.st_size != 0)
+        wrong = "is not empty";
+    else if ((fl & O_ACCMODE) != O_RDWR && (read_too || (fl & O_ACCMODE) != O_WRONLY))
+        wrong = read_too ? "is not open for reading and writing" : "is not open for writing";
+    if (wrong)
+        return tlo_fail(err, TLO_EARG,
+                        "the file handed over for the %s of %s (fd %d) %s; nothing was exported: "
+                        "run the export again",
+                        what, path, fd, wrong);
+    return 0;
+}
+
+static int fd_outputs_ok(const tlo_custody_export_params *p, tlo_error *err)
+{
+    int rc = fd_output_ok(p->out_fd, true, "clip", p->out_path, err);
+    return rc ? rc : fd_output_ok(p->manifest_fd, false, "manifest", p->out_path, err);
+}
+
 int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
 {
     const char *session = p->session ? p->session : "";
@@ -88,6 +119,8 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
                         "-o: the clip's file name must be one line of text of at most %d bytes, "
                         "without a backslash (the manifest names it as sha256sum prints it)",
                         TLO_CUSTODY_EXPORT_FILE_MAX);
+    if (p->to_fds)
+        return fd_outputs_ok(p, err);
     /* A directory we cannot write in is a usage error, found before any
      * access is asked for. */
     char dir[4096];
@@ -348,6 +381,12 @@ static int publish(const tlo_custody_export_params *p, const char *dir, const ch
                    int clip_fd, const char *note, size_t note_len, const tlo_note_verifier *vk,
                    tlo_custody_export_result *r, tlo_error *err)
 {
+    if (p->to_fds) { /* the caller links both; the clip is synced already */
+        if (tlo_write_all(p->manifest_fd, note, note_len) != 0 || fsync(p->manifest_fd) != 0)
+            return tlo_fail(err, TLO_EIO, "cannot write %s (the file handed over for it): %s",
+                            r->manifest_path, strerror(errno));
+        return 0;
+    }
     int mfd = -1, rc = custody_tmpfile(dir, &mfd, err);
     if (rc == 0 && (tlo_write_all(mfd, note, note_len) != 0 || fchmod(mfd, 0600) != 0))
         rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", r->manifest_path, strerror(errno));
@@ -437,9 +476,24 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
                     ? strndup(p->out_path, slash == p->out_path ? 1 : (size_t)(slash - p->out_path))
                     : strdup(".")))
         return tlo_fail(err, TLO_ENOMEM, "out of memory");
-    if ((rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
-        (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
+    if (p->to_fds) {
+        /* The caller's files; the watermark encoder's second file is an
+         * unnamed one in the vault's private folder (the caller's folder is
+         * not ours to write in). */
+        free(dir);
+        dir = NULL;
+        if ((to.fd = fcntl(p->out_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+            rc = tlo_fail(err, TLO_EIO, "the file handed over for %s: %s", p->out_path,
+                          strerror(errno));
+            goto out;
+        }
+        if (p->watermark && ((rc = custody_private_dir(v, &dir, err)) != 0 ||
+                             (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
+            goto out;
+    } else if ((rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
+               (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0)) {
         goto out;
+    }
     size_t ml = strlen(p->out_path) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
     if (!(out->manifest_path = malloc(ml))) {
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
@@ -448,7 +502,7 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     snprintf(out->manifest_path, ml, "%s%s", p->out_path, TLO_CUSTODY_MANIFEST_SUFFIX);
     /* A manifest already there is replaced only if it is this custodian's,
      * of this clip, which is missing: found before anything is logged. */
-    if (access(out->manifest_path, F_OK) == 0) {
+    if (!p->to_fds && access(out->manifest_path, F_OK) == 0) {
         char origin[TLO_NOTE_NAME_MAX + 1];
         tlo_note_verifier vk;
         const char *file = slash ? slash + 1 : p->out_path;
