@@ -6,13 +6,13 @@
  *    the segments that overlap the range (custody/); the hand-over gets
  *    them, the segments' digests, the range, the player options and the
  *    watermark text, which this side decides (the name the ledger enrols,
- *    the case), with one read-only fd per segment file;
+ *    the case, the date and time of the access by this side's clock), with
+ *    one read-only fd per segment file;
  *  - the showing (where the viewer is): FFmpeg decodes the segments from
  *    those fds through the decrypting read path (player/clip.c, which checks
  *    each file's SHA-256 first); the player window shows the cameras side by
- *    side with the watermark and the local date and time burned into the
- *    picture, and plays the audio (player/window.c). --headless decodes the
- *    same frames without a window and reports what it decoded (tests,
+ *    side with the watermark burned into the picture, and plays the audio (player/window.c).
+ * --headless decodes the same frames without a window and reports what it decoded (tests,
  *    benchmarks). It never opens a path of the vault.
  * Embedded, the hand-over goes through its text and parser too, so both
  * ways show exactly what travels. */
@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static void play_usage(FILE *f)
@@ -40,7 +41,7 @@ static void play_usage(FILE *f)
             "\n"
             "Shows the range --from to --to (default: all that NAME may see) of session ID\n"
             "of CASE: the cameras side by side, the audio, the session's markers listed,\n"
-            "and a watermark with NAME, the case and the local date and time burned into\n"
+            "and a watermark with NAME, the case and the time of the access burned into\n"
             "the picture. The access is logged before anything is decrypted; only the\n"
             "segments of the range are. Keys (in the window or the terminal): space\n"
             "pauses, left/right arrows seek 10 s (never outside the granted range), q\n"
@@ -331,8 +332,13 @@ static int make_handover(tlo_custody *v, const tlo_vault_identity *actor,
         return cli_fail(&err);
     crypto_hash_sha256(actor_id, actor->sign_pk, 32);
     const tlo_custody_person *who = tlo_custody_person_by_actor(v, actor_id);
-    snprintf(h->watermark, sizeof h->watermark, "VIEWED BY %s - CASE %s -",
-             who ? who->name : actor->name, a->case_number);
+    char when[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    snprintf(h->watermark, sizeof h->watermark, "VIEWED BY %s - CASE %s - %s",
+             who ? who->name : actor->name, a->case_number, when);
     h->access_seq = rel->access_seq;
     h->from_ms = rel->from_ms;
     h->to_ms = rel->to_ms;

@@ -62,8 +62,10 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     GstElement *sink = gst_element_factory_make("autovideosink", NULL);
     if (!comp || !mark || !conv || !sink)
         return -1;
-    g_object_set(mark, "text", p->watermark, "time-format", "%Y-%m-%d %H:%M:%S",
-                 "shaded-background", TRUE, "font-desc", "Sans Bold 18", NULL);
+    /* The custodian's text holds the time of the access: no clock of the
+     * viewer's is added (clockoverlay with no time shows the text alone). */
+    g_object_set(mark, "text", p->watermark, "time-format", "", "shaded-background", TRUE,
+                 "font-desc", "Sans Bold 18", NULL);
     gst_util_set_object_arg(G_OBJECT(mark), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
     gst_bin_add_many(GST_BIN(p->pipeline), comp, mark, conv, sink, NULL);
