@@ -13,6 +13,9 @@
 #define INTERVIEWER TLO_ROLE_INTERVIEWER
 #define CUSTODIAN TLO_ROLE_CUSTODIAN
 #define SESSION TLO_SIGNER_SESSION
+#define PERSON                                                                                     \
+    (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |              \
+     TLO_ROLE_AUDITOR)
 
 /* The table. docs/ledger.md "Kinds" prints it; keep the two the same. */
 static const tlo_kind_rule rules[] = {
@@ -24,6 +27,11 @@ static const tlo_kind_rule rules[] = {
      "the first administrator"},
     {TLO_ENTRY_USER_ADD, ADMIN, 0, {"box_pk", "name", "pk", "roles"}, "an administrator"},
     {TLO_ENTRY_USER_REVOKE, ADMIN, 0, {"pk"}, "an administrator"},
+    {TLO_ENTRY_USER_ACTIVATED,
+     PERSON,
+     0,
+     {"pk"},
+     "the person it activates, with their own enrolled key"},
     {TLO_ENTRY_CASE_OPEN,
      INTERVIEWER | ADMIN,
      1,
@@ -70,6 +78,11 @@ static const tlo_kind_rule rules[] = {
     {TLO_ENTRY_ACCESS_GRANTED, CUSTODIAN, 1, {"action", "session"}, "the custodian"},
     {TLO_ENTRY_ACCESS_DENIED, CUSTODIAN, 1, {"action", "reason", "session"}, "the custodian"},
     {TLO_ENTRY_EXPORT, CUSTODIAN, 1, {"access", "clip_sha256", "session"}, "the custodian"},
+    {TLO_ENTRY_REQUEST_REFUSED,
+     CUSTODIAN,
+     0,
+     {"client_pid", "client_uid", "reason"},
+     "the custodian"},
     {TLO_ENTRY_CHECKPOINT, CUSTODIAN, 0, {"root", "size"}, "the custodian"},
 };
 
@@ -570,6 +583,19 @@ int tlo_chain_state_check(tlo_chain_state *st, const tlo_entry *e,
         crypto_hash_sha256(actor, pk, 32);
         if (tlo_chain_state_key(st, actor))
             return fail(&c, "entry %llu enrols a key that is already enrolled",
+                        (unsigned long long)e->seq);
+    }
+    /* A person activates their own enrolment (custody/users.c): the key
+     * the entry names is the key that signed it. */
+    if (e->kind == TLO_ENTRY_USER_ACTIVATED) {
+        uint8_t actor[TLO_HASH_BYTES];
+        if (!get_pk(e, "pk", pk))
+            return fail(&c, "entry %llu does not name a public key", (unsigned long long)e->seq);
+        crypto_hash_sha256(actor, pk, 32);
+        if (sodium_memcmp(actor, e->actor, TLO_HASH_BYTES) != 0)
+            return fail(&c,
+                        "entry %llu (user-activated) activates a key other than the one that "
+                        "signed it; only a person may activate their own enrolment",
                         (unsigned long long)e->seq);
     }
     tlo_chain_key *victim = NULL;

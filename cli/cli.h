@@ -21,6 +21,26 @@ enum {
 };
 
 extern const char *cli_prog;
+/* The command being run ("play", "grant", ...), for messages and the log. */
+extern const char *cli_command;
+
+/* Runs one command: argv[0] is its name (main.c; the service's children
+ * run commands with it too). Returns the exit code. */
+int cli_dispatch(int argc, char **argv);
+/* Runs the command through the custodian service at socket_path (remote.c):
+ * argv[0] is the command. Returns the exit code. */
+int cli_remote(const char *socket_path, int argc, char **argv);
+/* The client's part of a command the service ran (remote_part.c), with the
+ * DATA frames it sent (their fds are the caller's to close, via
+ * tlo_svc_frame_free, after). Returns the exit code. */
+struct tlo_svc_frame;
+int cli_remote_client_part(int argc, char **argv, struct tlo_svc_frame *frames, size_t n);
+/* True for the commands the service runs for a client (remote.c). */
+bool cli_forwarded(const char *command);
+/* tellonce login|logout (cmd_login.c). */
+int cmd_login(int argc, char **argv);
+/* tellonce custodian run (cmd_custodian.c). */
+int cmd_custodian(int argc, char **argv);
 
 /* Prints "tellonce: error: ..." to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -36,6 +56,11 @@ uint8_t *cli_read_key_file(const char *path, tlo_error *err);
 
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
+
+/* Whether this process runs a command forwarded by the custodian service
+ * (a child of `tellonce custodian run`): then an administrator may not set
+ * anyone's passphrase (user add --new-passphrase-file is refused). */
+bool cli_in_service(void);
 
 /* ---- the vault through the custody core (session.c) ---- */
 
@@ -83,6 +108,7 @@ int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_passwd(int argc, char **argv); /* cmd_user.c */
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 

@@ -15,7 +15,8 @@ static void init_usage(FILE *f)
                "Creates a vault in DIR (default: $TELLONCE_VAULT, else\n"
                "~/.local/share/tellonce/vault): the custody ledger, the custodian's keys, and the\n"
                "identity of the first administrator NAME, whose passphrase is asked twice (or\n"
-               "read from FILE or $TELLONCE_PASSPHRASE: less safe, for scripts). The genesis\n"
+               "read from FILE or $TELLONCE_PASSPHRASE: less safe, for scripts); it needs at\n"
+               "least 12 characters and must not be a common one or NAME. The genesis\n"
                "entry of the ledger is signed by the administrator and the custodian.\n"
                "ORIGIN names the ledger in its checkpoints (default: tellonce/vault/ and a\n"
                "random id).\n");
@@ -83,7 +84,8 @@ int cmd_init(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    snprintf(prompt, sizeof prompt, "New passphrase for %s: ", p.admin_name);
+    snprintf(prompt, sizeof prompt,
+             "New passphrase for %s (at least 12 characters): ", p.admin_name);
     rc = EXIT_USAGE;
     if (!(pass = cli_passphrase(pass_file, "TELLONCE_PASSPHRASE", prompt, 1, &p.passphrase_len)))
         goto out;

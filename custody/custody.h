@@ -62,19 +62,38 @@ char *tlo_custody_object_path(const tlo_custody *v, const char *object_hex);
  * more. */
 uint64_t tlo_custody_now_ms(void);
 
+/* The custodian service (docs/service.md) acts for a client process it
+ * identified by SO_PEERCRED: after this call every entry appended through v
+ * also carries client_uid=UID and client_pid=PID in its body, so the ledger
+ * names the OS user and process behind each action. */
+void tlo_custody_set_client(tlo_custody *v, uint32_t uid, uint32_t pid);
+/* Logs a request-refused entry, signed by the custodian, for a request the
+ * service refused before any command ran (needs tlo_custody_set_client):
+ * command (NULL: none asked) and reason are cut to 200 bytes, control
+ * characters replaced. Sealed (checkpoint) before it returns. */
+int tlo_custody_log_refusal(tlo_custody *v, const char *command, const char *reason,
+                            tlo_error *err);
+
 /* ======================================================================
  * People
  * ====================================================================== */
 
-/* A person as the ledger enrols them (genesis, user-add, user-revoke). */
+/* A person as the ledger enrols them (genesis, user-add, user-activated,
+ * user-revoke). */
 typedef struct tlo_custody_person {
     char name[TLO_NAME_MAX + 1];
     uint8_t pk[32];    /* Ed25519 */
     uint8_t actor[32]; /* SHA-256 of pk, as entries name their actor */
     unsigned roles;    /* TLO_ROLE_* */
     uint64_t enrolled_at;
-    int64_t revoked_at; /* the user-revoke entry, -1 while active */
+    int64_t revoked_at;      /* the user-revoke entry, -1 while active */
+    uint64_t activate_by_ms; /* enrolled with a code: its deadline (UTC ms); 0: not */
+    int64_t activated_at;    /* the user-activated entry; -1 while pending, or without a code */
 } tlo_custody_person;
+
+/* Enrolled with a code (tlo_custody_user_add without a passphrase) and not
+ * yet activated: such a person cannot act. */
+bool tlo_custody_person_pending(const tlo_custody_person *p);
 
 /* Everyone enrolled, in ledger order (owned by v). Read from the ledger on
  * first use and again after v appended: a pointer from this function or
@@ -86,9 +105,10 @@ const tlo_custody_person *tlo_custody_person_by_actor(tlo_custody *v,
 /* The active person called name, or NULL. */
 const tlo_custody_person *tlo_custody_person_by_name(tlo_custody *v, const char *name);
 
-/* The path of name's identity file in people/ (malloc'd into *path): one
- * file whose public name is name, else TLO_ENOTFOUND or TLO_EFORMAT (more
- * than one). No passphrase is needed. */
+/* The path of name's identity file in people/ (malloc'd into *path): the
+ * file holding the key the ledger enrols (active) for name, else the one
+ * file whose public name is name, else TLO_ENOTFOUND or TLO_EARG (more than
+ * one). No passphrase is needed. */
 int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path, tlo_error *err);
 
 /* Unlocks name's identity with the passphrase and checks that the ledger
@@ -99,6 +119,12 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path, tlo
 int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase, size_t len,
                        unsigned roles, const char *role_text, tlo_vault_identity **out,
                        tlo_error *err);
+
+/* Checks that id (unlocked earlier: the custodian service's login) is
+ * still enrolled, not revoked, with one of roles; as tlo_custody_unlock
+ * does after the passphrase. 0, TLO_EDENIED. */
+int tlo_custody_check_identity(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
+                               const char *role_text, tlo_error *err);
 
 /* ======================================================================
  * Cases and sessions
@@ -361,14 +387,17 @@ int tlo_custody_init_check(const char *dir, const tlo_custody_init_params *p, tl
 /* Creates the vault in dir: the directory and people/ (0700), the custodian
  * (custodian.id, locked with the random secret in custodian.secret, 0600),
  * the administrator's identity in people/, and the ledger with its genesis
- * entry signed by both. *out is filled on success. On failure nothing of
- * the vault is left behind (the directories may stay). */
+ * entry signed by both. The passphrase must pass
+ * tlo_custody_passphrase_check (before anything is written). *out is filled
+ * on success. On failure nothing of the vault is left behind (the
+ * directories may stay). */
 int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
                      tlo_custody_init_result *out, tlo_error *err);
 
 /* ---- People: enrolment and revocation (users.c) ---- */
 
-/* A person to enrol. The passphrase (theirs) is the caller's buffer. */
+/* A person to enrol. The passphrase (theirs) is the caller's buffer; NULL
+ * enrols them with a one-time enrolment code instead (below). */
 typedef struct tlo_custody_user_params {
     const char *name;
     unsigned roles; /* TLO_ROLE_*, at least one */
@@ -380,6 +409,9 @@ typedef struct tlo_custody_user_params {
 typedef struct tlo_custody_enrolment {
     char key_id[2 * TLO_KEYID_BYTES + 1]; /* of the new identity */
     uint64_t seq;                         /* the user-add entry */
+    char *code;              /* enrolled with a code: "XXXX-XXXX-XXXX-XXXX" in secure memory
+                                (the caller sodium_frees it); NULL otherwise */
+    uint64_t activate_by_ms; /* with a code: its deadline (UTC ms); else 0 */
 } tlo_custody_enrolment;
 
 /* Checks, signing nothing, that name can be enrolled: not already enrolled
@@ -389,7 +421,11 @@ int tlo_custody_user_add_check(tlo_custody *v, const char *name, tlo_error *err)
 /* Enrols p->name: creates their identity in people/KEYID.id and logs the
  * user-add entry signed by admin (an active administrator, else
  * TLO_EDENIED). If the entry cannot be logged the identity file is removed.
- * *out is filled on success. */
+ * *out is filled on success. A passphrase must pass
+ * tlo_custody_passphrase_check. Without one, the identity is locked with a
+ * new enrolment code (out->code), valid TLO_CUSTODY_CODE_VALID_MS from
+ * tlo_custody_now_ms: the entry logs that deadline (activate_by_ms), never
+ * the code, and the person is pending until they activate. */
 int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
                          const tlo_custody_user_params *p, tlo_custody_enrolment *out,
                          tlo_error *err);
@@ -405,6 +441,66 @@ int tlo_custody_user_revoke_check(tlo_custody *v, const char *name, const tlo_cu
  * bytes). *seq (if not NULL) gets the entry. */
 int tlo_custody_user_revoke(tlo_custody *v, const tlo_vault_identity *admin, const char *name,
                             const char *reason, uint64_t *seq, tlo_error *err);
+
+/* ---- People: passphrase policy, enrolment codes, activation, passwd (users.c) ---- */
+
+/* The policy for every new passphrase (init's first administrator, user
+ * add, user activate, passwd): at least TLO_CUSTODY_PASSPHRASE_MIN
+ * characters (UTF-8 code points: 12 Chinese characters do), not one
+ * character repeated, not the person's own name, not one of a built-in list
+ * of common passphrases (compared ignoring ASCII case). 0, or TLO_EARG with
+ * the reason ("a passphrase needs at least 12 characters; this one has 9"). */
+#define TLO_CUSTODY_PASSPHRASE_MIN 12
+int tlo_custody_passphrase_check(const char *name, const char *pass, size_t len, tlo_error *err);
+
+/* An enrolment code: 16 symbols from 23456789ABCDEFGHJKLMNPQRSTUVWXYZ (no
+ * 0/O, 1/I), 80 random bits, shown in groups of four with dashes. Typed in
+ * any case, with or without dashes and spaces. The identity file of a
+ * pending person is locked with the 16 symbols as its passphrase. */
+#define TLO_CUSTODY_CODE_SYMBOLS 16
+#define TLO_CUSTODY_CODE_TEXT 20 /* "XXXX-XXXX-XXXX-XXXX" and its NUL */
+#define TLO_CUSTODY_CODE_VALID_MS (24ULL * 3600 * 1000)
+
+/* The person name who may activate now: enrolled with a code, not revoked,
+ * not activated, its deadline not passed by tlo_custody_now_ms. 0 and *out
+ * (owned by v, valid until the next append), or TLO_ENOTFOUND, TLO_EARG
+ * (no code, or already activated), TLO_EDENIED (expired: ask an
+ * administrator). Asks for no code: for front ends, before they ask. */
+int tlo_custody_activation_check(tlo_custody *v, const char *name, const tlo_custody_person **out,
+                                 tlo_error *err);
+
+/* Unlocks name's pending identity with the code (as typed: case and dashes
+ * do not matter) after tlo_custody_activation_check: *out (free with
+ * tlo_vault_identity_free), or TLO_EPASSPHRASE (the code does not open it)
+ * and the errors above. */
+int tlo_custody_activation_open(tlo_custody *v, const char *name, const char *code, size_t code_len,
+                                tlo_vault_identity **out, tlo_error *err);
+
+/* Activates id (from tlo_custody_activation_open with code): checks the
+ * new passphrase against the policy and the deadline again, re-locks the
+ * identity file with the new passphrase (a new file, fsynced, renamed over
+ * the old one, the folder fsynced) and logs a user-activated entry signed
+ * by id itself (*seq). If the entry cannot be logged, the file is locked
+ * with the code again. Afterwards the code opens nothing. */
+int tlo_custody_user_activate(tlo_custody *v, const tlo_vault_identity *id, const char *code,
+                              size_t code_len, const char *pass, size_t pass_len,
+                              tlo_vault_kdf_cost kdf, uint64_t *seq, tlo_error *err);
+
+/* A new enrolment code for name, who is pending (enrolled with a code, not
+ * activated; the code expired or not), signed by admin: revokes the pending
+ * key (user-revoke, reason "enrolment code reissued") and enrols name again
+ * with the same roles and a new code, as tlo_custody_user_add (*out; kdf for
+ * the new identity file). The old code then opens nothing the ledger
+ * enrols. tlo_custody_user_reissue_check checks name alone, signing nothing. */
+int tlo_custody_user_reissue_check(tlo_custody *v, const char *name, tlo_error *err);
+int tlo_custody_user_reissue(tlo_custody *v, const tlo_vault_identity *admin, const char *name,
+                             tlo_vault_kdf_cost kdf, tlo_custody_enrolment *out, tlo_error *err);
+
+/* Changes id's passphrase: id is an active, activated person unlocked with
+ * their current passphrase (tlo_custody_unlock); the new one must pass the
+ * policy. The identity file is replaced as above; nothing is logged. */
+int tlo_custody_passwd(tlo_custody *v, const tlo_vault_identity *id, const char *pass,
+                       size_t pass_len, tlo_vault_kdf_cost kdf, tlo_error *err);
 
 /* ---- Cases: opening, listing, showing (case.c) ---- */
 

@@ -165,7 +165,9 @@ int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory creating the vault %s", dir);
         goto out;
     }
-    if ((rc = tlo_custody_init_check(dir, p, err)) != 0)
+    if ((rc = tlo_custody_init_check(dir, p, err)) != 0 ||
+        (rc = tlo_custody_passphrase_check(p->admin_name, p->passphrase, p->passphrase_len, err)) !=
+            0)
         goto out;
     rc = TLO_EARG;
     if (!(admin = tlo_vault_identity_generate(p->admin_name, err)) ||

@@ -1,5 +1,6 @@
 /* People as the ledger enrols them: genesis (administrator and custodian),
- * user-add and user-revoke entries; and acting as one of them. */
+ * user-add, user-activated and user-revoke entries; and acting as one of
+ * them. */
 #include "internal.h"
 
 #include <dirent.h>
@@ -33,7 +34,22 @@ static int add(loader *l, const char *name, const uint8_t pk[32], unsigned roles
     p->roles = roles;
     p->enrolled_at = seq;
     p->revoked_at = -1;
+    p->activated_at = -1;
     return 0;
+}
+
+static int pending_error(const tlo_custody_person *p, tlo_error *err)
+{
+    return tlo_fail(err, TLO_EDENIED,
+                    "%s has not activated their enrolment yet: they run 'tellonce user activate "
+                    "\"%s\"' with the code an administrator gave them (valid 24 h), and choose "
+                    "their passphrase",
+                    p->name, p->name);
+}
+
+bool tlo_custody_person_pending(const tlo_custody_person *p)
+{
+    return p->activate_by_ms != 0 && p->activated_at < 0;
 }
 
 static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
@@ -42,6 +58,7 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     char name[TLO_NAME_MAX + 1], roles[200];
     uint8_t pk[32];
     unsigned mask;
+    uint64_t by;
     int rc = 0;
     (void)leaf;
     if (e->kind == TLO_ENTRY_GENESIS) {
@@ -54,8 +71,19 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
         if (tlo_entry_str(e, "name", name, sizeof name) == 0 &&
             tlo_entry_hex(e, "pk", pk, 32) == 0 &&
             tlo_entry_str(e, "roles", roles, sizeof roles) == 0 &&
-            tlo_roles_parse(roles, strlen(roles), &mask) == 0)
-            rc = add(l, name, pk, mask, e->seq);
+            tlo_roles_parse(roles, strlen(roles), &mask) == 0 &&
+            (rc = add(l, name, pk, mask, e->seq)) == 0 &&
+            tlo_entry_u64(e, "activate_by_ms", &by) == 0 && by != 0)
+            l->v->people[l->v->npeople - 1].activate_by_ms = by;
+    } else if (e->kind == TLO_ENTRY_USER_ACTIVATED) {
+        /* Only the person's own key activates them (chain/rules.c). */
+        if (tlo_entry_hex(e, "pk", pk, 32) == 0)
+            for (size_t i = 0; i < l->v->npeople; i++) {
+                tlo_custody_person *p = &l->v->people[i];
+                if (!memcmp(p->pk, pk, 32) && !memcmp(p->actor, e->actor, 32) &&
+                    p->activate_by_ms && p->activated_at < 0)
+                    p->activated_at = (int64_t)e->seq;
+            }
     } else if (e->kind == TLO_ENTRY_USER_REVOKE) {
         if (tlo_entry_hex(e, "pk", pk, 32) == 0)
             for (size_t i = 0; i < l->v->npeople; i++)
@@ -73,8 +101,9 @@ int tlo_custody_people(tlo_custody *v, const tlo_custody_person **list, size_t *
         v->people = NULL;
         v->npeople = 0;
         static const uint16_t kinds[] = {TLO_ENTRY_GENESIS, TLO_ENTRY_USER_ADD,
-                                         TLO_ENTRY_USER_REVOKE};
-        if (tlo_chain_walk_kinds(v->ch, kinds, 3, 0, visit, &l, err) != 0) {
+                                         TLO_ENTRY_USER_ACTIVATED, TLO_ENTRY_USER_REVOKE};
+        if (tlo_chain_walk_kinds(v->ch, kinds, sizeof kinds / sizeof kinds[0], 0, visit, &l, err) !=
+            0) {
             free(v->people);
             v->people = NULL;
             v->npeople = 0;
@@ -121,6 +150,10 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *de;
     int matches = 0;
+    /* A name enrolled again after a revocation has two files: the one of
+     * the key the ledger enrols now is the one. */
+    const tlo_custody_person *now = tlo_custody_person_by_name(v, name);
+    char *enrolled = NULL;
 
     *path_out = NULL;
     if (!d) {
@@ -137,7 +170,10 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
             continue;
         char *p = tlo_path_join(dir, de->d_name);
         tlo_vault_identity *id = p ? tlo_vault_identity_load_public(p, NULL) : NULL;
-        if (id && !strcmp(id->name, name)) {
+        if (id && !strcmp(id->name, name) && now && !enrolled &&
+            !memcmp(id->sign_pk, now->pk, 32)) {
+            enrolled = p;
+        } else if (id && !strcmp(id->name, name)) {
             matches++;
             free(*path_out);
             *path_out = p;
@@ -148,6 +184,11 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
     }
     closedir(d);
     free(dir);
+    if (enrolled) {
+        free(*path_out);
+        *path_out = enrolled;
+        return 0;
+    }
     if (matches == 1)
         return 0;
     free(*path_out);
@@ -170,6 +211,12 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
     *out = NULL;
     if (rc)
         return rc;
+    /* Pending: refused before a second of Argon2id, whatever was typed. */
+    const tlo_custody_person *p = tlo_custody_person_by_name(v, name);
+    if (p && tlo_custody_person_pending(p)) {
+        free(path);
+        return pending_error(p, err);
+    }
     tlo_vault_identity *id = tlo_vault_identity_load(path, passphrase, len, err);
     free(path);
     if (!id)
@@ -191,10 +238,18 @@ int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned r
         return rc;
     crypto_hash_sha256(actor, id->sign_pk, 32);
     const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
+    if (p && p->revoked_at < 0 && tlo_custody_person_pending(p))
+        return pending_error(p, err);
     if (!p || p->revoked_at >= 0 || !(p->roles & roles))
         return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", id->name,
                         role_text);
     if (who)
         *who = p;
     return 0;
+}
+
+int tlo_custody_check_identity(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
+                               const char *role_text, tlo_error *err)
+{
+    return custody_check_actor(v, id, roles, role_text, NULL, err);
 }

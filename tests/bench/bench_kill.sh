@@ -25,7 +25,7 @@ trap cleanup EXIT
 bad() { echo "bench_kill: $*" >&2; exit 1; }
 export TELLONCE_VAULT="$work/vault" TELLONCE_TEST_FAST_KDF=1
 cd "$work"
-echo 'bench admin' >a.pass
+echo 'bench admin passphrase' >a.pass
 echo 'bench interviewer' >i.pass
 "$tlo" init --admin Admin --passphrase-file a.pass >/dev/null
 "$tlo" user add Interviewer --role interviewer --as Admin --passphrase-file a.pass \

@@ -14,8 +14,8 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/tlo-bench-play.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export TELLONCE_VAULT="$work/vault" TELLONCE_TEST_FAST_KDF=1
 cd "$work"
-echo a >a.pass
-echo i >i.pass
+echo 'admin passphrase' >a.pass
+echo 'interviewer passphrase' >i.pass
 "$tlo" init --admin Admin --passphrase-file a.pass >/dev/null
 "$tlo" user add Interviewer --role interviewer --as Admin --passphrase-file a.pass \
     --new-passphrase-file i.pass >/dev/null

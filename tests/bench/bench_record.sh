@@ -21,7 +21,7 @@ nolive=()
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tlo-bench-record.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export TELLONCE_VAULT="$work/vault" TELLONCE_TEST_FAST_KDF=1
-echo 'bench admin' >"$work/a.pass"
+echo 'bench admin passphrase' >"$work/a.pass"
 echo 'bench interviewer' >"$work/i.pass"
 "$tlo" init --admin Admin --passphrase-file "$work/a.pass" >/dev/null
 "$tlo" user add Interviewer --role interviewer --as Admin --passphrase-file "$work/a.pass" \

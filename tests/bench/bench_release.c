@@ -151,7 +151,8 @@ int main(int argc, char **argv)
         die("init", &err);
     setenv("TELLONCE_TEST_FAST_KDF", "1", 1);
     setenv("TELLONCE_VAULT", vault, 1);
-    if (sh("cd %s && rm -rf vault && echo a > a.pass && echo o > o.pass && echo p > p.pass && "
+    if (sh("cd %s && rm -rf vault && echo 'admin passphrase' > a.pass && echo 'officer passphrase' "
+           "> o.pass && echo 'prosecutor passphrase' > p.pass && "
            "'%s' init --admin Admin --passphrase-file a.pass >/dev/null && "
            "'%s' user add Officer --role interviewer --as Admin --passphrase-file a.pass "
            "--new-passphrase-file o.pass >/dev/null && "
@@ -181,9 +182,10 @@ int main(int argc, char **argv)
     if (tlo_custody_open(vault, false, &v, &err) != 0 ||
         tlo_custody_case_find(v, "C-1", &cs, &err) != 0 ||
         tlo_custody_case_find(v, "F-1", &fill, &err) != 0 ||
-        tlo_custody_unlock(v, "Officer", "o", 1, TLO_ROLE_INTERVIEWER, "interviewer", &officer,
-                           &err) != 0 ||
-        tlo_custody_unlock(v, "Pros", "p", 1, TLO_ROLE_PROSECUTOR, "prosecutor", &pros, &err) != 0)
+        tlo_custody_unlock(v, "Officer", "officer passphrase", 18, TLO_ROLE_INTERVIEWER,
+                           "interviewer", &officer, &err) != 0 ||
+        tlo_custody_unlock(v, "Pros", "prosecutor passphrase", 21, TLO_ROLE_PROSECUTOR,
+                           "prosecutor", &pros, &err) != 0)
         die("opening the vault", &err);
     fill_to(v, fill.id, officer, n);
 

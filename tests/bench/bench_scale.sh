@@ -33,8 +33,8 @@ setup() { # DIR SIZE
     mkdir -p "$d"
     cd "$d"
     export TELLONCE_VAULT="$d/vault"
-    echo a >a.pass
-    echo i >i.pass
+    echo 'admin passphrase' >a.pass
+    echo 'interviewer passphrase' >i.pass
     "$tlo" init --admin Admin --passphrase-file a.pass >/dev/null
     "$tlo" user add Interviewer --role interviewer --as Admin --passphrase-file a.pass \
         --new-passphrase-file i.pass >/dev/null

@@ -57,8 +57,8 @@ static int make_vault(const char *dir, unsigned nfiles, unsigned mib, tlo_custod
 {
     tlo_error err = {0};
     tlo_custody_init_params ip = {.admin_name = "Bench Admin",
-                                  .passphrase = "bench",
-                                  .passphrase_len = 5,
+                                  .passphrase = "bench passphrase",
+                                  .passphrase_len = 16,
                                   .kdf = TLO_KDF_INTERACTIVE};
     tlo_custody_init_result ir;
     tlo_vault_identity *admin = NULL;
@@ -66,8 +66,8 @@ static int make_vault(const char *dir, unsigned nfiles, unsigned mib, tlo_custod
     if (tlo_custody_init(dir, &ip, &ir, &err) != 0)
         return die("init", &err);
     if (tlo_custody_open(dir, false, &v, &err) != 0 ||
-        tlo_custody_unlock(v, "Bench Admin", "bench", 5, TLO_ROLE_ADMIN, "administrator", &admin,
-                           &err) != 0)
+        tlo_custody_unlock(v, "Bench Admin", "bench passphrase", 16, TLO_ROLE_ADMIN,
+                           "administrator", &admin, &err) != 0)
         return die("open", &err);
     uint8_t case_id[TLO_ID_BYTES], sid[16];
     char session[33], body[1024];

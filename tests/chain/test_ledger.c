@@ -281,6 +281,25 @@ static void test_keys(void)
     r = verify_path(path);
     CHECK_MSG(!r.ok && r.first_bad == 3 && strstr(r.problem, "revoked at entry 2"), "%s",
               r.problem);
+
+    /* user_activated_by_another_key: a person activates their own
+     * enrolment, signed by that key; an administrator cannot do it for them. */
+    build(path, 0);
+    c = tlo_chain_open(path, false, &err);
+    snprintf(body, sizeof body, "name=张警官\npk=%s\n", hex32(a, officer.pk));
+    CHECK(append_text(c, TLO_ENTRY_USER_ACTIVATED, body, &admin, &err) == 0);
+    tlo_chain_close(c);
+    r = verify_path(path);
+    CHECK_MSG(!r.ok && r.first_bad == 2 &&
+                  strstr(r.problem, "entry 2 (user-activated) activates a key other than the one "
+                                    "that signed it"),
+              "%s", r.problem);
+    build(path, 0);
+    c = tlo_chain_open(path, false, &err);
+    CHECK(append_text(c, TLO_ENTRY_USER_ACTIVATED, body, &officer, &err) == 0);
+    tlo_chain_close(c);
+    r = verify_path(path);
+    CHECK_MSG(r.ok, "user_activated_by_itself: %s", r.problem);
     free_person(&stranger);
 
     /* The genesis must carry a valid countersignature by the custodian. */

@@ -36,7 +36,7 @@ offset() { grep -boaF -- "$2" "$1" | head -n 1 | cut -d: -f1; } # offset FILE TE
 denied() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 41"; }
 
 pass=(--passphrase-file p.pass)
-echo 'a secret' > p.pass
+echo 'a long secret' > p.pass
 "$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"
 for who in "Ivan Interviewer:interviewer" "Per Prosecutor:prosecutor" "Aud Auditor:auditor"; do
     "$tlo" user add "${who%%:*}" --role "${who##*:}" --as "Anna Admin" "${pass[@]}" \

@@ -23,7 +23,7 @@ expect() {
     if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
 }
 pass=(--passphrase-file p.pass)
-echo 'a secret' > p.pass
+echo 'a long secret' > p.pass
 "$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"
 for who in "Ivan Interviewer:interviewer" "Per Prosecutor:prosecutor"; do
     "$tlo" user add "${who%%:*}" --role "${who##*:}" --as "Anna Admin" "${pass[@]}" \

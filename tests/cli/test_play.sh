@@ -31,7 +31,7 @@ contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1
 denied() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 41"; }
 granted() { sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 40"; }
 
-for who in admin officer pros doctor auditor; do echo "$who secret" > $who.pass; done
+for who in admin officer pros doctor auditor; do echo "$who passphrase" > $who.pass; done
 "$tlo" init --admin "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "init"
 add() { "$tlo" user add "$1" --role "$2" --as "Anna Admin" --passphrase-file admin.pass \
     --new-passphrase-file "$3" >/dev/null || bad "user add $1"; }

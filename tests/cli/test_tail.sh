@@ -40,7 +40,7 @@ save() { rm -rf "$1"; mkdir "$1" && cp vault/ledger.db* "$1"/; }    # save DIR: 
 restore() { rm -f vault/ledger.db*; cp "$1"/ledger.db* vault/; }  # restore DIR
 
 pass=(--passphrase-file p.pass)
-echo 'a secret' > p.pass
+echo 'a long secret' > p.pass
 "$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"
 
 # ---- every verb that appends ends covered by a checkpoint ----

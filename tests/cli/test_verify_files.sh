@@ -22,7 +22,7 @@ expect() {
 }
 contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
 pass=(--passphrase-file p.pass)
-echo 'a secret' > p.pass
+echo 'a long secret' > p.pass
 "$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"
 "$tlo" user add "Ivan Interviewer" --role interviewer --as "Anna Admin" "${pass[@]}" \
     --new-passphrase-file p.pass >/dev/null || bad "user add"

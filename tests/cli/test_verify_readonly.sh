@@ -12,7 +12,7 @@ export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-echo 'a secret' > p.pass
+echo 'a long secret' > p.pass
 "$tlo" init --admin "Anna Admin" --passphrase-file p.pass >/dev/null || bad "init"
 "$tlo" user add "Ivan Interviewer" --role interviewer --as "Anna Admin" --passphrase-file p.pass \
     --new-passphrase-file p.pass >/dev/null || bad "user add"

@@ -100,7 +100,8 @@ int main(int argc, char **argv)
     setenv("TELLONCE_TEST_FAST_KDF", "1", 1);
     setenv("TELLONCE_VAULT", vault, 1);
     const char *t = argv[1];
-    CHECK(sh("cd %s && echo a > a.pass && echo o > o.pass && echo p > p.pass && "
+    CHECK(sh("cd %s && echo 'admin passphrase' > a.pass && echo 'officer passphrase' > o.pass && "
+             "echo 'prosecutor passphrase' > p.pass && "
              "'%s' init --admin Admin --passphrase-file a.pass >/dev/null && "
              "'%s' user add Officer --role interviewer --as Admin --passphrase-file a.pass "
              "--new-passphrase-file o.pass >/dev/null && "
@@ -142,8 +143,8 @@ int main(int argc, char **argv)
         return tu_finish("custodian");
     ch = tlo_custody_chain(v);
     tlo_vault_identity *pros = NULL;
-    CHECK(tlo_custody_unlock(v, "Pros", "p", 1, TLO_ROLE_PROSECUTOR, "prosecutor", &pros, &err) ==
-          0);
+    CHECK(tlo_custody_unlock(v, "Pros", "prosecutor passphrase", 21, TLO_ROLE_PROSECUTOR,
+                             "prosecutor", &pros, &err) == 0);
     if (!pros)
         return tu_finish("custodian");
 

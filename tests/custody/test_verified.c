@@ -144,10 +144,10 @@ static void facts(vault_facts *f)
     if (!v)
         return;
     CHECK(tlo_custody_case_find(v, "C-1", &f->cs, &err) == 0);
-    CHECK(tlo_custody_unlock(v, "Pros", "p", 1, TLO_ROLE_PROSECUTOR, "prosecutor", &f->pros,
-                             &err) == 0);
-    CHECK(tlo_custody_unlock(v, "Admin", "a", 1, TLO_ROLE_ADMIN, "administrator", &f->admin,
-                             &err) == 0);
+    CHECK(tlo_custody_unlock(v, "Pros", "prosecutor passphrase", 21, TLO_ROLE_PROSECUTOR,
+                             "prosecutor", &f->pros, &err) == 0);
+    CHECK(tlo_custody_unlock(v, "Admin", "admin passphrase", 16, TLO_ROLE_ADMIN, "administrator",
+                             &f->admin, &err) == 0);
     CHECK(tlo_chain_walk(tlo_custody_chain(v), 0, find_facts, f, &err) >= 0);
     tlo_custody_close(v);
 }
@@ -190,7 +190,8 @@ int main(int argc, char **argv)
     setenv("TELLONCE_TEST_FAST_KDF", "1", 1);
     setenv("TELLONCE_VAULT", base, 1);
     const char *t = tellonce;
-    CHECK(sh("cd %s && echo a > a.pass && echo o > o.pass && echo p > p.pass && "
+    CHECK(sh("cd %s && echo 'admin passphrase' > a.pass && echo 'officer passphrase' > o.pass && "
+             "echo 'prosecutor passphrase' > p.pass && "
              "'%s' init --admin Admin --passphrase-file a.pass >/dev/null && "
              "'%s' user add Officer --role interviewer --as Admin --passphrase-file a.pass "
              "--new-passphrase-file o.pass >/dev/null && "
@@ -212,7 +213,8 @@ int main(int argc, char **argv)
              dir, t, session) == 0);
     /* The base vault, as its custodian last verified it (custodian.state). */
     snprintf(work, sizeof work, "%s", base);
-    CHECK_MSG(ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg) == 1, "%s", msg);
+    CHECK_MSG(ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg) == 1, "%s",
+              msg);
     snprintf(work, sizeof work, "%s/work", dir);
 
     vault_facts vf;
@@ -223,7 +225,8 @@ int main(int argc, char **argv)
     grant_body(body, sizeof body, vf.pros->sign_pk, 0, 12000);
     forge(TLO_ENTRY_GRANT, vf.cs.id, body, vf.admin->sign_pk, vf.admin->sign_sk);
     sql("UPDATE entries SET sig = zeroblob(64) WHERE seq = (SELECT max(seq) FROM entries)");
-    refused("forged_grant_zero_signature", ask("Pros", "p", NULL, 0, 11000, msg, sizeof msg), msg,
+    refused("forged_grant_zero_signature",
+            ask("Pros", "prosecutor passphrase", NULL, 0, 11000, msg, sizeof msg), msg,
             "has an invalid signature");
     facts_free(&vf);
 
@@ -237,7 +240,8 @@ int main(int argc, char **argv)
              "plaintext_bytes=1\nplaintext_sha256=%s\nsession=%s\nstart_ms=5000\n",
              vf.seg0_ct, vf.seg0_object, vf.seg0_pt, session);
     forge(TLO_ENTRY_SEGMENT, vf.cs.id, body, vf.pros->sign_pk, vf.pros->sign_sk);
-    refused("forged_segment_wrong_signer", ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg), msg,
+    refused("forged_segment_wrong_signer",
+            ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg), msg,
             "does not verify");
     facts_free(&vf);
 
@@ -258,7 +262,8 @@ int main(int argc, char **argv)
         forge(TLO_ENTRY_GRANT, vf.cs.id, body, mpk, msk);
         sodium_free(msk);
     }
-    refused("forged_enrolment", ask("Pros", "p", NULL, 0, 11000, msg, sizeof msg), msg,
+    refused("forged_enrolment",
+            ask("Pros", "prosecutor passphrase", NULL, 0, 11000, msg, sizeof msg), msg,
             "only an administrator may sign it");
     facts_free(&vf);
 
@@ -271,10 +276,11 @@ int main(int argc, char **argv)
     CHECK(sh("cd %s && '%s' grant revoke %llu --reason test --as Admin --passphrase-file "
              "a.pass >/dev/null",
              dir, t, (unsigned long long)vf.grant_seq) == 0);
-    refused("revoked", ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg), msg,
+    refused("revoked", ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg), msg,
             "the grant was revoked");
     CHECK(sh("cd '%s' && rm -f ledger.db* && cp old/ledger.db* . ", work) == 0);
-    refused("older_ledger_put_back", ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg), msg,
+    refused("older_ledger_put_back",
+            ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg), msg,
             "an older ledger.db was put back");
     facts_free(&vf);
 
@@ -285,14 +291,15 @@ int main(int argc, char **argv)
     CHECK(sh("cd %s && '%s' grant revoke %llu --reason test --as Admin --passphrase-file "
              "a.pass >/dev/null",
              dir, t, (unsigned long long)vf.grant_seq) == 0);
-    refused("revoked", ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg), msg,
+    refused("revoked", ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg), msg,
             "the grant was revoked");
     /* Twice: the revocation is then not the last entry verified (which is
      * checked on its own), so only reading the case can find it. */
-    refused("revoked", ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg), msg,
+    refused("revoked", ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg), msg,
             "the grant was revoked");
     sql("UPDATE entries SET case_id = zeroblob(16) WHERE kind = 31");
-    refused("revocation_hidden_from_case", ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg), msg,
+    refused("revocation_hidden_from_case",
+            ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg), msg,
             "are not the");
     facts_free(&vf);
 
@@ -306,13 +313,15 @@ int main(int argc, char **argv)
     CHECK(sh("cd '%s' && printf 'TLVS\\0\\0\\0\\1' > custodian.state && head -c 200 /dev/zero >> "
              "custodian.state",
              work) == 0);
-    refused("verified_state_forged", ask("Pros", "p", NULL, 0, 11000, msg, sizeof msg), msg,
+    refused("verified_state_forged",
+            ask("Pros", "prosecutor passphrase", NULL, 0, 11000, msg, sizeof msg), msg,
             "only an administrator may sign it");
     facts_free(&vf);
 
     /* And the untouched vault still releases exactly its grant. */
     fresh();
-    CHECK_MSG(ask("Pros", "p", NULL, 5000, 7000, msg, sizeof msg) == 1, "%s", msg);
+    CHECK_MSG(ask("Pros", "prosecutor passphrase", NULL, 5000, 7000, msg, sizeof msg) == 1, "%s",
+              msg);
 
     if (!getenv("TLO_KEEP"))
         sh("rm -rf '%s'", dir);

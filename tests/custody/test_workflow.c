@@ -91,8 +91,8 @@ int main(void)
 
     /* The vault and its people. */
     tlo_custody_init_params ip = {.admin_name = "管理员 Admin",
-                                  .passphrase = "a",
-                                  .passphrase_len = 1,
+                                  .passphrase = "admin passphrase",
+                                  .passphrase_len = 16,
                                   .kdf = TLO_KDF_INTERACTIVE};
     tlo_custody_init_result ir;
     CHECK_MSG(tlo_custody_init(vault, &ip, &ir, &err) == 0, "init: %s", err.msg);
@@ -100,13 +100,13 @@ int main(void)
     CHECK_MSG(tlo_custody_open(vault, false, &v, &err) == 0, "open: %s", err.msg);
     if (!v)
         return tu_finish("workflow");
-    tlo_vault_identity *admin = unlock(v, "管理员 Admin", "a", TLO_ROLE_ADMIN);
+    tlo_vault_identity *admin = unlock(v, "管理员 Admin", "admin passphrase", TLO_ROLE_ADMIN);
     if (!admin)
         return tu_finish("workflow");
-    enrol(v, admin, "Officer", "o", TLO_ROLE_INTERVIEWER);
-    enrol(v, admin, "Pros", "p", TLO_ROLE_PROSECUTOR);
-    tlo_vault_identity *officer = unlock(v, "Officer", "o", TLO_ROLE_INTERVIEWER);
-    tlo_vault_identity *pros = unlock(v, "Pros", "p", TLO_ROLE_PROSECUTOR);
+    enrol(v, admin, "Officer", "officer passphrase", TLO_ROLE_INTERVIEWER);
+    enrol(v, admin, "Pros", "prosecutor passphrase", TLO_ROLE_PROSECUTOR);
+    tlo_vault_identity *officer = unlock(v, "Officer", "officer passphrase", TLO_ROLE_INTERVIEWER);
+    tlo_vault_identity *pros = unlock(v, "Pros", "prosecutor passphrase", TLO_ROLE_PROSECUTOR);
     if (!officer || !pros)
         return tu_finish("workflow");
 
@@ -201,8 +201,8 @@ int main(void)
     /* numbers_shown_only_to_roles_and_logged: the ledger lists cases by
      * internal id; the custodian shows numbers to an administrator,
      * interviewer or prosecutor, and refuses medical staff, logging both. */
-    enrol(v, admin, "Medic", "m", TLO_ROLE_MEDICAL);
-    tlo_vault_identity *medic = unlock(v, "Medic", "m", TLO_ROLE_MEDICAL);
+    enrol(v, admin, "Medic", "medic passphrase", TLO_ROLE_MEDICAL);
+    tlo_vault_identity *medic = unlock(v, "Medic", "medic passphrase", TLO_ROLE_MEDICAL);
     tlo_custody_case_facts *list = NULL;
     size_t ncases = 0;
     uint64_t first = 0, size0 = 0, size1 = 0;

@@ -1,0 +1,110 @@
+/* tellonce login|logout — keep a person's identity unlocked in the custodian
+ * service for a few minutes, so a busy prosecutor is not asked at every
+ * step (docs/service.md). */
+#include "cli.h"
+#include "service.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void login_usage(FILE *f)
+{
+    fprintf(f, "usage: tellonce login --as NAME [--minutes N] [--passphrase-file FILE]\n"
+               "       tellonce logout [--as NAME]\n"
+               "\n"
+               "'login' asks NAME's passphrase once; then, for N minutes (1 to 10, default 10),\n"
+               "tellonce commands run by this OS user as NAME through the custodian service do\n"
+               "not ask it again. The service keeps NAME's unlocked identity in its memory only,\n"
+               "for this OS user only, and wipes it when the time is up, at 'logout', or when the\n"
+               "service stops. Without the service (the embedded default) each command asks.\n"
+               "'logout' ends this OS user's login of NAME, or all of them.\n");
+}
+
+int cmd_login(int argc, char **argv)
+{
+    static const struct option opts[] = {{"as", required_argument, NULL, 'a'},
+                                         {"minutes", required_argument, NULL, 'm'},
+                                         {"passphrase-file", required_argument, NULL, 'P'},
+                                         {"vault", required_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *as = NULL, *pass_file = NULL, *vault = NULL;
+    bool out = !strcmp(argv[0], "logout");
+    unsigned long minutes = 10;
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'a':
+            as = optarg;
+            break;
+        case 'm':
+            minutes = strtoul(optarg, &end, 10);
+            if (*end || minutes < 1 || minutes > 10) {
+                cli_error("--minutes takes 1 to 10");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'P':
+            pass_file = optarg;
+            break;
+        case 'V':
+            vault = optarg;
+            break;
+        case 'h':
+            login_usage(stdout);
+            return EXIT_OK;
+        default:
+            login_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || (!out && !as)) {
+        login_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!tlo_service_in_child()) {
+        cli_error("%s is for the custodian service (--socket PATH or $TELLONCE_SOCKET): in this "
+                  "process each command asks the passphrase",
+                  argv[0]);
+        return EXIT_USAGE;
+    }
+    tlo_error err = {0};
+    if (out) {
+        unsigned ended;
+        if (tlo_service_logout(as, &ended, &err) != 0)
+            return cli_fail(&err);
+        printf(ended ? "Logged out%s%s.\n" : "No login%s%s to end.\n", as ? " of " : "",
+               as ? as : "");
+        return EXIT_OK;
+    }
+    tlo_custody *v = cli_open(vault, true, &rc);
+    if (!v)
+        return rc;
+    tlo_vault_identity *id =
+        cli_acting(v, as, pass_file,
+                   TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |
+                       TLO_ROLE_AUDITOR,
+                   "person", &rc);
+    if (id) {
+        if (tlo_service_login_keep(id, (unsigned)minutes, &err) != 0) {
+            rc = cli_fail(&err);
+        } else {
+            time_t until = time(NULL) + (time_t)minutes * 60;
+            char when[64];
+            strftime(when, sizeof when, "%H:%M %z", localtime(&until));
+            printf("Logged in as %s for %lu minute(s), until %s: this OS user's tellonce "
+                   "commands as %s do not ask the passphrase until then; 'tellonce logout' ends "
+                   "it.\n",
+                   as, minutes, when, as);
+            rc = EXIT_OK;
+        }
+    }
+    tlo_vault_identity_free(id);
+    tlo_custody_close(v);
+    return rc;
+}
