@@ -35,6 +35,10 @@ int cli_remote(const char *socket_path, int argc, char **argv);
  * tlo_svc_frame_free, after). Returns the exit code. */
 struct tlo_svc_frame;
 int cli_remote_client_part(int argc, char **argv, struct tlo_svc_frame *frames, size_t n);
+/* play's part in the service's client (cmd_play.c): shows the hand-over
+ * text (player/handover.h) with its segments' fds (nfds, not closed).
+ * Returns the exit code. */
+int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
 /* tellonce login|logout (cmd_login.c). */

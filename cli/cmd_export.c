@@ -5,6 +5,7 @@
  * (custody/export.c, custody/export_verify.c; the manifest's lines are
  * listed in custody/manifest.c and docs/export.md). */
 #include "cli.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -140,7 +141,21 @@ static int export_check(int argc, char **argv, const export_opts *o, tlo_custody
     p->case_number = argv[optind];
     /* Into files the caller opened: all three options, or none. */
     bool fd_out = !strncmp(p->out_path, "/dev/fd/", 8);
-    if (fd_out || o->manifest_out || o->name) {
+    if (tlo_service_in_child()) {
+        /* The service's child writes only into the files its client passed
+         * (the clip's for -o, the one named "manifest"), never a path: it
+         * runs as the vault's owner. */
+        p->out_fd = tlo_service_file_fd(p->out_path);
+        p->manifest_fd = tlo_service_named_fd("manifest");
+        if (p->out_fd < 0 || p->manifest_fd < 0 || !o->name || o->manifest_out) {
+            cli_error("through the custodian service, export writes only into the files the "
+                      "client passes for -o and its manifest (tellonce does that); run "
+                      "'tellonce export ... -o CLIP.mp4' as it is");
+            return EXIT_USAGE;
+        }
+        p->to_fds = true;
+        p->out_path = o->name;
+    } else if (fd_out || o->manifest_out || o->name) {
         if (!fd_out || !o->manifest_out || !o->name || dev_fd(p->out_path, &p->out_fd) != 0 ||
             dev_fd(o->manifest_out, &p->manifest_fd) != 0) {
             cli_error("-o /dev/fd/N, --manifest-output /dev/fd/M and --name CLIP go together "

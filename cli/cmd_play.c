@@ -19,8 +19,11 @@
 #include "cli.h"
 #include "clip.h"
 #include "handover.h"
+#include "proto.h"
+#include "service.h"
 #include "window.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <sodium.h>
@@ -122,7 +125,9 @@ static int parse_args(int argc, char **argv, play_args *a)
         cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
         return EXIT_USAGE;
     }
-    if (!a->headless && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+    /* (In the service's child the display is the client's: its part checks.) */
+    if (!a->headless && !tlo_service_in_child() && !getenv("DISPLAY") &&
+        !getenv("WAYLAND_DISPLAY")) {
         cli_error("play needs a display (DISPLAY or WAYLAND_DISPLAY is not set); --headless "
                   "decodes without one");
         return EXIT_USAGE;
@@ -402,6 +407,44 @@ static int through_text(const tlo_play_handover *h, tlo_play_handover *out)
     return rc;
 }
 
+/* In the service's child: the hand-over to the client, as DATA frames of at
+ * most TLO_SVC_FDS_MAX segments each, every frame with its segments' fds
+ * (read-only), cut between segment lines. An exit code. */
+static int send_handover(const tlo_play_handover *h, const int *fds, size_t nfds)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tlo_error err = {0};
+    if (nfds != h->n || tlo_play_handover_encode(h, &text, &len, &err) != 0)
+        return err.code ? cli_fail(&err) : EXIT_SYSTEM;
+    int rc = EXIT_OK;
+    for (size_t k = 0; rc == EXIT_OK && k < h->n; k += TLO_SVC_FDS_MAX) {
+        size_t nf = h->n - k < TLO_SVC_FDS_MAX ? h->n - k : TLO_SVC_FDS_MAX;
+        size_t a = k ? tlo_play_handover_offset(text, len, k) : 0;
+        size_t e = k + nf < h->n ? tlo_play_handover_offset(text, len, k + nf) : len;
+        if (e - a > TLO_SVC_FRAME_MAX ||
+            tlo_service_send(TLO_SVC_DATA, text + a, e - a, fds + k, nf) != 0) {
+            cli_error("cannot hand the clip's segments %zu to %zu over to the client: %s; the "
+                      "access is logged, nothing was shown: run play again",
+                      k, k + nf - 1, strerror(errno));
+            rc = EXIT_SYSTEM;
+        }
+    }
+    tlo_play_handover_text_free(text);
+    return rc;
+}
+
+int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds)
+{
+    tlo_play_handover h;
+    tlo_error err = {0};
+    if (tlo_play_handover_parse(text, len, &h, &err) != 0)
+        return cli_fail(&err);
+    int rc = play_show(&h, fds, nfds);
+    tlo_play_handover_free(&h);
+    return rc;
+}
+
 int cmd_play(int argc, char **argv)
 {
     play_args a;
@@ -445,7 +488,9 @@ int cmd_play(int argc, char **argv)
     /* Nothing of the ledger is needed any more. */
     tlo_custody_close(v);
     v = NULL;
-    if ((rc = through_text(&h, &shown)) == 0)
+    if (tlo_service_in_child()) /* the client shows it, on its user's screen */
+        rc = send_handover(&h, fds, nfds);
+    else if ((rc = through_text(&h, &shown)) == 0)
         rc = play_show(&shown, fds, nfds);
 out:
     close_fds(fds, nfds);

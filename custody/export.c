@@ -412,6 +412,54 @@ static int publish(const tlo_custody_export_params *p, const char *dir, const ch
     return rc;
 }
 
+/* The finished clip from the unnamed file from into the caller's file to,
+ * synced, and read back: what to holds must be the bytes the manifest will
+ * name (clip's size and SHA-256), or nothing is logged. */
+static int copy_out(int from, int to, const tlo_player_export_result *clip, const char *name,
+                    tlo_error *err)
+{
+    enum { STEP = 1 << 20 };
+    uint8_t *buf = malloc(STEP), sha[32];
+    crypto_hash_sha256_state h;
+    uint64_t off = 0;
+    int rc = buf ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory");
+    for (; rc == 0 && off < clip->bytes;) {
+        size_t want = clip->bytes - off < STEP ? (size_t)(clip->bytes - off) : STEP;
+        long long n = tlo_pread_full(from, buf, want, off);
+        if (n != (long long)want)
+            rc = tlo_fail(err, TLO_EIO, "cannot read back the clip made for %s: %s", name,
+                          n < 0 ? strerror((int)-n) : "it is shorter than it was");
+        else if (pwrite(to, buf, want, (off_t)off) != (ssize_t)want)
+            rc = tlo_fail(err, TLO_EIO, "cannot write %s (the file handed over for it): %s", name,
+                          strerror(errno));
+        off += want;
+    }
+    if (rc == 0 && fsync(to) != 0)
+        rc = tlo_fail(err, TLO_EIO, "cannot sync %s to disk: %s", name, strerror(errno));
+    crypto_hash_sha256_init(&h);
+    for (off = 0; rc == 0 && off < clip->bytes;) {
+        size_t want = clip->bytes - off < STEP ? (size_t)(clip->bytes - off) : STEP;
+        if (tlo_pread_full(to, buf, want, off) != (long long)want)
+            rc = tlo_fail(err, TLO_EIO, "cannot read back %s (the file handed over for it)", name);
+        else
+            crypto_hash_sha256_update(&h, buf, want);
+        off += want;
+    }
+    struct stat st;
+    if (rc == 0) {
+        crypto_hash_sha256_final(&h, sha);
+        if (fstat(to, &st) != 0 || (uint64_t)st.st_size != clip->bytes ||
+            sodium_memcmp(sha, clip->sha256, 32) != 0)
+            rc = tlo_fail(err, TLO_EIO,
+                          "%s (the file handed over for it) does not hold the clip that was "
+                          "made (something else wrote to it); nothing was logged as exported: "
+                          "export again",
+                          name);
+    }
+    free(buf);
+    return rc;
+}
+
 /* After the clip: the export entry, the checkpoint and proofs, the signed
  * manifest; then both are linked into place. */
 static int finish(tlo_custody *v, const tlo_custody_case *cs, const tlo_custody_export_params *p,
@@ -477,18 +525,16 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
                     : strdup(".")))
         return tlo_fail(err, TLO_ENOMEM, "out of memory");
     if (p->to_fds) {
-        /* The caller's files; the watermark encoder's second file is an
-         * unnamed one in the vault's private folder (the caller's folder is
-         * not ours to write in). */
+        /* The muxers reopen their output by path (/proc/self/fd/N), which
+         * the caller's file may not allow (the service's client's, mode
+         * 0600): the clip is made in an unnamed file of the vault's private
+         * folder, as the watermark encoder's second file, and copied into
+         * the caller's at the end (copy_out). */
         free(dir);
         dir = NULL;
-        if ((to.fd = fcntl(p->out_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-            rc = tlo_fail(err, TLO_EIO, "the file handed over for %s: %s", p->out_path,
-                          strerror(errno));
-            goto out;
-        }
-        if (p->watermark && ((rc = custody_private_dir(v, &dir, err)) != 0 ||
-                             (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
+        if ((rc = custody_private_dir(v, &dir, err)) != 0 ||
+            (rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
+            (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
             goto out;
     } else if ((rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
                (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0)) {
@@ -545,6 +591,10 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
         close(to.scratch_fd); /* the muxer is done with it: it is gone */
     to.scratch_fd = -1;
     custody_test_kill("export-muxed");
+    if (p->to_fds && (rc = copy_out(to.fd, p->out_fd, &out->clip, p->out_path, err)) != 0) {
+        out->clip_removed = true;
+        goto out;
+    }
     if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, dir, to.fd, out, err)) != 0)
         out->clip_removed = true; /* made, never linked: gone with its file */
 out:
