@@ -59,7 +59,7 @@ PY
 }
 
 pass=(--passphrase-file p.pass)
-echo 'a secret' > p.pass
+echo 'a secret phrase for the test' > p.pass
 "$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"
 for who in "Ivan Interviewer:interviewer" "Per Prosecutor:prosecutor"; do
     "$tlo" user add "${who%%:*}" --role "${who##*:}" --as "Anna Admin" "${pass[@]}" \
