@@ -415,6 +415,13 @@ static int send_handover(const tlo_play_handover *h, const int *fds, size_t nfds
     char *text = NULL;
     size_t len = 0;
     tlo_error err = {0};
+    /* The client keeps at most 64 DATA frames (cli/remote.c). */
+    if (h->n > 64 * TLO_SVC_FDS_MAX) {
+        cli_error("the range covers %zu segments; through the custodian service one play shows "
+                  "at most %d: play it in parts (the access is logged, nothing was shown)",
+                  h->n, 64 * TLO_SVC_FDS_MAX);
+        return EXIT_USAGE;
+    }
     if (nfds != h->n || tlo_play_handover_encode(h, &text, &len, &err) != 0)
         return err.code ? cli_fail(&err) : EXIT_SYSTEM;
     int rc = EXIT_OK;
