@@ -154,6 +154,21 @@ out=$(as pros "$SVC_BIN" verify-export out/clip.mp4 --verifier-key "$key" 2>&1)
 [ $? -eq 0 ] && ok || bad "verify-export of the service's export: $out"
 grep -qF "clip.mp4" out/clip.mp4.manifest && ok || bad "the manifest names clip.mp4"
 
+# --- export_never_writes_a_path_for_a_client: a raw client (not tellonce's)
+# that asks for -o PATH instead of passing its file would have the child,
+# which runs as the vault's owner, write where that user may: refused
+# before anything is logged ---
+g0=$(granted)
+out=$(as pros /usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" ask export "2026-S-11" \
+    --session "$s1" --from 4 --to 8 -o "$SVC_DIR/home/planted.mp4" --as "Per Prosecutor" \
+    --passphrase-file "$SVC_DIR/pros.pass" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && ok || bad "export_never_writes_a_path_for_a_client: exit $rc: $out"
+contains "$out" "writes only into the files the client passes" "export_never_writes_a_path_for_a_client: the reason"
+[ ! -e "$SVC_DIR/home/planted.mp4" ] && [ ! -e "$SVC_DIR/home/planted.mp4.manifest" ] && ok ||
+    bad "export_never_writes_a_path_for_a_client: the service wrote $(ls "$SVC_DIR/home")"
+[ "$(granted)" -eq "$g0" ] && ok || bad "export_never_writes_a_path_for_a_client: an access was logged"
+
 # --- the client killed mid-way: nothing at the path, ever ---
 mkdir -m 700 killed
 chown "$(svc_user pros)" killed
