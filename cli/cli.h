@@ -44,6 +44,10 @@ void cli_monitor_free(cli_monitor *m);
 /* What the service's child runs (remote.c): refuses an option naming a
  * file the client did not hand over, then cli_dispatch. */
 int cli_service_run(int argc, char **argv);
+/* play's part in the service's client (cmd_play.c): shows the hand-over
+ * text (player/handover.h) with its segments' fds (nfds, not closed).
+ * Returns the exit code. */
+int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
 /* tellonce login|logout (cmd_login.c). */

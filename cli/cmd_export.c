@@ -5,6 +5,7 @@
  * (custody/export.c, custody/export_verify.c; the manifest's lines are
  * listed in custody/manifest.c and docs/export.md). */
 #include "cli.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -39,12 +40,31 @@ static void export_usage(FILE *f)
                "may exist already.\n"
                "--watermark decodes the range and encodes it again (H.264, AAC) with\n"
                "\"EXPORTED FOR NAME - CASE NUMBER - local date and time\" burned into every\n"
-               "picture, from --from itself; the manifest and the export entry say so.\n");
+               "picture, from --from itself; the manifest and the export entry say so.\n"
+               "-o /dev/fd/N --manifest-output /dev/fd/M --name CLIP.mp4 (what the client of\n"
+               "the custodian service sends): write the clip and the manifest into the open\n"
+               "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
+               "named CLIP.mp4 in the manifest and the ledger; nothing is linked or looked up\n"
+               "in a folder: the caller links both into place after exit status 0.\n");
 }
 
 typedef struct export_opts {
-    const char *as, *vault, *pass_file, *from, *to;
+    const char *as, *vault, *pass_file, *from, *to, *manifest_out, *name;
 } export_opts;
+
+/* "/dev/fd/N" (N decimal, no leading zero) into *fd; 0 or -1. */
+static int dev_fd(const char *s, int *fd)
+{
+    uint64_t n;
+    if (strncmp(s, "/dev/fd/", 8) != 0)
+        return -1;
+    const char *d = s + 8;
+    if ((d[0] == '0' && d[1]) || strlen(d) > 9 || strspn(d, "0123456789") != strlen(d) ||
+        tlo_parse_u64(d, &n) != 0)
+        return -1;
+    *fd = (int)n;
+    return 0;
+}
 
 /* The options into o and p. -1 to go on, or an exit code. */
 static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export_params *p)
@@ -58,6 +78,8 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
                                          {"output", required_argument, NULL, 'o'},
                                          {"purpose", required_argument, NULL, 'p'},
                                          {"watermark", no_argument, NULL, 'W'},
+                                         {"manifest-output", required_argument, NULL, 'M'},
+                                         {"name", required_argument, NULL, 'N'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -91,6 +113,12 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
         case 'W':
             p->watermark = true;
             break;
+        case 'M':
+            o->manifest_out = optarg;
+            break;
+        case 'N':
+            o->name = optarg;
+            break;
         case 'h':
             export_usage(stdout);
             return EXIT_OK;
@@ -111,6 +139,33 @@ static int export_check(int argc, char **argv, const export_opts *o, tlo_custody
         return EXIT_USAGE;
     }
     p->case_number = argv[optind];
+    /* Into files the caller opened: all three options, or none. */
+    bool fd_out = !strncmp(p->out_path, "/dev/fd/", 8);
+    if (tlo_service_in_child()) {
+        /* The service's child writes only into the files its client passed
+         * (the clip's for -o, the one named "manifest"), never a path: it
+         * runs as the vault's owner. */
+        p->out_fd = tlo_service_file_fd(p->out_path);
+        p->manifest_fd = tlo_service_named_fd("manifest");
+        if (p->out_fd < 0 || p->manifest_fd < 0 || !o->name || o->manifest_out) {
+            cli_error("through the custodian service, export writes only into the files the "
+                      "client passes for -o and its manifest (tellonce does that); run "
+                      "'tellonce export ... -o CLIP.mp4' as it is");
+            return EXIT_USAGE;
+        }
+        p->to_fds = true;
+        p->out_path = o->name;
+    } else if (fd_out || o->manifest_out || o->name) {
+        if (!fd_out || !o->manifest_out || !o->name || dev_fd(p->out_path, &p->out_fd) != 0 ||
+            dev_fd(o->manifest_out, &p->manifest_fd) != 0) {
+            cli_error("-o /dev/fd/N, --manifest-output /dev/fd/M and --name CLIP go together "
+                      "(the clip and its manifest into open files, to be named CLIP); see "
+                      "'tellonce export --help'");
+            return EXIT_USAGE;
+        }
+        p->to_fds = true;
+        p->out_path = o->name;
+    }
     p->from_ms = 0;
     p->to_ms = UINT64_MAX;
     if ((o->from && cli_parse_session_time(o->from, &p->from_ms) != 0) ||

@@ -1,22 +1,38 @@
 /* tellonce play — view a granted clip of a session.
  *
- * The custodian logs the access and releases the object keys of the
- * segments that overlap the range (custody/); FFmpeg decodes them through
- * the decrypting read path (player/clip.c); the player window shows the
- * cameras side by side with the viewer's name, the case and the local date
- * and time burned into the picture, and plays the audio (player/window.c).
- * --headless decodes the same frames without a window and reports what it
- * decoded (tests, benchmarks). */
+ * Two parts, with one value between them (player/handover.h):
+ *  - the decision (where the custodian is: in-process, or the service's
+ *    child): the custodian logs the access and releases the object keys of
+ *    the segments that overlap the range (custody/); the hand-over gets
+ *    them, the segments' digests, the range, the player options and the
+ *    watermark text, which this side decides (the name the ledger enrols,
+ *    the case, the date and time of the access by this side's clock), with
+ *    one read-only fd per segment file;
+ *  - the showing (where the viewer is): FFmpeg decodes the segments from
+ *    those fds through the decrypting read path (player/clip.c, which checks
+ *    each file's SHA-256 first); the player window shows the cameras side by
+ *    side with the watermark burned into the picture, and plays the audio (player/window.c).
+ * --headless decodes the same frames without a window and reports what it decoded (tests,
+ *    benchmarks). It never opens a path of the vault.
+ * Embedded, the hand-over goes through its text and parser too, so both
+ * ways show exactly what travels. */
 #include "cli.h"
 #include "clip.h"
+#include "handover.h"
+#include "proto.h"
+#include "service.h"
 #include "window.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sodium.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static void play_usage(FILE *f)
@@ -28,7 +44,7 @@ static void play_usage(FILE *f)
             "\n"
             "Shows the range --from to --to (default: all that NAME may see) of session ID\n"
             "of CASE: the cameras side by side, the audio, the session's markers listed,\n"
-            "and a watermark with NAME, the case and the local date and time burned into\n"
+            "and a watermark with NAME, the case and the time of the access burned into\n"
             "the picture. The access is logged before anything is decrypted; only the\n"
             "segments of the range are. Keys (in the window or the terminal): space\n"
             "pauses, left/right arrows seek 10 s (never outside the granted range), q\n"
@@ -109,7 +125,9 @@ static int parse_args(int argc, char **argv, play_args *a)
         cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
         return EXIT_USAGE;
     }
-    if (!a->headless && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+    /* (In the service's child the display is the client's: its part checks.) */
+    if (!a->headless && !tlo_service_in_child() && !getenv("DISPLAY") &&
+        !getenv("WAYLAND_DISPLAY")) {
         cli_error("play needs a display (DISPLAY or WAYLAND_DISPLAY is not set); --headless "
                   "decodes without one");
         return EXIT_USAGE;
@@ -164,7 +182,7 @@ static void print_access(const tlo_custody_released *rel, const play_args *a)
             (unsigned long long)(rel->n ? rel->seg[rel->n - 1].index : 0));
 }
 
-/* ---- headless ---- */
+/* ---- the showing part: the hand-over and its fds, nothing of the vault ---- */
 
 typedef struct headless {
     uint64_t video, audio;
@@ -180,12 +198,12 @@ static int count_frame(void *ctx, const tlo_clip_frame *f)
     return 0;
 }
 
-static int run_headless(const tlo_clip_segment *segs, const tlo_custody_released *rel)
+static int run_headless(const tlo_clip_segment *segs, const tlo_play_handover *ho)
 {
     headless h = {0};
     tlo_clip_stats st;
     tlo_error err = {0};
-    if (tlo_clip_decode(segs, rel->n, rel->from_ms, rel->to_ms, count_frame, &h, &st, &err) < 0)
+    if (tlo_clip_decode(segs, ho->n, ho->from_ms, ho->to_ms, count_frame, &h, &st, &err) < 0)
         return cli_fail(&err);
     printf("Decoded %llu video and %llu audio frames in %u tracks, %llu.%03llu s to "
            "%llu.%03llu s of the session, from %u segments; the first frame after %llu.%03llu "
@@ -221,10 +239,10 @@ static int term_key(void *ctx)
 
 static void term_status(void *ctx, tlo_window_state state, uint64_t at)
 {
-    const tlo_custody_released *rel = ctx;
+    const tlo_play_handover *ho = ctx;
     char from[32], to[32];
-    hms(from, sizeof from, rel->from_ms);
-    hms(to, sizeof to, rel->to_ms);
+    hms(from, sizeof from, ho->from_ms);
+    hms(to, sizeof to, ho->to_ms);
     fprintf(stderr, "\r\033[K%s %02llu:%02llu:%02llu.%01llu  (granted %s to %s)",
             state == TLO_WINDOW_ENDED    ? "ENDED  "
             : state == TLO_WINDOW_PAUSED ? "PAUSED "
@@ -234,17 +252,14 @@ static void term_status(void *ctx, tlo_window_state state, uint64_t at)
     fflush(stderr);
 }
 
-static int run_window(const tlo_clip_segment *segs, const tlo_custody_released *rel,
-                      const play_args *a)
+static int run_window(const tlo_clip_segment *segs, const tlo_play_handover *ho)
 {
-    tlo_custody_released range = {.from_ms = rel->from_ms, .to_ms = rel->to_ms};
     tlo_window_params wp = {.segs = segs,
-                            .nsegs = rel->n,
-                            .from_ms = rel->from_ms,
-                            .to_ms = rel->to_ms,
-                            .viewer = a->as,
-                            .case_number = a->case_number,
-                            .ctx = &range};
+                            .nsegs = ho->n,
+                            .from_ms = ho->from_ms,
+                            .to_ms = ho->to_ms,
+                            .watermark = ho->watermark,
+                            .ctx = (void *)(uintptr_t)ho};
     struct termios saved;
     bool raw = false;
     if (isatty(0) && tcgetattr(0, &saved) == 0) {
@@ -268,24 +283,173 @@ static int run_window(const tlo_clip_segment *segs, const tlo_custody_released *
     return r < 0 ? cli_fail(&err) : EXIT_OK;
 }
 
-/* The released segments as the decoder takes them; paths malloc'd. */
-static tlo_clip_segment *clip_segments(tlo_custody *v, const tlo_custody_released *rel)
+/* Shows the hand-over's clip: segment i read from fds[i] (nfds of them,
+ * which must be one per segment; not closed here). An exit code. */
+static int play_show(const tlo_play_handover *ho, const int *fds, size_t nfds)
 {
-    tlo_clip_segment *segs = calloc(rel->n ? rel->n : 1, sizeof *segs);
-    for (size_t i = 0; segs && i < rel->n; i++)
-        segs[i] = (tlo_clip_segment){.path = tlo_custody_object_path(v, rel->seg[i].object),
-                                     .object_key = rel->seg[i].key,
-                                     .start_ms = rel->seg[i].start_ms,
-                                     .end_ms = rel->seg[i].end_ms,
-                                     .plaintext_sha256 = rel->seg[i].plaintext_sha256};
-    return segs;
+    if (nfds != ho->n) {
+        cli_error("the play hand-over names %zu segments but %zu files came with it; nothing "
+                  "was shown: run play again",
+                  ho->n, nfds);
+        return EXIT_BAD_DATA;
+    }
+    if (!ho->headless && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+        cli_error("play needs a display (DISPLAY or WAYLAND_DISPLAY is not set); --headless "
+                  "decodes without one");
+        return EXIT_USAGE;
+    }
+    tlo_clip_segment *segs = calloc(ho->n, sizeof *segs);
+    char(*names)[64] = calloc(ho->n, sizeof *names);
+    int rc = EXIT_SYSTEM;
+    if (segs && names) {
+        for (size_t i = 0; i < ho->n; i++) {
+            const tlo_play_handover_segment *s = &ho->seg[i];
+            snprintf(names[i], sizeof names[i], "%llu (object %s)", (unsigned long long)s->index,
+                     s->object);
+            segs[i] = (tlo_clip_segment){.path = names[i],
+                                         .from_fd = true,
+                                         .fd = fds[i],
+                                         .ciphertext_sha256 = s->ciphertext_sha256,
+                                         .object_key = s->key,
+                                         .start_ms = s->start_ms,
+                                         .end_ms = s->end_ms,
+                                         .plaintext_sha256 = s->plaintext_sha256};
+        }
+        rc = ho->headless ? run_headless(segs, ho) : run_window(segs, ho);
+    } else {
+        cli_error("out of memory");
+    }
+    free(names);
+    free(segs);
+    return rc;
 }
 
-static void clip_segments_free(tlo_clip_segment *segs, size_t n)
+/* ---- the decision part: the custodian's release into a hand-over ---- */
+
+/* The hand-over of rel: its keys copied into h's secure memory; the
+ * watermark names the person as the ledger enrols them. */
+static int make_handover(tlo_custody *v, const tlo_vault_identity *actor,
+                         const tlo_custody_released *rel, const play_args *a, tlo_play_handover *h)
 {
-    for (size_t i = 0; segs && i < n; i++)
-        free((char *)(uintptr_t)segs[i].path);
-    free(segs);
+    tlo_error err = {0};
+    uint8_t actor_id[32];
+    if (tlo_play_handover_alloc(h, rel->n, &err) != 0)
+        return cli_fail(&err);
+    crypto_hash_sha256(actor_id, actor->sign_pk, 32);
+    const tlo_custody_person *who = tlo_custody_person_by_actor(v, actor_id);
+    char when[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    snprintf(h->watermark, sizeof h->watermark, "VIEWED BY %s - CASE %s - %s",
+             who ? who->name : actor->name, a->case_number, when);
+    h->access_seq = rel->access_seq;
+    h->from_ms = rel->from_ms;
+    h->to_ms = rel->to_ms;
+    h->headless = a->headless;
+    for (size_t i = 0; i < rel->n; i++) {
+        const tlo_custody_segment *s = &rel->seg[i];
+        tlo_play_handover_segment *d = &h->seg[i];
+        d->index = s->index;
+        d->start_ms = s->start_ms;
+        d->end_ms = s->end_ms;
+        d->bytes = s->bytes;
+        d->seq = s->seq;
+        memcpy(d->object, s->object, sizeof d->object);
+        memcpy(d->plaintext_sha256, s->plaintext_sha256, 32);
+        memcpy(d->ciphertext_sha256, s->ciphertext_sha256, 32);
+        memcpy(d->key, s->key, TLO_OBJECT_KEY_BYTES);
+    }
+    return 0;
+}
+
+/* The released segments' files, open read-only (fds[i] for segment i). */
+static int open_segments(tlo_custody *v, const tlo_custody_released *rel, int *fds)
+{
+    for (size_t i = 0; i < rel->n; i++)
+        fds[i] = -1;
+    for (size_t i = 0; i < rel->n; i++) {
+        char *path = tlo_custody_object_path(v, rel->seg[i].object);
+        fds[i] = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (fds[i] < 0) {
+            cli_error("cannot open segment %llu, %s: %s; run 'tellonce verify'",
+                      (unsigned long long)rel->seg[i].index, path ? path : rel->seg[i].object,
+                      path ? strerror(errno) : "out of memory");
+            free(path);
+            return path ? EXIT_BAD_DATA : EXIT_SYSTEM;
+        }
+        free(path);
+    }
+    return 0;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+    for (size_t i = 0; fds && i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+}
+
+/* The hand-over as it travels: encoded, then parsed back (the same code the
+ * service's client runs on what it receives). */
+static int through_text(const tlo_play_handover *h, tlo_play_handover *out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tlo_error err = {0};
+    int rc = tlo_play_handover_encode(h, &text, &len, &err) != 0 ||
+                     tlo_play_handover_parse(text, len, out, &err) != 0
+                 ? cli_fail(&err)
+                 : 0;
+    tlo_play_handover_text_free(text);
+    return rc;
+}
+
+/* In the service's child: the hand-over to the client, as DATA frames of at
+ * most TLO_SVC_FDS_MAX segments each, every frame with its segments' fds
+ * (read-only), cut between segment lines. An exit code. */
+static int send_handover(const tlo_play_handover *h, const int *fds, size_t nfds)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tlo_error err = {0};
+    /* The client keeps at most 64 DATA frames (cli/remote.c). */
+    if (h->n > 64 * TLO_SVC_FDS_MAX) {
+        cli_error("the range covers %zu segments; through the custodian service one play shows "
+                  "at most %d: play it in parts (the access is logged, nothing was shown)",
+                  h->n, 64 * TLO_SVC_FDS_MAX);
+        return EXIT_USAGE;
+    }
+    if (nfds != h->n || tlo_play_handover_encode(h, &text, &len, &err) != 0)
+        return err.code ? cli_fail(&err) : EXIT_SYSTEM;
+    int rc = EXIT_OK;
+    for (size_t k = 0; rc == EXIT_OK && k < h->n; k += TLO_SVC_FDS_MAX) {
+        size_t nf = h->n - k < TLO_SVC_FDS_MAX ? h->n - k : TLO_SVC_FDS_MAX;
+        size_t a = k ? tlo_play_handover_offset(text, len, k) : 0;
+        size_t e = k + nf < h->n ? tlo_play_handover_offset(text, len, k + nf) : len;
+        if (e - a > TLO_SVC_FRAME_MAX ||
+            tlo_service_send(TLO_SVC_DATA, text + a, e - a, fds + k, nf) != 0) {
+            cli_error("cannot hand the clip's segments %zu to %zu over to the client: %s; the "
+                      "access is logged, nothing was shown: run play again",
+                      k, k + nf - 1, strerror(errno));
+            rc = EXIT_SYSTEM;
+        }
+    }
+    tlo_play_handover_text_free(text);
+    return rc;
+}
+
+int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds)
+{
+    tlo_play_handover h;
+    tlo_error err = {0};
+    if (tlo_play_handover_parse(text, len, &h, &err) != 0)
+        return cli_fail(&err);
+    int rc = play_show(&h, fds, nfds);
+    tlo_play_handover_free(&h);
+    return rc;
 }
 
 int cmd_play(int argc, char **argv)
@@ -294,7 +458,9 @@ int cmd_play(int argc, char **argv)
     tlo_custody_case cs;
     tlo_custody_request req;
     tlo_custody_released rel = {0};
-    tlo_clip_segment *segs = NULL;
+    tlo_play_handover h = {0}, shown = {0};
+    int *fds = NULL;
+    size_t nfds = 0;
     tlo_error err = {0};
     int rc = parse_args(argc, argv, &a);
     if (rc)
@@ -314,19 +480,29 @@ int cmd_play(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(segs = clip_segments(v, &rel))) {
+    if (!(fds = calloc(rel.n ? rel.n : 1, sizeof *fds))) {
         rc = EXIT_SYSTEM;
         goto out;
     }
+    nfds = rel.n;
+    if ((rc = open_segments(v, &rel, fds)) != 0 ||
+        (rc = make_handover(v, actor, &rel, &a, &h)) != 0)
+        goto out;
     print_access(&rel, &a);
+    tlo_custody_released_free(&rel); /* the hand-over holds the keys now */
     marker_scan ms = {.case_id = cs.id, .session = a.session};
     tlo_chain_walk_case(tlo_custody_chain(v), cs.id, 0, visit_marker, &ms, &err);
     /* Nothing of the ledger is needed any more. */
     tlo_custody_close(v);
     v = NULL;
-    rc = a.headless ? run_headless(segs, &rel) : run_window(segs, &rel, &a);
+    if (tlo_service_in_child()) /* the client shows it, on its user's screen */
+        rc = send_handover(&h, fds, nfds);
+    else if ((rc = through_text(&h, &shown)) == 0)
+        rc = play_show(&shown, fds, nfds);
 out:
-    clip_segments_free(segs, rel.n);
+    close_fds(fds, nfds);
+    tlo_play_handover_free(&shown);
+    tlo_play_handover_free(&h);
     tlo_custody_released_free(&rel);
     tlo_vault_identity_free(actor);
     tlo_custody_close(v);

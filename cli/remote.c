@@ -292,7 +292,9 @@ static int make_out(client *c, const char *path)
 
 static void link_outs(client *c, int code)
 {
-    for (size_t i = 0; i < c->nouts; i++) {
+    /* Last made first: export's manifest before its clip, as embedded
+     * (a clip is never there without its manifest) (clip). */
+    for (size_t i = c->nouts; i-- > 0;) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", c->outs[i].fd);
         if (code == EXIT_OK && c->outs[i].path &&
@@ -374,6 +376,12 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
             names[nfiles++] = "manifest";
         }
         args[nargs++] = (char *)(uintptr_t)value; /* replaced by the service */
+        if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
+            /* the path it will have: the manifest and the ledger name the
+             * clip by its file name (clip) */
+            args[nargs++] = (char *)(uintptr_t) "--name";
+            args[nargs++] = (char *)(uintptr_t)value;
+        }
     }
     r.argc = nargs;
     r.argv = args;

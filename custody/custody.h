@@ -745,6 +745,16 @@ typedef struct tlo_custody_export_params {
     const char *purpose;     /* NULL: the grant's */
     const char *out_path;    /* the clip; the manifest is out_path".manifest" */
     bool watermark;          /* decode and re-encode with the exporter's name burned in */
+    /* Into files the caller made (the service's client: unnamed O_TMPFILE
+     * files in the target folder, which it links into place itself after
+     * success): out_fd the clip's (open for reading and writing), manifest_fd
+     * the manifest's (open for writing), each an empty regular file linked
+     * nowhere (no name). out_path is then only the path the clip will have:
+     * its file name goes into the manifest and the export entry, and it
+     * names the clip in messages; nothing is made, linked or looked up in
+     * its folder. The fds are the caller's (not closed). */
+    bool to_fds;
+    int out_fd, manifest_fd;
 } tlo_custody_export_params;
 
 /* Checks p without the vault (so a mistake is found before anyone types a

@@ -63,6 +63,37 @@ static bool half_made(const char *mpath, const char *file, const tlo_note_verifi
     return yes;
 }
 
+/* An output fd as to_fds wants it: an empty regular file with no name,
+ * open for writing (and reading, when read_too). */
+static int fd_output_ok(int fd, bool read_too, const char *what, const char *path, tlo_error *err)
+{
+    struct stat st;
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    const char *wrong = NULL;
+    if (fl < 0 || fstat(fd, &st) != 0)
+        wrong = "is not open";
+    else if (!S_ISREG(st.st_mode))
+        wrong = "is not a regular file";
+    else if (st.st_nlink != 0)
+        wrong = "has a name already (it must be an unnamed O_TMPFILE file)";
+    else if (st.st_size != 0)
+        wrong = "is not empty";
+    else if ((fl & O_ACCMODE) != O_RDWR && (read_too || (fl & O_ACCMODE) != O_WRONLY))
+        wrong = read_too ? "is not open for reading and writing" : "is not open for writing";
+    if (wrong)
+        return tlo_fail(err, TLO_EARG,
+                        "the file handed over for the %s of %s (fd %d) %s; nothing was exported: "
+                        "run the export again",
+                        what, path, fd, wrong);
+    return 0;
+}
+
+static int fd_outputs_ok(const tlo_custody_export_params *p, tlo_error *err)
+{
+    int rc = fd_output_ok(p->out_fd, true, "clip", p->out_path, err);
+    return rc ? rc : fd_output_ok(p->manifest_fd, false, "manifest", p->out_path, err);
+}
+
 int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
 {
     const char *session = p->session ? p->session : "";
@@ -88,6 +119,8 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
                         "-o: the clip's file name must be one line of text of at most %d bytes, "
                         "without a backslash (the manifest names it as sha256sum prints it)",
                         TLO_CUSTODY_EXPORT_FILE_MAX);
+    if (p->to_fds)
+        return fd_outputs_ok(p, err);
     /* A directory we cannot write in is a usage error, found before any
      * access is asked for. */
     char dir[4096];
@@ -348,6 +381,12 @@ static int publish(const tlo_custody_export_params *p, const char *dir, const ch
                    int clip_fd, const char *note, size_t note_len, const tlo_note_verifier *vk,
                    tlo_custody_export_result *r, tlo_error *err)
 {
+    if (p->to_fds) { /* the caller links both; the clip is synced already */
+        if (tlo_write_all(p->manifest_fd, note, note_len) != 0 || fsync(p->manifest_fd) != 0)
+            return tlo_fail(err, TLO_EIO, "cannot write %s (the file handed over for it): %s",
+                            r->manifest_path, strerror(errno));
+        return 0;
+    }
     int mfd = -1, rc = custody_tmpfile(dir, &mfd, err);
     if (rc == 0 && (tlo_write_all(mfd, note, note_len) != 0 || fchmod(mfd, 0600) != 0))
         rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", r->manifest_path, strerror(errno));
@@ -370,6 +409,54 @@ static int publish(const tlo_custody_export_params *p, const char *dir, const ch
     }
     if (mfd >= 0)
         close(mfd);
+    return rc;
+}
+
+/* The finished clip from the unnamed file from into the caller's file to,
+ * synced, and read back: what to holds must be the bytes the manifest will
+ * name (clip's size and SHA-256), or nothing is logged. */
+static int copy_out(int from, int to, const tlo_player_export_result *clip, const char *name,
+                    tlo_error *err)
+{
+    enum { STEP = 1 << 20 };
+    uint8_t *buf = malloc(STEP), sha[32];
+    crypto_hash_sha256_state h;
+    uint64_t off = 0;
+    int rc = buf ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory");
+    for (; rc == 0 && off < clip->bytes;) {
+        size_t want = clip->bytes - off < STEP ? (size_t)(clip->bytes - off) : STEP;
+        long long n = tlo_pread_full(from, buf, want, off);
+        if (n != (long long)want)
+            rc = tlo_fail(err, TLO_EIO, "cannot read back the clip made for %s: %s", name,
+                          n < 0 ? strerror((int)-n) : "it is shorter than it was");
+        else if (pwrite(to, buf, want, (off_t)off) != (ssize_t)want)
+            rc = tlo_fail(err, TLO_EIO, "cannot write %s (the file handed over for it): %s", name,
+                          strerror(errno));
+        off += want;
+    }
+    if (rc == 0 && fsync(to) != 0)
+        rc = tlo_fail(err, TLO_EIO, "cannot sync %s to disk: %s", name, strerror(errno));
+    crypto_hash_sha256_init(&h);
+    for (off = 0; rc == 0 && off < clip->bytes;) {
+        size_t want = clip->bytes - off < STEP ? (size_t)(clip->bytes - off) : STEP;
+        if (tlo_pread_full(to, buf, want, off) != (long long)want)
+            rc = tlo_fail(err, TLO_EIO, "cannot read back %s (the file handed over for it)", name);
+        else
+            crypto_hash_sha256_update(&h, buf, want);
+        off += want;
+    }
+    struct stat st;
+    if (rc == 0) {
+        crypto_hash_sha256_final(&h, sha);
+        if (fstat(to, &st) != 0 || (uint64_t)st.st_size != clip->bytes ||
+            sodium_memcmp(sha, clip->sha256, 32) != 0)
+            rc = tlo_fail(err, TLO_EIO,
+                          "%s (the file handed over for it) does not hold the clip that was "
+                          "made (something else wrote to it); nothing was logged as exported: "
+                          "export again",
+                          name);
+    }
+    free(buf);
     return rc;
 }
 
@@ -437,9 +524,22 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
                     ? strndup(p->out_path, slash == p->out_path ? 1 : (size_t)(slash - p->out_path))
                     : strdup(".")))
         return tlo_fail(err, TLO_ENOMEM, "out of memory");
-    if ((rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
-        (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
+    if (p->to_fds) {
+        /* The muxers reopen their output by path (/proc/self/fd/N), which
+         * the caller's file may not allow (the service's client's, mode
+         * 0600): the clip is made in an unnamed file of the vault's private
+         * folder, as the watermark encoder's second file, and copied into
+         * the caller's at the end (copy_out). */
+        free(dir);
+        dir = NULL;
+        if ((rc = custody_private_dir(v, &dir, err)) != 0 ||
+            (rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
+            (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0))
+            goto out;
+    } else if ((rc = custody_tmpfile(dir, &to.fd, err)) != 0 ||
+               (p->watermark && (rc = custody_tmpfile(dir, &to.scratch_fd, err)) != 0)) {
         goto out;
+    }
     size_t ml = strlen(p->out_path) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
     if (!(out->manifest_path = malloc(ml))) {
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
@@ -448,7 +548,7 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     snprintf(out->manifest_path, ml, "%s%s", p->out_path, TLO_CUSTODY_MANIFEST_SUFFIX);
     /* A manifest already there is replaced only if it is this custodian's,
      * of this clip, which is missing: found before anything is logged. */
-    if (access(out->manifest_path, F_OK) == 0) {
+    if (!p->to_fds && access(out->manifest_path, F_OK) == 0) {
         char origin[TLO_NOTE_NAME_MAX + 1];
         tlo_note_verifier vk;
         const char *file = slash ? slash + 1 : p->out_path;
@@ -491,6 +591,10 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
         close(to.scratch_fd); /* the muxer is done with it: it is gone */
     to.scratch_fd = -1;
     custody_test_kill("export-muxed");
+    if (p->to_fds && (rc = copy_out(to.fd, p->out_fd, &out->clip, p->out_path, err)) != 0) {
+        out->clip_removed = true;
+        goto out;
+    }
     if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, dir, to.fd, out, err)) != 0)
         out->clip_removed = true; /* made, never linked: gone with its file */
 out:

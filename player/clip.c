@@ -5,6 +5,9 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,16 +118,75 @@ static int open_decoders(clip_state *cs, AVFormatContext *fmt, const char *name,
     return 0;
 }
 
+/* The SHA-256 of everything fd holds is want, or TLO_EFORMAT naming name. */
+static int check_ciphertext(int fd, uint64_t size, const uint8_t want[static 32], const char *name,
+                            tlo_error *err)
+{
+    enum { STEP = 1 << 16 };
+    uint8_t *buf = malloc(STEP), got[32];
+    crypto_hash_sha256_state h;
+    if (!buf)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory checking %s", name);
+    crypto_hash_sha256_init(&h);
+    int rc = 0;
+    for (uint64_t off = 0; rc == 0 && off < size;) {
+        size_t len = size - off < STEP ? (size_t)(size - off) : STEP;
+        long long n = tlo_pread_full(fd, buf, len, off);
+        if (n != (long long)len)
+            rc = tlo_fail(err, TLO_EIO, "cannot read segment %s at byte %llu: %s", name,
+                          (unsigned long long)off, n < 0 ? strerror((int)-n) : "it shrank");
+        else
+            crypto_hash_sha256_update(&h, buf, len);
+        off += len;
+    }
+    free(buf);
+    if (rc)
+        return rc;
+    crypto_hash_sha256_final(&h, got);
+    if (sodium_memcmp(got, want, 32) != 0)
+        return tlo_fail(err, TLO_EFORMAT,
+                        "segment %s is not the file its segment entry logged (its SHA-256 "
+                        "differs): it was altered or replaced; run 'tellonce verify'",
+                        name);
+    return 0;
+}
+
+/* The segment's file, open for reading: its own fd (dup'd, so that the
+ * caller's stays as it was) or path. -1 with err filled. */
+static int segment_fd(const tlo_clip_segment *seg, struct stat *sb, tlo_error *err)
+{
+    int fd =
+        seg->from_fd ? fcntl(seg->fd, F_DUPFD_CLOEXEC, 3) : open(seg->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        int e = fd < 0 ? errno : EINVAL;
+        if (fd >= 0)
+            close(fd);
+        tlo_fail(err, TLO_EIO, "cannot open segment %s%s: %s", seg->path,
+                 seg->from_fd ? " (the file handed over for it)" : "",
+                 e == EINVAL ? "not a regular file" : strerror(e));
+        return -1;
+    }
+    if (seg->from_fd) {
+        int rc = seg->ciphertext_sha256
+                     ? check_ciphertext(fd, (uint64_t)sb->st_size, seg->ciphertext_sha256,
+                                        seg->path, err)
+                     : tlo_fail(err, TLO_EARG, "segment %s: a file handed over without its digest",
+                                seg->path);
+        if (rc) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
 /* One segment: read, decode, hand over. 0, 1 (stop) or a negative code. */
 static int decode_segment(clip_state *cs, const tlo_clip_segment *seg, tlo_error *err)
 {
-    int fd = open(seg->path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return tlo_fail(err, TLO_EIO, "cannot open segment %s", seg->path);
-    }
+    int fd = segment_fd(seg, &sb, err);
+    if (fd < 0)
+        return err && err->code ? err->code : TLO_EIO;
     /* The source reads through a pointer to fd for as long as the reader
      * lives: keep it in this frame until the media is freed. */
     int fdv = fd;

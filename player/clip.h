@@ -16,7 +16,15 @@
 struct AVFrame;
 
 typedef struct tlo_clip_segment {
-    const char *path;                /* the sealed segment file */
+    const char *path; /* the sealed segment file; with from_fd only its name in messages */
+    /* from_fd: read the object through fd (open for reading; only pread, never
+     * closed) instead of opening path: the viewer holds no path of the vault,
+     * only the files the custodian opened for it. The file's SHA-256 must
+     * then be ciphertext_sha256 (required), checked before anything of it is
+     * used, as the custodian checks a path before it releases its key. */
+    bool from_fd;
+    int fd;
+    const uint8_t *ciphertext_sha256;
     const uint8_t *object_key;       /* TLO_OBJECT_KEY_BYTES, released for it */
     uint64_t start_ms, end_ms;       /* on the session clock, from its entry */
     const uint8_t *plaintext_sha256; /* from its entry: checked before use (NULL: not) */

@@ -62,8 +62,10 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     GstElement *sink = gst_element_factory_make("autovideosink", NULL);
     if (!comp || !mark || !conv || !sink)
         return -1;
-    g_object_set(mark, "text", p->watermark, "time-format", "%Y-%m-%d %H:%M:%S",
-                 "shaded-background", TRUE, "font-desc", "Sans Bold 18", NULL);
+    /* The custodian's text holds the time of the access: no clock of the
+     * viewer's is added (clockoverlay with no time shows the text alone). */
+    g_object_set(mark, "text", p->watermark, "time-format", "", "shaded-background", TRUE,
+                 "font-desc", "Sans Bold 18", NULL);
     gst_util_set_object_arg(G_OBJECT(mark), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
     gst_bin_add_many(GST_BIN(p->pipeline), comp, mark, conv, sink, NULL);
@@ -383,15 +385,10 @@ static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, u
 
 int tlo_window_play(const tlo_window_params *wp, tlo_error *err)
 {
-    char watermark[400];
     gst_init(NULL, NULL);
-    /* clockoverlay reads its text as Pango markup: a name with & or < is
-     * escaped, so it shows as written. */
-    char *who = g_markup_escape_text(wp->viewer, -1),
-         *num = g_markup_escape_text(wp->case_number, -1);
-    snprintf(watermark, sizeof watermark, "VIEWED BY %s - CASE %s -", who, num);
-    g_free(who);
-    g_free(num);
+    /* clockoverlay reads its text as Pango markup: the text is escaped, so
+     * a name with & or < shows as written. */
+    char *watermark = g_markup_escape_text(wp->watermark ? wp->watermark : "", -1);
     player p = {.watermark = watermark, .segs = wp->segs, .nsegs = wp->nsegs, .to_ms = wp->to_ms};
     g_mutex_init(&p.lock);
     uint64_t at = wp->from_ms, seek = 0;
@@ -403,6 +400,7 @@ int tlo_window_play(const tlo_window_params *wp, tlo_error *err)
             usleep(300000);
     }
     g_mutex_clear(&p.lock);
+    g_free(watermark);
     if (r == 'w' || r < 0) {
         if (err)
             *err = p.err;

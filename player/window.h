@@ -14,8 +14,9 @@ typedef struct tlo_window_params {
     const tlo_clip_segment *segs; /* the released segments, in session order */
     size_t nsegs;
     uint64_t from_ms, to_ms; /* the range released: playback and seeks stay inside it */
-    const char *viewer;      /* burned in as "VIEWED BY viewer - CASE case_number -" */
-    const char *case_number; /* (with the local date and time) */
+    /* Burned in as written: the custodian side's text ("VIEWED BY NAME -
+     * CASE NUMBER - date and time of the access"), never the viewer's. */
+    const char *watermark;
     /* The viewer's keys from the terminal, or NULL: returns 0 (none), ' '
      * (pause), 'q', 'R' or 'L' (seek 10 s). With keys, the last frame stays
      * at the end of the range until q or a seek back; without, the end of

@@ -4,6 +4,7 @@
  * in full and seeks; an altered chunk stops decoding for good with an error
  * that names the chunk; a wrong key, a truncated file and sealed non-media
  * fail at open. The plaintext is never written to disk. */
+#include "clip.h"
 #include "player.h"
 #include "testutil.h"
 
@@ -525,6 +526,67 @@ static void check_plaintext_digest(const char *path, const uint8_t *key, const b
     free(file);
 }
 
+static int count_clip_frame(void *ctx, const tlo_clip_frame *f)
+{
+    (void)f;
+    (*(unsigned *)ctx)++;
+    return 0;
+}
+
+/* clip_from_fd_checks_ciphertext: the showing part of play reads each
+ * segment from a read-only fd the custodian's side opened (it holds no
+ * vault path), and the file's SHA-256 must be the ciphertext digest its
+ * entry logged before anything of it is used: the right digest decodes,
+ * another (a file altered or swapped after the release) is refused with
+ * the segment named, without one frame handed over. */
+static void check_clip_from_fd(const char *path, const uint8_t *key, const uint8_t *sealed,
+                               size_t len)
+{
+    tlo_error err = {0};
+    uint8_t ct[32], *okey = sodium_malloc(TLO_OBJECT_KEY_BYTES);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && okey != NULL);
+    if (fd < 0 || !okey)
+        goto out;
+    CHECK_MSG(tlo_vault_object_key(tlo_vault_fd_source, &fd, len, key, okey, path, &err) == 0, "%s",
+              err.msg);
+    crypto_hash_sha256(ct, sealed, len);
+    for (int wrong = 0; wrong < 2; wrong++) {
+        unsigned frames = 0;
+        tlo_clip_stats st;
+        ct[7] ^= (uint8_t)wrong;
+        tlo_clip_segment seg = {.path = "3 (object 00ff)",
+                                .from_fd = true,
+                                .fd = fd,
+                                .ciphertext_sha256 = ct,
+                                .object_key = okey,
+                                .start_ms = 0,
+                                .end_ms = 2000};
+        int rc = tlo_clip_decode(&seg, 1, 0, 2000, count_clip_frame, &frames, &st, &err);
+        ct[7] ^= (uint8_t)wrong;
+        if (wrong) {
+            CHECK_ERR(rc, err, TLO_EFORMAT, "segment 3 (object 00ff) is not the file its segment");
+            CHECK_MSG(frames == 0, "%u frames of a file with the wrong digest", frames);
+        } else {
+            CHECK_MSG(rc == 0, "reading the segment from its fd: %s", err.msg);
+            CHECK_MSG(frames >= 50, "%u frames decoded from the fd", frames);
+        }
+    }
+    /* The fd is the caller's: still open, at its place. */
+    CHECK(fcntl(fd, F_GETFD) >= 0 && lseek(fd, 0, SEEK_CUR) == 0);
+    /* Without a digest a file from an fd is not read at all. */
+    tlo_clip_segment nodigest = {
+        .path = "4", .from_fd = true, .fd = fd, .object_key = okey, .start_ms = 0, .end_ms = 2000};
+    tlo_clip_stats st;
+    CHECK_ERR(tlo_clip_decode(&nodigest, 1, 0, 2000, NULL, NULL, &st, &err), err, TLO_EARG,
+              "without its digest");
+out:
+    if (fd >= 0)
+        close(fd);
+    if (okey)
+        sodium_free(okey);
+}
+
 int main(int argc, char **argv)
 {
     tlo_error err = {0};
@@ -569,6 +631,7 @@ int main(int argc, char **argv)
         }
         check_tampered_early(dir, sealed, len, key);
         check_plaintext_digest(path, key, &media);
+        check_clip_from_fd(path, key, sealed, len);
         check_open_failures(dir, path, sealed, len, key);
     }
 
