@@ -50,6 +50,9 @@ int cli_service_run(int argc, char **argv);
 int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
+/* In a child of the custodian service, the custodian's identity its parent
+ * unlocked at start (cmd_custodian.c); NULL elsewhere. */
+const tlo_vault_identity *cli_service_custodian(void);
 /* tellonce login|logout (cmd_login.c). */
 int cmd_login(int argc, char **argv);
 /* tellonce custodian run (cmd_custodian.c). */

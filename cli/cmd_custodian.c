@@ -27,6 +27,16 @@ static void custodian_usage(FILE *f)
                "tellonce-custodian.service; docs/service.md sets it up step by step.\n");
 }
 
+/* The custodian's identity, unlocked once when the service starts, in
+ * guarded memory: each child (one per request) inherits it and hands it to
+ * its vault handle (cli_open), instead of unlocking custodian.id again. */
+static tlo_vault_identity *service_custodian;
+
+const tlo_vault_identity *cli_service_custodian(void)
+{
+    return service_custodian;
+}
+
 /* What the service does before it takes connections. */
 static int service_start(const char *vault)
 {
@@ -36,6 +46,11 @@ static int service_start(const char *vault)
     tlo_custody *v = cli_open(vault, false, &rc);
     if (!v)
         return rc;
+    if (tlo_custody_custodian_unlock(v, &service_custodian, &err) != 0) {
+        rc = cli_fail(&err);
+        tlo_custody_close(v);
+        return rc;
+    }
     if (tlo_custody_recover_count(v, &open_sessions, &err) != 0) {
         rc = cli_fail(&err);
         tlo_custody_close(v);
@@ -127,6 +142,8 @@ int cmd_custodian(int argc, char **argv)
                               .allowed = allowed};
     tlo_error err = {0};
     int rc = tlo_service_run(&cfg, &err);
+    tlo_vault_identity_free(service_custodian);
+    service_custodian = NULL;
     free(real);
     return rc == 0 ? EXIT_OK : cli_fail(&err);
 }

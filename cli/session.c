@@ -158,6 +158,12 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
     } else if (tlo_service_in_child()) {
         const tlo_service_peer *peer = tlo_service_client();
         tlo_custody_set_client(v, (uint32_t)peer->uid, (uint32_t)peer->pid);
+        if (cli_service_custodian() &&
+            tlo_custody_adopt_custodian(v, cli_service_custodian(), &err) != 0) {
+            *rc = cli_fail(&err);
+            tlo_custody_close(v);
+            v = NULL;
+        }
     }
     free(dir);
     return v;

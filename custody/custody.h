@@ -67,6 +67,15 @@ uint64_t tlo_custody_now_ms(void);
  * also carries client_uid=UID and client_pid=PID in its body, so the ledger
  * names the OS user and process behind each action. */
 void tlo_custody_set_client(tlo_custody *v, uint32_t uid, uint32_t pid);
+/* The custodian's identity, unlocked from custodian.id with
+ * custodian.secret (free it with tlo_vault_identity_free). For the custodian
+ * service only: it unlocks it once at its start and gives it to the handle
+ * of each request (tlo_custody_adopt_custodian), so a request does not pay
+ * Argon2id (64 MiB) again. */
+int tlo_custody_custodian_unlock(tlo_custody *v, tlo_vault_identity **out, tlo_error *err);
+/* Has v use cust (a copy) as its custodian, after checking the ledger
+ * enrols cust's key as this vault's custodian. */
+int tlo_custody_adopt_custodian(tlo_custody *v, const tlo_vault_identity *cust, tlo_error *err);
 /* Logs a request-refused entry, signed by the custodian, for a request the
  * service refused before any command ran (needs tlo_custody_set_client):
  * command (NULL: none asked) and reason are cut to 200 bytes, control

@@ -261,6 +261,28 @@ int custody_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
     return rc;
 }
 
+int tlo_custody_custodian_unlock(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)
+{
+    return custody_custodian(v, out, err);
+}
+
+int tlo_custody_adopt_custodian(tlo_custody *v, const tlo_vault_identity *cust, tlo_error *err)
+{
+    uint8_t actor[32];
+    int rc = tlo_custody_people(v, NULL, NULL, err);
+    if (rc)
+        return rc;
+    crypto_hash_sha256(actor, cust->sign_pk, 32);
+    const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
+    if (!p || !(p->roles & TLO_ROLE_CUSTODIAN) || p->revoked_at >= 0)
+        return tlo_fail(err, TLO_EDENIED, "the key given is not this vault's custodian");
+    pthread_mutex_lock(&v->lock);
+    if (!v->cust && !(v->cust = copy_identity(cust)))
+        rc = tlo_fail(err, TLO_ENOMEM, "out of secure memory for the custodian's keys");
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
 int custody_hash_fd(int fd, uint8_t out[static 32], uint64_t *size)
 {
     enum { BUF = 1 << 20 };

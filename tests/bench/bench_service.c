@@ -8,6 +8,7 @@
  * Prints p50, p90, p99, the worst and the mean, in ms. */
 #include "proto.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,16 @@ static int once(const char *path, int argc, char **argv)
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), code = -1;
     tlo_svc_frame f;
     tlo_error err = {0};
-    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0 || tlo_svc_recv(s, &f) != 1 ||
-        f.type != TLO_SVC_HELLO) {
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        perror("bench_service: connect");
         if (s >= 0)
             close(s);
+        return -1;
+    }
+    int got = tlo_svc_recv(s, &f);
+    if (got != 1 || f.type != TLO_SVC_HELLO) {
+        fprintf(stderr, "bench_service: no hello (%s)\n", got < 0 ? strerror(errno) : "closed");
+        close(s);
         return -1;
     }
     tlo_svc_request r = {.argc = argc, .argv = argv};
@@ -63,6 +70,8 @@ static int once(const char *path, int argc, char **argv)
             tlo_svc_frame_free(&f); /* closes the fds the service sent */
         }
     }
+    if (code < 0)
+        fprintf(stderr, "bench_service: the connection ended before the exit code\n");
     free(text);
     close(s);
     return code;
