@@ -180,11 +180,11 @@ static void close_input(void)
     }
 }
 
-/* A frame from client i; false when the client is gone. */
-static bool from_client(size_t i)
+/* A frame from the client on fd; false when the client is gone. */
+static bool from_client(int fd)
 {
     tlo_svc_frame f;
-    int r = tlo_svc_recv(g.clients[i], &f);
+    int r = tlo_svc_recv(fd, &f);
     if (r <= 0)
         return false;
     switch (f.type) {
@@ -295,15 +295,7 @@ static void *relay_main(void *arg)
         for (size_t i = first_client; i < n; i++) {
             if (!p[i].revents)
                 continue;
-            pthread_mutex_lock(&g.out_lock);
-            size_t at = SIZE_MAX;
-            for (size_t k = 0; k < g.nclients; k++)
-                if (g.clients[k] == p[i].fd)
-                    at = k;
-            pthread_mutex_unlock(&g.out_lock);
-            if (at == SIZE_MAX)
-                continue;
-            if (!from_client(at)) {
+            if (!from_client(p[i].fd)) {
                 pthread_mutex_lock(&g.out_lock);
                 for (size_t k = 0; k < g.nclients; k++)
                     if (g.clients[k] == p[i].fd) {
