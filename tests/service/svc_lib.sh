@@ -32,6 +32,10 @@ svc_need_root() {
 }
 
 SVC_TAG=t$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+# The sanitizers' settings (meson gives them under AddressSanitizer), kept
+# across setpriv --reset-env, their suppression file copied where the test
+# users can read it (svc_setup).
+SVC_SAN=()
 SVC_USERS=()
 svc_user() { echo "${SVC_TAG}$1"; }
 
@@ -61,6 +65,18 @@ svc_setup() {
     # under a folder only root enters)
     install -m 755 "$tlo" "$SVC_DIR/tellonce"
     SVC_BIN=$SVC_DIR/tellonce
+    if [ -n "${LSAN_OPTIONS:-}" ]; then
+        local supp
+        supp=$(sed -n 's/.*suppressions=\([^:]*\).*/\1/p' <<<"$LSAN_OPTIONS")
+        if [ -n "$supp" ] && [ -r "$supp" ]; then
+            install -m 644 "$supp" "$SVC_DIR/lsan.supp"
+            SVC_SAN+=("LSAN_OPTIONS=${LSAN_OPTIONS//$supp/$SVC_DIR/lsan.supp}")
+        else
+            SVC_SAN+=("LSAN_OPTIONS=$LSAN_OPTIONS")
+        fi
+    fi
+    [ -n "${ASAN_OPTIONS:-}" ] && SVC_SAN+=("ASAN_OPTIONS=$ASAN_OPTIONS")
+    [ -n "${UBSAN_OPTIONS:-}" ] && SVC_SAN+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
     groupadd "${SVC_TAG}grp" || bad "groupadd"
     SVC_SERVICE=$(svc_user svc)
     useradd -M -g "${SVC_TAG}grp" -s /usr/sbin/nologin -d /nonexistent "$SVC_SERVICE" || bad "useradd svc"
@@ -91,7 +107,7 @@ as() {
     u=$(svc_user "$1")
     shift
     setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --reset-env -- \
-        env TELLONCE_TEST_FAST_KDF=1 "$@"
+        env "${SVC_SAN[@]}" TELLONCE_TEST_FAST_KDF=1 "$@"
 }
 
 as_service() { as svc "$SVC_BIN" "$@"; }
@@ -104,7 +120,7 @@ tlo_as() {
 svc_start() {
     # exec all the way down: $SVC_PID is the service's own pid
     (exec setpriv --reuid="$SVC_SERVICE" --regid="$(id -g "$SVC_SERVICE")" --init-groups \
-        --reset-env -- env TELLONCE_TEST_FAST_KDF=1 ${SVC_ENV:-} "$SVC_BIN" custodian run \
+        --reset-env -- env "${SVC_SAN[@]}" TELLONCE_TEST_FAST_KDF=1 ${SVC_ENV:-} "$SVC_BIN" custodian run \
         --vault "$SVC_VAULT" --socket "$SVC_SOCKET" --group "${SVC_TAG}grp" \
         2>>"$SVC_DIR/service.log") &
     SVC_PID=$!

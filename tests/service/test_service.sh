@@ -65,7 +65,7 @@ out=$(tlo_as pros case list --as "Wang Fang" --passphrase-file pros.pass 2>&1 </
 adm_uid=$(id -u "$(svc_user adm)")
 # (setpriv and env exec: $! is the tellonce client's own pid)
 setpriv --reuid="$(svc_user adm)" --regid="$(id -g "$(svc_user adm)")" --init-groups --reset-env \
-    -- env TELLONCE_TEST_FAST_KDF=1 "$SVC_BIN" --socket "$SVC_SOCKET" case open CASE-SVC-1 \
+    -- env "${SVC_SAN[@]}" TELLONCE_TEST_FAST_KDF=1 "$SVC_BIN" --socket "$SVC_SOCKET" case open CASE-SVC-1 \
     --as "Anna Admin" --passphrase-file admin.pass </dev/null >case.out 2>&1 &
 client=$!
 wait $client || bad "case open through the service: $(cat case.out)"

@@ -35,7 +35,7 @@ client_exec() {
     u=$(svc_user "$1")
     shift
     exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --reset-env -- \
-        env TELLONCE_TEST_FAST_KDF=1 "$SVC_BIN" --socket "$SVC_SOCKET" "$@"
+        env "${SVC_SAN[@]}" TELLONCE_TEST_FAST_KDF=1 "$SVC_BIN" --socket "$SVC_SOCKET" "$@"
 }
 client_as() { (client_exec "$@"); }
 granted() { svc_ledger "SELECT count(*) FROM entries WHERE kind = 40"; }
@@ -117,7 +117,7 @@ if command -v Xvfb >/dev/null; then
     wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
     u=$(svc_user pros)
     setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups --reset-env -- \
-        env TELLONCE_TEST_FAST_KDF=1 DISPLAY=":$(cat display.txt)" "$SVC_BIN" --socket "$SVC_SOCKET" \
+        env "${SVC_SAN[@]}" TELLONCE_TEST_FAST_KDF=1 DISPLAY=":$(cat display.txt)" "$SVC_BIN" --socket "$SVC_SOCKET" \
         play "2026-S-11" --session "$s1" --from 4 --to 6 "${P[@]}" </dev/null >win.out 2>win.err
     rc=$?
     [ $rc -eq 0 ] && ok || bad "play_shows_on_the_client: exit $rc: $(cat win.err)"

@@ -42,7 +42,7 @@ xvfb=$!
 wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
 display=":$(cat display.txt)"
 setpriv --reuid="$(svc_user ivan)" --regid="$(id -g "$(svc_user ivan)")" --init-groups \
-    --reset-env -- env DISPLAY="$display" "$SVC_BIN" --socket "$SVC_SOCKET" record MON-1 --as Ivan \
+    --reset-env -- env "${SVC_SAN[@]}" DISPLAY="$display" "$SVC_BIN" --socket "$SVC_SOCKET" record MON-1 --as Ivan \
     --passphrase-file ivan.pass --duration 12 --monitor </dev/null >mon.out 2>mon.err &
 pid=$!
 # Screenshots until the window shows both cameras: camera 1's colour bars on
