@@ -939,4 +939,23 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
                         tlo_error *err);
 void tlo_custody_recovery_free(tlo_custody_recovery *r);
 
+/* What an automatic recovery did, counted from its steps. */
+typedef struct tlo_custody_recovery_summary {
+    size_t sessions; /* closed as recovered (a step with closed) */
+    size_t salvaged; /* segments sealed again from unfinished files (parts) */
+    size_t skipped;  /* live sessions left alone (their lease is held) */
+} tlo_custody_recovery_summary;
+
+/* The recovery the custodian service runs at its start (tellonce custodian
+ * run, before it accepts a connection): as tlo_custody_recover, with nobody
+ * there to sign, so the custodian signs every entry, the session-recovered
+ * ones too (docs/ledger.md), and the access-granted entry names the
+ * custodian's own key as actor. A session whose lease is held (a recording
+ * outside the service) is left alone, as a step with skipped. out gets the
+ * steps (session ids, parts kept; also on error: free it with
+ * tlo_custody_recovery_free), *sum (if not NULL) counts them, so that the
+ * service can tell the next clients. No open session: 0, nothing logged. */
+int tlo_custody_recover_auto(tlo_custody *v, tlo_custody_recovery *out,
+                             tlo_custody_recovery_summary *sum, tlo_error *err);
+
 #endif
