@@ -77,6 +77,7 @@ int cmd_verify_export(int argc, char **argv);
 int cli_parse_session_time(const char *s, uint64_t *ms);
 int cmd_mark(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
