@@ -550,6 +550,13 @@ int cmd_record(int argc, char **argv)
         !(actor = cli_acting(v, o.as, o.pass_file, TLO_ROLE_INTERVIEWER,
                              "interviewer (only interviewers record)", &rc)))
         goto out;
+    /* From here a session may start: the client going away (its terminal
+     * closed, its pipes or the service's connection gone) never ends it.
+     * Writes to a reader that is gone fail with EPIPE instead of killing
+     * the process; a hangup is ignored: 'tellonce stop', 'q', --duration
+     * or SIGTERM end it, each logging the session's end. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     tlo_custody_record_params p = {.cs = &cs,
                                    .room = &room,
                                    .encoder = encoder,
