@@ -272,7 +272,7 @@ static bool ui_read(ui *u)
     for (ssize_t i = 0; i < n; i++) {
         if (u->tty_in) {
             on_key(u, (unsigned char)buf[i]);
-        } else if (buf[i] == '\n') {
+        } else if (buf[i] == '\n' || buf[i] == '\r') { /* '\r': Enter of a raw terminal */
             u->line[u->line_len] = '\0';
             on_line(u, u->line);
             u->line_len = 0;
