@@ -28,6 +28,7 @@ static const struct {
     {TLO_ENTRY_ACCESS_GRANTED, "access-granted"},
     {TLO_ENTRY_ACCESS_DENIED, "access-denied"},
     {TLO_ENTRY_EXPORT, "export"},
+    {TLO_ENTRY_REQUEST_REFUSED, "request-refused"},
     {TLO_ENTRY_NOTE, "note"},
     {TLO_ENTRY_SAMPLE_TRANSFER, "sample-transfer"},
     {TLO_ENTRY_KEY_DESTROYED, "key-destroyed"},

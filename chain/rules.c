@@ -72,6 +72,11 @@ static const tlo_kind_rule rules[] = {
     {TLO_ENTRY_ACCESS_GRANTED, CUSTODIAN, 1, {"action", "session"}, "the custodian"},
     {TLO_ENTRY_ACCESS_DENIED, CUSTODIAN, 1, {"action", "reason", "session"}, "the custodian"},
     {TLO_ENTRY_EXPORT, CUSTODIAN, 1, {"access", "clip_sha256", "session"}, "the custodian"},
+    {TLO_ENTRY_REQUEST_REFUSED,
+     CUSTODIAN,
+     0,
+     {"client_pid", "client_uid", "reason"},
+     "the custodian"},
     {TLO_ENTRY_CHECKPOINT, CUSTODIAN, 0, {"root", "size"}, "the custodian"},
 };
 

@@ -21,6 +21,24 @@ enum {
 };
 
 extern const char *cli_prog;
+/* The command being run ("play", "grant", ...), for messages and the log. */
+extern const char *cli_command;
+
+/* Runs one command: argv[0] is its name (main.c; the service's children
+ * run commands with it too). Returns the exit code. */
+int cli_dispatch(int argc, char **argv);
+/* Runs the command through the custodian service at socket_path (remote.c):
+ * argv[0] is the command. Returns the exit code. */
+int cli_remote(const char *socket_path, int argc, char **argv);
+/* The client's part of a command the service ran (remote_part.c), with the
+ * DATA frames it sent (their fds are the caller's to close, via
+ * tlo_svc_frame_free, after). Returns the exit code. */
+struct tlo_svc_frame;
+int cli_remote_client_part(int argc, char **argv, struct tlo_svc_frame *frames, size_t n);
+/* True for the commands the service runs for a client (remote.c). */
+bool cli_forwarded(const char *command);
+/* tellonce custodian run (cmd_custodian.c). */
+int cmd_custodian(int argc, char **argv);
 
 /* Prints "tellonce: error: ..." to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

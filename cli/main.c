@@ -1,15 +1,18 @@
 /* tellonce — entry point and dispatch table. */
 #include "cli.h"
+#include "service.h"
 #include "vault.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
 
 const char *cli_prog = "tellonce";
+const char *cli_command = "";
 
 struct command {
     const char *name;
@@ -36,11 +39,12 @@ static const struct command commands[] = {
     {"prove", cmd_prove, "write an inclusion or consistency proof"},
     {"verify-proof", cmd_verify_proof, "check a proof without the ledger"},
     {"object", cmd_object, "plumbing: seal, open and inspect sealed objects"},
+    {"custodian", cmd_custodian, "run the custodian service (docs/service.md)"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce [--version] [--help] COMMAND [ARGS...]\n"
+    fprintf(f, "usage: tellonce [--version] [--help] [--socket PATH] COMMAND [ARGS...]\n"
                "\n"
                "tellonce records a forensic interview once, seals it as it is recorded, and keeps\n"
                "a custody log of everything that happens to it.\n"
@@ -50,6 +54,12 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "Run 'tellonce COMMAND --help' for a command's options.\n"
+               "\n"
+               "Where the vault is: with --socket PATH (or $TELLONCE_SOCKET), commands run in the\n"
+               "custodian service listening there, which alone reads the vault; with --vault DIR\n"
+               "(or $TELLONCE_VAULT) in this process, on a vault this user owns; with neither,\n"
+               "in the service at " TLO_SERVICE_DEFAULT_SOCKET " if it runs, else in this\n"
+               "process on ~/.local/share/tellonce/vault. docs/service.md says when to use which.\n"
                "\n"
                "exit status: 0 success; 1 the input failed a check (altered, truncated, wrong\n"
                "key, not a tellonce file); 2 the command line was wrong; 3 the system failed\n"
@@ -90,6 +100,34 @@ int cli_fail(const tlo_error *err)
     return cli_exit_code(err->code);
 }
 
+int cli_dispatch(int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[0], commands[i].name)) {
+            cli_command = commands[i].name;
+            return commands[i].run(argc, argv);
+        }
+    cli_error("'%s' is not a tellonce command; see 'tellonce --help'", argv[0]);
+    return EXIT_USAGE;
+}
+
+static bool asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return true;
+    return false;
+}
+
+static bool names_vault(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--vault") || !strncmp(argv[i], "--vault=", 8))
+            return true;
+    const char *env = getenv("TELLONCE_VAULT");
+    return env && *env;
+}
+
 int main(int argc, char **argv)
 {
     struct rlimit no_core = {0, 0};
@@ -115,11 +153,42 @@ int main(int argc, char **argv)
         printf("tellonce %s\n", TLO_VERSION);
         return EXIT_OK;
     }
+    /* the one option before the command: where the service is */
+    const char *socket_path = NULL;
+    bool socket_named = false;
+    if (!strcmp(argv[1], "--socket") || !strncmp(argv[1], "--socket=", 9)) {
+        if (argv[1][8] == '=') {
+            socket_path = argv[1] + 9;
+            argv++, argc--;
+        } else if (argc >= 3) {
+            socket_path = argv[2];
+            argv += 2, argc -= 2;
+        }
+        if (!socket_path || !*socket_path || argc < 2) {
+            cli_error("--socket takes the path of the custodian service's socket, then a command");
+            return EXIT_USAGE;
+        }
+        socket_named = true;
+    }
     if (tlo_vault_init(&err) != 0)
         return cli_fail(&err);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
-    cli_error("'%s' is not a tellonce command; see 'tellonce --help'", argv[1]);
-    return EXIT_USAGE;
+    const char *env_socket = getenv("TELLONCE_SOCKET");
+    if (!socket_path && env_socket && *env_socket) {
+        socket_path = env_socket;
+        socket_named = true;
+    }
+    if (cli_forwarded(argv[1]) && !asks_help(argc - 1, argv + 1)) {
+        if (socket_named && names_vault(argc - 1, argv + 1)) {
+            cli_error("--vault (or $TELLONCE_VAULT) and the custodian service (%s) both name a "
+                      "vault; the service has its own: drop one",
+                      socket_path);
+            return EXIT_USAGE;
+        }
+        if (!socket_path && !names_vault(argc - 1, argv + 1) &&
+            access(TLO_SERVICE_DEFAULT_SOCKET, F_OK) == 0)
+            socket_path = TLO_SERVICE_DEFAULT_SOCKET;
+        if (socket_path)
+            return cli_remote(socket_path, argc - 1, argv + 1);
+    }
+    return cli_dispatch(argc - 1, argv + 1);
 }

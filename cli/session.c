@@ -7,6 +7,7 @@
  *                      with the random passphrase in custodian.secret (0600)
  *   people/KEYID.id    each person's identity file, locked with their passphrase */
 #include "cli.h"
+#include "service.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,6 +81,17 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
         }
         return p;
     }
+    if (tlo_service_in_child()) {
+        /* In the service the environment is the service's, never the
+         * client's: only the passphrase the client forwarded (its
+         * $TELLONCE_PASSPHRASE) stands in for the acting person's. */
+        char *fwd = env_name && !strcmp(env_name, "TELLONCE_PASSPHRASE")
+                        ? tlo_service_take_secret(len)
+                        : NULL;
+        if (fwd)
+            return fwd;
+        env = NULL;
+    }
     if (env && *env) {
         size_t n = strlen(env);
         char *p = n <= TLO_SECRET_LINE_MAX ? sodium_malloc(n + 1) : NULL;
@@ -91,7 +103,7 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
         *len = n;
         return p;
     }
-    if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0) {
+    if (!isatty(STDIN_FILENO) && (tlo_service_in_child() || access("/dev/tty", R_OK) != 0)) {
         cli_error("no passphrase: run this on a terminal, or use --passphrase-file (or %s)",
                   env_name ? env_name : "a file");
         return NULL;
@@ -130,7 +142,8 @@ tlo_vault_kdf_cost cli_kdf_cost(void)
 
 tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
 {
-    char *dir = cli_vault_dir(vault_opt);
+    /* In the service, its vault, whatever a client named. */
+    char *dir = tlo_service_in_child() ? strdup(tlo_service_vault()) : cli_vault_dir(vault_opt);
     tlo_custody *v = NULL;
     tlo_error err = {0};
     *rc = EXIT_OK;
@@ -139,6 +152,12 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
         *rc = EXIT_SYSTEM;
     } else if (tlo_custody_open(dir, readonly, &v, &err) != 0) {
         *rc = cli_fail(&err);
+        if (err.code == TLO_EIO && access(dir, R_OK | X_OK) != 0 && errno == EACCES)
+            fprintf(stderr, "  It belongs to the custodian service: run tellonce as its client "
+                            "(--socket PATH, or $TELLONCE_SOCKET; docs/service.md).\n");
+    } else if (tlo_service_in_child()) {
+        const tlo_service_peer *peer = tlo_service_client();
+        tlo_custody_set_client(v, (uint32_t)peer->uid, (uint32_t)peer->pid);
     }
     free(dir);
     return v;
@@ -162,8 +181,14 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
         *rc = EXIT_USAGE;
         return NULL;
     }
-    if (tlo_custody_unlock(v, as, pass, len, roles, role_text, &id, &err) != 0)
+    if (tlo_custody_unlock(v, as, pass, len, roles, role_text, &id, &err) != 0) {
+        if (err.code == TLO_EPASSPHRASE && tlo_service_in_child()) {
+            char why[300];
+            snprintf(why, sizeof why, "wrong passphrase for %s", as);
+            tlo_service_refused(cli_command, why);
+        }
         *rc = cli_fail(&err);
+    }
     sodium_free(pass);
     return id;
 }

@@ -62,6 +62,18 @@ char *tlo_custody_object_path(const tlo_custody *v, const char *object_hex);
  * more. */
 uint64_t tlo_custody_now_ms(void);
 
+/* The custodian service (docs/service.md) acts for a client process it
+ * identified by SO_PEERCRED: after this call every entry appended through v
+ * also carries client_uid=UID and client_pid=PID in its body, so the ledger
+ * names the OS user and process behind each action. */
+void tlo_custody_set_client(tlo_custody *v, uint32_t uid, uint32_t pid);
+/* Logs a request-refused entry, signed by the custodian, for a request the
+ * service refused before any command ran (needs tlo_custody_set_client):
+ * command (NULL: none asked) and reason are cut to 200 bytes, control
+ * characters replaced. Sealed (checkpoint) before it returns. */
+int tlo_custody_log_refusal(tlo_custody *v, const char *command, const char *reason,
+                            tlo_error *err);
+
 /* ======================================================================
  * People
  * ====================================================================== */

@@ -24,6 +24,11 @@ struct tlo_custody {
     struct tlo_chain_state *vstate;
     uint64_t vstate_saved; /* its size when last written */
     uint8_t *vstate_key;   /* 32 bytes + the genesis leaf (32), sodium_malloc */
+    /* The OS process the entries are made for (the custodian service's
+     * peer, tlo_custody_set_client): every entry appended through this
+     * handle then carries client_uid= and client_pid=. */
+    bool has_client;
+    uint32_t client_uid, client_pid;
 };
 
 /* Appends one entry signed by signer (case_id NULL: no case), durably.

@@ -28,6 +28,11 @@ int tlo_custody_open(const char *dir, bool readonly, tlo_custody **out, tlo_erro
         tlo_custody_close(v);
         return tlo_fail(err, TLO_ENOMEM, "out of memory opening the vault %s", dir);
     }
+    if (stat(path, &st) != 0 && (errno == EACCES || errno == EPERM)) {
+        free(path);
+        tlo_custody_close(v);
+        return tlo_fail(err, TLO_EIO, "this OS user may not read the vault %s", dir);
+    }
     if (stat(path, &st) != 0) {
         free(path);
         tlo_custody_close(v);
@@ -97,9 +102,56 @@ uint64_t tlo_custody_now_ms(void)
     return now;
 }
 
+void tlo_custody_set_client(tlo_custody *v, uint32_t uid, uint32_t pid)
+{
+    v->has_client = true;
+    v->client_uid = uid;
+    v->client_pid = pid;
+}
+
+/* body with the line "key=value\n" put in its place (keys in increasing byte
+ * order, docs/ledger-formats.md); a key already there is left as it is.
+ * malloc'd, or NULL. */
+static char *body_insert(const char *body, const char *key, const char *value)
+{
+    size_t klen = strlen(key), n = strlen(body);
+    const char *at = body;
+    while (*at) {
+        const char *eq = strchr(at, '='), *nl = strchr(at, '\n');
+        if (!eq || !nl)
+            break;
+        size_t ok = (size_t)(eq - at);
+        int c = memcmp(at, key, ok < klen ? ok : klen);
+        if (c == 0 && ok == klen)
+            return strdup(body);
+        if (c > 0 || (c == 0 && ok > klen))
+            break;
+        at = nl + 1;
+    }
+    size_t vlen = strlen(value), pre = (size_t)(at - body);
+    char *out = malloc(n + klen + vlen + 3);
+    if (!out)
+        return NULL;
+    memcpy(out, body, pre);
+    sprintf(out + pre, "%s=%s\n%s", key, value, at);
+    return out;
+}
+
 int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t kind,
                    const uint8_t *case_id, const char *body, uint64_t *seq, tlo_error *err)
 {
+    char *with = NULL;
+    if (v->has_client) {
+        char num[16];
+        snprintf(num, sizeof num, "%u", v->client_pid);
+        char *one = body_insert(body, "client_pid", num);
+        snprintf(num, sizeof num, "%u", v->client_uid);
+        with = one ? body_insert(one, "client_uid", num) : NULL;
+        free(one);
+        if (!with)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory logging an entry");
+        body = with;
+    }
     tlo_chain_draft d = {.kind = kind,
                          .has_case = case_id != NULL,
                          .body = (const uint8_t *)body,
@@ -110,9 +162,46 @@ int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t ki
     memcpy(s.pk, signer->sign_pk, 32);
     v->people_loaded = false; /* the ledger grew: read people again when asked */
     int rc = tlo_chain_append(v->ch, &d, 1, &s, seq, err);
+    free(with);
     if (rc == 0)
         atomic_store(&v->dirty, true); /* custody_seal covers it before the verb returns */
     return rc;
+}
+
+/* value with control characters replaced by '?' (and, when ascii, every
+ * byte outside printable ASCII), at most 200 bytes. */
+static void clean_value(const char *in, bool ascii, char out[static 201])
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && n < 200; p++)
+        out[n++] = (*p < 0x20 || *p == 0x7f || (ascii && *p > 0x7f)) ? '?' : (char)*p;
+    out[n] = 0;
+}
+
+int tlo_custody_log_refusal(tlo_custody *v, const char *command, const char *reason, tlo_error *err)
+{
+    char cmd[201], why[201], body[512];
+    tlo_vault_identity *cust = NULL;
+    if (!v->has_client)
+        return tlo_fail(err, TLO_EARG, "a refusal is logged only for a client of the service");
+    for (int ascii = 0; ascii < 2; ascii++) {
+        const char *why_not;
+        clean_value(command, ascii, cmd);
+        clean_value(reason, ascii, why);
+        if (!why[0])
+            snprintf(why, sizeof why, "refused");
+        if (cmd[0])
+            snprintf(body, sizeof body, "command=%s\nreason=%s\n", cmd, why);
+        else
+            snprintf(body, sizeof body, "reason=%s\n", why);
+        /* a name cut inside a UTF-8 sequence: then ASCII only */
+        if (tlo_entry_body_valid((const uint8_t *)body, strlen(body), &why_not))
+            break;
+    }
+    int rc = custody_custodian(v, &cust, err);
+    if (rc == 0)
+        rc = custody_append(v, cust, TLO_ENTRY_REQUEST_REFUSED, NULL, body, NULL, err);
+    return custody_seal_end(v, rc, err);
 }
 
 static int unlock_custodian(tlo_custody *v, tlo_vault_identity **out, tlo_error *err)

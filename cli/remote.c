@@ -1,0 +1,502 @@
+/* The tellonce command as a client of the custodian service (docs/service.md,
+ * "Protocol"): the command line goes to the service, which runs it with the
+ * same code as here, on a pty (when this is a terminal) or pipes that it
+ * relays; this process only moves bytes, hands over the files the command
+ * line names, and, for play, shows what the service released. */
+#include "cli.h"
+#include "proto.h"
+#include "service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* The commands the service runs; the others (init, object, devices,
+ * verify-proof, verify-export, custodian) never need the vault's keys or
+ * run on this machine's own files and devices. */
+static const char *const forwarded[] = {
+    "user",    "case", "record", "mark",       "grant", "play", "export",
+    "recover", "log",  "verify", "checkpoint", "prove", "stop", "passwd",
+};
+
+bool cli_forwarded(const char *command)
+{
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+        if (!strcmp(command, forwarded[i]))
+            return true;
+    return false;
+}
+
+/* Options whose value is a file of this user's: the client opens it and
+ * hands the service the open file (which it could not open itself). */
+typedef enum { FILE_IN, FILE_OUT } file_kind;
+static const struct {
+    const char *command; /* NULL: any */
+    const char *opt, *short_opt;
+    file_kind kind;
+} file_opts[] = {
+    {NULL, "--passphrase-file", NULL, FILE_IN}, {NULL, "--new-passphrase-file", NULL, FILE_IN},
+    {NULL, "--child-file", NULL, FILE_IN},      {NULL, "--code-file", NULL, FILE_IN},
+    {"verify", "--checkpoint", NULL, FILE_IN},  {"prove", "--checkpoint", NULL, FILE_IN},
+    {"export", "--output", "-o", FILE_OUT},
+};
+
+#define IN_FILE_MAX (16u << 20)
+
+typedef struct out_file {
+    int fd;
+    char *path;
+} out_file;
+
+typedef struct client {
+    int sock;
+    bool tty, raw, saved_ok;
+    struct termios saved;
+    out_file outs[8];
+    size_t nouts;
+    int sent_fds[TLO_SVC_FDS_MAX];
+    size_t nsent;
+    tlo_svc_frame data[64]; /* DATA frames, for the command's client part */
+    size_t ndata;
+} client;
+
+static client *the_client; /* for the signal handlers */
+
+static void restore_terminal(void)
+{
+    if (the_client && the_client->raw && the_client->saved_ok) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &the_client->saved);
+        the_client->raw = false;
+    }
+}
+
+static void set_raw(client *c, bool raw)
+{
+    if (!c->tty || !c->saved_ok || raw == c->raw)
+        return;
+    if (raw) {
+        struct termios t = c->saved;
+        cfmakeraw(&t);
+        t.c_oflag |= OPOST | ONLCR; /* our own messages keep their line ends */
+        tcsetattr(STDIN_FILENO, TCSANOW, &t);
+    } else {
+        tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
+    }
+    c->raw = raw;
+}
+
+static void on_fatal(int sig)
+{
+    restore_terminal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int winch_pipe[2] = {-1, -1};
+static void on_winch(int sig)
+{
+    (void)sig;
+    int e = errno;
+    if (write(winch_pipe[1], "w", 1) < 0) {
+        /* a resize is pending already */
+    }
+    errno = e;
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static int connect_service(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        cli_error("the socket path %s is too long", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        cli_error("cannot make a socket: %s", strerror(errno));
+        return -1;
+    }
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(s);
+        if (e == ENOENT || e == ECONNREFUSED)
+            cli_error("no custodian service answers at %s (is it running? 'systemctl status "
+                      "tellonce-custodian'; --vault DIR runs tellonce on a vault of your own)",
+                      path);
+        else if (e == EACCES || e == EPERM)
+            cli_error("you may not use the custodian service at %s: your OS user is not in its "
+                      "group (ask the administrator to add you; docs/service.md)",
+                      path);
+        else
+            cli_error("cannot reach the custodian service at %s: %s", path, strerror(e));
+        return -1;
+    }
+    return s;
+}
+
+/* A copy of this user's file in memory (never on disk) that the service
+ * can read: the file itself may be readable by this user only. */
+static int copy_in(const char *path)
+{
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        cli_error("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int m = memfd_create("tellonce-input", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    char buf[65536];
+    size_t total = 0;
+    ssize_t r;
+    while (m >= 0 && (r = read(in, buf, sizeof buf)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || (total += (size_t)r) > IN_FILE_MAX || write(m, buf, (size_t)r) != r) {
+            cli_error("cannot read %s%s", path,
+                      total > IN_FILE_MAX ? ": it is larger than 16 MiB" : "");
+            close(m);
+            m = -1;
+        }
+    }
+    close(in);
+    sodium_memzero(buf, sizeof buf);
+    if (m >= 0) {
+        fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        lseek(m, 0, SEEK_SET);
+    }
+    return m;
+}
+
+/* An unnamed file in path's folder, linked as path only after the command
+ * succeeded: a failed or killed command leaves nothing at path. */
+static int make_out(client *c, const char *path)
+{
+    struct stat st;
+    if (c->nouts >= sizeof c->outs / sizeof c->outs[0]) {
+        cli_error("too many output files");
+        return -1;
+    }
+    if (lstat(path, &st) == 0) {
+        cli_error("%s exists already; choose another name (nothing was exported)", path);
+        return -1;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    int fd = open(dirname(copy), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    free(copy);
+    if (fd < 0) {
+        cli_error("cannot write in the folder of %s: %s", path, strerror(errno));
+        return -1;
+    }
+    c->outs[c->nouts++] = (out_file){.fd = fd, .path = strdup(path)};
+    return fd;
+}
+
+static void link_outs(client *c, int code)
+{
+    for (size_t i = 0; i < c->nouts; i++) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", c->outs[i].fd);
+        if (code == EXIT_OK && c->outs[i].path &&
+            (fsync(c->outs[i].fd) != 0 ||
+             linkat(AT_FDCWD, proc, AT_FDCWD, c->outs[i].path, AT_SYMLINK_FOLLOW) != 0))
+            cli_error("cannot put the result at %s: %s", c->outs[i].path, strerror(errno));
+        close(c->outs[i].fd);
+        free(c->outs[i].path);
+    }
+    c->nouts = 0;
+}
+
+static int send_file(client *c, int index, int fd, const char *name)
+{
+    char text[64];
+    int n = name ? snprintf(text, sizeof text, "arg=%d\nname=%s\n", index, name)
+                 : snprintf(text, sizeof text, "arg=%d\n", index);
+    return tlo_svc_send(c->sock, TLO_SVC_FILE, text, (size_t)n, &fd, 1);
+}
+
+/* Sends the request and what follows it. */
+static int send_request(client *c, const char *nonce, int argc, char **argv)
+{
+    tlo_svc_request r = {.tty = c->tty};
+    tlo_error err = {0};
+    int files[TLO_SVC_FDS_MAX], index[TLO_SVC_FDS_MAX];
+    const char *names[TLO_SVC_FDS_MAX];
+    size_t nfiles = 0;
+    char **args = calloc((size_t)argc * 2 + 1, sizeof *args);
+    int nargs = 0, rc = -1;
+    if (!args)
+        return -1;
+    snprintf(r.nonce, sizeof r.nonce, "%s", nonce);
+    if (c->tty) {
+        struct winsize ws;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+            r.rows = ws.ws_row;
+            r.cols = ws.ws_col;
+        }
+        const char *term = getenv("TERM");
+        snprintf(r.term, sizeof r.term, "%s", term && strlen(term) < sizeof r.term ? term : "");
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *value = NULL;
+        file_kind kind = FILE_IN;
+        bool is_file = false;
+        for (size_t k = 0; i > 0 && k < sizeof file_opts / sizeof file_opts[0]; k++) {
+            if (file_opts[k].command && strcmp(file_opts[k].command, argv[0]))
+                continue;
+            size_t ol = strlen(file_opts[k].opt);
+            if (!strcmp(a, file_opts[k].opt) ||
+                (file_opts[k].short_opt && !strcmp(a, file_opts[k].short_opt))) {
+                if (i + 1 < argc)
+                    value = argv[++i];
+            } else if (!strncmp(a, file_opts[k].opt, ol) && a[ol] == '=') {
+                value = a + ol + 1;
+            } else {
+                continue;
+            }
+            is_file = true;
+            kind = file_opts[k].kind;
+            args[nargs++] = (char *)(uintptr_t)file_opts[k].opt;
+            break;
+        }
+        if (!is_file) {
+            args[nargs++] = (char *)(uintptr_t)a;
+            continue;
+        }
+        if (!value) {
+            args[nargs++] = (char *)(uintptr_t) ""; /* the command says what is missing */
+            continue;
+        }
+        if (nfiles + 2 > TLO_SVC_FDS_MAX) {
+            cli_error("too many files on one command line");
+            goto out;
+        }
+        int fd = kind == FILE_IN ? copy_in(value) : make_out(c, value);
+        if (fd < 0)
+            goto out;
+        files[nfiles] = fd;
+        index[nfiles] = nargs;
+        names[nfiles++] = NULL;
+        if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
+            /* the clip's manifest goes next to it */
+            char mpath[4096];
+            snprintf(mpath, sizeof mpath, "%s.manifest", value);
+            int mfd = make_out(c, mpath);
+            if (mfd < 0)
+                goto out;
+            files[nfiles] = mfd;
+            index[nfiles] = nargs;
+            names[nfiles++] = "manifest";
+        }
+        args[nargs++] = (char *)(uintptr_t)value; /* replaced by the service */
+    }
+    r.argc = nargs;
+    r.argv = args;
+    r.files = (unsigned)nfiles;
+    const char *pass = getenv("TELLONCE_PASSPHRASE");
+    r.secret = pass && *pass;
+    size_t len;
+    char *text = tlo_svc_request_format(&r, &len, &err);
+    if (!text) {
+        cli_error("%s", err.msg);
+        goto out;
+    }
+    int sent = tlo_svc_send(c->sock, TLO_SVC_REQUEST, text, len, NULL, 0);
+    free(text);
+    if (sent == 0 && r.secret)
+        sent = tlo_svc_send(c->sock, TLO_SVC_SECRET, pass, strlen(pass), NULL, 0);
+    for (size_t i = 0; sent == 0 && i < nfiles; i++)
+        sent = send_file(c, index[i], files[i], names[i]);
+    if (sent != 0) {
+        cli_error("the custodian service closed the connection: %s", strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < nfiles; i++) {
+        bool ours = false; /* output fds stay open until they are linked */
+        for (size_t k = 0; k < c->nouts; k++)
+            ours |= c->outs[k].fd == files[i];
+        if (!ours)
+            close(files[i]);
+    }
+    free(args);
+    return rc;
+}
+
+int cli_remote(const char *socket_path, int argc, char **argv)
+{
+    client c = {.sock = -1};
+    tlo_svc_frame f;
+    int code = EXIT_SYSTEM;
+    bool detach_key = !strcmp(argv[0], "record"), stdin_open = true, done = false;
+    char nonce[TLO_SVC_NONCE_HEX + 1] = "";
+
+    if ((c.sock = connect_service(socket_path)) < 0)
+        return EXIT_SYSTEM;
+    the_client = &c;
+    /* a refusal (a uid outside the group) comes instead of the hello */
+    while (tlo_svc_recv(c.sock, &f) == 1 && (f.type == TLO_SVC_STDERR || f.type == TLO_SVC_EXIT)) {
+        if (f.type == TLO_SVC_STDERR) {
+            write_all(STDERR_FILENO, f.data, f.len);
+        } else {
+            int n;
+            code = sscanf((const char *)f.data, "code=%d", &n) == 1 && n > 0 && n < 256
+                       ? n
+                       : EXIT_SYSTEM;
+            tlo_svc_frame_free(&f);
+            close(c.sock);
+            return code;
+        }
+        tlo_svc_frame_free(&f);
+    }
+    if (f.type != TLO_SVC_HELLO) {
+        cli_error("the custodian service at %s did not greet (is it a tellonce service?)",
+                  socket_path);
+        tlo_svc_frame_free(&f);
+        close(c.sock);
+        return EXIT_SYSTEM;
+    }
+    for (char *line = (char *)f.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        if (!strncmp(line, "nonce=", 6))
+            snprintf(nonce, sizeof nonce, "%s", line + 6);
+        else if (!strncmp(line, "notice=", 7))
+            fprintf(stderr, "tellonce: the custodian service says: %s\n", line + 7);
+    }
+    tlo_svc_frame_free(&f);
+
+    c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    if (c.tty)
+        c.saved_ok = tcgetattr(STDIN_FILENO, &c.saved) == 0;
+    if (send_request(&c, nonce, argc, argv) != 0) {
+        link_outs(&c, EXIT_SYSTEM);
+        close(c.sock);
+        return EXIT_USAGE;
+    }
+    if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+        struct sigaction sa = {.sa_handler = on_winch, .sa_flags = SA_RESTART};
+        sigaction(SIGWINCH, &sa, NULL);
+    }
+    signal(SIGTERM, on_fatal);
+    signal(SIGHUP, on_fatal);
+    signal(SIGPIPE, SIG_IGN);
+    set_raw(&c, c.tty);
+
+    while (!done) {
+        struct pollfd p[3] = {{.fd = c.sock, .events = POLLIN},
+                              {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+                              {.fd = winch_pipe[0], .events = POLLIN}};
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[2].revents) {
+            char b[16];
+            struct winsize ws;
+            if (read(winch_pipe[0], b, sizeof b) > 0 && c.tty &&
+                ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+                char text[32];
+                int n = snprintf(text, sizeof text, "%u %u", ws.ws_row, ws.ws_col);
+                tlo_svc_send(c.sock, TLO_SVC_WINSIZE, text, (size_t)n, NULL, 0);
+            }
+        }
+        if (p[1].revents) {
+            uint8_t buf[4096];
+            ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+            if (r > 0 && c.raw && detach_key && memchr(buf, 3, (size_t)r)) {
+                restore_terminal();
+                fprintf(stderr, "\ntellonce: detached; the recording goes on in the custodian "
+                                "service ('tellonce record --attach' returns to it, 'tellonce "
+                                "stop' ends it)\n");
+                code = EXIT_OK;
+                break;
+            }
+            if (r > 0)
+                tlo_svc_send(c.sock, TLO_SVC_STDIN, buf, (size_t)r, NULL, 0);
+            else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+                tlo_svc_send(c.sock, TLO_SVC_EOF, NULL, 0, NULL, 0);
+                stdin_open = false;
+            }
+        }
+        if (!p[0].revents)
+            continue;
+        int got = tlo_svc_recv(c.sock, &f);
+        if (got != 1) {
+            restore_terminal();
+            cli_error("the custodian service closed the connection before the command ended "
+                      "(did it stop? 'systemctl status tellonce-custodian')");
+            code = EXIT_SYSTEM;
+            break;
+        }
+        switch (f.type) {
+        case TLO_SVC_STDOUT:
+            write_all(STDOUT_FILENO, f.data, f.len);
+            break;
+        case TLO_SVC_STDERR:
+            write_all(STDERR_FILENO, f.data, f.len);
+            break;
+        case TLO_SVC_NOTICE:
+            write_all(STDERR_FILENO, f.data, f.len);
+            break;
+        case TLO_SVC_MODE:
+            set_raw(&c, c.tty && strstr((const char *)f.data, "tty=1") != NULL);
+            break;
+        case TLO_SVC_DATA:
+            if (c.ndata < sizeof c.data / sizeof c.data[0]) {
+                c.data[c.ndata++] = f;
+                memset(&f, 0, sizeof f);
+            }
+            break;
+        case TLO_SVC_EXIT: {
+            int n;
+            code = sscanf((const char *)f.data, "code=%d", &n) == 1 && n >= 0 && n < 256
+                       ? n
+                       : EXIT_SYSTEM;
+            done = true;
+            break;
+        }
+        default:
+            break;
+        }
+        tlo_svc_frame_free(&f);
+    }
+    restore_terminal();
+    link_outs(&c, code);
+    close(c.sock);
+    if (code == EXIT_OK && c.ndata)
+        code = cli_remote_client_part(argc, argv, c.data, c.ndata);
+    for (size_t i = 0; i < c.ndata; i++)
+        tlo_svc_frame_free(&c.data[i]);
+    the_client = NULL;
+    return code;
+}
