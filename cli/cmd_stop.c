@@ -2,12 +2,15 @@
  *
  * The custody core finds the recording and decides who may end it
  * (tlo_custody_stop_check: the interviewer who started it, or an
- * administrator); the recording is then sent SIGTERM and ends as on 'q':
+ * administrator); the recording is then sent SIGTERM (in the custodian
+ * service, by the service's parent) and ends as on 'q':
  * it logs its own session-end entry and checkpoint. stop logs nothing. */
 #include "cli.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,17 @@ static bool wait_ended(tlo_custody *v, const tlo_custody_live *live)
             return false;
         poll(NULL, 0, 200);
     }
+}
+
+/* In the custodian service its parent ends the recording child it knows
+ * under the session's id; a recording it does not know (one run outside
+ * it, by the service's user) is signalled directly. */
+static int signal_recording(tlo_custody *v, const tlo_custody_live *live, tlo_error *err)
+{
+    tlo_error serr = {0};
+    if (tlo_service_in_child() && tlo_service_signal(live->session, SIGTERM, &serr) == 0)
+        return 0;
+    return tlo_custody_stop_signal(v, live, err);
 }
 
 int cmd_stop(int argc, char **argv)
@@ -86,7 +100,7 @@ int cmd_stop(int argc, char **argv)
     if (!actor)
         goto out;
     if (tlo_custody_stop_check(v, actor, number, session, &live, &err) != 0 ||
-        tlo_custody_stop_signal(v, &live, &err) != 0) {
+        signal_recording(v, &live, &err) != 0) {
         rc = cli_fail(&err);
         goto out;
     }

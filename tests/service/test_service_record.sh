@@ -201,6 +201,9 @@ wait "$client" 2>/dev/null
 # The recording child dies with the service (PR_SET_PDEATHSIG): its lease goes.
 wait_for 60 "service_killed: the recording child gone" '! case_busy "$hex"'
 [ -z "$(end_status "$sess")" ] && ok || bad "service_killed: the session ended although killed"
+# The killed service's socket stays (the next one replaces it): remove it
+# here, so that svc_start waits for the new one, made after the recovery.
+rm -f "$SVC_SOCKET"
 svc_start
 [ "$(recovered "$sess")" -eq 1 ] && ok || bad "service_killed_recovered_at_start: $(recovered "$sess") session-recovered entries"
 by=$(ledger "SELECT lower(hex(actor)) FROM entries WHERE kind = 24 AND CAST(body AS TEXT) LIKE '%session=$sess%'")
