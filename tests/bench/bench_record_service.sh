@@ -11,7 +11,8 @@
 # it, so its CPU (GNU time of 'custodian run': the parent and every child it
 # waited for) covers one recording, plus its start (the recovery check) and
 # its idle poll loop. The CPU of a service run is the service's plus the
-# client's. Same user for all (the service accepts its own uid): no root
+# client's; a service that records nothing is measured too (its start and
+# end), and the ratio is also given without it. Same user for all (the service accepts its own uid): no root
 # needed.
 # usage: bench_record_service.sh TELLONCE_BINARY [SECONDS]
 # (TELLONCE_BENCH_RECORD_REPS sets REPS, default 3.)
@@ -49,7 +50,8 @@ embedded() {
     echo "$c" >>"$work/cpu.embedded"
 }
 
-through_service() {
+# start_service: 'custodian run' under GNU time ($svc is time's pid).
+start_service() {
     rm -f "$sock"
     /usr/bin/time -f "%U %S %M" -o "$work/svc.time" \
         "$tlo" custodian run --vault "$vault" --socket "$sock" >"$work/svc.out" 2>&1 &
@@ -60,16 +62,36 @@ through_service() {
         n=$((n + 1)); [ "$n" -lt 600 ] || { echo "no socket after 60 s" >&2; exit 1; }
         sleep 0.1
     done
+}
+stop_service() {
+    # SIGTERM to the service itself (GNU time's child): time writes its figures
+    # once the service has ended.
+    kill -TERM "$(pgrep -P "$svc")"
+    wait "$svc" || true
+    svc=
+}
+
+# idle_service: what a service costs that records nothing: its start (the
+# recovery check), its poll loop, its end.
+idle_service() {
+    start_service
+    stop_service
+    local c
+    c=$(cpu_of "$work/svc.time")
+    printf '%-28s CPU %6.2f s\n' "service alone (no client)" "$c"
+    echo "$c" >>"$work/cpu.idle"
+}
+
+through_service() {
+    start_service
     /usr/bin/time -f "%U %S %M" -o "$work/cli.time" \
         "$tlo" --socket "$sock" record BENCH-1 --as Interviewer --duration "$seconds" \
         </dev/null >"$work/cli.out" 2>&1 || { echo "client: $(cat "$work/cli.out")" >&2; exit 1; }
-    kill -TERM "$svc"
-    wait "$svc" || true
-    svc=
+    stop_service
     local cs cc
     cs=$(cpu_of "$work/svc.time")
     cc=$(cpu_of "$work/cli.time")
-    printf '%-28s CPU %6.2f s (service %s, client %s)\n' "through the service" \
+    printf '%-28s CPU %6.2f s (service %.2f, client %.2f)\n' "through the service" \
         "$(python3 -c "print($cs + $cc)")" "$cs" "$cc"
     echo "$cs $cc" >>"$work/cpu.service"
 }
@@ -77,16 +99,20 @@ through_service() {
 for _ in $(seq "$reps"); do
     embedded
     through_service
+    idle_service
 done
-python3 - "$work/cpu.embedded" "$work/cpu.service" <<'EOF'
+python3 - "$work/cpu.embedded" "$work/cpu.service" "$work/cpu.idle" <<'EOF'
 import statistics, sys
 emb = [float(l) for l in open(sys.argv[1])]
 svc = [sum(map(float, l.split())) for l in open(sys.argv[2])]
 cli = [float(l.split()[1]) for l in open(sys.argv[2])]
+idle = [float(l) for l in open(sys.argv[3])]
 ratios = [b / a for a, b in zip(emb, svc)]
-me, ms = statistics.median(emb), statistics.median(svc)
+me, ms, mi = statistics.median(emb), statistics.median(svc), statistics.median(idle)
 print(f"CPU ratio service / in-process, per pair: {', '.join(f'{r:.3f}' for r in ratios)}; "
       f"median {statistics.median(ratios):.3f}")
 print(f"median CPU {ms:.2f} s / {me:.2f} s = {ms / me:.3f} (target <= 1.02); "
       f"of it the client {statistics.median(cli):.2f} s")
+print(f"the service alone (start, idle, end): median {mi:.2f} s; without it "
+      f"{ms - mi:.2f} s / {me:.2f} s = {(ms - mi) / me:.3f}")
 EOF
