@@ -14,12 +14,19 @@
 # client's; a service that records nothing is measured too (its start and
 # end), and the ratio is also given without it. Same user for all (the service accepts its own uid): no root
 # needed.
+# Both also print the recording's own "CPU: ... of Z s while recording" line
+# (the recording process's CPU from its start to its end: in the service the
+# child's, with its relay thread), the figure without any start-up cost.
 # usage: bench_record_service.sh TELLONCE_BINARY [SECONDS]
-# (TELLONCE_BENCH_RECORD_REPS sets REPS, default 3.)
+# (TELLONCE_BENCH_RECORD_REPS sets REPS, default 3; TELLONCE_BENCH_RECORD_LIVE=0
+# runs the simulated room as fast as the machine can instead of live: the
+# same frames each run, so less of the encoder's own variation.)
 set -euo pipefail
 tlo=$1
 seconds=${2:-60}
 reps=${TELLONCE_BENCH_RECORD_REPS:-3}
+nolive=()
+[ "${TELLONCE_BENCH_RECORD_LIVE:-1}" = 0 ] && nolive=(--no-live)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/tlo-bench-rsvc.XXXXXX")
 svc=
 cleanup() {
@@ -42,12 +49,13 @@ cpu_of() { read -r u s _ <"$1" && python3 -c "print($u + $s)"; }
 
 embedded() {
     /usr/bin/time -f "%U %S %M" -o "$work/emb.time" \
-        "$tlo" record BENCH-1 --as Interviewer --vault "$vault" --duration "$seconds" \
+        "$tlo" record BENCH-1 --as Interviewer --vault "$vault" --duration "$seconds" "${nolive[@]}" \
         </dev/null >"$work/emb.out" 2>&1
     local c
     c=$(cpu_of "$work/emb.time")
-    printf '%-28s CPU %6.2f s\n' "in-process record" "$c"
+    printf '%-28s CPU %6.2f s   %s\n' "in-process record" "$c" "$(grep '^CPU:' "$work/emb.out" || true)"
     echo "$c" >>"$work/cpu.embedded"
+    sed -n 's/^CPU: .* of \([0-9.]*\) s while recording.*/\1/p' "$work/emb.out" >>"$work/rec.embedded"
 }
 
 # start_service: 'custodian run' under GNU time ($svc is time's pid).
@@ -85,15 +93,16 @@ idle_service() {
 through_service() {
     start_service
     /usr/bin/time -f "%U %S %M" -o "$work/cli.time" \
-        "$tlo" --socket "$sock" record BENCH-1 --as Interviewer --duration "$seconds" \
+        "$tlo" --socket "$sock" record BENCH-1 --as Interviewer --duration "$seconds" "${nolive[@]}" \
         </dev/null >"$work/cli.out" 2>&1 || { echo "client: $(cat "$work/cli.out")" >&2; exit 1; }
     stop_service
     local cs cc
     cs=$(cpu_of "$work/svc.time")
     cc=$(cpu_of "$work/cli.time")
-    printf '%-28s CPU %6.2f s (service %.2f, client %.2f)\n' "through the service" \
-        "$(python3 -c "print($cs + $cc)")" "$cs" "$cc"
+    printf '%-28s CPU %6.2f s (service %.2f, client %.2f)   %s\n' "through the service" \
+        "$(python3 -c "print($cs + $cc)")" "$cs" "$cc" "$(grep '^CPU:' "$work/cli.out" || true)"
     echo "$cs $cc" >>"$work/cpu.service"
+    sed -n 's/^CPU: .* of \([0-9.]*\) s while recording.*/\1/p' "$work/cli.out" >>"$work/rec.service"
 }
 
 for _ in $(seq "$reps"); do
@@ -101,9 +110,11 @@ for _ in $(seq "$reps"); do
     through_service
     idle_service
 done
-python3 - "$work/cpu.embedded" "$work/cpu.service" "$work/cpu.idle" <<'EOF'
+python3 - "$work/cpu.embedded" "$work/cpu.service" "$work/cpu.idle" "$work/rec.embedded" \
+    "$work/rec.service" <<'EOF'
 import statistics, sys
 emb = [float(l) for l in open(sys.argv[1])]
+re_, rs = ([float(l) for l in open(p)] for p in sys.argv[4:6])
 svc = [sum(map(float, l.split())) for l in open(sys.argv[2])]
 cli = [float(l.split()[1]) for l in open(sys.argv[2])]
 idle = [float(l) for l in open(sys.argv[3])]
@@ -115,4 +126,10 @@ print(f"median CPU {ms:.2f} s / {me:.2f} s = {ms / me:.3f} (target <= 1.02); "
       f"of it the client {statistics.median(cli):.2f} s")
 print(f"the service alone (start, idle, end): median {mi:.2f} s; without it "
       f"{ms - mi:.2f} s / {me:.2f} s = {(ms - mi) / me:.3f}")
+if re_ and rs:
+    rr = [b / a for a, b in zip(re_, rs)]
+    print(f"while recording (the recording's own line), per pair: "
+          f"{', '.join(f'{r:.3f}' for r in rr)}; median {statistics.median(rr):.3f}; "
+          f"medians {statistics.median(rs):.2f} s / {statistics.median(re_):.2f} s = "
+          f"{statistics.median(rs) / statistics.median(re_):.3f}")
 EOF
