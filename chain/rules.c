@@ -59,11 +59,13 @@ static const tlo_kind_rule rules[] = {
      1,
      {"segments", "session", "status"},
      "the key that started the session"},
+    /* The custodian too: the service recovers at its start, with nobody
+     * there to sign (custody/recover.c, tlo_custody_recover_auto). */
     {TLO_ENTRY_SESSION_RECOVERED,
-     INTERVIEWER | ADMIN,
+     INTERVIEWER | ADMIN | CUSTODIAN,
      1,
      {"segments", "session"},
-     "an interviewer or an administrator"},
+     "an interviewer, an administrator, or the custodian"},
     {TLO_ENTRY_DEVICE_EVENT,
      SESSION,
      1,

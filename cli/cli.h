@@ -118,6 +118,13 @@ int cmd_verify_export(int argc, char **argv);
 int cli_parse_session_time(const char *s, uint64_t *ms);
 int cmd_mark(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+/* The custodian service's start (cmd_recover.c): recovers every session
+ * left open, signed by the custodian (tlo_custody_recover_auto); says what
+ * it did on stderr and passes each line to notice (for the next client),
+ * a failure too. The service starts anyway: returns EXIT_OK, or the exit
+ * code when the vault cannot be opened. */
+int cli_recover_at_start(const char *vault, void (*notice)(const char *text));
+int cmd_stop(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_prove(int argc, char **argv);

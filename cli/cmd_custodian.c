@@ -37,36 +37,24 @@ const tlo_vault_identity *cli_service_custodian(void)
     return service_custodian;
 }
 
-/* What the service does before it takes connections. */
+/* What the service does before it takes connections: unlocks the
+ * custodian, then recovers every session a killed service (or recording)
+ * left open, signed by the custodian, says so on its stderr and tells the
+ * next client (cli_recover_at_start, cmd_recover.c). */
 static int service_start(const char *vault)
 {
     int rc;
-    size_t open_sessions = 0;
     tlo_error err = {0};
     tlo_custody *v = cli_open(vault, false, &rc);
     if (!v)
         return rc;
-    if (tlo_custody_custodian_unlock(v, &service_custodian, &err) != 0) {
+    if (tlo_custody_custodian_unlock(v, &service_custodian, &err) != 0)
         rc = cli_fail(&err);
-        tlo_custody_close(v);
-        return rc;
-    }
-    if (tlo_custody_recover_count(v, &open_sessions, &err) != 0) {
-        rc = cli_fail(&err);
-        tlo_custody_close(v);
-        return rc;
-    }
-    if (open_sessions) {
-        char text[300];
-        snprintf(text, sizeof text,
-                 "%zu session(s) of this vault were left open by a crash; an interviewer or "
-                 "administrator closes them with 'tellonce recover'",
-                 open_sessions);
-        fprintf(stderr, "tellonce custodian: %s\n", text);
-        tlo_service_notice(text);
-    }
     tlo_custody_close(v);
-    return 0;
+    if (rc)
+        return rc;
+    tlo_service_set_custodian(service_custodian);
+    return cli_recover_at_start(vault, tlo_service_notice);
 }
 
 static bool allowed(const char *command)

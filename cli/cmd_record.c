@@ -34,11 +34,13 @@ static void record_usage(FILE *f)
     fprintf(
         f, "usage: tellonce record CASE --as NAME [--room simulated|PROFILE] [--duration SECONDS]\n"
            "                       [--monitor] [--passphrase-file FILE] [--vault DIR]\n"
+           "       tellonce record --attach [SESSION] --as NAME   (through the custodian service)\n"
            "\n"
            "Records one continuous session of CASE in a room: the built-in simulated room\n"
            "(two test-pattern cameras with a running clock, synthesized speech), or the room\n"
            "profile PROFILE (docs/rooms.md). It runs until --duration, 'q' (confirmed with\n"
-           "'y'), Ctrl-C or SIGTERM. Every segment is sealed as it is recorded and logged;\n"
+           "'y'), Ctrl-C, 'tellonce stop' or SIGTERM; its terminal closing or its reader\n"
+           "going away does not end it. Every segment is sealed as it is recorded and logged;\n"
            "the session's start and end are signed entries, and a checkpoint is written at\n"
            "the end. NAME must be an interviewer.\n"
            "\n"
@@ -49,6 +51,11 @@ static void record_usage(FILE *f)
            "--monitor opens a window with all cameras for the observation room; nothing\n"
            "it shows is written.\n"
            "\n"
+           "Through the custodian service, Ctrl-C detaches this terminal and the session goes\n"
+           "on; --attach joins a live session of the service from another terminal (NAME: the\n"
+           "interviewer who started it, or an administrator), with its status line, markers\n"
+           "and 'q' 'y'. Without SESSION it joins the only live one NAME may join.\n"
+           "\n"
            "For tests: --no-live runs the simulated room as fast as the machine can (needs\n"
            "--duration); --test-fail-camera N@SECONDS makes camera N fail at that time.\n");
 }
@@ -57,7 +64,7 @@ typedef struct rec_opts {
     const char *as, *vault, *pass_file, *room_spec;
     uint64_t duration, fail_at_ms;
     unsigned fail_camera;
-    bool live, monitor;
+    bool live, monitor, attach;
 } rec_opts;
 
 /* The operator's terminal while recording. */
@@ -281,7 +288,7 @@ static bool ui_read(ui *u)
     for (ssize_t i = 0; i < n; i++) {
         if (u->tty_in) {
             on_key(u, (unsigned char)buf[i]);
-        } else if (buf[i] == '\n') {
+        } else if (buf[i] == '\n' || buf[i] == '\r') { /* '\r': Enter of a raw terminal */
             u->line[u->line_len] = '\0';
             on_line(u, u->line);
             u->line_len = 0;
@@ -371,6 +378,9 @@ static int record_option(int c, rec_opts *o)
     case 'M':
         o->monitor = true;
         break;
+    case 'a':
+        o->attach = true;
+        break;
     case 'L':
         o->live = false;
         break;
@@ -398,6 +408,7 @@ static int record_options(int argc, char **argv, rec_opts *o)
                                          {"room", required_argument, NULL, 'r'},
                                          {"duration", required_argument, NULL, 'd'},
                                          {"monitor", no_argument, NULL, 'M'},
+                                         {"attach", no_argument, NULL, 'a'},
                                          {"no-live", no_argument, NULL, 'L'},
                                          {"test-fail-camera", required_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
@@ -407,6 +418,14 @@ static int record_options(int argc, char **argv, rec_opts *o)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
         if ((rc = record_option(c, o)) >= 0)
             return rc;
+    if (o->attach) {
+        if (argc - optind > 1 || !o->as) {
+            cli_error("record --attach takes [SESSION] and --as NAME; see 'tellonce record "
+                      "--help'");
+            return EXIT_USAGE;
+        }
+        return -1;
+    }
     if (argc - optind != 1 || !o->as) {
         cli_error("record takes CASE and --as NAME; see 'tellonce record --help'");
         return EXIT_USAGE;
@@ -472,7 +491,15 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
             number, tlo_custody_record_session(t->rec), room->name, room->n_cameras,
             room->n_cameras == 1 ? "" : "s", room->n_microphones,
             room->n_microphones == 1 ? "" : "s", encoder,
-            o->duration ? "" : "; 'q' or Ctrl-C ends the session");
+            tlo_service_in_child() ? ""
+            : o->duration          ? ""
+                                   : "; 'q' or Ctrl-C ends the session");
+    if (tlo_service_in_child())
+        fprintf(stderr,
+                "In the custodian service: 'q' then 'y' ends the session; Ctrl-C detaches this "
+                "terminal and the session goes on ('tellonce record --attach %s --as NAME' "
+                "returns to it, 'tellonce stop' ends it).\n",
+                tlo_custody_record_session(t->rec));
     if (isatty(0)) {
         fprintf(stderr, "Press 'm' to add a marker, 'q' to end.\n");
         raw = raw_keys(&saved);
@@ -480,7 +507,13 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
     ui u = {.t = t, .tty_in = raw};
     running = t->rec;
     struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
+    /* In the service a client's Ctrl-C detaches it (cli/remote.c): an
+     * interrupt reaching the recording (a 0x03 a client let through to the
+     * pty) must not end it either. */
+    if (tlo_service_in_child())
+        signal(SIGINT, SIG_IGN);
+    else
+        sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     bool ui_started = pthread_create(&tid, NULL, ui_thread, &u) == 0;
     t->setup_cpu = process_cpu();
@@ -540,13 +573,82 @@ static int record_finish(term *t, int rc, const char *number, const char *as)
     return rc;
 }
 
+/* In the custodian service: the session is attachable under its id, so that
+ * 'record --attach' and 'stop' find it. The owner text is what the parent
+ * lists; nothing is decided on it (record_attach checks the ledger). */
+static void record_attachable(term *t, const tlo_custody_case *cs, const char *as)
+{
+    if (!tlo_service_in_child())
+        return;
+    char owner[400], hex[2 * TLO_ID_BYTES + 1], name[TLO_NAME_MAX + 1];
+    tlo_error err = {0};
+    tlo_hex(hex, cs->id, TLO_ID_BYTES);
+    tlo_clean_text(name, sizeof name, as);
+    const tlo_service_peer *peer = tlo_service_client();
+    snprintf(owner, sizeof owner, "case=%s uid=%u name=%s", hex, peer ? (unsigned)peer->uid : 0,
+             name);
+    if (tlo_service_register(tlo_custody_record_session(t->rec), owner, &err) != 0)
+        cli_error("the session records, but no other terminal can attach to it (%s); 'q' then "
+                  "'y' here, or 'tellonce stop', ends it",
+                  err.msg);
+}
+
+/* record --attach [SESSION]: joins a live session of the service. */
+static int record_attach(const rec_opts *o, const char *session)
+{
+    if (!tlo_service_in_child()) {
+        cli_error("record --attach joins a recording of the custodian service (--socket PATH, "
+                  "or $TELLONCE_SOCKET); a recording in a process of its own is watched at its "
+                  "own terminal, and 'tellonce stop' ends it");
+        return EXIT_USAGE;
+    }
+    if (session && (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32)) {
+        cli_error("record --attach takes a session id, 32 lowercase hex digits ('tellonce log' "
+                  "shows them)");
+        return EXIT_USAGE;
+    }
+    int rc;
+    tlo_error err = {0};
+    tlo_custody_live live;
+    tlo_custody *v = cli_open(o->vault, false, &rc);
+    if (!v)
+        return rc;
+    tlo_vault_identity *actor =
+        cli_acting(v, o->as, o->pass_file, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
+                   "interviewer or administrator", &rc);
+    /* The same decision as 'stop': the interviewer who started it, or an
+     * administrator, on what the ledger and the case's lease say. */
+    bool may = false;
+    if (actor && tlo_custody_stop_check(v, actor, NULL, session, &live, &err) == 0) {
+        may = true;
+    } else if (actor) {
+        rc = cli_fail(&err);
+        if (err.code == TLO_EDENIED)
+            cli_error("only the interviewer who started it, or an administrator, may attach");
+    }
+    tlo_vault_identity_free(actor);
+    tlo_custody_close(v);
+    if (!may)
+        return rc;
+    if (tlo_service_attach(live.session, &err) != 0) {
+        cli_error("cannot attach to session %s: %s (is it recording in this service?)",
+                  live.session, err.msg);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK; /* the client is the recording's now: this exit code is not sent */
+}
+
 int cmd_record(int argc, char **argv)
 {
     rec_opts o = {.room_spec = "simulated", .live = true};
     tlo_hw_room room;
     const char *encoder = NULL;
     int rc = record_options(argc, argv, &o);
-    if (rc >= 0 || (rc = record_setup(&o, &room, &encoder)) >= 0)
+    if (rc >= 0)
+        return rc;
+    if (o.attach)
+        return record_attach(&o, optind < argc ? argv[optind] : NULL);
+    if ((rc = record_setup(&o, &room, &encoder)) >= 0)
         return rc;
     const char *number = argv[optind];
     tlo_vault_identity *actor = NULL;
@@ -561,6 +663,13 @@ int cmd_record(int argc, char **argv)
         !(actor = cli_acting(v, o.as, o.pass_file, TLO_ROLE_INTERVIEWER,
                              "interviewer (only interviewers record)", &rc)))
         goto out;
+    /* From here a session may start: the client going away (its terminal
+     * closed, its pipes or the service's connection gone) never ends it.
+     * Writes to a reader that is gone fail with EPIPE instead of killing
+     * the process; a hangup is ignored: 'tellonce stop', 'q', --duration
+     * or SIGTERM end it, each logging the session's end. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     tlo_custody_record_params p = {.cs = &cs,
                                    .room = &room,
                                    .encoder = encoder,
@@ -572,10 +681,12 @@ int cmd_record(int argc, char **argv)
                                    .fail_at_ms = o.fail_at_ms,
                                    .on_event = on_event,
                                    .ctx = &t};
-    if (tlo_custody_record_start(v, actor, &p, &t.rec, &err) != 0)
+    if (tlo_custody_record_start(v, actor, &p, &t.rec, &err) != 0) {
         rc = cli_fail(&err);
-    else
+    } else {
+        record_attachable(&t, &cs, o.as);
         rc = record_live(&t, number, &room, encoder, &o, tlo_custody_dir(v));
+    }
     if (t.rec) /* the session started: it ends in the ledger whatever happened */
         rc = record_finish(&t, rc, number, o.as);
 out:

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void recover_usage(FILE *f)
 {
@@ -97,4 +98,69 @@ int cmd_recover(int argc, char **argv)
     tlo_vault_identity_free(actor);
     tlo_custody_close(v);
     return rc;
+}
+
+/* What the service's recovery did, for its stderr and its next client. */
+static void tell_auto(const tlo_custody_recovery *r, void (*notice)(const char *text))
+{
+    char line[600];
+    for (size_t i = 0; i < r->n; i++) {
+        const tlo_custody_recovery_step *s = &r->step[i];
+        size_t parts = 0;
+        uint64_t ms = 0;
+        for (size_t j = 0; j < r->n; j++)
+            if (!r->step[j].closed && !r->step[j].skipped &&
+                !strcmp(r->step[j].session, s->session)) {
+                parts++;
+                ms += r->step[j].ms;
+            }
+        if (s->skipped)
+            snprintf(line, sizeof line,
+                     "session %s (case %s) was left open but is live outside the service (%s): "
+                     "left alone; if it does not end cleanly, run 'tellonce recover'",
+                     s->session, s->case_hex, s->held_by);
+        else if (s->closed)
+            snprintf(line, sizeof line,
+                     "session %s (case %s), left open when the service or its recording "
+                     "stopped, was recovered at the service's start: %llu segments in all, %zu "
+                     "sealed again from unfinished files (%.1f s); entry %llu, signed by the "
+                     "custodian ('tellonce log --case %s' shows it)",
+                     s->session, s->case_hex, (unsigned long long)s->segments, parts,
+                     (double)ms / 1000, (unsigned long long)s->seq, s->case_hex);
+        else
+            continue;
+        fprintf(stderr, "%s: %s\n", cli_prog, line);
+        if (notice)
+            notice(line);
+    }
+}
+
+int cli_recover_at_start(const char *vault, void (*notice)(const char *text))
+{
+    int rc;
+    tlo_error err = {0};
+    tlo_custody_recovery r = {0};
+    tlo_custody_recovery_summary sum;
+    tlo_custody *v = cli_open(vault, false, &rc);
+    if (!v)
+        return rc;
+    int frc = tlo_custody_recover_auto(v, &r, &sum, &err);
+    tell_auto(&r, notice); /* what was done before any failure is logged */
+    if (frc) {
+        /* The service still starts: what it decides later fails closed on
+         * its own, and 'tellonce recover' can be run once this is fixed. */
+        char line[TLO_ERROR_MSG_MAX + 200];
+        snprintf(line, sizeof line,
+                 "the recovery at the service's start failed: %s; the sessions it did not "
+                 "close stay open: once that is fixed, run 'tellonce recover'",
+                 err.msg[0] ? err.msg : tlo_strerror(err.code));
+        fprintf(stderr, "%s: error: %s\n", cli_prog, line);
+        if (notice)
+            notice(line);
+    } else if (sum.sessions == 0 && sum.skipped == 0) {
+        fprintf(stderr, "%s: every session of the vault is closed; nothing to recover\n", cli_prog);
+    }
+    tlo_custody_recovery_free(&r);
+    tlo_custody_close(v);
+    return EXIT_OK;
 }

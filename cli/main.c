@@ -32,6 +32,7 @@ static const struct command commands[] = {
     {"export", cmd_export, "export a granted clip as MP4 with a signed manifest"},
     {"verify-export", cmd_verify_export, "check an exported clip against its manifest, no key"},
     {"recover", cmd_recover, "close sessions a crash left open"},
+    {"stop", cmd_stop, "end a live recording (its interviewer or an administrator)"},
     {"devices", cmd_devices, "cameras and microphones found"},
     {"log", cmd_log, "the custody log, as a person reads it"},
     {"verify", cmd_verify, "verify the custody ledger, without any key"},

@@ -1058,4 +1058,52 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
                         tlo_error *err);
 void tlo_custody_recovery_free(tlo_custody_recovery *r);
 
+/* What an automatic recovery did, counted from its steps. */
+typedef struct tlo_custody_recovery_summary {
+    size_t sessions; /* closed as recovered (a step with closed) */
+    size_t salvaged; /* segments sealed again from unfinished files (parts) */
+    size_t skipped;  /* live sessions left alone (their lease is held) */
+} tlo_custody_recovery_summary;
+
+/* The recovery the custodian service runs at its start (tellonce custodian
+ * run, before it accepts a connection): as tlo_custody_recover, with nobody
+ * there to sign, so the custodian signs every entry, the session-recovered
+ * ones too (docs/ledger.md), and the access-granted entry names the
+ * custodian's own key as actor. A session whose lease is held (a recording
+ * outside the service) is left alone, as a step with skipped. out gets the
+ * steps (session ids, parts kept; also on error: free it with
+ * tlo_custody_recovery_free), *sum (if not NULL) counts them, so that the
+ * service can tell the next clients. No open session: 0, nothing logged. */
+int tlo_custody_recover_auto(tlo_custody *v, tlo_custody_recovery *out,
+                             tlo_custody_recovery_summary *sum, tlo_error *err);
+
+/* A live recording: a session the ledger started and not ended whose
+ * case's lease (custody/lease.c) is held by a recorder, process pid, as the
+ * kernel's lock table says (the lease file's words alone are not trusted). */
+typedef struct tlo_custody_live {
+    char session[33];
+    char case_hex[33];
+    uint8_t case_id[TLO_ID_BYTES];
+    uint8_t recorder[32]; /* actor of its session-start entry */
+    long pid;
+} tlo_custody_live;
+
+/* Every live recording of the vault (*list malloc'd: free it). */
+int tlo_custody_live_list(tlo_custody *v, tlo_custody_live **list, size_t *n, tlo_error *err);
+
+/* The live recording 'stop' means, and whether actor may end it: the
+ * interviewer who started it, or an administrator. case_number (NULL: any
+ * case) and session (NULL: the only live one actor may stop) narrow it.
+ * 0 and *out; TLO_ENOTFOUND (none live), TLO_EARG (several: name one),
+ * TLO_EDENIED (another interviewer's). Nothing is logged: the recording
+ * logs its own end. */
+int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, const char *case_number,
+                           const char *session, tlo_custody_live *out, tlo_error *err);
+
+/* Sends live's recorder SIGTERM (it ends the session as on 'q'), after
+ * checking through a pidfd that the process still holds the lease: a
+ * recording that has ended since is TLO_ENOTFOUND. For the embedded
+ * command; in the service the parent signals its recording child. */
+int tlo_custody_stop_signal(tlo_custody *v, const tlo_custody_live *live, tlo_error *err);
+
 #endif

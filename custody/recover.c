@@ -579,14 +579,13 @@ static int clean_tmp(const scan *sc, const char *tmp, tlo_error *err)
     return rc;
 }
 
-int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_recovery *out,
-                        tlo_error *err)
+/* The recovery, as actor, or as the custodian alone when actor is NULL. */
+static int recover_as(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_recovery *out,
+                      tlo_error *err)
 {
     scan sc;
-    memset(out, 0, sizeof *out);
-    int rc = custody_check_actor(v, actor, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                 "interviewer or administrator", NULL, err);
-    if (rc || (rc = scan_ledger(v, &sc, err)) != 0)
+    int rc = scan_ledger(v, &sc, err);
+    if (rc)
         return rc;
     char *objects = tlo_custody_path(v, "objects"), *tmp = NULL;
     if (!objects)
@@ -599,6 +598,8 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     tlo_vault_identity *cust = NULL;
     if (rc == 0 && any)
         rc = custody_custodian(v, &cust, err);
+    if (rc == 0 && any && !actor)
+        actor = cust; /* the service's start: nobody else is there to sign */
     for (size_t i = 0; i < sc.n && rc == 0; i++) {
         if (sc.s[i].ended)
             continue;
@@ -636,6 +637,34 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
     free(objects);
     free(tmp);
     scan_free(&sc);
+    return rc;
+}
+
+int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_recovery *out,
+                        tlo_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = custody_check_actor(v, actor, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
+                                 "interviewer or administrator", NULL, err);
+    return rc ? rc : recover_as(v, actor, out, err);
+}
+
+int tlo_custody_recover_auto(tlo_custody *v, tlo_custody_recovery *out,
+                             tlo_custody_recovery_summary *sum, tlo_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (sum)
+        memset(sum, 0, sizeof *sum);
+    int rc = recover_as(v, NULL, out, err);
+    for (size_t i = 0; sum && i < out->n; i++) {
+        const tlo_custody_recovery_step *st = &out->step[i];
+        if (st->skipped)
+            sum->skipped++;
+        else if (st->closed)
+            sum->sessions++;
+        else
+            sum->salvaged++;
+    }
     return rc;
 }
 

@@ -62,6 +62,13 @@ static struct {
        .master = -1,
        .wake = {-1, -1}};
 
+static const tlo_vault_identity *svc_custodian;
+
+void tlo_service_set_custodian(const tlo_vault_identity *cust)
+{
+    svc_custodian = cust;
+}
+
 bool tlo_service_in_child(void)
 {
     return g.in_child;
@@ -553,7 +560,8 @@ static void log_refusal(const svc_child_args *a, const char *command, const char
                 (unsigned)a->peer.uid, (int)a->peer.pid, reason, err.msg);
         return;
     }
-    if (tlo_custody_open(a->cfg->vault, false, &v, &err) == 0) {
+    if (tlo_custody_open(a->cfg->vault, false, &v, &err) == 0 &&
+        (!svc_custodian || tlo_custody_adopt_custodian(v, svc_custodian, &err) == 0)) {
         tlo_custody_set_client(v, (uint32_t)a->peer.uid, (uint32_t)a->peer.pid);
         tlo_custody_log_refusal(v, command, reason, &err);
     }

@@ -52,6 +52,12 @@ typedef struct tlo_service_config {
  * with the error in err. Messages for the operator go to stderr. */
 int tlo_service_run(const tlo_service_config *cfg, tlo_error *err);
 
+/* The custodian's identity the service unlocked at its start (kept by the
+ * caller for the service's life): the children's refusal entries are signed
+ * with it, without unlocking custodian.id again. */
+struct tlo_vault_identity;
+void tlo_service_set_custodian(const struct tlo_vault_identity *cust);
+
 /* Adds a line every client of the next connection (one) is told first. */
 void tlo_service_notice(const char *text);
 

@@ -528,6 +528,41 @@ static void test_who_signs_which_kind(void)
     free_person(&other);
 }
 
+/* The finding (issue 11): the service recovers the sessions a crash left
+ * open when it starts, with nobody there to sign: the custodian signs the
+ * session-recovered entry. Only the custodian gains it: a prosecutor's
+ * session-recovered still fails. */
+static void test_custodian_signs_session_recovered(void)
+{
+    char path[256], body[600], a[65], b[65];
+    tlo_error err = {0};
+    person prosecutor = make_person();
+    snprintf(path, sizeof path, "%s/recovered.db", dir);
+    build(path, 1); /* 0 genesis, 1 officer, 2 case-open of filler 0 */
+    tlo_chain *c = tlo_chain_open(path, false, &err);
+    snprintf(body, sizeof body, "box_pk=%s\nname=王芳\npk=%s\nroles=prosecutor\n",
+             hex32(a, prosecutor.box_pk), hex32(b, prosecutor.pk));
+    CHECK(append_text(c, TLO_ENTRY_USER_ADD, body, &admin, &err) == 0); /* 3 */
+    char fb[256];
+    tlo_chain_draft d = filler(0, fb);
+    static const char start[] = "cameras=2\nmicrophones=1\nroom=simulated\n"
+                                "session=00112233445566778899aabbccddeeff\n";
+    d.kind = TLO_ENTRY_SESSION_START;
+    d.body = (const uint8_t *)start;
+    d.body_len = strlen(start);
+    CHECK(tlo_chain_append(c, &d, 1, &officer.signer, NULL, &err) == 0); /* 4 */
+    tlo_chain_close(c);
+    static const char rec[] = "kept_bytes=0\nrecovered_ms=0\nrecovered_segments=0\nsegments=0\n"
+                              "session=00112233445566778899aabbccddeeff\nstatus=recovered\n"
+                              "unfinished=\nunfinished_bytes=0\n";
+    expect_kind(path, TLO_ENTRY_SESSION_RECOVERED, rec, &custodian, "");
+    expect_kind(path, TLO_ENTRY_SESSION_RECOVERED, rec, &officer, "");
+    expect_kind(path, TLO_ENTRY_SESSION_RECOVERED, rec, &prosecutor,
+                "entry 5 (session-recovered) is signed by a key of prosecutor; only an "
+                "interviewer, an administrator, or the custodian may sign it");
+    free_person(&prosecutor);
+}
+
 int main(void)
 {
     CHECK(sodium_init() >= 0);
@@ -539,6 +574,7 @@ int main(void)
     test_tampering();
     test_keys();
     test_who_signs_which_kind();
+    test_custodian_signs_session_recovered();
     test_concurrent();
     test_batched_signatures();
     free_person(&admin);
