@@ -78,7 +78,11 @@ static const struct {
 };
 
 /* Which table row, if any, argv[i] is for command; *value its value (the
- * next argument, or after '='), *used how many arguments it takes. */
+ * next argument, or after '=', or after a short option's letter), *used how
+ * many arguments it takes. As getopt_long reads them: a long option also by
+ * any abbreviation ("--pass", "--o=F";
+ * one that abbreviates a file option counts as it), a short one also with
+ * its value attached ("-oFILE"). After "--" nothing is an option. */
 static int file_opt(const char *command, int argc, char **argv, int i, const char **value,
                     int *used)
 {
@@ -86,25 +90,34 @@ static int file_opt(const char *command, int argc, char **argv, int i, const cha
     for (size_t k = 0; k < sizeof file_opts / sizeof file_opts[0]; k++) {
         if (file_opts[k].command && strcmp(file_opts[k].command, command))
             continue;
-        size_t ol = strlen(file_opts[k].opt);
-        if (!strcmp(a, file_opts[k].opt) ||
-            (file_opts[k].short_opt && !strcmp(a, file_opts[k].short_opt))) {
+        const char *opt = file_opts[k].opt, *so = file_opts[k].short_opt;
+        size_t ol = strlen(opt);
+        if (so && a[0] == '-' && a[1] == so[1] && a[2]) { /* -oFILE */
+            *value = a + 2;
+            *used = 1;
+            return (int)k;
+        }
+        if (so && !strcmp(a, so)) {
             *value = i + 1 < argc ? argv[i + 1] : NULL;
             *used = 2;
             return (int)k;
         }
-        if (!strncmp(a, file_opts[k].opt, ol) && a[ol] == '=') {
-            *value = a + ol + 1;
-            *used = 1;
-            return (int)k;
-        }
+        if (strncmp(a, "--", 2) != 0 || !a[2])
+            continue;
+        const char *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl < 3 || nl > ol || strncmp(a, opt, nl) != 0)
+            continue; /* not this option, nor an abbreviation of it */
+        *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        *used = eq ? 1 : 2;
+        return (int)k;
     }
     return -1;
 }
 
 int cli_service_run(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *value;
         int used, k = file_opt(argv[0], argc, argv, i, &value, &used);
         if (k < 0)
@@ -116,8 +129,13 @@ int cli_service_run(int argc, char **argv)
         if (value && file_opts[k].kind == FILE_ROOM && !strcmp(value, "simulated"))
             continue;
         if (value && tlo_service_file_fd(value) < 0) {
+            char why[300];
+            snprintf(why, sizeof why,
+                     "%s names a path (%.100s): the service opens none for a client",
+                     file_opts[k].opt, value);
+            tlo_service_refused(argv[0], why);
             cli_error("%s %s: the custodian service opens no file for a client; tellonce hands "
-                      "it the file itself (this request did not come from tellonce)",
+                      "it the file itself (this request did not come from tellonce; logged)",
                       file_opts[k].opt, value);
             return EXIT_USAGE;
         }
@@ -307,11 +325,11 @@ static void link_outs(client *c, int code)
     c->nouts = 0;
 }
 
-static int send_file(client *c, int index, int fd, const char *name)
+static int send_file(client *c, int index, int fd, const char *name, bool out)
 {
-    char text[64];
-    int n = name ? snprintf(text, sizeof text, "arg=%d\nname=%s\n", index, name)
-                 : snprintf(text, sizeof text, "arg=%d\n", index);
+    char text[80];
+    int n = name ? snprintf(text, sizeof text, "arg=%d\nname=%s\nout=%d\n", index, name, out)
+                 : snprintf(text, sizeof text, "arg=%d\nout=%d\n", index, out);
     return tlo_svc_send(c->sock, TLO_SVC_FILE, text, (size_t)n, &fd, 1);
 }
 
@@ -321,6 +339,7 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
     tlo_svc_request r = {.tty = c->tty};
     tlo_error err = {0};
     int files[TLO_SVC_FDS_MAX], index[TLO_SVC_FDS_MAX];
+    bool outs[TLO_SVC_FDS_MAX];
     const char *names[TLO_SVC_FDS_MAX];
     size_t nfiles = 0;
     char **args = calloc((size_t)argc * 2 + 1, sizeof *args);
@@ -339,6 +358,11 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
     }
     for (int i = 0; i < argc; i++) {
         const char *value = NULL;
+        if (!strcmp(argv[i], "--")) { /* the rest are not options */
+            while (i < argc)
+                args[nargs++] = argv[i++];
+            break;
+        }
         int used = 1, k = i > 0 ? file_opt(argv[0], argc, argv, i, &value, &used) : -1;
         if (k < 0 || file_opts[k].kind == FILE_REFUSED ||
             (file_opts[k].kind == FILE_ROOM && value && !strcmp(value, "simulated"))) {
@@ -363,6 +387,7 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
             goto out;
         files[nfiles] = fd;
         index[nfiles] = nargs;
+        outs[nfiles] = kind == FILE_OUT;
         names[nfiles++] = NULL;
         if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
             /* the clip's manifest goes next to it */
@@ -373,6 +398,7 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
                 goto out;
             files[nfiles] = mfd;
             index[nfiles] = nargs;
+            outs[nfiles] = true;
             names[nfiles++] = "manifest";
         }
         args[nargs++] = (char *)(uintptr_t)value; /* replaced by the service */
@@ -399,7 +425,7 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
     if (sent == 0 && r.secret)
         sent = tlo_svc_send(c->sock, TLO_SVC_SECRET, pass, strlen(pass), NULL, 0);
     for (size_t i = 0; sent == 0 && i < nfiles; i++)
-        sent = send_file(c, index[i], files[i], names[i]);
+        sent = send_file(c, index[i], files[i], names[i], outs[i]);
     if (sent != 0) {
         cli_error("the custodian service closed the connection: %s", strerror(errno));
         goto out;
@@ -517,9 +543,10 @@ int cli_remote(const char *socket_path, int argc, char **argv)
                 code = EXIT_OK;
                 break;
             }
-            if (r > 0)
+            if (r > 0) {
                 tlo_svc_send(c.sock, TLO_SVC_STDIN, buf, (size_t)r, NULL, 0);
-            else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+                sodium_memzero(buf, sizeof buf); /* it may have been a passphrase */
+            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
                 tlo_svc_send(c.sock, TLO_SVC_EOF, NULL, 0, NULL, 0);
                 stdin_open = false;
             }

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,8 @@ char *tlo_service_take_secret(size_t *len)
         return NULL;
     memcpy(copy, g.secret, g.secret_len + 1);
     *len = g.secret_len;
+    sodium_free(g.secret); /* taken: no copy stays */
+    g.secret = NULL;
     return copy;
 }
 
@@ -251,8 +254,10 @@ static void *relay_main(void *arg)
                 continue;
             return NULL;
         }
-        if (p[2].revents && !pump(g.out_r, g.tty ? TLO_SVC_STDOUT : TLO_SVC_STDOUT)) {
+        if (p[2].revents && !pump(g.out_r, TLO_SVC_STDOUT)) {
             close(g.out_r);
+            if (g.tty)
+                g.master = g.in_w = -1; /* the same descriptor */
             g.out_r = -1;
         }
         if (p[3].revents && !pump(g.err_r, TLO_SVC_STDERR)) {
@@ -490,6 +495,10 @@ int tlo_service_register(const char *key, const char *owner, tlo_error *err)
     int rc = ask_parent(msg, -1, reply, sizeof reply, err);
     if (rc == 0)
         g.registered = true;
+    /* a recording lives for hours: it keeps no copy of anyone's login */
+    for (size_t i = 0; i < SVC_LOGINS_MAX; i++)
+        if (svc_logins[i].id)
+            svc_login_wipe(&svc_logins[i]);
     return rc;
 }
 
@@ -629,6 +638,57 @@ static int setup_terminal(const tlo_svc_request *r)
     return 0;
 }
 
+/* A file the client handed over for argument "arg=N" (FILE frame), checked
+ * as hostile: never an O_PATH descriptor (one that opens nothing itself:
+ * reopened through /dev/fd it would be opened with the service's rights); a
+ * file to read must be a sealed memory file (what tellonce's client sends:
+ * reopening it gives only what the client wrote); a file to write ("out=1")
+ * an empty, unnamed regular file open for writing. Refuses the client
+ * otherwise. The argument becomes "/dev/fd/N", or, with "name=", the file
+ * is kept under that name (export's manifest). */
+static void take_file(const svc_child_args *a, tlo_svc_request *req, tlo_svc_frame *f, char *why,
+                      size_t cap)
+{
+    const char *text = (const char *)f->data, *command = req->argv[0];
+    unsigned long idx;
+    char *end, name[32] = "";
+    int fd = f->fds[0], fl = fcntl(fd, F_GETFL);
+    bool out = strstr(text, "\nout=1\n") != NULL;
+    struct stat st;
+    if (strncmp(text, "arg=", 4) != 0 || (idx = strtoul(text + 4, &end, 10)) == 0 || *end != '\n' ||
+        idx >= (unsigned long)req->argc)
+        refuse(a, 2, command, true, "the client sent a file for no argument");
+    const char *nm = strstr(text, "\nname=");
+    if (nm && (sscanf(nm + 6, "%31[a-z]", name) != 1 || g.nnamed >= MAX_FILES))
+        refuse(a, 2, command, true, "the client sent a file with a name the service does not take");
+    if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        snprintf(why, cap, "argument %lu: not an open regular file", idx);
+    else if (out && ((fl & O_ACCMODE) == O_RDONLY || st.st_nlink != 0 || st.st_size != 0))
+        snprintf(why, cap, "argument %lu: an output must be an empty unnamed file open to write",
+                 idx);
+    else if (!out && (fcntl(fd, F_GET_SEALS) & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) !=
+                         (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK))
+        snprintf(why, cap, "argument %lu: an input must be a sealed copy in memory", idx);
+    else
+        why[0] = 0;
+    if (why[0])
+        refuse(a, 2, command, true, "%s (this request did not come from tellonce)", why);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    f->fds[0] = -1;
+    if (name[0]) {
+        snprintf(g.named[g.nnamed].name, sizeof g.named[0].name, "%s", name);
+        g.named[g.nnamed++].fd = fd;
+        return;
+    }
+    if (g.nfiles >= MAX_FILES)
+        refuse(a, 2, command, true, "the client sent more files than the service takes");
+    char path[32];
+    snprintf(path, sizeof path, "/dev/fd/%d", fd);
+    g.files[g.nfiles++] = fd;
+    free(req->argv[idx]);
+    req->argv[idx] = strdup(path);
+}
+
 /* How long a nonce is good for: TLO_SVC_NONCE_TTL_MS, or, for the test
  * suite's stale-request test only, $TELLONCE_TEST_NONCE_TTL_MS from the
  * service's own environment (never a client's). */
@@ -653,6 +713,8 @@ _Noreturn void svc_child_main(const svc_child_args *a)
         if (svc_logins[i].id && svc_logins[i].uid != a->peer.uid)
             svc_login_wipe(&svc_logins[i]);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != a->parent)
+        _exit(EXIT_FAILURE); /* the service ended before the line above */
     signal(SIGPIPE, SIG_IGN);
     setsid(); /* no controlling terminal but the client's pty */
     client_timeouts(a->conn);
@@ -660,6 +722,9 @@ _Noreturn void svc_child_main(const svc_child_args *a)
     if (a->refuse)
         refuse(a, EXIT_FAILURE, NULL, true, "%s", a->refuse);
 
+    /* One deadline for the whole request phase, however slowly a client
+     * sends: past it the child ends (SIGALRM), whatever it was reading. */
+    alarm((unsigned)(nonce_ttl_ms() / 1000) + 10);
     randombytes_buf(nonce, sizeof nonce);
     sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
     int n =
@@ -705,44 +770,28 @@ _Noreturn void svc_child_main(const svc_child_args *a)
                command);
 
     /* the passphrase, then the files the client opened for us */
-    for (unsigned want = (req.secret ? 1 : 0) + req.files; want > 0; want--) {
+    /* exactly what the request announced: its passphrase (once), then
+     * its files (each one fd, checked before anything uses it) */
+    for (unsigned secrets = req.secret ? 1 : 0, files = req.files; secrets + files > 0;) {
         if (tlo_svc_recv(a->conn, &f) != 1)
             refuse(a, EXIT_FAILURE, command, false, "the client went before its request ended");
-        if (f.type == TLO_SVC_SECRET && req.secret && !g.secret && f.len <= 4096) {
+        if (f.type == TLO_SVC_SECRET && secrets && f.len <= 4096) {
             g.secret = (char *)f.data;
             g.secret_len = f.len;
             f.data = NULL;
             f.type = 0;
-        } else if (f.type == TLO_SVC_FILE && f.nfds == 1 && g.nfiles < MAX_FILES) {
-            unsigned idx;
-            char name[32];
-            if (sscanf((const char *)f.data, "arg=%u", &idx) != 1 || idx == 0 ||
-                (int)idx >= req.argc)
-                refuse(a, 2, command, false, "the client sent a file for no argument");
-            const char *nm = strstr((const char *)f.data, "\nname=");
-            if (nm && sscanf(nm + 6, "%31[a-z]", name) == 1) {
-                /* a second file for the same argument (export's manifest) */
-                fcntl(f.fds[0], F_SETFD, FD_CLOEXEC);
-                snprintf(g.named[g.nnamed].name, sizeof g.named[0].name, "%s", name);
-                g.named[g.nnamed++].fd = f.fds[0];
-                f.fds[0] = -1;
-                tlo_svc_frame_free(&f);
-                continue;
-            }
-            char path[32];
-            snprintf(path, sizeof path, "/dev/fd/%d", f.fds[0]);
-            fcntl(f.fds[0], F_SETFD, FD_CLOEXEC);
-            g.files[g.nfiles++] = f.fds[0];
-            f.fds[0] = -1;
-            free(req.argv[idx]);
-            req.argv[idx] = strdup(path);
+            secrets--;
+        } else if (f.type == TLO_SVC_FILE && files && f.nfds == 1) {
+            char why[200];
+            take_file(a, &req, &f, why, sizeof why);
+            files--;
         } else {
-            refuse(a, EXIT_FAILURE, command, false,
-                   "the client's request was not followed by "
-                   "what it announced");
+            refuse(a, EXIT_FAILURE, command, true,
+                   "the client's request was not followed by what it announced");
         }
         tlo_svc_frame_free(&f);
     }
+    alarm(0); /* the request is in: the command may take its time */
 
     int log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (log_fd >= 0 && (g.log = fdopen(log_fd, "w")))

@@ -124,6 +124,7 @@ static void logout(kid *k, const char *name, char *reply, size_t cap)
 }
 static size_t nkids;
 static int sigpipe_fd[2] = {-1, -1};
+static int vault_lock = -1;
 static char *notices; /* for the next client */
 
 typedef struct budget {
@@ -380,9 +381,11 @@ static void accept_one(const tlo_service_config *cfg, int ls, gid_t gid)
                  (unsigned)cred.uid, g ? g->gr_name : "of the socket");
     }
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         close(ls);
+        close(vault_lock); /* only the service holds it, never an orphan */
         close(sigpipe_fd[0]);
         close(sigpipe_fd[1]);
         for (size_t i = 0; i < nkids; i++) {
@@ -401,7 +404,8 @@ static void accept_one(const tlo_service_config *cfg, int ls, gid_t gid)
                             .push = push[1],
                             .peer = {.uid = cred.uid, .gid = cred.gid, .pid = cred.pid},
                             .refuse = why[0] ? why : NULL,
-                            .notices = notices};
+                            .notices = notices,
+                            .parent = parent};
         svc_child_main(&a);
     }
     close(conn);
@@ -432,6 +436,7 @@ int tlo_service_run(const tlo_service_config *cfg, tlo_error *err)
     int lock = lock_vault(cfg->vault, err);
     if (lock < 0)
         return err->code;
+    vault_lock = lock;
     if (cfg->start && (rc = cfg->start(cfg->vault)) != 0) {
         close(lock);
         return tlo_fail(err, TLO_EIO, "the service did not start (exit code %d)", rc);

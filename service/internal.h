@@ -17,6 +17,7 @@ typedef struct svc_child_args {
     tlo_service_peer peer;
     const char *refuse;  /* non-NULL: refuse the client for this reason */
     const char *notices; /* lines for this client first, or NULL */
+    pid_t parent;        /* the service's pid */
 } svc_child_args;
 
 /* A login (tellonce login): a person's unlocked identity, kept by the

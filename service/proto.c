@@ -86,10 +86,13 @@ void tlo_svc_frame_free(tlo_svc_frame *f)
         if (f->fds[i] >= 0)
             close(f->fds[i]);
     if (f->data) {
-        if (f->type == TLO_SVC_SECRET)
+        if (f->type == TLO_SVC_SECRET) {
             sodium_free(f->data);
-        else
+        } else {
+            if (f->type == TLO_SVC_STDIN)
+                sodium_memzero(f->data, f->len); /* typed input: maybe a passphrase */
             free(f->data);
+        }
     }
     memset(f, 0, sizeof *f);
 }

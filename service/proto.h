@@ -24,14 +24,14 @@
 #define TLO_SVC_NONCE_TTL_MS 60000
 
 /* Frame types. Service -> client: */
-#define TLO_SVC_HELLO 'H'  /* "tellonce-service 1\nnonce=HEX\ntime_ms=N\n" [notice=TEXT\n]... */
-#define TLO_SVC_STDOUT 'O' /* the command's standard output (all output on a pty) */
-#define TLO_SVC_STDERR 'X' /* its standard error */
-#define TLO_SVC_DATA 'D'   /* for the client part of a command (play), with fds */
-#define TLO_SVC_NOTICE 'N' /* a line the client prints on its standard error */
-#define TLO_SVC_MODE 'M'   /* "tty=0|1\n": the terminal mode of a session attached to */
+#define TLO_SVC_HELLO 'H'   /* "tellonce-service 1\nnonce=HEX\ntime_ms=N\n" [notice=TEXT\n]... */
+#define TLO_SVC_STDOUT 'O'  /* the command's standard output (all output on a pty) */
+#define TLO_SVC_STDERR 'X'  /* its standard error */
+#define TLO_SVC_DATA 'D'    /* for the client part of a command (play), with fds */
+#define TLO_SVC_NOTICE 'N'  /* a line the client prints on its standard error */
+#define TLO_SVC_MODE 'M'    /* "tty=0|1\n": the terminal mode of a session attached to */
 #define TLO_SVC_PREVIEW 'V' /* a JPEG frame of a recording's live monitor (never evidence) */
-#define TLO_SVC_EXIT 'Q'   /* "code=N\n": the command ended */
+#define TLO_SVC_EXIT 'Q'    /* "code=N\n": the command ended */
 /* Client -> service: */
 #define TLO_SVC_REQUEST 'R' /* see tlo_svc_request */
 #define TLO_SVC_STDIN 'I'   /* bytes for the command's standard input */

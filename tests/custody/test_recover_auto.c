@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     setenv("TELLONCE_TEST_FAST_KDF", "1", 1);
     setenv("TELLONCE_VAULT", vault, 1);
     const char *t = argv[1];
-    CHECK(sh("cd %s && echo a > a.pass && echo o > o.pass && "
+    CHECK(sh("cd %s && echo recover-admin-pass > a.pass && echo recover-officer-pass > o.pass && "
              "'%s' init --admin Admin --passphrase-file a.pass >/dev/null && "
              "'%s' user add Officer --role interviewer --as Admin --passphrase-file a.pass "
              "--new-passphrase-file o.pass >/dev/null && "
