@@ -89,6 +89,9 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc);
  * passphrase is asked. */
 tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
                                unsigned roles, const char *role_text, int *rc);
+/* Set by login: cli_acting asks the passphrase even when the service holds a
+ * login of that person. */
+extern bool cli_no_login;
 /* The case with this number; 0 or an exit code (printed). */
 int cli_find_case(tlo_custody *v, const char *number, tlo_custody_case *out);
 

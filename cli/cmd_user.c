@@ -2,6 +2,7 @@
  * and tellonce passwd. Enrolment and revocation are ledger entries signed by
  * an administrator; activation is signed by the person. */
 #include "cli.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -193,6 +194,11 @@ static int user_activate(const char *vault_opt, const char *name, const char *co
     if (!(code = read_code(name, code_opt, code_file, &code_len)))
         goto out;
     if (tlo_custody_activation_open(v, name, code, code_len, &id, &err) != 0) {
+        if (err.code == TLO_EPASSPHRASE && tlo_service_in_child()) {
+            char why[300];
+            snprintf(why, sizeof why, "wrong enrolment code for %s", name);
+            tlo_service_refused("user activate", why);
+        }
         rc = cli_fail(&err);
         goto out;
     }

@@ -169,6 +169,8 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
     return v;
 }
 
+bool cli_no_login;
+
 tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
                                unsigned roles, const char *role_text, int *rc)
 {
@@ -181,7 +183,7 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
         return NULL;
     }
     free(path);
-    if (tlo_service_in_child() && (id = tlo_service_login_identity(as))) {
+    if (tlo_service_in_child() && !cli_no_login && (id = tlo_service_login_identity(as))) {
         /* logged in (tellonce login): still enrolled, still in that role? */
         if (tlo_custody_check_identity(v, id, roles, role_text, &err) == 0)
             return id;

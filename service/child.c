@@ -27,6 +27,9 @@
 
 #define MAX_CLIENTS 8
 #define MAX_FILES TLO_SVC_FDS_MAX
+/* the longest frame a client sends while its command runs (typed input,
+ * a window size): more and it is dropped */
+#define CLIENT_FRAME_MAX 65536
 
 static struct {
     bool in_child;
@@ -42,6 +45,10 @@ static struct {
     unsigned sync_asked, sync_done;
     int clients[MAX_CLIENTS];
     size_t nclients;
+    /* what each client sent that is not a whole frame yet (the relay never
+     * waits for the rest: a client sending slowly stalls nothing) */
+    uint8_t inbuf[MAX_CLIENTS][CLIENT_FRAME_MAX + 5];
+    size_t inlen[MAX_CLIENTS];
     bool tty;
     int out_r, err_r, in_w, master;
     int wake[2];
@@ -124,21 +131,46 @@ int tlo_service_named_fd(const char *name)
 
 #define mono_ms svc_mono_ms
 
+/* Under out_lock. */
 static void drop_client(size_t i)
 {
     close(g.clients[i]);
-    g.clients[i] = g.clients[--g.nclients];
+    size_t last = --g.nclients;
+    if (i != last) {
+        g.clients[i] = g.clients[last];
+        memcpy(g.inbuf[i], g.inbuf[last], g.inlen[last]);
+        g.inlen[i] = g.inlen[last];
+    }
+    sodium_memzero(g.inbuf[last], sizeof g.inbuf[last]);
+    g.inlen[last] = 0;
 }
 
-/* To every client; one that cannot take it within its send timeout is
- * dropped (a stopped client never stalls a recording). Under out_lock. */
+/* Under out_lock: fd becomes a client the relay reads without ever waiting. */
+static bool add_client(int fd)
+{
+    if (g.nclients >= MAX_CLIENTS)
+        return false;
+    int big = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    g.inlen[g.nclients] = 0;
+    g.clients[g.nclients++] = fd;
+    return true;
+}
+
+/* To every client. A live recording never waits: a client whose buffer is
+ * full is dropped (it may attach again). Anything else waits for a slow
+ * client (10 s at most each time), so no output is lost. Under out_lock. */
 static void broadcast(char type, const void *p, size_t n)
 {
-    for (size_t i = 0; i < g.nclients;)
-        if (tlo_svc_send(g.clients[i], type, p, n, NULL, 0) != 0)
+    for (size_t i = 0; i < g.nclients;) {
+        int rc = g.registered ? tlo_svc_send_nowait(g.clients[i], type, p, n)
+                              : tlo_svc_send(g.clients[i], type, p, n, NULL, 0);
+        if (rc != 0)
             drop_client(i);
         else
             i++;
+    }
 }
 
 static void client_timeouts(int fd)
@@ -190,25 +222,20 @@ static void close_input(void)
     }
 }
 
-/* A frame from the client on fd; false when the client is gone. */
-static bool from_client(int fd)
+/* One whole frame from a client while its command runs. */
+static void client_frame(char type, const uint8_t *data, size_t len)
 {
-    tlo_svc_frame f;
-    int r = tlo_svc_recv(fd, &f);
-    if (r <= 0)
-        return false;
-    switch (f.type) {
+    switch (type) {
     case TLO_SVC_STDIN:
-        if (g.in_w >= 0) {
-            size_t off = 0;
-            while (off < f.len) {
-                ssize_t w = write(g.in_w, f.data + off, f.len - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
+        /* non-blocking: input a command does not read is dropped, never
+         * waited for */
+        for (size_t off = 0; g.in_w >= 0 && off < len;) {
+            ssize_t w = write(g.in_w, data + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
         }
         break;
     case TLO_SVC_EOF:
@@ -218,7 +245,9 @@ static bool from_client(int fd)
         break;
     case TLO_SVC_WINSIZE: {
         unsigned rows, cols;
-        if (g.tty && sscanf((const char *)f.data, "%u %u", &rows, &cols) == 2 && rows < 10000 &&
+        char text[32];
+        snprintf(text, sizeof text, "%.*s", (int)(len < 31 ? len : 31), (const char *)data);
+        if (g.tty && g.master >= 0 && sscanf(text, "%u %u", &rows, &cols) == 2 && rows < 10000 &&
             cols < 10000) {
             struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
             ioctl(g.master, TIOCSWINSZ, &ws);
@@ -228,7 +257,39 @@ static bool from_client(int fd)
     default:
         break; /* nothing else is asked of a running command */
     }
-    tlo_svc_frame_free(&f);
+}
+
+/* Reads what the client on fd sent (without waiting) and acts on each whole
+ * frame; false when the client is gone (closed, or a frame too long).
+ * Under out_lock. */
+static bool from_client(int fd)
+{
+    size_t i = 0;
+    while (i < g.nclients && g.clients[i] != fd)
+        i++;
+    if (i == g.nclients)
+        return true; /* dropped meanwhile */
+    uint8_t *b = g.inbuf[i];
+    size_t *n = &g.inlen[i];
+    ssize_t r;
+    do
+        r = recv(fd, b + *n, sizeof g.inbuf[i] - *n, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+        return false;
+    if (r > 0)
+        *n += (size_t)r;
+    while (*n >= 5) {
+        uint32_t len = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
+        if (len > CLIENT_FRAME_MAX)
+            return false;
+        if (*n < 5 + (size_t)len)
+            break;
+        client_frame((char)b[0], b + 5, len);
+        sodium_memzero(b + 5, len); /* typed input: maybe a passphrase */
+        memmove(b, b + 5 + len, *n - 5 - len);
+        *n -= 5 + len;
+    }
     return true;
 }
 
@@ -287,11 +348,11 @@ static void *relay_main(void *arg)
                 client_timeouts(fd);
                 pthread_mutex_lock(&g.out_lock);
                 if (g.nclients < MAX_CLIENTS) {
-                    g.clients[g.nclients++] = fd;
                     say(fd, TLO_SVC_MODE, "tty=%d\n", g.tty ? 1 : 0);
                     say(fd, TLO_SVC_NOTICE,
                         "tellonce: attached; the session goes on when you "
                         "leave (Ctrl-C detaches)\n");
+                    add_client(fd);
                 } else {
                     say(fd, TLO_SVC_STDERR,
                         "tellonce: error: %d clients are attached already; try again later\n",
@@ -307,7 +368,10 @@ static void *relay_main(void *arg)
         for (size_t i = first_client; i < n; i++) {
             if (!p[i].revents)
                 continue;
-            if (!from_client(p[i].fd)) {
+            pthread_mutex_lock(&g.out_lock);
+            bool alive = from_client(p[i].fd);
+            pthread_mutex_unlock(&g.out_lock);
+            if (!alive) {
                 pthread_mutex_lock(&g.out_lock);
                 for (size_t k = 0; k < g.nclients; k++)
                     if (g.clients[k] == p[i].fd) {
@@ -632,6 +696,7 @@ static int setup_terminal(const tlo_svc_request *r)
     close(err[1]);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
     g.in_w = in[1];
     g.out_r = out[0];
     g.err_r = err[0];
@@ -798,7 +863,7 @@ _Noreturn void svc_child_main(const svc_child_args *a)
         setvbuf(g.log, NULL, _IONBF, 0);
     if (pipe2(g.wake, O_CLOEXEC) != 0 || setup_terminal(&req) != 0)
         refuse(a, 3, command, false, "the service could not make a terminal: %s", strerror(errno));
-    g.clients[g.nclients++] = a->conn;
+    add_client(a->conn);
     g.in_child = true;
     if (relay_start() != 0)
         _exit(3);

@@ -24,6 +24,9 @@
 #define MAX_KIDS 256
 /* request-refused entries per user per hour; more go to stderr only */
 #define REFUSAL_BUDGET 30
+/* children at once for one uid (root and the service's own excepted), so one
+ * client cannot take every slot (MAX_KIDS) from the others */
+#define KIDS_PER_UID 16
 
 typedef struct kid {
     pid_t pid;
@@ -373,12 +376,19 @@ static void accept_one(const tlo_service_config *cfg, int ls, gid_t gid)
         return;
     }
     char why[300] = "";
+    size_t same = 0;
+    for (size_t i = 0; i < nkids; i++)
+        same += kids[i].uid == cred.uid && !kids[i].key[0]; /* live recordings do not count */
     if (!in_group(cred.uid, cred.gid, gid)) {
         struct group *g = getgrgid(gid);
         snprintf(why, sizeof why,
                  "uid %u may not use this custodian service: it is not in the group %s; ask the "
                  "administrator to add your account to it (docs/service.md)",
                  (unsigned)cred.uid, g ? g->gr_name : "of the socket");
+    } else if (same >= KIDS_PER_UID && cred.uid != 0 && cred.uid != geteuid()) {
+        snprintf(why, sizeof why,
+                 "uid %u has %zu requests open in the service already; wait for one to end",
+                 (unsigned)cred.uid, same);
     }
     fflush(stderr);
     pid_t parent = getpid();

@@ -2,6 +2,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,14 @@ int tlo_svc_send(int sock, char type, const void *data, size_t len, const int *f
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* a non-blocking socket whose peer is slow: wait a while */
+                struct pollfd p = {.fd = sock, .events = POLLOUT};
+                int pr = poll(&p, 1, 10000);
+                if (pr > 0 || (pr < 0 && errno == EINTR))
+                    continue;
+                errno = ETIMEDOUT;
+            }
             return -1;
         }
         sent += (size_t)w;
@@ -58,6 +67,28 @@ int tlo_svc_send(int sock, char type, const void *data, size_t len, const int *f
         }
     }
     return 0;
+}
+
+int tlo_svc_send_nowait(int sock, char type, const void *data, size_t len)
+{
+    uint8_t head[5] = {(uint8_t)type, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                       (uint8_t)(len >> 8), (uint8_t)len};
+    if (len > TLO_SVC_FRAME_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    struct iovec iov[2] = {{.iov_base = head, .iov_len = sizeof head},
+                           {.iov_base = (void *)(uintptr_t)data, .iov_len = len}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+    ssize_t w;
+    do
+        w = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    if (w == (ssize_t)(sizeof head + len))
+        return 0;
+    if (w >= 0)
+        errno = EAGAIN; /* part of the frame went: the stream is cut */
+    return -1;
 }
 
 static int read_full(int sock, uint8_t *p, size_t n)

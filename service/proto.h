@@ -49,8 +49,14 @@ typedef struct tlo_svc_frame {
 } tlo_svc_frame;
 
 /* Sends one frame (and fds). 0, or -1 with errno. MSG_NOSIGNAL: a vanished
- * peer is EPIPE, never a signal. */
+ * peer is EPIPE, never a signal. On a non-blocking socket it waits up to
+ * 10 s each time the peer's buffer is full (then ETIMEDOUT). */
 int tlo_svc_send(int sock, char type, const void *data, size_t len, const int *fds, size_t nfds);
+/* Sends one frame only if all of it fits in the socket's buffer now; -1
+ * (EAGAIN) otherwise, when part of it may have gone: the caller must then
+ * drop the connection. For a live recording, which never waits for a slow
+ * client. */
+int tlo_svc_send_nowait(int sock, char type, const void *data, size_t len);
 /* Receives one frame. 1: got it; 0: the peer closed cleanly before a frame;
  * -1: errno (EPROTO for a frame that breaks the format, EMSGSIZE for one too
  * long, EBADMSG for more fds than allowed). f is zeroed first. */
