@@ -85,6 +85,9 @@ int cmd_login(int argc, char **argv)
     tlo_custody *v = cli_open(vault, true, &rc);
     if (!v)
         return rc;
+    /* a login is made with the passphrase, never from a login: else one
+     * login could renew itself for ever */
+    cli_no_login = true;
     tlo_vault_identity *id =
         cli_acting(v, as, pass_file,
                    TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |

@@ -159,6 +159,61 @@ err=$(/usr/bin/python3 "$here/svc_client.py" "$SVC_SOCKET" ask log --vault /tmp 
 out=$(svc_ledger "SELECT count(*) FROM entries")
 as_service verify --vault "$SVC_VAULT" >/dev/null 2>&1 && ok || bad "the vault was damaged by a client's path"
 
+# --- the same, as getopt_long would read them: abbreviated long options,
+# a short option with its value attached ---
+cp "$here/svc_client.py" "$SVC_DIR/svc_client.py"
+chmod 644 "$SVC_DIR/svc_client.py"
+raw() { /usr/bin/python3 "$SVC_DIR/svc_client.py" "$SVC_SOCKET" "$@"; }
+err=$(raw ask prove --entry 0 "-o$SVC_VAULT/planted" 2>&1)
+[ $? -eq 2 ] && [ ! -e "$SVC_VAULT/planted" ] && ok || bad "prove -oPATH wrote as the service: $err"
+err=$(raw ask checkpoint --pub "$SVC_DIR/pub" 2>&1)
+[ $? -eq 2 ] && [ ! -e "$SVC_DIR/pub" ] && ok || bad "checkpoint --pub (abbreviated) ran: $err"
+err=$(raw ask case list --as "Anna Admin" "--passphrase-f=$SVC_DIR/svc.pass" 2>&1)
+[ $? -eq 2 ] && ok || bad "--passphrase-f= (abbreviated) was opened by the service: $err"
+# --- a handed-over descriptor is checked: an O_PATH one (which opens nothing
+# itself) of a file only the service may read, refused ---
+as_service case list --as "Anna Admin" --passphrase-file admin.pass --vault "$SVC_VAULT" \
+    >/dev/null 2>&1 || bad "case list as the service"
+install -m 600 -o "$SVC_SERVICE" admin.pass "$SVC_DIR/svc.pass"
+as pros /bin/cat "$SVC_DIR/svc.pass" >/dev/null 2>&1 && bad "the test's service-only file is readable"
+err=$(as pros /usr/bin/python3 "$SVC_DIR/svc_client.py" "$SVC_SOCKET" opath "$SVC_DIR/svc.pass" 4 \
+    case list --as "Anna Admin" --passphrase-file X 2>&1)
+[ $? -eq 2 ] && ok || bad "an O_PATH descriptor was used as a passphrase file: $err"
+contains "$err" "not an open regular file" "O_PATH: the reason"
+# 17 named files where 16 and a passphrase were announced; an argument index
+# past every argument: refused, the child intact
+before=$(refusals)
+err=$(raw named17 case list 2>&1)
+[ $? -ne 0 ] && ok || bad "17 named files were taken: $err"
+err=$(raw bigidx case list 2>&1)
+[ $? -eq 2 ] && ok || bad "a file for argument 4294967295 was taken: $err"
+contains "$err" "a file for no argument" "bigidx: the reason"
+[ "$(refusals)" -ge $((before + 2)) ] && ok || bad "the malformed file frames were not logged"
+out=$(tlo_as adm user list 2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "the service after malformed frames: $out"
+# a request sent one byte every 2 s is cut off (one deadline for the whole
+# request, 10 s after the nonce's life here), not kept for ever
+out=$(raw trickle log 2>&1)
+secs=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' <<<"$out")
+[ -n "$secs" ] && [ "$secs" -le 30 ] && ok || bad "a trickling request was kept: $out"
+# --- a login cannot renew itself without the passphrase ---
+tlo_as pros login --as "Wang Fang" --passphrase-file pros.pass </dev/null >/dev/null 2>&1 ||
+    bad "login for the renewal check"
+err=$(tlo_as pros login --as "Wang Fang" 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "a login renewed itself without the passphrase"
+tlo_as pros logout </dev/null >/dev/null 2>&1
+# --- one OS user cannot take every slot of the service ---
+as pros /usr/bin/python3 "$SVC_DIR/svc_client.py" "$SVC_SOCKET" hold 16 >hold.out 2>&1 &
+holder=$!
+wait_for 60 "16 held connections" 'grep -q "holding 16" hold.out' "$holder"
+err=$(tlo_as pros log 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "a 17th request of the same uid was served"
+contains "$err" "requests open in the service already" "the 17th request: the reason"
+out=$(tlo_as adm log 2>&1 </dev/null)
+[ $? -eq 0 ] && ok || bad "another user was not served while one held 16: $out"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 # --- a uid outside the group ---
 err=$(tlo_as out log 2>&1 </dev/null)
 [ $? -ne 0 ] && ok || bad "a user outside the group used the service"
