@@ -176,7 +176,7 @@ as_service case list --as "Anna Admin" --passphrase-file admin.pass --vault "$SV
     >/dev/null 2>&1 || bad "case list as the service"
 install -m 600 -o "$SVC_SERVICE" admin.pass "$SVC_DIR/svc.pass"
 as pros /bin/cat "$SVC_DIR/svc.pass" >/dev/null 2>&1 && bad "the test's service-only file is readable"
-err=$(as pros /usr/bin/python3 "$SVC_DIR/svc_client.py" "$SVC_SOCKET" opath "$SVC_DIR/svc.pass" 4 \
+err=$(as pros /usr/bin/python3 "$SVC_DIR/svc_client.py" "$SVC_SOCKET" opath "$SVC_DIR/svc.pass" 5 \
     case list --as "Anna Admin" --passphrase-file X 2>&1)
 [ $? -eq 2 ] && ok || bad "an O_PATH descriptor was used as a passphrase file: $err"
 contains "$err" "not an open regular file" "O_PATH: the reason"
