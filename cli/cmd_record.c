@@ -79,10 +79,14 @@ typedef struct term {
 } term;
 
 static tlo_custody_recording *running;
+/* A SIGTERM (or Ctrl-C) that came before the recording ran: it ends the
+ * session as soon as it runs (record_live), never leaves it open. */
+static volatile sig_atomic_t stop_pending;
 
 static void on_signal(int sig)
 {
     (void)sig;
+    stop_pending = 1;
     if (running)
         tlo_custody_record_stop(running); /* only sets a flag */
 }
@@ -506,15 +510,8 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
     }
     ui u = {.t = t, .tty_in = raw};
     running = t->rec;
-    struct sigaction sa = {.sa_handler = on_signal};
-    /* In the service a client's Ctrl-C detaches it (cli/remote.c): an
-     * interrupt reaching the recording (a 0x03 a client let through to the
-     * pty) must not end it either. */
-    if (tlo_service_in_child())
-        signal(SIGINT, SIG_IGN);
-    else
-        sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (stop_pending) /* a signal came while the session started */
+        tlo_custody_record_stop(t->rec);
     bool ui_started = pthread_create(&tid, NULL, ui_thread, &u) == 0;
     t->setup_cpu = process_cpu();
     int rc = tlo_custody_record_run(t->rec, &err) == 0 ? EXIT_OK : EXIT_SYSTEM;
@@ -670,6 +667,18 @@ int cmd_record(int argc, char **argv)
      * or SIGTERM end it, each logging the session's end. */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    /* SIGTERM (and Ctrl-C) end the session, also one that comes while it
+     * starts: the handler is in place before the session-start entry. In
+     * the service a client's Ctrl-C detaches it (cli/remote.c): an
+     * interrupt reaching the recording (a 0x03 a client let through to the
+     * pty) must not end it either. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    if (tlo_service_in_child())
+        signal(SIGINT, SIG_IGN);
+    else
+        sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     tlo_custody_record_params p = {.cs = &cs,
                                    .room = &room,
                                    .encoder = encoder,
