@@ -48,8 +48,8 @@ typedef struct tlo_service_config {
 
 /* Runs the service in the foreground until SIGTERM or SIGINT, which send
  * SIGTERM to every child (a recording ends cleanly; a request cut short is
- * as a crash, which the core survives) and wait for every child. 0 on a clean end; else an exit code
- * with the error in err. Messages for the operator go to stderr. */
+ * as a crash, which the core survives) and wait for every child. 0 on a clean end; else an exit
+ * code with the error in err. Messages for the operator go to stderr. */
 int tlo_service_run(const tlo_service_config *cfg, tlo_error *err);
 
 /* The custodian's identity the service unlocked at its start (kept by the
