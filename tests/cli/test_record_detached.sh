@@ -156,12 +156,13 @@ started "$pid"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 case_hex=$(ledger "SELECT hex(case_id) FROM entries WHERE kind = 20 ORDER BY seq DESC LIMIT 1" | tr A-F a-f)
-sleep 600 &
+# a bystander process (it waits for nothing: it only has to exist until killed)
+sleep infinity &
 victim=$!
 pids+=("$victim")
 lease="vault/locks/case-$case_hex.lock"
 printf 'holder=record session %s\npid=%s\nsince=2026-01-01T00:00:00Z\n' "$sess" "$victim" >"$lease"
-(exec 9>>"$lease" && flock 9 && exec sleep 600) &
+(exec 9>>"$lease" && flock 9 && exec sleep infinity) & # holds the lock until killed
 holder=$!
 pids+=("$holder")
 wait_for 60 "the forged lease to be locked" "grep -q FLOCK /proc/locks && ! flock -n '$lease' true"

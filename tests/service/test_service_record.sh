@@ -40,7 +40,9 @@ svc_setup off other
 cd "$SVC_DIR" || exit 1
 export TELLONCE_VAULT=$SVC_VAULT # for lib.sh's ledger queries, read as root
 TMUX_SOCK=$SVC_DIR/tmux.sock
-tm() { tmux -S "$TMUX_SOCK" "$@"; }
+# a pane whose client has ended stays, for capture-pane (no sleep after it)
+printf 'set-option -g remain-on-exit on\n' >"$SVC_DIR/tmux.conf"
+tm() { tmux -S "$TMUX_SOCK" -f "$SVC_DIR/tmux.conf" "$@"; }
 extra_cleanup() {
     tm kill-server 2>/dev/null
     for p in ${kill_later:-}; do kill -9 "$p" 2>/dev/null; done
@@ -109,11 +111,11 @@ out=$(tlo_as off verify 2>&1 </dev/null)
 # --- 2. second_client_attaches_and_marks (tmux: real terminals) ---
 before=$(sessions_started)
 tm new-session -d -s rec -x 200 -y 40 \
-    "setpriv --reuid=$(svc_user off) --regid=$(id -g "$(svc_user off)") --init-groups --reset-env -- env TELLONCE_TEST_FAST_KDF=1 TERM=xterm $SVC_BIN --socket $SVC_SOCKET record 2026-S-0001 --as Officer --passphrase-file $SVC_DIR/off.pass 2>$SVC_DIR/t1.err; echo exit=\$? >$SVC_DIR/t1.rc; sleep 600"
+    "setpriv --reuid=$(svc_user off) --regid=$(id -g "$(svc_user off)") --init-groups --reset-env -- env TELLONCE_TEST_FAST_KDF=1 TERM=xterm $SVC_BIN --socket $SVC_SOCKET record 2026-S-0001 --as Officer --passphrase-file $SVC_DIR/off.pass 2>$SVC_DIR/t1.err; echo exit=\$? >$SVC_DIR/t1.rc"
 started "$SVC_PID"
 pane() { tm capture-pane -p -t "$1"; }
 attach_cmd() { # attach_cmd WHO NAME PASSFILE RCFILE
-    echo "setpriv --reuid=$(svc_user "$1") --regid=$(id -g "$(svc_user "$1")") --init-groups --reset-env -- env TELLONCE_TEST_FAST_KDF=1 TERM=xterm $SVC_BIN --socket $SVC_SOCKET record --attach $sess --as $2 --passphrase-file $SVC_DIR/$3; echo exit=\$? >$SVC_DIR/$4; sleep 600"
+    echo "setpriv --reuid=$(svc_user "$1") --regid=$(id -g "$(svc_user "$1")") --init-groups --reset-env -- env TELLONCE_TEST_FAST_KDF=1 TERM=xterm $SVC_BIN --socket $SVC_SOCKET record --attach $sess --as $2 --passphrase-file $SVC_DIR/$3; echo exit=\$? >$SVC_DIR/$4"
 }
 # Another interviewer may not attach.
 out=$(tlo_as other record --attach "$sess" --as "Other" --passphrase-file other.pass 2>&1 </dev/null)
