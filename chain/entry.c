@@ -26,12 +26,18 @@ static const struct {
     {TLO_ENTRY_DEVICE_EVENT, "device-event"},
     {TLO_ENTRY_GRANT, "grant"},
     {TLO_ENTRY_GRANT_REVOKE, "grant-revoke"},
+    {TLO_ENTRY_NOTE_GRANT, "note-grant"},
     {TLO_ENTRY_ACCESS_GRANTED, "access-granted"},
     {TLO_ENTRY_ACCESS_DENIED, "access-denied"},
     {TLO_ENTRY_EXPORT, "export"},
     {TLO_ENTRY_REQUEST_REFUSED, "request-refused"},
+    {TLO_ENTRY_ACTION_REFUSED, "action-refused"},
     {TLO_ENTRY_NOTE, "note"},
     {TLO_ENTRY_SAMPLE_TRANSFER, "sample-transfer"},
+    {TLO_ENTRY_NOTE_ACCESS, "note-access"},
+    {TLO_ENTRY_SAMPLE_REGISTER, "sample-register"},
+    {TLO_ENTRY_SAMPLE_RECEIVE, "sample-receive"},
+    {TLO_ENTRY_SAMPLE_DISPOSE, "sample-dispose"},
     {TLO_ENTRY_KEY_DESTROYED, "key-destroyed"},
     {TLO_ENTRY_CHECKPOINT, "checkpoint"},
 };
@@ -42,9 +48,11 @@ static const struct {
 } role_names[] = {
     {"admin", TLO_ROLE_ADMIN},           {"interviewer", TLO_ROLE_INTERVIEWER},
     {"prosecutor", TLO_ROLE_PROSECUTOR}, {"medical", TLO_ROLE_MEDICAL},
-    {"auditor", TLO_ROLE_AUDITOR},       {"custodian", TLO_ROLE_CUSTODIAN},
+    {"auditor", TLO_ROLE_AUDITOR},       {"psychologist", TLO_ROLE_PSYCHOLOGIST},
+    {"legal-aid", TLO_ROLE_LEGAL_AID},   {"social-worker", TLO_ROLE_SOCIAL_WORKER},
+    {"custodian", TLO_ROLE_CUSTODIAN},
 };
-#define PERSON_ROLES 5 /* the first five; custodian is not a person's role */
+#define PERSON_ROLES 8 /* all but the last: custodian is not a person's role */
 
 int tlo_roles_parse(const char *s, size_t len, unsigned *roles)
 {

@@ -54,8 +54,14 @@ enum {
     TLO_ENTRY_ACCESS_DENIED = 41,
     TLO_ENTRY_EXPORT = 42,
     TLO_ENTRY_REQUEST_REFUSED = 43,
+    TLO_ENTRY_ACTION_REFUSED = 44,
+    TLO_ENTRY_NOTE_GRANT = 32,
     TLO_ENTRY_NOTE = 50,
     TLO_ENTRY_SAMPLE_TRANSFER = 51,
+    TLO_ENTRY_NOTE_ACCESS = 52,
+    TLO_ENTRY_SAMPLE_REGISTER = 53,
+    TLO_ENTRY_SAMPLE_RECEIVE = 54,
+    TLO_ENTRY_SAMPLE_DISPOSE = 55,
     TLO_ENTRY_KEY_DESTROYED = 60,
     TLO_ENTRY_CHECKPOINT = 70,
 };
@@ -69,10 +75,19 @@ enum {
     TLO_ROLE_MEDICAL = 1 << 3,
     TLO_ROLE_AUDITOR = 1 << 4,
     TLO_ROLE_CUSTODIAN = 1 << 5,
+    TLO_ROLE_PSYCHOLOGIST = 1 << 6,
+    TLO_ROLE_LEGAL_AID = 1 << 7,
+    TLO_ROLE_SOCIAL_WORKER = 1 << 8,
 };
 
+/* Every role a person may hold (not the custodian's). */
+#define TLO_ROLES_PERSON                                                                           \
+    (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |              \
+     TLO_ROLE_AUDITOR | TLO_ROLE_PSYCHOLOGIST | TLO_ROLE_LEGAL_AID | TLO_ROLE_SOCIAL_WORKER)
+
 /* Parses len bytes of comma-separated role names (admin, interviewer,
- * prosecutor, medical, auditor; no spaces) into a mask. Returns 0, or -1 for
+ * prosecutor, medical, auditor, psychologist, legal-aid, social-worker; no
+ * spaces) into a mask. Returns 0, or -1 for
  * an empty list or an unknown name. */
 int tlo_roles_parse(const char *s, size_t len, unsigned *roles);
 

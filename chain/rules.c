@@ -13,9 +13,14 @@
 #define INTERVIEWER TLO_ROLE_INTERVIEWER
 #define CUSTODIAN TLO_ROLE_CUSTODIAN
 #define SESSION TLO_SIGNER_SESSION
-#define PERSON                                                                                     \
-    (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |              \
-     TLO_ROLE_AUDITOR)
+#define PERSON TLO_ROLES_PERSON
+/* Who may add a note of some kind; custody/roles.c says which kind. */
+#define NOTE_AUTHORS                                                                               \
+    (TLO_ROLE_MEDICAL | TLO_ROLE_PSYCHOLOGIST | TLO_ROLE_LEGAL_AID | TLO_ROLE_SOCIAL_WORKER |      \
+     TLO_ROLE_INTERVIEWER)
+/* Who may hold a sample: anyone but an auditor (custody/samples.c checks
+ * that the signer holds it, or is the one it was handed to). */
+#define HOLDERS (PERSON & ~(unsigned)TLO_ROLE_AUDITOR)
 
 /* The table. docs/ledger.md "Kinds" prints it; keep the two the same. */
 static const tlo_kind_rule rules[] = {
@@ -77,6 +82,11 @@ static const tlo_kind_rule rules[] = {
      {"actions", "expires_ms", "from_ms", "session", "to", "until_ms"},
      "an administrator"},
     {TLO_ENTRY_GRANT_REVOKE, ADMIN, 1, {"grant"}, "an administrator"},
+    {TLO_ENTRY_NOTE_GRANT,
+     ADMIN,
+     1,
+     {"expires_ms", "note", "purpose", "to", "to_name"},
+     "an administrator"},
     {TLO_ENTRY_ACCESS_GRANTED, CUSTODIAN, 1, {"action", "session"}, "the custodian"},
     {TLO_ENTRY_ACCESS_DENIED, CUSTODIAN, 1, {"action", "reason", "session"}, "the custodian"},
     {TLO_ENTRY_EXPORT, CUSTODIAN, 1, {"access", "clip_sha256", "session"}, "the custodian"},
@@ -85,6 +95,37 @@ static const tlo_kind_rule rules[] = {
      0,
      {"client_pid", "client_uid", "reason"},
      "the custodian"},
+    {TLO_ENTRY_ACTION_REFUSED, CUSTODIAN, -1, {"action", "actor", "reason"}, "the custodian"},
+    {TLO_ENTRY_NOTE,
+     NOTE_AUTHORS,
+     1,
+     {"bytes", "ciphertext_sha256", "note", "note_kind", "object", "plaintext_sha256"},
+     "medical staff, a psychologist, legal aid, a social worker or an interviewer"},
+    {TLO_ENTRY_NOTE_ACCESS,
+     CUSTODIAN,
+     1,
+     {"action", "actor", "note", "object", "result"},
+     "the custodian"},
+    {TLO_ENTRY_SAMPLE_REGISTER,
+     TLO_ROLE_MEDICAL,
+     1,
+     {"label", "sample_kind", "seal_number"},
+     "medical staff"},
+    {TLO_ENTRY_SAMPLE_TRANSFER,
+     HOLDERS,
+     1,
+     {"label", "to", "to_name"},
+     "an enrolled person other than an auditor (its holder)"},
+    {TLO_ENTRY_SAMPLE_RECEIVE,
+     HOLDERS,
+     1,
+     {"label", "seal_intact", "transfer"},
+     "an enrolled person other than an auditor (the one it was handed to)"},
+    {TLO_ENTRY_SAMPLE_DISPOSE,
+     HOLDERS,
+     1,
+     {"label", "reason"},
+     "an enrolled person other than an auditor (its holder)"},
     {TLO_ENTRY_CHECKPOINT, CUSTODIAN, 0, {"root", "size"}, "the custodian"},
 };
 

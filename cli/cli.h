@@ -88,7 +88,7 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc);
  * printed and *rc set otherwise. The person is looked up before the
  * passphrase is asked. */
 tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
-                               unsigned roles, const char *role_text, int *rc);
+                               tlo_custody_act act, int *rc);
 /* Set by login: cli_acting asks the passphrase even when the service holds a
  * login of that person. */
 extern bool cli_no_login;

@@ -159,8 +159,7 @@ static int case_open(const char *vault_opt, tlo_custody_case_params *p, const ch
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(actor = cli_acting(v, as, pass_file, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                             "interviewer or administrator", &rc)))
+    if (!(actor = cli_acting(v, as, pass_file, TLO_ACT_CASE_OPEN, &rc)))
         goto out;
     if (tlo_custody_case_open(v, actor, p, &cs, &err) != 0) {
         rc = cli_fail(&err);
@@ -208,10 +207,8 @@ static int case_show(const char *vault_opt, const char *number, const char *as,
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(actor = cli_acting(v, as, pass_file,
-                             TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR |
-                                 TLO_ROLE_MEDICAL | TLO_ROLE_AUDITOR,
-                             "enrolled person", &rc)))
+    if (!(actor = cli_acting(v, as, pass_file, TLO_ACT_LOGIN /* case show decides, and logs */,
+                             &rc)))
         goto out;
     print_facts(v, &facts);
     if (!(view = sodium_malloc(sizeof *view))) { /* it will hold the child's details */
@@ -256,10 +253,7 @@ static int case_list(const char *vault_opt, int json, const char *as, const char
         goto out;
     }
     if (as) {
-        if (!(actor = cli_acting(v, as, pass_file, TLO_CUSTODY_NUMBER_ROLES,
-                                 "administrator, interviewer or prosecutor (only they see case "
-                                 "numbers)",
-                                 &rc)))
+        if (!(actor = cli_acting(v, as, pass_file, TLO_ACT_CASE_NUMBERS, &rc)))
             goto out;
         if (tlo_custody_case_numbers(v, actor, list, n, &seq, &err) != 0)
             rc = cli_fail(&err); /* the list follows, by internal id where unread */

@@ -245,9 +245,7 @@ int cmd_export(int argc, char **argv)
         goto out;
     /* Anyone enrolled may ask; the custodian decides, and logs a refusal. */
     if (!(actor = cli_acting(v, o.as, o.pass_file,
-                             TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL | TLO_ROLE_ADMIN |
-                                 TLO_ROLE_INTERVIEWER | TLO_ROLE_AUDITOR,
-                             "person", &rc)))
+                             TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)))
         goto out;
     if (tlo_custody_export(v, actor, &p, &r, &err) != 0) {
         rc = cli_fail(&err);

@@ -175,8 +175,7 @@ static int grant_revoke(int argc, char **argv)
         return rc;
     if (tlo_custody_grant_find(v, id, &g, &err) != 0)
         rc = cli_fail(&err);
-    else if ((actor = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN,
-                                 "administrator (only administrators revoke grants)", &rc)) &&
+    else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_GRANT, &rc)) &&
              tlo_custody_grant_revoke(v, actor, id, reason, &g, &seq, &err) != 0)
         rc = cli_fail(&err);
     else if (actor) {
@@ -320,8 +319,7 @@ int cmd_grant(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(actor = cli_acting(v, a.as, a.pass_file, TLO_ROLE_ADMIN,
-                             "administrator (only administrators grant)", &rc)))
+    if (!(actor = cli_acting(v, a.as, a.pass_file, TLO_ACT_GRANT, &rc)))
         goto out;
     if (tlo_custody_grant_issue(v, actor, &a.p, &g, &err) != 0) {
         rc = cli_fail(&err);

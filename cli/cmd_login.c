@@ -89,10 +89,7 @@ int cmd_login(int argc, char **argv)
      * login could renew itself for ever */
     cli_no_login = true;
     tlo_vault_identity *id =
-        cli_acting(v, as, pass_file,
-                   TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |
-                       TLO_ROLE_AUDITOR,
-                   "person", &rc);
+        cli_acting(v, as, pass_file, TLO_ACT_LOGIN, &rc);
     if (id) {
         if (tlo_service_login_keep(id, (unsigned)minutes, &err) != 0) {
             rc = cli_fail(&err);

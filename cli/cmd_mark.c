@@ -134,7 +134,7 @@ int cmd_mark(int argc, char **argv)
         return rc;
     if (tlo_custody_mark_check(v, &p, &t, &err) != 0)
         rc = cli_fail(&err);
-    else if ((actor = cli_acting(v, o.as, o.pass_file, TLO_ROLE_INTERVIEWER, "interviewer", &rc)))
+    else if ((actor = cli_acting(v, o.as, o.pass_file, TLO_ACT_MARK, &rc)))
         rc = tlo_custody_mark(v, actor, &p, &t, &seq, &err) != 0 ? cli_fail(&err) : EXIT_OK;
     if (actor && rc == EXIT_OK)
         printf("Marker \"%s\" at %s of session %s (case %s), logged as entry %llu by %s.\n", p.text,

@@ -469,9 +469,7 @@ int cmd_play(int argc, char **argv)
     tlo_custody *v = cli_open(a.vault_opt, false, &rc);
     if (!v || (rc = cli_find_case(v, a.case_number, &cs)) != 0 ||
         !(actor = cli_acting(v, a.as, a.pass_file,
-                             TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR |
-                                 TLO_ROLE_MEDICAL | TLO_ROLE_AUDITOR,
-                             "enrolled person", &rc)))
+                             TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)))
         goto out;
     /* The access is logged, then the keys come: the range's and no more. */
     if (tlo_custody_request_make(v, actor, TLO_CUSTODY_VIEW, &cs, a.session, a.from_ms, a.to_ms,

@@ -611,8 +611,7 @@ static int record_attach(const rec_opts *o, const char *session)
     if (!v)
         return rc;
     tlo_vault_identity *actor =
-        cli_acting(v, o->as, o->pass_file, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                   "interviewer or administrator", &rc);
+        cli_acting(v, o->as, o->pass_file, TLO_ACT_STOP, &rc);
     /* The same decision as 'stop': the interviewer who started it, or an
      * administrator, on what the ledger and the case's lease say. */
     bool may = false;
@@ -657,8 +656,7 @@ int cmd_record(int argc, char **argv)
         return rc;
     pthread_mutex_init(&t.lock, NULL);
     if ((rc = cli_find_case(v, number, &cs)) != 0 ||
-        !(actor = cli_acting(v, o.as, o.pass_file, TLO_ROLE_INTERVIEWER,
-                             "interviewer (only interviewers record)", &rc)))
+        !(actor = cli_acting(v, o.as, o.pass_file, TLO_ACT_RECORD, &rc)))
         goto out;
     /* From here a session may start: the client going away (its terminal
      * closed, its pipes or the service's connection gone) never ends it.

@@ -88,8 +88,7 @@ int cmd_recover(int argc, char **argv)
     } else if (open_count == 0) {
         printf("Every session in the vault is closed; there is nothing to recover.\n");
         rc = EXIT_OK;
-    } else if ((actor = cli_acting(v, as, pass_file, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                   "interviewer or administrator", &rc))) {
+    } else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_RECOVER, &rc))) {
         int frc = tlo_custody_recover(v, actor, &r, &err);
         print_steps(&r); /* what was done before any failure is logged */
         rc = frc ? cli_fail(&err) : EXIT_OK;

@@ -95,8 +95,7 @@ int cmd_stop(int argc, char **argv)
     tlo_custody *v = cli_open(vault_opt, false, &rc);
     if (!v)
         return rc;
-    tlo_vault_identity *actor = cli_acting(v, as, pass_file, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                           "interviewer or administrator", &rc);
+    tlo_vault_identity *actor = cli_acting(v, as, pass_file, TLO_ACT_STOP, &rc);
     if (!actor)
         goto out;
     if (tlo_custody_stop_check(v, actor, number, session, &live, &err) != 0 ||

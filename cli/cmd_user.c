@@ -23,8 +23,9 @@ static void user_usage(FILE *f)
             "       tellonce user revoke NAME --as ADMIN [--reason TEXT] [--passphrase-file FILE]\n"
             "(each also takes --vault DIR)\n"
             "\n"
-            "ROLE is admin, interviewer, prosecutor, medical or auditor; a person may hold\n"
-            "several. 'add' creates NAME's identity and logs the enrolment signed by ADMIN\n"
+            "ROLE is admin, interviewer, prosecutor, medical, auditor, psychologist,\n"
+            "legal-aid or social-worker; a person may hold several ('tellonce roles' says\n"
+            "what each may do). 'add' creates NAME's identity and logs the enrolment signed by ADMIN\n"
             "(whose passphrase comes from --passphrase-file, $TELLONCE_PASSPHRASE, or the\n"
             "terminal). The identity is locked with a one-time enrolment code, printed once\n"
             "(XXXX-XXXX-XXXX-XXXX) and valid 24 h: give it to NAME in person. NAME then runs\n"
@@ -38,10 +39,6 @@ static void user_usage(FILE *f)
             "your own passphrase.\n");
 }
 
-#define ADMIN_ROLE_TEXT "administrator (only administrators enrol and revoke people)"
-#define PERSON_ROLES                                                                               \
-    (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |              \
-     TLO_ROLE_AUDITOR)
 
 /* "2026-12-02 15:04 UTC" */
 static void utc_text(uint64_t ms, char *out, size_t cap)
@@ -81,7 +78,7 @@ static int user_reissue(const char *vault_opt, const char *name, const char *as,
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(admin = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, &rc)))
+    if (!(admin = cli_acting(v, as, pass_file, TLO_ACT_USER_ENROL, &rc)))
         goto out;
     if (tlo_custody_user_reissue(v, admin, name, cli_kdf_cost(), &out, &err) != 0) {
         rc = cli_fail(&err);
@@ -125,7 +122,7 @@ static int user_add(const char *vault_opt, const char *name, unsigned roles, con
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(admin = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, &rc)))
+    if (!(admin = cli_acting(v, as, pass_file, TLO_ACT_USER_ENROL, &rc)))
         goto out;
     if (admin_sets) {
         snprintf(prompt, sizeof prompt, "New passphrase for %s: ", name);
@@ -238,7 +235,7 @@ static int user_revoke(const char *vault_opt, const char *name, const char *as,
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(admin = cli_acting(v, as, pass_file, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, &rc)))
+    if (!(admin = cli_acting(v, as, pass_file, TLO_ACT_USER_ENROL, &rc)))
         goto out;
     if (tlo_custody_user_revoke(v, admin, name, reason, &seq, &err) != 0) {
         rc = cli_fail(&err);
@@ -348,8 +345,8 @@ static int user_options(int argc, char **argv, user_opts *o)
         switch (c) {
         case 'r':
             if (tlo_roles_parse(optarg, strlen(optarg), &r) != 0) {
-                cli_error("'%s' is not a role: use admin, interviewer, prosecutor, medical or "
-                          "auditor",
+                cli_error("'%s' is not a role: use admin, interviewer, prosecutor, medical, "
+                          "auditor, psychologist, legal-aid or social-worker",
                           optarg);
                 return EXIT_USAGE;
             }
@@ -501,7 +498,7 @@ int cmd_passwd(int argc, char **argv)
     tlo_custody *v = cli_open(vault_opt, false, &rc);
     if (!v)
         return rc;
-    if (!(id = cli_acting(v, as, pass_file, PERSON_ROLES, "enrolled person", &rc)))
+    if (!(id = cli_acting(v, as, pass_file, TLO_ACT_LOGIN, &rc)))
         goto out;
     snprintf(prompt, sizeof prompt, "New passphrase for %s (at least 12 characters): ", as);
     rc = EXIT_USAGE;

@@ -84,6 +84,89 @@ int tlo_custody_log_refusal(tlo_custody *v, const char *command, const char *rea
                             tlo_error *err);
 
 /* ======================================================================
+ * Who may do what (custody/roles.c; docs/roles.md prints the table)
+ *
+ * One table names every action a person takes and which roles may take
+ * it, each role either always or only when a condition holds (the grant,
+ * the session they recorded, the note they wrote, the sample they hold).
+ * Every verb decides with it, and front ends ask it which roles to unlock
+ * for: no role check is written anywhere else. A refusal by the table is
+ * logged (action-refused, signed by the custodian) before it is returned.
+ * ====================================================================== */
+
+typedef enum {
+    TLO_ACT_USER_ENROL,      /* user add, user revoke, user reissue */
+    TLO_ACT_CASE_OPEN,       /* case open */
+    TLO_ACT_CASE_SHOW,       /* case show: the sealed record (the child's details) */
+    TLO_ACT_CASE_NUMBERS,    /* the numbers police use, in case list, log, report */
+    TLO_ACT_RECORD,          /* record a session */
+    TLO_ACT_MARK,            /* add a marker */
+    TLO_ACT_STOP,            /* end a recording the service runs */
+    TLO_ACT_RECOVER,         /* close an interrupted session */
+    TLO_ACT_GRANT,           /* grant, grant revoke (clips and notes) */
+    TLO_ACT_BE_GRANTED,      /* be named in a grant */
+    TLO_ACT_CLIP_VIEW,       /* play a clip */
+    TLO_ACT_CLIP_EXPORT,     /* export a clip */
+    TLO_ACT_NOTE_EXAM,       /* note add --kind exam */
+    TLO_ACT_NOTE_PHOTO,      /* note add --kind photo */
+    TLO_ACT_NOTE_SAMPLE,     /* note add --kind sample-collection */
+    TLO_ACT_NOTE_PSYCH,      /* note add --kind psych */
+    TLO_ACT_NOTE_LEGAL,      /* note add --kind legal */
+    TLO_ACT_NOTE_ASSESSMENT, /* note add --kind assessment */
+    TLO_ACT_NOTE_FOLLOWUP,   /* note add --kind followup */
+    TLO_ACT_NOTE_OTHER,      /* note add --kind other */
+    TLO_ACT_NOTE_AMEND,      /* note amend */
+    TLO_ACT_NOTE_READ,       /* note show, note get */
+    TLO_ACT_NOTE_LIST,       /* note list (metadata only) */
+    TLO_ACT_SAMPLE_REGISTER, /* sample register */
+    TLO_ACT_SAMPLE_TRANSFER, /* sample transfer (hand over) */
+    TLO_ACT_SAMPLE_RECEIVE,  /* sample receive (take over) */
+    TLO_ACT_SAMPLE_DISPOSE,  /* sample dispose */
+    TLO_ACT_SAMPLE_LIST,     /* sample list, sample show */
+    TLO_ACT_REPORT,          /* report (from the ledger, no key) */
+    TLO_ACT_LOGIN,           /* login, passwd, user activate: one's own identity */
+    TLO_ACT_COUNT
+} tlo_custody_act;
+
+/* The conditions a role may be allowed under (bits of tlo_custody_may's
+ * holds; 0: always). */
+enum {
+    TLO_WHEN_GRANTED = 1u << 0,    /* a live grant names the person for it */
+    TLO_WHEN_RECORDER = 1u << 1,   /* the person recorded the session */
+    TLO_WHEN_OPENER = 1u << 2,     /* the person opened the case */
+    TLO_WHEN_AUTHOR = 1u << 3,     /* the person wrote the note */
+    TLO_WHEN_PROFESSION = 1u << 4, /* the note's profession is the person's, on the case */
+    TLO_WHEN_HOLDER = 1u << 5,     /* the person holds the sample now */
+    TLO_WHEN_RECEIVER = 1u << 6,   /* the sample is being handed to the person */
+};
+
+#define TLO_CUSTODY_MAY_CLAUSES 3
+typedef struct tlo_custody_act_rule {
+    tlo_custody_act act;
+    const char *name; /* the command, as refusals and docs name it: "note add --kind exam" */
+    const char *what; /* for people: "add a physical examination note" */
+    struct {
+        unsigned roles; /* TLO_ROLE_*; 0 ends the list */
+        unsigned when;  /* TLO_WHEN_* all of which must hold; 0: always */
+    } may[TLO_CUSTODY_MAY_CLAUSES];
+} tlo_custody_act_rule;
+
+/* The whole table (*n rows, in tlo_custody_act order), and one row. */
+const tlo_custody_act_rule *tlo_custody_act_rules(size_t *n);
+const tlo_custody_act_rule *tlo_custody_act_rule_of(tlo_custody_act a);
+/* Every role that may take a under some condition (what to unlock for). */
+unsigned tlo_custody_act_roles(tlo_custody_act a);
+/* May a person holding roles, for whom the conditions holds (TLO_WHEN_*)
+ * are true, take a? */
+bool tlo_custody_may(tlo_custody_act a, unsigned roles, unsigned holds);
+/* Who may take a, in words ("medical staff", "the interviewer who recorded
+ * the session; or a prosecutor, ... with a grant"), into out (cap bytes). */
+void tlo_custody_act_who(tlo_custody_act a, char *out, size_t cap);
+/* A role's name for people ("medical staff", "a legal-aid worker"); roles
+ * one bit. */
+const char *tlo_custody_role_words(unsigned role);
+
+/* ======================================================================
  * People
  * ====================================================================== */
 
@@ -134,6 +217,16 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
  * does after the passphrase. 0, TLO_EDENIED. */
 int tlo_custody_check_identity(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
                                const char *role_text, tlo_error *err);
+
+/* tlo_custody_unlock and tlo_custody_check_identity for the roles that may
+ * take act (tlo_custody_act_roles; conditions are the verb's to check):
+ * a person who exists but holds none of them is refused with a logged
+ * action-refused entry (case_id NULL: no case), TLO_EDENIED. */
+int tlo_custody_unlock_for(tlo_custody *v, const char *name, const char *passphrase, size_t len,
+                           tlo_custody_act act, const uint8_t *case_id, tlo_vault_identity **out,
+                           tlo_error *err);
+int tlo_custody_check_identity_for(tlo_custody *v, const tlo_vault_identity *id,
+                                   tlo_custody_act act, const uint8_t *case_id, tlo_error *err);
 
 /* ======================================================================
  * Cases and sessions

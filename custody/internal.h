@@ -71,6 +71,21 @@ void custody_cps_free(custody_cp *list, size_t n);
 int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned roles,
                         const char *role_text, const tlo_custody_person **who, tlo_error *err);
 
+/* The table's check for a verb (custody/roles.c): id is an active person
+ * (custody_check_actor) who may take act when the conditions holds are
+ * true. When not, logs an action-refused entry signed by the custodian
+ * (action, actor, reason; case_id when not NULL) and returns TLO_EDENIED:
+ * "NAME (ROLES) may not WHAT: only WHO may. The refusal is logged as entry
+ * N." *who (if not NULL) on success. */
+int custody_check_act(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_act act,
+                      unsigned holds, const uint8_t *case_id, const tlo_custody_person **who,
+                      tlo_error *err);
+/* Logs that actor_pk was refused act (reason one line, cut to 400 bytes),
+ * signed by the custodian: 0 and *seq, or the append's error. */
+int custody_log_act_refusal(tlo_custody *v, const uint8_t actor_pk[static 32], tlo_custody_act act,
+                            const uint8_t *case_id, const char *reason, uint64_t *seq,
+                            tlo_error *err);
+
 /* SHA-256 and size of the whole file open at fd, streamed (thread-safe).
  * 0 or -errno. */
 int custody_hash_fd(int fd, uint8_t out[static 32], uint64_t *size);

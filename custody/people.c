@@ -253,3 +253,36 @@ int tlo_custody_check_identity(tlo_custody *v, const tlo_vault_identity *id, uns
 {
     return custody_check_actor(v, id, roles, role_text, NULL, err);
 }
+
+int tlo_custody_unlock_for(tlo_custody *v, const char *name, const char *passphrase, size_t len,
+                           tlo_custody_act act, const uint8_t *case_id, tlo_vault_identity **out,
+                           tlo_error *err)
+{
+    tlo_vault_identity *id = NULL;
+    /* Who they are first (any role), then what the table allows: so a
+     * person who proved who they are and holds no role for act is refused
+     * with a logged entry, and a wrong passphrase stays a wrong passphrase. */
+    int rc = tlo_custody_unlock(v, name, passphrase, len, ~(unsigned)TLO_ROLE_CUSTODIAN,
+                                "enrolled person", &id, err);
+    *out = NULL;
+    if (rc)
+        return rc;
+    if ((rc = tlo_custody_check_identity_for(v, id, act, case_id, err)) != 0) {
+        tlo_vault_identity_free(id);
+        return rc;
+    }
+    *out = id;
+    return 0;
+}
+
+int tlo_custody_check_identity_for(tlo_custody *v, const tlo_vault_identity *id,
+                                   tlo_custody_act act, const uint8_t *case_id, tlo_error *err)
+{
+    /* The roles only: the conditions (grant, author, holder) are the
+     * verb's, which checks them with the table again. */
+    const tlo_custody_act_rule *r = tlo_custody_act_rule_of(act);
+    unsigned holds = 0;
+    for (size_t i = 0; r && i < TLO_CUSTODY_MAY_CLAUSES; i++)
+        holds |= r->may[i].when;
+    return custody_check_act(v, id, act, holds, case_id, NULL, err);
+}
