@@ -207,8 +207,8 @@ static int case_show(const char *vault_opt, const char *number, const char *as,
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(actor = cli_acting(v, as, pass_file, TLO_ACT_LOGIN /* case show decides, and logs */,
-                             &rc)))
+    if (!(actor =
+              cli_acting(v, as, pass_file, TLO_ACT_LOGIN /* case show decides, and logs */, &rc)))
         goto out;
     print_facts(v, &facts);
     if (!(view = sodium_malloc(sizeof *view))) { /* it will hold the child's details */

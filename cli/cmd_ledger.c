@@ -405,8 +405,7 @@ static int log_numbers(log_ctx *l, const char *as, const char *pass_file)
 {
     tlo_error err = {0};
     int rc = EXIT_OK;
-    tlo_vault_identity *actor =
-        cli_acting(l->v, as, pass_file, TLO_ACT_CASE_NUMBERS, &rc);
+    tlo_vault_identity *actor = cli_acting(l->v, as, pass_file, TLO_ACT_CASE_NUMBERS, &rc);
     if (!actor)
         return rc;
     if (tlo_custody_cases(l->v, &l->cases, &l->ncases, &err) != 0 ||

@@ -88,8 +88,7 @@ int cmd_login(int argc, char **argv)
     /* a login is made with the passphrase, never from a login: else one
      * login could renew itself for ever */
     cli_no_login = true;
-    tlo_vault_identity *id =
-        cli_acting(v, as, pass_file, TLO_ACT_LOGIN, &rc);
+    tlo_vault_identity *id = cli_acting(v, as, pass_file, TLO_ACT_LOGIN, &rc);
     if (id) {
         if (tlo_service_login_keep(id, (unsigned)minutes, &err) != 0) {
             rc = cli_fail(&err);

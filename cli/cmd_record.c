@@ -610,8 +610,7 @@ static int record_attach(const rec_opts *o, const char *session)
     tlo_custody *v = cli_open(o->vault, false, &rc);
     if (!v)
         return rc;
-    tlo_vault_identity *actor =
-        cli_acting(v, o->as, o->pass_file, TLO_ACT_STOP, &rc);
+    tlo_vault_identity *actor = cli_acting(v, o->as, o->pass_file, TLO_ACT_STOP, &rc);
     /* The same decision as 'stop': the interviewer who started it, or an
      * administrator, on what the ledger and the case's lease say. */
     bool may = false;

@@ -13,32 +13,32 @@
 
 static void user_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce user add NAME --role ROLE [--role ROLE...] --as ADMIN\n"
-            "                         [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
-            "       tellonce user add NAME --reissue --as ADMIN [--passphrase-file FILE]\n"
-            "       tellonce user activate NAME [--code CODE | --code-file FILE]\n"
-            "                         [--new-passphrase-file FILE]\n"
-            "       tellonce user list [--json]\n"
-            "       tellonce user revoke NAME --as ADMIN [--reason TEXT] [--passphrase-file FILE]\n"
-            "(each also takes --vault DIR)\n"
-            "\n"
-            "ROLE is admin, interviewer, prosecutor, medical, auditor, psychologist,\n"
-            "legal-aid or social-worker; a person may hold several ('tellonce roles' says\n"
-            "what each may do). 'add' creates NAME's identity and logs the enrolment signed by ADMIN\n"
-            "(whose passphrase comes from --passphrase-file, $TELLONCE_PASSPHRASE, or the\n"
-            "terminal). The identity is locked with a one-time enrolment code, printed once\n"
-            "(XXXX-XXXX-XXXX-XXXX) and valid 24 h: give it to NAME in person. NAME then runs\n"
-            "'activate', types the code and chooses their own passphrase (twice); until then\n"
-            "NAME cannot act; '--reissue' gives a pending NAME a new code (revoking the old\n"
-            "enrolment). With --new-passphrase-file (or $TELLONCE_NEW_PASSPHRASE) ADMIN\n"
-            "sets NAME's passphrase instead: for a single-operator vault and scripts only;\n"
-            "the custodian service refuses it. A new passphrase needs at least 12 characters\n"
-            "and must not be a common one or the person's name. 'revoke' ends a person's\n"
-            "right to sign; what they signed before stays valid. 'tellonce passwd' changes\n"
-            "your own passphrase.\n");
+    fprintf(
+        f,
+        "usage: tellonce user add NAME --role ROLE [--role ROLE...] --as ADMIN\n"
+        "                         [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
+        "       tellonce user add NAME --reissue --as ADMIN [--passphrase-file FILE]\n"
+        "       tellonce user activate NAME [--code CODE | --code-file FILE]\n"
+        "                         [--new-passphrase-file FILE]\n"
+        "       tellonce user list [--json]\n"
+        "       tellonce user revoke NAME --as ADMIN [--reason TEXT] [--passphrase-file FILE]\n"
+        "(each also takes --vault DIR)\n"
+        "\n"
+        "ROLE is admin, interviewer, prosecutor, medical, auditor, psychologist,\n"
+        "legal-aid or social-worker; a person may hold several ('tellonce roles' says\n"
+        "what each may do). 'add' creates NAME's identity and logs the enrolment signed by ADMIN\n"
+        "(whose passphrase comes from --passphrase-file, $TELLONCE_PASSPHRASE, or the\n"
+        "terminal). The identity is locked with a one-time enrolment code, printed once\n"
+        "(XXXX-XXXX-XXXX-XXXX) and valid 24 h: give it to NAME in person. NAME then runs\n"
+        "'activate', types the code and chooses their own passphrase (twice); until then\n"
+        "NAME cannot act; '--reissue' gives a pending NAME a new code (revoking the old\n"
+        "enrolment). With --new-passphrase-file (or $TELLONCE_NEW_PASSPHRASE) ADMIN\n"
+        "sets NAME's passphrase instead: for a single-operator vault and scripts only;\n"
+        "the custodian service refuses it. A new passphrase needs at least 12 characters\n"
+        "and must not be a common one or the person's name. 'revoke' ends a person's\n"
+        "right to sign; what they signed before stays valid. 'tellonce passwd' changes\n"
+        "your own passphrase.\n");
 }
-
 
 /* "2026-12-02 15:04 UTC" */
 static void utc_text(uint64_t ms, char *out, size_t cap)

@@ -318,8 +318,7 @@ int tlo_custody_case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
     int rc;
     memset(out, 0, sizeof *out);
     if ((rc = tlo_custody_case_open_check(v, p, err)) != 0 ||
-        (rc = custody_check_actor(v, interviewer, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                  "interviewer or administrator", NULL, err)) != 0)
+        (rc = custody_check_act(v, interviewer, TLO_ACT_CASE_OPEN, 0, NULL, NULL, err)) != 0)
         return rc;
     if ((rc = write_key(v, &o, err)) == 0 && (rc = write_record(v, &o, p, err)) == 0)
         rc = log_open(v, interviewer, &o, p->number, &seq, err);
@@ -444,9 +443,7 @@ int tlo_custody_case_about(tlo_custody *v, const char *number, tlo_custody_case_
 /* ---- showing a case ---- */
 
 /* Anyone enrolled may ask (and is logged); not the custodian. */
-#define SHOW_ROLES                                                                                 \
-    (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL |              \
-     TLO_ROLE_AUDITOR)
+#define SHOW_ROLES TLO_ROLES_PERSON
 
 /* Reads and parses the sealed record of f with the case key. */
 static int read_record(tlo_custody *v, const tlo_custody_case_facts *f, const uint8_t *key,
@@ -503,11 +500,12 @@ static int log_and_unseal(tlo_custody *v, const uint8_t actor_pk[32], bool entit
     } else if ((rc = custody_seal(v, err)) != 0) {
         /* logged but not covered by a checkpoint: nothing is unsealed */
     } else if (!entitled) {
+        char who[300];
+        tlo_custody_act_who(TLO_ACT_CASE_SHOW, who, sizeof who);
         rc = tlo_fail(err, TLO_EDENIED,
-                      "the sealed fields (title, the child's details) are shown only to an "
-                      "administrator or the interviewer who opened the case; this attempt is "
-                      "logged as entry %llu",
-                      (unsigned long long)out->view_seq);
+                      "refused: the sealed fields (title, the child's details) are shown only to "
+                      "%s. The refusal is logged as entry %llu.",
+                      who, (unsigned long long)out->view_seq);
     } else if ((rc = custody_case_key(v, &out->facts.c, cust, &key, err)) != 0) {
         if (err)
             err->code = TLO_EFORMAT; /* a missing or damaged case key is bad data */
@@ -530,8 +528,9 @@ int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const
     if (rc || (rc = custody_check_actor(v, actor, SHOW_ROLES, "enrolled person", &who, err)) != 0)
         return rc;
     crypto_hash_sha256(actor_id, actor->sign_pk, 32);
-    bool entitled = (who->roles & TLO_ROLE_ADMIN) || ((who->roles & TLO_ROLE_INTERVIEWER) &&
-                                                      !memcmp(actor_id, out->facts.opener, 32));
+    /* The table decides; the refusal is the case-view entry below. */
+    bool entitled = tlo_custody_may(TLO_ACT_CASE_SHOW, who->roles,
+                                    !memcmp(actor_id, out->facts.opener, 32) ? TLO_WHEN_OPENER : 0);
     rc = log_and_unseal(v, actor->sign_pk, entitled, out, err);
     if (rc)
         tlo_custody_case_record_wipe(&out->record);
@@ -576,7 +575,7 @@ int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
         return rc;
     if (n == 0)
         return 0;
-    bool entitled = (who->roles & TLO_CUSTODY_NUMBER_ROLES) != 0;
+    bool entitled = tlo_custody_may(TLO_ACT_CASE_NUMBERS, who->roles, 0);
     tlo_hex(pk, actor->sign_pk, 32);
     snprintf(body, sizeof body, "actor=%s\nfields=case_number\n%sresult=%s\n", pk,
              entitled ? "" : "reason=only an administrator, interviewer or prosecutor\n",
@@ -605,11 +604,12 @@ int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
     if (first_seq)
         *first_seq = seq;
     if (!entitled) {
+        char allowed[300];
+        tlo_custody_act_who(TLO_ACT_CASE_NUMBERS, allowed, sizeof allowed);
         rc = tlo_fail(err, TLO_EDENIED,
-                      "case numbers are shown only to an administrator, an interviewer or a "
-                      "prosecutor; the cases are listed by internal id, and this attempt is "
-                      "logged from entry %llu",
-                      (unsigned long long)seq);
+                      "refused: case numbers are shown only to %s; the cases are listed by "
+                      "internal id, and the refusal is logged from entry %llu",
+                      allowed, (unsigned long long)seq);
         goto out;
     }
     tlo_custody_case_record *r = sodium_malloc(sizeof *r);

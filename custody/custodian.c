@@ -317,7 +317,7 @@ typedef struct decision {
     const tlo_custody_person *who; /* &person when the requester is enrolled */
     tlo_custody_person person;     /* roles and revocation as the verified ledger has them */
     const tlo_custody_grant *use;  /* NULL: the interviewer's own recording */
-    char reason[400];              /* empty: granted */
+    char reason[900];              /* empty: granted */
     char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
 } decision;
 
@@ -354,6 +354,17 @@ static void find_grant(const tlo_custody_request *req, const tlo_custody_grant *
     snprintf(d->reason, sizeof d->reason, "%s", why);
 }
 
+/* The table's refusal of act for d->who, as the reason logged. */
+static void table_reason(tlo_custody_act act, decision *d)
+{
+    char who[300], roles[200];
+    const tlo_custody_act_rule *r = tlo_custody_act_rule_of(act);
+    tlo_custody_act_who(act, who, sizeof who);
+    tlo_roles_format(d->who->roles, ", ", roles, sizeof roles);
+    snprintf(d->reason, sizeof d->reason, "%s (%s) may not %s: only %s may", d->who->name, roles,
+             r ? r->what : "do this", who);
+}
+
 /* Fills d: the checks, the most specific reason first. */
 static void decide(tlo_custody *v, const tlo_chain_state *st, const tlo_custody_request *req,
                    const session_scan *ss, decision *d)
@@ -364,6 +375,7 @@ static void decide(tlo_custody *v, const tlo_chain_state *st, const tlo_custody_
     uint8_t actor[32];
     uint64_t now = tlo_custody_now_ms(), end = session_end(ss);
     size_t tn = tlo_custody_request_signed_text(req, text, sizeof text);
+    tlo_custody_act act = req->action == TLO_CUSTODY_VIEW ? TLO_ACT_CLIP_VIEW : TLO_ACT_CLIP_EXPORT;
     crypto_hash_sha256(actor, req->actor_pk, 32);
     memset(d, 0, sizeof *d);
     const tlo_chain_key *k = tlo_chain_state_key(st, actor);
@@ -393,8 +405,10 @@ static void decide(tlo_custody *v, const tlo_chain_state *st, const tlo_custody_
     else if (req->time_ms + REQUEST_MAX_AGE_MS < now || req->time_ms > now + REQUEST_MAX_AGE_MS)
         snprintf(d->reason, sizeof d->reason,
                  "the request was made more than 5 minutes from now (replayed, or a wrong clock)");
-    else if (!(d->who->roles & ~(unsigned)TLO_ROLE_AUDITOR))
+    else if (d->who->roles == TLO_ROLE_AUDITOR)
         snprintf(d->reason, sizeof d->reason, "auditors verify the log and never receive keys");
+    else if (!(d->who->roles & tlo_custody_act_roles(act)))
+        table_reason(act, d);
     else if (!ss->found)
         snprintf(d->reason, sizeof d->reason, "the case has no session %s", req->session);
     else if (!ss->ended)
@@ -408,9 +422,16 @@ static void decide(tlo_custody *v, const tlo_chain_state *st, const tlo_custody_
                  (unsigned long long)end);
     if (d->reason[0])
         return;
-    bool own = !memcmp(ss->recorder, actor, 32) && (d->who->roles & TLO_ROLE_INTERVIEWER);
-    if (!(own && req->action == TLO_CUSTODY_VIEW))
+    /* The table (docs/roles.md): the recorder views their own session
+     * without a grant; everyone else needs a live grant for the range. */
+    bool own = !memcmp(ss->recorder, actor, 32);
+    if (!tlo_custody_may(act, d->who->roles, own ? TLO_WHEN_RECORDER : 0)) {
         find_grant(req, grants, ngrants, now, d);
+        if (d->use && !tlo_custody_may(act, d->who->roles, TLO_WHEN_GRANTED)) {
+            d->use = NULL;
+            table_reason(act, d);
+        }
+    }
     if (!d->reason[0] && d->use && !d->purpose[0])
         snprintf(d->purpose, sizeof d->purpose, "%s", d->use->purpose);
 }
@@ -510,7 +531,7 @@ static int log_refusal(tlo_custody *v, const tlo_vault_identity *cust,
                        const tlo_custody_request *req, const decision *d, tlo_custody_released *out,
                        tlo_error *err)
 {
-    char body[3000], middle[440];
+    char body[3000], middle[940];
     uint64_t seq = 0;
     snprintf(middle, sizeof middle, "reason=%s\n", d->reason);
     access_body(body, sizeof body, req, d, "", middle, "");

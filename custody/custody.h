@@ -697,16 +697,16 @@ typedef struct tlo_custody_case_view {
 int tlo_custody_case_show(tlo_custody *v, const tlo_vault_identity *actor, const char *number,
                           tlo_custody_case_view *out, tlo_error *err);
 
-/* Who may see the numbers police use in a list of cases ('case list', 'log'):
- * the people who work a case by its number. Medical staff, auditors and the
- * others see internal ids (docs/cli.md). */
-#define TLO_CUSTODY_NUMBER_ROLES (TLO_ROLE_ADMIN | TLO_ROLE_INTERVIEWER | TLO_ROLE_PROSECUTOR)
+/* Who may see the numbers police use in a list of cases ('case list', 'log',
+ * 'report'): the people who work a case by its number, as the table says
+ * (TLO_ACT_CASE_NUMBERS). Medical staff, auditors and the others see
+ * internal ids (docs/roles.md). */
 
 /* Shows actor (an active enrolled person) the numbers of the n cases of
  * list (from tlo_custody_cases). In this order: logs one case-view entry
  * per case, signed by the custodian, in one append (fields=case_number,
  * result=shown; or result=refused with a reason when actor holds none of
- * TLO_CUSTODY_NUMBER_ROLES); only then unwraps each case key and reads the
+ * TLO_ACT_CASE_NUMBERS); only then unwraps each case key and reads the
  * number from the sealed record into list[i].c.number (number_shown). A
  * record that cannot be read keeps its internal id and the first such error
  * is returned after the rest are read. *first_seq (if not NULL) gets the

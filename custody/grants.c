@@ -134,11 +134,14 @@ int tlo_custody_grant_check(tlo_custody *v, const tlo_custody_grant_params *p,
         return tlo_fail(err, TLO_ENOTFOUND,
                         "nobody active is enrolled as \"%s\"; 'tellonce user list' shows them",
                         p->to);
-    if (!(to->roles & (TLO_ROLE_PROSECUTOR | TLO_ROLE_MEDICAL | TLO_ROLE_ADMIN)))
+    if (!tlo_custody_may(TLO_ACT_BE_GRANTED, to->roles, 0)) {
+        char who[300];
+        tlo_custody_act_who(TLO_ACT_BE_GRANTED, who, sizeof who);
         return tlo_fail(err, TLO_EARG,
-                        "%s is not a prosecutor, medical staff or administrator: grants go to "
-                        "them only (auditors never receive keys)",
-                        p->to);
+                        "%s may not be granted anything: grants go to %s only (auditors never "
+                        "receive keys; docs/roles.md)",
+                        p->to, who);
+    }
     if ((rc = tlo_custody_session_info(v, cs.id, p->session, &s, err)) != 0)
         return rc;
     if (!s.found)
@@ -177,9 +180,7 @@ int tlo_custody_grant_issue(tlo_custody *v, const tlo_vault_identity *admin,
     tlo_custody_grant g;
     int rc = tlo_custody_grant_check(v, p, &g, err);
     memset(out, 0, sizeof *out);
-    if (rc ||
-        (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN,
-                                  "administrator (only administrators grant)", NULL, err)) != 0)
+    if (rc || (rc = custody_check_act(v, admin, TLO_ACT_GRANT, 0, g.case_id, NULL, err)) != 0)
         return rc;
     char body[1200], pk[65];
     tlo_hex(pk, g.to, 32);
@@ -208,9 +209,7 @@ int tlo_custody_grant_revoke(tlo_custody *v, const tlo_vault_identity *admin, ui
         return tlo_fail(err, TLO_EARG, "the reason is one line of text, at most 300 bytes");
     if ((rc = tlo_custody_grant_find(v, grant_seq, out, err)) != 0)
         return rc;
-    if ((rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN,
-                                  "administrator (only administrators revoke grants)", NULL,
-                                  err)) != 0)
+    if ((rc = custody_check_act(v, admin, TLO_ACT_GRANT, 0, out->case_id, NULL, err)) != 0)
         return rc;
     char body[600];
     snprintf(body, sizeof body, "grant=%llu\nreason=%s\n", (unsigned long long)grant_seq, reason);

@@ -98,8 +98,7 @@ int tlo_custody_mark(tlo_custody *v, const tlo_vault_identity *actor,
     if (out)
         memset(out, 0, sizeof *out);
     int rc = check(v, p, &cs, &t, err);
-    if (rc ||
-        (rc = custody_check_actor(v, actor, TLO_ROLE_INTERVIEWER, "interviewer", NULL, err)) != 0)
+    if (rc || (rc = custody_check_act(v, actor, TLO_ACT_MARK, 0, cs.id, NULL, err)) != 0)
         return rc;
     snprintf(body, sizeof body, "at_ms=%llu\nsession=%s\ntext=%s\n", (unsigned long long)p->at_ms,
              t.session, p->text);

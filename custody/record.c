@@ -454,8 +454,7 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
     char body[3000];
     uint8_t session_id[TLO_ID_BYTES];
     *rec = NULL;
-    int rc = custody_check_actor(v, interviewer, TLO_ROLE_INTERVIEWER,
-                                 "interviewer (only interviewers record)", NULL, err);
+    int rc = custody_check_act(v, interviewer, TLO_ACT_RECORD, 0, NULL, NULL, err);
     if (rc)
         return rc;
     tlo_custody_recording *r = calloc(1, sizeof *r);

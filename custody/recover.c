@@ -644,8 +644,7 @@ int tlo_custody_recover(tlo_custody *v, const tlo_vault_identity *actor, tlo_cus
                         tlo_error *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = custody_check_actor(v, actor, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                 "interviewer or administrator", NULL, err);
+    int rc = custody_check_act(v, actor, TLO_ACT_RECOVER, 0, NULL, NULL, err);
     return rc ? rc : recover_as(v, actor, out, err);
 }
 

@@ -26,7 +26,9 @@
 #define AUTHORS (CARERS | INTERVIEWER)
 
 static const tlo_custody_act_rule table[] = {
-    {TLO_ACT_USER_ENROL, "user add, user revoke, user reissue", "enrol or revoke a person",
+    {TLO_ACT_USER_ENROL,
+     "user add, user revoke, user reissue",
+     "enrol or revoke a person",
      {{ADMIN, 0}}},
     {TLO_ACT_CASE_OPEN, "case open", "open a case", {{INTERVIEWER | ADMIN, 0}}},
     {TLO_ACT_CASE_SHOW,
@@ -54,10 +56,7 @@ static const tlo_custody_act_rule table[] = {
      "view a clip of a session",
      {{INTERVIEWER, TLO_WHEN_RECORDER}, {GRANTEES, TLO_WHEN_GRANTED}}},
     {TLO_ACT_CLIP_EXPORT, "export", "export a clip of a session", {{GRANTEES, TLO_WHEN_GRANTED}}},
-    {TLO_ACT_NOTE_EXAM,
-     "note add --kind exam",
-     "add a physical examination note",
-     {{MEDICAL, 0}}},
+    {TLO_ACT_NOTE_EXAM, "note add --kind exam", "add a physical examination note", {{MEDICAL, 0}}},
     {TLO_ACT_NOTE_PHOTO, "note add --kind photo", "add photographs", {{MEDICAL, 0}}},
     {TLO_ACT_NOTE_SAMPLE,
      "note add --kind sample-collection",
@@ -77,10 +76,7 @@ static const tlo_custody_act_rule table[] = {
      "add a follow-up note",
      {{SOCIAL_WORKER, 0}}},
     {TLO_ACT_NOTE_OTHER, "note add --kind other", "add another note", {{INTERVIEWER, 0}}},
-    {TLO_ACT_NOTE_AMEND,
-     "note amend",
-     "add a new version of a note",
-     {{AUTHORS, TLO_WHEN_AUTHOR}}},
+    {TLO_ACT_NOTE_AMEND, "note amend", "add a new version of a note", {{AUTHORS, TLO_WHEN_AUTHOR}}},
     {TLO_ACT_NOTE_READ,
      "note show, note get",
      "read a note and its files",
@@ -98,10 +94,7 @@ static const tlo_custody_act_rule table[] = {
      "sample receive",
      "take over a sample handed to one",
      {{HOLDERS, TLO_WHEN_RECEIVER}}},
-    {TLO_ACT_SAMPLE_DISPOSE,
-     "sample dispose",
-     "dispose of a sample",
-     {{HOLDERS, TLO_WHEN_HOLDER}}},
+    {TLO_ACT_SAMPLE_DISPOSE, "sample dispose", "dispose of a sample", {{HOLDERS, TLO_WHEN_HOLDER}}},
     {TLO_ACT_SAMPLE_LIST, "sample list, sample show", "see samples' custody", {{EVERYONE, 0}}},
     {TLO_ACT_REPORT, "report", "write the auditor's report", {{EVERYONE, 0}}},
     {TLO_ACT_LOGIN,
@@ -169,13 +162,13 @@ static const char *when_words(unsigned when)
     case TLO_WHEN_OPENER:
         return " who opened the case";
     case TLO_WHEN_AUTHOR:
-        return ", the note's author";
+        return "the note's author";
     case TLO_WHEN_PROFESSION:
-        return " of the note author's profession who works on the case";
+        return "someone of the author's profession who works on the case";
     case TLO_WHEN_HOLDER:
-        return " who holds the sample";
+        return "whoever holds the sample now (never an auditor)";
     case TLO_WHEN_RECEIVER:
-        return " it is being handed to";
+        return "the person it is being handed to (never an auditor)";
     default:
         return "";
     }
@@ -199,9 +192,15 @@ void tlo_custody_act_who(tlo_custody_act a, char *out, size_t cap)
         return;
     out[0] = '\0';
     for (size_t i = 0; r && i < TLO_CUSTODY_MAY_CLAUSES && r->may[i].roles; i++) {
-        unsigned roles = r->may[i].roles;
+        unsigned roles = r->may[i].roles, when = r->may[i].when;
         if (i)
             put(out, cap, &used, "; or ");
+        /* These name one person, whatever their role. */
+        if (when == TLO_WHEN_AUTHOR || when == TLO_WHEN_PROFESSION || when == TLO_WHEN_HOLDER ||
+            when == TLO_WHEN_RECEIVER) {
+            put(out, cap, &used, when_words(when));
+            continue;
+        }
         if (roles == EVERYONE) {
             put(out, cap, &used, "anyone enrolled");
         } else if (roles == HOLDERS) {

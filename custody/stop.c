@@ -167,11 +167,12 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
 {
     const tlo_custody_person *who = NULL;
     memset(out, 0, sizeof *out);
-    int rc = custody_check_actor(v, actor, TLO_ROLE_INTERVIEWER | TLO_ROLE_ADMIN,
-                                 "interviewer or administrator", &who, err);
+    /* The roles first (as if it were their recording); which recording
+     * they may stop is asked of the table for each below. */
+    int rc = custody_check_act(v, actor, TLO_ACT_STOP, TLO_WHEN_RECORDER, NULL, &who, err);
     if (rc)
         return rc;
-    bool admin = (who->roles & TLO_ROLE_ADMIN) != 0;
+    unsigned roles = who->roles;
     uint8_t me[32];
     memcpy(me, who->actor, 32);
     tlo_custody_live *list = NULL;
@@ -198,7 +199,8 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
     size_t pick = n, count = 0;
     char names[600] = "";
     for (size_t i = 0; i < n; i++) {
-        bool may = admin || !memcmp(list[i].recorder, me, 32);
+        bool may = tlo_custody_may(TLO_ACT_STOP, roles,
+                                   !memcmp(list[i].recorder, me, 32) ? TLO_WHEN_RECORDER : 0);
         if (session ? !strcmp(list[i].session, session) : may) {
             pick = i;
             count++;
@@ -217,20 +219,15 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
     else if (count == 0 && n == 0)
         rc = tlo_fail(err, TLO_ENOTFOUND, "no recording of %s is live now: nothing to stop", what);
     else if (count == 0)
-        rc = tlo_fail(err, TLO_EDENIED,
-                      "refused: the live recording of %s (session %s) was started by another "
-                      "interviewer; only they or an administrator may stop it",
-                      what, names);
+        rc = custody_check_act(v, actor, TLO_ACT_STOP, 0, NULL, NULL, err); /* refused, logged */
     else if (count > 1)
         rc = tlo_fail(err, TLO_EARG,
                       "%zu recordings are live (sessions %s): name one with --session ID, or "
                       "name its case",
                       count, names);
-    else if (!admin && memcmp(list[pick].recorder, me, 32) != 0)
-        rc = tlo_fail(err, TLO_EDENIED,
-                      "refused: session %s was started by another interviewer; only they or an "
-                      "administrator may stop it",
-                      list[pick].session);
+    else if (!tlo_custody_may(TLO_ACT_STOP, roles,
+                              !memcmp(list[pick].recorder, me, 32) ? TLO_WHEN_RECORDER : 0))
+        rc = custody_check_act(v, actor, TLO_ACT_STOP, 0, NULL, NULL, err); /* refused, logged */
     else
         *out = list[pick];
     free(list);

@@ -20,8 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ADMIN_ROLE_TEXT "administrator (only administrators enrol and revoke people)"
-
 int tlo_custody_user_add_check(tlo_custody *v, const char *name, tlo_error *err)
 {
     int rc = tlo_custody_people(v, NULL, NULL, err);
@@ -265,7 +263,7 @@ int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
     if (!p->roles)
         return tlo_fail(err, TLO_EARG, "a person needs at least one role");
     if ((rc = tlo_custody_user_add_check(v, p->name, err)) != 0 ||
-        (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, NULL, err)) != 0)
+        (rc = custody_check_act(v, admin, TLO_ACT_USER_ENROL, 0, NULL, NULL, err)) != 0)
         return rc;
     if (p->passphrase &&
         (rc = tlo_custody_passphrase_check(p->name, p->passphrase, p->passphrase_len, err)) != 0)
@@ -416,7 +414,7 @@ int tlo_custody_user_reissue(tlo_custody *v, const tlo_vault_identity *admin, co
     int rc;
     memset(out, 0, sizeof *out);
     if ((rc = tlo_custody_user_reissue_check(v, name, err)) != 0 ||
-        (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, NULL, err)) != 0)
+        (rc = custody_check_act(v, admin, TLO_ACT_USER_ENROL, 0, NULL, NULL, err)) != 0)
         return rc;
     /* The revocation reloads the people: keep what is needed first. */
     roles = tlo_custody_person_by_name(v, name)->roles;
@@ -548,7 +546,7 @@ int tlo_custody_user_revoke(tlo_custody *v, const tlo_vault_identity *admin, con
     char pk[65], body[1024], clean[512];
     size_t k = 0;
     int rc = tlo_custody_user_revoke_check(v, name, &p, err);
-    if (rc || (rc = custody_check_actor(v, admin, TLO_ROLE_ADMIN, ADMIN_ROLE_TEXT, NULL, err)) != 0)
+    if (rc || (rc = custody_check_act(v, admin, TLO_ACT_USER_ENROL, 0, NULL, NULL, err)) != 0)
         return rc;
     for (const char *r = reason ? reason : ""; *r && k + 1 < sizeof clean; r++)
         clean[k++] = (*r == '\n' || *r == '\r' || *r == '\t') ? ' ' : *r;

@@ -300,7 +300,7 @@ refuse "out of range" "goes beyond the granted range" --session "$s1" --from 2 -
 refuse "beyond the grant's end" "goes beyond the granted range" --session "$s1" --from 4 --to 10 "${as_per[@]}"
 refuse "by an auditor" "auditors verify the log and never receive keys" --session "$s1" --from 4 --to 8 \
     --as "Aud Auditor" "${pass[@]}"
-refuse "by the interviewer, without a grant" "no grant" --session "$s1" --from 4 --to 8 \
+refuse "by the interviewer, without a grant" "may not export a clip of a session" --session "$s1" --from 4 --to 8 \
     --as "Ivan Interviewer" "${pass[@]}"
 refuse "another session" "other sessions" --session "$s2" --from 0 --to 2 "${as_per[@]}"
 expect 0 "revoke the export grant" -- "$tlo" grant revoke "$grant" --as "Anna Admin" "${pass[@]}"
