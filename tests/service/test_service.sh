@@ -61,6 +61,17 @@ cp pros2.pass pros.pass
 out=$(tlo_as pros case list --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
 [ $? -eq 0 ] && ok || bad "the new passphrase does not work after passwd: $out"
 
+# --- a refusal by the roles table, through the service: logged, with the client ---
+n44() { svc_ledger "SELECT count(*) FROM entries WHERE kind = 44"; }
+before=$(n44)
+err=$(tlo_as pros user revoke "Anna Admin" --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
+[ $? -eq 1 ] && ok || bad "a prosecutor revoking someone through the service: $err"
+contains "$err" "may not enrol or revoke a person" "the table's refusal, through the service"
+[ "$(n44)" -eq $((before + 1)) ] && ok || bad "the table's refusal was not logged through the service"
+body=$(svc_ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 44 ORDER BY seq DESC LIMIT 1")
+contains "$body" "client_uid=$(id -u "$(svc_user pros)")" "the action-refused entry names the client's uid"
+contains "$body" "action=user add, user revoke, user reissue" "the action-refused entry names the action"
+
 # --- the entries the service makes name the client's uid and pid ---
 adm_uid=$(id -u "$(svc_user adm)")
 # (setpriv and env exec: $! is the tellonce client's own pid)
