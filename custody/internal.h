@@ -80,6 +80,11 @@ int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned r
 int custody_check_act(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_act act,
                       unsigned holds, const uint8_t *case_id, const tlo_custody_person **who,
                       tlo_error *err);
+/* Refuses p act, as custody_check_act does, with detail (NULL: none) in
+ * the reason: "NAME (ROLES) may not WHAT (DETAIL): only WHO may". Logged;
+ * always returns TLO_EDENIED. */
+int custody_refuse_act(tlo_custody *v, const tlo_custody_person *p, tlo_custody_act act,
+                       const uint8_t *case_id, const char *detail, tlo_error *err);
 /* Logs that actor_pk was refused act (reason one line, cut to 400 bytes),
  * signed by the custodian: 0 and *seq, or the append's error. */
 int custody_log_act_refusal(tlo_custody *v, const uint8_t actor_pk[static 32], tlo_custody_act act,

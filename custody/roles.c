@@ -244,12 +244,31 @@ int custody_log_act_refusal(tlo_custody *v, const uint8_t actor_pk[static 32], t
     return rc;
 }
 
+int custody_refuse_act(tlo_custody *v, const tlo_custody_person *p, tlo_custody_act act,
+                       const uint8_t *case_id, const char *detail, tlo_error *err)
+{
+    char who_text[400], roles[200], reason[1400];
+    const tlo_custody_act_rule *r = tlo_custody_act_rule_of(act);
+    tlo_custody_act_who(act, who_text, sizeof who_text);
+    tlo_roles_format(p->roles, ", ", roles, sizeof roles);
+    snprintf(reason, sizeof reason, "%s (%s) may not %s%s%s%s: only %s may", p->name, roles,
+             r ? r->what : "do this", detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
+             who_text);
+    uint64_t seq = 0;
+    tlo_error lerr = {0};
+    if (v->readonly || custody_log_act_refusal(v, p->pk, act, case_id, reason, &seq, &lerr) != 0 ||
+        custody_seal(v, &lerr) != 0)
+        return tlo_fail(err, TLO_EDENIED, "refused: %s. (The refusal could not be logged: %s)",
+                        reason, v->readonly ? "the vault is open read-only" : lerr.msg);
+    return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.", reason,
+                    (unsigned long long)seq);
+}
+
 int custody_check_act(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_act act,
                       unsigned holds, const uint8_t *case_id, const tlo_custody_person **who,
                       tlo_error *err)
 {
     const tlo_custody_person *p = NULL;
-    char who_text[400], roles[200], reason[1400];
     /* An active person at all (pending and revoked people are refused
      * there, as before, and not logged here: they cannot act). */
     int rc = custody_check_actor(v, id, ~(unsigned)TLO_ROLE_CUSTODIAN, "enrolled person", &p, err);
@@ -260,17 +279,5 @@ int custody_check_act(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_
             *who = p;
         return 0;
     }
-    const tlo_custody_act_rule *r = tlo_custody_act_rule_of(act);
-    tlo_custody_act_who(act, who_text, sizeof who_text);
-    tlo_roles_format(p->roles, ", ", roles, sizeof roles);
-    snprintf(reason, sizeof reason, "%s (%s) may not %s: only %s may", p->name, roles,
-             r ? r->what : "do this", who_text);
-    uint64_t seq = 0;
-    tlo_error lerr = {0};
-    if (v->readonly || custody_log_act_refusal(v, p->pk, act, case_id, reason, &seq, &lerr) != 0 ||
-        custody_seal(v, &lerr) != 0)
-        return tlo_fail(err, TLO_EDENIED, "refused: %s. (The refusal could not be logged: %s)",
-                        reason, v->readonly ? "the vault is open read-only" : lerr.msg);
-    return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.", reason,
-                    (unsigned long long)seq);
+    return custody_refuse_act(v, p, act, case_id, NULL, err);
 }

@@ -218,17 +218,25 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
                       session, what);
     else if (count == 0 && n == 0)
         rc = tlo_fail(err, TLO_ENOTFOUND, "no recording of %s is live now: nothing to stop", what);
-    else if (count == 0)
-        rc = custody_check_act(v, actor, TLO_ACT_STOP, 0, NULL, NULL, err); /* refused, logged */
-    else if (count > 1)
+    else if (count == 0) {
+        char detail[700];
+        snprintf(detail, sizeof detail,
+                 "the live recording of %s, session %s, was started by "
+                 "another interviewer",
+                 what, names);
+        rc = custody_refuse_act(v, who, TLO_ACT_STOP, NULL, detail, err);
+    } else if (count > 1)
         rc = tlo_fail(err, TLO_EARG,
                       "%zu recordings are live (sessions %s): name one with --session ID, or "
                       "name its case",
                       count, names);
     else if (!tlo_custody_may(TLO_ACT_STOP, roles,
-                              !memcmp(list[pick].recorder, me, 32) ? TLO_WHEN_RECORDER : 0))
-        rc = custody_check_act(v, actor, TLO_ACT_STOP, 0, NULL, NULL, err); /* refused, logged */
-    else
+                              !memcmp(list[pick].recorder, me, 32) ? TLO_WHEN_RECORDER : 0)) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "session %s was started by another interviewer",
+                 list[pick].session);
+        rc = custody_refuse_act(v, who, TLO_ACT_STOP, NULL, detail, err);
+    } else
         *out = list[pick];
     free(list);
     return rc;
