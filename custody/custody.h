@@ -1367,8 +1367,8 @@ typedef struct tlo_custody_report {
     uint64_t checkpoint_size;    /* the newest checkpoint verified (0: none) */
     char checkpoint_root[65];    /* hex */
     char checkpoint_b64[64];     /* as the checkpoint file writes it */
-    char verifier_key[256];      /* the custodian's, as 'checkpoint --verifier-key' prints */
-    char verify_command[1024];   /* the command to check it independently */
+    char verifier_key[TLO_NOTE_VKEY_MAX]; /* the custodian's ('checkpoint --verifier-key') */
+    char verify_command[2048];            /* the command to check it independently */
     /* the case */
     char case_id[33];
     bool number_shown; /* --as a person who may see it: case_number is the number */
