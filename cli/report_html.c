@@ -235,7 +235,9 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
 {
     fprintf(f, "<section class=\"session\" id=\"session-%u\">\n<h2>Session %u</h2>\n<dl>", s->no,
             s->no);
-    fprintf(f, "<dt>id</dt><dd class=\"mono\">%s</dd>", s->id);
+    fputs("<dt>id</dt><dd class=\"mono\">", f);
+    esc(f, s->id); /* 32 hex digits in a ledger that verifies; escaped in one that does not */
+    fputs("</dd>", f);
     fputs("<dt>recorded by</dt><dd>", f);
     person(f, r, s->recorder);
     fputs("</dd><dt>room</dt><dd>", f);
@@ -385,7 +387,9 @@ static void grants(FILE *f, const tlo_custody_report *r)
             range(f, g->from_ms, g->until_ms);
             fprintf(f, " of session %u", g->session_no);
         }
-        fprintf(f, "</td><td>%s</td><td>", g->actions);
+        fputs("</td><td>", f);
+        esc(f, g->actions);
+        fputs("</td><td>", f);
         utc(f, g->expires_ms);
         fputs("</td><td>", f);
         esc(f, g->purpose);

@@ -192,7 +192,9 @@ PY
         bad "report_bands_where_the_ledger_says: $(cat bands.out)"
     cat bands.out
     if [ "${TELLONCE_UPDATE_DOCS:-}" = 1 ]; then
-        cp report.png "$src/docs/report-example.png" && echo "updated $src/docs/report-example.png"
+        # the top of the page (verification, session 1 and its chart), for the README
+        chrome --window-size=1000,1400 --screenshot="$work/example.png"
+        cp example.png "$src/docs/report-example.png" && echo "updated $src/docs/report-example.png"
     fi
 fi
 
