@@ -58,6 +58,7 @@ expect 0 "grant 王芳 view and export of session 1" -- "$tlo" grant "$number" -
     --actions view,export --as "Anna Admin" "${pass[@]}"
 expect 0 "grant the doctor session 2" -- "$tlo" grant "$number" --to "$evil" --session "$s2" \
     --expires 2099-12-31 --purpose "exam <notes>" --as "Anna Admin" "${pass[@]}"
+g2=$(sed -n 's/^Grant \([0-9]*\):.*/\1/p' out.txt)
 play() { # play WHO SESSION FROM TO
     expect 0 "$1 views $3-$4 s of ${2:0:8}" -- "$tlo" play "$number" --session "$2" --from "$3" \
         --to "$4" --as "$1" "${pass[@]}" --headless
@@ -210,6 +211,16 @@ grep -qF "was shown the case&#39;s number" as.html && ok || bad "the report's ti
 expect 0 "report --as an auditor" -- "$tlo" report "$caseid" -o aud.html --as "Aud Itor" "${pass[@]}"
 lacks aud.html "$number" "report_no_number_for_auditor"
 contains "$err" "case numbers are shown only" "an auditor is told why there is no number"
+
+# Grants as they stand: revoked, and expired once their day has passed.
+expect 0 "revoke the doctor's grant" -- "$tlo" grant revoke "$g2" --as "Anna Admin" "${pass[@]}"
+TELLONCE_TEST_NOW_MS=4102444800000 expect 0 "report in 2100" -- "$tlo" report "$caseid" \
+    -o later.html --json later.json
+python3 -c '
+import json
+g = json.load(open("later.json"))["grants"]
+assert [x["status"] for x in g] == ["expired", "revoked"], g
+' && ok || bad "report_grant_status: expired and revoked"
 
 # A ledger that does not verify: the report is written, says so, exit 1.
 cp -a vault vault2
