@@ -347,6 +347,11 @@ static void verification(FILE *f, const tlo_custody_report *r)
                 " entries</dd><dt>root (hex)</dt><dd class=\"mono\">%s</dd>"
                 "<dt>root (base64)</dt><dd class=\"mono\">%s</dd></dl>\n",
                 r->checkpoint_size, r->checkpoint_root, r->checkpoint_b64);
+    if (r->checkpoint_size && r->entries > r->checkpoint_size)
+        fprintf(f,
+                "<p>The last %" PRIu64 " entries are not yet covered by a checkpoint: a cut of "
+                "them would not be seen until the next one.</p>\n",
+                r->entries - r->checkpoint_size);
     else
         fputs("<p class=\"bad\">The vault holds no checkpoint: nothing shows that entries were "
               "not cut from its end.</p>\n",

@@ -108,6 +108,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     str(f, "problem", r->problem, true);
     u64(f, "entries", r->entries);
     u64(f, "checkpoint_size", r->checkpoint_size);
+    u64(f, "uncovered", r->entries > r->checkpoint_size ? r->entries - r->checkpoint_size : 0);
     str(f, "checkpoint_root", r->checkpoint_root, true);
     str(f, "checkpoint_root_base64", r->checkpoint_b64, true);
     str(f, "verifier_key", r->verifier_key, true);

@@ -19,14 +19,13 @@ static tlo_vault_identity *unlock(tlo_custody *v, const char *name, const char *
 {
     tlo_vault_identity *id = NULL;
     tlo_error err = {0};
-    CHECK_MSG(tlo_custody_unlock(v, name, pass, strlen(pass), TLO_ROLES_PERSON, "person", &id,
-                                 &err) == 0,
-              "unlock %s: %s", name, err.msg);
+    CHECK_MSG(
+        tlo_custody_unlock(v, name, pass, strlen(pass), TLO_ROLES_PERSON, "person", &id, &err) == 0,
+        "unlock %s: %s", name, err.msg);
     return id;
 }
 
-static void enrol(tlo_custody *v, const tlo_vault_identity *admin, const char *name,
-                  unsigned roles)
+static void enrol(tlo_custody *v, const tlo_vault_identity *admin, const char *name, unsigned roles)
 {
     tlo_custody_user_params up = {.name = name,
                                   .roles = roles,
@@ -124,8 +123,7 @@ int main(void)
            "label=S-002\nsample_kind=blood\nseal_number=SEAL/43\n");
     snprintf(body, sizeof body, "label=S-002\nto=%s\nto_name=王芳\n", fang_pk);
     append(v, doc, TLO_ENTRY_SAMPLE_TRANSFER, cs.id, body);
-    snprintf(body, sizeof body, "action=mark\nactor=%s\nreason=only an interviewer may\n",
-             fang_pk);
+    snprintf(body, sizeof body, "action=mark\nactor=%s\nreason=only an interviewer may\n", fang_pk);
     append(v, cust, TLO_ENTRY_ACTION_REFUSED, cs.id, body);
     CHECK_MSG(custody_seal(v, &err) == 0, "seal: %s", err.msg);
 
