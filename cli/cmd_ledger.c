@@ -213,20 +213,19 @@ int cmd_verify(int argc, char **argv)
 
 static void log_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
-            "                    [--as NAME [--passphrase-file FILE]]\n"
-            "\n"
-            "The custody log as a person reads it: time, who (the person behind the entry,\n"
-            "by name and role: for a view, the viewer, not the custodian who logged it),\n"
-            "what, on which case, and the entry in words. The JSON adds \"person\" and\n"
-            "\"description\" to every entry's fields. --case shows only the entries of one case "
-            "(its internal id). --json gives\n"
-            "every field of every entry. Nothing here is verified: 'tellonce verify' does that.\n"
-            "Cases are named by internal id: the ledger does not hold their numbers. With\n"
-            "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
-            "read through the custodian from its sealed record and logged first (one\n"
-            "case-view entry per case).\n");
+    fprintf(f, "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
+               "                    [--as NAME [--passphrase-file FILE]]\n"
+               "\n"
+               "The custody log as a person reads it: time, who (the person behind the entry,\n"
+               "by name and role: for a view, the viewer, not the custodian who logged it),\n"
+               "what, on which case, and the entry in words. The JSON adds \"person\" and\n"
+               "\"description\" to every entry's fields. --case shows only the entries of one\n"
+               "case (its internal id). --json gives every field of every entry. Nothing here\n"
+               "is verified: 'tellonce verify' does that.\n"
+               "Cases are named by internal id: the ledger does not hold their numbers. With\n"
+               "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
+               "read through the custodian from its sealed record and logged first (one\n"
+               "case-view entry per case).\n");
 }
 
 typedef struct log_ctx {
