@@ -109,6 +109,7 @@ grep -qF "Content-Security-Policy\" content=\"default-src 'none'; style-src 'uns
 grep -qF "@media print" report.html && ok || bad "a print stylesheet"
 grep -qF "Eve &lt;b onmouseover=alert(1)&gt;Doc&lt;/b&gt;" report.html && ok || bad "the doctor's name, escaped"
 grep -qF "break &lt;b&gt;now&lt;/b&gt;" report.html && ok || bad "the marker's text, escaped"
+grep -qF "exam &lt;notes&gt;" report.html && ok || bad "a purpose, escaped"
 grep -qF "王芳 (prosecutor) viewed 00:00:02–00:00:06 of session 1, purpose hearing 2027-01-15" \
     report.html && ok || bad "the timeline in words"
 grep -qF "tellonce verify --vault '$work/vault' --case $caseid --verifier-key '" report.json &&
