@@ -138,5 +138,7 @@ int cmd_passwd(int argc, char **argv); /* cmd_user.c */
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_roles(int argc, char **argv);
+/* tellonce report (cmd_report.c; writers report_html.c, report_json.c). */
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -213,17 +213,19 @@ int cmd_verify(int argc, char **argv)
 
 static void log_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
-            "                    [--as NAME [--passphrase-file FILE]]\n"
-            "\n"
-            "The custody log as a person reads it: time, who (name and role), what, on which\n"
-            "case. --case shows only the entries of one case (its internal id). --json gives\n"
-            "every field of every entry. Nothing here is verified: 'tellonce verify' does that.\n"
-            "Cases are named by internal id: the ledger does not hold their numbers. With\n"
-            "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
-            "read through the custodian from its sealed record and logged first (one\n"
-            "case-view entry per case).\n");
+    fprintf(f, "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
+               "                    [--as NAME [--passphrase-file FILE]]\n"
+               "\n"
+               "The custody log as a person reads it: time, who (the person behind the entry,\n"
+               "by name and role: for a view, the viewer, not the custodian who logged it),\n"
+               "what, on which case, and the entry in words. The JSON adds \"person\" and\n"
+               "\"description\" to every entry's fields. --case shows only the entries of one\n"
+               "case (its internal id). --json gives every field of every entry. Nothing here\n"
+               "is verified: 'tellonce verify' does that.\n"
+               "Cases are named by internal id: the ledger does not hold their numbers. With\n"
+               "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
+               "read through the custodian from its sealed record and logged first (one\n"
+               "case-view entry per case).\n");
 }
 
 typedef struct log_ctx {
@@ -232,6 +234,7 @@ typedef struct log_ctx {
     size_t shown;
     tlo_custody_case_facts *cases; /* with --as: the numbers shown */
     size_t ncases;
+    tlo_custody_describer *d; /* the words of each entry, with the person behind it */
 } log_ctx;
 
 /* The number of the case of e when it was shown (--as), else NULL. */
@@ -252,28 +255,6 @@ static void format_time(uint64_t ms, char *out, size_t cap)
     strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
     strftime(zone, sizeof zone, "%z", &tm);
     snprintf(out, cap, "%s.%03u %s", buf, (unsigned)(ms % 1000), zone);
-}
-
-/* A short summary of a body: "name=X roles=Y" without public keys. */
-static void summary(const tlo_entry *e, char *out, size_t cap)
-{
-    size_t used = 0, i = 0;
-    out[0] = '\0';
-    while (i < e->body_len && used + 1 < cap) {
-        const uint8_t *line = e->body + i;
-        const uint8_t *nl = memchr(line, '\n', e->body_len - i);
-        size_t n = nl ? (size_t)(nl - line) : e->body_len - i;
-        const uint8_t *eq = memchr(line, '=', n);
-        size_t klen = eq ? (size_t)(eq - line) : n;
-        int key_hidden = (klen >= 2 && !memcmp(line + klen - 2, "pk", 2)) ||
-                         (klen >= 3 && !memcmp(line + klen - 3, "sig", 3));
-        if (!key_hidden)
-            used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? "  " : "", (int)n,
-                                     (const char *)line);
-        i += n + 1;
-    }
-    if (used >= cap)
-        out[cap - 1] = '\0';
 }
 
 /* The body's lines as a JSON object of strings. */
@@ -305,7 +286,8 @@ static void print_body_json(const tlo_entry *e)
 }
 
 static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t leaf[static 32],
-                             const tlo_custody_person *p, const char *when)
+                             const tlo_custody_person *p, const tlo_custody_person *person,
+                             const char *when, const char *what)
 {
     const char *kind = tlo_entry_kind_name(e->kind);
     char actor[65], prev[65], lh[65], sig[129], roles[200], case_hex[33];
@@ -336,23 +318,35 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
            "\"body\":",
            roles, prev, lh, sig);
     print_body_json(e);
+    /* The person behind the entry (for what the custodian signs: the one it
+     * acted for) and the entry in words, as the log and the report say it. */
+    printf(",\"person\":");
+    if (person && person->roles != TLO_ROLE_CUSTODIAN) {
+        char pk[65];
+        tlo_hex(pk, person->pk, 32);
+        tlo_roles_format(person->roles, ", ", roles, sizeof roles);
+        printf("{\"name\":");
+        cli_json_string(stdout, person->name);
+        printf(",\"roles\":\"%s\",\"pk\":\"%s\"}", roles, pk);
+    } else if (person) {
+        printf("{\"name\":\"custodian\",\"roles\":\"custodian\"}");
+    } else {
+        printf("null");
+    }
+    printf(",\"description\":");
+    cli_json_string(stdout, what);
     printf("}");
 }
 
 static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_custody_person *p,
-                             const char *when)
+                             const char *when, const char *what)
 {
     const char *kind = tlo_entry_kind_name(e->kind), *number = case_number_of(l, e);
-    char who[TLO_NAME_MAX + 220], roles[200], what[2048], case_hex[33] = "-";
+    char who[TLO_NAME_MAX + 220], case_hex[33] = "-";
     if (e->has_case)
         tlo_hex(case_hex, e->case_id, 16);
-    if (p) {
-        tlo_roles_format(p->roles, ", ", roles, sizeof roles);
-        snprintf(who, sizeof who, "%s (%s)", p->name, roles);
-    } else {
-        snprintf(who, sizeof who, "unknown key");
-    }
-    summary(e, what, sizeof what);
+    /* WHO: the person behind the entry, not the custodian who signed for them. */
+    tlo_custody_person_words(p, who, sizeof who);
     /* A number whole (cutting bytes could cut a character), an id's first 8. */
     printf(number ? "%6llu  %s  %-30s  %-14s  %-8s  %s\n" : "%6llu  %s  %-30s  %-14s  %-8.8s  %s\n",
            (unsigned long long)e->seq, when, who, kind ? kind : "unknown",
@@ -362,16 +356,18 @@ static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_cus
 static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     log_ctx *l = ctx;
-    char when[128];
+    char when[128], what[4096];
     (void)err;
     if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
         return 0;
     const tlo_custody_person *p = tlo_custody_person_by_actor(l->v, e->actor);
+    tlo_custody_describe(l->d, e, what, sizeof what);
+    const tlo_custody_person *person = tlo_custody_describe_person(l->d, e);
     format_time(e->time_ms, when, sizeof when);
     if (l->a->json)
-        print_entry_json(l, e, leaf, p, when);
+        print_entry_json(l, e, leaf, p, person, when, what);
     else
-        print_entry_line(l, e, p, when);
+        print_entry_line(l, e, person, when, what);
     l->shown++;
     return 0;
 }
@@ -421,6 +417,8 @@ int cmd_log(int argc, char **argv)
     log_ctx l = {.a = &a};
     tlo_error err = {0};
     const char *as = NULL, *pass_file = NULL;
+    const tlo_custody_person *people = NULL;
+    size_t npeople = 0;
     int rc = log_own_options(&argc, argv, &as, &pass_file);
     if (rc)
         return rc;
@@ -437,7 +435,8 @@ int cmd_log(int argc, char **argv)
         rc = cli_fail(&err);
     } else if (as && (rc = log_numbers(&l, as, pass_file)) != EXIT_OK) {
         /* said why */
-    } else if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
+    } else if (tlo_custody_people(l.v, &people, &npeople, &err) != 0 ||
+               tlo_custody_describer_new(people, npeople, &l.d, &err) != 0) {
         rc = cli_fail(&err);
     } else {
         if (a.json)
@@ -453,6 +452,7 @@ int cmd_log(int argc, char **argv)
             printf("]\n");
     }
     free(l.cases);
+    tlo_custody_describer_free(l.d);
     tlo_custody_close(l.v);
     return rc;
 }

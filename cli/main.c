@@ -37,6 +37,7 @@ static const struct command commands[] = {
     {"devices", cmd_devices, "cameras and microphones found"},
     {"log", cmd_log, "the custody log, as a person reads it"},
     {"verify", cmd_verify, "verify the custody ledger, without any key"},
+    {"report", cmd_report, "the auditor's report of a case (HTML, JSON), without any key"},
     {"checkpoint", cmd_checkpoint, "sign a checkpoint (tree head) of the ledger"},
     {"prove", cmd_prove, "write an inclusion or consistency proof"},
     {"verify-proof", cmd_verify_proof, "check a proof without the ledger"},

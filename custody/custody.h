@@ -1199,4 +1199,216 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
  * command; in the service the parent signals its recording child. */
 int tlo_custody_stop_signal(tlo_custody *v, const tlo_custody_live *live, tlo_error *err);
 
+/* ======================================================================
+ * The words of the ledger (custody/describe.c) and the auditor's report
+ * (custody/report.c): from the ledger alone, no key
+ * ====================================================================== */
+
+/* Words for entries with the real person behind each, fed in ledger order
+ * (session N is the Nth session-start of its case; note N the Nth note of
+ * its case by its first version). */
+typedef struct tlo_custody_describer tlo_custody_describer;
+
+/* A describer knowing people (copied: n persons of tlo_custody_people). */
+int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
+                              tlo_custody_describer **out, tlo_error *err);
+void tlo_custody_describer_free(tlo_custody_describer *d);
+
+/* The person behind e: for what the custodian signs on a person's behalf
+ * (case-view, access-granted, access-denied, action-refused, note-access:
+ * the actor field; export: exporter) that person, else the signer. NULL: a
+ * key no enrolment names. Valid while d lives. */
+const tlo_custody_person *tlo_custody_describe_person(const tlo_custody_describer *d,
+                                                      const tlo_entry *e);
+
+/* Learns from e (call for every entry, in ledger order) and writes its words
+ * into out (cap bytes, cut at a character boundary): "王芳 (prosecutor)
+ * viewed 00:00:02–00:00:12 of session 2, purpose …". Never a case number,
+ * never a note's text, title or file names (no entry holds them). The text
+ * is the ledger's: escape it for the medium it goes to. */
+void tlo_custody_describe(tlo_custody_describer *d, const tlo_entry *e, char *out, size_t cap);
+
+/* The number a session (32 hex) or note id has in its case, once learned; 0: not seen. */
+unsigned tlo_custody_describe_session_no(const tlo_custody_describer *d, const char *session);
+unsigned tlo_custody_describe_note_no(const tlo_custody_describer *d, const char *note);
+
+/* "王芳 (prosecutor)", "the custodian", "an unknown key" (p NULL). */
+void tlo_custody_person_words(const tlo_custody_person *p, char *out, size_t cap);
+/* A session-clock time, "00:01:02" (".345" added when not whole seconds). */
+void tlo_custody_clock_words(uint64_t ms, char *out, size_t cap);
+/* A UTC time, "2026-12-01 19:12:38 UTC". */
+void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap);
+
+/* ---- The report's model (docs/report.md prints its JSON) ---- */
+
+/* A person the report names: index into tlo_custody_report.person. */
+typedef struct tlo_custody_report_person {
+    char name[TLO_NAME_MAX + 1];
+    unsigned roles;
+    char key_id[17]; /* the first 16 hex digits of their public key */
+} tlo_custody_report_person;
+
+/* One stretch of a session a person viewed or was released to export (an
+ * access-granted entry): a band of the coverage chart. */
+typedef struct tlo_custody_report_access {
+    uint64_t seq, time_ms;
+    int person; /* -1: unknown key */
+    bool exp;   /* export, else view */
+    uint64_t from_ms, to_ms;
+    char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
+    char grant[24]; /* the grant's entry, or "own-recording" */
+} tlo_custody_report_access;
+
+typedef struct tlo_custody_report_marker {
+    uint64_t seq, at_ms;
+    int person;
+    char text[504];
+} tlo_custody_report_marker;
+
+typedef struct tlo_custody_report_device {
+    uint64_t seq, at_ms;
+    char device[64], event[32], message[256], then[256];
+} tlo_custody_report_device;
+
+/* Where a session's media does not follow on: segment index jumps or
+ * start_ms is not the end of the segment before. */
+typedef struct tlo_custody_report_gap {
+    uint64_t from_ms, to_ms, after_index;
+} tlo_custody_report_gap;
+
+typedef struct tlo_custody_report_session {
+    unsigned no;
+    char id[33];
+    int recorder;
+    uint64_t started_at, closed_at; /* UTC ms of session-start, session-end/-recovered (0) */
+    char room[128];
+    uint64_t cameras, microphones;
+    char status[16]; /* "open", "ended", "failed", "recovered" */
+    uint64_t length_ms; /* the largest end_ms of its segments */
+    uint64_t segments, bytes;
+    tlo_custody_report_marker *marker;
+    size_t nmarkers;
+    tlo_custody_report_device *device;
+    size_t ndevices;
+    tlo_custody_report_gap *gap;
+    size_t ngaps;
+    tlo_custody_report_access *access; /* in ledger order */
+    size_t naccess;
+} tlo_custody_report_session;
+
+typedef struct tlo_custody_report_grant {
+    uint64_t seq, time_ms;
+    bool note;       /* a note grant (kind 32), else a clip grant */
+    int by, to;      /* persons (-1: unknown) */
+    char to_name[TLO_NAME_MAX + 1];
+    unsigned session_no, note_no;
+    uint64_t from_ms, until_ms, expires_ms;
+    char actions[24];
+    char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
+    char status[8];      /* "active", "expired", "revoked" */
+    uint64_t revoked_seq; /* the grant-revoke entry, 0 */
+} tlo_custody_report_grant;
+
+typedef struct tlo_custody_report_export {
+    uint64_t seq, time_ms, access_seq;
+    int person;
+    unsigned session_no;
+    uint64_t from_ms, to_ms, clip_start_ms, clip_end_ms, bytes;
+    char sha256[65];
+} tlo_custody_report_export;
+
+typedef struct tlo_custody_report_note_version {
+    uint64_t seq, time_ms, version, bytes, files, text_bytes;
+    int author;
+    unsigned session_no; /* 0: no session */
+    uint64_t at_ms;
+} tlo_custody_report_note_version;
+
+typedef struct tlo_custody_report_note {
+    unsigned no;
+    char id[33];
+    char kind[24];
+    int author;
+    tlo_custody_report_note_version *version;
+    size_t nversions;
+    uint64_t reads, refused; /* note-access entries granted / refused */
+} tlo_custody_report_note;
+
+typedef struct tlo_custody_report_sample_event {
+    uint64_t seq, time_ms;
+    uint16_t kind; /* TLO_ENTRY_SAMPLE_* */
+    int person;
+    char text[1024]; /* its words (tlo_custody_describe) */
+} tlo_custody_report_sample_event;
+
+typedef struct tlo_custody_report_sample {
+    char label[40], kind[24], seal_number[72];
+    int registrar, holder; /* the holder now (-1: unknown) */
+    char state[16];        /* "held", "in transfer", "disposed" */
+    char to_name[TLO_NAME_MAX + 1]; /* in transfer: to whom */
+    bool broken_seal;
+    tlo_custody_report_sample_event *event;
+    size_t nevents;
+} tlo_custody_report_sample;
+
+/* An entry in words: the timeline, and the refusals. */
+typedef struct tlo_custody_report_line {
+    uint64_t seq, time_ms;
+    uint16_t kind;
+    int person;
+    char *text; /* malloc'd */
+} tlo_custody_report_line;
+
+typedef struct tlo_custody_report {
+    /* verification (tlo_custody_verify_with), before anything else */
+    bool verified;
+    char problem[TLO_ERROR_MSG_MAX];
+    uint64_t entries;            /* in the ledger */
+    uint64_t checkpoint_size;    /* the newest checkpoint verified (0: none) */
+    char checkpoint_root[65];    /* hex */
+    char checkpoint_b64[64];     /* as the checkpoint file writes it */
+    char verifier_key[TLO_NOTE_VKEY_MAX]; /* the custodian's ('checkpoint --verifier-key') */
+    char verify_command[2048];            /* the command to check it independently */
+    /* the case */
+    char case_id[33];
+    bool number_shown; /* --as a person who may see it: case_number is the number */
+    char case_number[80];
+    uint64_t opened_at, generated_at;
+    int opener;
+    tlo_custody_report_person *person;
+    size_t npeople;
+    tlo_custody_report_session *session;
+    size_t nsessions;
+    tlo_custody_report_grant *grant;
+    size_t ngrants;
+    tlo_custody_report_export *exp;
+    size_t nexports;
+    tlo_custody_report_note *note;
+    size_t nnotes;
+    tlo_custody_report_sample *sample;
+    size_t nsamples;
+    tlo_custody_report_line *refusal; /* access-denied, action-refused, note-access refused,
+                                         case-view refused, and request-refused entries (any case) */
+    size_t nrefusals;
+    tlo_custody_report_line *line; /* every entry of the case */
+    size_t nlines;
+} tlo_custody_report;
+
+/* What to report on. */
+typedef struct tlo_custody_report_params {
+    const uint8_t *case_id;         /* TLO_ID_BYTES */
+    const char *case_number;        /* the number to print (already shown through
+                                       tlo_custody_case_numbers), or NULL: none */
+    const char *vault_dir_words;    /* how the verify command names the vault (NULL: its dir) */
+} tlo_custody_report_params;
+
+/* Builds the report of one case from the ledger, no key: verifies the whole
+ * ledger first (tlo_custody_verify_with: out->verified, problem), then walks
+ * the case's entries. 0 with *out (tlo_custody_report_free), also when the
+ * ledger does not verify (the report says so); a negative code when the
+ * ledger cannot be read. */
+int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
+                             tlo_custody_report *out, tlo_error *err);
+void tlo_custody_report_free(tlo_custody_report *r);
+
 #endif
