@@ -596,10 +596,10 @@ int tlo_custody_case_numbers(tlo_custody *v, const tlo_vault_identity *actor,
                                  .body_len = strlen(body)};
         memcpy(d[i].case_id, list[i].c.id, TLO_ID_BYTES);
     }
-    tlo_chain_signer signer = {.sk = cust->sign_sk};
-    memcpy(signer.pk, cust->sign_pk, 32);
-    v->people_loaded = false; /* the ledger grows */
-    if ((rc = tlo_chain_append(v->ch, d, n, &signer, &seq, err)) != 0)
+    /* Through custody_append_many: the client's fields in every entry,
+     * and sealed by a checkpoint before any number is shown. */
+    if ((rc = custody_append_many(v, cust, d, n, &seq, err)) != 0 ||
+        (rc = custody_seal(v, err)) != 0)
         goto out;
     if (first_seq)
         *first_seq = seq;

@@ -36,6 +36,16 @@ struct tlo_custody {
 int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t kind,
                    const uint8_t *case_id, const char *body, uint64_t *seq, tlo_error *err);
 
+/* n entries signed by signer in one append (one transaction), each body
+ * with the client's fields as custody_append adds them (drafts are not
+ * changed). *first_seq gets the first entry's number. */
+int custody_append_many(tlo_custody *v, const tlo_vault_identity *signer,
+                        const tlo_chain_draft *drafts, size_t n, uint64_t *first_seq,
+                        tlo_error *err);
+/* body with client_pid= and client_uid= inserted when v acts for a client
+ * (tlo_custody_set_client), else a copy; malloc'd, NULL when out of memory. */
+char *custody_client_body(const tlo_custody *v, const char *body);
+
 /* The tail of the ledger is never left uncovered (docs/ledger.md, "Trust
  * model"): when v appended since the last seal, has the custodian sign a
  * checkpoint of the whole ledger, after checking that it extends the

@@ -137,35 +137,62 @@ static char *body_insert(const char *body, const char *key, const char *value)
     return out;
 }
 
+char *custody_client_body(const tlo_custody *v, const char *body)
+{
+    if (!v->has_client)
+        return strdup(body);
+    char num[16];
+    snprintf(num, sizeof num, "%u", v->client_pid);
+    char *one = body_insert(body, "client_pid", num);
+    snprintf(num, sizeof num, "%u", v->client_uid);
+    char *with = one ? body_insert(one, "client_uid", num) : NULL;
+    free(one);
+    return with;
+}
+
+int custody_append_many(tlo_custody *v, const tlo_vault_identity *signer,
+                        const tlo_chain_draft *drafts, size_t n, uint64_t *first_seq,
+                        tlo_error *err)
+{
+    char **with = calloc(n ? n : 1, sizeof *with);
+    tlo_chain_draft *d = calloc(n ? n : 1, sizeof *d);
+    int rc = with && d ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory logging %zu entries", n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *plain = strndup((const char *)drafts[i].body, drafts[i].body_len);
+        if (!plain || !(with[i] = custody_client_body(v, plain)))
+            rc = tlo_fail(err, TLO_ENOMEM, "out of memory logging an entry");
+        free(plain);
+        d[i] = drafts[i];
+        if (rc == 0) {
+            d[i].body = (const uint8_t *)with[i];
+            d[i].body_len = strlen(with[i]);
+        }
+    }
+    if (rc == 0) {
+        tlo_chain_signer s = {.sk = signer->sign_sk};
+        memcpy(s.pk, signer->sign_pk, 32);
+        v->people_loaded = false; /* the ledger grew: read people again when asked */
+        rc = tlo_chain_append(v->ch, d, n, &s, first_seq, err);
+        if (rc == 0)
+            atomic_store(&v->dirty, true); /* custody_seal covers it before the verb returns */
+    }
+    for (size_t i = 0; with && i < n; i++)
+        free(with[i]);
+    free(with);
+    free(d);
+    return rc;
+}
+
 int custody_append(tlo_custody *v, const tlo_vault_identity *signer, uint16_t kind,
                    const uint8_t *case_id, const char *body, uint64_t *seq, tlo_error *err)
 {
-    char *with = NULL;
-    if (v->has_client) {
-        char num[16];
-        snprintf(num, sizeof num, "%u", v->client_pid);
-        char *one = body_insert(body, "client_pid", num);
-        snprintf(num, sizeof num, "%u", v->client_uid);
-        with = one ? body_insert(one, "client_uid", num) : NULL;
-        free(one);
-        if (!with)
-            return tlo_fail(err, TLO_ENOMEM, "out of memory logging an entry");
-        body = with;
-    }
     tlo_chain_draft d = {.kind = kind,
                          .has_case = case_id != NULL,
                          .body = (const uint8_t *)body,
                          .body_len = strlen(body)};
     if (case_id)
         memcpy(d.case_id, case_id, TLO_ID_BYTES);
-    tlo_chain_signer s = {.sk = signer->sign_sk};
-    memcpy(s.pk, signer->sign_pk, 32);
-    v->people_loaded = false; /* the ledger grew: read people again when asked */
-    int rc = tlo_chain_append(v->ch, &d, 1, &s, seq, err);
-    free(with);
-    if (rc == 0)
-        atomic_store(&v->dirty, true); /* custody_seal covers it before the verb returns */
-    return rc;
+    return custody_append_many(v, signer, &d, 1, seq, err);
 }
 
 /* value with control characters replaced by '?' (and, when ascii, every

@@ -125,6 +125,11 @@ views1=$(q "SELECT count(*) FROM entries WHERE kind = 11")
 v=$(q "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 11 ORDER BY seq DESC LIMIT 1")
 contains "$v" "fields=case_number" "the case-view entry says the number was shown"
 contains "$v" "result=shown" "the case-view entry: shown"
+# numbers_view_sealed_by_checkpoint: the case-view entries are covered by a
+# checkpoint before the numbers are shown (every verb that logs ends sealed).
+newest_cp=$(ls vault/checkpoints | sort | tail -1)
+[ "$((10#${newest_cp%.checkpoint}))" = "$(q "SELECT count(*) FROM entries")" ] && ok ||
+    bad "numbers_view_sealed_by_checkpoint: newest checkpoint $newest_cp, $(q "SELECT count(*) FROM entries") entries"
 expect 0 "log --as an interviewer" -- "$tlo" log "${as_ivan[@]}" --json
 contains "$out" "\"case_number\":\"$number\"" "numbers_shown_only_to_roles_and_logged: log --as"
 [ "$(q "SELECT count(*) FROM entries WHERE kind = 11")" = $((views1 + 1)) ] && ok ||

@@ -83,6 +83,12 @@ wait $client || bad "case open through the service: $(cat case.out)"
 body=$(svc_ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 10 ORDER BY seq DESC LIMIT 1")
 contains "$body" "client_uid=$adm_uid" "case-open entry names the client's uid"
 contains "$body" "client_pid=$client" "case-open entry names the client's pid"
+# case_view_names_client: the case-view entries of 'case list --as' (one
+# append for many cases) carry the client's uid too.
+out=$(tlo_as pros case list --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
+body=$(svc_ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 11 ORDER BY seq DESC LIMIT 1")
+contains "$body" "client_uid=$(id -u "$(svc_user pros)")" "case_view_names_client: $out"
+
 
 # --- every file of the vault is closed to the prosecutor's OS user ---
 files=$(find "$SVC_VAULT" -mindepth 0)
