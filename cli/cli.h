@@ -137,5 +137,6 @@ int cmd_user(int argc, char **argv);
 int cmd_passwd(int argc, char **argv); /* cmd_user.c */
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_sample(int argc, char **argv); /* cmd_sample.c */
 
 #endif
