@@ -654,8 +654,8 @@ static void refusal_hint(const tlo_custody_sample *x, tlo_custody_act act, tlo_e
                  "receipt",
                  msg, x->label, name, (unsigned long long)x->pending_seq);
     else
-        tlo_fail(err, TLO_EDENIED, "%.350s %s holds %s: only they may %s it", msg, name, x->label,
-                 act == TLO_ACT_SAMPLE_TRANSFER ? "hand over" : "dispose of");
+        tlo_fail(err, TLO_EDENIED, "%.350s %s holds %s: only they may %s", msg, name, x->label,
+                 act == TLO_ACT_SAMPLE_TRANSFER ? "hand it over" : "dispose of it");
 }
 
 static int act_on(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_act act,

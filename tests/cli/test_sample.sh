@@ -129,7 +129,7 @@ refused=$(count_kind 44)
 n=$(count_kind 51)
 expect 1 "transfer_by_non_holder" -- "$tlo" sample transfer C-1 S-001 --to "Mia Medic" --as "王医生" "${M[@]}"
 contains "$err" "refused: 王医生 (medical) may not hand a sample over" "transfer_by_non_holder: message"
-contains "$err" "李检察官 holds S-001: only they may hand over it" "transfer_by_non_holder: who holds it"
+contains "$err" "李检察官 holds S-001: only they may hand it over" "transfer_by_non_holder: who holds it"
 [ "$(count_kind 44)" = $((refused + 1)) ] && ok || bad "transfer_by_non_holder: not logged"
 contains "$(newest 44)" "action=sample transfer" "transfer_by_non_holder: logged action"
 [ "$(count_kind 51)" = "$n" ] && ok || bad "transfer_by_non_holder: a transfer was logged"
