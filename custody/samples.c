@@ -672,23 +672,22 @@ static int act_on(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_a
                     : act == TLO_ACT_SAMPLE_RECEIVE  ? TLO_ENTRY_SAMPLE_RECEIVE
                                                      : TLO_ENTRY_SAMPLE_DISPOSE;
     *seq = 0;
+    tlo_custody_case cs;
     int rc = form(act, p, err);
-    if (rc || (rc = tlo_custody_samples_read(v, p->case_number, &s, err)) != 0)
+    if (rc || (rc = tlo_custody_case_find(v, p->case_number, &cs, err)) != 0)
         return rc;
     /* One sample verb of a case at a time: what it decided on is what it
      * appends after. */
-    tlo_hex(hex, s.cs.id, TLO_ID_BYTES);
+    tlo_hex(hex, cs.id, TLO_ID_BYTES);
     snprintf(name, sizeof name, "samples-%s", hex);
     rc = custody_lease_take(v, name, "sample", &lease, who, sizeof who, err);
     if (rc == TLO_EEXIST)
         rc = tlo_fail(err, rc,
                       "another sample command of case %s is running (%s, lease locks/%s.lock): "
                       "run this one again when it has finished",
-                      s.cs.number, who, name);
+                      cs.number, who, name);
     if (rc)
         goto out;
-    /* Read again under the lease. */
-    tlo_custody_samples_free(&s);
     if ((rc = tlo_custody_samples_read(v, p->case_number, &s, err)) != 0 ||
         (rc = state_first(act, &s, p, &x, err)) != 0)
         goto out;

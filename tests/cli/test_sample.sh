@@ -11,6 +11,7 @@
 #   broken_seal_shown           --seal-intact no: list, show, --json
 #   dispose_then_nothing        nothing follows a disposal
 #   duplicate_label             refused, nothing appended
+#   one_command_at_a_time       refused while another holds the case's sample lease
 #   bounded_inputs              labels, seals, kinds, places, reasons out of bounds
 #   note_reference              --note by number and id prefix, only a note of the case
 #   verify_passes               verify after all of the above
@@ -43,6 +44,8 @@ db() { sqlite3 -cmd ".timeout 5000" "${DB:-vault/ledger.db}" "$1"; }
 entries() { db "SELECT count(*) FROM entries"; }
 newest() { db "SELECT CAST(body AS TEXT) FROM entries WHERE kind = $1 ORDER BY seq DESC LIMIT 1"; }
 count_kind() { db "SELECT count(*) FROM entries WHERE kind = $1"; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 json() { python3 -c "import json,sys; d=json.load(open('out.txt')); sys.exit(0 if ($1) else 1)"; }
 
 echo 'admin secret' >admin.pass
@@ -224,6 +227,21 @@ for s in register transfer receive dispose list show; do
     contains "$out" "usage: tellonce sample $s" "help $s"
 done
 expect 2 "unknown subcommand" -- "$tlo" sample frobnicate C-1
+
+# --- one_command_at_a_time: another process holds the case's sample lease ---
+mkdir -p vault/locks
+lease="vault/locks/samples-$case_hex.lock"
+# its own process group (setsid execs in place: $! is its pid), so that
+# the sleep under flock ends with it
+setsid flock "$lease" sleep infinity </dev/null >/dev/null 2>&1 &
+holder=$!
+wait_for 60 "the sample lease to be held" "! flock -n '$lease' true"
+n=$(entries)
+expect 3 "one_command_at_a_time" -- "$tlo" sample transfer C-1 S-001 --to "李检察官" --as "Mia Medic" "${M[@]}"
+contains "$err" "another sample command of case C-1 is running" "one_command_at_a_time: message"
+[ "$(entries)" = "$n" ] && ok || bad "one_command_at_a_time: entries appended"
+kill -- -"$holder"
+wait "$holder" 2>/dev/null
 
 # --- verify_passes ---
 expect 0 "verify_passes" -- "$tlo" verify
