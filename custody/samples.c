@@ -159,10 +159,14 @@ static int add_step(tlo_custody_sample *s, const tlo_custody_sample_step *st, tl
     if (s->nsteps >= TLO_SAMPLE_STEPS_MAX)
         return tlo_fail(err, TLO_EARG, "sample %s has more than %d entries", s->label,
                         TLO_SAMPLE_STEPS_MAX);
-    tlo_custody_sample_step *p = realloc(s->steps, (s->nsteps + 1) * sizeof *p);
-    if (!p)
-        return tlo_fail(err, TLO_ENOMEM, "out of memory reading sample %s", s->label);
-    s->steps = p;
+    /* The capacity: 4, then doubled each time it is full (a power of two). */
+    if (s->nsteps == 0 || (s->nsteps >= 4 && (s->nsteps & (s->nsteps - 1)) == 0)) {
+        size_t cap = s->nsteps ? 2 * s->nsteps : 4;
+        tlo_custody_sample_step *p = realloc(s->steps, cap * sizeof *p);
+        if (!p)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory reading sample %s", s->label);
+        s->steps = p;
+    }
     s->steps[s->nsteps++] = *st;
     return 0;
 }
@@ -443,11 +447,13 @@ int tlo_custody_verify_samples(tlo_custody *v, tlo_custody_verify_report *out, t
     if (f.bad) {
         out->chain.ok = false;
         out->chain.first_bad = (int64_t)f.bad_seq;
-        int n = snprintf(out->chain.problem, sizeof out->chain.problem,
-                         "%.300s. The sample's chain of custody is broken: this entry was not "
-                         "made by 'tellonce sample' (docs/samples.md)",
-                         f.problem);
-        (void)n;
+        char text[2 * TLO_ERROR_MSG_MAX];
+        snprintf(text, sizeof text,
+                 "%s. The sample's chain of custody is broken: this entry was not made by "
+                 "'tellonce sample' (docs/samples.md)",
+                 f.problem);
+        /* Cut at a whole character. */
+        tlo_clean_text(out->chain.problem, sizeof out->chain.problem, text);
     }
     return 0;
 }
