@@ -146,6 +146,11 @@ contains "$err" "The refusal is logged as entry" "register_by_non_medical: says 
 [ "$(count_kind 44)" = $((refused + 1)) ] && ok || bad "register_by_non_medical: not logged"
 contains "$(newest 44)" "action=sample register" "register_by_non_medical: logged action"
 [ "$(count_kind 53)" = 1 ] && ok || bad "register_by_non_medical: registered"
+# the three refusals as 'tellonce log' shows them
+expect 0 "refusals in the log" -- "$tlo" log
+for a in "sample receive" "sample transfer" "sample register"; do
+    contains "$(grep action-refused out.txt)" "action=$a" "refusals in the log: $a"
+done
 
 # --- transfer_to_auditor ---
 n=$(entries)
