@@ -1283,6 +1283,13 @@ typedef struct tlo_custody_samples {
  * 0 and *out (tlo_custody_samples_free), or an error. */
 int tlo_custody_samples_read(tlo_custody *v, const char *case_number, tlo_custody_samples *out,
                              tlo_error *err);
+/* The same without the custodian, for a caller that verified the whole
+ * ledger itself just before (tlo_custody_verify_with said ok: the report,
+ * an auditor's copy without custodian.secret): the case by its internal id,
+ * every row of it read. */
+int tlo_custody_samples_read_verified_ledger(tlo_custody *v,
+                                             const uint8_t case_id[static TLO_ID_BYTES],
+                                             tlo_custody_samples *out, tlo_error *err);
 void tlo_custody_samples_free(tlo_custody_samples *s);
 /* The sample labelled label, or NULL. */
 const tlo_custody_sample *tlo_custody_sample_find(const tlo_custody_samples *s, const char *label);

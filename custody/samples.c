@@ -419,6 +419,24 @@ int tlo_custody_samples_read(tlo_custody *v, const char *case_number, tlo_custod
     return rc ? rc : read_verified(v, &cs, out, err);
 }
 
+int tlo_custody_samples_read_verified_ledger(tlo_custody *v,
+                                             const uint8_t case_id[static TLO_ID_BYTES],
+                                             tlo_custody_samples *out, tlo_error *err)
+{
+    const tlo_custody_person *people;
+    size_t npeople;
+    memset(out, 0, sizeof *out);
+    int rc = custody_case_by_id(v, case_id, &out->cs, err);
+    if (rc || (rc = tlo_custody_people(v, &people, &npeople, err)) != 0)
+        return rc;
+    fold f = {.v = v, .case_id = case_id, .out = out, .reader = true, .verified = UINT64_MAX};
+    if ((rc = custody_walk_case(v, case_id, visit_case, &f, err)) < 0) {
+        tlo_custody_samples_free(out);
+        return rc;
+    }
+    return 0;
+}
+
 /* ---- verify ---- */
 
 static int visit_all(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
