@@ -141,4 +141,6 @@ int cmd_roles(int argc, char **argv);
 /* tellonce report (cmd_report.c; writers report_html.c, report_json.c). */
 int cmd_report(int argc, char **argv);
 
+int cmd_sample(int argc, char **argv); /* cmd_sample.c */
+
 #endif

@@ -35,6 +35,7 @@ static const struct command commands[] = {
     {"recover", cmd_recover, "close sessions a crash left open"},
     {"stop", cmd_stop, "end a live recording (its interviewer or an administrator)"},
     {"devices", cmd_devices, "cameras and microphones found"},
+    {"sample", cmd_sample, "the custody of biological samples: register, transfer, receive"},
     {"log", cmd_log, "the custody log, as a person reads it"},
     {"verify", cmd_verify, "verify the custody ledger, without any key"},
     {"report", cmd_report, "the auditor's report of a case (HTML, JSON), without any key"},

@@ -1411,4 +1411,140 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
                              tlo_custody_report *out, tlo_error *err);
 void tlo_custody_report_free(tlo_custody_report *r);
 
+ * Samples: biological samples and other physical evidence
+ * (custody/samples.c; docs/samples.md)
+ *
+ * A sample is registered by medical staff (sample-register, 53), who then
+ * hold it; its holder hands it over (sample-transfer, 51) and it is "in
+ * transfer" until the person named signs its receipt (sample-receive, 54),
+ * who then holds it; its holder disposes of it (sample-dispose, 55), and
+ * nothing follows. Every verb decides on the custodian's verified ledger
+ * and with the table (TLO_ACT_SAMPLE_*); verification checks the same rules
+ * over every sample entry of the ledger.
+ * ====================================================================== */
+
+#define TLO_SAMPLE_LABEL_MAX 32  /* [A-Za-z0-9._-], unique within the case */
+#define TLO_SAMPLE_SEAL_MAX 64   /* [A-Za-z0-9._/-] */
+#define TLO_SAMPLE_PLACE_MAX 200 /* characters, one line */
+#define TLO_SAMPLE_REASON_MAX 400
+#define TLO_SAMPLE_STEPS_MAX 10000 /* entries of one sample that a reader keeps */
+
+typedef enum {
+    TLO_SAMPLE_HELD,        /* someone holds it */
+    TLO_SAMPLE_IN_TRANSFER, /* handed over, the receipt not yet signed */
+    TLO_SAMPLE_DISPOSED,    /* disposed of: nothing follows */
+} tlo_custody_sample_state;
+
+/* "held", "in transfer", "disposed". */
+const char *tlo_custody_sample_state_name(tlo_custody_sample_state s);
+
+/* A person as a sample's entries name them. */
+typedef struct tlo_custody_sample_person {
+    uint8_t actor[32]; /* SHA-256 of the public key */
+    char name[TLO_NAME_MAX + 1];
+    unsigned roles; /* as enrolled (0: not enrolled) */
+} tlo_custody_sample_person;
+
+/* One entry of a sample's chain. */
+typedef struct tlo_custody_sample_step {
+    uint64_t seq, time_ms;
+    uint16_t kind;                              /* TLO_ENTRY_SAMPLE_* */
+    tlo_custody_sample_person by;               /* the signer */
+    tlo_custody_sample_person to;               /* transfer: the receiver */
+    char place[4 * TLO_SAMPLE_PLACE_MAX + 1];   /* transfer, may be "" */
+    bool seal_intact;                           /* receive */
+    uint64_t transfer;                          /* receive: the transfer's seq */
+    char reason[4 * TLO_SAMPLE_REASON_MAX + 1]; /* dispose */
+} tlo_custody_sample_step;
+
+/* A sample and its whole chain, as the verified ledger has it. */
+typedef struct tlo_custody_sample {
+    uint8_t case_id[TLO_ID_BYTES];
+    char label[TLO_SAMPLE_LABEL_MAX + 1];
+    char kind[16]; /* swab, blood, urine, hair, clothing, other */
+    char seal_number[TLO_SAMPLE_SEAL_MAX + 1];
+    char note[33]; /* the note id, or "" */
+    tlo_custody_sample_state state;
+    tlo_custody_sample_person holder;  /* the last to hold it */
+    tlo_custody_sample_person pending; /* in transfer: to whom */
+    uint64_t pending_seq;              /* in transfer: the transfer entry */
+    uint64_t since_ms;                 /* held, in transfer or disposed since */
+    uint64_t registered_seq;
+    bool seal_broken;               /* a receipt said the seal was not intact */
+    tlo_custody_sample_step *steps; /* malloc'd */
+    size_t nsteps;
+} tlo_custody_sample;
+
+/* The samples of a case. */
+typedef struct tlo_custody_samples {
+    tlo_custody_case cs;
+    tlo_custody_sample *list; /* in order of registration */
+    size_t n;
+    char (*notes)[33]; /* the case's note ids, in order of first version */
+    size_t nnotes;
+    /* A sample entry that breaks the chain rules is not honoured: the first
+     * such is named here ('tellonce verify' fails on it). */
+    uint64_t problem_seq;
+    char problem[TLO_ERROR_MSG_MAX];
+} tlo_custody_samples;
+
+/* Reads the samples of case_number from the entries the custodian verified
+ * (only those: a row not among them is not read; a case whose rows are not
+ * the verified ones is TLO_EFORMAT). Needs the custodian (custodian.secret).
+ * 0 and *out (tlo_custody_samples_free), or an error. */
+int tlo_custody_samples_read(tlo_custody *v, const char *case_number, tlo_custody_samples *out,
+                             tlo_error *err);
+/* The same without the custodian, for a caller that verified the whole
+ * ledger itself just before (tlo_custody_verify_with said ok: the report,
+ * an auditor's copy without custodian.secret): the case by its internal id,
+ * every row of it read. */
+int tlo_custody_samples_read_verified_ledger(tlo_custody *v,
+                                             const uint8_t case_id[static TLO_ID_BYTES],
+                                             tlo_custody_samples *out, tlo_error *err);
+void tlo_custody_samples_free(tlo_custody_samples *s);
+/* The sample labelled label, or NULL. */
+const tlo_custody_sample *tlo_custody_sample_find(const tlo_custody_samples *s, const char *label);
+
+/* What a sample verb is asked. */
+typedef struct tlo_custody_sample_params {
+    const char *case_number;
+    const char *label;
+    const char *sample_kind; /* register */
+    const char *seal_number; /* register */
+    const char *note;        /* register, optional: a note id, its number or a unique hex
+                              * prefix (>= 4 digits) among the case's notes */
+    const char *to;          /* transfer: the receiver's name */
+    const char *place;       /* transfer, optional */
+    bool seal_intact;        /* receive */
+    const char *reason;      /* dispose */
+} tlo_custody_sample_params;
+
+/* Checks p for act (TLO_ACT_SAMPLE_REGISTER/TRANSFER/RECEIVE/DISPOSE)
+ * against the ledger before anyone types a passphrase: its form, the case,
+ * the sample's state. Who may act is the verb's to decide. 0 or an error
+ * saying what to do. */
+int tlo_custody_sample_check(tlo_custody *v, tlo_custody_act act,
+                             const tlo_custody_sample_params *p, tlo_error *err);
+
+/* The verbs: each checks p again on the verified ledger, asks the table
+ * (a refusal is logged, action-refused), appends its entry signed by actor
+ * (*seq) and seals. 0, TLO_EDENIED (refused and logged), TLO_EARG (the
+ * sample's state does not allow it, with what to do), others. */
+int tlo_custody_sample_register(tlo_custody *v, const tlo_vault_identity *actor,
+                                const tlo_custody_sample_params *p, uint64_t *seq, tlo_error *err);
+int tlo_custody_sample_transfer(tlo_custody *v, const tlo_vault_identity *actor,
+                                const tlo_custody_sample_params *p, uint64_t *seq, tlo_error *err);
+int tlo_custody_sample_receive(tlo_custody *v, const tlo_vault_identity *actor,
+                               const tlo_custody_sample_params *p, uint64_t *seq, tlo_error *err);
+int tlo_custody_sample_dispose(tlo_custody *v, const tlo_vault_identity *actor,
+                               const tlo_custody_sample_params *p, uint64_t *seq, tlo_error *err);
+
+/* For verify (custody/verify.c), on a ledger whose chain verified: every
+ * sample entry of every case against the chain rules (registered once per
+ * label; a transfer by the holder, not while in transfer; a receipt by the
+ * one named, of the pending transfer; a disposal by the holder; nothing
+ * after it). The first entry that breaks them sets out->chain.ok false
+ * with a problem naming it. 0, or a negative code reading the ledger. */
+int tlo_custody_verify_samples(tlo_custody *v, tlo_custody_verify_report *out, tlo_error *err);
+
 #endif

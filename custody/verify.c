@@ -578,6 +578,8 @@ int tlo_custody_verify_with(tlo_custody *v, const tlo_custody_verify_params *p,
         out->chain.ok = false;
         snprintf(out->chain.problem, sizeof out->chain.problem, "%s", mr.problem);
     }
+    if (out->chain.ok && (rc = tlo_custody_verify_samples(v, out, err)) != 0)
+        goto fail;
     if (out->chain.ok && (rc = custody_verify_objects(v, out, err)) != 0)
         goto fail;
 done:
