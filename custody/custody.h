@@ -1411,6 +1411,7 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
                              tlo_custody_report *out, tlo_error *err);
 void tlo_custody_report_free(tlo_custody_report *r);
 
+/* ======================================================================
  * Samples: biological samples and other physical evidence
  * (custody/samples.c; docs/samples.md)
  *
