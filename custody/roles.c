@@ -92,7 +92,7 @@ static const tlo_custody_act_rule table[] = {
      {{HOLDERS, TLO_WHEN_HOLDER}}},
     {TLO_ACT_SAMPLE_RECEIVE,
      "sample receive",
-     "take over a sample handed to one",
+     "sign for a sample handed over to them",
      {{HOLDERS, TLO_WHEN_RECEIVER}}},
     {TLO_ACT_SAMPLE_DISPOSE, "sample dispose", "dispose of a sample", {{HOLDERS, TLO_WHEN_HOLDER}}},
     {TLO_ACT_SAMPLE_LIST, "sample list, sample show", "see samples' custody", {{EVERYONE, 0}}},
