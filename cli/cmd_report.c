@@ -4,6 +4,7 @@
  * (shown only to those the table lets see it, and logged first). */
 #include "cli.h"
 #include "report.h"
+#include "service.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +34,31 @@ static void usage(FILE *f)
                "it does not (the report is written and says what is wrong).\n");
 }
 
+/* Writes into the unnamed file the service's client handed over for path
+ * (it links it into place itself after exit 0). */
+static int write_to_client(const char *path, const tlo_custody_report *r, bool json)
+{
+    int fd = dup(tlo_service_file_fd(path));
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        cli_error("the file handed over for the report cannot be written: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return EXIT_SYSTEM;
+    }
+    int bad = json ? tlo_report_write_json(r, f) : tlo_report_write_html(r, f);
+    if (fclose(f) != 0 || bad) {
+        cli_error("cannot write the report: %s (is the disk full?)", strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    return EXIT_OK;
+}
+
 /* Writes the file at path through path.tmp.PID, renamed into place. */
 static int write_out(const char *path, const tlo_custody_report *r, bool json)
 {
+    if (tlo_service_in_child())
+        return write_to_client(path, r, json);
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         cli_error("%s: the path is too long", path);
@@ -175,10 +198,14 @@ int cmd_report(int argc, char **argv)
     if (rc == EXIT_OK && json)
         rc = write_out(json, &r, true);
     if (rc == EXIT_OK) {
+        /* Through the service the paths are the client's, which puts the
+         * files there after this succeeds. */
+        bool remote = tlo_service_in_child();
         printf("Wrote %s%s%s: %zu sessions, %zu entries of the case, %zu grants, %zu exports, "
                "%zu notes, %zu samples, %zu refusals.\n",
-               out, json ? " and " : "", json ? json : "", r.nsessions, r.nlines, r.ngrants,
-               r.nexports, r.nnotes, r.nsamples, r.nrefusals);
+               remote ? "the report" : out, json && !remote ? " and " : "",
+               json && !remote ? json : "", r.nsessions, r.nlines, r.ngrants, r.nexports, r.nnotes,
+               r.nsamples, r.nrefusals);
         if (r.verified) {
             printf("The ledger verified: %llu entries; the newest checkpoint covers %llu.\n",
                    (unsigned long long)r.entries, (unsigned long long)r.checkpoint_size);

@@ -37,7 +37,7 @@ bool cli_forwarded(const char *command)
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
         if (!strcmp(command, forwarded[i]))
             return true;
-    return !strcmp(command, "sample"); /* docs/samples.md */
+    return !strcmp(command, "sample") || !strcmp(command, "report");
 }
 
 /* Options whose value is a file of this user's: the client opens it and
@@ -75,6 +75,8 @@ static const struct {
      "the service publishes to the folders its vault.conf names (publish=DIR)"},
     {"export", "--output", "-o", FILE_OUT, NULL},
     {"record", "--room", NULL, FILE_ROOM, NULL},
+    {"report", "--output", "-o", FILE_OUT, NULL},
+    {"report", "--json", NULL, FILE_OUT, NULL},
 };
 
 /* Which table row, if any, argv[i] is for command; *value its value (the
@@ -292,7 +294,7 @@ static int make_out(client *c, const char *path)
         return -1;
     }
     if (lstat(path, &st) == 0) {
-        cli_error("%s exists already; choose another name (nothing was exported)", path);
+        cli_error("%s exists already; choose another name (nothing was written)", path);
         return -1;
     }
     char *copy = strdup(path);

@@ -61,7 +61,7 @@ python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if d[0]["s
 refused=$(count_kind 44)
 run med sample receive 2026-S-12 S-001 --as "王医生" --passphrase-file med.pass
 [ "$rc" = 1 ] && ok || bad "receive by the wrong person: exit $rc, expected 1: $err"
-contains "$err" "refused: 王医生 (medical) may not take over a sample" "receive by the wrong person: message"
+contains "$err" "refused: 王医生 (medical) may not sign for a sample" "receive by the wrong person: message"
 [ "$(count_kind 44)" = $((refused + 1)) ] && ok || bad "receive by the wrong person: not logged"
 contains "$(newest 44)" "action=sample receive" "receive by the wrong person: logged action"
 [ "$(count_kind 54)" = 0 ] && ok || bad "receive by the wrong person: a receipt was logged"
@@ -72,6 +72,17 @@ run pros sample show 2026-S-12 S-001 --json
 [ "$rc" = 0 ] && ok || bad "show through the service: exit $rc: $err"
 python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if d["state"]=="held" and [s["by"]["name"] for s in d["chain"]]==["王医生","王医生","李检察官"] and d["chain"][1]["place"]=="Forensic lab, front desk" else 1)' &&
     ok || bad "show --json: $out"
+# report_through_service: the report is written by the service into files the
+# client made in its own folder (linked there after exit 0), owned by the client.
+mkdir -m 777 out && chown "$(svc_user pros)" out
+run pros report 2026-S-12 -o "$SVC_DIR/out/r.html" --json "$SVC_DIR/out/r.json"
+[ "$rc" = 0 ] && ok || bad "report_through_service: exit $rc: $out $err"
+grep -q "Custody report" out/r.html 2>/dev/null && ok || bad "report_through_service: no report at out/r.html"
+python3 -c 'import json; d=json.load(open("out/r.json")); assert d["samples"], d' 2>/dev/null && ok ||
+    bad "report_through_service: the JSON has no samples"
+[ "$(stat -c %U out/r.html 2>/dev/null)" = "$(svc_user pros)" ] && ok || bad "report_through_service: not the client's file"
+run pros report 2026-S-12 -o "$SVC_DIR/out/r.html"
+[ "$rc" != 0 ] && ok || bad "report_through_service: an existing file was overwritten"
 run pros verify
 [ "$rc" = 0 ] && ok || bad "verify through the service: exit $rc: $out $err"
 svc_stop || bad "the service did not stop cleanly"
