@@ -1236,6 +1236,15 @@ typedef struct tlo_custody_note_part {
  * "application/octet-stream". Static. */
 const char *tlo_custody_note_media_type(const char *name, const uint8_t *data, size_t len);
 
+/* Where tlo_custody_note_write hands the container, piece by piece, in
+ * order: 0, or a negative code (and err) to stop. */
+typedef int (*tlo_custody_note_sink)(void *ctx, const void *p, size_t n, tlo_error *err);
+/* Checks the note against the bounds (TLO_EARG names what breaks one),
+ * then hands its container to sink (NULL: only counts) without copying the
+ * files; *out_len (if not NULL) gets its length. */
+int tlo_custody_note_write(const char *kind, const char *title, const char *text, size_t text_len,
+                           const tlo_custody_note_part *files, size_t nfiles,
+                           tlo_custody_note_sink sink, void *ctx, size_t *out_len, tlo_error *err);
 /* The container's plaintext, built in memory (*out malloc'd: the caller
  * wipes and frees it). TLO_EARG names what breaks a bound. */
 int tlo_custody_note_build(const char *kind, const char *title, const char *text, size_t text_len,

@@ -110,27 +110,39 @@ const char *tlo_custody_note_media_type(const char *name, const uint8_t *data, s
 
 /* ---- building ---- */
 
-static void put(uint8_t *out, size_t *off, const void *p, size_t n)
+/* Where the pieces go: the sink, or nowhere while the size is counted. */
+typedef struct emitter {
+    tlo_custody_note_sink sink;
+    void *ctx;
+    size_t len;
+    int rc;
+    tlo_error *err;
+} emitter;
+
+static void put(emitter *e, const void *p, size_t n)
 {
-    memcpy(out + *off, p, n);
-    *off += n;
+    if (e->rc == 0 && n && e->sink)
+        e->rc = e->sink(e->ctx, p, n, e->err);
+    e->len += n;
 }
 
-static void put_be(uint8_t *out, size_t *off, uint64_t v, unsigned bytes)
+static void put_be(emitter *e, uint64_t v, unsigned bytes)
 {
+    uint8_t b[8];
     for (unsigned i = 0; i < bytes; i++)
-        out[*off + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-    *off += bytes;
+        b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    put(e, b, bytes);
 }
 
-int tlo_custody_note_build(const char *kind, const char *title, const char *text, size_t text_len,
-                           const tlo_custody_note_part *files, size_t nfiles, uint8_t **out,
-                           size_t *out_len, tlo_error *err)
+int tlo_custody_note_write(const char *kind, const char *title, const char *text, size_t text_len,
+                           const tlo_custody_note_part *files, size_t nfiles,
+                           tlo_custody_note_sink sink, void *ctx, size_t *out_len, tlo_error *err)
 {
     size_t tl = title ? strlen(title) : 0, kl = kind ? strlen(kind) : 0;
     uint64_t total = 0;
-    *out = NULL;
-    *out_len = 0;
+    emitter em = {.sink = sink, .ctx = ctx, .err = err}, *e = &em;
+    if (out_len)
+        *out_len = 0;
     if (!tlo_custody_note_kind_ok(kind))
         return tlo_fail(err, TLO_EARG,
                         "the kind of a note is exam, photo, sample-collection, psych, legal, "
@@ -150,7 +162,6 @@ int tlo_custody_note_build(const char *kind, const char *title, const char *text
         return tlo_fail(err, TLO_EARG,
                         "a note holds a text, files, or both: give --text, "
                         "--text-file or --file");
-    size_t need = 8 + 1 + kl + 2 + tl + 4 + text_len + 2;
     for (size_t i = 0; i < nfiles; i++) {
         const char *name = files[i].name;
         size_t nl = name ? strlen(name) : 0;
@@ -170,38 +181,69 @@ int tlo_custody_note_build(const char *kind, const char *title, const char *text
                             "the files of a note hold at most %u MiB together; split them into "
                             "several notes",
                             TLO_CUSTODY_NOTE_BYTES_MAX >> 20);
-        need += 2 + nl + 1 + strlen(type) + 8 + 32 + files[i].len;
     }
-    uint8_t *buf = malloc(need);
-    if (!buf)
-        return tlo_fail(err, TLO_ENOMEM, "out of memory building a note of %zu bytes", need);
-    size_t off = 0;
-    put(buf, &off, magic, 8);
-    put_be(buf, &off, kl, 1);
-    put(buf, &off, kind, kl);
-    put_be(buf, &off, tl, 2);
-    put(buf, &off, title ? title : "", tl);
-    put_be(buf, &off, text_len, 4);
+    put(e, magic, 8);
+    put_be(e, kl, 1);
+    put(e, kind, kl);
+    put_be(e, tl, 2);
+    put(e, title ? title : "", tl);
+    put_be(e, text_len, 4);
     if (text_len)
-        put(buf, &off, text, text_len);
-    put_be(buf, &off, nfiles, 2);
+        put(e, text, text_len);
+    put_be(e, nfiles, 2);
     for (size_t i = 0; i < nfiles; i++) {
         const char *type =
             files[i].type ? files[i].type
                           : tlo_custody_note_media_type(files[i].name, files[i].data, files[i].len);
         uint8_t h[32];
-        put_be(buf, &off, strlen(files[i].name), 2);
-        put(buf, &off, files[i].name, strlen(files[i].name));
-        put_be(buf, &off, strlen(type), 1);
-        put(buf, &off, type, strlen(type));
-        put_be(buf, &off, files[i].len, 8);
+        put_be(e, strlen(files[i].name), 2);
+        put(e, files[i].name, strlen(files[i].name));
+        put_be(e, strlen(type), 1);
+        put(e, type, strlen(type));
+        put_be(e, files[i].len, 8);
         crypto_hash_sha256(h, files[i].data, files[i].len);
-        put(buf, &off, h, 32);
+        put(e, h, 32);
         if (files[i].len)
-            put(buf, &off, files[i].data, files[i].len);
+            put(e, files[i].data, files[i].len);
     }
-    *out = buf;
-    *out_len = off;
+    if (em.rc)
+        return em.rc;
+    if (out_len)
+        *out_len = em.len;
+    return 0;
+}
+
+typedef struct membuf {
+    uint8_t *p;
+    size_t off;
+} membuf;
+
+static int mem_sink(void *ctx, const void *p, size_t n, tlo_error *err)
+{
+    membuf *m = ctx;
+    (void)err;
+    memcpy(m->p + m->off, p, n);
+    m->off += n;
+    return 0;
+}
+
+int tlo_custody_note_build(const char *kind, const char *title, const char *text, size_t text_len,
+                           const tlo_custody_note_part *files, size_t nfiles, uint8_t **out,
+                           size_t *out_len, tlo_error *err)
+{
+    size_t need = 0;
+    *out = NULL;
+    *out_len = 0;
+    int rc =
+        tlo_custody_note_write(kind, title, text, text_len, files, nfiles, NULL, NULL, &need, err);
+    if (rc)
+        return rc;
+    membuf m = {.p = malloc(need ? need : 1)};
+    if (!m.p)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory building a note of %zu bytes", need);
+    tlo_custody_note_write(kind, title, text, text_len, files, nfiles, mem_sink, &m, NULL, err);
+    *out = m.p;
+    *out_len = m.off;
     return 0;
 }
 

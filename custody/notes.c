@@ -424,10 +424,16 @@ static char *note_body(const tlo_custody_note_params *p, const tlo_custody_note_
     return b;
 }
 
-/* Seals plain under key into an unnamed file in tmp (*fd). */
+static int writer_sink(void *ctx, const void *p, size_t n, tlo_error *err)
+{
+    return tlo_vault_writer_write(ctx, p, n, err);
+}
+
+/* Seals the container of p (kind its kind) under key into an unnamed file
+ * in tmp (*fd), streamed from the caller's memory: no copy of the files. */
 static int seal_into(const char *tmp, const uint8_t *case_id, const uint8_t object_id[16],
-                     const uint8_t *key, const uint8_t *plain, size_t len, int *fd,
-                     tlo_vault_digests *d, tlo_error *err)
+                     const uint8_t *key, const tlo_custody_note_params *p, const char *kind,
+                     int *fd, tlo_vault_digests *d, tlo_error *err)
 {
     tlo_vault_object_params op = {.kind = TLO_KIND_ATTACHMENT};
     memcpy(op.case_id, case_id, TLO_ID_BYTES);
@@ -436,7 +442,9 @@ static int seal_into(const char *tmp, const uint8_t *case_id, const uint8_t obje
     if (rc)
         return rc;
     tlo_vault_writer *w = tlo_vault_writer_new(&op, key, tlo_vault_fd_sink, fd, err);
-    if (!w || tlo_vault_writer_write(w, plain, len, err) != 0 ||
+    if (!w ||
+        tlo_custody_note_write(kind, p->title, p->text, p->text_len, p->files, p->nfiles,
+                               writer_sink, w, NULL, err) != 0 ||
         tlo_vault_writer_finish(w, d, err) != 0) {
         if (err && !err->msg[0])
             tlo_fail(err, TLO_EIO, "cannot write a sealed note in %s: %s", tmp, strerror(errno));
@@ -470,8 +478,7 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
     tlo_custody_notes n = {0};
     note_scan ns = {0};
     tlo_vault_identity *cust = NULL;
-    uint8_t *plain = NULL, *key = NULL, oid[TLO_ID_BYTES], actor[32];
-    size_t plen = 0;
+    uint8_t *key = NULL, oid[TLO_ID_BYTES], actor[32];
     char *tmp = NULL, *objects = NULL, *tpath = NULL, *opath = NULL, *body = NULL;
     char object[33], note[33], replaces[33] = "", name[64];
     const char *kind = p->kind;
@@ -519,9 +526,15 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
                           p->case_number, p->session);
             goto out;
         }
+        if (p->has_at && s.ended && p->at_ms > s.end_ms) {
+            rc = tlo_fail(err, TLO_EARG, "--at is after the end of session %s (it is %llu ms long)",
+                          p->session, (unsigned long long)s.end_ms);
+            goto out;
+        }
     }
-    if ((rc = tlo_custody_note_build(kind, p->title, p->text, p->text_len, p->files, p->nfiles,
-                                     &plain, &plen, err)) != 0)
+    /* The bounds, before the case key is unwrapped. */
+    if ((rc = tlo_custody_note_write(kind, p->title, p->text, p->text_len, p->files, p->nfiles,
+                                     NULL, NULL, NULL, err)) != 0)
         goto out;
     settle(v, &n);
     if ((rc = custody_private_dir(v, &tmp, err)) != 0 ||
@@ -529,12 +542,9 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
         (rc = custody_case_key(v, &cs, cust, &key, err)) != 0)
         goto out;
     tlo_vault_digests d;
-    rc = seal_into(tmp, cs.id, oid, key, plain, plen, &fd, &d, err);
+    rc = seal_into(tmp, cs.id, oid, key, p, kind, &fd, &d, err);
     tlo_vault_key_free(key);
     key = NULL;
-    sodium_memzero(plain, plen);
-    free(plain);
-    plain = NULL;
     if (rc)
         goto out;
     snprintf(name, sizeof name, "note-%s.tlo", object);
@@ -568,10 +578,6 @@ out:
         unlink(tpath);
     if (fd >= 0)
         close(fd);
-    if (plain) {
-        sodium_memzero(plain, plen);
-        free(plain);
-    }
     tlo_vault_key_free(key);
     tlo_vault_identity_free(cust);
     scan_free(&ns);
