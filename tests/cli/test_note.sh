@@ -121,6 +121,8 @@ for row in "exam:Pia Psych:psychologist" "photo:Per Prosecutor:prosecutor" \
         --text "x" --as "$name" --passphrase-file "$pass.pass"
     contains "$err" "refused" "note_kind_refused: $kind by $name says so"
     [ "$(count_kind 44)" = "$((n44 + 1))" ] && ok || bad "note_kind_refused: $kind by $name: not logged"
+    [ "$(q "SELECT count(*) FROM entries WHERE kind = 44 AND case_id IS NOT NULL")" = \
+        "$(count_kind 44)" ] && ok || bad "note_kind_refused_logged_with_case: $kind by $name"
     [ "$(count_kind 50)" = "$n50" ] && ok || bad "note_kind_refused: $kind by $name: a note was logged"
 done
 # and allowed to the roles the table names
@@ -170,6 +172,11 @@ for action in show get; do
     contains "$(newest_body 52)" "action=$action" "note_read_refused: $action names the action"
 done
 [ -z "$(ls -A gotp)" ] && ok || bad "note_read_refused: get wrote $(ls gotp)"
+# --- note_read_refused_auditor_logged: an auditor too gets a note-access entry
+n52=$(count_kind 52)
+expect 1 "note_read_refused_auditor" -- "$tlo" note show C-7 1 --as "Aud Auditor" \
+    --passphrase-file auditor.pass
+[ "$(count_kind 52)" = "$((n52 + 1))" ] && ok || bad "note_read_refused_auditor_logged: no note-access"
 
 # --- note_grant: allowed with it, refused after revoke, refused after expiry
 tomorrow=$(date -u -d tomorrow +%F)
@@ -209,6 +216,16 @@ expect 0 "note_profession: Max adds a note, so is on the case" -- "$tlo" note ad
     --text "second opinion" "${max[@]}"
 expect 0 "note_profession: medical on the case reads it" -- "$tlo" note show C-7 1 "${max[@]}"
 contains "$(newest_body 52)" "basis=profession" "note_profession: logged as profession"
+# a live note grant of this case puts a medical person on the case (profession)
+printf 'medical2 secret pass\n' > mo.pass
+"$tlo" user add "Moe Medic" --role medical --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file mo.pass >/dev/null || bad "user add Moe"
+moe=(--as "Moe Medic" --passphrase-file mo.pass)
+expect 1 "note_profession_by_grant: not yet on the case" -- "$tlo" note show C-7 "$exam_note" "${moe[@]}"
+expect 0 "note_profession_by_grant: a grant of note 2" -- "$tlo" grant C-7 --to "Moe Medic" \
+    --note 2 --expires "$tomorrow" --purpose "second opinion" "${admin[@]}"
+expect 0 "note_profession_by_grant: reads the exam note" -- "$tlo" note show C-7 "$exam_note" "${moe[@]}"
+contains "$(newest_body 52)" "basis=profession" "note_profession_by_grant: logged as profession"
 # the profession is the author's (a psychologist's assessment), not every role the kind allows
 expect 1 "note_profession: a social worker refused a psychologist's assessment" -- \
     "$tlo" note show C-7 5 --as "Sam Social" --passphrase-file social-worker.pass
@@ -256,6 +273,12 @@ for step in note-sealed note-logged note-published; do
         contains "$out" "killed at $step" "note_kill: $step: its text"
     fi
 done
+# a read killed after its access entry: logged, nothing unsealed, the vault verifies
+TELLONCE_TEST_KILL_AT=note-access-logged "$tlo" note show C-7 1 "${mia[@]}" >out.txt 2>&1
+[ $? -eq 137 ] && ok || bad "note_kill: note-access-logged: not killed"
+lacks "$(cat out.txt)" "$text" "note_kill: note-access-logged printed the text"
+contains "$(newest_body 52)" "result=granted" "note_kill: note-access-logged: the access is logged"
+verify_ok "note_kill: note-access-logged"
 expect 0 "note_kill: the next add" -- "$tlo" note add C-7 --kind exam --text "after" "${mia[@]}"
 verify_ok "note_kill: after the next add"
 "$tlo" verify >v.txt 2>&1
