@@ -323,9 +323,12 @@ const tlo_custody_note_info *tlo_custody_note_find(const tlo_custody_notes *n, c
 {
     uint64_t num;
     size_t len = ref ? strlen(ref) : 0;
-    if (ref && len <= 4 && tlo_parse_u64(ref, &num) == 0) {
-        if (num >= 1 && num <= n->n)
-            return &n->note[num - 1];
+    /* A number names a note when there is one; else 4 or more digits are
+     * a prefix of an id ("1234" is note 1234 of a large case, or an id). */
+    bool is_num = ref && len <= 6 && tlo_parse_u64(ref, &num) == 0;
+    if (is_num && num >= 1 && num <= n->n)
+        return &n->note[num - 1];
+    if (is_num && len < 4) {
         tlo_fail(err, TLO_ENOTFOUND,
                  "case %s has no note %s ('tellonce note list %s' numbers them 1 to %zu)",
                  n->cs.number, ref, n->cs.number, n->n);

@@ -110,6 +110,18 @@ mkdir got3
 expect 0 "note_get_safe_names" -- "$tlo" note get C-7 3 -o got3 "${mia[@]}"
 [ "$(ls -A got3)" = "_x_gpj.exe" ] && ok || bad "note_get_safe_names: wrote $(ls -A got3)"
 
+# --- note_session_checked: --at needs --session, a session of the case
+expect 2 "note_at_needs_session" -- "$tlo" note add C-7 --kind exam --text x --at 00:01:00 "${mia[@]}"
+expect 2 "note_session_of_the_case" -- "$tlo" note add C-7 --kind exam --text x \
+    --session 0123456789abcdef0123456789abcdef --at 1 "${mia[@]}"
+contains "$err" "has no session" "note_session_of_the_case: says so"
+expect 2 "note_needs_content" -- "$tlo" note add C-7 --kind exam --title "only a title" "${mia[@]}"
+# --- note_ref_by_id_prefix: 4+ hex digits of the id name the note
+id1=$(q "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 50 ORDER BY seq LIMIT 1" | sed -n 's/^object=//p')
+expect 0 "note_ref_by_id_prefix" -- "$tlo" note show C-7 "${id1:0:6}" "${mia[@]}"
+contains "$out" "$text" "note_ref_by_id_prefix: the right note"
+expect 2 "note_ref_unknown" -- "$tlo" note show C-7 99 "${mia[@]}"
+
 # --- note_kinds_refused_by_table: each kind to a role the table refuses, logged
 for row in "exam:Pia Psych:psychologist" "photo:Per Prosecutor:prosecutor" \
     "sample-collection:Ivan Interviewer:interviewer" "psych:Mia Medic:medical" \
