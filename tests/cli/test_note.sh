@@ -296,6 +296,37 @@ verify_ok "note_kill: after the next add"
 "$tlo" verify >v.txt 2>&1
 lacks "$(cat v.txt)" "a logged note whose move" "note_kill: the next add moved the logged file"
 
+# --- note_kind_table_every_role: every kind as every role, in a case of its own;
+# the table (custody/roles.c) allows exactly these, every refusal is logged
+# against the case
+printf '\n\n' | "$tlo" case open C-8 --as "Ivan Interviewer" --passphrase-file interviewer.pass \
+    >/dev/null || bad "case open C-8"
+declare -A person=([admin]="Anna Admin" [interviewer]="Ivan Interviewer" [prosecutor]="Per Prosecutor"
+    [medical]="Mia Medic" [auditor]="Aud Auditor" [psychologist]="Pia Psych" [legal-aid]="Lea Legal"
+    [social-worker]="Sam Social")
+declare -A allowed=([exam]=" medical " [photo]=" medical " [sample-collection]=" medical "
+    [psych]=" psychologist " [legal]=" legal-aid " [assessment]=" psychologist social-worker "
+    [followup]=" social-worker " [other]=" interviewer ")
+for kind in exam photo sample-collection psych legal assessment followup other; do
+    for role in admin interviewer prosecutor medical auditor psychologist legal-aid social-worker; do
+        pass=$role.pass
+        [ "$role" = admin ] && pass=admin.pass
+        n44=$(q "SELECT count(*) FROM entries WHERE kind = 44 AND case_id IS NOT NULL")
+        if [[ "${allowed[$kind]}" == *" $role "* ]]; then
+            expect 0 "note_kind_table: $kind by $role allowed" -- "$tlo" note add C-8 --kind "$kind" \
+                --text "$kind" --as "${person[$role]}" --passphrase-file "$pass"
+        else
+            expect 1 "note_kind_table: $kind by $role refused" -- "$tlo" note add C-8 --kind "$kind" \
+                --text "$kind" --as "${person[$role]}" --passphrase-file "$pass"
+            [ "$(q "SELECT count(*) FROM entries WHERE kind = 44 AND case_id IS NOT NULL")" = \
+                "$((n44 + 1))" ] && ok || bad "note_kind_table: $kind by $role: refusal not logged"
+        fi
+    done
+done
+[ "$(q "SELECT count(*) FROM entries WHERE kind = 50 AND instr(CAST(body AS TEXT), 'version=1') > 0 AND
+    case_id = (SELECT case_id FROM entries WHERE seq = (SELECT max(seq) FROM entries WHERE kind = 10))")" = 9 ] &&
+    ok || bad "note_kind_table: not 9 notes in C-8"
+
 # --- note_tamper: one changed byte of a note object fails verify and note get
 obj=$(q "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 50 ORDER BY seq LIMIT 1 OFFSET 1" |
     sed -n 's/^object=//p')
