@@ -84,6 +84,18 @@ as pros sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "
 [ "$(count_kind 52)" = "$((n52 + 1))" ] && ok || bad "service_note_get_refused: not logged"
 [ -z "$(ls -A pout)" ] && ok || bad "service_note_get_refused: wrote $(ls pout)"
 
+# --- service_note_list_and_grant: metadata through the service; a note grant
+# by the administrator lets the prosecutor get it
+tlo_as medic note list 2026-N-3 >list.txt 2>&1 && ok || bad "service_note_list: $(cat list.txt)"
+contains "$(cat list.txt)" "note 1  photo  by Mia Medic" "service_note_list"
+as pros sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "$SVC_SOCKET" \
+    grant 2026-N-3 --to "Per Prosecutor" --note 1 --expires 2099-12-31 --purpose "charging decision" \
+    --as "Anna Admin" --passphrase-file admin.pass >g.txt 2>&1 && ok || bad "service_note_grant: $(cat g.txt)"
+as pros sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "$SVC_SOCKET" \
+    note get 2026-N-3 1 -o pout --as "Per Prosecutor" --passphrase-file pros.pass >pget.txt 2>&1 &&
+    ok || bad "service_note_get_granted: $(cat pget.txt)"
+cmp -s files/report.pdf pout/report.pdf && ok || bad "service_note_get_granted: the PDF differs"
+
 svc_stop || bad "the service did not end cleanly: $(tail -5 service.log)"
 as_service verify --vault "$SVC_VAULT" >verify.txt 2>&1 && ok || bad "verify: $(cat verify.txt)"
 echo "test_service_note: $passed passed, $failed failed"
