@@ -488,6 +488,7 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
     uint64_t version = 1, seq = 0;
     int fd = -1, rc;
     bool linked = false;
+    custody_lease *lease = NULL;
     memset(out, 0, sizeof *out);
     if ((rc = check_params(p, err)) != 0 ||
         (rc = tlo_custody_case_find(v, p->case_number, &cs, err)) != 0 ||
@@ -501,6 +502,26 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
     if (p->note) {
         const tlo_custody_note_info *ni = tlo_custody_note_find(&n, p->note, err);
         if (!ni) {
+            rc = err ? err->code : TLO_ENOTFOUND;
+            goto out;
+        }
+        /* One amend of a note at a time, on its newest version: the lease,
+         * then the case read again. */
+        char lname[48], held[200];
+        snprintf(lname, sizeof lname, "note-%s", ni->id);
+        if ((rc = custody_lease_take(v, lname, "note amend", &lease, held, sizeof held, err)) !=
+            0) {
+            if (rc == TLO_EEXIST)
+                rc = tlo_fail(err, TLO_EEXIST,
+                              "another 'note amend' of note %u runs (%s); run this one again "
+                              "when it has ended",
+                              ni->number, held);
+            goto out;
+        }
+        snprintf(note, sizeof note, "%s", ni->id);
+        if ((rc = scan_case(v, cust, &cs, UINT64_MAX, &ns, &n, NULL, err)) != 0)
+            goto out;
+        if (!(ni = tlo_custody_note_find(&n, note, err))) {
             rc = err ? err->code : TLO_ENOTFOUND;
             goto out;
         }
@@ -581,6 +602,7 @@ out:
         unlink(tpath);
     if (fd >= 0)
         close(fd);
+    custody_lease_release(lease);
     tlo_vault_key_free(key);
     tlo_vault_identity_free(cust);
     scan_free(&ns);
@@ -855,6 +877,8 @@ int tlo_custody_note_read(tlo_custody *v, const tlo_vault_identity *reader, cons
     }
     if (rc)
         goto out;
+    if (!basis)
+        basis = "table"; /* the table allowed it without a condition */
     info->basis = basis;
     info->grant_seq = grant;
     if ((rc = log_access(v, cust, &cs, action, reader->sign_pk, basis, g, id, info->version.object,
@@ -877,8 +901,10 @@ int tlo_custody_note_read(tlo_custody *v, const tlo_vault_identity *reader, cons
         unsigned h2 = again ? read_holds(&ns, &n, again, st, reader->sign_pk, &b2, &g2) : 0;
         unsigned need = !strcmp(basis, "author")       ? TLO_WHEN_AUTHOR
                         : !strcmp(basis, "profession") ? TLO_WHEN_PROFESSION
-                                                       : TLO_WHEN_GRANTED;
-        bool still = again && (h2 & need) && (need != TLO_WHEN_GRANTED || (g2 && g2->seq == grant));
+                        : !strcmp(basis, "grant")      ? TLO_WHEN_GRANTED
+                                                       : 0;
+        bool still =
+            again && (h2 & need) == need && (need != TLO_WHEN_GRANTED || (g2 && g2->seq == grant));
         if (!still) {
             uint64_t rs = 0;
             log_access(v, cust, &cs, action, reader->sign_pk, NULL, NULL, id, info->version.object,

@@ -15,6 +15,8 @@ unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE TELLONCE_TEST_NOW_MS TELLONCE_
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 expect() {
     local want=$1 what=$2; shift 3
     "$@" >out.txt 2>err.txt </dev/null; local got=$?
@@ -165,6 +167,18 @@ expect 0 "note_amend: v1 readable" -- "$tlo" note show C-7 1 --version 1 "${mia[
 contains "$out" "$text" "note_amend: version 1 is the original"
 expect 0 "note_amend: v2 readable" -- "$tlo" note show C-7 1 "${mia[@]}"
 contains "$out" "Amended TEXT-MARKER-3" "note_amend: the newest is shown by default"
+# --- note_amend_concurrent_refused: while another amend of the note runs
+# (its lease held), an amend is refused, not logged as a second version 3
+mkdir -p vault/locks
+(exec 9>"vault/locks/note-$v1.lock" && flock 9 && exec sleep infinity) >/dev/null 2>&1 &
+holder=$! # the subshell became the sleep, holding the lock: killing it frees the lock
+wait_for 30 "the note's lease held" "! flock -n vault/locks/note-$v1.lock true" "$holder"
+n50=$(count_kind 50)
+expect 3 "note_amend_concurrent_refused" -- "$tlo" note amend C-7 1 --text "race" "${mia[@]}"
+contains "$err" "another 'note amend'" "note_amend_concurrent_refused: says why"
+[ "$(count_kind 50)" = "$n50" ] && ok || bad "note_amend_concurrent_refused: logged a version"
+kill "$holder"
+wait "$holder" 2>/dev/null
 n44=$(count_kind 44)
 expect 1 "note_amend_by_other_refused" -- "$tlo" note amend C-7 1 --text "x" "${max[@]}"
 [ "$(count_kind 44)" = "$((n44 + 1))" ] && ok || bad "note_amend_by_other_refused: not logged"
