@@ -1374,9 +1374,9 @@ typedef struct tlo_custody_note_read_info {
     unsigned number;
     char id[33];
     tlo_custody_note_version version;
-    uint64_t access_seq;   /* the note-access entry */
-    const char *basis;     /* "author", "profession" or "grant" */
-    uint64_t grant_seq;    /* basis grant */
+    uint64_t access_seq; /* the note-access entry */
+    const char *basis;   /* "author", "profession" or "grant" */
+    uint64_t grant_seq;  /* basis grant */
 } tlo_custody_note_read_info;
 
 /* Reads version (0: the newest) of note ref of the case for reader:
@@ -1386,10 +1386,10 @@ typedef struct tlo_custody_note_read_info {
  * (note-access result=refused, and action-refused) and TLO_EDENIED. The
  * sealed file must be the one its entry logged (size and SHA-256). *out
  * owns the plaintext (tlo_custody_note_content_free). */
-int tlo_custody_note_read(tlo_custody *v, const tlo_vault_identity *reader,
-                          const char *case_number, const char *ref, uint64_t version,
-                          tlo_custody_note_action action, tlo_custody_note_content *out,
-                          tlo_custody_note_read_info *info, tlo_error *err);
+int tlo_custody_note_read(tlo_custody *v, const tlo_vault_identity *reader, const char *case_number,
+                          const char *ref, uint64_t version, tlo_custody_note_action action,
+                          tlo_custody_note_content *out, tlo_custody_note_read_info *info,
+                          tlo_error *err);
 
 typedef struct tlo_custody_note_grant_params {
     const char *case_number;
