@@ -98,7 +98,19 @@ static bool is_stdin(const char *command, const char *value)
 static int file_opt(const char *command, int argc, char **argv, int i, const char **value,
                     int *used)
 {
+    /* Options of their own that only look like abbreviations of a file
+     * option (note's --text and --text-file): getopt_long takes an exact
+     * name first. */
+    static const struct {
+        const char *command, *opt;
+    } exact[] = {{"note", "--text"}};
     const char *a = argv[i];
+    for (size_t k = 0; k < sizeof exact / sizeof exact[0]; k++) {
+        size_t ol = strlen(exact[k].opt);
+        if (!strcmp(command, exact[k].command) && !strncmp(a, exact[k].opt, ol) &&
+            (a[ol] == '\0' || a[ol] == '='))
+            return -1;
+    }
     for (size_t k = 0; k < sizeof file_opts / sizeof file_opts[0]; k++) {
         if (file_opts[k].command && strcmp(file_opts[k].command, command))
             continue;

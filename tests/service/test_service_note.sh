@@ -84,6 +84,12 @@ as pros sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "
 [ "$(count_kind 52)" = "$((n52 + 1))" ] && ok || bad "service_note_get_refused: not logged"
 [ -z "$(ls -A pout)" ] && ok || bad "service_note_get_refused: wrote $(ls pout)"
 
+# --- service_note_text_option_is_not_a_file: --text (a prefix of --text-file)
+# is the text itself, not a file to hand over
+tlo_as medic note add 2026-N-3 --kind exam --text "short finding" "${M[@]}" >t.txt 2>&1 && ok ||
+    bad "service_note_text_option_is_not_a_file: $(cat t.txt)"
+contains "$(newest 50)" "text_bytes=13" "service_note_text_option_is_not_a_file: the text went in"
+
 # --- service_note_list_and_grant: metadata through the service; a note grant
 # by the administrator lets the prosecutor get it
 tlo_as medic note list 2026-N-3 >list.txt 2>&1 && ok || bad "service_note_list: $(cat list.txt)"
