@@ -90,6 +90,11 @@ tlo_as medic note add 2026-N-3 --kind exam --text "short finding" "${M[@]}" >t.t
     bad "service_note_text_option_is_not_a_file: $(cat t.txt)"
 contains "$(newest 50)" "text_bytes=13" "service_note_text_option_is_not_a_file: the text went in"
 
+as medic sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "$SVC_SOCKET" \
+    note add 2026-N-3 --kind exam --text-file files/text.txt "${M[@]}" >t.txt 2>&1 && ok ||
+    bad "service_note_text_file: $(cat t.txt)"
+contains "$(newest 50)" "text_bytes=$(stat -c %s files/text.txt)" "service_note_text_file: handed over"
+
 # --- service_note_list_and_grant: metadata through the service; a note grant
 # by the administrator lets the prosecutor get it
 tlo_as medic note list 2026-N-3 >list.txt 2>&1 && ok || bad "service_note_list: $(cat list.txt)"
