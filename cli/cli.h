@@ -142,5 +142,10 @@ int cmd_roles(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 int cmd_sample(int argc, char **argv); /* cmd_sample.c */
+/* tellonce note (cmd_note.c); cli_note_write_files writes a note's files
+ * into dir under safe names, never over a file, and says which went where
+ * (also the service's client, remote.c). Returns the exit code. */
+int cmd_note(int argc, char **argv);
+int cli_note_write_files(const char *dir, const tlo_custody_note_content *c);
 
 #endif

@@ -16,6 +16,8 @@ static void grant_usage(FILE *f)
             "usage: tellonce grant CASE --to NAME --session ID --expires YYYY-MM-DD\n"
             "                      --purpose TEXT --as ADMIN [--from HH:MM:SS] [--until HH:MM:SS]\n"
             "                      [--actions view|export|view,export] [--passphrase-file FILE]\n"
+            "       tellonce grant CASE --to NAME --note NOTE --expires YYYY-MM-DD\n"
+            "                      --purpose TEXT --as ADMIN\n"
             "       tellonce grant list [CASE] [--json]\n"
             "       tellonce grant revoke GRANT-ID --as ADMIN [--reason TEXT]\n"
             "\n"
@@ -25,7 +27,9 @@ static void grant_usage(FILE *f)
             "for the --actions (default view). A signed ledger entry, written by an\n"
             "administrator; its entry number is the GRANT-ID. 'grant revoke' ends a\n"
             "grant at once. The interviewer who recorded a session may view it without a\n"
-            "grant.\n");
+            "grant. With --note, grants NAME the note NOTE of CASE (its number in 'tellonce\n"
+            "note list' or 4+ hex digits of its id), every version of it, until the end of\n"
+            "the --expires day, for --purpose; 'grant revoke' ends it too.\n");
 }
 
 /* "YYYY-MM-DD" into the last ms of that day, UTC. */
@@ -86,6 +90,32 @@ static void print_grant(const tlo_custody_grant *g, bool json, bool first, uint6
     printf("}");
 }
 
+static void print_note_grant(const tlo_custody_note_grant *g, bool json, bool first, uint64_t now)
+{
+    char exp[32], chex[33];
+    time_t et = (time_t)(g->expires_ms / 1000);
+    struct tm tm;
+    gmtime_r(&et, &tm);
+    strftime(exp, sizeof exp, "%Y-%m-%d", &tm);
+    tlo_hex(chex, g->case_id, TLO_ID_BYTES);
+    const char *state = g->revoked_at >= 0     ? "revoked"
+                        : g->expires_ms <= now ? "expired"
+                                               : "active";
+    if (!json) {
+        printf("grant %llu: %s may read note %s (every version), until %s (%s); purpose: %s\n",
+               (unsigned long long)g->seq, g->to_name, g->note, exp, state, g->purpose);
+        return;
+    }
+    printf("%s{\"grant\":%llu,\"case_id\":\"%s\",\"to\":", first ? "" : ",",
+           (unsigned long long)g->seq, chex);
+    cli_json_string(stdout, g->to_name);
+    printf(",\"note\":\"%s\",\"expires\":\"%s\",\"actions\":\"read\",\"state\":\"%s\","
+           "\"purpose\":",
+           g->note, exp, state);
+    cli_json_string(stdout, g->purpose);
+    printf("}");
+}
+
 static int grant_list(int argc, char **argv)
 {
     static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
@@ -104,8 +134,9 @@ static int grant_list(int argc, char **argv)
     }
     tlo_custody_case cs;
     tlo_custody_grant *g = NULL;
+    tlo_custody_note_grant *ng = NULL;
     tlo_error err = {0};
-    size_t n = 0;
+    size_t n = 0, nn = 0;
     bool one = argc - optind == 1;
     tlo_custody *v = cli_open(vault_opt, true, &rc);
     if (!v || (one && (rc = cli_find_case(v, argv[optind], &cs)) != 0))
@@ -114,18 +145,25 @@ static int grant_list(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    uint64_t now = (uint64_t)time(NULL) * 1000;
+    if (tlo_custody_note_grants(v, one ? cs.id : NULL, &ng, &nn, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    uint64_t now = tlo_custody_now_ms();
     if (json)
         printf("[");
-    else if (n == 0)
+    else if (n == 0 && nn == 0)
         printf("No grants%s.\n", one ? " for this case" : "");
     for (size_t i = 0; i < n; i++)
         print_grant(&g[i], json, i == 0, now);
+    for (size_t i = 0; i < nn; i++)
+        print_note_grant(&ng[i], json, i == 0 && n == 0, now);
     if (json)
         printf("]\n");
     rc = EXIT_OK;
 out:
     free(g);
+    free(ng);
     tlo_custody_close(v);
     return rc;
 }
@@ -173,7 +211,22 @@ static int grant_revoke(int argc, char **argv)
     tlo_custody *v = cli_open(vault_opt, false, &rc);
     if (!v)
         return rc;
-    if (tlo_custody_grant_find(v, id, &g, &err) != 0)
+    tlo_custody_note_grant ng;
+    if (tlo_custody_grant_find(v, id, &g, &err) == TLO_ENOTFOUND &&
+        tlo_custody_note_grant_find(v, id, &ng, NULL) != TLO_ENOTFOUND) {
+        /* a note grant (kind 32): revoked the same way */
+        tlo_error_clear(&err);
+        if (tlo_custody_note_grant_find(v, id, &ng, &err) != 0)
+            rc = cli_fail(&err);
+        else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_GRANT, &rc)) &&
+                 tlo_custody_note_grant_revoke(v, actor, id, reason, &ng, &seq, &err) != 0)
+            rc = cli_fail(&err);
+        else if (actor) {
+            printf("Note grant %llu (to %s) is revoked, in entry %llu by %s.\n",
+                   (unsigned long long)id, ng.to_name, (unsigned long long)seq, as);
+            rc = EXIT_OK;
+        }
+    } else if (err.code)
         rc = cli_fail(&err);
     else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_GRANT, &rc)) &&
              tlo_custody_grant_revoke(v, actor, id, reason, &g, &seq, &err) != 0)
@@ -189,7 +242,7 @@ static int grant_revoke(int argc, char **argv)
 }
 
 typedef struct grant_args {
-    const char *as, *vault_opt, *pass_file, *expires;
+    const char *as, *vault_opt, *pass_file, *expires, *note;
     tlo_custody_grant_params p;
 } grant_args;
 
@@ -206,6 +259,7 @@ static int grant_options(int argc, char **argv, grant_args *a)
                                          {"expires", required_argument, NULL, 'e'},
                                          {"purpose", required_argument, NULL, 'p'},
                                          {"actions", required_argument, NULL, 'a'},
+                                         {"note", required_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *from = NULL, *until = NULL, *actions = "view";
@@ -245,6 +299,9 @@ static int grant_options(int argc, char **argv, grant_args *a)
         case 'a':
             actions = optarg;
             break;
+        case 'n':
+            a->note = optarg;
+            break;
         case 'h':
             grant_usage(stdout);
             return -1;
@@ -253,7 +310,13 @@ static int grant_options(int argc, char **argv, grant_args *a)
             return EXIT_USAGE;
         }
     }
-    if (argc - optind != 1 || !a->as || !a->p.to || !a->p.session || !a->expires || !a->p.purpose) {
+    if (a->note && (a->p.session || from || until || strcmp(actions, "view"))) {
+        cli_error("a note grant (--note) covers the whole note: leave out --session, --from, "
+                  "--until and --actions");
+        return EXIT_USAGE;
+    }
+    if (argc - optind != 1 || !a->as || !a->p.to || (!a->p.session && !a->note) || !a->expires ||
+        !a->p.purpose) {
         cli_error("grant takes CASE, --to, --session, --expires, --purpose and --as; see "
                   "'tellonce grant --help'");
         return EXIT_USAGE;
@@ -289,11 +352,41 @@ static int grant_check_text(grant_args *a)
         cli_error("--purpose is one line of text, 1 to 400 bytes");
         return EXIT_USAGE;
     }
+    if (a->note)
+        return 0;
     if (strlen(a->p.session) != 32 || strspn(a->p.session, "0123456789abcdef") != 32) {
         cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
         return EXIT_USAGE;
     }
     return 0;
+}
+
+/* grant CASE --note NOTE ...: custody/notes.c checks, logs and honours it. */
+static int grant_note(tlo_custody *v, const grant_args *a)
+{
+    tlo_custody_note_grant_params p = {.case_number = a->p.case_number,
+                                       .note = a->note,
+                                       .to = a->p.to,
+                                       .expires_ms = a->p.expires_ms,
+                                       .purpose = a->p.purpose};
+    tlo_custody_note_grant g;
+    tlo_error err = {0};
+    tlo_vault_identity *actor = NULL;
+    int rc;
+    if (tlo_custody_note_grant_check(v, &p, &g, &err) != 0)
+        return cli_fail(&err);
+    if (!(actor = cli_acting(v, a->as, a->pass_file, TLO_ACT_GRANT, &rc)))
+        return rc;
+    if (tlo_custody_note_grant_issue(v, actor, &p, &g, &err) != 0)
+        rc = cli_fail(&err);
+    else {
+        printf("Grant %llu: %s may read note %s of case %s (every version), until the end of %s "
+               "(UTC). Signed by %s.\n",
+               (unsigned long long)g.seq, g.to_name, g.note, p.case_number, a->expires, a->as);
+        rc = EXIT_OK;
+    }
+    tlo_vault_identity_free(actor);
+    return rc;
 }
 
 int cmd_grant(int argc, char **argv)
@@ -314,6 +407,11 @@ int cmd_grant(int argc, char **argv)
     tlo_custody *v = cli_open(a.vault_opt, false, &rc);
     if (!v)
         return rc;
+    if (a.note) {
+        rc = grant_note(v, &a);
+        tlo_custody_close(v);
+        return rc;
+    }
     /* Everything is checked before the passphrase is asked. */
     if (tlo_custody_grant_check(v, &a.p, &g, &err) != 0) {
         rc = cli_fail(&err);

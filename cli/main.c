@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"case", cmd_case, "open and list cases"},
     {"record", cmd_record, "record an interview session of a case"},
     {"mark", cmd_mark, "add a marker to a recorded session"},
+    {"note", cmd_note, "records and attachments of a case: add, amend, list, show, get"},
     {"grant", cmd_grant, "grant a clip of a session to a person; list, revoke"},
     {"play", cmd_play, "view a granted clip (watermarked), or decode it headless"},
     {"export", cmd_export, "export a granted clip as MP4 with a signed manifest"},

@@ -28,8 +28,8 @@
  * verify-proof, verify-export, custodian) never need the vault's keys or
  * run on this machine's own files and devices. */
 static const char *const forwarded[] = {
-    "user", "case",   "record",     "mark",  "grant", "play",   "export", "recover",
-    "log",  "verify", "checkpoint", "prove", "stop",  "passwd", "login",  "logout",
+    "user",   "case",       "record", "mark", "grant",  "play",  "export", "recover", "log",
+    "verify", "checkpoint", "prove",  "stop", "passwd", "login", "logout", "note",
 };
 
 bool cli_forwarded(const char *command)
@@ -46,7 +46,10 @@ bool cli_forwarded(const char *command)
  * client would let that client read or overwrite the vault). The service's
  * child refuses every one of them whose value is not a file handed over
  * (cli_service_run). One table for both ends. */
-typedef enum { FILE_IN, FILE_OUT, FILE_ROOM, FILE_REFUSED } file_kind;
+/* FILE_BACK: the client passes an empty memory file the command writes
+ * its result into (note get: the note's container), and does the rest
+ * itself after the command succeeded (remote_back: the files into DIR). */
+typedef enum { FILE_IN, FILE_OUT, FILE_ROOM, FILE_REFUSED, FILE_BACK } file_kind;
 static const struct {
     const char *command; /* NULL: any */
     const char *opt, *short_opt;
@@ -77,7 +80,16 @@ static const struct {
     {"record", "--room", NULL, FILE_ROOM, NULL},
     {"report", "--output", "-o", FILE_OUT, NULL},
     {"report", "--json", NULL, FILE_OUT, NULL},
+    {"note", "--file", NULL, FILE_IN, NULL},
+    {"note", "--text-file", NULL, FILE_IN, NULL},
+    {"note", "--output", "-o", FILE_BACK, NULL},
 };
+
+/* "note --text-file -": standard input, which the service relays. */
+static bool is_stdin(const char *command, const char *value)
+{
+    return value && !strcmp(command, "note") && !strcmp(value, "-");
+}
 
 /* Which table row, if any, argv[i] is for command; *value its value (the
  * next argument, or after '=', or after a short option's letter), *used how
@@ -88,7 +100,19 @@ static const struct {
 static int file_opt(const char *command, int argc, char **argv, int i, const char **value,
                     int *used)
 {
+    /* Options of their own that only look like abbreviations of a file
+     * option (note's --text and --text-file): getopt_long takes an exact
+     * name first. */
+    static const struct {
+        const char *command, *opt;
+    } exact[] = {{"note", "--text"}};
     const char *a = argv[i];
+    for (size_t k = 0; k < sizeof exact / sizeof exact[0]; k++) {
+        size_t ol = strlen(exact[k].opt);
+        if (!strcmp(command, exact[k].command) && !strncmp(a, exact[k].opt, ol) &&
+            (a[ol] == '\0' || a[ol] == '='))
+            return -1;
+    }
     for (size_t k = 0; k < sizeof file_opts / sizeof file_opts[0]; k++) {
         if (file_opts[k].command && strcmp(file_opts[k].command, command))
             continue;
@@ -130,6 +154,10 @@ int cli_service_run(int argc, char **argv)
         }
         if (value && file_opts[k].kind == FILE_ROOM && !strcmp(value, "simulated"))
             continue;
+        if (is_stdin(argv[0], value)) {
+            i += used - 1;
+            continue;
+        }
         if (value && tlo_service_file_fd(value) < 0) {
             char why[300];
             snprintf(why, sizeof why,
@@ -147,6 +175,9 @@ int cli_service_run(int argc, char **argv)
 }
 
 #define IN_FILE_MAX (16u << 20)
+/* A note's files: what a note holds (custody.h), a little more so that
+ * the core says what is too large. */
+#define NOTE_FILE_MAX ((uint64_t)TLO_CUSTODY_NOTE_BYTES_MAX + 1)
 
 typedef struct out_file {
     int fd;
@@ -163,6 +194,8 @@ typedef struct client {
     size_t nsent;
     tlo_svc_frame data[64]; /* DATA frames, for the command's client part */
     size_t ndata;
+    int back_fd;    /* FILE_BACK: the memory file the command writes into (-1: none) */
+    char *back_dir; /* and the folder its files go to */
 } client;
 
 static client *the_client; /* for the signal handlers */
@@ -254,7 +287,7 @@ static int connect_service(const char *path)
 
 /* A copy of this user's file in memory (never on disk) that the service
  * can read: the file itself may be readable by this user only. */
-static int copy_in(const char *path)
+static int copy_in(const char *path, uint64_t max)
 {
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
@@ -268,9 +301,9 @@ static int copy_in(const char *path)
     while (m >= 0 && (r = read(in, buf, sizeof buf)) != 0) {
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0 || (total += (size_t)r) > IN_FILE_MAX || write(m, buf, (size_t)r) != r) {
+        if (r < 0 || (total += (size_t)r) > max || write(m, buf, (size_t)r) != r) {
             cli_error("cannot read %s%s", path,
-                      total > IN_FILE_MAX ? ": it is larger than 16 MiB" : "");
+                      total > max ? ": it is larger than the command takes" : "");
             close(m);
             m = -1;
         }
@@ -308,6 +341,63 @@ static int make_out(client *c, const char *path)
     }
     c->outs[c->nouts++] = (out_file){.fd = fd, .path = strdup(path)};
     return fd;
+}
+
+/* FILE_BACK: an empty memory file for the command's result; dir must be a
+ * folder this user can write. */
+static int make_back(client *c, const char *dir)
+{
+    struct stat st;
+    if (c->back_fd >= 0) {
+        cli_error("-o is given once");
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
+        cli_error("-o %s is not a folder you can write: give a folder that exists", dir);
+        return -1;
+    }
+    int m = memfd_create("tellonce-note", MFD_CLOEXEC);
+    if (m < 0) {
+        cli_error("cannot make a file in memory: %s", strerror(errno));
+        return -1;
+    }
+    if (!(c->back_dir = strdup(dir))) {
+        close(m);
+        return -1;
+    }
+    c->back_fd = m;
+    return m;
+}
+
+/* After the command succeeded: the note's container it wrote, parsed with
+ * the core's parser (hostile: it came from another process), its files
+ * written into the folder. Memory only. Returns the exit code. */
+static int remote_back(client *c)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    int rc = EXIT_SYSTEM;
+    if (fstat(c->back_fd, &st) != 0 || st.st_size <= 0 ||
+        (uint64_t)st.st_size > NOTE_FILE_MAX + TLO_CUSTODY_NOTE_TEXT_MAX + (1u << 20)) {
+        cli_error("the custodian service gave no note (or one too large)");
+        return EXIT_BAD_DATA;
+    }
+    size_t len = (size_t)st.st_size;
+    if (!(buf = malloc(len)) || tlo_pread_full(c->back_fd, buf, len, 0) != (long long)len) {
+        cli_error("cannot read the note the custodian service gave: %s", strerror(errno));
+        free(buf);
+        return EXIT_SYSTEM;
+    }
+    tlo_custody_note_content n;
+    tlo_error err = {0};
+    if (tlo_custody_note_parse(buf, len, &n, &err) != 0)
+        rc = cli_fail(&err);
+    else
+        rc = cli_note_write_files(c->back_dir, &n);
+    tlo_custody_note_content_free(&n);
+    sodium_memzero(buf, len);
+    free(buf);
+    return rc;
 }
 
 static void link_outs(client *c, int code)
@@ -366,14 +456,16 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
             break;
         }
         int used = 1, k = i > 0 ? file_opt(argv[0], argc, argv, i, &value, &used) : -1;
-        if (k < 0 || file_opts[k].kind == FILE_REFUSED ||
+        if (k < 0 || file_opts[k].kind == FILE_REFUSED || is_stdin(argv[0], value) ||
             (file_opts[k].kind == FILE_ROOM && value && !strcmp(value, "simulated"))) {
             for (int u = 0; u < (k < 0 ? 1 : used) && i + u < argc; u++)
                 args[nargs++] = argv[i + u];
             i += (k < 0 ? 1 : used) - 1;
             continue; /* the service says what is wrong with a refused one */
         }
-        file_kind kind = file_opts[k].kind == FILE_OUT ? FILE_OUT : FILE_IN;
+        file_kind kind = file_opts[k].kind == FILE_OUT || file_opts[k].kind == FILE_BACK
+                             ? file_opts[k].kind
+                             : FILE_IN;
         args[nargs++] = (char *)(uintptr_t)file_opts[k].opt;
         i += used - 1;
         if (!value) {
@@ -384,12 +476,15 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
             cli_error("too many files on one command line");
             goto out;
         }
-        int fd = kind == FILE_IN ? copy_in(value) : make_out(c, value);
+        int fd = kind == FILE_BACK ? make_back(c, value)
+                 : kind == FILE_IN
+                     ? copy_in(value, !strcmp(argv[0], "note") ? NOTE_FILE_MAX : IN_FILE_MAX)
+                     : make_out(c, value);
         if (fd < 0)
             goto out;
         files[nfiles] = fd;
         index[nfiles] = nargs;
-        outs[nfiles] = kind == FILE_OUT;
+        outs[nfiles] = kind != FILE_IN;
         names[nfiles++] = NULL;
         if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
             /* the clip's manifest goes next to it */
@@ -404,6 +499,12 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
             names[nfiles++] = "manifest";
         }
         args[nargs++] = (char *)(uintptr_t)value; /* replaced by the service */
+        if (!strcmp(argv[0], "note") && !strcmp(file_opts[k].opt, "--file")) {
+            /* the file's own name goes into the note, not "/dev/fd/N" */
+            args[nargs++] = (char *)(uintptr_t) "--file-name";
+            const char *slash = strrchr(value, '/');
+            args[nargs++] = (char *)(uintptr_t)(slash ? slash + 1 : value);
+        }
         if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
             /* the path it will have: the manifest and the ledger name the
              * clip by its file name (clip) */
@@ -435,7 +536,7 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
     rc = 0;
 out:
     for (size_t i = 0; i < nfiles; i++) {
-        bool ours = false; /* output fds stay open until they are linked */
+        bool ours = files[i] == c->back_fd; /* output fds stay open until they are linked */
         for (size_t k = 0; k < c->nouts; k++)
             ours |= c->outs[k].fd == files[i];
         if (!ours)
@@ -447,7 +548,7 @@ out:
 
 int cli_remote(const char *socket_path, int argc, char **argv)
 {
-    client c = {.sock = -1};
+    client c = {.sock = -1, .back_fd = -1};
     tlo_svc_frame f;
     int code = EXIT_SYSTEM;
     bool detach_key = !strcmp(argv[0], "record"), stdin_open = true, done = false;
@@ -503,6 +604,9 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         c.saved_ok = tcgetattr(STDIN_FILENO, &c.saved) == 0;
     if (send_request(&c, nonce, argc, argv) != 0) {
         link_outs(&c, EXIT_SYSTEM);
+        if (c.back_fd >= 0)
+            close(c.back_fd);
+        free(c.back_dir);
         close(c.sock);
         return EXIT_USAGE;
     }
@@ -604,6 +708,11 @@ int cli_remote(const char *socket_path, int argc, char **argv)
     cli_monitor_free(window);
     link_outs(&c, code);
     close(c.sock);
+    if (code == EXIT_OK && c.back_fd >= 0)
+        code = remote_back(&c);
+    if (c.back_fd >= 0)
+        close(c.back_fd);
+    free(c.back_dir);
     if (code == EXIT_OK && c.ndata)
         code = cli_remote_client_part(argc, argv, c.data, c.ndata);
     for (size_t i = 0; i < c.ndata; i++)

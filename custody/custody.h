@@ -1411,6 +1411,7 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
                              tlo_custody_report *out, tlo_error *err);
 void tlo_custody_report_free(tlo_custody_report *r);
 
+/* ===============================================================
 /* ======================================================================
  * Samples: biological samples and other physical evidence
  * (custody/samples.c; docs/samples.md)
@@ -1547,5 +1548,223 @@ int tlo_custody_sample_dispose(tlo_custody *v, const tlo_vault_identity *actor,
  * after it). The first entry that breaks them sets out->chain.ok false
  * with a problem naming it. 0, or a negative code reading the ledger. */
 int tlo_custody_verify_samples(tlo_custody *v, tlo_custody_verify_report *out, tlo_error *err);
+=======
+ * Notes: records and attachments (custody/notes.c, note_container.c;
+ * docs/notes.md)
+ *
+ * A note is one sealed object (TLO_KIND_ATTACHMENT, under the case key)
+ * holding a small container: its kind, title, text and files (name, media
+ * type, bytes, SHA-256). The ledger's note entry (kind 50, signed by the
+ * author) holds only ids, the kind, digests and sizes. Reading one (show,
+ * get) is decided by the table on verified rows and logged (note-access,
+ * kind 52, by the custodian) durably before the object key is derived.
+ * ====================================================================== */
+
+#define TLO_CUSTODY_NOTE_FILES_MAX 100
+#define TLO_CUSTODY_NOTE_BYTES_MAX (256u << 20) /* all files of a note together */
+#define TLO_CUSTODY_NOTE_TEXT_MAX (1u << 20)
+#define TLO_CUSTODY_NOTE_TITLE_MAX 400u
+#define TLO_CUSTODY_NOTE_FILE_NAME_MAX 255u
+#define TLO_CUSTODY_NOTE_TYPE_MAX 127u
+
+/* exam, photo, sample-collection, psych, legal, assessment, followup, other. */
+bool tlo_custody_note_kind_ok(const char *kind);
+/* The table's action for adding a note of kind (TLO_ACT_COUNT: none). */
+tlo_custody_act tlo_custody_note_kind_act(const char *kind);
+
+/* A file to put into a note (the caller's memory). type NULL: from its
+ * first bytes or its name (tlo_custody_note_media_type). */
+typedef struct tlo_custody_note_part {
+    const char *name;
+    const char *type;
+    const uint8_t *data;
+    size_t len;
+} tlo_custody_note_part;
+
+/* "image/jpeg", "image/png", "application/pdf", ... or
+ * "application/octet-stream". Static. */
+const char *tlo_custody_note_media_type(const char *name, const uint8_t *data, size_t len);
+
+/* Where tlo_custody_note_write hands the container, piece by piece, in
+ * order: 0, or a negative code (and err) to stop. */
+typedef int (*tlo_custody_note_sink)(void *ctx, const void *p, size_t n, tlo_error *err);
+/* Checks the note against the bounds (TLO_EARG names what breaks one),
+ * then hands its container to sink (NULL: only counts) without copying the
+ * files; *out_len (if not NULL) gets its length. */
+int tlo_custody_note_write(const char *kind, const char *title, const char *text, size_t text_len,
+                           const tlo_custody_note_part *files, size_t nfiles,
+                           tlo_custody_note_sink sink, void *ctx, size_t *out_len, tlo_error *err);
+/* The container's plaintext, built in memory (*out malloc'd: the caller
+ * wipes and frees it). TLO_EARG names what breaks a bound. */
+int tlo_custody_note_build(const char *kind, const char *title, const char *text, size_t text_len,
+                           const tlo_custody_note_part *files, size_t nfiles, uint8_t **out,
+                           size_t *out_len, tlo_error *err);
+
+typedef struct tlo_custody_note_file {
+    char name[TLO_CUSTODY_NOTE_FILE_NAME_MAX + 1]; /* as the author gave it: hostile */
+    char type[TLO_CUSTODY_NOTE_TYPE_MAX + 1];
+    const uint8_t *data; /* into the container */
+    uint64_t bytes;
+    uint8_t sha256[32]; /* checked */
+} tlo_custody_note_file;
+
+typedef struct tlo_custody_note_content {
+    char kind[33];
+    char *title; /* malloc'd, "" when none */
+    char *text;  /* malloc'd, NUL-terminated, text_len bytes */
+    size_t text_len;
+    tlo_custody_note_file *files;
+    size_t nfiles;
+    uint8_t *owned; /* the container the files point into, when this owns it */
+    size_t owned_len;
+} tlo_custody_note_content;
+
+/* Parses a container (hostile input: every length bounded, each file's
+ * SHA-256 checked). out's files point into buf. 0, or TLO_EFORMAT with
+ * *out empty. */
+int tlo_custody_note_parse(const uint8_t *buf, size_t len, tlo_custody_note_content *out,
+                           tlo_error *err);
+/* Wipes and frees. NULL-safe. */
+void tlo_custody_note_content_free(tlo_custody_note_content *c);
+
+/* What a photo carries (JPEG APP1 Exif, PNG eXIf; GPS: a GPS IFD pointer,
+ * tag 0x8825, in IFD0). Hostile input: bounded, never reads out of data. */
+typedef struct tlo_custody_exif {
+    bool exif, gps;
+} tlo_custody_exif;
+void tlo_custody_exif_scan(const uint8_t *data, size_t len, tlo_custody_exif *out);
+
+/* One version of a note as its entry says (verified). */
+typedef struct tlo_custody_note_version {
+    uint64_t seq, time_ms, version;
+    char object[33];
+    char replaces[33]; /* "" for version 1 */
+    uint64_t bytes, files, text_bytes;
+    uint8_t ciphertext_sha256[32], plaintext_sha256[32];
+    bool has_at;
+    uint64_t at_ms;
+    char session[33];
+} tlo_custody_note_version;
+
+typedef struct tlo_custody_note_info {
+    unsigned number; /* 1, 2, ... in the order of first versions */
+    char id[33];     /* the first version's object id */
+    char kind[33];
+    uint8_t author[32]; /* actor id (SHA-256 of the public key) */
+    char author_name[TLO_NAME_MAX + 1];
+    unsigned author_roles;
+    tlo_custody_note_version *v; /* in order */
+    size_t nv;
+} tlo_custody_note_info;
+
+/* A note grant (kind 32; revoked by a grant-revoke, kind 31). */
+typedef struct tlo_custody_note_grant {
+    uint64_t seq;
+    uint8_t case_id[TLO_ID_BYTES];
+    char note[33];
+    uint8_t to[32]; /* public key */
+    char to_name[TLO_NAME_MAX + 1];
+    uint64_t expires_ms;
+    char purpose[512];
+    int64_t revoked_at; /* -1: not revoked */
+} tlo_custody_note_grant;
+
+typedef struct tlo_custody_notes {
+    tlo_custody_case cs;
+    tlo_custody_note_info *note;
+    size_t n;
+    tlo_custody_note_grant *grant;
+    size_t ngrants;
+} tlo_custody_notes;
+
+/* The notes and note grants of a case, from the entries the custodian
+ * verified (needs custodian.secret). tlo_custody_notes_free it. */
+int tlo_custody_notes_list(tlo_custody *v, const char *case_number, tlo_custody_notes *out,
+                           tlo_error *err);
+void tlo_custody_notes_free(tlo_custody_notes *n);
+/* The note ref names in n: its number, or a unique hex prefix (4 or more
+ * digits) of its id. NULL with err (TLO_ENOTFOUND, TLO_EARG). */
+const tlo_custody_note_info *tlo_custody_note_find(const tlo_custody_notes *n, const char *ref,
+                                                   tlo_error *err);
+
+typedef struct tlo_custody_note_params {
+    const char *case_number;
+    const char *note; /* amend: the note (number or id prefix); add: NULL */
+    const char *kind; /* add; amend: NULL (the note's) */
+    const char *title;
+    const char *text; /* may be NULL */
+    size_t text_len;
+    const tlo_custody_note_part *files;
+    size_t nfiles;
+    const char *session; /* NULL, or 32 hex digits of a session of the case */
+    bool has_at;
+    uint64_t at_ms;
+} tlo_custody_note_params;
+
+typedef struct tlo_custody_note_added {
+    char id[33], object[33];
+    unsigned number;
+    uint64_t version, seq, bytes;
+} tlo_custody_note_added;
+
+/* Adds a note (p->note NULL) or a new version of one (amend), signed by
+ * author. add: the table's action for the kind; amend: TLO_ACT_NOTE_AMEND
+ * when author wrote the note. A refusal is logged (action-refused). The
+ * container is built and sealed in memory, the sealed file written in the
+ * vault's tmp/ (docs/notes.md), the entry logged, the file moved into
+ * objects/. */
+int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
+                         const tlo_custody_note_params *p, tlo_custody_note_added *out,
+                         tlo_error *err);
+
+typedef enum { TLO_CUSTODY_NOTE_SHOW, TLO_CUSTODY_NOTE_GET } tlo_custody_note_action;
+
+typedef struct tlo_custody_note_read_info {
+    unsigned number;
+    char id[33];
+    tlo_custody_note_version version;
+    uint64_t access_seq; /* the note-access entry */
+    const char *basis;   /* "author", "profession" or "grant" */
+    uint64_t grant_seq;  /* basis grant */
+} tlo_custody_note_read_info;
+
+/* Reads version (0: the newest) of note ref of the case for reader:
+ * decided by the table (TLO_ACT_NOTE_READ: the author, the same profession
+ * on the case, a live note grant) on verified rows; the note-access entry
+ * is durable before the object key is derived. A refusal is logged
+ * (note-access result=refused, and action-refused) and TLO_EDENIED. The
+ * sealed file must be the one its entry logged (size and SHA-256). *out
+ * owns the plaintext (tlo_custody_note_content_free). */
+int tlo_custody_note_read(tlo_custody *v, const tlo_vault_identity *reader, const char *case_number,
+                          const char *ref, uint64_t version, tlo_custody_note_action action,
+                          tlo_custody_note_content *out, tlo_custody_note_read_info *info,
+                          tlo_error *err);
+
+typedef struct tlo_custody_note_grant_params {
+    const char *case_number;
+    const char *note; /* number or id prefix */
+    const char *to;   /* the grantee's name */
+    uint64_t expires_ms;
+    const char *purpose;
+} tlo_custody_note_grant_params;
+
+/* Checks (signing nothing) and issues a note grant signed by admin
+ * (TLO_ACT_GRANT); the grantee must hold a role TLO_ACT_BE_GRANTED allows. */
+int tlo_custody_note_grant_check(tlo_custody *v, const tlo_custody_note_grant_params *p,
+                                 tlo_custody_note_grant *out, tlo_error *err);
+int tlo_custody_note_grant_issue(tlo_custody *v, const tlo_vault_identity *admin,
+                                 const tlo_custody_note_grant_params *p,
+                                 tlo_custody_note_grant *out, tlo_error *err);
+/* Every note grant (of case_id when not NULL), revocations applied; free. */
+int tlo_custody_note_grants(tlo_custody *v, const uint8_t *case_id, tlo_custody_note_grant **out,
+                            size_t *n, tlo_error *err);
+/* The note grant logged as entry seq: 0, TLO_ENOTFOUND (no such note
+ * grant), TLO_EARG (revoked already). */
+int tlo_custody_note_grant_find(tlo_custody *v, uint64_t seq, tlo_custody_note_grant *out,
+                                tlo_error *err);
+/* Revokes it (kind 31, grant=SEQ), signed by admin (TLO_ACT_GRANT). */
+int tlo_custody_note_grant_revoke(tlo_custody *v, const tlo_vault_identity *admin, uint64_t seq,
+                                  const char *reason, tlo_custody_note_grant *out,
+                                  uint64_t *revoke_seq, tlo_error *err);
 
 #endif

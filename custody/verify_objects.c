@@ -10,9 +10,15 @@
  *                    (its SHA-256 is info_sha256), or an unfinished segment a
  *                    recovery kept as found (session-recovered unfinished, or
  *                    a recovered part's recovered_from): listed as such;
+ *                    or a note's version (kind 50 object: its size and
+ *                    SHA-256 are the entry's bytes and ciphertext_sha256);
  *   tmp/             what an interrupted recover left: listed, never a
  *                    problem by itself (a part it logged but had not moved
- *                    is a missing object, found by the media check).
+ *                    is a missing object, found by the media check); and
+ *                    tmp/note-ID.tlo, a sealed note of an interrupted 'note
+ *                    add' (custody/notes.c): logged, it is the note's file
+ *                    until it is moved (checked as in objects/); not
+ *                    logged, ciphertext nobody reads, listed.
  * Any other file in cases/ or objects/ is a problem: something put there
  * that no entry accounts for. */
 #include "internal.h"
@@ -39,9 +45,16 @@ typedef struct named {
     int how; /* 0 segment or case record, 1 unfinished kept by recover */
 } named;
 
+typedef struct vnote {
+    char id[33], sha[70];
+    uint64_t seq, bytes;
+} vnote;
+
 typedef struct walk {
     vcase *c;
     size_t nc;
+    vnote *nt;
+    size_t nn;
     named *o;
     size_t no;
     bool oom;
@@ -95,6 +108,18 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
             name_object(w, obj, e->seq, 0);
         if (tlo_entry_str(e, "recovered_from", obj, sizeof obj) == 0)
             name_object(w, obj, e->seq, 1);
+    } else if (e->kind == TLO_ENTRY_NOTE && e->has_case) {
+        vnote nv = {.seq = e->seq};
+        if (tlo_entry_str(e, "object", nv.id, sizeof nv.id) != 0 ||
+            tlo_entry_str(e, "ciphertext_sha256", nv.sha, sizeof nv.sha) != 0 ||
+            tlo_entry_u64(e, "bytes", &nv.bytes) != 0)
+            return 0; /* the chain's rules refuse such an entry */
+        vnote *p = realloc(w->nt, (w->nn + 1) * sizeof *p);
+        if (!p)
+            return TLO_ENOMEM;
+        w->nt = p;
+        w->nt[w->nn++] = nv;
+        name_object(w, nv.id, e->seq, 0);
     } else if (e->kind == TLO_ENTRY_SESSION_RECOVERED &&
                tlo_entry_str(e, "unfinished", list, sizeof list) == 0) {
         for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -228,6 +253,18 @@ static int check_dir(tlo_custody *v, const walk *w, const char *dir, tlo_custody
         const char *f = de->d_name;
         if (!strcmp(f, ".") || !strcmp(f, ".."))
             continue;
+        if (!strcmp(dir, "tmp") && !strncmp(f, "note-", 5)) {
+            bool logged = false;
+            for (size_t i = 0; hex_name(f + 5, ".tlo", id) && i < w->nn; i++)
+                logged |= !strcmp(w->nt[i].id, id);
+            note(r,
+                 logged ? "tmp/%s: a logged note whose move into objects/ was interrupted; "
+                          "readers find it here, and the next 'tellonce note add' moves it"
+                        : "tmp/%s: a sealed note an interrupted 'tellonce note add' never "
+                          "logged: ciphertext nobody reads; it may be removed",
+                 f);
+            continue;
+        }
         if (!strcmp(dir, "tmp")) {
             note(r, "tmp/%s: left by an interrupted 'tellonce recover'; the next one %s", f,
                  hex_name(f, ".tlo", id) && find_named(w, id, 0)
@@ -266,6 +303,31 @@ static int check_dir(tlo_custody *v, const walk *w, const char *dir, tlo_custody
     return stop;
 }
 
+/* A note's sealed file (objects/, or tmp/ while its move was interrupted)
+ * is the one its entry logged. */
+static int check_note(tlo_custody *v, const vnote *n, tlo_custody_verify_report *r)
+{
+    char name[80], hex[65];
+    uint64_t size = 0;
+    snprintf(name, sizeof name, "objects/%s.tlo", n->id);
+    int rc = digest(v, name, hex, &size);
+    if (rc == -ENOENT) {
+        snprintf(name, sizeof name, "tmp/note-%s.tlo", n->id);
+        rc = digest(v, name, hex, &size);
+        if (rc == -ENOENT)
+            snprintf(name, sizeof name, "objects/%s.tlo", n->id);
+    }
+    if (rc != 0)
+        return problem(r, "the sealed note %s (entry %llu) %s", name, (unsigned long long)n->seq,
+                       rc == -ENOENT ? "is missing: restore it from a backup" : strerror(-rc));
+    if (size != n->bytes || strcmp(hex, n->sha))
+        return problem(r,
+                       "%s is not the sealed note its entry %llu logged (its %s differs): it "
+                       "was altered or replaced; restore it from a backup",
+                       name, (unsigned long long)n->seq, size != n->bytes ? "size" : "SHA-256");
+    return 0;
+}
+
 int custody_verify_objects(tlo_custody *v, tlo_custody_verify_report *out, tlo_error *err)
 {
     walk w = {0};
@@ -278,10 +340,13 @@ int custody_verify_objects(tlo_custody *v, tlo_custody_verify_report *out, tlo_e
     rc = 0;
     for (size_t i = 0; i < w.nc && out->chain.ok; i++)
         check_case(v, &w.c[i], out);
+    for (size_t i = 0; i < w.nn && out->chain.ok; i++)
+        check_note(v, &w.nt[i], out);
     if (out->chain.ok && !check_dir(v, &w, "cases", out) && !check_dir(v, &w, "objects", out))
         check_dir(v, &w, "tmp", out);
 out:
     free(w.c);
+    free(w.nt);
     free(w.o);
     return rc;
 }
