@@ -1411,7 +1411,6 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
                              tlo_custody_report *out, tlo_error *err);
 void tlo_custody_report_free(tlo_custody_report *r);
 
-/* ===============================================================
 /* ======================================================================
  * Samples: biological samples and other physical evidence
  * (custody/samples.c; docs/samples.md)
@@ -1548,7 +1547,8 @@ int tlo_custody_sample_dispose(tlo_custody *v, const tlo_vault_identity *actor,
  * after it). The first entry that breaks them sets out->chain.ok false
  * with a problem naming it. 0, or a negative code reading the ledger. */
 int tlo_custody_verify_samples(tlo_custody *v, tlo_custody_verify_report *out, tlo_error *err);
-=======
+
+/* ======================================================================
  * Notes: records and attachments (custody/notes.c, note_container.c;
  * docs/notes.md)
  *
