@@ -103,7 +103,7 @@ contains "$err" "is in transfer to 李检察官" "dispose_while_in_transfer: mes
 # --- receive_by_wrong_person ---
 refused=$(count_kind 44)
 expect 1 "receive_by_wrong_person" -- "$tlo" sample receive C-1 S-001 --as "Mia Medic" "${M[@]}"
-contains "$err" "refused: Mia Medic (medical) may not take over a sample" "receive_by_wrong_person: message"
+contains "$err" "refused: Mia Medic (medical) may not sign for a sample" "receive_by_wrong_person: message"
 contains "$err" "S-001 was handed to 李检察官 (entry $tr_seq): only they may sign its receipt" "receive_by_wrong_person: who may"
 [ "$(count_kind 44)" = $((refused + 1)) ] && ok || bad "receive_by_wrong_person: no action-refused entry"
 contains "$(newest 44)" "action=sample receive" "receive_by_wrong_person: logged action"
