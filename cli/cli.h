@@ -89,6 +89,10 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc);
  * passphrase is asked. */
 tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
                                tlo_custody_act act, int *rc);
+/* cli_acting for an action on one case (its internal id): a refusal by the
+ * table is logged against that case, so the case's report shows it. */
+tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pass_file,
+                                  tlo_custody_act act, const uint8_t *case_id, int *rc);
 /* Set by login: cli_acting asks the passphrase even when the service holds a
  * login of that person. */
 extern bool cli_no_login;

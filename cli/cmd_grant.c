@@ -218,7 +218,7 @@ static int grant_revoke(int argc, char **argv)
         tlo_error_clear(&err);
         if (tlo_custody_note_grant_find(v, id, &ng, &err) != 0)
             rc = cli_fail(&err);
-        else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_GRANT, &rc)) &&
+        else if ((actor = cli_acting_on(v, as, pass_file, TLO_ACT_GRANT, ng.case_id, &rc)) &&
                  tlo_custody_note_grant_revoke(v, actor, id, reason, &ng, &seq, &err) != 0)
             rc = cli_fail(&err);
         else if (actor) {
@@ -228,7 +228,7 @@ static int grant_revoke(int argc, char **argv)
         }
     } else if (err.code)
         rc = cli_fail(&err);
-    else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_GRANT, &rc)) &&
+    else if ((actor = cli_acting_on(v, as, pass_file, TLO_ACT_GRANT, g.case_id, &rc)) &&
              tlo_custody_grant_revoke(v, actor, id, reason, &g, &seq, &err) != 0)
         rc = cli_fail(&err);
     else if (actor) {
@@ -375,7 +375,7 @@ static int grant_note(tlo_custody *v, const grant_args *a)
     int rc;
     if (tlo_custody_note_grant_check(v, &p, &g, &err) != 0)
         return cli_fail(&err);
-    if (!(actor = cli_acting(v, a->as, a->pass_file, TLO_ACT_GRANT, &rc)))
+    if (!(actor = cli_acting_on(v, a->as, a->pass_file, TLO_ACT_GRANT, g.case_id, &rc)))
         return rc;
     if (tlo_custody_note_grant_issue(v, actor, &p, &g, &err) != 0)
         rc = cli_fail(&err);
@@ -417,7 +417,7 @@ int cmd_grant(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    if (!(actor = cli_acting(v, a.as, a.pass_file, TLO_ACT_GRANT, &rc)))
+    if (!(actor = cli_acting_on(v, a.as, a.pass_file, TLO_ACT_GRANT, g.case_id, &rc)))
         goto out;
     if (tlo_custody_grant_issue(v, actor, &a.p, &g, &err) != 0) {
         rc = cli_fail(&err);

@@ -132,9 +132,12 @@ int cmd_mark(int argc, char **argv)
     tlo_custody *v = cli_open(o.vault, false, &rc);
     if (!v)
         return rc;
+    tlo_custody_case cs;
     if (tlo_custody_mark_check(v, &p, &t, &err) != 0)
         rc = cli_fail(&err);
-    else if ((actor = cli_acting(v, o.as, o.pass_file, TLO_ACT_MARK, &rc)))
+    else if ((rc = cli_find_case(v, p.case_number, &cs)) != EXIT_OK)
+        ;
+    else if ((actor = cli_acting_on(v, o.as, o.pass_file, TLO_ACT_MARK, cs.id, &rc)))
         rc = tlo_custody_mark(v, actor, &p, &t, &seq, &err) != 0 ? cli_fail(&err) : EXIT_OK;
     if (actor && rc == EXIT_OK)
         printf("Marker \"%s\" at %s of session %s (case %s), logged as entry %llu by %s.\n", p.text,

@@ -655,7 +655,7 @@ int cmd_record(int argc, char **argv)
         return rc;
     pthread_mutex_init(&t.lock, NULL);
     if ((rc = cli_find_case(v, number, &cs)) != 0 ||
-        !(actor = cli_acting(v, o.as, o.pass_file, TLO_ACT_RECORD, &rc)))
+        !(actor = cli_acting_on(v, o.as, o.pass_file, TLO_ACT_RECORD, cs.id, &rc)))
         goto out;
     /* From here a session may start: the client going away (its terminal
      * closed, its pipes or the service's connection gone) never ends it.

@@ -174,6 +174,12 @@ bool cli_no_login;
 tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_file,
                                tlo_custody_act act, int *rc)
 {
+    return cli_acting_on(v, as, pass_file, act, NULL, rc);
+}
+
+tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pass_file,
+                                  tlo_custody_act act, const uint8_t *case_id, int *rc)
+{
     char *path = NULL, prompt[400];
     tlo_vault_identity *id = NULL;
     tlo_error err = {0};
@@ -185,7 +191,7 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
     free(path);
     if (tlo_service_in_child() && !cli_no_login && (id = tlo_service_login_identity(as))) {
         /* logged in (tellonce login): still enrolled, still in that role? */
-        if (tlo_custody_check_identity_for(v, id, act, NULL, &err) == 0)
+        if (tlo_custody_check_identity_for(v, id, act, case_id, &err) == 0)
             return id;
         tlo_vault_identity_free(id);
         *rc = cli_fail(&err);
@@ -197,7 +203,7 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
         *rc = EXIT_USAGE;
         return NULL;
     }
-    if (tlo_custody_unlock_for(v, as, pass, len, act, NULL, &id, &err) != 0) {
+    if (tlo_custody_unlock_for(v, as, pass, len, act, case_id, &id, &err) != 0) {
         if (err.code == TLO_EPASSPHRASE && tlo_service_in_child()) {
             char why[300];
             snprintf(why, sizeof why, "wrong passphrase for %s", as);

@@ -256,10 +256,14 @@ int custody_refuse_act(tlo_custody *v, const tlo_custody_person *p, tlo_custody_
              who_text);
     uint64_t seq = 0;
     tlo_error lerr = {0};
-    if (v->readonly || custody_log_act_refusal(v, p->pk, act, case_id, reason, &seq, &lerr) != 0 ||
-        custody_seal(v, &lerr) != 0)
+    if (v->readonly || custody_log_act_refusal(v, p->pk, act, case_id, reason, &seq, &lerr) != 0)
         return tlo_fail(err, TLO_EDENIED, "refused: %s. (The refusal could not be logged: %s)",
                         reason, v->readonly ? "the vault is open read-only" : lerr.msg);
+    if (custody_seal(v, &lerr) != 0)
+        return tlo_fail(err, TLO_EDENIED,
+                        "refused: %s. The refusal is logged as entry %llu, but no checkpoint "
+                        "covers it yet: %s",
+                        reason, (unsigned long long)seq, lerr.msg);
     return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.", reason,
                     (unsigned long long)seq);
 }

@@ -219,12 +219,14 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
     else if (count == 0 && n == 0)
         rc = tlo_fail(err, TLO_ENOTFOUND, "no recording of %s is live now: nothing to stop", what);
     else if (count == 0) {
+        /* Logged: the sessions only, never the case as typed (a number
+         * police use never goes into the ledger); the entry names the case
+         * when one was named. */
         char detail[700];
-        snprintf(detail, sizeof detail,
-                 "the live recording of %s, session %s, was started by "
-                 "another interviewer",
-                 what, names);
-        rc = custody_refuse_act(v, who, TLO_ACT_STOP, NULL, detail, err);
+        snprintf(detail, sizeof detail, "live session %s was started by another interviewer",
+                 names);
+        rc = custody_refuse_act(v, who, TLO_ACT_STOP, case_number ? list[0].case_id : NULL, detail,
+                                err);
     } else if (count > 1)
         rc = tlo_fail(err, TLO_EARG,
                       "%zu recordings are live (sessions %s): name one with --session ID, or "
@@ -235,7 +237,7 @@ int tlo_custody_stop_check(tlo_custody *v, const tlo_vault_identity *actor, cons
         char detail[200];
         snprintf(detail, sizeof detail, "session %s was started by another interviewer",
                  list[pick].session);
-        rc = custody_refuse_act(v, who, TLO_ACT_STOP, NULL, detail, err);
+        rc = custody_refuse_act(v, who, TLO_ACT_STOP, list[pick].case_id, detail, err);
     } else
         *out = list[pick];
     free(list);

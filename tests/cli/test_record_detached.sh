@@ -114,6 +114,12 @@ exec 3>ctl
 started "$pid"
 expect 1 "stop_refuses_other_interviewer" -- "$tlo" stop "2026-D-0001" --as "Other" --passphrase-file other.pass
 contains "$err" "started by another interviewer" "stop_refuses_other_interviewer: says why"
+# stop_refusal_logs_no_case_number: the refusal is logged under the case's
+# internal id, and the number police use is nowhere in the ledger.
+[ "$(ledger "SELECT count(*) FROM entries WHERE kind = 44 AND case_id IS NOT NULL")" -ge 1 ] && ok ||
+    bad "stop_refusal_logs_no_case_number: the refusal names no case"
+[ "$(ledger "SELECT count(*) FROM entries WHERE instr(CAST(body AS TEXT), '2026-D-0001') > 0")" = 0 ] && ok ||
+    bad "stop_refusal_logs_no_case_number: the case number is in the ledger"
 contains "$err" "$sess" "stop_refuses_other_interviewer: names the session"
 kill -0 "$pid" 2>/dev/null && ok || bad "stop_refuses_other_interviewer: the recording ended"
 [ -z "$(end_status "$sess")" ] && ok || bad "stop_refuses_other_interviewer: the session ended"

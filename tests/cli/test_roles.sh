@@ -101,6 +101,8 @@ for r in "${roles[@]}"; do
     holds=$([ "$r" = interviewer ] && echo 1 || echo 0) \
         try "case show" "$r" 11 "$tlo" case show "2026-刑-0001" --as "$p" --passphrase-file "$pf"
     try "case list --as, log --as, report --as" "$r" 44 "$tlo" case list --as "$p" --passphrase-file "$pf"
+    try "record" "$r" 44 "$tlo" record "2026-刑-0001" --duration 1 --no-live \
+        --as "$p" --passphrase-file "$pf"
     try "mark" "$r" 44 "$tlo" mark "2026-刑-0001" --session "$s1" --at 1 "roles test $r" \
         --as "$p" --passphrase-file "$pf"
     # Nothing is being recorded: those who may stop are told so (exit 2).
@@ -121,8 +123,9 @@ done
     >/dev/null 2>&1 &
 rec=$!
 s2=""
-wait_for 120 "the second session's first segment" \
-    's2=$(newest_session); [ "$s2" != "$s1" ] && [ "$(media_logged "$s2")" -gt 0 ]' "$rec"
+n0=$(sessions_started)
+wait_for 120 "the interrupted session's first segment" \
+    '[ "$(sessions_started)" -gt "$n0" ] && s2=$(newest_session) && [ "$(media_logged "$s2")" -gt 0 ]' "$rec"
 kill -9 "$rec"
 wait "$rec" 2>/dev/null
 for r in "${roles[@]}"; do
@@ -156,6 +159,13 @@ for r in "${roles[@]}"; do
     else
         [ "$rc" = 2 ] && grep -q "may not be granted" <<<"$err" && ok || bad "a grant to $r: exit $rc: $err"
     fi
+done
+# refusal_names_case: a refusal of an action on a case is logged against it
+# (so the case's report shows it), also when it is refused at the unlock.
+for a in "mark" "record" "grant, grant revoke"; do
+    n=$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 44 AND case_id IS NULL
+        AND instr(CAST(body AS TEXT), 'action=$a' || char(10)) > 0")
+    [ "$n" = 0 ] && ok || bad "refusal_names_case: $n refusals of '$a' name no case"
 done
 # The log names each refusal's action; the vault verifies.
 run "$tlo" log
