@@ -2,6 +2,7 @@
  * user-add, user-activated and user-revoke entries; and acting as one of
  * them. */
 #include "internal.h"
+#include "rules.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -243,6 +244,23 @@ int custody_check_actor(tlo_custody *v, const tlo_vault_identity *id, unsigned r
     if (!p || p->revoked_at >= 0 || !(p->roles & roles))
         return tlo_fail(err, TLO_EDENIED, "%s is not an active %s of this vault", id->name,
                         role_text);
+    /* The people list is read from the rows as they are now; what counts is
+     * what the custodian verified: the key enrolled, with these roles, and
+     * not revoked (a row altered after it was verified changes nothing). */
+    tlo_vault_identity *cust = NULL;
+    tlo_chain_state *st = NULL;
+    if ((rc = custody_custodian(v, &cust, err)) == 0)
+        rc = custody_verified(v, cust, &st, err);
+    tlo_vault_identity_free(cust);
+    if (rc)
+        return rc;
+    const tlo_chain_key *k = tlo_chain_state_key(st, actor);
+    if (!k || k->revoked_at >= 0 || k->roles != p->roles || memcmp(k->pk, p->pk, 32) != 0)
+        return tlo_fail(err, TLO_EDENIED,
+                        "%s is not an active %s of this vault by the ledger the custodian "
+                        "verified: the ledger's rows were changed since ('tellonce verify' says "
+                        "where)",
+                        id->name, role_text);
     if (who)
         *who = p;
     return 0;

@@ -173,5 +173,22 @@ grep -q "action-refused" <<<"$out" && ok || bad "log shows no action-refused ent
 run "$tlo" verify
 [ "$rc" = 0 ] && ok || bad "verify after the refusals: $out $err"
 
+# decides_on_verified_people: who is active is what the custodian verified,
+# not what the rows say now. A revoked administrator whose revocation row is
+# altered after the custodian verified it is still refused (the vault then
+# fails verify; nothing is signed in the meantime). Last: it breaks the vault.
+echo "revoked admin passphrase" >rev.pass
+"$tlo" user add "Rev Admin" --role admin --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file rev.pass >/dev/null || bad "user add Rev Admin"
+"$tlo" user revoke "Rev Admin" --as "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "user revoke"
+rseq=$(sqlite3 vault/ledger.db "SELECT max(seq) FROM entries WHERE kind = 3")
+# the custodian verifies past the revocation (a decision does)
+run "$tlo" play "2026-刑-0001" --session "$s1" --from 0 --to 1 --as "张警官" --passphrase-file interviewer.pass --headless
+sqlite3 vault/ledger.db "DROP TRIGGER entries_no_update; UPDATE entries SET kind = 99 WHERE seq = $rseq;"
+before=$(count 2)
+run "$tlo" user add "Mallory" --role admin --as "Rev Admin" --passphrase-file rev.pass --new-passphrase-file other.pass
+[ "$rc" != 0 ] && ok || bad "decides_on_verified_people: a revoked admin enrolled someone (exit $rc): $out"
+[ "$(count 2)" = "$before" ] && ok || bad "decides_on_verified_people: a user-add entry was signed by the revoked admin"
+
 echo "cli_roles: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
