@@ -33,11 +33,25 @@ static const char style[] =
     "svg{max-width:100%;height:auto}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
-/* HTML-escaped text (also fit for attribute values in double quotes). */
+/* HTML-escaped text (also fit for attribute values in double quotes). The
+ * text is the ledger's, unchecked: a byte that starts no well-formed UTF-8
+ * character becomes U+FFFD and a control character (but newline) '?', so the
+ * page is valid UTF-8 with no control character whatever the rows hold. */
 static void esc(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
+    size_t n = strlen(s);
+    for (size_t i = 0, len; i < n; i += len) {
+        uint32_t cp;
+        const unsigned char c = (unsigned char)s[i];
+        if ((len = tlo_utf8_text_char((const uint8_t *)s + i, n - i, &cp)) == 0) {
+            len = 1;
+            if (c == 0xc2 && n - i >= 2 && (unsigned char)s[i + 1] >= 0x80 &&
+                (unsigned char)s[i + 1] <= 0x9f)
+                len = 2; /* C1, well formed */
+            fputs(c == '\n' ? "\n" : c < 0x80 || len == 2 ? "?" : "\xef\xbf\xbd", f);
+            continue;
+        }
+        switch (c) {
         case '&':
             fputs("&amp;", f);
             break;
@@ -54,7 +68,7 @@ static void esc(FILE *f, const char *s)
             fputs("&#39;", f);
             break;
         default:
-            fputc(*s, f);
+            fwrite(s + i, 1, len, f);
         }
     }
 }
