@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char style[] =
@@ -145,15 +146,16 @@ static unsigned px(uint64_t ms, uint64_t len)
     return TLO_REPORT_CHART_LABEL + (unsigned)((ms * TLO_REPORT_CHART_AXIS * 2 + len) / (2 * len));
 }
 
-/* The people of a session's chart, in the order of their first access. */
-static size_t chart_rows(const tlo_custody_report_session *s, int *rows, size_t cap)
+/* The people of a session's chart, in the order of their first access:
+ * every one (rows has room for s->naccess). */
+static size_t chart_rows(const tlo_custody_report_session *s, int *rows)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->naccess; i++) {
         size_t k = 0;
         while (k < n && rows[k] != s->access[i].person)
             k++;
-        if (k == n && n < cap)
+        if (k == n)
             rows[n++] = s->access[i].person;
     }
     return n;
@@ -161,8 +163,15 @@ static size_t chart_rows(const tlo_custody_report_session *s, int *rows, size_t 
 
 static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
-    int rows[256];
-    size_t n = chart_rows(s, rows, 256);
+    /* One row per person, however many: a chart that stopped at some count
+     * would hide who else viewed the session. */
+    int *rows = s->naccess ? calloc(s->naccess, sizeof *rows) : NULL;
+    if (s->naccess && !rows) {
+        fputs("<p>Out of memory: the chart is not drawn; the table below lists every access.</p>\n",
+              f);
+        return;
+    }
+    size_t n = chart_rows(s, rows);
     const unsigned W = TLO_REPORT_CHART_LABEL + TLO_REPORT_CHART_AXIS + 24;
     const unsigned H = TLO_REPORT_CHART_TOP +
                        (unsigned)(n ? n : 1) * (TLO_REPORT_CHART_ROW + TLO_REPORT_CHART_GAP) + 4;
@@ -237,6 +246,7 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
         }
         fputs("</g>\n", f);
     }
+    free(rows);
     fputs("</svg>\n", f);
     fprintf(f,
             "<p class=\"legend muted\"><span style=\"background:%s\"></span>viewed"
