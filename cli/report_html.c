@@ -376,6 +376,8 @@ static void verification(FILE *f, const tlo_custody_report *r)
                 "<p>The last %" PRIu64 " entries are not yet covered by a checkpoint: a cut of "
                 "them would not be seen until the next one.</p>\n",
                 r->entries - r->checkpoint_size);
+    else if (r->checkpoint_size)
+        fputs("<p>Every entry is covered by that checkpoint.</p>\n", f);
     else
         fputs("<p class=\"bad\">The vault holds no checkpoint: nothing shows that entries were "
               "not cut from its end.</p>\n",

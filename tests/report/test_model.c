@@ -95,6 +95,48 @@ static void coverage_chart_past_256(void)
     free(r);
 }
 
+/* report_checkpoint_words: a checkpoint that covers every entry is not
+ * "no checkpoint" (the page said so, in red, whenever nothing was left
+ * uncovered); no checkpoint is, and entries past it are counted. */
+static void report_checkpoint_words(void)
+{
+    static const struct {
+        uint64_t entries, size;
+        const char *has, *lacks;
+    } cases[] = {
+        {25, 25, "the newest the custodian signed: 25 entries", "holds no checkpoint"},
+        {25, 25, "Every entry is covered by that checkpoint", "not yet covered"},
+        {30, 25, "The last 5 entries are not yet covered", "holds no checkpoint"},
+        {30, 0, "The vault holds no checkpoint", "not yet covered"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tlo_custody_report *r = calloc(1, sizeof *r);
+        char *page = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&page, &len);
+        CHECK(r && f);
+        if (!r || !f) {
+            free(r);
+            return;
+        }
+        r->verified = true;
+        r->entries = cases[i].entries;
+        r->checkpoint_size = cases[i].size;
+        CHECK(tlo_report_write_html(r, f) == 0);
+        fclose(f);
+        CHECK_MSG(page && strstr(page, cases[i].has) != NULL,
+                  "report_checkpoint_words: %llu entries, checkpoint of %llu: no '%s'",
+                  (unsigned long long)cases[i].entries, (unsigned long long)cases[i].size,
+                  cases[i].has);
+        CHECK_MSG(page && strstr(page, cases[i].lacks) == NULL,
+                  "report_checkpoint_words: %llu entries, checkpoint of %llu: '%s'",
+                  (unsigned long long)cases[i].entries, (unsigned long long)cases[i].size,
+                  cases[i].lacks);
+        free(page);
+        free(r);
+    }
+}
+
 int main(void)
 {
     tlo_error err = {0};
@@ -237,5 +279,6 @@ int main(void)
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
     coverage_chart_past_256();
+    report_checkpoint_words();
     return tu_finish("report_model");
 }
