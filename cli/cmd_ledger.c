@@ -123,13 +123,25 @@ static void print_verify_json(const ledger_args *a, const tlo_custody_verify_rep
     printf("}\n");
 }
 
+/* A problem or note for the terminal: it may name a file put into the vault
+ * from outside, whose name is anyone's bytes. */
+static void print_clean(const char *before, const char *text, int len)
+{
+    char *raw = strndup(text, (size_t)len), *shown = malloc(3 * (size_t)len + 1);
+    if (raw && shown)
+        cli_clean_text(shown, 3 * (size_t)len + 1, raw);
+    printf("%s%s\n", before, raw && shown ? shown : "(out of memory)");
+    free(raw);
+    free(shown);
+}
+
 static void print_verify(const ledger_args *a, const tlo_custody_verify_report *v)
 {
     const tlo_chain_report *r = &v->chain;
     char root[65];
     tlo_hex(root, r->root, 32);
     if (!r->ok) {
-        printf("FAILED: %s\n", r->problem);
+        print_clean("FAILED: ", r->problem, (int)strlen(r->problem));
         if (r->first_bad >= 0)
             printf("The first bad entry is %lld; the %llu entries before it verified.\n",
                    (long long)r->first_bad, (unsigned long long)r->entries);
@@ -169,7 +181,7 @@ static void print_verify(const ledger_args *a, const tlo_custody_verify_report *
     for (const char *l = v->notes; *l;) {
         const char *nl = strchr(l, '\n');
         int len = nl ? (int)(nl - l) : (int)strlen(l);
-        printf("    note: %.*s\n", len, l);
+        print_clean("    note: ", l, len);
         l += len + (nl != NULL);
     }
 }

@@ -83,5 +83,16 @@ json_ok r.json "report_hostile_json"
 clean r.json "report_hostile_json: raw control bytes in the JSON"
 clean r.html "report_hostile_json: control bytes or invalid UTF-8 in the HTML"
 
+# verify_hostile_file_name: verify names a file put into the vault from
+# outside; a name with escapes reaches the terminal cleaned.
+export TELLONCE_VAULT="$work/v2"
+"$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init v2"
+mkdir -p v2/cases && touch "v2/cases/y$(printf '\x1b]0;pwned\x07\x1b[2J\xfe')" || bad "a hostile file name"
+"$tlo" verify >verify.txt 2>&1 && bad "verify passes a vault with a stray file" || ok
+contains verify.txt "is not the wrapped key of any case" "verify_hostile_file_name: the file is named"
+clean verify.txt "verify_hostile_file_name: verify carries a control byte"
+"$tlo" verify --json >verify.json 2>&1
+json_ok verify.json "verify_hostile_file_name: verify --json"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
