@@ -70,8 +70,18 @@ int cli_exit_code(int code);
  * Returns NULL with err filled on failure. */
 uint8_t *cli_read_key_file(const char *path, tlo_error *err);
 
-/* Writes s as a JSON string literal (quoted, escaped). */
+/* Writes s as a JSON string literal (quoted, escaped): text from the
+ * ledger or a file is untrusted, so every control character is escaped and
+ * every byte that is not well-formed UTF-8 becomes U+FFFD. cli_json_bytes
+ * takes n bytes (NULs among them escaped). */
 void cli_json_string(FILE *f, const char *s);
+void cli_json_bytes(FILE *f, const char *s, size_t n);
+
+/* in as a terminal may show it: bytes that are not well-formed UTF-8 become
+ * U+FFFD, control characters (C0 with tab and newline, DEL, C1: the escapes
+ * that retitle or clear a terminal) become '?'. Cut between characters to fit
+ * cap; 3 * strlen(in) + 1 bytes always suffice. */
+void cli_clean_text(char *out, size_t cap, const char *in);
 
 /* Whether this process runs a command forwarded by the custodian service
  * (a child of `tellonce custodian run`): then an administrator may not set

@@ -123,13 +123,25 @@ static void print_verify_json(const ledger_args *a, const tlo_custody_verify_rep
     printf("}\n");
 }
 
+/* A problem or note for the terminal: it may name a file put into the vault
+ * from outside, whose name is anyone's bytes. */
+static void print_clean(const char *before, const char *text, int len)
+{
+    char *raw = strndup(text, (size_t)len), *shown = malloc(3 * (size_t)len + 1);
+    if (raw && shown)
+        cli_clean_text(shown, 3 * (size_t)len + 1, raw);
+    printf("%s%s\n", before, raw && shown ? shown : "(out of memory)");
+    free(raw);
+    free(shown);
+}
+
 static void print_verify(const ledger_args *a, const tlo_custody_verify_report *v)
 {
     const tlo_chain_report *r = &v->chain;
     char root[65];
     tlo_hex(root, r->root, 32);
     if (!r->ok) {
-        printf("FAILED: %s\n", r->problem);
+        print_clean("FAILED: ", r->problem, (int)strlen(r->problem));
         if (r->first_bad >= 0)
             printf("The first bad entry is %lld; the %llu entries before it verified.\n",
                    (long long)r->first_bad, (unsigned long long)r->entries);
@@ -169,7 +181,7 @@ static void print_verify(const ledger_args *a, const tlo_custody_verify_report *
     for (const char *l = v->notes; *l;) {
         const char *nl = strchr(l, '\n');
         int len = nl ? (int)(nl - l) : (int)strlen(l);
-        printf("    note: %.*s\n", len, l);
+        print_clean("    note: ", l, len);
         l += len + (nl != NULL);
     }
 }
@@ -218,10 +230,13 @@ static void log_usage(FILE *f)
                "\n"
                "The custody log as a person reads it: time, who (the person behind the entry,\n"
                "by name and role: for a view, the viewer, not the custodian who logged it),\n"
-               "what, on which case, and the entry in words. The JSON adds \"person\" and\n"
-               "\"description\" to every entry's fields. --case shows only the entries of one\n"
-               "case (its internal id). --json gives every field of every entry. Nothing here\n"
-               "is verified: 'tellonce verify' does that.\n"
+               "what, on which case, and the entry in words. The JSON adds \"person\",\n"
+               "\"description\" and \"canonical\" to every entry's fields. --case shows only the\n"
+               "entries of one case (its internal id). --json gives every field of every entry.\n"
+               "Nothing here is verified ('tellonce verify' does that), but what is shown is\n"
+               "cleaned: control characters become '?' (escaped in JSON), bytes that are not\n"
+               "UTF-8 become U+FFFD, and an entry whose body is not canonical is marked\n"
+               "\"(malformed entry N: not canonical: ...)\" instead of put in words.\n"
                "Cases are named by internal id: the ledger does not hold their numbers. With\n"
                "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
                "read through the custodian from its sealed record and logged first (one\n"
@@ -257,28 +272,25 @@ static void format_time(uint64_t ms, char *out, size_t cap)
     snprintf(out, cap, "%s.%03u %s", buf, (unsigned)(ms % 1000), zone);
 }
 
-/* The body's lines as a JSON object of strings. */
+/* The body's lines as a JSON object of strings. The keys and values are
+ * the row's bytes, which nothing has checked here: both are escaped. */
 static void print_body_json(const tlo_entry *e)
 {
     size_t i = 0;
     int first = 1;
     printf("{");
     while (i < e->body_len) {
-        const uint8_t *line = e->body + i;
-        const uint8_t *nl = memchr(line, '\n', e->body_len - i);
+        const char *line = (const char *)e->body + i;
+        const char *nl = memchr(line, '\n', e->body_len - i);
         size_t n = nl ? (size_t)(nl - line) : e->body_len - i;
-        const uint8_t *eq = memchr(line, '=', n);
+        const char *eq = memchr(line, '=', n);
         if (eq) {
-            char key[40], *val = malloc(n + 1);
-            snprintf(key, sizeof key, "%.*s", (int)(eq - line), (const char *)line);
-            if (val) {
-                memcpy(val, eq + 1, n - (size_t)(eq - line) - 1);
-                val[n - (size_t)(eq - line) - 1] = '\0';
-                printf("%s\"%s\":", first ? "" : ",", key);
-                cli_json_string(stdout, val);
-                free(val);
-                first = 0;
-            }
+            size_t k = (size_t)(eq - line);
+            printf("%s", first ? "" : ",");
+            cli_json_bytes(stdout, line, k);
+            printf(":");
+            cli_json_bytes(stdout, eq + 1, n - k - 1);
+            first = 0;
         }
         i += n + 1;
     }
@@ -335,33 +347,53 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
     }
     printf(",\"description\":");
     cli_json_string(stdout, what);
-    printf("}");
+    printf(",\"canonical\":%s}",
+           tlo_entry_body_valid(e->body, e->body_len, NULL) ? "true" : "false");
 }
 
+/* One line for a terminal: every text in it comes from the ledger (names,
+ * numbers, the words of the body), so each is cleaned of control
+ * characters and bytes that are not UTF-8 before it is shown. */
 static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_custody_person *p,
                              const char *when, const char *what)
 {
     const char *kind = tlo_entry_kind_name(e->kind), *number = case_number_of(l, e);
     char who[TLO_NAME_MAX + 220], case_hex[33] = "-";
+    char who_shown[3 * sizeof who], number_shown[3 * sizeof l->cases->c.number];
+    char *what_shown = malloc(3 * strlen(what) + 1);
     if (e->has_case)
         tlo_hex(case_hex, e->case_id, 16);
     /* WHO: the person behind the entry, not the custodian who signed for them. */
     tlo_custody_person_words(p, who, sizeof who);
+    cli_clean_text(who_shown, sizeof who_shown, who);
+    if (number)
+        cli_clean_text(number_shown, sizeof number_shown, number);
+    if (what_shown)
+        cli_clean_text(what_shown, 3 * strlen(what) + 1, what);
     /* A number whole (cutting bytes could cut a character), an id's first 8. */
     printf(number ? "%6llu  %s  %-30s  %-14s  %-8s  %s\n" : "%6llu  %s  %-30s  %-14s  %-8.8s  %s\n",
-           (unsigned long long)e->seq, when, who, kind ? kind : "unknown",
-           number ? number : case_hex, what);
+           (unsigned long long)e->seq, when, who_shown, kind ? kind : "unknown",
+           number ? number_shown : case_hex, what_shown ? what_shown : "(out of memory)");
+    free(what_shown);
 }
 
 static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     log_ctx *l = ctx;
     char when[128], what[4096];
+    const char *why = NULL;
     (void)err;
     if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
         return 0;
     const tlo_custody_person *p = tlo_custody_person_by_actor(l->v, e->actor);
-    tlo_custody_describe(l->d, e, what, sizeof what);
+    /* A row whose body is not canonical was never signed as it reads (verify
+     * fails on it): it is marked, not put in words nor learnt from. */
+    if (!tlo_entry_body_valid(e->body, e->body_len, &why))
+        snprintf(what, sizeof what,
+                 "(malformed entry %llu: not canonical: %s; 'tellonce verify' says more)",
+                 (unsigned long long)e->seq, why);
+    else
+        tlo_custody_describe(l->d, e, what, sizeof what);
     const tlo_custody_person *person = tlo_custody_describe_person(l->d, e);
     format_time(e->time_ms, when, sizeof when);
     if (l->a->json)

@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char style[] =
@@ -33,11 +34,25 @@ static const char style[] =
     "svg{max-width:100%;height:auto}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
-/* HTML-escaped text (also fit for attribute values in double quotes). */
+/* HTML-escaped text (also fit for attribute values in double quotes). The
+ * text is the ledger's, unchecked: a byte that starts no well-formed UTF-8
+ * character becomes U+FFFD and a control character (but newline) '?', so the
+ * page is valid UTF-8 with no control character whatever the rows hold. */
 static void esc(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
+    size_t n = strlen(s);
+    for (size_t i = 0, len; i < n; i += len) {
+        uint32_t cp;
+        const unsigned char c = (unsigned char)s[i];
+        if ((len = tlo_utf8_text_char((const uint8_t *)s + i, n - i, &cp)) == 0) {
+            len = 1;
+            if (c == 0xc2 && n - i >= 2 && (unsigned char)s[i + 1] >= 0x80 &&
+                (unsigned char)s[i + 1] <= 0x9f)
+                len = 2; /* C1, well formed */
+            fputs(c == '\n' ? "\n" : c < 0x80 || len == 2 ? "?" : "\xef\xbf\xbd", f);
+            continue;
+        }
+        switch (c) {
         case '&':
             fputs("&amp;", f);
             break;
@@ -54,7 +69,7 @@ static void esc(FILE *f, const char *s)
             fputs("&#39;", f);
             break;
         default:
-            fputc(*s, f);
+            fwrite(s + i, 1, len, f);
         }
     }
 }
@@ -131,15 +146,16 @@ static unsigned px(uint64_t ms, uint64_t len)
     return TLO_REPORT_CHART_LABEL + (unsigned)((ms * TLO_REPORT_CHART_AXIS * 2 + len) / (2 * len));
 }
 
-/* The people of a session's chart, in the order of their first access. */
-static size_t chart_rows(const tlo_custody_report_session *s, int *rows, size_t cap)
+/* The people of a session's chart, in the order of their first access:
+ * every one (rows has room for s->naccess). */
+static size_t chart_rows(const tlo_custody_report_session *s, int *rows)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->naccess; i++) {
         size_t k = 0;
         while (k < n && rows[k] != s->access[i].person)
             k++;
-        if (k == n && n < cap)
+        if (k == n)
             rows[n++] = s->access[i].person;
     }
     return n;
@@ -147,8 +163,15 @@ static size_t chart_rows(const tlo_custody_report_session *s, int *rows, size_t 
 
 static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
-    int rows[256];
-    size_t n = chart_rows(s, rows, 256);
+    /* One row per person, however many: a chart that stopped at some count
+     * would hide who else viewed the session. */
+    int *rows = s->naccess ? calloc(s->naccess, sizeof *rows) : NULL;
+    if (s->naccess && !rows) {
+        fputs("<p>Out of memory: the chart is not drawn; the table below lists every access.</p>\n",
+              f);
+        return;
+    }
+    size_t n = chart_rows(s, rows);
     const unsigned W = TLO_REPORT_CHART_LABEL + TLO_REPORT_CHART_AXIS + 24;
     const unsigned H = TLO_REPORT_CHART_TOP +
                        (unsigned)(n ? n : 1) * (TLO_REPORT_CHART_ROW + TLO_REPORT_CHART_GAP) + 4;
@@ -223,6 +246,7 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
         }
         fputs("</g>\n", f);
     }
+    free(rows);
     fputs("</svg>\n", f);
     fprintf(f,
             "<p class=\"legend muted\"><span style=\"background:%s\"></span>viewed"
@@ -352,6 +376,8 @@ static void verification(FILE *f, const tlo_custody_report *r)
                 "<p>The last %" PRIu64 " entries are not yet covered by a checkpoint: a cut of "
                 "them would not be seen until the next one.</p>\n",
                 r->entries - r->checkpoint_size);
+    else if (r->checkpoint_size)
+        fputs("<p>Every entry is covered by that checkpoint.</p>\n", f);
     else
         fputs("<p class=\"bad\">The vault holds no checkpoint: nothing shows that entries were "
               "not cut from its end.</p>\n",

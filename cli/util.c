@@ -65,18 +65,65 @@ fail:
     return NULL;
 }
 
-void cli_json_string(FILE *f, const char *s)
+/* The character at p (n >= 1 bytes left) as shown: its length in *len, and
+ * its code point, or -1 for a control character (C0, DEL, C1), or -2 for a
+ * byte that starts no well-formed UTF-8 character (*len is 1 then). */
+static long text_char(const unsigned char *p, size_t n, size_t *len)
 {
+    uint32_t cp;
+    if ((*len = tlo_utf8_text_char(p, n, &cp)) != 0)
+        return (long)cp;
+    *len = 1;
+    if (p[0] < 0x80)
+        return -1;
+    if (p[0] == 0xc2 && n >= 2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* C1, well formed */
+        *len = 2;
+        return -1;
+    }
+    return -2;
+}
+
+static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+void cli_json_bytes(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
+    for (size_t i = 0, len; i < n; i += len) {
+        long cp = text_char(p + i, n - i, &len);
+        if (cp == -2)
+            fputs(replacement, f);
+        else if (cp == -1)
+            fprintf(f, "\\u%04x", len == 2 ? p[i + 1] : p[i]);
+        else if (cp == '"' || cp == '\\')
+            fprintf(f, "\\%c", (int)cp);
         else
-            fputc(*p, f);
+            fwrite(p + i, 1, len, f);
     }
     fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    cli_json_bytes(f, s, strlen(s));
+}
+
+void cli_clean_text(char *out, size_t cap, const char *in)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t n = strlen(in), used = 0;
+    if (!cap)
+        return;
+    for (size_t i = 0, len; i < n; i += len) {
+        long cp = text_char(p + i, n - i, &len);
+        const char *put = cp == -2 ? replacement : cp == -1 ? "?" : (const char *)p + i;
+        size_t k = cp == -2 ? 3 : cp == -1 ? 1 : len;
+        if (used + k >= cap)
+            break; /* cut between characters, never inside one */
+        memcpy(out + used, put, k);
+        used += k;
+    }
+    out[used] = '\0';
 }
 
 bool cli_in_service(void)

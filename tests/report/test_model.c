@@ -48,6 +48,95 @@ static uint64_t append(tlo_custody *v, const tlo_vault_identity *id, uint16_t ki
     return seq;
 }
 
+/* coverage_chart_past_256 (review finding 9): a session viewed by 300
+ * people, in a model built here, has a band for every one of them; the
+ * chart used to stop at the 256th without a word. */
+static void coverage_chart_past_256(void)
+{
+    enum { N = 300 };
+    tlo_custody_report *r = calloc(1, sizeof *r);
+    tlo_custody_report_session *s = calloc(1, sizeof *s);
+    tlo_custody_report_person *people = calloc(N, sizeof *people);
+    tlo_custody_report_access *acc = calloc(N, sizeof *acc);
+    char *page = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&page, &len);
+    CHECK(r && s && people && acc && f);
+    if (!r || !s || !people || !acc || !f) {
+        free(r), free(s), free(people), free(acc);
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(people[i].name, sizeof people[i].name, "Viewer %03d", i);
+        people[i].roles = TLO_ROLE_PROSECUTOR;
+        acc[i] = (tlo_custody_report_access){
+            .seq = 10 + (uint64_t)i, .person = i, .from_ms = 1000, .to_ms = 5000};
+    }
+    *s = (tlo_custody_report_session){.no = 1, .length_ms = 10000, .access = acc, .naccess = N};
+    snprintf(s->id, sizeof s->id, "%032d", 0);
+    snprintf(s->status, sizeof s->status, "ended");
+    r->person = people;
+    r->npeople = N;
+    r->session = s;
+    r->nsessions = 1;
+    r->verified = true;
+    CHECK(tlo_report_write_html(r, f) == 0);
+    fclose(f);
+    size_t bands = 0;
+    for (const char *p = page; p && (p = strstr(p, "<g class=\"band\"")) != NULL; p++)
+        bands++;
+    CHECK_MSG(bands == N, "coverage_chart_past_256: %zu bands for %d viewers", bands, N);
+    CHECK_MSG(page && strstr(page, "data-person=\"Viewer 299 (prosecutor)\"") != NULL,
+              "coverage_chart_past_256: the 300th viewer is not drawn");
+    free(page);
+    free(acc);
+    free(people);
+    free(s);
+    free(r);
+}
+
+/* report_checkpoint_words: a checkpoint that covers every entry is not
+ * "no checkpoint" (the page said so, in red, whenever nothing was left
+ * uncovered); no checkpoint is, and entries past it are counted. */
+static void report_checkpoint_words(void)
+{
+    static const struct {
+        uint64_t entries, size;
+        const char *has, *lacks;
+    } cases[] = {
+        {25, 25, "the newest the custodian signed: 25 entries", "holds no checkpoint"},
+        {25, 25, "Every entry is covered by that checkpoint", "not yet covered"},
+        {30, 25, "The last 5 entries are not yet covered", "holds no checkpoint"},
+        {30, 0, "The vault holds no checkpoint", "not yet covered"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tlo_custody_report *r = calloc(1, sizeof *r);
+        char *page = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&page, &len);
+        CHECK(r && f);
+        if (!r || !f) {
+            free(r);
+            return;
+        }
+        r->verified = true;
+        r->entries = cases[i].entries;
+        r->checkpoint_size = cases[i].size;
+        CHECK(tlo_report_write_html(r, f) == 0);
+        fclose(f);
+        CHECK_MSG(page && strstr(page, cases[i].has) != NULL,
+                  "report_checkpoint_words: %llu entries, checkpoint of %llu: no '%s'",
+                  (unsigned long long)cases[i].entries, (unsigned long long)cases[i].size,
+                  cases[i].has);
+        CHECK_MSG(page && strstr(page, cases[i].lacks) == NULL,
+                  "report_checkpoint_words: %llu entries, checkpoint of %llu: '%s'",
+                  (unsigned long long)cases[i].entries, (unsigned long long)cases[i].size,
+                  cases[i].lacks);
+        free(page);
+        free(r);
+    }
+}
+
 int main(void)
 {
     tlo_error err = {0};
@@ -189,5 +278,7 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
+    coverage_chart_past_256();
+    report_checkpoint_words();
     return tu_finish("report_model");
 }
