@@ -298,6 +298,10 @@ static int fold_later(fold *f, const tlo_entry *e, const char *label, tlo_error 
         if (to->revoked_at >= 0 && (uint64_t)to->revoked_at < e->seq)
             return bad_entry(f, e, "hands sample %s to %s, revoked in entry %lld before it", label,
                              to->name, (long long)to->revoked_at);
+        if (to->activate_by_ms && (to->activated_at < 0 || (uint64_t)to->activated_at >= e->seq))
+            return bad_entry(f, e,
+                             "hands sample %s to %s, whose enrolment was not activated before it",
+                             label, to->name);
         if ((to->roles & TLO_ROLE_CUSTODIAN) ||
             !tlo_custody_may(TLO_ACT_SAMPLE_RECEIVE, to->roles, TLO_WHEN_RECEIVER))
             return bad_entry(f, e, "hands sample %s to %s, who may not receive a sample", label,

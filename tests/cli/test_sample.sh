@@ -361,6 +361,10 @@ forged forged_transfer_to_custodian "hands sample S-001 to custodian, who may no
     --new-passphrase-file p.pass >/dev/null || bad "user add Rita Revoked"
 "$tlo" user revoke "Rita Revoked" --as "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "user revoke Rita Revoked"
 rita_rev=$(db "SELECT max(seq) FROM entries")
+"$tlo" user add "Pete Pending" --role prosecutor --as "Anna Admin" --passphrase-file admin.pass >/dev/null ||
+    bad "user add Pete Pending (with a code)"
+forged forged_transfer_to_pending "hands sample S-001 to Pete Pending, whose enrolment was not activated before it" \
+    "Mia Medic" 51 label=S-001 to="$(pk_of "Pete Pending")" to_name="Pete Pending"
 forged forged_transfer_to_revoked "hands sample S-001 to Rita Revoked, revoked in entry $rita_rev before it" \
     "Mia Medic" 51 label=S-001 to="$(pk_of "Rita Revoked")" to_name="Rita Revoked"
 
@@ -371,6 +375,8 @@ expect 2 "transfer_to_revoked" -- "$tlo" sample transfer C-1 S-001 --to "Rita Re
 contains "$err" "Rita Revoked was revoked (entry $rita_rev) and can no longer take a sample over: hand S-001 to someone else" "transfer_to_revoked: message"
 expect 2 "transfer_to_custodian" -- "$tlo" sample transfer C-1 S-001 --to custodian --as "Mia Medic" "${M[@]}"
 contains "$err" "custodian is the vault's custodian: the custodian never holds samples; hand S-001 to someone else" "transfer_to_custodian: message"
+expect 2 "transfer_to_pending" -- "$tlo" sample transfer C-1 S-001 --to "Pete Pending" --as "Mia Medic" "${M[@]}"
+contains "$err" "Pete Pending has not activated their enrolment yet and cannot take S-001 over" "transfer_to_pending: message"
 [ "$(entries)" = "$n" ] && ok || bad "transfer_to_revoked: entries appended"
 
 # --- review finding 7: a refusal is whole, whatever the name's length: it
