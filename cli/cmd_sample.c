@@ -231,6 +231,8 @@ static void json_sample(const tlo_custody_sample *s, bool chain)
            "%llu",
            at, (unsigned long long)s->since_ms, s->seal_broken ? "true" : "false",
            (unsigned long long)s->registered_seq);
+    printf(", \"entries\": %llu, \"entries_not_shown\": %llu", (unsigned long long)s->nentries,
+           (unsigned long long)s->hidden);
     if (chain) {
         printf(", \"chain\": [");
         for (size_t i = 0; i < s->nsteps; i++) {
@@ -329,9 +331,14 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
         printf("\nState: %s\n", line);
         if (x->seal_broken)
             printf("Seal: BROKEN (a receipt says the seal was not intact)\n");
-        printf("Chain of custody (%zu entries):\n", x->nsteps);
-        for (size_t i = 0; i < x->nsteps; i++)
+        printf("Chain of custody (%llu entries):\n", (unsigned long long)x->nentries);
+        for (size_t i = 0; i < x->nsteps; i++) {
             text_step(&x->steps[i]);
+            if (i == 0 && x->hidden)
+                printf("  ... %llu earlier entries not shown (only the latest %d are kept "
+                       "here); 'tellonce report' lists them all\n",
+                       (unsigned long long)x->hidden, TLO_SAMPLE_STEPS_MAX - 1);
+        }
     } else if (o->json) {
         printf("[");
         for (size_t i = 0; i < s.n; i++) {

@@ -1428,7 +1428,10 @@ void tlo_custody_report_free(tlo_custody_report *r);
 #define TLO_SAMPLE_SEAL_MAX 64   /* [A-Za-z0-9._/-] */
 #define TLO_SAMPLE_PLACE_MAX 200 /* characters, one line */
 #define TLO_SAMPLE_REASON_MAX 400
-#define TLO_SAMPLE_STEPS_MAX 10000 /* entries of one sample that a reader keeps */
+/* Entries of one sample a reader keeps: its registration and the latest
+ * others (tlo_custody_sample.hidden counts the earlier ones left out).
+ * verify keeps none: it folds every entry, whatever their number. */
+#define TLO_SAMPLE_STEPS_MAX 1000
 
 typedef enum {
     TLO_SAMPLE_HELD,        /* someone holds it */
@@ -1472,8 +1475,11 @@ typedef struct tlo_custody_sample {
     uint64_t since_ms;                 /* held, in transfer or disposed since */
     uint64_t registered_seq;
     bool seal_broken;               /* a receipt said the seal was not intact */
-    tlo_custody_sample_step *steps; /* malloc'd */
+    tlo_custody_sample_step *steps; /* malloc'd: the registration, then the latest */
     size_t nsteps;
+    uint64_t nentries; /* the sample's entries honoured, all of them */
+    uint64_t hidden;   /* of those, not in steps: the earliest after the registration */
+    uint64_t last_seq; /* the newest honoured entry */
 } tlo_custody_sample;
 
 /* The samples of a case. */
@@ -1487,6 +1493,10 @@ typedef struct tlo_custody_samples {
      * such is named here ('tellonce verify' fails on it). */
     uint64_t problem_seq;
     char problem[TLO_ERROR_MSG_MAX];
+    /* Every sample entry honoured, in ledger order (malloc'd; the report
+     * shows exactly these). */
+    uint64_t *honoured;
+    size_t nhonoured, honoured_cap;
 } tlo_custody_samples;
 
 /* Reads the samples of case_number from the entries the custodian verified

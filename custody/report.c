@@ -15,8 +15,9 @@ typedef struct build {
     tlo_custody *v;
     tlo_custody_report *r;
     tlo_custody_describer *d;
-    uint8_t (*pk)[32]; /* r->person[i]'s key */
-    int failed;        /* TLO_ENOMEM */
+    uint8_t (*pk)[32];           /* r->person[i]'s key */
+    int failed;                  /* TLO_ENOMEM */
+    tlo_custody_samples samples; /* the checked fold of the case's samples */
 } build;
 
 /* Grows *arr (elements of size sz, *n of them) by one zeroed element. */
@@ -322,10 +323,29 @@ static void on_note(build *b, const tlo_entry *e, int person)
     ver->at_ms = num(e, "at_ms");
 }
 
+static bool honoured(const tlo_custody_samples *f, uint64_t seq)
+{
+    size_t lo = 0, hi = f->nhonoured; /* in ledger order: ascending */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->honoured[mid] == seq)
+            return true;
+        if (f->honoured[mid] < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* A sample entry: only those the checked fold (custody/samples.c, as
+ * 'sample list' and verify) honours; the state is the fold's, after the
+ * walk (samples_state). */
 static void on_sample(build *b, const tlo_entry *e, int person, const char *text)
 {
+    if (!honoured(&b->samples, e->seq))
+        return;
     tlo_custody_report_sample *s = sample_of(b, e);
-    char seal[8];
     if (e->kind == TLO_ENTRY_SAMPLE_REGISTER && !s) {
         if (!(s = grow(&b->r->sample, &b->r->nsamples, sizeof *s, b)))
             return;
@@ -338,25 +358,6 @@ static void on_sample(build *b, const tlo_entry *e, int person, const char *text
     }
     if (!s)
         return;
-    switch (e->kind) {
-    case TLO_ENTRY_SAMPLE_TRANSFER:
-        snprintf(s->state, sizeof s->state, "in transfer");
-        copy(s->to_name, sizeof s->to_name, e, "to_name");
-        break;
-    case TLO_ENTRY_SAMPLE_RECEIVE:
-        snprintf(s->state, sizeof s->state, "held");
-        s->holder = person;
-        s->to_name[0] = '\0';
-        copy(seal, sizeof seal, e, "seal_intact");
-        if (!strcmp(seal, "no"))
-            s->broken_seal = true;
-        break;
-    case TLO_ENTRY_SAMPLE_DISPOSE:
-        snprintf(s->state, sizeof s->state, "disposed");
-        break;
-    default:
-        break;
-    }
     tlo_custody_report_sample_event *ev = grow(&s->event, &s->nevents, sizeof *ev, b);
     if (!ev)
         return;
@@ -462,6 +463,24 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     return b->failed;
 }
 
+/* Each sample's state as the fold has it: the holder and the receiver by
+ * their keys, never by an entry's to_name. */
+static void samples_state(build *b)
+{
+    for (size_t i = 0; i < b->r->nsamples; i++) {
+        tlo_custody_report_sample *rs = &b->r->sample[i];
+        const tlo_custody_sample *x = tlo_custody_sample_find(&b->samples, rs->label);
+        if (!x)
+            continue;
+        snprintf(rs->state, sizeof rs->state, "%s", tlo_custody_sample_state_name(x->state));
+        rs->holder = person_of(b, tlo_custody_person_by_actor(b->v, x->holder.actor));
+        rs->to_name[0] = '\0';
+        if (x->state == TLO_SAMPLE_IN_TRANSFER)
+            snprintf(rs->to_name, sizeof rs->to_name, "%s", x->pending.name);
+        rs->broken_seal = x->seal_broken;
+    }
+}
+
 /* The verification and how to repeat it. */
 static int verify_part(tlo_custody *v, const tlo_custody_report_params *p, tlo_custody_report *r,
                        tlo_error *err)
@@ -531,13 +550,18 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
     if (rc == 0)
         rc = tlo_custody_describer_new(people, n, &b.d, err);
     if (rc == 0)
+        rc = tlo_custody_samples_read_verified_ledger(v, p->case_id, &b.samples, err);
+    if (rc == 0)
         rc = custody_walk_case(v, p->case_id, visit, &b, err);
+    if (rc == 0)
+        samples_state(&b);
     if (rc == 0)
         rc =
             tlo_chain_walk_kind(tlo_custody_chain(v), TLO_ENTRY_REQUEST_REFUSED, 0, visit, &b, err);
     if (rc == TLO_ENOMEM || b.failed)
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory writing the report of case %s", out->case_id);
     tlo_custody_describer_free(b.d);
+    tlo_custody_samples_free(&b.samples);
     free(b.pk);
     if (rc)
         tlo_custody_report_free(out);

@@ -154,20 +154,63 @@ static tlo_custody_sample *find(tlo_custody_samples *s, const uint8_t *case_id, 
     return NULL;
 }
 
-static int add_step(tlo_custody_sample *s, const tlo_custody_sample_step *st, tlo_error *err)
+/* Takes st into s's chain. verify (not a reader) keeps only the state: no
+ * limit. A reader keeps the registration and the latest
+ * TLO_SAMPLE_STEPS_MAX - 1 others, in a ring over steps[1..] (put in order
+ * by linearize), and every honoured entry's number. */
+static int add_step(fold *f, tlo_custody_sample *s, const tlo_custody_sample_step *st,
+                    tlo_error *err)
 {
-    if (s->nsteps >= TLO_SAMPLE_STEPS_MAX)
-        return tlo_fail(err, TLO_EARG, "sample %s has more than %d entries", s->label,
-                        TLO_SAMPLE_STEPS_MAX);
-    /* The capacity: 4, then doubled each time it is full (a power of two). */
+    s->nentries++;
+    s->last_seq = st->seq;
+    if (!f->reader)
+        return 0;
+    tlo_custody_samples *o = f->out;
+    if (o->nhonoured == o->honoured_cap) {
+        size_t cap = o->honoured_cap ? 2 * o->honoured_cap : 64;
+        uint64_t *p = realloc(o->honoured, cap * sizeof *p);
+        if (!p)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory reading sample %s", s->label);
+        o->honoured = p;
+        o->honoured_cap = cap;
+    }
+    o->honoured[o->nhonoured++] = st->seq;
+    if (s->nsteps == TLO_SAMPLE_STEPS_MAX) { /* full: over the oldest after the registration */
+        s->steps[1 + s->hidden % (TLO_SAMPLE_STEPS_MAX - 1)] = *st;
+        s->hidden++;
+        return 0;
+    }
+    /* The capacity: 4, then doubled each time it is full, at most the limit. */
     if (s->nsteps == 0 || (s->nsteps >= 4 && (s->nsteps & (s->nsteps - 1)) == 0)) {
         size_t cap = s->nsteps ? 2 * s->nsteps : 4;
+        if (cap > TLO_SAMPLE_STEPS_MAX)
+            cap = TLO_SAMPLE_STEPS_MAX;
         tlo_custody_sample_step *p = realloc(s->steps, cap * sizeof *p);
         if (!p)
             return tlo_fail(err, TLO_ENOMEM, "out of memory reading sample %s", s->label);
         s->steps = p;
     }
     s->steps[s->nsteps++] = *st;
+    return 0;
+}
+
+/* A reader's samples, their kept steps in ledger order. */
+static int linearize(tlo_custody_samples *o, tlo_error *err)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        tlo_custody_sample *s = &o->list[i];
+        size_t ring = TLO_SAMPLE_STEPS_MAX - 1, k = (size_t)(s->hidden % ring);
+        if (!s->hidden || !k)
+            continue;
+        tlo_custody_sample_step *tmp = malloc(k * sizeof *tmp);
+        if (!tmp)
+            return tlo_fail(err, TLO_ENOMEM, "out of memory reading sample %s", s->label);
+        /* steps[1..k] are the newest, steps[k+1..] the oldest kept */
+        memcpy(tmp, s->steps + 1, k * sizeof *tmp);
+        memmove(s->steps + 1, s->steps + 1 + k, (ring - k) * sizeof *tmp);
+        memcpy(s->steps + 1 + ring - k, tmp, k * sizeof *tmp);
+        free(tmp);
+    }
     return 0;
 }
 
@@ -208,7 +251,7 @@ static int fold_register(fold *f, const tlo_entry *e, const char *label, tlo_err
     s->registered_seq = e->seq;
     tlo_custody_sample_step st = {.seq = e->seq, .time_ms = e->time_ms, .kind = e->kind};
     st.by = s->holder;
-    return add_step(s, &st, err);
+    return add_step(f, s, &st, err);
 }
 
 /* The rules a sample's later entries break, the most telling first. */
@@ -221,7 +264,7 @@ static int fold_later(fold *f, const tlo_entry *e, const char *label, tlo_error 
     person(f->v, e->actor, &st.by);
     if (s->state == TLO_SAMPLE_DISPOSED)
         return bad_entry(f, e, "follows the disposal of sample %s (entry %llu): nothing may", label,
-                         (unsigned long long)s->steps[s->nsteps - 1].seq);
+                         (unsigned long long)s->last_seq);
     bool holder = !memcmp(e->actor, s->holder.actor, 32);
     if (e->kind == TLO_ENTRY_SAMPLE_TRANSFER || e->kind == TLO_ENTRY_SAMPLE_DISPOSE) {
         if (!holder)
@@ -248,8 +291,24 @@ static int fold_later(fold *f, const tlo_entry *e, const char *label, tlo_error 
         if (!memcmp(actor, s->holder.actor, 32))
             return bad_entry(f, e, "hands sample %s to its own holder", label);
         person(f->v, actor, &st.to);
-        if (!st.to.roles)
-            return bad_entry(f, e, "hands sample %s to a key no one enrolled", label);
+        /* What 'sample transfer' requires of the receiver, at this entry. */
+        const tlo_custody_person *to = tlo_custody_person_by_actor(f->v, actor);
+        if (!to || to->enrolled_at >= e->seq)
+            return bad_entry(f, e, "hands sample %s to a key no one enrolled before it", label);
+        if (to->revoked_at >= 0 && (uint64_t)to->revoked_at < e->seq)
+            return bad_entry(f, e, "hands sample %s to %s, revoked in entry %lld before it", label,
+                             to->name, (long long)to->revoked_at);
+        if (to->activate_by_ms && (to->activated_at < 0 || (uint64_t)to->activated_at >= e->seq))
+            return bad_entry(f, e,
+                             "hands sample %s to %s, whose enrolment was not activated before it",
+                             label, to->name);
+        if ((to->roles & TLO_ROLE_CUSTODIAN) ||
+            !tlo_custody_may(TLO_ACT_SAMPLE_RECEIVE, to->roles, TLO_WHEN_RECEIVER))
+            return bad_entry(f, e, "hands sample %s to %s, who may not receive a sample", label,
+                             to->name);
+        if (strcmp(name, to->name) != 0)
+            return bad_entry(f, e, "names the receiver \"%s\" (to_name), but the key in to is %s's",
+                             name, to->name);
         s->state = TLO_SAMPLE_IN_TRANSFER;
         s->pending = st.to;
         s->pending_seq = e->seq;
@@ -286,7 +345,7 @@ static int fold_later(fold *f, const tlo_entry *e, const char *label, tlo_error 
         s->state = TLO_SAMPLE_DISPOSED;
         s->since_ms = e->time_ms;
     }
-    return add_step(s, &st, err);
+    return add_step(f, s, &st, err);
 }
 
 static int add_note(fold *f, const tlo_entry *e, tlo_error *err)
@@ -355,6 +414,7 @@ void tlo_custody_samples_free(tlo_custody_samples *s)
         free(s->list[i].steps);
     free(s->list);
     free(s->notes);
+    free(s->honoured);
     memset(s, 0, sizeof *s);
 }
 
@@ -390,7 +450,8 @@ static int read_verified(tlo_custody *v, const tlo_custody_case *cs, tlo_custody
         goto fail;
     fold f = {.v = v, .case_id = cs->id, .out = out, .reader = true};
     f.verified = tlo_chain_state_size(st);
-    if ((rc = custody_walk_case(v, cs->id, visit_case, &f, err)) < 0)
+    if ((rc = custody_walk_case(v, cs->id, visit_case, &f, err)) < 0 ||
+        (rc = linearize(out, err)) != 0)
         goto fail;
     if (!tlo_chain_state_case(st, cs->id, &count, chain)) {
         rc = tlo_fail(err, TLO_ENOTFOUND, "the verified ledger has no case %s", cs->number);
@@ -430,7 +491,8 @@ int tlo_custody_samples_read_verified_ledger(tlo_custody *v,
     if (rc || (rc = tlo_custody_people(v, &people, &npeople, err)) != 0)
         return rc;
     fold f = {.v = v, .case_id = case_id, .out = out, .reader = true, .verified = UINT64_MAX};
-    if ((rc = custody_walk_case(v, case_id, visit_case, &f, err)) < 0) {
+    if ((rc = custody_walk_case(v, case_id, visit_case, &f, err)) < 0 ||
+        (rc = linearize(out, err)) != 0) {
         tlo_custody_samples_free(out);
         return rc;
     }
@@ -598,14 +660,38 @@ static int state_first(tlo_custody_act act, const tlo_custody_samples *s,
         return tlo_fail(err, TLO_EARG,
                         "%s was disposed of by %s at %s (entry %llu): nothing can follow a "
                         "disposal",
-                        x->label, x->holder.name, at,
-                        (unsigned long long)x->steps[x->nsteps - 1].seq);
+                        x->label, x->holder.name, at, (unsigned long long)x->last_seq);
     if (act == TLO_ACT_SAMPLE_RECEIVE && x->state != TLO_SAMPLE_IN_TRANSFER)
         return tlo_fail(err, TLO_EARG,
                         "%s is not in transfer: %s holds it since %s; they must run 'tellonce "
                         "sample transfer %s %s --to NAME' first",
                         x->label, x->holder.name, at, s->cs.number, x->label);
     return 0;
+}
+
+/* The active person called name, to take label over: 0 and *out, or why
+ * not (revoked: said so; never enrolled). */
+static int receiver_named(tlo_custody *v, const char *name, const char *label,
+                          const tlo_custody_person **out, tlo_error *err)
+{
+    const tlo_custody_person *all;
+    size_t n;
+    *out = tlo_custody_person_by_name(v, name);
+    if (*out)
+        return 0;
+    int rc = tlo_custody_people(v, &all, &n, err);
+    if (rc)
+        return rc;
+    for (size_t i = n; i-- > 0;)
+        if (!strcmp(all[i].name, name) && all[i].revoked_at >= 0)
+            return tlo_fail(err, TLO_EARG,
+                            "%s was revoked (entry %lld) and can no longer take a sample over: "
+                            "hand %s to someone else (anyone enrolled but an auditor)",
+                            all[i].name, (long long)all[i].revoked_at, label);
+    return tlo_fail(err, TLO_ENOTFOUND,
+                    "nobody called \"%s\" is enrolled and active: 'tellonce user list' shows who "
+                    "is",
+                    name);
 }
 
 /* The checks that hold once the person may act: a pending transfer, the
@@ -625,20 +711,36 @@ static int state_then(tlo_custody *v, tlo_custody_act act, const tlo_custody_sam
                         x->label, x->pending.name, at, (unsigned long long)x->pending_seq);
     if (act == TLO_ACT_SAMPLE_DISPOSE)
         return 0;
-    const tlo_custody_person *r = tlo_custody_person_by_name(v, p->to);
-    if (!r || r->revoked_at >= 0 || tlo_custody_person_pending(r))
-        return tlo_fail(err, TLO_ENOTFOUND,
-                        "nobody called \"%s\" is enrolled and active: 'tellonce user list' shows "
-                        "who is",
-                        p->to);
+    const tlo_custody_person *r;
+    int rc = receiver_named(v, p->to, x->label, &r, err);
+    if (rc)
+        return rc;
+    if (tlo_custody_person_pending(r))
+        return tlo_fail(err, TLO_EARG,
+                        "%s has not activated their enrolment yet and cannot take %s over: hand "
+                        "it to someone else, or wait until they have",
+                        r->name, x->label);
     if (!memcmp(r->actor, x->holder.actor, 32))
         return tlo_fail(err, TLO_EARG, "%s already holds %s: name the person who takes it over",
                         r->name, x->label);
+    if (r->roles & TLO_ROLE_CUSTODIAN)
+        return tlo_fail(err, TLO_EARG,
+                        "%s is the vault's custodian: the custodian never holds samples; hand %s "
+                        "to someone else (anyone enrolled but an auditor)",
+                        r->name, x->label);
     if (!tlo_custody_may(TLO_ACT_SAMPLE_RECEIVE, r->roles, TLO_WHEN_RECEIVER)) {
-        char who[300];
+        char roles[200], who[300];
+        if (r->roles & TLO_ROLE_AUDITOR)
+            return tlo_fail(err, TLO_EARG,
+                            "%s is an auditor: auditors never hold samples; hand %s to someone "
+                            "else (anyone enrolled but an auditor)",
+                            r->name, x->label);
+        tlo_roles_format(r->roles, ", ", roles, sizeof roles);
         tlo_custody_act_who(TLO_ACT_SAMPLE_RECEIVE, who, sizeof who);
-        return tlo_fail(err, TLO_EARG, "%s could not take %s over: only %s may", r->name, x->label,
-                        who);
+        return tlo_fail(err, TLO_EARG,
+                        "%s (%s) may not take a sample over: hand %s to someone else (only %s "
+                        "may)",
+                        r->name, roles, x->label, who);
     }
     *to = r;
     return 0;
@@ -656,30 +758,29 @@ int tlo_custody_sample_check(tlo_custody *v, tlo_custody_act act,
     rc = state_first(act, &s, p, &x, err);
     if (rc == 0 && act == TLO_ACT_SAMPLE_REGISTER && p->note)
         rc = resolve_note(&s, p->note, note, err);
-    if (rc == 0 && act == TLO_ACT_SAMPLE_TRANSFER && !tlo_custody_person_by_name(v, p->to))
-        rc = tlo_fail(err, TLO_ENOTFOUND,
-                      "nobody called \"%s\" is enrolled: 'tellonce user list' shows who is", p->to);
+    if (rc == 0 && act == TLO_ACT_SAMPLE_TRANSFER) {
+        const tlo_custody_person *r;
+        rc = receiver_named(v, p->to, p->label, &r, err);
+    }
     tlo_custody_samples_free(&s);
     return rc;
 }
 
-/* After a refusal's message: who may act on x now. */
-static void refusal_hint(const tlo_custody_sample *x, tlo_custody_act act, tlo_error *err)
+/* Why person me may not act on x, for the refusal (short; whole characters). */
+static void refusal_detail(const tlo_custody_sample *x, tlo_custody_act act, char *out, size_t cap)
 {
-    char msg[TLO_ERROR_MSG_MAX];
-    const char *name = act == TLO_ACT_SAMPLE_RECEIVE ? x->pending.name : x->holder.name;
-    if (act != TLO_ACT_SAMPLE_RECEIVE && act != TLO_ACT_SAMPLE_TRANSFER &&
-        act != TLO_ACT_SAMPLE_DISPOSE)
+    char text[TLO_NAME_MAX + 200];
+    out[0] = '\0';
+    if (!x)
         return;
-    snprintf(msg, sizeof msg, "%s", err->msg);
-    if (act == TLO_ACT_SAMPLE_RECEIVE)
-        tlo_fail(err, TLO_EDENIED,
-                 "%.350s %s was handed to %s (entry %llu): only they may sign its "
-                 "receipt",
-                 msg, x->label, name, (unsigned long long)x->pending_seq);
+    if (act == TLO_ACT_SAMPLE_RECEIVE && x->state == TLO_SAMPLE_IN_TRANSFER)
+        snprintf(text, sizeof text, "%s was handed to %s in entry %llu", x->label, x->pending.name,
+                 (unsigned long long)x->pending_seq);
+    else if (act == TLO_ACT_SAMPLE_TRANSFER || act == TLO_ACT_SAMPLE_DISPOSE)
+        snprintf(text, sizeof text, "%s holds %s", x->holder.name, x->label);
     else
-        tlo_fail(err, TLO_EDENIED, "%.350s %s holds %s: only they may %s", msg, name, x->label,
-                 act == TLO_ACT_SAMPLE_TRANSFER ? "hand it over" : "dispose of it");
+        return;
+    tlo_clean_text(out, cap, text);
 }
 
 static int act_on(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_act act,
@@ -721,9 +822,15 @@ static int act_on(tlo_custody *v, const tlo_vault_identity *actor, tlo_custody_a
         holds |= TLO_WHEN_HOLDER;
     if (x && x->state == TLO_SAMPLE_IN_TRANSFER && !memcmp(me, x->pending.actor, 32))
         holds |= TLO_WHEN_RECEIVER;
-    if ((rc = custody_check_act(v, actor, act, holds, s.cs.id, NULL, err)) != 0) {
-        if (rc == TLO_EDENIED && x && err)
-            refusal_hint(x, act, err);
+    const tlo_custody_person *me_p = NULL;
+    rc =
+        custody_check_actor(v, actor, ~(unsigned)TLO_ROLE_CUSTODIAN, "enrolled person", &me_p, err);
+    if (rc)
+        goto out;
+    if (!tlo_custody_may(act, me_p->roles, holds)) {
+        char detail[120]; /* short: the message keeps "logged as entry N" */
+        refusal_detail(x, act, detail, sizeof detail);
+        rc = custody_refuse_act(v, me_p, act, s.cs.id, detail[0] ? detail : NULL, err);
         goto out;
     }
     if ((rc = state_then(v, act, x, p, &to, err)) != 0)

@@ -15,6 +15,10 @@
 #   bounded_inputs              labels, seals, kinds, places, reasons out of bounds
 #   note_reference              --note by number and id prefix, only a note of the case
 #   verify_passes               verify after all of the above
+#   many_handovers              10,001 entries of one sample stop nothing (finding 2)
+#   report_*                    the report honours what list and verify do (finding 4)
+#   transfer_to_revoked, _custodian  the words for who may never hold one (finding 8)
+#   refusal_message_whole       a long name keeps "logged as entry N" (finding 7)
 #   forged_*                    entries no verb would make (signed by the person's
 #                               own key, appended directly) fail verify, naming the
 #                               entry, and are not honoured by list
@@ -104,7 +108,8 @@ contains "$err" "is in transfer to 李检察官" "dispose_while_in_transfer: mes
 refused=$(count_kind 44)
 expect 1 "receive_by_wrong_person" -- "$tlo" sample receive C-1 S-001 --as "Mia Medic" "${M[@]}"
 contains "$err" "refused: Mia Medic (medical) may not sign for a sample" "receive_by_wrong_person: message"
-contains "$err" "S-001 was handed to 李检察官 (entry $tr_seq): only they may sign its receipt" "receive_by_wrong_person: who may"
+contains "$err" "(S-001 was handed to 李检察官 in entry $tr_seq)" "receive_by_wrong_person: who may"
+contains "$err" "The refusal is logged as entry $(db "SELECT max(seq) FROM entries WHERE kind = 44")." "receive_by_wrong_person: says the entry"
 [ "$(count_kind 44)" = $((refused + 1)) ] && ok || bad "receive_by_wrong_person: no action-refused entry"
 contains "$(newest 44)" "action=sample receive" "receive_by_wrong_person: logged action"
 contains "$(newest 44)" "actor=$(pk_of 'Mia Medic')" "receive_by_wrong_person: logged actor"
@@ -132,7 +137,7 @@ refused=$(count_kind 44)
 n=$(count_kind 51)
 expect 1 "transfer_by_non_holder" -- "$tlo" sample transfer C-1 S-001 --to "Mia Medic" --as "王医生" "${M[@]}"
 contains "$err" "refused: 王医生 (medical) may not hand a sample over" "transfer_by_non_holder: message"
-contains "$err" "李检察官 holds S-001: only they may hand it over" "transfer_by_non_holder: who holds it"
+contains "$err" "(李检察官 holds S-001)" "transfer_by_non_holder: who holds it"
 [ "$(count_kind 44)" = $((refused + 1)) ] && ok || bad "transfer_by_non_holder: not logged"
 contains "$(newest 44)" "action=sample transfer" "transfer_by_non_holder: logged action"
 [ "$(count_kind 51)" = "$n" ] && ok || bad "transfer_by_non_holder: a transfer was logged"
@@ -155,7 +160,7 @@ done
 # --- transfer_to_auditor ---
 n=$(entries)
 expect 2 "transfer_to_auditor" -- "$tlo" sample transfer C-1 S-001 --to "Aude Auditor" --as "李检察官" "${M[@]}"
-contains "$err" "Aude Auditor could not take S-001 over" "transfer_to_auditor: message"
+contains "$err" "Aude Auditor is an auditor: auditors never hold samples; hand S-001 to someone else (anyone enrolled but an auditor)" "transfer_to_auditor: message"
 expect 2 "transfer_to_nobody" -- "$tlo" sample transfer C-1 S-001 --to "Nobody" --as "李检察官" "${M[@]}"
 contains "$err" "nobody called \"Nobody\" is enrolled" "transfer_to_nobody: message"
 expect 2 "transfer_to_self" -- "$tlo" sample transfer C-1 S-001 --to "李检察官" --as "李检察官" "${M[@]}"
@@ -324,6 +329,96 @@ contains "$out" "entry $seq (sample-receive" "forged_receive_by_other: names the
 contains "$out" "is signed by 王医生, but sample S-001 was handed to 李检察官 (entry $t2)" "forged_receive_by_other: says what"
 expect 0 "forged_receive_by_other: list" -- "$tlo" sample list C-1 --vault f-recv --json
 json 'd[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["name"]=="李检察官"' && ok || bad "forged_receive_by_other: list honoured it: $out"
+
+# --- review finding 4: the report shows the chain list/show and verify
+# accept. A transfer whose to_name is not the name enrolled for its key
+# fails verify; the report, like list, does not honour it, and names the
+# people by their keys ---
+forged forged_to_name_mismatch "names the receiver \"Ivan Interviewer\" (to_name), but the key in to is 李检察官's" \
+    "Mia Medic" 51 label=S-001 to="$pros_pk" to_name="Ivan Interviewer"
+fseq=$(DB=f-forged_to_name_mismatch/ledger.db db "SELECT max(seq) FROM entries WHERE kind = 51")
+expect 1 "report_to_name_mismatch: report (the ledger does not verify)" -- "$tlo" report C-1 -o tn.html --json tn.json --vault f-forged_to_name_mismatch
+python3 -c 'import json,sys; r=json.load(open("tn.json")); s=[x for x in r["samples"] if x["label"]=="S-001"][0]
+sys.exit(0 if s["state"]=="held" and "to_name" not in s and all(e["seq"]!=int(sys.argv[1]) for e in s["chain"]) else 1)' "$fseq" &&
+    ok || bad "report_to_name_mismatch: the report honours entry $fseq: $(head -c 3000 tn.json)"
+lacks "$(cat tn.html)" "in transfer to Ivan Interviewer" "report_to_name_mismatch: html"
+# a second registration of a label: not merged into the first
+dseq=$(DB=f-forged_duplicate_label/ledger.db db "SELECT max(seq) FROM entries WHERE kind = 53")
+expect 1 "report_duplicate_label: report (the ledger does not verify)" -- "$tlo" report C-1 -o dl.html --json dl.json --vault f-forged_duplicate_label
+python3 -c 'import json,sys; r=json.load(open("dl.json")); s=[x for x in r["samples"] if x["label"]=="S-001"]
+sys.exit(0 if len(s)==1 and all(e["seq"]!=int(sys.argv[1]) for e in s[0]["chain"]) else 1)' "$dseq" &&
+    ok || bad "report_duplicate_label: the report honours entry $dseq"
+
+# --- review finding 5: verify accepts a transfer only to someone who could
+# sign its receipt at that entry: enrolled, not revoked, may receive, not
+# the custodian ---
+cust_pk=$(db "SELECT CAST(body AS TEXT) FROM entries WHERE seq = (SELECT min(seq) FROM entries)" | sed -n 's/^custodian\.pk=//p')
+forged forged_transfer_to_auditor "hands sample S-001 to Aude Auditor, who may not receive a sample" \
+    "Mia Medic" 51 label=S-001 to="$(pk_of "Aude Auditor")" to_name="Aude Auditor"
+forged forged_transfer_to_custodian "hands sample S-001 to custodian, who may not receive a sample" \
+    "Mia Medic" 51 label=S-001 to="$cust_pk" to_name=custodian
+"$tlo" user add "Rita Revoked" --role prosecutor --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file p.pass >/dev/null || bad "user add Rita Revoked"
+"$tlo" user revoke "Rita Revoked" --as "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "user revoke Rita Revoked"
+rita_rev=$(db "SELECT max(seq) FROM entries")
+"$tlo" user add "Pete Pending" --role prosecutor --as "Anna Admin" --passphrase-file admin.pass >/dev/null ||
+    bad "user add Pete Pending (with a code)"
+forged forged_transfer_to_pending "hands sample S-001 to Pete Pending, whose enrolment was not activated before it" \
+    "Mia Medic" 51 label=S-001 to="$(pk_of "Pete Pending")" to_name="Pete Pending"
+forged forged_transfer_to_revoked "hands sample S-001 to Rita Revoked, revoked in entry $rita_rev before it" \
+    "Mia Medic" 51 label=S-001 to="$(pk_of "Rita Revoked")" to_name="Rita Revoked"
+
+# --- review finding 8: transfer --to someone who may never hold a sample
+# says why, in the words for them ---
+n=$(entries)
+expect 2 "transfer_to_revoked" -- "$tlo" sample transfer C-1 S-001 --to "Rita Revoked" --as "Mia Medic" "${M[@]}"
+contains "$err" "Rita Revoked was revoked (entry $rita_rev) and can no longer take a sample over: hand S-001 to someone else" "transfer_to_revoked: message"
+expect 2 "transfer_to_custodian" -- "$tlo" sample transfer C-1 S-001 --to custodian --as "Mia Medic" "${M[@]}"
+contains "$err" "custodian is the vault's custodian: the custodian never holds samples; hand S-001 to someone else" "transfer_to_custodian: message"
+expect 2 "transfer_to_pending" -- "$tlo" sample transfer C-1 S-001 --to "Pete Pending" --as "Mia Medic" "${M[@]}"
+contains "$err" "Pete Pending has not activated their enrolment yet and cannot take S-001 over" "transfer_to_pending: message"
+[ "$(entries)" = "$n" ] && ok || bad "transfer_to_revoked: entries appended"
+
+# --- review finding 7: a refusal is whole, whatever the name's length: it
+# says who holds the sample and keeps "logged as entry N" ---
+long=$(printf '长%.0s' $(seq 80))
+"$tlo" user add "$long" --role prosecutor --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file p.pass >/dev/null || bad "user add the long name"
+expect 1 "refusal_message_whole" -- "$tlo" sample transfer C-1 S-001 --to "李检察官" --as "$long" "${M[@]}"
+contains "$err" "(Mia Medic holds S-001)" "refusal_message_whole: who holds it"
+contains "$err" "The refusal is logged as entry $(db "SELECT max(seq) FROM entries WHERE kind = 44")." "refusal_message_whole: logged as entry N"
+python3 -c 'import sys; open("err.txt","rb").read().decode("utf-8")' && ok || bad "refusal_message_whole: not UTF-8"
+
+# --- review finding 2: a sample handed over 5,000 times (10,001 entries)
+# stops nothing: verify, the report, another registration pass; show says
+# what it leaves out ---
+rm -rf f-many && cp -a vault f-many
+MV=(--vault f-many "${M[@]}")
+"$tlo" sample register C-1 --label S-500 --kind blood --seal-number 500 --as "Mia Medic" "${MV[@]}" >/dev/null ||
+    bad "many_handovers: register"
+t0=$(date +%s)
+last=$("$forge" f-many "Mia Medic" p.pass pairs "$case_hex" S-500 "李检察官" 5000) || bad "many_handovers: forge"
+echo "many_handovers: 10,000 entries forged in $(($(date +%s) - t0)) s" >&2
+t0=$(date +%s)
+expect 0 "many_handovers: verify" -- "$tlo" verify --vault f-many
+echo "many_handovers: verify in $(($(date +%s) - t0)) s" >&2
+t0=$(date +%s)
+expect 0 "many_handovers: report" -- "$tlo" report C-1 -o many.html --json many.json --vault f-many
+echo "many_handovers: report in $(($(date +%s) - t0)) s" >&2
+python3 -c 'import json,sys; r=json.load(open("many.json")); s=[x for x in r["samples"] if x["label"]=="S-500"][0]
+sys.exit(0 if len(s["chain"])==10001 and s["state"]=="held" and s["chain"][-1]["seq"]==int(sys.argv[1]) else 1)' "$last" &&
+    ok || bad "many_handovers: the report does not have all 10,001 entries"
+expect 0 "many_handovers: register another" -- "$tlo" sample register C-1 --label S-501 --kind blood \
+    --seal-number 501 --as "Mia Medic" "${MV[@]}"
+expect 0 "many_handovers: show" -- "$tlo" sample show C-1 S-500 --vault f-many
+contains "$out" "Chain of custody (10001 entries):" "many_handovers: show counts them all"
+contains "$out" "... 9001 earlier entries not shown" "many_handovers: show says what it leaves out"
+contains "$out" "entry $last " "many_handovers: show has the newest"
+contains "$out" "State: held by Mia Medic (medical)" "many_handovers: show state"
+expect 0 "many_handovers: show --json" -- "$tlo" sample show C-1 S-500 --json --vault f-many
+json 'd["entries"]==10001 and d["entries_not_shown"]==9001 and len(d["chain"])==1000 and d["chain"][0]["action"]=="register" and d["chain"][-1]["entry"]=='"$last"' and all(d["chain"][i]["entry"]<d["chain"][i+1]["entry"] for i in range(999))' &&
+    ok || bad "many_handovers: show --json"
+expect 0 "many_handovers: list" -- "$tlo" sample list C-1 --vault f-many
 
 echo "passed=$passed failed=$failed"
 [ "$failed" -eq 0 ]
