@@ -203,9 +203,10 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
                     name);
 }
 
-int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase, size_t len,
-                       unsigned roles, const char *role_text, tlo_vault_identity **out,
-                       tlo_error *err)
+/* name's identity file opened with the passphrase (who they are), before
+ * any check of what the ledger says of them. */
+static int open_identity(tlo_custody *v, const char *name, const char *passphrase, size_t len,
+                         tlo_vault_identity **out, tlo_error *err)
 {
     char *path = NULL;
     int rc = tlo_custody_identity_path(v, name, &path, err);
@@ -218,10 +219,22 @@ int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase,
         free(path);
         return pending_error(p, err);
     }
-    tlo_vault_identity *id = tlo_vault_identity_load(path, passphrase, len, err);
+    *out = tlo_vault_identity_load(path, passphrase, len, err);
     free(path);
-    if (!id)
+    if (!*out)
         return err && err->code ? err->code : TLO_EPASSPHRASE;
+    return 0;
+}
+
+int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase, size_t len,
+                       unsigned roles, const char *role_text, tlo_vault_identity **out,
+                       tlo_error *err)
+{
+    tlo_vault_identity *id = NULL;
+    int rc = open_identity(v, name, passphrase, len, &id, err);
+    *out = NULL;
+    if (rc)
+        return rc;
     if ((rc = custody_check_actor(v, id, roles, role_text, NULL, err)) != 0) {
         tlo_vault_identity_free(id);
         return rc;
@@ -277,11 +290,11 @@ int tlo_custody_unlock_for(tlo_custody *v, const char *name, const char *passphr
                            tlo_error *err)
 {
     tlo_vault_identity *id = NULL;
-    /* Who they are first (any role), then what the table allows: so a
-     * person who proved who they are and holds no role for act is refused
-     * with a logged entry, and a wrong passphrase stays a wrong passphrase. */
-    int rc = tlo_custody_unlock(v, name, passphrase, len, ~(unsigned)TLO_ROLE_CUSTODIAN,
-                                "enrolled person", &id, err);
+    /* Who they are first, then what the ledger and the table allow: so a
+     * person who proved who they are and may not act (revoked, or no role
+     * for act) is refused with a logged entry, and a wrong passphrase stays
+     * a wrong passphrase. */
+    int rc = open_identity(v, name, passphrase, len, &id, err);
     *out = NULL;
     if (rc)
         return rc;

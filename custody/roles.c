@@ -268,6 +268,29 @@ int custody_refuse_act(tlo_custody *v, const tlo_custody_person *p, tlo_custody_
                     (unsigned long long)seq);
 }
 
+/* id proved who they are (their identity is open) but the verified ledger
+ * does not let them act (revoked, or not enrolled as this key): a security
+ * event, logged as action-refused with err's reason. A pending person (not
+ * yet activated) is only told. Returns TLO_EDENIED. */
+static int log_inactive(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_act act,
+                        const uint8_t *case_id, tlo_error *err)
+{
+    uint8_t actor[32];
+    crypto_hash_sha256(actor, id->sign_pk, 32);
+    const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
+    if ((p && p->revoked_at < 0 && tlo_custody_person_pending(p)) || v->readonly)
+        return TLO_EDENIED;
+    char reason[TLO_ERROR_MSG_MAX];
+    uint64_t seq = 0;
+    tlo_error lerr = {0};
+    snprintf(reason, sizeof reason, "%s", err->msg);
+    if (custody_log_act_refusal(v, id->sign_pk, act, case_id, reason, &seq, &lerr) == 0 &&
+        custody_seal(v, &lerr) == 0)
+        return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
+                        reason, (unsigned long long)seq);
+    return TLO_EDENIED;
+}
+
 int custody_check_act(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_act act,
                       unsigned holds, const uint8_t *case_id, const tlo_custody_person **who,
                       tlo_error *err)
@@ -276,6 +299,8 @@ int custody_check_act(tlo_custody *v, const tlo_vault_identity *id, tlo_custody_
     /* An active person at all (pending and revoked people are refused
      * there, as before, and not logged here: they cannot act). */
     int rc = custody_check_actor(v, id, ~(unsigned)TLO_ROLE_CUSTODIAN, "enrolled person", &p, err);
+    if (rc == TLO_EDENIED && err)
+        return log_inactive(v, id, act, case_id, err);
     if (rc)
         return rc;
     if (tlo_custody_may(act, p->roles, holds)) {

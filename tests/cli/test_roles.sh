@@ -173,6 +173,19 @@ grep -q "action-refused" <<<"$out" && ok || bad "log shows no action-refused ent
 run "$tlo" verify
 [ "$rc" = 0 ] && ok || bad "verify after the refusals: $out $err"
 
+# revoked_attempt_logged: a revoked person who still knows their passphrase
+# is refused, and the attempt is logged (a security event).
+echo "gone medic passphrase" >gone.pass
+"$tlo" user add "Gone Medic" --role medical --as "Anna Admin" --passphrase-file admin.pass \
+    --new-passphrase-file gone.pass >/dev/null || bad "user add Gone Medic"
+"$tlo" user revoke "Gone Medic" --as "Anna Admin" --passphrase-file admin.pass >/dev/null || bad "revoke Gone Medic"
+before=$(count 44)
+run "$tlo" sample register "2026-刑-0001" --label S-GONE --kind swab --seal-number 1 --as "Gone Medic" \
+    --passphrase-file gone.pass
+[ "$rc" = 1 ] && ok || bad "revoked_attempt_logged: exit $rc: $err"
+[ "$(count 44)" = $((before + 1)) ] && ok || bad "revoked_attempt_logged: not logged ($before -> $(count 44)): $err"
+grep -q "logged as entry" <<<"$err" && ok || bad "revoked_attempt_logged: the message names no entry: $err"
+
 # decides_on_verified_people: who is active is what the custodian verified,
 # not what the rows say now. A revoked administrator whose revocation row is
 # altered after the custodian verified it is still refused (the vault then
