@@ -419,9 +419,12 @@ static int sample_act(const sample_opts *o, const char *sub, int argc, char **ar
     tlo_custody *v = cli_open(o->vault, false, &rc);
     if (!v)
         return rc;
+    tlo_custody_case cs;
     if (tlo_custody_sample_check(v, act, &p, &err) != 0) {
         rc = cli_fail(&err);
-    } else if ((actor = cli_acting(v, o->as, o->pass_file, act, &rc))) {
+    } else if ((rc = cli_find_case(v, p.case_number, &cs)) != EXIT_OK) {
+        /* said */
+    } else if ((actor = cli_acting_on(v, o->as, o->pass_file, act, cs.id, &rc))) {
         int r =
             act == TLO_ACT_SAMPLE_REGISTER   ? tlo_custody_sample_register(v, actor, &p, &seq, &err)
             : act == TLO_ACT_SAMPLE_TRANSFER ? tlo_custody_sample_transfer(v, actor, &p, &seq, &err)

@@ -162,7 +162,7 @@ for r in "${roles[@]}"; do
 done
 # refusal_names_case: a refusal of an action on a case is logged against it
 # (so the case's report shows it), also when it is refused at the unlock.
-for a in "mark" "record" "grant, grant revoke"; do
+for a in "mark" "record" "grant, grant revoke" "sample register"; do
     n=$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 44 AND case_id IS NULL
         AND instr(CAST(body AS TEXT), 'action=$a' || char(10)) > 0")
     [ "$n" = 0 ] && ok || bad "refusal_names_case: $n refusals of '$a' name no case"
