@@ -247,6 +247,9 @@ typedef struct grant_args {
 } grant_args;
 
 /* Reads the options of 'grant' into a; 0, -1 after --help, or an exit code. */
+static int grant_check_options(int argc, char **argv, grant_args *a, const char *from,
+                               const char *until, const char *actions);
+
 static int grant_options(int argc, char **argv, grant_args *a)
 {
     static const struct option opts[] = {{"as", required_argument, NULL, 'A'},
@@ -310,6 +313,13 @@ static int grant_options(int argc, char **argv, grant_args *a)
             return EXIT_USAGE;
         }
     }
+    return grant_check_options(argc, argv, a, from, until, actions);
+}
+
+/* What grant_options read, checked together. */
+static int grant_check_options(int argc, char **argv, grant_args *a, const char *from,
+                               const char *until, const char *actions)
+{
     if (a->note && (a->p.session || from || until || strcmp(actions, "view"))) {
         cli_error("a note grant (--note) covers the whole note: leave out --session, --from, "
                   "--until and --actions");

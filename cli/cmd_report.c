@@ -129,7 +129,12 @@ static int case_number(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], co
     return rc;
 }
 
-int cmd_report(int argc, char **argv)
+typedef struct report_opts {
+    const char *vault_opt, *out, *json, *as, *pass_file;
+} report_opts;
+
+/* 0 and *o, -1 (--help: done), or an exit code. */
+static int report_options(int argc, char **argv, report_opts *o)
 {
     static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
                                          {"output", required_argument, NULL, 'o'},
@@ -139,7 +144,7 @@ int cmd_report(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *vault_opt = NULL, *out = NULL, *json = NULL, *as = NULL, *pass_file = NULL;
-    int c, rc = EXIT_OK;
+    int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
@@ -160,7 +165,7 @@ int cmd_report(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return EXIT_OK;
+            return -1;
         default:
             usage(stderr);
             return EXIT_USAGE;
@@ -170,7 +175,18 @@ int cmd_report(int argc, char **argv)
         cli_error("report takes one CASE and -o REPORT.html; see 'tellonce report --help'");
         return EXIT_USAGE;
     }
-    const char *number = argv[optind];
+    *o = (report_opts){vault_opt, out, json, as, pass_file};
+    return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    report_opts o;
+    int rc = report_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    const char *number = argv[optind], *vault_opt = o.vault_opt, *out = o.out, *json = o.json,
+               *as = o.as, *pass_file = o.pass_file;
     tlo_custody *v = cli_open(vault_opt, as == NULL, &rc);
     if (!v)
         return rc;

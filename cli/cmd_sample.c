@@ -360,7 +360,9 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
     return rc;
 }
 
-static int sample_act(const sample_opts *o, const char *sub, int argc, char **argv)
+/* The options of 'sample SUB' into *p and *act, checked: 0 or an exit code. */
+static int sample_act_params(const sample_opts *o, const char *sub, int argc, char **argv,
+                             tlo_custody_act *act_out, tlo_custody_sample_params *pp)
 {
     tlo_custody_act act;
     bool reg = !strcmp(sub, "register");
@@ -411,11 +413,48 @@ static int sample_act(const sample_opts *o, const char *sub, int argc, char **ar
     p.place = o->place;
     p.seal_intact = !o->intact || !strcmp(o->intact, "yes");
     p.reason = o->reason;
+    *act_out = act;
+    *pp = p;
+    return 0;
+}
 
+/* What was done, for the person. */
+static void sample_said(tlo_custody_act act, const tlo_custody_sample_params *pp,
+                        const sample_opts *o, uint64_t seq)
+{
+    const tlo_custody_sample_params p = *pp;
+    switch (act) {
+    case TLO_ACT_SAMPLE_REGISTER:
+        printf("Sample %s (%s, seal %s) of case %s registered as entry %llu; %s holds it.\n",
+               p.label, p.sample_kind, p.seal_number, p.case_number, (unsigned long long)seq,
+               o->as);
+        break;
+    case TLO_ACT_SAMPLE_TRANSFER:
+        printf("Sample %s handed over to %s as entry %llu: in transfer until %s runs "
+               "'tellonce sample receive %s %s'.\n",
+               p.label, p.to, (unsigned long long)seq, p.to, p.case_number, p.label);
+        break;
+    case TLO_ACT_SAMPLE_RECEIVE:
+        printf("Sample %s received by %s as entry %llu (seal %s); %s holds it.\n", p.label, o->as,
+               (unsigned long long)seq, p.seal_intact ? "intact" : "BROKEN", o->as);
+        break;
+    default:
+        printf("Sample %s disposed of by %s as entry %llu.\n", p.label, o->as,
+               (unsigned long long)seq);
+        break;
+    }
+}
+
+static int sample_act(const sample_opts *o, const char *sub, int argc, char **argv)
+{
+    tlo_custody_act act;
+    tlo_custody_sample_params p;
+    int rc = sample_act_params(o, sub, argc, argv, &act, &p);
+    if (rc)
+        return rc;
     tlo_vault_identity *actor = NULL;
     tlo_error err = {0};
     uint64_t seq = 0;
-    int rc;
     tlo_custody *v = cli_open(o->vault, false, &rc);
     if (!v)
         return rc;
@@ -432,28 +471,8 @@ static int sample_act(const sample_opts *o, const char *sub, int argc, char **ar
                                              : tlo_custody_sample_dispose(v, actor, &p, &seq, &err);
         rc = r != 0 ? cli_fail(&err) : EXIT_OK;
     }
-    if (actor && rc == EXIT_OK) {
-        switch (act) {
-        case TLO_ACT_SAMPLE_REGISTER:
-            printf("Sample %s (%s, seal %s) of case %s registered as entry %llu; %s holds it.\n",
-                   p.label, p.sample_kind, p.seal_number, p.case_number, (unsigned long long)seq,
-                   o->as);
-            break;
-        case TLO_ACT_SAMPLE_TRANSFER:
-            printf("Sample %s handed over to %s as entry %llu: in transfer until %s runs "
-                   "'tellonce sample receive %s %s'.\n",
-                   p.label, p.to, (unsigned long long)seq, p.to, p.case_number, p.label);
-            break;
-        case TLO_ACT_SAMPLE_RECEIVE:
-            printf("Sample %s received by %s as entry %llu (seal %s); %s holds it.\n", p.label,
-                   o->as, (unsigned long long)seq, p.seal_intact ? "intact" : "BROKEN", o->as);
-            break;
-        default:
-            printf("Sample %s disposed of by %s as entry %llu.\n", p.label, o->as,
-                   (unsigned long long)seq);
-            break;
-        }
-    }
+    if (actor && rc == EXIT_OK)
+        sample_said(act, &p, o, seq);
     tlo_vault_identity_free(actor);
     tlo_custody_close(v);
     return rc;

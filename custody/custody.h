@@ -1283,7 +1283,7 @@ typedef struct tlo_custody_report_session {
     uint64_t started_at, closed_at; /* UTC ms of session-start, session-end/-recovered (0) */
     char room[128];
     uint64_t cameras, microphones;
-    char status[16]; /* "open", "ended", "failed", "recovered" */
+    char status[16];    /* "open", "ended", "failed", "recovered" */
     uint64_t length_ms; /* the largest end_ms of its segments */
     uint64_t segments, bytes;
     tlo_custody_report_marker *marker;
@@ -1298,14 +1298,14 @@ typedef struct tlo_custody_report_session {
 
 typedef struct tlo_custody_report_grant {
     uint64_t seq, time_ms;
-    bool note;       /* a note grant (kind 32), else a clip grant */
-    int by, to;      /* persons (-1: unknown) */
+    bool note;  /* a note grant (kind 32), else a clip grant */
+    int by, to; /* persons (-1: unknown) */
     char to_name[TLO_NAME_MAX + 1];
     unsigned session_no, note_no;
     uint64_t from_ms, until_ms, expires_ms;
     char actions[24];
     char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
-    char status[8];      /* "active", "expired", "revoked" */
+    char status[8];       /* "active", "expired", "revoked" */
     uint64_t revoked_seq; /* the grant-revoke entry, 0 */
 } tlo_custody_report_grant;
 
@@ -1343,8 +1343,8 @@ typedef struct tlo_custody_report_sample_event {
 
 typedef struct tlo_custody_report_sample {
     char label[40], kind[24], seal_number[72];
-    int registrar, holder; /* the holder now (-1: unknown) */
-    char state[16];        /* "held", "in transfer", "disposed" */
+    int registrar, holder;          /* the holder now (-1: unknown) */
+    char state[16];                 /* "held", "in transfer", "disposed" */
     char to_name[TLO_NAME_MAX + 1]; /* in transfer: to whom */
     bool broken_seal;
     tlo_custody_report_sample_event *event;
@@ -1363,10 +1363,10 @@ typedef struct tlo_custody_report {
     /* verification (tlo_custody_verify_with), before anything else */
     bool verified;
     char problem[TLO_ERROR_MSG_MAX];
-    uint64_t entries;            /* in the ledger */
-    uint64_t checkpoint_size;    /* the newest checkpoint verified (0: none) */
-    char checkpoint_root[65];    /* hex */
-    char checkpoint_b64[64];     /* as the checkpoint file writes it */
+    uint64_t entries;                     /* in the ledger */
+    uint64_t checkpoint_size;             /* the newest checkpoint verified (0: none) */
+    char checkpoint_root[65];             /* hex */
+    char checkpoint_b64[64];              /* as the checkpoint file writes it */
     char verifier_key[TLO_NOTE_VKEY_MAX]; /* the custodian's ('checkpoint --verifier-key') */
     char verify_command[2048];            /* the command to check it independently */
     /* the case */
@@ -1387,8 +1387,9 @@ typedef struct tlo_custody_report {
     size_t nnotes;
     tlo_custody_report_sample *sample;
     size_t nsamples;
-    tlo_custody_report_line *refusal; /* access-denied, action-refused, note-access refused,
-                                         case-view refused, and request-refused entries (any case) */
+    tlo_custody_report_line
+        *refusal; /* access-denied, action-refused, note-access refused,
+                     case-view refused, and request-refused entries (any case) */
     size_t nrefusals;
     tlo_custody_report_line *line; /* every entry of the case */
     size_t nlines;
@@ -1396,10 +1397,10 @@ typedef struct tlo_custody_report {
 
 /* What to report on. */
 typedef struct tlo_custody_report_params {
-    const uint8_t *case_id;         /* TLO_ID_BYTES */
-    const char *case_number;        /* the number to print (already shown through
-                                       tlo_custody_case_numbers), or NULL: none */
-    const char *vault_dir_words;    /* how the verify command names the vault (NULL: its dir) */
+    const uint8_t *case_id;      /* TLO_ID_BYTES */
+    const char *case_number;     /* the number to print (already shown through
+                                    tlo_custody_case_numbers), or NULL: none */
+    const char *vault_dir_words; /* how the verify command names the vault (NULL: its dir) */
 } tlo_custody_report_params;
 
 /* Builds the report of one case from the ledger, no key: verifies the whole

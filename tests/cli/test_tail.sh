@@ -168,7 +168,7 @@ contains "$out" "removed from its end" "published_copies: says what happened"
 cp pub/* vault/checkpoints/
 expect 1 "published_copies: the custodian signs nothing more" -- "$tlo" user add "Cut Later" \
     --role medical --as "Anna Admin" "${pass[@]}" --new-passphrase-file p.pass
-contains "$err" "signs nothing more" "published_copies: refusal message"
+contains "$err" "No decision is made" "published_copies: refusal message (the custodian checks the ledger it verified before it lets anyone act)"
 restore after-cut
 expect 0 "the whole ledger back verifies against the published copies" -- "$tlo" verify --checkpoints "$work/pub"
 # checkpoint --publish copies every checkpoint another directory lacks.
