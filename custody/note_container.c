@@ -8,7 +8,8 @@
  *        8     1  K: length of the kind (1..32)
  *        9     K  the kind (exam, photo, ...)
  *              2  T: length of the title (0..400), big-endian
- *              T  the title: one line of text (tlo_text_ok), or nothing
+ *              T  the title: one line of text (tlo_text_ok: no invisible or
+ *                 direction-changing character), or nothing
  *              4  X: length of the text (0..1 MiB), big-endian
  *              X  the text: valid UTF-8; line breaks and tabs allowed
  *              2  N: number of files (0..100), big-endian
@@ -319,6 +320,11 @@ int tlo_custody_note_parse(const uint8_t *buf, size_t len, tlo_custody_note_cont
         goto oom;
     memcpy(out->title, at, (size_t)v);
     out->title[v] = '\0';
+    /* the writer's check (tlo_text_ok): no invisible or direction-changing
+     * character either */
+    why = "its title holds an invisible or direction-changing character";
+    if (tlo_text_hidden_char(out->title))
+        goto bad;
     why = "its text is longer than 1 MiB or not UTF-8";
     if (!take_be(&r, 4, &v) || v > TLO_CUSTODY_NOTE_TEXT_MAX || !take(&r, (size_t)v, &at) ||
         !text_ok(at, (size_t)v))
