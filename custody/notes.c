@@ -647,7 +647,7 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
     linked = false; /* logged: the file stays whatever happens next */
     custody_test_kill("note-logged");
     /* A failure to move it is not the note's: it is logged, readers find it
-     * in tmp/, and the next 'note add' moves it. */
+     * in tmp/, and the next 'note add' or 'note amend' (any case) moves it. */
     tlo_error merr = {0};
     if (custody_publish(tpath, opath, objects, &merr) == 0)
         custody_test_kill("note-published");
