@@ -351,6 +351,14 @@ static int note_options(int argc, char **argv, const char *sub, note_args *a)
         }
     }
     a->pos = optind;
+    /* Before anything is done: through the service, an add with -o would be
+     * logged and then fail for want of a note to hand back. */
+    if (a->out_dir && strcmp(sub, "get")) {
+        cli_error("-o is for 'note get' (it names the folder the files go into); 'note %s' takes "
+                  "none",
+                  sub);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -511,9 +519,11 @@ out:
     return rc;
 }
 
-/* What a photo carries, in words, or NULL. */
-static const char *exif_words(const tlo_custody_note_file *f)
+/* What a photo carries, in words, or NULL. *verb: the words follow the
+ * file's name ("photo.jpg carries ..."); else they follow "name: ". */
+static const char *exif_words(const tlo_custody_note_file *f, bool *verb)
 {
+    *verb = true;
     tlo_custody_exif x;
     tlo_custody_exif_scan(f->data, (size_t)f->bytes, &x);
     if (x.gps)
@@ -521,6 +531,10 @@ static const char *exif_words(const tlo_custody_note_file *f)
     if (x.exif)
         return "carries EXIF data (camera, time, maybe more): remove it before forwarding the "
                "photo";
+    *verb = false;
+    if (!x.checked && !strncmp(f->type, "image/", 6))
+        return "this format is not checked for EXIF/GPS data: assume it may carry the place it "
+               "was taken";
     return NULL;
 }
 
@@ -605,9 +619,10 @@ int cli_note_write_files(const char *dir, const tlo_custody_note_content *c)
         }
         printf("%s (%s, %llu bytes) -> %s/%s\n", shown, c->files[i].type,
                (unsigned long long)c->files[i].bytes, dir, got);
-        const char *x = exif_words(&c->files[i]);
+        bool verb;
+        const char *x = exif_words(&c->files[i], &verb);
         if (x)
-            printf("  warning: %s %s\n", shown, x);
+            printf("  warning: %s%s%s\n", shown, verb ? " " : ": ", x);
     }
     if (fsync(dfd) != 0 && rc == EXIT_OK)
         cli_error("cannot sync the folder %s: %s", dir, strerror(errno));
@@ -654,6 +669,9 @@ static int note_read(int argc, char **argv, bool get)
         rc = cli_fail(&err);
         goto out;
     }
+    fprintf(stderr, "Note %u version %llu of case %s (%s), read as %s; logged in entry %llu.\n",
+            info.number, (unsigned long long)info.version.version, argv[a.pos], c.kind,
+            info.basis ? info.basis : "?", (unsigned long long)info.access_seq);
     if (out_fd >= 0) {
         /* The client writes the files: it runs as the person, we do not. */
         int w = tlo_write_all(out_fd, c.owned, c.owned_len);
@@ -662,9 +680,6 @@ static int note_read(int argc, char **argv, bool get)
             cli_error("cannot hand the note to the client: %s", strerror(-w));
         goto out;
     }
-    fprintf(stderr, "Note %u version %llu of case %s (%s), read as %s; logged in entry %llu.\n",
-            info.number, (unsigned long long)info.version.version, argv[a.pos], c.kind,
-            info.basis ? info.basis : "?", (unsigned long long)info.access_seq);
     if (get) {
         rc = cli_note_write_files(a.out_dir, &c);
         goto out;
@@ -676,7 +691,8 @@ static int note_read(int argc, char **argv, bool get)
     for (size_t i = 0; i < c.nfiles; i++) {
         char shown[300];
         tlo_clean_text(shown, sizeof shown, c.files[i].name);
-        const char *x = exif_words(&c.files[i]);
+        bool verb;
+        const char *x = exif_words(&c.files[i], &verb);
         printf("%sfile %zu: %s (%s, %llu bytes)%s%s\n", i ? "" : "\n", i + 1, shown,
                c.files[i].type, (unsigned long long)c.files[i].bytes, x ? ": " : "", x ? x : "");
     }

@@ -141,6 +141,14 @@ static int file_opt(const char *command, int argc, char **argv, int i, const cha
     return -1;
 }
 
+/* The FILE_BACK row (note's -o) is note get's only: any other note
+ * subcommand refuses -o itself ("-o is for 'note get'") before it does
+ * anything, so the client makes no memory file for it and expects none. */
+static bool back_applies(int k, int argc, char **argv)
+{
+    return file_opts[k].kind != FILE_BACK || (argc >= 2 && !strcmp(argv[1], "get"));
+}
+
 int cli_service_run(int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -148,6 +156,10 @@ int cli_service_run(int argc, char **argv)
         int used, k = file_opt(argv[0], argc, argv, i, &value, &used);
         if (k < 0)
             continue;
+        if (!back_applies(k, argc, argv)) { /* the command refuses it, logging nothing */
+            i += used - 1;
+            continue;
+        }
         if (file_opts[k].kind == FILE_REFUSED) {
             cli_error("%s: %s", file_opts[k].opt, file_opts[k].instead);
             return EXIT_USAGE;
@@ -456,6 +468,14 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
             break;
         }
         int used = 1, k = i > 0 ? file_opt(argv[0], argc, argv, i, &value, &used) : -1;
+        /* -o of any note subcommand but get goes as it is: the command
+         * refuses it before it does anything */
+        if (k >= 0 && !back_applies(k, argc, argv)) {
+            for (int u = 0; u < used && i + u < argc; u++)
+                args[nargs++] = argv[i + u];
+            i += used - 1;
+            continue;
+        }
         if (k < 0 || file_opts[k].kind == FILE_REFUSED || is_stdin(argv[0], value) ||
             (file_opts[k].kind == FILE_ROOM && value && !strcmp(value, "simulated"))) {
             for (int u = 0; u < (k < 0 ? 1 : used) && i + u < argc; u++)

@@ -1638,10 +1638,13 @@ int tlo_custody_note_parse(const uint8_t *buf, size_t len, tlo_custody_note_cont
 /* Wipes and frees. NULL-safe. */
 void tlo_custody_note_content_free(tlo_custody_note_content *c);
 
-/* What a photo carries (JPEG APP1 Exif, PNG eXIf; GPS: a GPS IFD pointer,
- * tag 0x8825, in IFD0). Hostile input: bounded, never reads out of data. */
+/* What a photo carries (JPEG APP1 Exif or XMP, PNG eXIf, a TIFF file's own
+ * IFD0; GPS: a GPS IFD pointer, tag 0x8825, in IFD0, or an XMP
+ * exif:GPSLatitude). checked: the bytes are a JPEG, PNG or TIFF, the
+ * formats scanned; any other image may carry anything. Hostile input:
+ * bounded, never reads out of data. */
 typedef struct tlo_custody_exif {
-    bool exif, gps;
+    bool exif, gps, checked;
 } tlo_custody_exif;
 void tlo_custody_exif_scan(const uint8_t *data, size_t len, tlo_custody_exif *out);
 

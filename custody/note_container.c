@@ -1,14 +1,15 @@
 /* A note's container: the plaintext of its one sealed object (kind
  * TLO_KIND_ATTACHMENT), built and parsed in memory only; and the EXIF
  * scanner that says when a photo carries EXIF or a GPS position.
- * docs/notes.md has the same table.
+ * docs/notes.md has the same table, and says which photos are scanned.
  *
  *   offset  size  field
  *        0     8  magic "TLONOTE\x01"
  *        8     1  K: length of the kind (1..32)
  *        9     K  the kind (exam, photo, ...)
  *              2  T: length of the title (0..400), big-endian
- *              T  the title: one line of text (tlo_text_ok), or nothing
+ *              T  the title: one line of text (tlo_text_ok: no invisible or
+ *                 direction-changing character), or nothing
  *              4  X: length of the text (0..1 MiB), big-endian
  *              X  the text: valid UTF-8; line breaks and tabs allowed
  *              2  N: number of files (0..100), big-endian
@@ -86,6 +87,11 @@ static bool type_ok(const uint8_t *s, size_t len)
     return true;
 }
 
+static bool is_tiff(const uint8_t *p, size_t n)
+{
+    return n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4));
+}
+
 const char *tlo_custody_note_media_type(const char *name, const uint8_t *data, size_t len)
 {
     static const struct {
@@ -99,6 +105,8 @@ const char *tlo_custody_note_media_type(const char *name, const uint8_t *data, s
         return "image/png";
     if (len >= 5 && !memcmp(data, "%PDF-", 5))
         return "application/pdf";
+    if (is_tiff(data, len))
+        return "image/tiff";
     size_t nl = name ? strlen(name) : 0;
     for (size_t i = 0; i < sizeof by_ext / sizeof by_ext[0]; i++) {
         size_t el = strlen(by_ext[i].ext);
@@ -319,6 +327,11 @@ int tlo_custody_note_parse(const uint8_t *buf, size_t len, tlo_custody_note_cont
         goto oom;
     memcpy(out->title, at, (size_t)v);
     out->title[v] = '\0';
+    /* the writer's check (tlo_text_ok): no invisible or direction-changing
+     * character either */
+    why = "its title holds an invisible or direction-changing character";
+    if (tlo_text_hidden_char(out->title))
+        goto bad;
     why = "its text is longer than 1 MiB or not UTF-8";
     if (!take_be(&r, 4, &v) || v > TLO_CUSTODY_NOTE_TEXT_MAX || !take(&r, (size_t)v, &at) ||
         !text_ok(at, (size_t)v))
@@ -377,19 +390,22 @@ bad:
 
 /* ---- EXIF ---- */
 
-/* A TIFF structure (the body of an Exif block) at p, n bytes: does IFD0
- * hold a GPS IFD pointer (tag 0x8825)? Bounded: at most 1000 entries. */
-static bool tiff_has_gps(const uint8_t *p, size_t n)
+/* A TIFF structure at p, n bytes (the body of an Exif block, or a TIFF
+ * file): does IFD0 hold a GPS IFD pointer (tag 0x8825, *gps), or any tag
+ * that says which camera, when or where (the Exif IFD pointer 0x8769, Make
+ * 0x010f, Model 0x0110, DateTime 0x0132, or GPS: *meta)? Bounded: at most
+ * 1000 entries. */
+static void tiff_scan(const uint8_t *p, size_t n, bool *meta, bool *gps)
 {
     if (n < 8)
-        return false;
+        return;
     bool le;
     if (p[0] == 'I' && p[1] == 'I' && p[2] == 42 && p[3] == 0)
         le = true;
     else if (p[0] == 'M' && p[1] == 'M' && p[2] == 0 && p[3] == 42)
         le = false;
     else
-        return false;
+        return;
 #define U16(q) (le ? (uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 : (uint32_t)(q)[0] << 8 | (q)[1])
 #define U32(q)                                                                                     \
     (le ? (uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 | (uint32_t)(q)[2] << 16 |                      \
@@ -397,20 +413,39 @@ static bool tiff_has_gps(const uint8_t *p, size_t n)
         : (uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 | (q)[3])
     uint32_t ifd = U32(p + 4);
     if (ifd > n - 2 || ifd < 8)
-        return false;
+        return;
     uint32_t count = U16(p + ifd);
     if (count > 1000)
         count = 1000;
     for (uint32_t i = 0; i < count; i++) {
         size_t e = (size_t)ifd + 2 + 12 * (size_t)i;
         if (e + 12 > n)
-            return false;
-        if (U16(p + e) == 0x8825)
-            return true;
+            return;
+        uint32_t tag = U16(p + e);
+        if (tag == 0x8825)
+            *meta = *gps = true;
+        else if (tag == 0x8769 || tag == 0x010f || tag == 0x0110 || tag == 0x0132)
+            *meta = true;
     }
-    return false;
 #undef U16
 #undef U32
+}
+
+static bool tiff_has_gps(const uint8_t *p, size_t n)
+{
+    bool meta = false, gps = false;
+    tiff_scan(p, n, &meta, &gps);
+    return gps;
+}
+
+/* Does s (n bytes) hold w? Bounded by n. */
+static bool holds(const uint8_t *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    for (size_t i = 0; n >= wl && i <= n - wl; i++)
+        if (s[i] == (uint8_t)w[0] && !memcmp(s + i, w, wl))
+            return true;
+    return false;
 }
 
 static void scan_jpeg(const uint8_t *p, size_t n, tlo_custody_exif *out)
@@ -441,6 +476,11 @@ static void scan_jpeg(const uint8_t *p, size_t n, tlo_custody_exif *out)
             if (tiff_has_gps(body + 6, blen - 6))
                 out->gps = true;
         }
+        /* XMP: the same data as text; a GPS position as exif:GPSLatitude */
+        static const char xmp[] = "http://ns.adobe.com/xap/1.0/";
+        if (m == 0xe1 && blen >= sizeof xmp && !memcmp(body, xmp, sizeof xmp) &&
+            holds(body, blen, "exif:GPSLatitude"))
+            out->exif = out->gps = true;
         off += 2 + seg;
     }
 }
@@ -467,8 +507,13 @@ static void scan_png(const uint8_t *p, size_t n, tlo_custody_exif *out)
 void tlo_custody_exif_scan(const uint8_t *data, size_t len, tlo_custody_exif *out)
 {
     memset(out, 0, sizeof *out);
+    out->checked = true;
     if (len >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
         scan_jpeg(data, len, out);
     else if (len >= 8 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8))
         scan_png(data, len, out);
+    else if (is_tiff(data, len)) /* a TIFF file is itself an EXIF structure */
+        tiff_scan(data, len, &out->exif, &out->gps);
+    else
+        out->checked = false;
 }

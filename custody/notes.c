@@ -10,13 +10,14 @@
  *      file no entry names, listed by verify, never read;
  *   3. the note entry (kind 50, by the author) ("note-logged"): the file
  *      is logged but still in tmp/, where readers find it, and the next
- *      'note add' moves it;
+ *      'note add' or 'note amend', of any case, moves it;
  *   4. the file moved to objects/OBJ.tlo, the folder fsynced
  *      ("note-published").
  * No plaintext byte reaches a file: the container lives in memory only. */
 #include "internal.h"
 #include "rules.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -326,6 +327,12 @@ const tlo_custody_note_info *tlo_custody_note_find(const tlo_custody_notes *n, c
     /* A number names a note when there is one; else 4 or more digits are
      * a prefix of an id ("1234" is note 1234 of a large case, or an id). */
     bool is_num = ref && len <= 6 && tlo_parse_u64(ref, &num) == 0;
+    if (ref && !n->n) {
+        tlo_fail(err, TLO_ENOTFOUND,
+                 "case %s has no notes yet: there is no note %s ('tellonce note add' adds one)",
+                 n->cs.number, ref);
+        return NULL;
+    }
     if (is_num && num >= 1 && num <= n->n)
         return &n->note[num - 1];
     if (is_num && len < 4) {
@@ -360,23 +367,76 @@ const tlo_custody_note_info *tlo_custody_note_find(const tlo_custody_notes *n, c
 
 /* ---- adding ---- */
 
-/* Moves each logged note object still in tmp/ (a 'note add' killed after
- * its entry) into objects/. Best effort: a reader finds it in either. */
-static void settle(tlo_custody *v, const tlo_custody_notes *n)
+/* The logged note objects still in tmp/ (a 'note add' or 'note amend'
+ * killed after its entry), of any case: their names, then a walk of the
+ * note entries (kind 50) only when there is one. */
+typedef struct settling {
+    char (*ids)[33];
+    size_t n;
+    tlo_custody *v;
+    const char *tmp, *objects;
+} settling;
+
+static int settle_one(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    settling *s = ctx;
+    char obj[40], sha[70], hex[65], name[64];
+    uint64_t bytes, size;
+    uint8_t h[32];
+    (void)leaf;
+    (void)err;
+    if (tlo_entry_str(e, "object", obj, sizeof obj) != 0 ||
+        tlo_entry_str(e, "ciphertext_sha256", sha, sizeof sha) != 0 ||
+        tlo_entry_u64(e, "bytes", &bytes) != 0)
+        return 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->ids[i], obj))
+            continue;
+        snprintf(name, sizeof name, "note-%s.tlo", obj);
+        char *from = tlo_path_join(s->tmp, name), *to = tlo_custody_object_path(s->v, obj);
+        int fd = from ? open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        struct stat st;
+        /* only the file its entry logged, never over one in objects/ */
+        bool same = fd >= 0 && custody_hash_fd(fd, h, &size) == 0 && size == bytes;
+        if (fd >= 0)
+            close(fd);
+        if (same)
+            tlo_hex(hex, h, 32);
+        if (same && !strcmp(hex, sha) && to && stat(to, &st) != 0 && errno == ENOENT)
+            custody_publish(from, to, s->objects, NULL);
+        free(from);
+        free(to);
+        s->ids[i][0] = '\0';
+    }
+    return 0;
+}
+
+/* Moves each logged note object still in tmp/, of every case, into
+ * objects/. Best effort: a reader finds it in either. */
+static void settle(tlo_custody *v)
 {
     char *tmp = tlo_custody_path(v, "tmp"), *objects = tlo_custody_path(v, "objects");
-    for (size_t i = 0; tmp && objects && i < n->n; i++)
-        for (size_t k = 0; k < n->note[i].nv; k++) {
-            char name[64];
-            snprintf(name, sizeof name, "note-%s.tlo", n->note[i].v[k].object);
-            char *from = tlo_path_join(tmp, name);
-            char *to = tlo_custody_object_path(v, n->note[i].v[k].object);
-            struct stat st;
-            if (from && to && stat(from, &st) == 0 && stat(to, &st) != 0 && errno == ENOENT)
-                custody_publish(from, to, objects, NULL);
-            free(from);
-            free(to);
-        }
+    DIR *d = tmp ? opendir(tmp) : NULL;
+    settling s = {.v = v, .tmp = tmp, .objects = objects};
+    struct dirent *de;
+    while (d && objects && (de = readdir(d))) {
+        const char *f = de->d_name;
+        size_t fl = strlen(f);
+        if (fl != 5 + 32 + 4 || strncmp(f, "note-", 5) || strcmp(f + 37, ".tlo") ||
+            strspn(f + 5, "0123456789abcdef") != 32)
+            continue;
+        char(*p)[33] = realloc(s.ids, (s.n + 1) * sizeof *s.ids);
+        if (!p)
+            break;
+        s.ids = p;
+        memcpy(s.ids[s.n], f + 5, 32);
+        s.ids[s.n++][32] = '\0';
+    }
+    if (d)
+        closedir(d);
+    if (s.n)
+        tlo_chain_walk_kind(v->ch, TLO_ENTRY_NOTE, 0, settle_one, &s, NULL);
+    free(s.ids);
     free(tmp);
     free(objects);
 }
@@ -560,7 +620,7 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
     if ((rc = tlo_custody_note_write(kind, p->title, p->text, p->text_len, p->files, p->nfiles,
                                      NULL, NULL, NULL, err)) != 0)
         goto out;
-    settle(v, &n);
+    settle(v);
     if ((rc = custody_private_dir(v, &tmp, err)) != 0 ||
         (rc = mkdir_objects(v, &objects, err)) != 0 ||
         (rc = custody_case_key(v, &cs, cust, &key, err)) != 0)
@@ -587,7 +647,7 @@ int tlo_custody_note_add(tlo_custody *v, const tlo_vault_identity *author,
     linked = false; /* logged: the file stays whatever happens next */
     custody_test_kill("note-logged");
     /* A failure to move it is not the note's: it is logged, readers find it
-     * in tmp/, and the next 'note add' moves it. */
+     * in tmp/, and the next 'note add' or 'note amend' (any case) moves it. */
     tlo_error merr = {0};
     if (custody_publish(tpath, opath, objects, &merr) == 0)
         custody_test_kill("note-published");

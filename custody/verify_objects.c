@@ -16,9 +16,11 @@
  *                    problem by itself (a part it logged but had not moved
  *                    is a missing object, found by the media check); and
  *                    tmp/note-ID.tlo, a sealed note of an interrupted 'note
- *                    add' (custody/notes.c): logged, it is the note's file
- *                    until it is moved (checked as in objects/); not
- *                    logged, ciphertext nobody reads, listed.
+ *                    add' or 'note amend' (custody/notes.c): logged, it is
+ *                    the note's file until the next add or amend, of any
+ *                    case, moves it (checked as in objects/; listed with its
+ *                    case and the command killed); not logged, ciphertext
+ *                    nobody reads, listed.
  * Any other file in cases/ or objects/ is a problem: something put there
  * that no entry accounts for. */
 #include "internal.h"
@@ -46,8 +48,8 @@ typedef struct named {
 } named;
 
 typedef struct vnote {
-    char id[33], sha[70];
-    uint64_t seq, bytes;
+    char id[33], sha[70], case_id[33];
+    uint64_t seq, bytes, version;
 } vnote;
 
 typedef struct walk {
@@ -114,6 +116,9 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
             tlo_entry_str(e, "ciphertext_sha256", nv.sha, sizeof nv.sha) != 0 ||
             tlo_entry_u64(e, "bytes", &nv.bytes) != 0)
             return 0; /* the chain's rules refuse such an entry */
+        if (tlo_entry_u64(e, "version", &nv.version) != 0)
+            nv.version = 1;
+        tlo_hex(nv.case_id, e->case_id, TLO_ID_BYTES);
         vnote *p = realloc(w->nt, (w->nn + 1) * sizeof *p);
         if (!p)
             return TLO_ENOMEM;
@@ -254,15 +259,23 @@ static int check_dir(tlo_custody *v, const walk *w, const char *dir, tlo_custody
         if (!strcmp(f, ".") || !strcmp(f, ".."))
             continue;
         if (!strcmp(dir, "tmp") && !strncmp(f, "note-", 5)) {
-            bool logged = false;
+            const vnote *logged = NULL;
             for (size_t i = 0; hex_name(f + 5, ".tlo", id) && i < w->nn; i++)
-                logged |= !strcmp(w->nt[i].id, id);
-            note(r,
-                 logged ? "tmp/%s: a logged note whose move into objects/ was interrupted; "
-                          "readers find it here, and the next 'tellonce note add' moves it"
-                        : "tmp/%s: a sealed note an interrupted 'tellonce note add' never "
-                          "logged: ciphertext nobody reads; it may be removed",
-                 f);
+                if (!strcmp(w->nt[i].id, id))
+                    logged = &w->nt[i];
+            if (logged)
+                note(r,
+                     "tmp/%s: a logged note whose move into objects/ was interrupted "
+                     "('tellonce note %s' was killed after its entry %llu: version %llu of a "
+                     "note of the case with internal id %s); readers find it here, and the "
+                     "next 'tellonce note add' or 'tellonce note amend', of any case, moves it",
+                     f, logged->version > 1 ? "amend" : "add", (unsigned long long)logged->seq,
+                     (unsigned long long)logged->version, logged->case_id);
+            else
+                note(r,
+                     "tmp/%s: a sealed note an interrupted 'tellonce note add' or 'note amend' "
+                     "never logged: ciphertext nobody reads; it may be removed",
+                     f);
             continue;
         }
         if (!strcmp(dir, "tmp")) {

@@ -341,6 +341,100 @@ done
     case_id = (SELECT case_id FROM entries WHERE seq = (SELECT max(seq) FROM entries WHERE kind = 10))")" = 9 ] &&
     ok || bad "note_kind_table: not 9 notes in C-8"
 
+# --- finding 7, note_show_case_without_notes: says so, not "1 to 0"
+printf '\n\n' | "$tlo" case open C-9 --as "Ivan Interviewer" --passphrase-file interviewer.pass \
+    >/dev/null || bad "case open C-9"
+expect 2 "note_show_case_without_notes" -- "$tlo" note show C-9 1 "${mia[@]}"
+contains "$err" "case C-9 has no notes yet" "note_show_case_without_notes"
+lacks "$err" "1 to 0" "note_show_case_without_notes: no empty range"
+
+# --- finding 4 and 7, note_o_only_for_get: add, amend, show and list refuse
+# -o before anything is done (no entry, no file in tmp/)
+n50=$(count_kind 50) n44=$(q "SELECT count(*) FROM entries")
+mkdir -p od
+expect 2 "note_o_only_for_get: add" -- "$tlo" note add C-9 --kind exam --text "with -o" -o od "${mia[@]}"
+contains "$err" "-o is for 'note get'" "note_o_only_for_get: add"
+expect 2 "note_o_only_for_get: add --output" -- "$tlo" note add C-9 --kind exam --text "with -o" \
+    --output od "${mia[@]}"
+contains "$err" "-o is for 'note get'" "note_o_only_for_get: add --output"
+expect 2 "note_o_only_for_get: amend" -- "$tlo" note amend C-7 1 --text "with -o" -o od "${mia[@]}"
+contains "$err" "-o is for 'note get'" "note_o_only_for_get: amend"
+expect 2 "note_o_only_for_get: show" -- "$tlo" note show C-7 1 -o od "${mia[@]}"
+contains "$err" "-o is for 'note get'" "note_o_only_for_get: show"
+expect 2 "note_o_only_for_get: list" -- "$tlo" note list C-7 -o od
+contains "$err" "-o is for 'note get'" "note_o_only_for_get: list"
+[ "$(count_kind 50)" = "$n50" ] && [ "$(q "SELECT count(*) FROM entries")" = "$n44" ] && ok ||
+    bad "note_o_only_for_get: an entry was written"
+[ -z "$(ls -A od)" ] && ok || bad "note_o_only_for_get: wrote $(ls od)"
+
+# --- finding 2, exif_tiff_heic_xmp: a TIFF file's own IFD0 is scanned (GPS),
+# a JPEG's XMP GPS position is found, an image format not scanned (HEIC) is
+# named as such
+python3 - <<'PYEOF' || bad "exif_tiff_heic_xmp: files"
+import struct
+def ifd(le, tags):
+    e = "<" if le else ">"
+    out = (b"II*\x00" if le else b"MM\x00*") + struct.pack(e + "I", 8) + struct.pack(e + "H", len(tags))
+    for t in tags:
+        out += struct.pack(e + "HHII", t, 4, 1, 0)
+    return out + struct.pack(e + "I", 0)
+open("scene.tif", "wb").write(ifd(True, [0x0100, 0x8825]))
+open("scene-be.tiff", "wb").write(ifd(False, [0x0100, 0x010F]))
+open("scan.tif", "wb").write(ifd(True, [0x0100, 0x0101]))
+open("scene.heic", "wb").write(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+xmp = (b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta><rdf:Description "
+       b"exif:GPSLatitude=\"59,20.5N\" exif:GPSLongitude=\"18,4.1E\"/></x:xmpmeta>")
+jpg = b"\xff\xd8\xff\xe1" + struct.pack(">H", len(xmp) + 2) + xmp + b"\xff\xda\x00\x02\xff\xd9"
+open("xmp.jpg", "wb").write(jpg)
+PYEOF
+expect 0 "exif_tiff_heic_xmp: add" -- "$tlo" note add C-9 --kind photo --file scene.tif \
+    --file scene-be.tiff --file scan.tif --file scene.heic --file xmp.jpg "${mia[@]}"
+expect 0 "exif_tiff_heic_xmp: show" -- "$tlo" note show C-9 1 "${mia[@]}"
+contains "$out" "scene.tif (image/tiff, 38 bytes): carries EXIF data with a GPS position" \
+    "exif_tiff_gps_warned_by_show"
+contains "$out" "scene-be.tiff (image/tiff, 38 bytes): carries EXIF data (camera" \
+    "exif_tiff_big_endian_camera_warned"
+lacks "$out" "scan.tif (image/tiff, 38 bytes): " "exif_tiff_without_metadata_not_warned"
+contains "$out" "scene.heic (image/heic, 88 bytes): this format is not checked for EXIF/GPS data: assume it may carry the place it was taken" \
+    "exif_heic_named_unchecked_by_show"
+contains "$out" "xmp.jpg (image/jpeg," "exif_xmp: type"
+contains "$(grep xmp.jpg <<<"$out")" "carries EXIF data with a GPS position" "exif_xmp_gps_warned"
+mkdir gotx
+expect 0 "exif_tiff_heic_xmp: get" -- "$tlo" note get C-9 1 -o gotx "${mia[@]}"
+contains "$out" "warning: scene.tif carries EXIF data with a GPS position" "exif_tiff_gps_warned_by_get"
+contains "$out" "warning: scene.heic: this format is not checked for EXIF/GPS data" \
+    "exif_heic_named_unchecked_by_get"
+cmp -s scene.tif gotx/scene.tif && ok || bad "exif_tiff_heic_xmp: the TIFF's bytes are kept"
+
+# --- finding 6, note_settle_any_case: a logged note left in tmp/ by a kill is
+# moved by the next 'note add' of any case; verify names the command killed
+ls vault/tmp | grep '^note-' | sort >tmp-before.txt # an unlogged one of note_kill stays
+TELLONCE_TEST_KILL_AT=note-logged "$tlo" note amend C-7 1 --text "amend killed" "${mia[@]}" \
+    >/dev/null 2>&1
+[ $? -eq 137 ] && ok || bad "note_settle_any_case: amend not killed"
+"$tlo" verify >v.txt 2>&1 && ok || bad "note_settle_any_case: verify: $(cat v.txt)"
+contains "$(cat v.txt)" "('tellonce note amend' was killed after its entry" "note_verify_names_amend"
+lacks "$(cat v.txt)" "the next 'tellonce note add' moves it" "note_verify_names_amend: not add only"
+[ "$(ls vault/tmp | grep '^note-' | sort | comm -13 tmp-before.txt - | wc -l)" = 1 ] && ok ||
+    bad "note_settle_any_case: not 1 more in tmp/: $(ls vault/tmp)"
+expect 0 "note_settle_any_case: add on C-9" -- "$tlo" note add C-9 --kind exam --text "other case" \
+    "${mia[@]}"
+[ "$(ls vault/tmp | grep '^note-' | sort)" = "$(cat tmp-before.txt)" ] && ok ||
+    bad "note_settle_any_case: the amend's note is still in tmp/: $(ls vault/tmp)"
+TELLONCE_TEST_KILL_AT=note-logged "$tlo" note add C-7 --kind exam --text "add killed" "${mia[@]}" \
+    >/dev/null 2>&1
+[ $? -eq 137 ] && ok || bad "note_settle_any_case: add not killed"
+"$tlo" verify >v.txt 2>&1 && ok || bad "note_settle_any_case: verify: $(cat v.txt)"
+contains "$(cat v.txt)" "('tellonce note add' was killed after its entry" "note_verify_names_add"
+expect 0 "note_settle_any_case: add on C-8" -- "$tlo" note add C-8 --kind exam --text "other case" \
+    "${mia[@]}"
+[ "$(ls vault/tmp | grep '^note-' | sort)" = "$(cat tmp-before.txt)" ] && ok ||
+    bad "note_settle_any_case: still in tmp/: $(ls vault/tmp)"
+verify_ok "note_settle_any_case: after"
+lacks "$(cat v.txt)" "a logged note whose move" "note_settle_any_case: verify lists none"
+expect 0 "note_settle_any_case: readable" -- "$tlo" note show C-7 1 "${mia[@]}"
+contains "$out" "amend killed" "note_settle_any_case: the amended text"
+
 # --- note_tamper: one changed byte of a note object fails verify and note get
 obj=$(q "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 50 ORDER BY seq LIMIT 1 OFFSET 1" |
     sed -n 's/^object=//p')

@@ -1,7 +1,8 @@
 /* Fuzz harness: the EXIF scanner (custody/note_container.c,
  * tlo_custody_exif_scan), which reads photos as the author gave them:
  * hostile input. It must never read out of its buffer, loop without end
- * or say GPS without EXIF. The input is the photo (a JPEG or PNG). */
+ * or say GPS without EXIF. The input is the photo (a JPEG, PNG or TIFF
+ * file, or any other: HEIC is not scanned). */
 #include "custody.h"
 
 #include <stdlib.h>
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     tlo_custody_exif x;
     tlo_custody_exif_scan(copy, size, &x);
-    if (x.gps && !x.exif)
+    if ((x.gps && !x.exif) || (x.exif && !x.checked))
         abort();
     free(copy);
     return 0;
@@ -42,7 +43,13 @@ int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ct
                                   14,   'e', 'X', 'I', 'f',  'I',  'I',  42,   0, 8, 0,
                                   0,    0,   1,   0,   0x25, 0x88, 0,    0,    0, 0, 0,
                                   0,    0,   'I', 'E', 'N',  'D',  0,    0,    0, 0};
+    /* a TIFF file (little-endian), IFD0: ImageWidth and a GPS pointer */
+    static const uint8_t tiff[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0,    0,    1, 4,
+                                   0,   1,   0,  0, 0, 0, 0, 0, 0, 0x25, 0x88, 4, 0,
+                                   1,   0,   0,  0, 0, 0, 0, 0, 0, 0,    0,    0};
     int rc = emit(ctx, jpeg_gps, sizeof jpeg_gps);
+    if (rc == 0)
+        rc = emit(ctx, tiff, sizeof tiff);
     if (rc == 0)
         rc = emit(ctx, jpeg_be, sizeof jpeg_be);
     if (rc == 0)

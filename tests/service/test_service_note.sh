@@ -70,11 +70,28 @@ cmp -s files/report.pdf out/report.pdf && ok || bad "service_note_get: the PDF d
 [ "$(stat -c %U out/photo.jpg)" = "$medic" ] && ok ||
     bad "service_note_get: out/photo.jpg belongs to $(stat -c %U out/photo.jpg)"
 contains "$(cat get.txt)" "photo.jpg carries EXIF data with a GPS position" "service_note_get: EXIF warned"
+# finding 7: the client is told which entry logged the access
+contains "$(cat get.txt)" "logged in entry $(svc_ledger "SELECT max(seq) FROM entries WHERE kind = 52")." \
+    "service_note_get_says_its_entry"
 contains "$(newest 52)" "action=get" "service_note_get: logged"
 contains "$(newest 52)" "client_uid=$(id -u "$medic")" "service_note_get: logged with the OS user"
 as medic sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "$SVC_SOCKET" \
     note show 2026-N-3 1 "${M[@]}" >show.txt 2>&1 && ok || bad "service_note_show: $(cat show.txt)"
 contains "$(cat show.txt)" "TEXT-MARKER-9" "service_note_show: the text"
+
+# --- finding 4, service_note_add_o_refused: -o is for 'note get'; an add with
+# it is refused before anything is logged (no note added, then "no note")
+n50=$(count_kind 50) nall=$(svc_ledger "SELECT count(*) FROM entries")
+as medic sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "$SVC_SOCKET" \
+    note add 2026-N-3 --kind exam --text "with -o" -o out "${M[@]}" >ao.txt 2>&1
+[ $? -eq 2 ] && ok || bad "service_note_add_o_refused: exit not 2: $(cat ao.txt)"
+contains "$(cat ao.txt)" "-o is for 'note get'" "service_note_add_o_refused: says why"
+[ "$(count_kind 50)" = "$n50" ] && [ "$(svc_ledger "SELECT count(*) FROM entries")" = "$nall" ] &&
+    ok || bad "service_note_add_o_refused: logged something"
+as medic sh -c 'cd "$1" && shift && exec "$@"' _ "$SVC_DIR" "$SVC_BIN" --socket "$SVC_SOCKET" \
+    note show 2026-N-3 1 -o out "${M[@]}" >so.txt 2>&1
+[ $? -eq 2 ] && ok || bad "service_note_show_o_refused: exit not 2: $(cat so.txt)"
+contains "$(cat so.txt)" "-o is for 'note get'" "service_note_show_o_refused: says why"
 
 # --- service_note_get_refused: a prosecutor without a grant, logged, nothing written
 n52=$(count_kind 52)
