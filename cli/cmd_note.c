@@ -263,6 +263,32 @@ enum {
 };
 
 /* Options of every note subcommand into a; 0, -1 after --help, or an exit code. */
+/* --text, --text-file, --file, --file-name (optarg): 0 or an exit code. */
+static int content_option(int c, note_args *a)
+{
+    switch (c) {
+    case O_TEXT:
+        return (!strcmp(optarg, "-") ? add_text_file(a, "-")
+                                     : add_text(a, (const uint8_t *)optarg, strlen(optarg)))
+                   ? EXIT_USAGE
+                   : 0;
+    case O_TEXT_FILE:
+        return add_text_file(a, optarg) ? EXIT_USAGE : 0;
+    case O_FILE:
+        return add_file(a, optarg) ? EXIT_USAGE : 0;
+    default: /* O_FILE_NAME, from the service's client: the name of the --file before */
+        if (!a->nparts || !tlo_service_in_child()) {
+            cli_error("--file-name is for the custodian service's client");
+            return EXIT_USAGE;
+        }
+        free(a->names[a->nparts - 1]);
+        if (!(a->names[a->nparts - 1] = strdup(optarg)))
+            return EXIT_SYSTEM;
+        a->parts[a->nparts - 1].name = a->names[a->nparts - 1];
+        return 0;
+    }
+}
+
 static int note_options(int argc, char **argv, const char *sub, note_args *a)
 {
     static const struct option opts[] = {{"as", required_argument, NULL, O_AS},
@@ -298,28 +324,14 @@ static int note_options(int argc, char **argv, const char *sub, note_args *a)
             a->kind = optarg;
             break;
         case O_TEXT:
-            if (!strcmp(optarg, "-") ? add_text_file(a, "-")
-                                     : add_text(a, (const uint8_t *)optarg, strlen(optarg)))
-                return EXIT_USAGE;
-            break;
         case O_TEXT_FILE:
-            if (add_text_file(a, optarg))
-                return EXIT_USAGE;
-            break;
         case O_FILE:
-            if (add_file(a, optarg))
-                return EXIT_USAGE;
+        case O_FILE_NAME: {
+            int crc = content_option(c, a);
+            if (crc)
+                return crc;
             break;
-        case O_FILE_NAME: /* the client of the service: the name of the --file before */
-            if (!a->nparts || !tlo_service_in_child()) {
-                cli_error("--file-name is for the custodian service's client");
-                return EXIT_USAGE;
-            }
-            free(a->names[a->nparts - 1]);
-            if (!(a->names[a->nparts - 1] = strdup(optarg)))
-                return EXIT_SYSTEM;
-            a->parts[a->nparts - 1].name = a->names[a->nparts - 1];
-            break;
+        }
         case O_TITLE:
             a->title = optarg;
             break;

@@ -161,6 +161,36 @@ static size_t chart_rows(const tlo_custody_report_session *s, int *rows)
     return n;
 }
 
+/* The axis: a tick every whole step (1 s, 2 s, 5 s, ... 1 h) so that at
+ * most 8 are labelled, above the rows; the end is marked unlabelled. */
+static void axis(FILE *f, uint64_t length_ms)
+{
+    static const uint64_t steps[] = {1000,   2000,   5000,   10000,  15000,   30000,  60000,
+                                     120000, 300000, 600000, 900000, 1800000, 3600000};
+    uint64_t step = steps[sizeof steps / sizeof steps[0] - 1];
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+        if (length_ms / steps[k] <= 8) {
+            step = steps[k];
+            break;
+        }
+    for (uint64_t ms = 0;; ms += step) {
+        bool end = ms >= length_ms;
+        if (end)
+            ms = length_ms;
+        unsigned x = px(ms, length_ms);
+        fprintf(f, "<line x1=\"%u\" y1=\"%d\" x2=\"%u\" y2=\"%d\" stroke=\"#888\"/>", x,
+                TLO_REPORT_CHART_TOP - 8, x, TLO_REPORT_CHART_TOP - 2);
+        if (!end && (length_ms - ms) * TLO_REPORT_CHART_AXIS >= 40 * length_ms) {
+            fprintf(f, "<text x=\"%u\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\" fill=\"#333\">",
+                    x, TLO_REPORT_CHART_TOP - 12, ms == 0 ? "start" : "middle");
+            clock_(f, ms);
+            fputs("</text>\n", f);
+        }
+        if (end)
+            break;
+    }
+}
+
 static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
     /* One row per person, however many: a chart that stopped at some count
@@ -182,32 +212,7 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
         "data-session=\"%u\" data-length-ms=\"%" PRIu64 "\" data-label-px=\"%d\" "
         "data-axis-px=\"%d\" role=\"img\" aria-label=\"who viewed which part of session %u\">\n",
         W, H, W, H, s->no, s->length_ms, TLO_REPORT_CHART_LABEL, TLO_REPORT_CHART_AXIS, s->no);
-    /* The axis: a tick every whole step (1 s, 2 s, 5 s, ... 1 h) so that at
-     * most 8 are labelled, above the rows; the end is marked unlabelled. */
-    static const uint64_t steps[] = {1000,   2000,   5000,   10000,  15000,   30000,  60000,
-                                     120000, 300000, 600000, 900000, 1800000, 3600000};
-    uint64_t step = steps[sizeof steps / sizeof steps[0] - 1];
-    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
-        if (s->length_ms / steps[k] <= 8) {
-            step = steps[k];
-            break;
-        }
-    for (uint64_t ms = 0;; ms += step) {
-        bool end = ms >= s->length_ms;
-        if (end)
-            ms = s->length_ms;
-        unsigned x = px(ms, s->length_ms);
-        fprintf(f, "<line x1=\"%u\" y1=\"%d\" x2=\"%u\" y2=\"%d\" stroke=\"#888\"/>", x,
-                TLO_REPORT_CHART_TOP - 8, x, TLO_REPORT_CHART_TOP - 2);
-        if (!end && (s->length_ms - ms) * TLO_REPORT_CHART_AXIS >= 40 * s->length_ms) {
-            fprintf(f, "<text x=\"%u\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\" fill=\"#333\">",
-                    x, TLO_REPORT_CHART_TOP - 12, ms == 0 ? "start" : "middle");
-            clock_(f, ms);
-            fputs("</text>\n", f);
-        }
-        if (end)
-            break;
-    }
+    axis(f, s->length_ms);
     if (!n)
         fprintf(f,
                 "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#555\">nobody viewed or "
