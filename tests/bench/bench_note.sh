@@ -29,7 +29,7 @@ for i in $(seq "$reps"); do
         --file scan.bin --as Doctor --passphrase-file a.pass >/dev/null
     rm -rf "out$i" && mkdir "out$i"
     /usr/bin/time -f '%e %M' -o get.$i "$tlo" note get BENCH-N "$i" -o "out$i" --as Doctor \
-        --passphrase-file a.pass >/dev/null
+        --passphrase-file a.pass >/dev/null 2>>bench.err
     cmp -s scan.bin "out$i/scan.bin" || { echo "note $i did not round-trip" >&2; exit 1; }
     rm -rf "out$i"
 done
