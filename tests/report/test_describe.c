@@ -34,7 +34,8 @@ static uint64_t seq;
  * lines in key order, as a canonical body is). */
 static tlo_entry entry(uint16_t kind, int signer, const uint8_t *cs, const char *body)
 {
-    tlo_entry e = {.seq = ++seq, .time_ms = 1764600000000ULL + seq, .kind = kind};
+    seq++;
+    tlo_entry e = {.seq = seq, .time_ms = 1764600000000ULL + seq, .kind = kind};
     const char *why = "";
     if (cs) {
         e.has_case = true;
