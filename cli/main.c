@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -51,12 +52,14 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce [--version] [--help] [--socket PATH] COMMAND [ARGS...]\n"
-               "\n"
-               "tellonce records a forensic interview once, seals it as it is recorded, and keeps\n"
-               "a custody log of everything that happens to it.\n"
-               "\n"
-               "commands:\n");
+    fprintf(
+        f,
+        "usage: tellonce [-V|--version] [--help] [--socket PATH | --vault DIR] COMMAND [ARGS...]\n"
+        "\n"
+        "tellonce records a forensic interview once, seals it as it is recorded, and keeps\n"
+        "a custody log of everything that happens to it.\n"
+        "\n"
+        "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
@@ -156,9 +159,35 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
         printf("tellonce %s\n", TLO_VERSION);
         return EXIT_OK;
+    }
+    /* --vault DIR before the command is the command's --vault DIR: moved
+     * behind the command's name, where every command reads it */
+    static char **moved; /* lives as long as the process: argv points into it */
+    if ((!strcmp(argv[1], "--vault") && argc >= 3) || !strncmp(argv[1], "--vault=", 8)) {
+        int take = argv[1][7] == '=' ? 1 : 2;
+        if (argc <= take || !strcmp(argv[1], "--vault=")) {
+            cli_error("--vault takes the vault's folder, then a command: tellonce --vault DIR "
+                      "COMMAND ...");
+            return EXIT_USAGE;
+        }
+        moved = calloc((size_t)argc + 1, sizeof *moved);
+        if (!moved)
+            return EXIT_SYSTEM;
+        int n = 0;
+        moved[n++] = argv[0];
+        moved[n++] = argv[take + 1];
+        for (int i = 1; i <= take; i++)
+            moved[n++] = argv[i];
+        for (int i = take + 2; i < argc; i++)
+            moved[n++] = argv[i];
+        argv = moved;
+    } else if (!strcmp(argv[1], "--vault")) {
+        cli_error("--vault takes the vault's folder, then a command: tellonce --vault DIR "
+                  "COMMAND ...");
+        return EXIT_USAGE;
     }
     /* the one option before the command: where the service is */
     const char *socket_path = NULL;

@@ -38,6 +38,16 @@ head -c 32 /dev/urandom > other.key
 expect 0 "--help" -- "$tlo" --help
 contains "$(cat out.txt)" "object" "--help lists commands"
 expect 0 "--version" -- "$tlo" --version
+v=$(cat out.txt)
+expect 0 "-V" -- "$tlo" -V
+[ "$(cat out.txt)" = "$v" ] && ok || bad "-V prints what --version does"
+expect 0 "version" -- "$tlo" version
+[ "$(cat out.txt)" = "$v" ] && ok || bad "'tellonce version' prints what --version does"
+# --vault DIR before the command is the command's own --vault
+expect 2 "--vault DIR before the command" -- "$tlo" --vault "$work/no-vault" log
+contains "$err" "$work/no-vault is not a tellonce vault" "--vault DIR log reads that folder"
+expect 2 "--vault without a folder" -- "$tlo" --vault
+contains "$err" "--vault takes the vault's folder" "--vault alone says what it takes"
 expect 2 "no command" -- "$tlo"
 expect 2 "unknown command" -- "$tlo" frobnicate
 contains "$err" "not a tellonce command" "unknown command message"
