@@ -30,6 +30,9 @@
 /* the longest frame a client sends while its command runs (typed input,
  * a window size): more and it is dropped */
 #define CLIENT_FRAME_MAX 65536
+/* What a monitor frame leaves free in a client's send buffer for the
+ * output that must reach it (status lines, messages, the end). */
+#define PREVIEW_RESERVE (256u << 10)
 
 static struct {
     bool in_child;
@@ -453,8 +456,20 @@ void tlo_service_preview(const uint8_t *jpeg, size_t len)
 {
     if (!g.in_child || len > TLO_SVC_FRAME_MAX)
         return;
+    /* A monitor frame is skipped for a client whose buffer has no room for
+     * it and the output that must still reach it: a slow or suspended
+     * desktop misses pictures, never the session's output or its end. */
     pthread_mutex_lock(&g.out_lock);
-    broadcast(TLO_SVC_PREVIEW, jpeg, len);
+    for (size_t i = 0; i < g.nclients;) {
+        if (!tlo_svc_has_room(g.clients[i], len, PREVIEW_RESERVE)) {
+            i++;
+            continue;
+        }
+        if (tlo_svc_send_nowait(g.clients[i], TLO_SVC_PREVIEW, jpeg, len) != 0)
+            drop_client(i);
+        else
+            i++;
+    }
     pthread_mutex_unlock(&g.out_lock);
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,6 +91,19 @@ int tlo_svc_send_nowait(int sock, char type, const void *data, size_t len)
     if (w >= 0)
         errno = EAGAIN; /* part of the frame went: the stream is cut */
     return -1;
+}
+
+bool tlo_svc_has_room(int sock, size_t len, size_t reserve)
+{
+    int queued = 0, cap = 0;
+    socklen_t cl = sizeof cap;
+    if (ioctl(sock, SIOCOUTQ, &queued) != 0 ||
+        getsockopt(sock, SOL_SOCKET, SO_SNDBUF, &cap, &cl) != 0 || queued < 0 || cap <= 0)
+        return false;
+    /* what the kernel charges for a frame is more than its bytes (buffer
+     * overhead): count it twice */
+    size_t need = 2 * (len + 5) + reserve;
+    return (size_t)queued < (size_t)cap && need <= (size_t)cap - (size_t)queued;
 }
 
 static int read_full(int sock, uint8_t *p, size_t n)

@@ -57,6 +57,11 @@ int tlo_svc_send(int sock, char type, const void *data, size_t len, const int *f
  * drop the connection. For a live recording, which never waits for a slow
  * client. */
 int tlo_svc_send_nowait(int sock, char type, const void *data, size_t len);
+/* True if a frame of len bytes fits into sock's send buffer now with
+ * reserve bytes to spare (what is queued, SIOCOUTQ, against SO_SNDBUF), so
+ * a tlo_svc_send_nowait of it cannot be cut short. For what may be skipped
+ * (a monitor frame), never for what must arrive. */
+bool tlo_svc_has_room(int sock, size_t len, size_t reserve);
 /* Receives one frame. 1: got it; 0: the peer closed cleanly before a frame;
  * -1: errno (EPROTO for a frame that breaks the format, EMSGSIZE for one too
  * long, EBADMSG for more fds than allowed). f is zeroed first. */

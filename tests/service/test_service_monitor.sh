@@ -43,7 +43,7 @@ wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
 display=":$(cat display.txt)"
 setpriv --reuid="$(svc_user ivan)" --regid="$(id -g "$(svc_user ivan)")" --init-groups \
     --reset-env -- env "${SVC_SAN[@]}" DISPLAY="$display" "$SVC_BIN" --socket "$SVC_SOCKET" record MON-1 --as Ivan \
-    --passphrase-file ivan.pass --duration 12 --monitor </dev/null >mon.out 2>mon.err &
+    --passphrase-file ivan.pass --duration 60 --monitor </dev/null >mon.out 2>mon.err &
 pid=$!
 # Screenshots until the window shows both cameras: camera 1's colour bars on
 # the left, camera 2's black with its white clock on the right.
@@ -84,7 +84,38 @@ while True:
         sys.exit(1)
     time.sleep(0.25)
 PY
-wait "$pid" && ok || bad "record --monitor through the service: $(cat mon.err)"
+# A client that stops reading (a busy or suspended desktop) is not cut off:
+# the service skips monitor frames that would not fit, and the client gets
+# the rest of the session's output and its end. Stopped until its socket's
+# receive queue is full (over 1 MiB, and 3 s without growth; at most
+# 60 s), then continued.
+kill -STOP "$pid" 2>/dev/null
+queued() { ss -xpn 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { if ($3 + 0 > m) m = $3 + 0 } END { print m + 0 }'; }
+stall_end=$((SECONDS + 60)) last=-1 still=0
+while [ "$SECONDS" -lt "$stall_end" ]; do
+    q=$(queued)
+    if [ "$q" -le "$last" ]; then still=$((still + 1)); else still=0; fi
+    last=$q
+    [ "$q" -ge 1048576 ] && [ "$still" -ge 15 ] && break # full: 3 s without growth
+    sleep 0.2
+done
+echo "monitor: the stopped client had $(queued) bytes waiting"
+kill -CONT "$pid" 2>/dev/null
+# The recording ends at its --duration; the client must end with it (a
+# generous bound: on a hang, say where each process is).
+if wait_for 240 "the monitor's recording client to end" '! kill -0 "$pid" 2>/dev/null'; then
+    wait "$pid" && ok || bad "record --monitor through the service: $(cat mon.err)"
+else
+    echo "--- the client's stderr:" >&2; cat mon.err >&2
+    echo "--- the service's log:" >&2; tail -40 "$SVC_DIR/service.log" >&2
+    if command -v gdb >/dev/null; then
+        for p in "$pid" $(pgrep -u "$SVC_SERVICE" -f "$SVC_BIN"); do
+            echo "--- stacks of $p: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
+            timeout 60 gdb -p "$p" -batch -ex 'thread apply all bt 12' 2>/dev/null | grep '^#\|^Thread' >&2
+        done
+    fi
+    kill -9 "$pid" 2>/dev/null
+fi
 kill "$xvfb" 2>/dev/null
 # the service wrote no picture anywhere: the only new files are the vault's
 find "$SVC_DIR" /tmp -xdev -newer "$SVC_VAULT/ledger.db" -type f 2>/dev/null | sort >after.txt
