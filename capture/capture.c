@@ -47,6 +47,10 @@ struct tlo_capture {
     uint64_t wall0_ms;    /* UTC ms at 0 on the session clock */
     uint64_t seal_cpu_ns; /* CPU time spent sealing (writer, digests, fsync) */
     gint monitor_failed;  /* atomic: the monitor window failed or was closed */
+    gint samples_in;      /* atomic: muxed buffers the segments' sinks have taken */
+    gint ending;          /* atomic: a camera's stream has ended (the recording's end) */
+    bool stall_at_end;    /* tests only: the reference camera's end never reaches the muxer */
+    bool stalled;         /* the end stalled: the last segment is unfinished */
     bool monitor_reported;
     /* For the status line. */
     uint64_t frames[TLO_HW_MAX_CAMERAS];
@@ -131,6 +135,7 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     GstMapInfo map;
     int rc = 0;
     uint64_t t0 = thread_cpu_ns();
+    g_atomic_int_inc(&s->c->samples_in);
     if (!s->w && !s->done)
         rc = segment_open(s, &err);
     if (rc == 0 && buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
@@ -341,6 +346,8 @@ static GstPadProbeReturn on_camera_buffer(GstPad *pad, GstPadProbeInfo *info, gp
         /* Encoders shift timestamps (x264enc by 1000 hours); the segment
          * maps them back to running time. */
         GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+        if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS)
+            g_atomic_int_set(&c->ending, 1); /* a lost camera goes on with a slate */
         if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
             const GstSegment *seg;
             gst_event_parse_segment(ev, &seg);
@@ -425,6 +432,17 @@ static int link_track(tlo_capture *c, GstElement *smux, GstElement **el, size_t 
     if (src)
         gst_object_unref(src);
     return rc;
+}
+
+/* Tests only (TELLONCE_TEST_STALL_AT_END): the end of the reference camera's
+ * stream never reaches the segment muxer, as when splitmuxsink stalls at
+ * the end of a recording (seen with GStreamer 1.22.0 under load). */
+static GstPadProbeReturn on_stall_eos(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    (void)data;
+    GstEvent *ev = gst_pad_probe_info_get_event(info);
+    return ev && GST_EVENT_TYPE(ev) == GST_EVENT_EOS ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
 static GstPadProbeReturn on_monitor_data(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -571,6 +589,7 @@ static int build(tlo_capture *c, tlo_error *err)
 {
     const tlo_hw_room *room = &c->cfg.room;
     c->pipeline = gst_pipeline_new("record");
+    c->stall_at_end = getenv("TELLONCE_TEST_STALL_AT_END") != NULL;
     GstElement *smux = make("splitmuxsink", err);
     if (!smux)
         return err->code;
@@ -623,6 +642,13 @@ static int build(tlo_capture *c, tlo_error *err)
         }
         if (link_track(c, smux, el, n, templ, err) != 0)
             return err->code;
+        if (i == 0 && c->stall_at_end) {
+            GstPad *ref = gst_element_get_static_pad(smux, "video");
+            if (ref) {
+                gst_pad_add_probe(ref, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_stall_eos, c, NULL);
+                gst_object_unref(ref);
+            }
+        }
     }
     for (unsigned i = 0; i < room->n_microphones; i++) {
         GstElement *bin = tlo_hw_microphone_bin(room, i, &c->opts, err);
@@ -783,6 +809,10 @@ static int on_source_error(tlo_capture *c, GstElement *bin, const char *what, tl
     return 0;
 }
 
+/* How long the end of a recording may go without a buffer reaching a
+ * segment before it is taken as a stall. */
+#define EOS_STALL_MS 60000
+
 int tlo_capture_run(tlo_capture *c, tlo_error *err)
 {
     GstBus *bus = gst_element_get_bus(c->pipeline);
@@ -807,6 +837,15 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
             gst_object_unref(clock);
         }
     }
+    /* After the end is asked for, the pipeline must keep handing segments
+     * their data until it is done: a muxer that stalls instead (splitmuxsink
+     * of GStreamer 1.22.0 did, once in some ten recordings under load) would
+     * keep the session from ever ending. After this long without a buffer,
+     * the recording ends without its last segment, and says so. */
+    const uint64_t stall_ms = c->stall_at_end ? 3000 : EOS_STALL_MS;
+    uint64_t last_progress_ms = 0;
+    gint last_samples = 0;
+    bool watching = false;
     for (;;) {
         GstMessage *m = gst_bus_timed_pop_filtered(
             bus, 100 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
@@ -814,6 +853,34 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
             /* End cleanly: EOS closes and seals the last segment. */
             gst_element_send_event(c->pipeline, gst_event_new_eos());
             eos_sent = 1;
+        }
+        if (!watching && (eos_sent || g_atomic_int_get(&c->ending))) {
+            watching = true;
+            last_progress_ms = wall_ms();
+            last_samples = g_atomic_int_get(&c->samples_in);
+        }
+        if (!m && watching) {
+            gint now_samples = g_atomic_int_get(&c->samples_in);
+            uint64_t now = wall_ms();
+            if (now_samples != last_samples) {
+                last_samples = now_samples;
+                last_progress_ms = now;
+            } else if (now - last_progress_ms > stall_ms) {
+                g_mutex_lock(&c->lock);
+                uint64_t sealed = c->sealed, media_ms = c->media_ns / 1000000;
+                g_mutex_unlock(&c->lock);
+                uint64_t sec = media_ms / 1000;
+                c->stalled = true;
+                rc = tlo_fail(err, TLO_EIO,
+                              "the recorder did not finish the last segment within %llu s of the "
+                              "end (the segment muxer stalled): the %llu segments before it are "
+                              "sealed and logged, and the last one, from %02llu:%02llu:%02llu on "
+                              "the session clock, is unfinished",
+                              (unsigned long long)(stall_ms / 1000), (unsigned long long)sealed,
+                              (unsigned long long)(sec / 3600), (unsigned long long)(sec / 60 % 60),
+                              (unsigned long long)(sec % 60));
+                break;
+            }
         }
         if (!m)
             continue;
@@ -891,6 +958,11 @@ void tlo_capture_stop(tlo_capture *c)
 uint64_t tlo_capture_media_ns(const tlo_capture *c)
 {
     return c->media_ns;
+}
+
+bool tlo_capture_stalled(const tlo_capture *c)
+{
+    return c->stalled;
 }
 
 uint64_t tlo_capture_segments(const tlo_capture *c)

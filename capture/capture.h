@@ -121,6 +121,10 @@ void tlo_capture_stop(tlo_capture *c);
 uint64_t tlo_capture_media_ns(const tlo_capture *c);
 
 /* Segments sealed so far. */
+/* True once tlo_capture_run gave up on an end that stalled (no buffer reached
+ * a segment for a minute after the end began): the last segment is left
+ * unfinished, for 'tellonce recover' to keep what of it was sealed. */
+bool tlo_capture_stalled(const tlo_capture *c);
 uint64_t tlo_capture_segments(const tlo_capture *c);
 
 /* A consistent snapshot; callable from any thread while recording. */

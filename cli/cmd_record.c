@@ -542,6 +542,13 @@ static int record_finish(term *t, int rc, const char *number, const char *as)
     tlo_custody_record_summary sum;
     tlo_error err = {0};
     int frc = tlo_custody_record_finish(t->rec, rc != EXIT_OK, &sum, &err);
+    if (frc && !sum.end_seq && tlo_custody_record_stalled(t->rec)) {
+        cli_fail(&err);
+        cli_error("run 'tellonce recover --as \"%s\"' now: it closes session %s and keeps "
+                  "what of its last segment was sealed",
+                  as, sum.session);
+        return rc ? rc : EXIT_SYSTEM;
+    }
     if (frc && !sum.end_seq) {
         cli_fail(&err);
         cli_error("the end of session %s could not be logged. Once that is solved (free "

@@ -1022,6 +1022,9 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
 
 /* The session id (32 hex digits), owned by rec. */
 const char *tlo_custody_record_session(const tlo_custody_recording *rec);
+/* True if the recording's end stalled (capture.h tlo_capture_stalled): its
+ * session is left open for 'tellonce recover'. */
+bool tlo_custody_record_stalled(const tlo_custody_recording *rec);
 
 /* Records until the duration, tlo_custody_record_stop, or an error; every
  * segment is logged as it is sealed. An entry the ledger refuses (a write

@@ -519,6 +519,11 @@ const char *tlo_custody_record_session(const tlo_custody_recording *rec)
     return rec->session;
 }
 
+bool tlo_custody_record_stalled(const tlo_custody_recording *rec)
+{
+    return rec->cap && tlo_capture_stalled(rec->cap);
+}
+
 int tlo_custody_record_run(tlo_custody_recording *rec, tlo_error *err)
 {
     if (!rec->cap)
@@ -591,6 +596,14 @@ int tlo_custody_record_finish(tlo_custody_recording *rec, bool failed,
         out->recorded = true;
         out->seal_cpu_ns = st.seal_cpu_ns;
     }
+    /* A recording whose end stalled left its last segment unfinished:
+     * 'tellonce recover' keeps its sealed part, and only an open session is
+     * recovered. */
+    if (rec->cap && tlo_capture_stalled(rec->cap))
+        return tlo_fail(err, TLO_EIO,
+                        "session %s is left open: its last segment is unfinished, and 'tellonce "
+                        "recover' keeps what of it was sealed",
+                        rec->session);
     /* A session-end before every sealed segment is logged would close the
      * session with a gap: leave it open for 'tellonce recover'. */
     if (rec->npending)
