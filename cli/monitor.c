@@ -19,10 +19,16 @@ cli_monitor *cli_monitor_new(void)
     if (!m)
         return NULL;
     gst_init(NULL, NULL);
-    m->pipeline = gst_parse_launch("appsrc name=src is-live=true do-timestamp=true "
-                                   "caps=image/jpeg ! jpegdec ! videoconvert ! "
-                                   "autovideosink sync=false",
-                                   &gerr);
+    /* The sink named for the display there is, never autovideosink: with no
+     * X display it falls back to whatever else it finds (a framebuffer or
+     * KMS sink), which "opens" a window nobody sees, or crashes. */
+    const char *x11 = getenv("DISPLAY"), *sink = x11 && *x11 ? "ximagesink" : "waylandsink";
+    char desc[256];
+    snprintf(desc, sizeof desc,
+             "appsrc name=src is-live=true do-timestamp=true caps=image/jpeg ! jpegdec ! "
+             "videoconvert ! %s sync=false",
+             sink);
+    m->pipeline = gst_parse_launch(desc, &gerr);
     if (!m->pipeline) {
         cli_error("cannot open the monitor window: %s", gerr ? gerr->message : "?");
         g_clear_error(&gerr);
@@ -31,8 +37,18 @@ cli_monitor *cli_monitor_new(void)
     }
     m->src = gst_bin_get_by_name(GST_BIN(m->pipeline), "src");
     if (gst_element_set_state(m->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        cli_error("cannot open the monitor window (is the display there?); the recording goes "
-                  "on");
+        /* say why: the display refused us, no video sink, ... */
+        GstBus *bus = gst_element_get_bus(m->pipeline);
+        GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+        gst_object_unref(bus);
+        if (msg) {
+            gst_message_parse_error(msg, &gerr, NULL);
+            gst_message_unref(msg);
+        }
+        cli_error("cannot open the monitor window (%s); the recording goes on, and the window "
+                  "is tried again in a few seconds",
+                  gerr ? gerr->message : "is the display there?");
+        g_clear_error(&gerr);
         cli_monitor_free(m);
         return NULL;
     }

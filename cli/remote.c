@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The commands the service runs; the others (init, object, devices,
@@ -566,6 +567,16 @@ out:
     return rc;
 }
 
+/* How often the client tries to open the monitor window. */
+#define MONITOR_TRIES 5
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int cli_remote(const char *socket_path, int argc, char **argv)
 {
     client c = {.sock = -1, .back_fd = -1};
@@ -583,6 +594,8 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_monitor *window = NULL;
+    uint64_t window_retry_ms = 0;
+    int window_tries = 0;
     if ((c.sock = connect_service(socket_path)) < 0)
         return EXIT_SYSTEM;
     the_client = &c;
@@ -698,8 +711,19 @@ int cli_remote(const char *socket_path, int argc, char **argv)
             write_all(STDERR_FILENO, f.data, f.len);
             break;
         case TLO_SVC_PREVIEW:
-            if (monitor && !window)
-                monitor = (window = cli_monitor_new()) != NULL;
+            /* A window that would not open (a busy display) is tried again
+             * every few seconds, a few times, before the monitor is given up;
+             * the recording never depends on it. */
+            if (monitor && !window && monotonic_ms() >= window_retry_ms) {
+                window = cli_monitor_new();
+                if (!window && ++window_tries >= MONITOR_TRIES) {
+                    monitor = false;
+                    cli_error("the monitor window could not be opened in %d tries; the "
+                              "recording goes on without it",
+                              MONITOR_TRIES);
+                }
+                window_retry_ms = monotonic_ms() + 3000;
+            }
             cli_monitor_frame(window, f.data, f.len);
             break;
         case TLO_SVC_MODE:

@@ -37,14 +37,20 @@ err=$(env -u DISPLAY -u WAYLAND_DISPLAY "$SVC_BIN" --socket "$SVC_SOCKET" record
 [ $? -eq 2 ] && ok || bad "--monitor without a display was not refused"
 contains "$err" "needs a display" "--monitor without a display says why"
 
-Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp -ac 5>display.txt 2>xvfb.err &
-xvfb=$!
-wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
-display=":$(cat display.txt)"
+# The client starts on a display that is not there yet (a desktop still
+# starting, a display that refused it once): it says so, the recording goes
+# on, and it tries the window again, so it shows once the display is there.
+n=$((500 + RANDOM % 400))
+while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+display=":$n"
 setpriv --reuid="$(svc_user ivan)" --regid="$(id -g "$(svc_user ivan)")" --init-groups \
     --reset-env -- env "${SVC_SAN[@]}" DISPLAY="$display" "$SVC_BIN" --socket "$SVC_SOCKET" record MON-1 --as Ivan \
     --passphrase-file ivan.pass --duration 60 --monitor </dev/null >mon.out 2>mon.err &
 pid=$!
+wait_for 180 "the client to say its window did not open" 'grep -q "cannot open the monitor window" mon.err' "$pid"
+Xvfb "$display" -screen 0 1400x500x24 -nolisten tcp -ac 2>xvfb.err &
+xvfb=$!
+wait_for 120 "Xvfb to take $display" "[ -S /tmp/.X11-unix/X$n ]" "$xvfb"
 # Screenshots until the window shows both cameras: camera 1's colour bars on
 # the left, camera 2's black with its white clock on the right.
 /usr/bin/python3 - "$display" "$pid" <<'PY' && ok || bad "the client's monitor window shows both cameras"
