@@ -40,10 +40,15 @@ total=$((total - 1)) # the header
 # 3. Each msgid translated, not fuzzy, in po/zh_CN.po.
 msgmerge -q --no-fuzzy-matching --no-wrap -o "$work/merged.po" po/zh_CN.po "$work/tellonce.pot" ||
     bad "msgmerge of po/zh_CN.po failed"
-msgattrib --no-wrap --no-obsolete --untranslated "$work/merged.po" 2>/dev/null |
-    sed -n 's/^msgid "\(..*\)"$/\1/p' >"$work/untranslated"
-msgattrib --no-wrap --no-obsolete --only-fuzzy "$work/merged.po" 2>/dev/null |
-    sed -n 's/^msgid "\(..*\)"$/\1/p' >"$work/fuzzy"
+# msgids: one per line, continuation lines joined, the header left out
+msgids() {
+    awk '/^msgid "/ { m = substr($0, 8, length($0) - 8); inid = 1; next }
+         /^"/ && inid { m = m substr($0, 2, length($0) - 2); next }
+         { if (inid && m != "") print m; inid = 0 }
+         END { if (inid && m != "") print m }'
+}
+msgattrib --no-wrap --no-obsolete --untranslated "$work/merged.po" 2>/dev/null | msgids >"$work/untranslated"
+msgattrib --no-wrap --no-obsolete --only-fuzzy "$work/merged.po" 2>/dev/null | msgids >"$work/fuzzy"
 n=$(wc -l <"$work/untranslated")
 if [ "$n" -eq 0 ]; then ok; else
     while IFS= read -r m; do echo "  untranslated: \"$m\"" >&2; done <"$work/untranslated"
@@ -58,6 +63,10 @@ fi
 # 4. Conversions: msgfmt -c says which entry (file:line) differs.
 if msgfmt -c --check-format -o /dev/null "$work/merged.po" 2>"$work/msgfmt.err"; then ok; else
     sed 's/^/  /' "$work/msgfmt.err" >&2
+    # name the entries themselves (the merged file is the test's own)
+    for n in $(sed -n 's/^[^:]*merged\.po:\([0-9]*\):.*/\1/p' "$work/msgfmt.err" | sort -un); do
+        echo "  at: $(sed -n "$((n - 1)),${n}p" "$work/merged.po" | tr "\n" " ")" >&2
+    done
     bad "po/zh_CN.po: msgfmt -c finds entries whose conversions differ from their msgid (above)"
 fi
 if grep -nE '^msgstr.*%[0-9]+\$' po/zh_CN.po >"$work/numbered"; then
