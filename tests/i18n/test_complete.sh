@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # po/zh_CN.po is complete (docs/i18n.md): the template is made again from
-# the sources as they are now (xgettext, the keywords of po/meson.build), and
+# the sources as they are now (xgettext, the options of po/xgettext-args), and
 # every msgid in it needs a translated, non-fuzzy msgstr in po/zh_CN.po
 # whose printf conversions are the msgid's (msgfmt -c), with no numbered
 # argument (%1$s: tlo_fail and cli_error do not use a translation that has
@@ -26,10 +26,9 @@ gone=$(LC_ALL=C comm -13 "$work/sources" "$work/listed")
 [ -z "$missing" ] && ok || bad "po/POTFILES misses $(echo $missing) (scripts/update-po rewrites it)"
 [ -z "$gone" ] && ok || bad "po/POTFILES names files that are gone: $(echo $gone) (scripts/update-po)"
 
-# 2. The template, from the sources themselves.
-if ! xgettext --from-code=UTF-8 --keyword=tlo_fail:3 --keyword=cli_error:1 --keyword=_ \
-    --keyword=N_ --flag=tlo_fail:3:c-format --flag=cli_error:1:c-format \
-    --add-comments=TRANSLATORS -o "$work/tellonce.pot" $(cat "$work/sources") 2>"$work/xgettext.err"; then
+# 2. The template, from the sources themselves (the options of po/xgettext-args).
+mapfile -t xargs_ <po/xgettext-args
+if ! xgettext "${xargs_[@]}" -o "$work/tellonce.pot" $(cat "$work/sources") 2>"$work/xgettext.err"; then
     bad "xgettext failed: $(cat "$work/xgettext.err")"
     exit 1
 fi
