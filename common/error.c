@@ -22,6 +22,23 @@ static uint32_t text_sum(const char *s)
     return h;
 }
 
+/* s (cut by vsnprintf to fit) ends with whole UTF-8 characters: a Chinese
+ * sentence takes three bytes a character and is cut more often. */
+static void whole_chars(char *s, int written, size_t cap)
+{
+    if (written < 0 || (size_t)written < cap)
+        return;
+    size_t n = strlen(s), k = n;
+    while (k > 0 && ((uint8_t)s[k - 1] & 0xC0) == 0x80)
+        k--; /* back over continuation bytes to the lead byte */
+    if (k == 0)
+        return;
+    uint8_t lead = (uint8_t)s[k - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (k - 1) < need)
+        s[k - 1] = '\0';
+}
+
 /* The next conversion of a printf format at *p (after '%'): its length
  * modifiers and letter, '*' for each star, into spec; *p moves past it.
  * False at the end of the format. */
@@ -105,11 +122,14 @@ int tlo_fail(tlo_error *err, int code, const char *fmt, ...)
     va_copy(aq, ap);
     err->code = code;
     const char *tr = dgettext(TLO_TEXT_DOMAIN, fmt);
+    int n;
     if (tr != fmt && strcmp(tr, fmt) != 0 && tlo_same_conversions(fmt, tr))
-        vsnprintf(err->msg, sizeof err->msg, dgettext(TLO_TEXT_DOMAIN, fmt), ap);
+        n = vsnprintf(err->msg, sizeof err->msg, dgettext(TLO_TEXT_DOMAIN, fmt), ap);
     else
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    vsnprintf(err->en, sizeof err->en, fmt, aq);
+        n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    whole_chars(err->msg, n, sizeof err->msg);
+    n = vsnprintf(err->en, sizeof err->en, fmt, aq);
+    whole_chars(err->en, n, sizeof err->en);
     va_end(aq);
     va_end(ap);
     english_of_parts(err->en, sizeof err->en);

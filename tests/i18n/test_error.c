@@ -76,6 +76,16 @@ int main(int argc, char **argv)
     tlo_error_clear(&e);
     CHECK(!strcmp(tlo_error_english(&e), "") && !strcmp(tlo_error_english(NULL), ""));
 
+    /* cut_whole_chars: a message too long for msg is cut between
+     * characters, never inside one */
+    char name[700];
+    memset(name, 'a', 493); /* "no such thing as " and these: 510 bytes */
+    snprintf(name + 493, sizeof name - 493, "%s", "王芳王芳");
+    tlo_fail(&e, TLO_EARG, "no such thing as %s", name);
+    CHECK_MSG(strlen(e.msg) == 510, "cut at %zu bytes", strlen(e.msg));
+    CHECK(tlo_text_ok(e.msg, sizeof e.msg) && tlo_text_ok(e.en, sizeof e.en));
+    CHECK(!strcmp(e.en, e.msg));
+
     /* the C locale: English, as without any catalogue */
     setlocale(LC_ALL, "C");
     tlo_fail(&e, TLO_EIO, "cannot open %s: %s", "a.db", "disk");
