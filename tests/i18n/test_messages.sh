@@ -52,6 +52,15 @@ under C "$tlo" --socket
 grep -qF "tellonce: error: --socket takes the path of the custodian service's socket" err.txt && ok ||
     bad "c_cli_error: --socket's error is not English: $(cat err.txt)"
 
+# ...and a command's own option check (case show without --as)
+under zh_CN.UTF-8 "$tlo" case show C-1 --vault "$work/none"
+if has_cjk err.txt && ! grep -qF "case show needs --as NAME" err.txt; then ok; else
+    bad "zh_cmd_option: case show's option error is not in Chinese: $(cat err.txt)"
+fi
+under C "$tlo" case show C-1 --vault "$work/none"
+grep -qF "tellonce: error: case show needs --as NAME" err.txt && ok ||
+    bad "c_cmd_option: case show's option error is not English: $(cat err.txt)"
+
 # 3. ledger_reason_english_under_zh: a refusal logged while the person reads
 # Chinese records its reason in English. The test's own catalogue translates
 # the sentences involved, so this holds whatever po/zh_CN.po says today.
