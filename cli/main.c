@@ -3,6 +3,7 @@
 #include "service.h"
 #include "vault.h"
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,11 +80,33 @@ static void usage(FILE *f)
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: error: ", cli_prog);
+    /* TRANSLATORS: the start of every error line, before the sentence */
+    fprintf(stderr, _("%s: error: "), cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    /* a translation with other conversions than fmt's is not used */
+    if (tlo_same_conversions(fmt, _(fmt)))
+        vfprintf(stderr, _(fmt), ap);
+    else
+        vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* The person's language for messages (LC_MESSAGES, LANG, LANGUAGE: English
+ * by default), from the installed catalogue or, when TELLONCE_LOCALEDIR
+ * names one, from there (meson test points it at the build's po/):
+ * docs/i18n.md. Numbers stay in the C locale: JSON, ledger bodies and
+ * option values are read and written with a '.' whatever the person's
+ * habits. */
+static void locale_init(void)
+{
+    const char *dir = getenv("TELLONCE_LOCALEDIR");
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    bindtextdomain(TLO_TEXT_DOMAIN, dir && *dir ? dir : TLO_LOCALEDIR);
+    /* tellonce's text is UTF-8 (names, case numbers), so are its messages */
+    bind_textdomain_codeset(TLO_TEXT_DOMAIN, "UTF-8");
+    textdomain(TLO_TEXT_DOMAIN);
 }
 
 int cli_exit_code(int code)
@@ -150,6 +173,7 @@ int main(int argc, char **argv)
      * also those SQLite creates (ledger.db-wal, -shm) and those written
      * where the person asks (-o): docs/vault-layout.md. */
     umask(077);
+    locale_init();
 
     if (argc < 2) {
         usage(stderr);

@@ -461,6 +461,12 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
         const char *term = getenv("TERM");
         snprintf(r.term, sizeof r.term, "%s", term && strlen(term) < sizeof r.term ? term : "");
     }
+    /* the person's language: the service runs the command in it */
+    for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++) {
+        const char *v = getenv(tlo_svc_locale_env[i]);
+        if (v && tlo_svc_locale_ok(i, v, strlen(v)))
+            snprintf(r.locale[i], sizeof r.locale[i], "%s", v);
+    }
     for (int i = 0; i < argc; i++) {
         const char *value = NULL;
         if (!strcmp(argv[i], "--")) { /* the rest are not options */

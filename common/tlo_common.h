@@ -36,14 +36,45 @@ enum {
 
 #define TLO_ERROR_MSG_MAX 512
 
+/* Messages for people go through gettext in the domain "tellonce"
+ * (docs/i18n.md): _() translates now, N_() only marks a string for
+ * xgettext. The text ledger entries record is English whatever the locale:
+ * see tlo_error_english. */
+#include <libintl.h>
+#define TLO_TEXT_DOMAIN "tellonce"
+#define _(s) dgettext(TLO_TEXT_DOMAIN, s)
+#define N_(s) (s)
+
 typedef struct tlo_error {
     int code;
-    char msg[TLO_ERROR_MSG_MAX];
+    char msg[TLO_ERROR_MSG_MAX]; /* in the language of the person (LC_MESSAGES) */
+    char en[TLO_ERROR_MSG_MAX];  /* the same sentence in English (tlo_error_english) */
+    uint32_t sum;                /* of msg when tlo_fail wrote it and en */
 } tlo_error;
 
 /* Records code and a printf-style message in err (if err is not NULL) and
- * returns code, so a failure path reads `return tlo_fail(err, TLO_EIO, ...)`. */
+ * returns code, so a failure path reads `return tlo_fail(err, TLO_EIO, ...)`.
+ * fmt is translated (dgettext "tellonce") into msg, and formatted as given,
+ * in English, into en; a translation whose conversions differ from fmt's is
+ * not used. A %s argument that is the translated message of an earlier
+ * tlo_fail of this thread (err->msg passed on, or a copy) appears in en as
+ * that message's English. */
 int tlo_fail(tlo_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* err's message in English: what goes into a ledger entry (the ledger is
+ * the same text for every reader, whatever their language). When msg was
+ * written other than by tlo_fail, msg itself. Never NULL; "" for NULL. */
+const char *tlo_error_english(const tlo_error *err);
+
+/* The English of text when it is the translated message of one of the last
+ * tlo_fail calls of this thread (copied, say, into a reason buffer); text
+ * itself otherwise. For code that keeps only the text of an error. */
+const char *tlo_text_english(const char *text);
+
+/* True when the printf conversions of a and b are the same, in the same
+ * order (flags, width and precision aside): a translation of a may then be
+ * formatted with a's arguments. */
+bool tlo_same_conversions(const char *a, const char *b);
 
 /* Resets err to "no error". NULL-safe. */
 void tlo_error_clear(tlo_error *err);

@@ -280,14 +280,16 @@ static int log_inactive(tlo_custody *v, const tlo_vault_identity *id, tlo_custod
     const tlo_custody_person *p = tlo_custody_person_by_actor(v, actor);
     if ((p && p->revoked_at < 0 && tlo_custody_person_pending(p)) || v->readonly)
         return TLO_EDENIED;
-    char reason[TLO_ERROR_MSG_MAX];
+    char reason[TLO_ERROR_MSG_MAX], shown[TLO_ERROR_MSG_MAX];
     uint64_t seq = 0;
     tlo_error lerr = {0};
-    snprintf(reason, sizeof reason, "%s", err->msg);
+    /* the ledger's text is English whatever the person reads (docs/i18n.md) */
+    snprintf(reason, sizeof reason, "%s", tlo_error_english(err));
+    snprintf(shown, sizeof shown, "%s", err->msg);
     if (custody_log_act_refusal(v, id->sign_pk, act, case_id, reason, &seq, &lerr) == 0 &&
         custody_seal(v, &lerr) == 0)
         return tlo_fail(err, TLO_EDENIED, "refused: %s. The refusal is logged as entry %llu.",
-                        reason, (unsigned long long)seq);
+                        shown, (unsigned long long)seq);
     return TLO_EDENIED;
 }
 

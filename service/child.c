@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pty.h>
@@ -679,6 +680,22 @@ static _Noreturn void refuse(const svc_child_args *a, int code, const char *comm
     _exit(code);
 }
 
+/* The client's language for its command (docs/i18n.md): the service's own
+ * language variables give way to the client's (names the parser checked:
+ * never a path), then the locale is set from them as main() does. A locale
+ * this machine lacks leaves the messages in English. */
+static void apply_locale(const tlo_svc_request *r)
+{
+    for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++) {
+        if (r->locale[i][0])
+            setenv(tlo_svc_locale_env[i], r->locale[i], 1);
+        else
+            unsetenv(tlo_svc_locale_env[i]);
+    }
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+}
+
 static int setup_terminal(const tlo_svc_request *r)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -831,7 +848,8 @@ _Noreturn void svc_child_main(const svc_child_args *a)
         refuse(a, EXIT_FAILURE, NULL, true, "the first frame was not a request (%s)",
                got < 0 ? strerror(errno) : "another kind");
     if (tlo_svc_request_parse(f.data, f.len, &req, &err) != 0)
-        refuse(a, EXIT_FAILURE, NULL, true, "the request is malformed: %s", err.msg);
+        refuse(a, EXIT_FAILURE, NULL, true, "the request is malformed: %s",
+               tlo_error_english(&err)); /* a reason for the ledger: English */
     tlo_svc_frame_free(&f);
     const char *command = req.argv[0];
     if (sodium_memcmp(req.nonce, nonce_hex, TLO_SVC_NONCE_HEX) != 0)
@@ -848,6 +866,8 @@ _Noreturn void svc_child_main(const svc_child_args *a)
                "'tellonce %.60s' does not run through the custodian service; run it on your own "
                "machine, without --socket (see 'tellonce --help')",
                command);
+
+    apply_locale(&req);
 
     /* the passphrase, then the files the client opened for us */
     /* exactly what the request announced: its passphrase (once), then

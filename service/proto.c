@@ -231,6 +231,25 @@ static bool printable(const char *p, size_t n)
     return true;
 }
 
+const char *const tlo_svc_locale_env[TLO_SVC_LOCALE_VARS] = {"LANG", "LC_ALL", "LC_MESSAGES",
+                                                             "LANGUAGE"};
+const char *const tlo_svc_locale_key[TLO_SVC_LOCALE_VARS] = {"lang", "lc_all", "lc_messages",
+                                                             "language"};
+
+bool tlo_svc_locale_ok(int i, const char *v, size_t n)
+{
+    if (i < 0 || i >= TLO_SVC_LOCALE_VARS || n < 1 || n > TLO_SVC_LOCALE_MAX)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        char c = v[k];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '@' || c == '-' || (c == ':' && i == 3);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static int small_number(const char *v, size_t n, unsigned max, unsigned *out)
 {
     unsigned x = 0;
@@ -245,6 +264,14 @@ static int small_number(const char *v, size_t n, unsigned max, unsigned *out)
         return -1;
     *out = x;
     return 0;
+}
+
+static int locale_key(const char *k, size_t n)
+{
+    for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++)
+        if (strlen(tlo_svc_locale_key[i]) == n && !memcmp(k, tlo_svc_locale_key[i], n))
+            return i;
+    return -1;
 }
 
 int tlo_svc_request_parse(const uint8_t *p, size_t n, tlo_svc_request *out, tlo_error *err)
@@ -299,6 +326,12 @@ int tlo_svc_request_parse(const uint8_t *p, size_t n, tlo_svc_request *out, tlo_
             bad = vlen >= sizeof out->term;
             if (!bad)
                 memcpy(out->term, v, vlen);
+        } else if (locale_key(s, klen) >= 0) {
+            int i = locale_key(s, klen);
+            bad = (seen & (128u << i)) || !tlo_svc_locale_ok(i, v, vlen);
+            seen |= 128u << i;
+            if (!bad)
+                memcpy(out->locale[i], v, vlen);
         } else if (KEY("files") && !(seen & 32)) {
             seen |= 32;
             bad = small_number(v, vlen, TLO_SVC_FDS_MAX, &out->files) != 0;
@@ -339,6 +372,16 @@ char *tlo_svc_request_format(const tlo_svc_request *r, size_t *len, tlo_error *e
         }
         cap += a + 5;
     }
+    for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++) {
+        if (r->locale[i][0] && !tlo_svc_locale_ok(i, r->locale[i], strlen(r->locale[i]))) {
+            tlo_fail(err, TLO_EARG,
+                     "the locale %s=%.64s is not a locale name the service takes (letters, "
+                     "digits, _ . @ -)",
+                     tlo_svc_locale_env[i], r->locale[i]);
+            return NULL;
+        }
+        cap += strlen(tlo_svc_locale_key[i]) + strlen(r->locale[i]) + 2;
+    }
     if (r->argc < 1 || r->argc > TLO_SVC_ARGS_MAX || cap > TLO_SVC_FRAME_MAX ||
         !printable(r->term, strlen(r->term))) {
         tlo_fail(err, TLO_EARG, "the command line is too long for the service");
@@ -352,6 +395,9 @@ char *tlo_svc_request_format(const tlo_svc_request *r, size_t *len, tlo_error *e
     size_t n = (size_t)snprintf(
         out, cap, "nonce=%s\ntty=%d\nrows=%u\ncols=%u\nterm=%s\nfiles=%u\nsecret=%d\n", r->nonce,
         r->tty ? 1 : 0, r->rows, r->cols, r->term, r->files, r->secret ? 1 : 0);
+    for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++)
+        if (r->locale[i][0])
+            n += (size_t)snprintf(out + n, cap - n, "%s=%s\n", tlo_svc_locale_key[i], r->locale[i]);
     for (int i = 0; i < r->argc; i++)
         n += (size_t)snprintf(out + n, cap - n, "arg=%s\n", r->argv[i]);
     *len = n;

@@ -69,20 +69,37 @@ int tlo_svc_recv(int sock, tlo_svc_frame *f);
 /* Frees the payload and closes the fds not taken (set to -1 when taken). */
 void tlo_svc_frame_free(tlo_svc_frame *f);
 
+/* The environment variables of a client's language, in the order of
+ * tlo_svc_request.locale, and the request keys they go as. */
+#define TLO_SVC_LOCALE_VARS 4
+#define TLO_SVC_LOCALE_MAX 64
+
 /* A client's request: the nonce it was given, its terminal, the command. */
 typedef struct tlo_svc_request {
     char nonce[TLO_SVC_NONCE_HEX + 1];
     bool tty;
     unsigned rows, cols;
     char term[64];
+    /* The client's language (docs/i18n.md): its LANG, LC_ALL, LC_MESSAGES,
+     * LANGUAGE, each "" or a name tlo_svc_locale_ok takes. The child runs
+     * the command in it. */
+    char locale[TLO_SVC_LOCALE_VARS][TLO_SVC_LOCALE_MAX + 1];
     unsigned files; /* FILE frames that follow */
     bool secret;    /* a SECRET frame follows */
     int argc;       /* >= 1 */
     char **argv;    /* argc strings + NULL, malloc'd */
 } tlo_svc_request;
 
+extern const char *const tlo_svc_locale_env[TLO_SVC_LOCALE_VARS]; /* "LANG", ... */
+extern const char *const tlo_svc_locale_key[TLO_SVC_LOCALE_VARS]; /* "lang", ... */
+/* True for a value of variable i (0..3) the service applies: 1 to 64 of
+ * [A-Za-z0-9_.@-] ("zh_CN.UTF-8", "C"); LANGUAGE may also hold ':'
+ * ("zh_CN:en"). Never a path: the service's own catalogues are used. */
+bool tlo_svc_locale_ok(int i, const char *v, size_t n);
+
 /* Parses a REQUEST payload: "key=value\n" lines, keys nonce (64 hex), tty
- * (0/1), rows, cols (0..10000), term (at most 63 printable bytes), files
+ * (0/1), rows, cols (0..10000), term (at most 63 printable bytes), lang,
+ * lc_all, lc_messages, language (each once, tlo_svc_locale_ok), files
  * (0..16), secret (0/1), then one "arg=VALUE" line per argument (1 to
  * TLO_SVC_ARGS_MAX, each at most TLO_SVC_ARG_MAX bytes, no control
  * characters). Anything else is refused with the reason in err. */

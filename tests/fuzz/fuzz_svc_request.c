@@ -19,6 +19,10 @@ static void same(const tlo_svc_request *a, const tlo_svc_request *b)
     for (int i = 0; i < a->argc; i++)
         if (strcmp(a->argv[i], b->argv[i]))
             abort();
+    for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++)
+        if (strcmp(a->locale[i], b->locale[i]) ||
+            (a->locale[i][0] && !tlo_svc_locale_ok(i, a->locale[i], strlen(a->locale[i]))))
+            abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 /* Seeds: a terminal client's play, a script's log, one with files and a
- * passphrase, a Chinese argument. */
+ * passphrase, a Chinese argument, a client's locale. */
 int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ctx)
 {
     static const char *const seeds[] = {
@@ -57,6 +61,8 @@ int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ct
         "arg=Wang Fang\n",
         "nonce=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\ntty=0\nrows=0\n"
         "cols=0\nterm=\nfiles=0\nsecret=0\narg=log\n",
+        "nonce=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\ntty=0\nrows=0\n"
+        "cols=0\nterm=\nlang=zh_CN.UTF-8\nlanguage=zh_CN:en\nfiles=0\nsecret=0\narg=log\n",
         "nonce=00000000000000000000000000000000000000000000000000000000000000aa\ntty=0\nrows=0\n"
         "cols=0\nterm=\nfiles=2\nsecret=1\narg=export\narg=2026-刑-0042\narg=--output\n"
         "arg=clip.mp4\narg=--passphrase-file\narg=p.pass\narg=\n",
