@@ -148,7 +148,10 @@ rc=$?
 [ "$(exports)" -eq $((e0 + 1)) ] && ok || bad "the export entry"
 [ -f out/clip.mp4 ] && [ -f out/clip.mp4.manifest ] && ok || bad "clip and manifest: $(ls -A out)"
 [ "$(stat -c %U out/clip.mp4)" = "$(svc_user pros)" ] && ok || bad "the clip is the client's file"
-contains "$(newest 42)" "file=clip.mp4" "the export entry names the clip's file"
+grep -q "^file=" <<<"$(newest 42)" && bad "the export entry names the clip's file" || ok
+# The client made the checksum file from what it linked.
+(cd out && as pros sha256sum -c clip.mp4.sha256 >/dev/null 2>&1) && ok ||
+    bad "sha256sum -c out/clip.mp4.sha256 after an export through the service: $(ls -A out)"
 contains "$(newest 42)" "client_uid=$pros_uid" "the export entry names the client's uid"
 out=$(as pros "$SVC_BIN" verify-export out/clip.mp4 --verifier-key "$key" 2>&1)
 [ $? -eq 0 ] && ok || bad "verify-export of the service's export: $out"
