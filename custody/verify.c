@@ -331,7 +331,9 @@ static int verify_media(tlo_custody *v, tlo_custody_progress progress,
         if (!m.s[i].ended)
             problem(&m,
                     "session %s (case %s, started in entry %llu) was never ended: the "
-                    "recording was interrupted",
+                    "recording was interrupted (a crash, a power cut or a killed process). An "
+                    "interviewer or an administrator closes it with 'tellonce recover --as "
+                    "NAME', which keeps what was sealed; then run 'tellonce verify' again",
                     m.s[i].id, m.s[i].case_hex, (unsigned long long)m.s[i].start_seq);
     free(m.s);
     return 0;
