@@ -120,7 +120,7 @@ on_tty() {
 }
 # shown FILE: what the terminal showed after the command's own output, a
 # line per \r or \n.
-shown() { tr '\r' '\n' <"$1"; }
+shown() { tr '\r' '\n' 2>/dev/null <"$1"; }
 on_tty tty-export.txt "$tlo" export "2026-K-9" --session "$s1" --from 0 --to 7 -o prog.mp4 \
     --watermark --as "Per Prosecutor" "${pass[@]}"
 wait_for 300 "a progress line of the export" \
@@ -143,6 +143,10 @@ on_tty tty-verify.txt "$tlo" verify
 wait "$tty_pid"
 shown tty-verify.txt | grep -E '[0-9]+%' | grep -q remaining && ok ||
     bad "progress_on_terminal: verify shows no progress: $(shown tty-verify.txt | head -n 5)"
+on_tty tty-report.txt "$tlo" report "2026-K-9" -o report.html
+wait "$tty_pid"
+shown tty-report.txt | grep -E '[0-9]+%' | grep -q remaining && [ -s report.html ] && ok ||
+    bad "progress_on_terminal: report shows no progress: $(shown tty-report.txt | head -n 5)"
 expect 0 "verify, piped" -- "$tlo" verify
 grep -qE '%|remaining' err.txt out.txt && bad "progress_not_when_piped: verify: $(cat err.txt)" || ok
 
