@@ -162,4 +162,21 @@ int cmd_sample(int argc, char **argv); /* cmd_sample.c */
 int cmd_note(int argc, char **argv);
 int cli_note_write_files(const char *dir, const tlo_custody_note_content *c);
 
+/* A progress line on stderr for long work (cli/progress.c): percent, elapsed
+ * and remaining, only when stderr is a terminal and not in --json mode,
+ * redrawn at most 4 times a second, cleared by cli_progress_end. NULL when
+ * nothing is to be shown; every function takes NULL. */
+typedef enum { CLI_PROGRESS_EXPORT, CLI_PROGRESS_VERIFY, CLI_PROGRESS_REPORT } cli_progress_kind;
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_new(cli_progress_kind kind, bool json);
+/* The hook to give a custody verb (fn NULL for NULL). */
+tlo_custody_progress cli_progress_hook(cli_progress *p);
+/* Clears the line (if one was drawn) and frees p. */
+void cli_progress_end(cli_progress *p);
+
+/* After an export through the custodian service (remote.c): CLIP.sha256
+ * beside the clip the client linked, from the SHA-256 of what fd (the
+ * clip's file, still open) holds. The exit code. */
+int cli_export_sha256_from_fd(int fd, const char *clip_path);
+
 #endif

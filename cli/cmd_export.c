@@ -8,6 +8,7 @@
 #include "service.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,13 +212,15 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
            p->watermark ? "" : ": it starts at the keyframe at or before ", p->watermark ? "" : a);
     if (p->watermark)
         printf("  watermark %s\n", r->watermark);
-    printf("  sha256    %s\n"
-           "  manifest  %s, signed by the custodian\n"
+    printf("  sha256    %s\n", sha);
+    if (r->sha256_path)
+        printf("  checksum  %s, for 'sha256sum -c' in the clip's folder\n", r->sha256_path);
+    printf("  manifest  %s, signed by the custodian\n"
            "  logged    access entry %llu, export entry %llu, checkpoint of %llu entries\n"
            "The clip is plaintext: keep it as evidence is kept. Check it with 'tellonce "
            "verify-export %s --verifier-key KEY'.\n",
-           sha, r->manifest_path, (unsigned long long)r->access_seq,
-           (unsigned long long)r->export_seq, (unsigned long long)r->checkpoint_size, p->out_path);
+           r->manifest_path, (unsigned long long)r->access_seq, (unsigned long long)r->export_seq,
+           (unsigned long long)r->checkpoint_size, p->out_path);
     for (unsigned k = 0, nv = 0, na = 0; k < res->tracks; k++) {
         bool is_video = res->track[k].kind == TLO_PLAYER_TRACK_VIDEO;
         unsigned number = is_video ? ++nv : ++na;
@@ -247,7 +250,11 @@ int cmd_export(int argc, char **argv)
     if (!(actor = cli_acting(v, o.as, o.pass_file,
                              TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)))
         goto out;
-    if (tlo_custody_export(v, actor, &p, &r, &err) != 0) {
+    cli_progress *shown = cli_progress_new(CLI_PROGRESS_EXPORT, false);
+    p.progress = cli_progress_hook(shown);
+    int xrc = tlo_custody_export(v, actor, &p, &r, &err);
+    cli_progress_end(shown);
+    if (xrc != 0) {
         rc = cli_fail(&err);
         if (r.clip_removed)
             cli_error("the clip that was made is gone, nothing is at %s: an export without "
@@ -262,6 +269,41 @@ out:
     tlo_vault_identity_free(actor);
     tlo_custody_close(v);
     return rc;
+}
+
+/* The client of the service links the clip itself (remote.c): the
+ * checksum file is made from what it linked, read through its own fd. */
+int cli_export_sha256_from_fd(int fd, const char *clip_path)
+{
+    enum { STEP = 1 << 20 };
+    uint8_t *buf = malloc(STEP), sha[32];
+    crypto_hash_sha256_state h;
+    tlo_error err = {0};
+    long long n = 0;
+    if (!buf) {
+        cli_error("out of memory making the checksum of %s", clip_path);
+        return EXIT_SYSTEM;
+    }
+    crypto_hash_sha256_init(&h);
+    for (uint64_t off = 0; (n = tlo_pread_full(fd, buf, STEP, off)) > 0; off += (uint64_t)n)
+        crypto_hash_sha256_update(&h, buf, (size_t)n);
+    free(buf);
+    crypto_hash_sha256_final(&h, sha);
+    if (n < 0) {
+        cli_error("the export is complete, but %s could not be read back for its checksum "
+                  "file: %s; make it in the clip's folder with 'sha256sum FILE > FILE.sha256'",
+                  clip_path, strerror((int)-n));
+        return EXIT_SYSTEM;
+    }
+    char *path = NULL;
+    if (tlo_custody_export_write_sha256(clip_path, sha, &path, &err) != 0) {
+        cli_error("the export is complete, but the checksum file of %s was not written: %s; "
+                  "make it in the clip's folder with 'sha256sum FILE > FILE.sha256'",
+                  clip_path, err.msg);
+        return EXIT_SYSTEM;
+    }
+    free(path);
+    return EXIT_OK;
 }
 
 /* ---- tellonce verify-export ------------------------------------------------- */

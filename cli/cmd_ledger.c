@@ -209,7 +209,11 @@ int cmd_verify(int argc, char **argv)
                                    .ndirs = a.ndirs,
                                    .verifier = a.vkey ? &pinned : NULL,
                                    .case_id = a.has_case ? a.case_id : NULL};
-    if (tlo_custody_verify_with(v, &p, &r, &err) != 0) {
+    cli_progress *shown = cli_progress_new(CLI_PROGRESS_VERIFY, a.json);
+    p.progress = cli_progress_hook(shown);
+    int vrc = tlo_custody_verify_with(v, &p, &r, &err);
+    cli_progress_end(shown);
+    if (vrc != 0) {
         rc = cli_fail(&err);
     } else {
         if (a.json)

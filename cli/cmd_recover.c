@@ -83,12 +83,16 @@ int cmd_recover(int argc, char **argv)
     tlo_custody *v = cli_open(vault_opt, false, &rc);
     if (!v)
         return rc;
+    /* Who asks is decided first: a person the table does not let recover
+     * is refused (and logged) whether or not a session is open. */
     if (tlo_custody_recover_count(v, &open_count, &err) != 0) {
         rc = cli_fail(&err);
+    } else if (!(actor = cli_acting(v, as, pass_file, TLO_ACT_RECOVER, &rc))) {
+        /* refused (logged), or the identity could not be opened: said */
     } else if (open_count == 0) {
         printf("Every session in the vault is closed; there is nothing to recover.\n");
         rc = EXIT_OK;
-    } else if ((actor = cli_acting(v, as, pass_file, TLO_ACT_RECOVER, &rc))) {
+    } else {
         int frc = tlo_custody_recover(v, actor, &r, &err);
         print_steps(&r); /* what was done before any failure is logged */
         rc = frc ? cli_fail(&err) : EXIT_OK;

@@ -205,7 +205,13 @@ int cmd_report(int argc, char **argv)
         .case_number = facts.number_shown ? facts.c.number : NULL,
         .vault_dir_words = realpath(tlo_custody_dir(v), dir) ? dir : NULL,
     };
-    if (tlo_custody_report_build(v, &p, &r, &err) != 0) {
+    /* The report's files are written at the end: the terminal shows how
+     * far its verification is. */
+    cli_progress *shown = cli_progress_new(CLI_PROGRESS_REPORT, false);
+    p.progress = cli_progress_hook(shown);
+    int brc = tlo_custody_report_build(v, &p, &r, &err);
+    cli_progress_end(shown);
+    if (brc != 0) {
         rc = cli_fail(&err);
         tlo_custody_close(v);
         return rc;

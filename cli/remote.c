@@ -195,6 +195,7 @@ int cli_service_run(int argc, char **argv)
 typedef struct out_file {
     int fd;
     char *path;
+    bool sha256; /* an export's clip: its checksum file is made after it is linked */
 } out_file;
 
 typedef struct client {
@@ -413,21 +414,31 @@ static int remote_back(client *c)
     return rc;
 }
 
-static void link_outs(client *c, int code)
+/* Links the outputs into place after the command succeeded; the exit code
+ * (code, or a failure to link or to write an export's checksum file). */
+static int link_outs(client *c, int code)
 {
     /* Last made first: export's manifest before its clip, as embedded
      * (a clip is never there without its manifest) (clip). */
+    bool linked = code == EXIT_OK;
     for (size_t i = c->nouts; i-- > 0;) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", c->outs[i].fd);
         if (code == EXIT_OK && c->outs[i].path &&
             (fsync(c->outs[i].fd) != 0 ||
-             linkat(AT_FDCWD, proc, AT_FDCWD, c->outs[i].path, AT_SYMLINK_FOLLOW) != 0))
+             linkat(AT_FDCWD, proc, AT_FDCWD, c->outs[i].path, AT_SYMLINK_FOLLOW) != 0)) {
             cli_error("cannot put the result at %s: %s", c->outs[i].path, strerror(errno));
+            linked = false;
+        }
+        /* The export's clip, in place: its checksum file beside it, from
+         * the bytes this client linked (the child only wrote them). */
+        if (linked && c->outs[i].sha256 && c->outs[i].path)
+            code = cli_export_sha256_from_fd(c->outs[i].fd, c->outs[i].path);
         close(c->outs[i].fd);
         free(c->outs[i].path);
     }
     c->nouts = 0;
+    return code;
 }
 
 static int send_file(client *c, int index, int fd, const char *name, bool out)
@@ -514,8 +525,18 @@ static int send_request(client *c, const char *nonce, int argc, char **argv)
         outs[nfiles] = kind != FILE_IN;
         names[nfiles++] = NULL;
         if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
-            /* the clip's manifest goes next to it */
+            /* the clip's manifest goes next to it, and its checksum file,
+             * made here once the clip is linked (link_outs) */
             char mpath[4096];
+            struct stat st;
+            snprintf(mpath, sizeof mpath, "%s%s", value, TLO_CUSTODY_SHA256_SUFFIX);
+            if (lstat(mpath, &st) == 0) {
+                cli_error("%s exists already; choose another name for the clip (nothing was "
+                          "written)",
+                          mpath);
+                goto out;
+            }
+            c->outs[c->nouts - 1].sha256 = true;
             snprintf(mpath, sizeof mpath, "%s.manifest", value);
             int mfd = make_out(c, mpath);
             if (mfd < 0)
@@ -642,7 +663,7 @@ int cli_remote(const char *socket_path, int argc, char **argv)
     if (c.tty)
         c.saved_ok = tcgetattr(STDIN_FILENO, &c.saved) == 0;
     if (send_request(&c, nonce, argc, argv) != 0) {
-        link_outs(&c, EXIT_SYSTEM);
+        (void)link_outs(&c, EXIT_SYSTEM);
         if (c.back_fd >= 0)
             close(c.back_fd);
         free(c.back_dir);
@@ -756,7 +777,7 @@ int cli_remote(const char *socket_path, int argc, char **argv)
     }
     restore_terminal();
     cli_monitor_free(window);
-    link_outs(&c, code);
+    code = link_outs(&c, code);
     close(c.sock);
     if (code == EXIT_OK && c.back_fd >= 0)
         code = remote_back(&c);

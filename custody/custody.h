@@ -33,6 +33,16 @@
 #include "tlo_common.h"
 #include "vault.h"
 
+/* Progress of long work (export, verify, report), for a front end to show:
+ * fn (if not NULL) is called with ctx as the work goes on, done of total
+ * (units the verb chooses: milliseconds of media, bytes checked), done never
+ * going back and never above total; perhaps from another thread than the
+ * caller's, never from two at once. */
+typedef struct tlo_custody_progress {
+    void (*fn)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
+} tlo_custody_progress;
+
 /* ======================================================================
  * The vault
  * ====================================================================== */
@@ -765,6 +775,7 @@ typedef struct tlo_custody_verify_params {
     size_t ndirs;
     const tlo_note_verifier *verifier; /* the custodian's key they pinned, or NULL */
     const uint8_t *case_id;            /* TLO_CASE_ID_BYTES, or NULL */
+    tlo_custody_progress progress;     /* bytes of the vault's files checked */
 } tlo_custody_verify_params;
 
 /* The auditor's verification in one verb: the genesis names the custodian
@@ -836,8 +847,9 @@ int tlo_custody_proof_check(const char *path, const tlo_note_verifier *key, cons
  * custody/manifest.c), and the check of both that needs no key. */
 
 #define TLO_CUSTODY_MANIFEST_SUFFIX ".manifest"
-#define TLO_CUSTODY_EXPORT_FILE_MAX 255    /* the clip's file name, as the manifest names it */
-#define TLO_CUSTODY_EXPORT_PURPOSE_MAX 400 /* --purpose */
+#define TLO_CUSTODY_SHA256_SUFFIX ".sha256" /* "HEX  CLIP.mp4\n", for 'sha256sum -c' */
+#define TLO_CUSTODY_EXPORT_FILE_MAX 255     /* the clip's file name, as the manifest names it */
+#define TLO_CUSTODY_EXPORT_PURPOSE_MAX 400  /* --purpose */
 
 /* What a person asks to export. */
 typedef struct tlo_custody_export_params {
@@ -857,11 +869,13 @@ typedef struct tlo_custody_export_params {
      * its folder. The fds are the caller's (not closed). */
     bool to_fds;
     int out_fd, manifest_fd;
+    tlo_custody_progress progress; /* ms of the clip made, of its length */
 } tlo_custody_export_params;
 
 /* Checks p without the vault (so a mistake is found before anyone types a
- * passphrase): the session id, the purpose, the clip's file name, that its
- * directory is writable and that neither file exists, except a manifest
+ * passphrase): the session id, the purpose, the clip's file name (it ends
+ * in .mp4), that its directory is writable and that none of the clip, its
+ * manifest and its .sha256 file exists, except a manifest
  * naming the clip while the clip is missing (an interrupted export's: the
  * export replaces it). 0 or TLO_EARG. */
 int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err);
@@ -874,6 +888,7 @@ typedef struct tlo_custody_export_result {
     double mux_seconds;                           /* remuxing or re-encoding took */
     uint64_t access_seq, export_seq, checkpoint_size;
     char *manifest_path; /* malloc'd: tlo_custody_export_result_free */
+    char *sha256_path;   /* malloc'd, the .sha256 file written; NULL with to_fds */
     bool clip_removed;   /* on failure: the clip had been made, and went unpublished */
 } tlo_custody_export_result;
 
@@ -893,6 +908,16 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
                        tlo_error *err);
 void tlo_custody_export_result_free(tlo_custody_export_result *r);
 
+/* Writes clip_path".sha256" holding "HEX  FILE\n", FILE the clip's base
+ * name, so that 'sha256sum -c' checks the clip in the folder where both
+ * are: mode 0600, made unnamed and linked into place whole, never over an
+ * existing file (TLO_EEXIST). tlo_custody_export writes it once the clip is
+ * in place; with to_fds the caller does (the service's client, from the
+ * digest of the file it linked). *path_out (if not NULL) gets the path,
+ * malloc'd. */
+int tlo_custody_export_write_sha256(const char *clip_path, const uint8_t sha256[static 32],
+                                    char **path_out, tlo_error *err);
+
 /* The manifest, as written and as read. */
 typedef struct tlo_custody_manifest_segment {
     uint64_t index, start_ms, end_ms, seq;
@@ -906,6 +931,7 @@ typedef struct tlo_custody_manifest {
     char range[2][24], clip[2][24]; /* "HH:MM:SS.mmm", as read (format writes them from _ms) */
     char at[40];                    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
     char watermark[TLO_PLAYER_WATERMARK_MAX + 1]; /* "" when the clip is a stream copy */
+    bool help; /* the "# " lines saying how to check it (every export since issue 13) */
     uint8_t case_id[TLO_ID_BYTES], by_pk[32], sha256[32];
     uint64_t from_ms, to_ms, clip_start_ms, clip_end_ms, access_seq, export_seq, bytes;
     tlo_custody_manifest_segment *seg; /* malloc'd: tlo_custody_manifest_free */
@@ -1400,10 +1426,11 @@ typedef struct tlo_custody_report {
 
 /* What to report on. */
 typedef struct tlo_custody_report_params {
-    const uint8_t *case_id;      /* TLO_ID_BYTES */
-    const char *case_number;     /* the number to print (already shown through
-                                    tlo_custody_case_numbers), or NULL: none */
-    const char *vault_dir_words; /* how the verify command names the vault (NULL: its dir) */
+    const uint8_t *case_id;        /* TLO_ID_BYTES */
+    const char *case_number;       /* the number to print (already shown through
+                                      tlo_custody_case_numbers), or NULL: none */
+    const char *vault_dir_words;   /* how the verify command names the vault (NULL: its dir) */
+    tlo_custody_progress progress; /* of its verification */
 } tlo_custody_report_params;
 
 /* Builds the report of one case from the ledger, no key: verifies the whole

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,13 +107,23 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
                         TLO_CUSTODY_EXPORT_PURPOSE_MAX);
     const char *out = p->out_path, *slash = strrchr(out, '/');
     const char *file = slash ? slash + 1 : out;
-    /* The ledger logs the clip's file name (the export entry's file=): a
-     * name that holds the case number would put it in the ledger. */
+    size_t flen = strlen(file);
+    /* What a court's player opens, and what the manifest and the .sha256
+     * file are named after. */
+    if (flen <= 4 || strcasecmp(file + flen - 4, ".mp4") != 0)
+        return tlo_fail(err, TLO_EARG,
+                        "-o: %s is not the name of an MP4 file; an export is a standard MP4: "
+                        "name it CLIP.mp4 (its manifest and checksum go beside it as "
+                        "CLIP.mp4.manifest and CLIP.mp4.sha256)",
+                        file);
+    /* The manifest names the clip's file (its sha256sum line) and travels
+     * to outsiders: a name that holds the case number would give it away.
+     * (The ledger does not log the name: it may hold a child's.) */
     if (p->case_number && p->case_number[0] && strstr(file, p->case_number))
         return tlo_fail(err, TLO_EARG,
-                        "-o: the clip's file name %s holds the case number, and the ledger logs "
-                        "the name; name the clip without it (by the session or a court "
-                        "reference, say)",
+                        "-o: the clip's file name %s holds the case number, and the manifest "
+                        "that goes with the clip names it; name the clip without it (by the "
+                        "session or a court reference, say)",
                         file);
     if (!tlo_text_ok(file, TLO_CUSTODY_EXPORT_FILE_MAX) || strchr(file, '\\'))
         return tlo_fail(err, TLO_EARG,
@@ -128,16 +139,26 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
              slash ? out : ".");
     if (access(dir, W_OK) != 0)
         return tlo_fail(err, TLO_EARG, "cannot write the clip in %s: %s", dir, strerror(errno));
-    size_t ml = strlen(out) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX;
-    char *mpath = malloc(ml);
-    if (!mpath)
-        return tlo_fail(err, TLO_ENOMEM, "out of memory");
-    snprintf(mpath, ml, "%s%s", out, TLO_CUSTODY_MANIFEST_SUFFIX);
+    size_t ml = strlen(out) + sizeof TLO_CUSTODY_MANIFEST_SUFFIX + sizeof TLO_CUSTODY_SHA256_SUFFIX;
+    char *mpath = malloc(ml), *spath = malloc(ml);
     int rc = 0;
+    if (!mpath || !spath) {
+        free(mpath);
+        free(spath);
+        return tlo_fail(err, TLO_ENOMEM, "out of memory");
+    }
+    snprintf(mpath, ml, "%s%s", out, TLO_CUSTODY_MANIFEST_SUFFIX);
+    snprintf(spath, ml, "%s%s", out, TLO_CUSTODY_SHA256_SUFFIX);
     if (access(out, F_OK) == 0 || (access(mpath, F_OK) == 0 && !half_made(mpath, file, NULL)))
         rc = tlo_fail(err, TLO_EARG, "%s already exists; tellonce never overwrites a file",
                       access(out, F_OK) == 0 ? out : mpath);
+    else if (access(spath, F_OK) == 0)
+        rc = tlo_fail(err, TLO_EARG,
+                      "%s already exists; tellonce never overwrites a file: move it away, or "
+                      "name the clip otherwise",
+                      spath);
     free(mpath);
+    free(spath);
     return rc;
 }
 
@@ -147,6 +168,48 @@ void tlo_custody_export_result_free(tlo_custody_export_result *r)
         return;
     free(r->manifest_path);
     r->manifest_path = NULL;
+    free(r->sha256_path);
+    r->sha256_path = NULL;
+}
+
+int tlo_custody_export_write_sha256(const char *clip_path, const uint8_t sha256[static 32],
+                                    char **path_out, tlo_error *err)
+{
+    const char *slash = strrchr(clip_path, '/');
+    const char *file = slash ? slash + 1 : clip_path;
+    char hex[65], *dir = NULL, *path = NULL, *text = NULL;
+    int fd = -1, rc = 0;
+    if (path_out)
+        *path_out = NULL;
+    size_t pl = strlen(clip_path) + sizeof TLO_CUSTODY_SHA256_SUFFIX;
+    size_t tl = strlen(file) + sizeof hex + 3;
+    tlo_hex(hex, sha256, 32);
+    if (!(dir = slash ? strndup(clip_path, slash == clip_path ? 1 : (size_t)(slash - clip_path))
+                      : strdup(".")) ||
+        !(path = malloc(pl)) || !(text = malloc(tl))) {
+        rc = tlo_fail(err, TLO_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(path, pl, "%s%s", clip_path, TLO_CUSTODY_SHA256_SUFFIX);
+    /* As sha256sum prints it: two spaces (text mode), the base name. */
+    int n = snprintf(text, tl, "%s  %s\n", hex, file);
+    if ((rc = custody_tmpfile(dir, &fd, err)) != 0)
+        goto out;
+    if (tlo_write_all(fd, text, (size_t)n) != 0 || fchmod(fd, 0600) != 0) {
+        rc = tlo_fail(err, TLO_EIO, "cannot write %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((rc = custody_link_fd(fd, path, dir, err)) == 0 && path_out) {
+        *path_out = path;
+        path = NULL;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    free(path);
+    free(text);
+    return rc;
 }
 
 /* The inclusion proof of entry seq in the checkpoint cp_text (of cp_size
@@ -251,15 +314,16 @@ static int log_export(tlo_custody *v, const tlo_vault_identity *cust, tlo_custod
     tlo_hex(sha, m->sha256, 32);
     tlo_hex(by, m->by_pk, 32);
     /* Keys in byte order, as a canonical body must have them ("watermark"
-     * last, and only when there is one). */
+     * last, and only when there is one). Not the clip's file name: people
+     * name files after the child; the clip is its SHA-256 and size. */
     int n =
         snprintf(body, sizeof body,
                  "access=%llu\nbytes=%llu\nclip_end_ms=%llu\nclip_sha256=%s\n"
-                 "clip_start_ms=%llu\nexporter=%s\nfile=%s\nfrom_ms=%llu\nsession=%s\n"
+                 "clip_start_ms=%llu\nexporter=%s\nfrom_ms=%llu\nsession=%s\n"
                  "to_ms=%llu\n%s%s%s",
                  (unsigned long long)m->access_seq, (unsigned long long)m->bytes,
                  (unsigned long long)m->clip_end_ms, sha, (unsigned long long)m->clip_start_ms, by,
-                 m->file, (unsigned long long)m->from_ms, m->session, (unsigned long long)m->to_ms,
+                 (unsigned long long)m->from_ms, m->session, (unsigned long long)m->to_ms,
                  m->watermark[0] ? "watermark=" : "", m->watermark, m->watermark[0] ? "\n" : "");
     if (n < 0 || (size_t)n >= sizeof body)
         return tlo_fail(err, TLO_EIO, "the export entry's body does not fit in %zu bytes",
@@ -306,6 +370,7 @@ static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_p
     memcpy(m->by_pk, by_pk, 32);
     snprintf(m->file, sizeof m->file, "%s", slash ? slash + 1 : p->out_path);
     snprintf(m->watermark, sizeof m->watermark, "%s", r->watermark);
+    m->help = true;
     m->from_ms = rel->from_ms;
     m->to_ms = rel->to_ms;
     m->access_seq = rel->access_seq;
@@ -511,7 +576,11 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     tlo_custody_case cs;
     char by[TLO_NAME_MAX + 1], *dir = NULL;
     uint8_t actor_id[32];
-    tlo_player_export_output to = {.fd = -1, .scratch_fd = -1, .name = p->out_path};
+    tlo_player_export_output to = {.fd = -1,
+                                   .scratch_fd = -1,
+                                   .name = p->out_path,
+                                   .progress = p->progress.fn,
+                                   .progress_ctx = p->progress.ctx};
     memset(out, 0, sizeof *out);
     memset(&rel, 0, sizeof rel);
     int rc = tlo_custody_export_check(p, err);
@@ -595,8 +664,20 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
         out->clip_removed = true;
         goto out;
     }
-    if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, dir, to.fd, out, err)) != 0)
+    if ((rc = finish(v, &cs, p, &rel, by, actor->sign_pk, dir, to.fd, out, err)) != 0) {
         out->clip_removed = true; /* made, never linked: gone with its file */
+        goto out;
+    }
+    /* Last, from the digest the manifest signs (the caller's, with to_fds):
+     * the export is complete without it, as the message says. */
+    tlo_error e2 = {0};
+    if (!p->to_fds &&
+        tlo_custody_export_write_sha256(p->out_path, out->clip.sha256, &out->sha256_path, &e2) != 0)
+        rc = tlo_fail(err, e2.code,
+                      "the export is complete (%s and its manifest are in place, logged as "
+                      "export entry %llu), but its checksum file was not written: %s; make it "
+                      "in the clip's folder with 'sha256sum FILE > FILE.sha256'",
+                      p->out_path, (unsigned long long)out->export_seq, e2.msg);
 out:
     if (to.fd >= 0)
         close(to.fd);

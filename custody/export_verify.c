@@ -155,7 +155,9 @@ static const char *export_differs(const tlo_custody_manifest *m, const tlo_entry
         return "what the clip holds";
     if (!body_is(e, "exporter", pk))
         return "who exported it";
-    if (!body_is(e, "file", m->file))
+    /* Exports before issue 13 logged the file name; since, none is. */
+    if (tlo_entry_body_get(e->body, e->body_len, "file", &wl) != NULL &&
+        !body_is(e, "file", m->file))
         return "the clip's file name";
     if (m->watermark[0] ? !body_is(e, "watermark", m->watermark)
                         : tlo_entry_body_get(e->body, e->body_len, "watermark", &wl) != NULL)

@@ -5,6 +5,10 @@
  * prints. Its text is these lines, in this order, each "key value":
  *
  *   tellonce.export-manifest/v1
+ *   # ...                             lines for a person saying how to check the clip
+ *                                     (help_lines: the same words, with the clip's file
+ *                                     name, in every manifest since issue 13; an older
+ *                                     manifest has none)
  *   case-id HEX32                     the case's internal id, as entries name it (the
  *                                     number police use is only in the sealed case
  *                                     record: a manifest travels to outsiders)
@@ -110,6 +114,28 @@ static void put(text_buf *t, const char *fmt, ...)
     va_end(ap);
 }
 
+/* How to check the clip, for a clerk who opens the manifest: plain lines,
+ * signed with the rest; FILE is the clip's file name. */
+static void help_lines(text_buf *t, const char *file)
+{
+    put(t, "# How to check %s and this manifest:\n", file);
+    put(t, "# 1. Get the custodian's verifier key (one line, NAME+HEX+KEY) from the centre\n"
+           "#    that made the export, not from the person who sent the clip; on the\n"
+           "#    centre's machine 'tellonce checkpoint --verifier-key' prints it. Its NAME\n"
+           "#    is the one on the last line of this file.\n");
+    put(t, "# 2. In the folder that holds %s and %s.manifest, run\n", file, file);
+    put(t, "#      tellonce verify-export '%s' --verifier-key 'KEY'\n", file);
+    put(t,
+        "#    It is fine when its first line begins \"OK: %s is the clip exported\"\n"
+        "#    and its exit status is 0. Anything else means that the clip or this\n"
+        "#    manifest is not what the custodian signed: do not rely on it.\n",
+        file);
+    put(t,
+        "# 3. Without tellonce, 'sha256sum -c %s.sha256' in that folder checks the\n"
+        "#    clip's bytes only (it prints \"%s: OK\"); the signature needs step 2.\n",
+        file, file);
+}
+
 int tlo_custody_manifest_format(const tlo_custody_manifest *m, char **text, size_t *len,
                                 tlo_error *err)
 {
@@ -118,7 +144,10 @@ int tlo_custody_manifest_format(const tlo_custody_manifest *m, char **text, size
     *text = NULL;
     *len = 0;
     tlo_hex(cid, m->case_id, TLO_ID_BYTES);
-    put(&t, "%s\ncase-id %s\nsession %s\n", MANIFEST_HEADER, cid, m->session);
+    put(&t, "%s\n", MANIFEST_HEADER);
+    if (m->help)
+        help_lines(&t, m->file);
+    put(&t, "case-id %s\nsession %s\n", cid, m->session);
     custody_ms_text(a, sizeof a, m->from_ms);
     custody_ms_text(b, sizeof b, m->to_ms);
     put(&t, "range %s %s\n", a, b);
@@ -288,6 +317,17 @@ static int parse_head(cursor *c, tlo_custody_manifest *m)
     char v[TLO_NOTE_LINE_MAX + 1];
     const char *s;
     size_t n;
+    /* The lines for a person, if any: their words are checked when the
+     * text is written again (tlo_custody_manifest_parse). */
+    for (unsigned k = 0;; k++) {
+        cursor peek = *c;
+        if (next_line(&peek, &s, &n) != 0 || n < 1 || s[0] != '#')
+            break;
+        if (k == 40)
+            BAD("line %u: more lines for people than a manifest has", peek.line);
+        *c = peek;
+        m->help = true;
+    }
     FIELD("case-id", v);
     if (hex_value(v, m->case_id, TLO_ID_BYTES) != 0)
         BAD("line %u: case-id is not 32 hex digits", c->line);

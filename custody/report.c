@@ -486,7 +486,7 @@ static int verify_part(tlo_custody *v, const tlo_custody_report_params *p, tlo_c
                        tlo_error *err)
 {
     tlo_custody_verify_report vr;
-    tlo_custody_verify_params vp = {.case_id = p->case_id};
+    tlo_custody_verify_params vp = {.case_id = p->case_id, .progress = p->progress};
     tlo_note_verifier key;
     char origin[256];
     int rc = tlo_custody_verify_with(v, &vp, &vr, err);

@@ -51,6 +51,7 @@ typedef struct media {
     uint64_t cur_seq;     /* the entry the walk is at */
     uint64_t problem_seq; /* the entry of the walk's problem, UINT64_MAX: none */
     tlo_custody_media_report *r;
+    tlo_custody_progress progress; /* bytes hashed, of the bytes the entries logged */
 } media;
 
 static int problem(media *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,6 +136,8 @@ static int segment_file(media *m, const tlo_entry *e, const char *id, const char
 typedef struct pool {
     media *m;
     atomic_size_t next;
+    pthread_mutex_t lock; /* the progress callback, one thread at a time */
+    uint64_t done, total; /* under lock: the logged bytes of the files hashed, of all */
 } pool;
 
 static void *hash_worker(void *arg)
@@ -145,6 +148,13 @@ static void *hash_worker(void *arg)
         char *path = tlo_custody_object_path(p->m->v, f->obj);
         f->rc = path ? hash_file(path, f->got, &f->size) : -ENOMEM;
         free(path);
+        if (p->m->progress.fn) {
+            pthread_mutex_lock(&p->lock);
+            p->done += f->bytes;
+            p->m->progress.fn(p->m->progress.ctx, p->done < p->total ? p->done : p->total,
+                              p->total);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
     return NULL;
 }
@@ -162,8 +172,10 @@ static unsigned hash_threads(size_t files)
 
 static void hash_all(media *m)
 {
-    pool p = {.m = m};
+    pool p = {.m = m, .lock = PTHREAD_MUTEX_INITIALIZER};
     atomic_init(&p.next, 0);
+    for (size_t i = 0; i < m->nf; i++)
+        p.total += m->f[i].bytes;
     unsigned n = hash_threads(m->nf), started = 0;
     pthread_t t[64];
     for (unsigned k = 1; k < n; k++) /* this thread is the first */
@@ -288,11 +300,12 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], t
     return 0;
 }
 
-int tlo_custody_verify_media(tlo_custody *v, tlo_custody_media_report *out, tlo_error *err)
+static int verify_media(tlo_custody *v, tlo_custody_progress progress,
+                        tlo_custody_media_report *out, tlo_error *err)
 {
     memset(out, 0, sizeof *out);
     out->ok = true;
-    media m = {.v = v, .r = out, .problem_seq = UINT64_MAX};
+    media m = {.v = v, .r = out, .problem_seq = UINT64_MAX, .progress = progress};
     int rc = tlo_chain_walk(v->ch, 0, visit, &m, err);
     if (rc < 0) {
         free(m.s);
@@ -318,10 +331,17 @@ int tlo_custody_verify_media(tlo_custody *v, tlo_custody_media_report *out, tlo_
         if (!m.s[i].ended)
             problem(&m,
                     "session %s (case %s, started in entry %llu) was never ended: the "
-                    "recording was interrupted",
+                    "recording was interrupted (a crash, a power cut or a killed process). An "
+                    "interviewer or an administrator closes it with 'tellonce recover --as "
+                    "NAME', which keeps what was sealed; then run 'tellonce verify' again",
                     m.s[i].id, m.s[i].case_hex, (unsigned long long)m.s[i].start_seq);
     free(m.s);
     return 0;
+}
+
+int tlo_custody_verify_media(tlo_custody *v, tlo_custody_media_report *out, tlo_error *err)
+{
+    return verify_media(v, (tlo_custody_progress){0}, out, err);
 }
 
 /* Counts the entries of a case. */
@@ -571,7 +591,7 @@ int tlo_custody_verify_with(tlo_custody *v, const tlo_custody_verify_params *p,
     }
     if (!out->chain.ok)
         goto done;
-    if ((rc = tlo_custody_verify_media(v, &mr, err)) != 0)
+    if ((rc = verify_media(v, p->progress, &mr, err)) != 0)
         goto fail;
     out->segments = mr.segments;
     if (!mr.ok) {

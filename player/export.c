@@ -69,6 +69,7 @@ typedef struct exporter {
     AVFormatContext *out;
     char tmp_path[32]; /* the caller's file, as /proc/self/fd/FD */
     char writing[320]; /* "writing OUT", for messages */
+    const tlo_player_export_output *to;
     tlo_error *err;
 } exporter;
 
@@ -339,6 +340,11 @@ static int open_output(exporter *x)
         }
         t->ost->codecpar->codec_tag = 0;
         t->ost->time_base = t->tb;
+        /* Every camera default (the mp4 muxer then flags each video track
+         * enabled, each in its own alternate group): otherwise it enables
+         * only the first, and ordinary players show one camera. */
+        if (t->type == AVMEDIA_TYPE_VIDEO)
+            t->ost->disposition |= AV_DISPOSITION_DEFAULT;
         char name[32];
         snprintf(name, sizeof name, "%s %u",
                  t->type == AVMEDIA_TYPE_VIDEO ? "camera" : "microphone", t->number);
@@ -463,6 +469,11 @@ static int copy_all(exporter *x)
                 break;
         }
         source_close(&src);
+        if (rc == 0 && x->to->progress) { /* the range up to this segment's end is done */
+            uint64_t from = (uint64_t)x->from_us / US_PER_MS, to = (uint64_t)x->to_us / US_PER_MS;
+            uint64_t end = all_done || s->end_ms > to ? to : s->end_ms;
+            x->to->progress(x->to->progress_ctx, end > from ? end - from : 0, to - from);
+        }
     }
     av_packet_free(&pkt);
     if (rc == 0 && x->out) {
@@ -542,7 +553,7 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
                       uint64_t to_ms, const char *watermark, const tlo_player_export_output *to,
                       tlo_player_export_result *out, tlo_error *err)
 {
-    exporter x = {.segs = segs, .n = n, .err = err};
+    exporter x = {.segs = segs, .n = n, .to = to, .err = err};
     char mdat_path[32];
     int rc = 0;
     if (out)
@@ -585,7 +596,7 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
                                        .end_ms = segs[i].end_ms,
                                        .plaintext_sha256 = segs[i].plaintext_sha256};
         rc = tlo_player_encode_mp4(cs, n, from_ms, to_ms, watermark, x.tmp_path, mdat_path,
-                                   x.writing, &res, err);
+                                   x.writing, &res, to->progress, to->progress_ctx, err);
         free(cs);
     } else {
         rc = copy_into(&x, &res);

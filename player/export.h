@@ -65,6 +65,11 @@ typedef struct tlo_player_export_track {
 typedef struct tlo_player_export_output {
     int fd, scratch_fd;
     const char *name;
+    /* If not NULL: called as the clip is made (from the export's own
+     * threads, one at a time) with the milliseconds of the range done, of
+     * to_ms - from_ms. */
+    void (*progress)(void *ctx, uint64_t done_ms, uint64_t total_ms);
+    void *progress_ctx;
 } tlo_player_export_output;
 
 typedef struct tlo_player_export_result {

@@ -82,6 +82,10 @@ typedef struct encoder {
     int drc;
     tlo_error derr;
     tlo_clip_stats dstats;
+    /* Progress, from the decoder thread: the ms of the range pushed. */
+    void (*progress)(void *ctx, uint64_t done_ms, uint64_t total_ms);
+    void *progress_ctx;
+    uint64_t progress_ms;
 } encoder;
 
 static void ms_text(char *out, size_t cap, uint64_t ms)
@@ -432,6 +436,10 @@ static int push_frame(void *ctx, const tlo_clip_frame *f)
     if (GST_BUFFER_PTS(buf) + GST_BUFFER_DURATION(buf) > t->end)
         t->end = GST_BUFFER_PTS(buf) + GST_BUFFER_DURATION(buf);
     t->frames++;
+    if (e->progress && f->session_ms > e->from_ms + e->progress_ms && f->session_ms < e->to_ms) {
+        e->progress_ms = f->session_ms - e->from_ms;
+        e->progress(e->progress_ctx, e->progress_ms, e->to_ms - e->from_ms);
+    }
     GstFlowReturn fl = gst_app_src_push_buffer(GST_APP_SRC(t->src), buf); /* takes buf */
     if (fl != GST_FLOW_OK) {
         /* The pipeline failed (its error is on the bus) or is stopping. */
@@ -543,7 +551,9 @@ static int run(encoder *e, const char *writing, tlo_error *err)
 
 int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_ms, uint64_t to_ms,
                           const char *watermark, const char *path, const char *mdat_path,
-                          const char *writing, tlo_player_export_result *res, tlo_error *err)
+                          const char *writing, tlo_player_export_result *res,
+                          void (*progress)(void *ctx, uint64_t done_ms, uint64_t total_ms),
+                          void *progress_ctx, tlo_error *err)
 {
     GError *ge = NULL;
     if (!gst_init_check(NULL, NULL, &ge)) {
@@ -561,6 +571,8 @@ int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_
     e->n = n;
     e->from_ms = from_ms;
     e->to_ms = to_ms;
+    e->progress = progress;
+    e->progress_ctx = progress_ctx;
     tlo_clip_stats st;
     int rc = tlo_clip_decode(segs, n, from_ms, to_ms, probe_frame, e, &st, err);
     if (rc >= 0)

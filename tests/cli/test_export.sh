@@ -106,7 +106,8 @@ expect 0 "log --json" -- "$tlo" log --json
 py "access and export entries" "
 acc = [e for e in d if e['kind'] == 'access-granted' and e['body'].get('action') == 'export']
 exp = [e for e in d if e['kind'] == 'export']
-sha = open('clip.mp4.manifest').read().split('sha256sum ')[1].split()[0]
+import re
+sha = re.search(r'^sha256sum (\S+)', open('clip.mp4.manifest').read(), re.M).group(1)
 ok = (len(acc) == 2 and len(exp) == 2 and acc[0]['seq'] < exp[0]['seq']
       and acc[0]['body']['grant'] == '$grant' and acc[0]['body']['segments'] == '1-1'
       and exp[0]['body']['access'] == str(acc[0]['seq']) and exp[0]['body']['clip_sha256'] == sha)
@@ -254,8 +255,9 @@ expect 1 "a truncated clip" -- "$tlo" verify-export t.mp4 --manifest clip.mp4.ma
 cp clip.mp4 t.mp4 && printf 'x' >> t.mp4
 expect 1 "an extended clip" -- "$tlo" verify-export t.mp4 --manifest clip.mp4.manifest --verifier-key "$key"
 msize=$(stat -c %s clip.mp4.manifest)
-for at in "tellonce.export" "case 2026" "range 00" "purpose trial" "exported-by Per" "segment 1 " \
-    "sha256sum " "index " "extra " "end proof"; do
+sumline=$(grep -m 1 '^sha256sum ' clip.mp4.manifest | cut -c1-16) # not the help lines' words
+for at in "tellonce.export" "# How to check" "case 2026" "range 00" "purpose trial" \
+    "exported-by Per" "segment 1 " "$sumline" "index " "extra " "end proof"; do
     pos=$(($(offset clip.mp4.manifest "$at") + ${#at} - 1))
     cp clip.mp4.manifest t.manifest && flip t.manifest "$pos"
     expect 1 "manifest with byte $pos ('$at') changed" -- "$tlo" verify-export clip.mp4 \

@@ -64,7 +64,7 @@ after_kill() {
     local before
     before=$(exports)
     expect 0 "$what: the export run again" -- export_cmd "$d" ${4:-}
-    [ "$(listing "$d")" = "clip.mp4 clip.mp4.manifest " ] && ok ||
+    [ "$(listing "$d")" = "clip.mp4 clip.mp4.manifest clip.mp4.sha256 " ] && ok ||
         bad "$what: after the second export: $(listing "$d")"
     [ "$(exports)" -eq $((before + 1)) ] && ok || bad "$what: export entries $before -> $(exports)"
     expect 0 "$what: verify-export" -- "$tlo" verify-export "$d/clip.mp4" --verifier-key "$key"

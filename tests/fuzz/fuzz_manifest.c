@@ -72,7 +72,7 @@ static void check_same(const tlo_custody_manifest *a, const tlo_custody_manifest
 {
     if (strcmp(a->session, b->session) || strcmp(a->purpose, b->purpose) || strcmp(a->by, b->by) ||
         strcmp(a->grant, b->grant) || strcmp(a->tracks, b->tracks) || strcmp(a->file, b->file) ||
-        strcmp(a->at, b->at) || strcmp(a->watermark, b->watermark) ||
+        strcmp(a->at, b->at) || strcmp(a->watermark, b->watermark) || a->help != b->help ||
         strcmp(a->range[0], b->range[0]) || strcmp(a->range[1], b->range[1]) ||
         strcmp(a->clip[0], b->clip[0]) || strcmp(a->clip[1], b->clip[1]))
         abort();

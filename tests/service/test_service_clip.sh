@@ -148,11 +148,30 @@ rc=$?
 [ "$(exports)" -eq $((e0 + 1)) ] && ok || bad "the export entry"
 [ -f out/clip.mp4 ] && [ -f out/clip.mp4.manifest ] && ok || bad "clip and manifest: $(ls -A out)"
 [ "$(stat -c %U out/clip.mp4)" = "$(svc_user pros)" ] && ok || bad "the clip is the client's file"
-contains "$(newest 42)" "file=clip.mp4" "the export entry names the clip's file"
+grep -q "^file=" <<<"$(newest 42)" && bad "the export entry names the clip's file" || ok
+# The client made the checksum file from what it linked.
+(cd out && as pros sha256sum -c clip.mp4.sha256 >/dev/null 2>&1) && ok ||
+    bad "sha256sum -c out/clip.mp4.sha256 after an export through the service: $(ls -A out)"
 contains "$(newest 42)" "client_uid=$pros_uid" "the export entry names the client's uid"
 out=$(as pros "$SVC_BIN" verify-export out/clip.mp4 --verifier-key "$key" 2>&1)
 [ $? -eq 0 ] && ok || bad "verify-export of the service's export: $out"
 grep -qF "clip.mp4" out/clip.mp4.manifest && ok || bad "the manifest names clip.mp4"
+
+# --- progress_through_the_service: a client on a terminal (script) gets the
+# export's progress line from the child, which runs on a pty for it ---
+mkdir -m 700 tty
+chown "$(svc_user pros)" tty
+script -qfec "$(printf '%q ' setpriv --reuid="$(svc_user pros)" --regid="$(id -g "$(svc_user pros)")" \
+    --init-groups --reset-env -- env "${SVC_SAN[@]}" TELLONCE_TEST_FAST_KDF=1 TERM=xterm \
+    "$SVC_BIN" --socket "$SVC_SOCKET" export "2026-S-11" --session "$s1" --from 2 --to 10 \
+    --watermark -o tty/clip.mp4 "${P[@]}")" tty.txt </dev/null >/dev/null 2>&1 &
+tty_pid=$!
+wait_for 300 "the export's progress line through the service" \
+    "tr '\\r' '\\n' 2>/dev/null <tty.txt | grep -E '[0-9]+%' | grep -q remaining" "$tty_pid" && ok
+wait "$tty_pid"; rc=$?
+[ $rc -eq 0 ] && ok || bad "progress_through_the_service: exit $rc: $(tail -c 400 tty.txt)"
+(cd tty && as pros sha256sum -c clip.mp4.sha256 >/dev/null 2>&1) && ok ||
+    bad "progress_through_the_service: no checksum file that checks: $(ls -A tty)"
 
 # --- export_never_writes_a_path_for_a_client: a raw client (not tellonce's)
 # that asks for -o PATH instead of passing its file would have the child,
