@@ -106,8 +106,23 @@ tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pa
 /* Set by login: cli_acting asks the passphrase even when the service holds a
  * login of that person. */
 extern bool cli_no_login;
-/* The case with this number; 0 or an exit code (printed). */
+/* The case text names, wherever a case is named: its internal id (32 hex
+ * digits, no key needed) or the number police use (found by its keyed
+ * hash: needs custodian.secret, embedded or in the service). case_id and
+ * *out (if not NULL) get it. 0 or an exit code (printed: an unknown number
+ * says so and points to 'tellonce case list'). */
+int cli_case_ref(tlo_custody *v, const char *text, uint8_t case_id[static TLO_ID_BYTES],
+                 tlo_custody_case *out);
+/* The case with this number or internal id (cli_case_ref); 0 or an exit
+ * code (printed). */
 int cli_find_case(tlo_custody *v, const char *number, tlo_custody_case *out);
+/* The session text names, wherever a session is named: its number in case
+ * cs (1, 2, ...), its id, or a unique prefix of at least 4 hex digits
+ * (tlo_custody_session_find); cs NULL searches every case (a prefix or id
+ * only). id gets its 32 hex digits, case_id (if not NULL) its case. 0 or an
+ * exit code (printed). */
+int cli_session_ref(tlo_custody *v, const tlo_custody_case *cs, const char *text,
+                    char id[static 33], uint8_t *case_id);
 
 /* ---- vaults and passphrases (session.c) ---- */
 
@@ -154,6 +169,22 @@ int cmd_log(int argc, char **argv);
 int cmd_roles(int argc, char **argv);
 /* tellonce report (cmd_report.c; writers report_html.c, report_json.c). */
 int cmd_report(int argc, char **argv);
+/* The range play or export asks for (clip_range.c), before anything is
+ * signed: without --from/--to (has_from, has_to false) the range actor's
+ * live grants give (the first, with a note naming the others); a given
+ * range must lie within one grant (a missing end is that grant's), else an
+ * error names the granted ranges (HH:MM:SS), and nothing is logged; a
+ * reversed range is an error. The recorder's own session and a person with
+ * no live grant are left to the custodian (which decides and logs). 0 or an
+ * exit code (printed). */
+/* A reversed or empty --from/--to (both given) is an error (printed, with
+ * the times as HH:MM:SS): EXIT_USAGE, else 0. */
+int cli_range_order(bool has_from, bool has_to, uint64_t from_ms, uint64_t to_ms);
+int cli_clip_range(tlo_custody *v, const tlo_custody_case *cs, const char *session,
+                   const tlo_vault_identity *actor, tlo_custody_action action, bool has_from,
+                   bool has_to, uint64_t *from_ms, uint64_t *to_ms);
+/* tellonce session list (cmd_session.c). */
+int cmd_session(int argc, char **argv);
 
 int cmd_sample(int argc, char **argv); /* cmd_sample.c */
 /* tellonce note (cmd_note.c); cli_note_write_files writes a note's files

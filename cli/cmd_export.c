@@ -25,16 +25,18 @@ static void ms_text(char *out, size_t cap, uint64_t ms)
 
 static void export_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce export CASE --session ID [--from HH:MM:SS] [--to HH:MM:SS]\n"
+    fprintf(f, "usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
                "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
                "                       [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
-               "Exports the range --from to --to (session clock; default the whole session) of\n"
-               "session ID of CASE as a standard MP4, stream copy, every camera and microphone,\n"
-               "from the keyframe at or before --from. NAME needs a grant that allows export of\n"
-               "that range (tellonce grant ... --actions export); the custodian logs the access\n"
-               "before any key is released, and a refusal too. Beside CLIP.mp4 it writes\n"
-               "CLIP.mp4.manifest, signed by the custodian: the source segments and their\n"
+               "Exports the range --from to --to (session clock; default: all that NAME is\n"
+               "granted to export) of session S (its number in 'tellonce session list', or 4+\n"
+               "hex digits of its id) of CASE as a standard MP4, stream copy, every camera\n"
+               "and microphone, from the keyframe at or before --from. NAME needs a grant\n"
+               "that allows export of that range (tellonce grant ... --actions export); the\n"
+               "custodian logs the access before any key is released, and a refusal too.\n"
+               "Beside CLIP.mp4 it writes CLIP.mp4.manifest, signed by the custodian: the\n"
+               "source segments and their\n"
                "digests, the access and export entries with their inclusion proofs in a\n"
                "checkpoint, and the clip's SHA-256. Check both with 'tellonce verify-export'.\n"
                "The clip is plaintext (mode 0600): keep it as evidence is kept. Neither file\n"
@@ -134,7 +136,6 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
 /* The command line's own checks, before the vault is opened. -1 or an exit code. */
 static int export_check(int argc, char **argv, const export_opts *o, tlo_custody_export_params *p)
 {
-    tlo_error err = {0};
     if (argc - optind != 1 || !p->session || !p->out_path || !o->as) {
         cli_error("export takes CASE, --session, -o and --as; see 'tellonce export --help'");
         return EXIT_USAGE;
@@ -174,11 +175,9 @@ static int export_check(int argc, char **argv, const export_opts *o, tlo_custody
         cli_error("--from and --to take session times as HH:MM:SS, MM:SS or SS (.mmm optional)");
         return EXIT_USAGE;
     }
-    if (p->to_ms <= p->from_ms) {
-        cli_error("--to must come after --from");
+    if (cli_range_order(o->from != NULL, o->to != NULL, p->from_ms, p->to_ms) != 0)
         return EXIT_USAGE;
-    }
-    return tlo_custody_export_check(p, &err) != 0 ? cli_fail(&err) : -1;
+    return -1; /* the range against the grants, and tlo_custody_export_check: in cmd_export */
 }
 
 static void print_export(const tlo_custody_export_params *p, const tlo_custody_export_result *r,
@@ -244,11 +243,20 @@ int cmd_export(int argc, char **argv)
     int rc = export_args(argc, argv, &o, &p);
     if (rc >= 0 || (rc = export_check(argc, argv, &o, &p)) >= 0)
         return rc;
-    if (!(v = cli_open(o.vault, false, &rc)) || (rc = cli_find_case(v, p.case_number, &cs)) != 0)
+    char session[33];
+    if (!(v = cli_open(o.vault, false, &rc)) || (rc = cli_find_case(v, p.case_number, &cs)) != 0 ||
+        (rc = cli_session_ref(v, &cs, p.session, session, NULL)) != 0)
         goto out;
+    p.session = session;
+    if (tlo_custody_export_check(&p, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
     /* Anyone enrolled may ask; the custodian decides, and logs a refusal. */
     if (!(actor = cli_acting(v, o.as, o.pass_file,
-                             TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)))
+                             TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)) ||
+        (rc = cli_clip_range(v, &cs, session, actor, TLO_CUSTODY_EXPORT, o.from != NULL,
+                             o.to != NULL, &p.from_ms, &p.to_ms)) != 0)
         goto out;
     cli_progress *shown = cli_progress_new(CLI_PROGRESS_EXPORT, false);
     p.progress = cli_progress_hook(shown);

@@ -13,23 +13,26 @@
 static void grant_usage(FILE *f)
 {
     fprintf(f,
-            "usage: tellonce grant CASE --to NAME --session ID --expires YYYY-MM-DD\n"
-            "                      --purpose TEXT --as ADMIN [--from HH:MM:SS] [--until HH:MM:SS]\n"
+            "usage: tellonce grant CASE --for NAME --session S --expires YYYY-MM-DD\n"
+            "                      --purpose TEXT --as ADMIN [--from HH:MM:SS] [--to HH:MM:SS]\n"
             "                      [--actions view|export|view,export] [--passphrase-file FILE]\n"
-            "       tellonce grant CASE --to NAME --note NOTE --expires YYYY-MM-DD\n"
+            "       tellonce grant CASE --for NAME --note NOTE --expires YYYY-MM-DD\n"
             "                      --purpose TEXT --as ADMIN\n"
             "       tellonce grant list [CASE] [--json]\n"
             "       tellonce grant revoke GRANT-ID --as ADMIN [--reason TEXT]\n"
             "\n"
             "Grants NAME (a prosecutor, medical staff or an administrator; never an auditor)\n"
-            "the range --from to --until (session clock; default the whole session) of\n"
-            "session ID of CASE, for --purpose, until the end of the --expires day (UTC),\n"
+            "the range --from to --to (session clock; default the whole session) of\n"
+            "session S of CASE (its number in 'tellonce session list', or 4+ hex digits of\n"
+            "its id), for --purpose, until the end of the --expires day (UTC),\n"
             "for the --actions (default view). A signed ledger entry, written by an\n"
             "administrator; its entry number is the GRANT-ID. 'grant revoke' ends a\n"
             "grant at once. The interviewer who recorded a session may view it without a\n"
             "grant. With --note, grants NAME the note NOTE of CASE (its number in 'tellonce\n"
             "note list' or 4+ hex digits of its id), every version of it, until the end of\n"
-            "the --expires day, for --purpose; 'grant revoke' ends it too.\n");
+            "the --expires day, for --purpose; 'grant revoke' ends it too. The older\n"
+            "spellings still work, with a note: --until for --to, and --to NAME (a value\n"
+            "that is not a time) for --for NAME.\n");
 }
 
 /* "YYYY-MM-DD" into the last ms of that day, UTC. */
@@ -256,6 +259,7 @@ static int grant_options(int argc, char **argv, grant_args *a)
                                          {"vault", required_argument, NULL, 'V'},
                                          {"passphrase-file", required_argument, NULL, 'P'},
                                          {"to", required_argument, NULL, 't'},
+                                         {"for", required_argument, NULL, 'F'},
                                          {"session", required_argument, NULL, 's'},
                                          {"from", required_argument, NULL, 'f'},
                                          {"until", required_argument, NULL, 'u'},
@@ -265,7 +269,8 @@ static int grant_options(int argc, char **argv, grant_args *a)
                                          {"note", required_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *from = NULL, *until = NULL, *actions = "view";
+    const char *from = NULL, *until = NULL, *actions = "view", *to_name = NULL;
+    uint64_t ms;
     int c;
     memset(a, 0, sizeof *a);
     a->p.until_ms = UINT64_MAX;
@@ -281,7 +286,13 @@ static int grant_options(int argc, char **argv, grant_args *a)
         case 'P':
             a->pass_file = optarg;
             break;
-        case 't':
+        case 't': /* the range's end; a value that is not a time: the old --to NAME */
+            if (cli_parse_session_time(optarg, &ms) == 0)
+                until = optarg;
+            else
+                to_name = optarg;
+            break;
+        case 'F':
             a->p.to = optarg;
             break;
         case 's':
@@ -291,6 +302,7 @@ static int grant_options(int argc, char **argv, grant_args *a)
             from = optarg;
             break;
         case 'u':
+            fprintf(stderr, "%s: note: --until is now --to\n", cli_prog);
             until = optarg;
             break;
         case 'e':
@@ -313,6 +325,16 @@ static int grant_options(int argc, char **argv, grant_args *a)
             return EXIT_USAGE;
         }
     }
+    if (to_name && a->p.to) {
+        cli_error("--to %s is not a time (HH:MM:SS): --to ends the range, and the person is "
+                  "--for NAME",
+                  to_name);
+        return EXIT_USAGE;
+    }
+    if (to_name) {
+        fprintf(stderr, "%s: note: use --for NAME (--to now ends the range)\n", cli_prog);
+        a->p.to = to_name;
+    }
     return grant_check_options(argc, argv, a, from, until, actions);
 }
 
@@ -322,19 +344,19 @@ static int grant_check_options(int argc, char **argv, grant_args *a, const char 
 {
     if (a->note && (a->p.session || from || until || strcmp(actions, "view"))) {
         cli_error("a note grant (--note) covers the whole note: leave out --session, --from, "
-                  "--until and --actions");
+                  "--to and --actions");
         return EXIT_USAGE;
     }
     if (argc - optind != 1 || !a->as || !a->p.to || (!a->p.session && !a->note) || !a->expires ||
         !a->p.purpose) {
-        cli_error("grant takes CASE, --to, --session, --expires, --purpose and --as; see "
+        cli_error("grant takes CASE, --for NAME, --session, --expires, --purpose and --as; see "
                   "'tellonce grant --help'");
         return EXIT_USAGE;
     }
     a->p.case_number = argv[optind];
     if ((from && cli_parse_session_time(from, &a->p.from_ms) != 0) ||
         (until && cli_parse_session_time(until, &a->p.until_ms) != 0)) {
-        cli_error("--from and --until take session times as HH:MM:SS, MM:SS or SS (.mmm "
+        cli_error("--from and --to take session times as HH:MM:SS, MM:SS or SS (.mmm "
                   "optional)");
         return EXIT_USAGE;
     }
@@ -360,12 +382,6 @@ static int grant_check_text(grant_args *a)
     }
     if (!tlo_text_ok(a->p.purpose, 400)) {
         cli_error("--purpose is one line of text, 1 to 400 bytes");
-        return EXIT_USAGE;
-    }
-    if (a->note)
-        return 0;
-    if (strlen(a->p.session) != 32 || strspn(a->p.session, "0123456789abcdef") != 32) {
-        cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
         return EXIT_USAGE;
     }
     return 0;
@@ -423,6 +439,12 @@ int cmd_grant(int argc, char **argv)
         return rc;
     }
     /* Everything is checked before the passphrase is asked. */
+    tlo_custody_case cs;
+    char session[33];
+    if ((rc = cli_find_case(v, a.p.case_number, &cs)) != 0 ||
+        (rc = cli_session_ref(v, &cs, a.p.session, session, NULL)) != 0)
+        goto out;
+    a.p.session = session;
     if (tlo_custody_grant_check(v, &a.p, &g, &err) != 0) {
         rc = cli_fail(&err);
         goto out;

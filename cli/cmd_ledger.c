@@ -26,7 +26,14 @@ typedef struct ledger_args {
     size_t ndirs;
     int json, has_case;
     uint8_t case_id[TLO_CASE_ID_BYTES];
+    const char *case_number; /* --case with a case number: resolved once the vault is open */
 } ledger_args;
+
+/* --case NUMBER into a->case_id (cli_case_ref), once the vault is open. */
+static int resolve_case(tlo_custody *v, ledger_args *a)
+{
+    return a->case_number ? cli_case_ref(v, a->case_number, a->case_id, NULL) : EXIT_OK;
+}
 
 static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE *))
 {
@@ -55,10 +62,8 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
             a->vkey = optarg;
             break;
         case 'c':
-            if (tlo_unhex(a->case_id, TLO_CASE_ID_BYTES, optarg) != 0) {
-                cli_error("--case takes the case's internal id, 32 hex digits");
-                return EXIT_USAGE;
-            }
+            if (tlo_unhex(a->case_id, TLO_CASE_ID_BYTES, optarg) != 0)
+                a->case_number = optarg; /* the number police use */
             a->has_case = 1;
             break;
         case 'h':
@@ -78,7 +83,7 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
 
 static void verify_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify [--vault DIR] [--case ID] [--checkpoint OLD]\n"
+    fprintf(f, "usage: tellonce verify [--vault DIR] [--case CASE] [--checkpoint OLD]\n"
                "                       [--checkpoints PUBDIR]... [--verifier-key KEY] [--json]\n"
                "\n"
                "Checks the whole custody ledger without any key or passphrase: every entry's\n"
@@ -90,7 +95,8 @@ static void verify_usage(FILE *f)
                "KEY is the custodian's verifier key ('tellonce checkpoint --verifier-key'):\n"
                "with it, a vault whose custodian is another key fails. Every entry is a link of "
                "the chain, so\n"
-               "--case ID verifies the whole ledger and counts the case's entries in it.\n"
+               "--case CASE (its number or internal id) verifies the whole ledger and counts\n"
+               "the case's entries in it.\n"
                "Exit status 0 only when\n"
                "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
 }
@@ -204,6 +210,10 @@ int cmd_verify(int argc, char **argv)
     tlo_custody *v = cli_open(a.vault_opt, true, &rc);
     if (!v)
         return rc;
+    if ((rc = resolve_case(v, &a)) != EXIT_OK) {
+        tlo_custody_close(v);
+        return rc;
+    }
     tlo_custody_verify_params p = {.old_checkpoint = a.checkpoint,
                                    .checkpoint_dirs = a.dirs,
                                    .ndirs = a.ndirs,
@@ -229,14 +239,15 @@ int cmd_verify(int argc, char **argv)
 
 static void log_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce log [--vault DIR] [--case ID] [--json]\n"
+    fprintf(f, "usage: tellonce log [--vault DIR] [--case CASE] [--json]\n"
                "                    [--as NAME [--passphrase-file FILE]]\n"
                "\n"
                "The custody log as a person reads it: time, who (the person behind the entry,\n"
                "by name and role: for a view, the viewer, not the custodian who logged it),\n"
                "what, on which case, and the entry in words. The JSON adds \"person\",\n"
                "\"description\" and \"canonical\" to every entry's fields. --case shows only the\n"
-               "entries of one case (its internal id). --json gives every field of every entry.\n"
+               "entries of one case (its number or internal id). --json gives every field of\n"
+               "every entry.\n"
                "Nothing here is verified ('tellonce verify' does that), but what is shown is\n"
                "cleaned: control characters become '?' (escaped in JSON), bytes that are not\n"
                "UTF-8 become U+FFFD, and an entry whose body is not canonical is marked\n"
@@ -469,6 +480,8 @@ int cmd_log(int argc, char **argv)
         return rc;
     if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
         rc = cli_fail(&err);
+    } else if ((rc = resolve_case(l.v, &a)) != EXIT_OK) {
+        /* said why */
     } else if (as && (rc = log_numbers(&l, as, pass_file)) != EXIT_OK) {
         /* said why */
     } else if (tlo_custody_people(l.v, &people, &npeople, &err) != 0 ||

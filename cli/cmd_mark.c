@@ -10,7 +10,7 @@
 
 static void mark_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce mark CASE --at HH:MM:SS[.mmm] TEXT --as NAME [--session ID]\n"
+    fprintf(f, "usage: tellonce mark CASE --at HH:MM:SS[.mmm] TEXT --as NAME [--session S]\n"
                "                     [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Adds a marker at a time of a recorded session of CASE (default: its newest\n"
@@ -133,10 +133,14 @@ int cmd_mark(int argc, char **argv)
     if (!v)
         return rc;
     tlo_custody_case cs;
-    if (tlo_custody_mark_check(v, &p, &t, &err) != 0)
-        rc = cli_fail(&err);
-    else if ((rc = cli_find_case(v, p.case_number, &cs)) != EXIT_OK)
+    char session[33];
+    if ((rc = cli_find_case(v, p.case_number, &cs)) == EXIT_OK && p.session &&
+        (rc = cli_session_ref(v, &cs, p.session, session, NULL)) == EXIT_OK)
+        p.session = session;
+    if (rc != EXIT_OK)
         ;
+    else if (tlo_custody_mark_check(v, &p, &t, &err) != 0)
+        rc = cli_fail(&err);
     else if ((actor = cli_acting_on(v, o.as, o.pass_file, TLO_ACT_MARK, cs.id, &rc)))
         rc = tlo_custody_mark(v, actor, &p, &t, &seq, &err) != 0 ? cli_fail(&err) : EXIT_OK;
     if (actor && rc == EXIT_OK)

@@ -22,7 +22,7 @@ static void note_usage(FILE *f, const char *sub)
             f,
             "usage: tellonce note add CASE --kind KIND (--text TEXT | --text-file FILE |\n"
             "                         --file FILE)... [--title TITLE]\n"
-            "                         [--session ID --at HH:MM:SS] --as NAME\n"
+            "                         [--session S --at HH:MM:SS] --as NAME\n"
             "       tellonce note amend CASE NOTE (--text ... | --text-file ... | --file ...)...\n"
             "                         [--title TITLE] --as NAME\n"
             "\n"
@@ -35,7 +35,9 @@ static void note_usage(FILE *f, const char *sub)
             "  --text -, --text-file -   read the text from standard input: a text given\n"
             "                            on the command line can be read by every local\n"
             "                            user (ps, /proc/PID/cmdline) while it runs\n"
-            "  --session ID --at TIME    the moment of a session the note refers to\n"
+            "  --session S --at TIME     the moment of a session the note refers to (S: its "
+            "number\n"
+            "                            or 4+ hex digits of its id)\n"
             "'note amend' (the author only) adds a new version naming the one it replaces;\n"
             "nothing is ever changed or deleted. NOTE is its number in 'note list' or 4 or\n"
             "more hex digits of its id.\n");
@@ -419,6 +421,13 @@ static int note_add(int argc, char **argv, bool amend)
     }
     if (!(v = cli_open(a->vault_opt, false, &rc)))
         goto out;
+    tlo_custody_case ncs;
+    char session[33];
+    if (p.session && ((rc = cli_find_case(v, p.case_number, &ncs)) != EXIT_OK ||
+                      (rc = cli_session_ref(v, &ncs, p.session, session, NULL)) != EXIT_OK))
+        goto out;
+    if (p.session)
+        p.session = session;
     /* Unlocked for anyone enrolled (the roles of TLO_ACT_NOTE_LIST): the
      * core decides with the table and logs a refusal against the case. */
     if (!(actor = cli_acting(v, a->as, a->pass_file, TLO_ACT_NOTE_LIST, &rc)))

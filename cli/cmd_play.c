@@ -37,25 +37,28 @@
 
 static void play_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce play CASE --session ID --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
-            "                     [--purpose TEXT] [--headless] [--passphrase-file FILE]\n"
-            "                     [--vault DIR]\n"
-            "\n"
-            "Shows the range --from to --to (default: all that NAME may see) of session ID\n"
-            "of CASE: the cameras side by side, the audio, the session's markers listed,\n"
-            "and a watermark with NAME, the case and the time of the access burned into\n"
-            "the picture. The access is logged before anything is decrypted; only the\n"
-            "segments of the range are. Keys (in the window or the terminal): space\n"
-            "pauses, left/right arrows seek 10 s (never outside the granted range), q\n"
-            "quits. On a terminal the last frame stays at the end of the range until q (or\n"
-            "a seek back); otherwise the end of the range ends it. --headless decodes the\n"
-            "range without a window and reports frames and times.\n");
+    fprintf(f, "usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
+               "                     [--purpose TEXT] [--headless] [--passphrase-file FILE]\n"
+               "                     [--vault DIR]\n"
+               "\n"
+               "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
+               "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
+               "(its number or internal id): the cameras side by side, the audio, the\n"
+               "session's markers listed, and a watermark with NAME, the case and the time of\n"
+               "the access burned into the picture. The access is logged before anything is "
+               "decrypted; only the\n"
+               "segments of the range are. Keys (in the window or the terminal): space\n"
+               "pauses, left/right arrows seek 10 s (never outside the granted range), q\n"
+               "quits. On a terminal the last frame stays at the end of the range until q (or\n"
+               "a seek back); otherwise the end of the range ends it. --headless decodes the\n"
+               "range without a window and reports frames and times.\n");
 }
 
 typedef struct play_args {
     const char *as, *vault_opt, *pass_file, *session, *purpose, *case_number;
     uint64_t from_ms, to_ms;
+    bool has_from, has_to;
+    char session_id[33]; /* the session --session names */
     int headless;
 } play_args;
 
@@ -121,10 +124,10 @@ static int parse_args(int argc, char **argv, play_args *a)
         cli_error("--from and --to take session times as HH:MM:SS, MM:SS or SS (.mmm optional)");
         return EXIT_USAGE;
     }
-    if (strlen(a->session) != 32) {
-        cli_error("--session takes a session id: 32 hex digits, as 'tellonce log' shows them");
+    a->has_from = from != NULL;
+    a->has_to = to != NULL;
+    if (cli_range_order(a->has_from, a->has_to, a->from_ms, a->to_ms) != 0)
         return EXIT_USAGE;
-    }
     /* (In the service's child the display is the client's: its part checks.) */
     if (!a->headless && !tlo_service_in_child() && !getenv("DISPLAY") &&
         !getenv("WAYLAND_DISPLAY")) {
@@ -468,9 +471,13 @@ int cmd_play(int argc, char **argv)
     tlo_vault_identity *actor = NULL;
     tlo_custody *v = cli_open(a.vault_opt, false, &rc);
     if (!v || (rc = cli_find_case(v, a.case_number, &cs)) != 0 ||
+        (rc = cli_session_ref(v, &cs, a.session, a.session_id, NULL)) != 0 ||
         !(actor = cli_acting(v, a.as, a.pass_file,
-                             TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)))
+                             TLO_ACT_LOGIN /* the custodian decides, and logs */, &rc)) ||
+        (rc = cli_clip_range(v, &cs, a.session_id, actor, TLO_CUSTODY_VIEW, a.has_from, a.has_to,
+                             &a.from_ms, &a.to_ms)) != 0)
         goto out;
+    a.session = a.session_id;
     /* The access is logged, then the keys come: the range's and no more. */
     if (tlo_custody_request_make(v, actor, TLO_CUSTODY_VIEW, &cs, a.session, a.from_ms, a.to_ms,
                                  a.purpose, &req, &err) != 0 ||

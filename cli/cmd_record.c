@@ -606,17 +606,20 @@ static int record_attach(const rec_opts *o, const char *session)
                   "own terminal, and 'tellonce stop' ends it");
         return EXIT_USAGE;
     }
-    if (session && (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32)) {
-        cli_error("record --attach takes a session id, 32 lowercase hex digits ('tellonce log' "
-                  "shows them)");
-        return EXIT_USAGE;
-    }
     int rc;
     tlo_error err = {0};
     tlo_custody_live live;
+    char id[33];
     tlo_custody *v = cli_open(o->vault, false, &rc);
     if (!v)
         return rc;
+    /* Its id, or a unique prefix of it (4+ hex digits), among every case's sessions. */
+    if (session && (rc = cli_session_ref(v, NULL, session, id, NULL)) != 0) {
+        tlo_custody_close(v);
+        return rc;
+    }
+    if (session)
+        session = id;
     tlo_vault_identity *actor = cli_acting(v, o->as, o->pass_file, TLO_ACT_STOP, &rc);
     /* The same decision as 'stop': the interviewer who started it, or an
      * administrator, on what the ledger and the case's lease say. */

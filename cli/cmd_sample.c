@@ -21,12 +21,13 @@ static const struct {
      "note of the case it belongs to: its number in 'tellonce note list', its id or a prefix\n"
      "of it. NAME then holds the sample. A ledger entry (sample-register) signed by NAME.\n"},
     {"transfer",
-     "tellonce sample transfer CASE LABEL --to NAME [--place TEXT] --as HOLDER\n"
+     "tellonce sample transfer CASE LABEL --for NAME [--place TEXT] --as HOLDER\n"
      "                         [--passphrase-file FILE] [--vault DIR]",
      "Hands the sample over to NAME (sample-transfer, signed by its holder). The sample is\n"
      "\"in transfer\" until NAME signs its receipt with 'tellonce sample receive'; until then\n"
      "HOLDER still answers for it and it cannot be handed on or disposed of. TEXT says where\n"
-     "(one line, at most 200 characters: a place, never a child's name or address).\n"},
+     "(one line, at most 200 characters: a place, never a child's name or address).\n"
+     "--to NAME, the older spelling, still works.\n"},
     {"receive",
      "tellonce sample receive CASE LABEL [--seal-intact yes|no] --as RECEIVER\n"
      "                        [--passphrase-file FILE] [--vault DIR]",
@@ -68,14 +69,21 @@ typedef struct sample_opts {
 /* Options into o; -1 to go on, else the exit code. */
 static int sample_options(const char *sub, int argc, char **argv, sample_opts *o)
 {
-    static const struct option opts[] = {
-        {"as", required_argument, NULL, 'A'},     {"passphrase-file", required_argument, NULL, 'P'},
-        {"vault", required_argument, NULL, 'V'},  {"label", required_argument, NULL, 'l'},
-        {"kind", required_argument, NULL, 'k'},   {"seal-number", required_argument, NULL, 's'},
-        {"note", required_argument, NULL, 'n'},   {"to", required_argument, NULL, 't'},
-        {"place", required_argument, NULL, 'p'},  {"seal-intact", required_argument, NULL, 'i'},
-        {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"as", required_argument, NULL, 'A'},
+                                         {"passphrase-file", required_argument, NULL, 'P'},
+                                         {"vault", required_argument, NULL, 'V'},
+                                         {"label", required_argument, NULL, 'l'},
+                                         {"kind", required_argument, NULL, 'k'},
+                                         {"seal-number", required_argument, NULL, 's'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"place", required_argument, NULL, 'p'},
+                                         {"seal-intact", required_argument, NULL, 'i'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"for", required_argument, NULL, 't'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -399,7 +407,7 @@ static int sample_act_params(const sample_opts *o, const char *sub, int argc, ch
         return EXIT_USAGE;
     }
     if (act == TLO_ACT_SAMPLE_TRANSFER && !o->to) {
-        cli_error("sample transfer takes --to NAME: who takes the sample over");
+        cli_error("sample transfer takes --for NAME: who takes the sample over");
         return EXIT_USAGE;
     }
     if (act == TLO_ACT_SAMPLE_DISPOSE && !o->reason) {

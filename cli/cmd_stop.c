@@ -18,7 +18,7 @@
 
 static void stop_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce stop [CASE] [--session ID] --as NAME [--passphrase-file FILE]\n"
+    fprintf(f, "usage: tellonce stop [CASE] [--session S] --as NAME [--passphrase-file FILE]\n"
                "                     [--vault DIR]\n"
                "\n"
                "Ends a live recording, as 'q' then 'y' at its terminal would: the recording logs\n"
@@ -84,18 +84,22 @@ int cmd_stop(int argc, char **argv)
         cli_error("stop takes [CASE] and --as NAME; see 'tellonce stop --help'");
         return EXIT_USAGE;
     }
-    if (session && (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32)) {
-        cli_error("--session takes a session id, 32 lowercase hex digits ('tellonce log' "
-                  "shows them)");
-        return EXIT_USAGE;
-    }
     const char *number = optind < argc ? argv[optind] : NULL;
     tlo_error err = {0};
     tlo_custody_live live;
+    tlo_custody_case cs;
+    char id[33];
+    tlo_vault_identity *actor = NULL;
     tlo_custody *v = cli_open(vault_opt, false, &rc);
     if (!v)
         return rc;
-    tlo_vault_identity *actor = cli_acting(v, as, pass_file, TLO_ACT_STOP, &rc);
+    /* --session: a number in CASE, or an id or its prefix (in CASE, or in any case). */
+    if (session && ((number && (rc = cli_find_case(v, number, &cs)) != 0) ||
+                    (rc = cli_session_ref(v, number ? &cs : NULL, session, id, NULL)) != 0))
+        goto out;
+    if (session)
+        session = id;
+    actor = cli_acting(v, as, pass_file, TLO_ACT_STOP, &rc);
     if (!actor)
         goto out;
     if (tlo_custody_stop_check(v, actor, number, session, &live, &err) != 0 ||

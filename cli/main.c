@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"case", cmd_case, "open and list cases"},
     {"record", cmd_record, "record an interview session of a case"},
     {"mark", cmd_mark, "add a marker to a recorded session"},
+    {"session", cmd_session, "the sessions of a case: list (numbers, start, length, status)"},
     {"note", cmd_note, "records and attachments of a case: add, amend, list, show, get"},
     {"grant", cmd_grant, "grant a clip of a session to a person; list, revoke"},
     {"play", cmd_play, "view a granted clip (watermarked), or decode it headless"},

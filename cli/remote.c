@@ -30,7 +30,7 @@
  * run on this machine's own files and devices. */
 static const char *const forwarded[] = {
     "user",   "case",       "record", "mark", "grant",  "play",  "export", "recover", "log",
-    "verify", "checkpoint", "prove",  "stop", "passwd", "login", "logout", "note",
+    "verify", "checkpoint", "prove",  "stop", "passwd", "login", "logout", "note",    "session",
 };
 
 bool cli_forwarded(const char *command)

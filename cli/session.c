@@ -215,8 +215,35 @@ tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pa
     return id;
 }
 
+int cli_case_ref(tlo_custody *v, const char *text, uint8_t case_id[static TLO_ID_BYTES],
+                 tlo_custody_case *out)
+{
+    tlo_custody_case cs;
+    tlo_error err = {0};
+    if (tlo_custody_case_find(v, text, &cs, &err) != 0)
+        return cli_fail(&err);
+    memcpy(case_id, cs.id, TLO_ID_BYTES);
+    if (out)
+        *out = cs;
+    return 0;
+}
+
 int cli_find_case(tlo_custody *v, const char *number, tlo_custody_case *out)
 {
+    uint8_t id[TLO_ID_BYTES];
+    memset(out, 0, sizeof *out);
+    return cli_case_ref(v, number, id, out);
+}
+
+int cli_session_ref(tlo_custody *v, const tlo_custody_case *cs, const char *text,
+                    char id[static 33], uint8_t *case_id)
+{
+    tlo_custody_session_row row;
     tlo_error err = {0};
-    return tlo_custody_case_find(v, number, out, &err) == 0 ? 0 : cli_fail(&err);
+    if (tlo_custody_session_find(v, cs, text, &row, &err) != 0)
+        return cli_fail(&err);
+    memcpy(id, row.id, 33);
+    if (case_id)
+        memcpy(case_id, row.case_id, TLO_ID_BYTES);
+    return 0;
 }

@@ -135,6 +135,7 @@ typedef enum {
     TLO_ACT_SAMPLE_LIST,     /* sample list, sample show */
     TLO_ACT_REPORT,          /* report (from the ledger, no key) */
     TLO_ACT_LOGIN,           /* login, passwd, user activate: one's own identity */
+    TLO_ACT_SESSION_LIST,    /* session list: a case's sessions (no content) */
     TLO_ACT_COUNT
 } tlo_custody_act;
 
@@ -272,6 +273,37 @@ typedef struct tlo_custody_session {
 int tlo_custody_session_info(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
                              const char *session, tlo_custody_session *out, tlo_error *err);
 
+/* One session of a case as people find it (custody/session_list.c). */
+typedef struct tlo_custody_session_row {
+    unsigned no; /* its place in the case: 1, 2, ... by start */
+    uint8_t case_id[TLO_ID_BYTES];
+    char id[33];
+    uint64_t start_seq, started_at; /* its session-start entry and its time (UTC ms) */
+    uint64_t length_ms;             /* the largest end_ms of its segments */
+    uint64_t segments;
+    char room[128];
+    char status[16]; /* "recording", "interrupted", "ended", "failed", "recovered" */
+} tlo_custody_session_row;
+
+/* The sessions of case_id in start order, for actor (TLO_ACT_SESSION_LIST,
+ * a refusal logged), from the rows the custodian verified only (needs the
+ * custodian: embedded, or in the service). *out is malloc'd (free it). */
+int tlo_custody_session_list(tlo_custody *v, const tlo_vault_identity *actor,
+                             const uint8_t case_id[static TLO_ID_BYTES],
+                             tlo_custody_session_row **out, size_t *n, tlo_error *err);
+
+/* A number in the case has at most this many digits; longer is an id prefix. */
+#define TLO_CUSTODY_SESSION_NUMBER_DIGITS 3
+
+/* The session text names: its number in case cs (1 to 3 digits), or its id
+ * or a unique prefix of it (4 to 32 hex digits) among the sessions of cs, or
+ * of every case when cs is NULL. TLO_EARG (malformed, a number without a
+ * case, an ambiguous prefix: the message lists the candidates' numbers),
+ * TLO_ENOTFOUND. Reads the ledger's rows unverified: it names a session,
+ * whoever decides on it reads the verified ledger. */
+int tlo_custody_session_find(tlo_custody *v, const tlo_custody_case *cs, const char *text,
+                             tlo_custody_session_row *out, tlo_error *err);
+
 /* ======================================================================
  * Grants
  * ====================================================================== */
@@ -353,6 +385,21 @@ typedef enum { TLO_CUSTODY_VIEW, TLO_CUSTODY_EXPORT } tlo_custody_action;
 
 /* "view" or "export". */
 const char *tlo_custody_action_name(tlo_custody_action a);
+
+/* A range of a session on its clock, and the grant that gives it. */
+typedef struct tlo_custody_range {
+    uint64_t from_ms, to_ms, grant_seq;
+} tlo_custody_range;
+
+/* The ranges of session of case_id that live grants (not revoked, not
+ * expired, allowing action) give the person whose Ed25519 key is pk,
+ * sorted by start (*out malloc'd: free it; *n may be 0). For front ends to
+ * say what a person may ask for before anything is signed: the rows are not
+ * verified, and the custodian decides again on the verified ledger. */
+int tlo_custody_granted_ranges(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
+                               const char *session, const uint8_t pk[static 32],
+                               tlo_custody_action action, tlo_custody_range **out, size_t *n,
+                               tlo_error *err);
 
 #define TLO_CUSTODY_PURPOSE_MAX 511
 /* The longest encoded request (tlo_custody_request_encode). */

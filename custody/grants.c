@@ -242,3 +242,44 @@ int tlo_custody_grant_find(tlo_custody *v, uint64_t grant_seq, tlo_custody_grant
     free(g);
     return rc;
 }
+
+/* ---- what a person may ask for (before anything is signed) ---- */
+
+static int by_start(const void *a, const void *b)
+{
+    const tlo_custody_range *x = a, *y = b;
+    if (x->from_ms != y->from_ms)
+        return x->from_ms < y->from_ms ? -1 : 1;
+    return x->to_ms > y->to_ms ? -1 : x->to_ms < y->to_ms ? 1 : 0;
+}
+
+int tlo_custody_granted_ranges(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
+                               const char *session, const uint8_t pk[static 32],
+                               tlo_custody_action action, tlo_custody_range **out, size_t *n,
+                               tlo_error *err)
+{
+    tlo_custody_grant *g = NULL;
+    size_t ng = 0, k = 0;
+    uint64_t now = tlo_custody_now_ms();
+    *out = NULL;
+    *n = 0;
+    int rc = tlo_custody_grants(v, case_id, &g, &ng, err);
+    if (rc)
+        return rc;
+    tlo_custody_range *r = calloc(ng ? ng : 1, sizeof *r);
+    if (!r) {
+        free(g);
+        return tlo_fail(err, TLO_ENOMEM, "out of memory reading the grants");
+    }
+    /* The same tests as the custodian's (custodian.c, find_grant). */
+    for (size_t i = 0; i < ng; i++)
+        if (!memcmp(g[i].to, pk, 32) && !strcmp(g[i].session, session) && g[i].revoked_at < 0 &&
+            g[i].expires_ms > now && (action == TLO_CUSTODY_VIEW ? g[i].view : g[i].exp) &&
+            g[i].until_ms > g[i].from_ms)
+            r[k++] = (tlo_custody_range){g[i].from_ms, g[i].until_ms, g[i].seq};
+    free(g);
+    qsort(r, k, sizeof *r, by_start);
+    *out = r;
+    *n = k;
+    return 0;
+}

@@ -101,6 +101,10 @@ static const tlo_custody_act_rule table[] = {
      "login, passwd, user activate",
      "unlock or change one's own identity",
      {{EVERYONE, 0}}},
+    {TLO_ACT_SESSION_LIST,
+     "session list",
+     "list a case's sessions (start, length, room, status: never content)",
+     {{EVERYONE, 0}}},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TLO_ACT_COUNT, "one row per action");

@@ -92,8 +92,13 @@ refuse() { # refuse WHAT NEEDLE COMMAND...
     [ "$(denied)" -eq $((d0 + 1)) ] && ok || bad "$what: not logged as access-denied"
     if grep -q "Decoded" out.txt; then bad "$what: something was decoded"; else ok; fi
 }
-refuse "beyond the granted range" "beyond the granted range" "$tlo" play "2026-刑-0042" --session "$s1" \
+# Beyond the granted range: a typo, refused before anything is signed (no
+# entry), naming the grant (issue 13).
+d0=$(denied)
+expect 2 "beyond the granted range" -- "$tlo" play "2026-刑-0042" --session "$s1" \
     --from 2 --to 8 --as "Per Prosecutor" --passphrase-file pros.pass --headless
+contains "$err" "00:00:03 to 00:00:09" "beyond the granted range: names the grant"
+[ "$(denied)" -eq "$d0" ] && ok || bad "beyond the granted range: logged"
 refuse "another session of the case" "other sessions" "$tlo" play "2026-刑-0042" --session "$s2" \
     --as "Per Prosecutor" --passphrase-file pros.pass --headless
 refuse "another case" "no grant" "$tlo" play "2026-刑-0043" --session "$s3" \

@@ -109,6 +109,12 @@ for r in "${roles[@]}"; do
     want_rc=2 holds=1 try "stop, record --attach" "$r" 44 "$tlo" stop "2026-刑-0001" --as "$p" --passphrase-file "$pf"
     try "grant, grant revoke" "$r" 44 "$tlo" grant "2026-刑-0001" --to "Per Prosecutor" --session "$s1" \
         --from 2 --until 3 --expires 2099-12-31 --purpose "roles test" --as "$p" --passphrase-file "$pf"
+    # Revoked at once: the clip rows below are tried without a live grant (with
+    # one, a range outside it is refused before anything is signed).
+    g=$(sed -n 's/^Grant \([0-9]*\):.*/\1/p' <<<"$out")
+    [ -z "$g" ] || "$tlo" grant revoke "$g" --as "$p" --passphrase-file "$pf" >/dev/null ||
+        bad "grant revoke $g"
+    try "session list" "$r" 44 "$tlo" session list "2026-刑-0001" --as "$p" --passphrase-file "$pf"
     if [ "$r" != interviewer ]; then
         # Without a grant: refused by the custodian (access-denied).
         try "play" "$r" 41 "$tlo" play "2026-刑-0001" --session "$s1" --from 0 --to 1 \
