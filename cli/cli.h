@@ -83,6 +83,18 @@ void cli_json_bytes(FILE *f, const char *s, size_t n);
  * cap; 3 * strlen(in) + 1 bytes always suffice. */
 void cli_clean_text(char *out, size_t cap, const char *in);
 
+/* How many columns utf8 takes on a terminal (cli/text.c): East Asian wide
+ * and fullwidth characters 2, zero-width and combining ones 0, others 1; a
+ * byte that is not UTF-8 and a control character 1 each (as cli_clean_text
+ * shows them). */
+int cli_text_width(const char *utf8);
+/* s cleaned (cli_clean_text) to f, then spaces up to width columns; a text
+ * wider than width is printed whole. */
+void cli_print_padded(FILE *f, const char *s, int width);
+/* ms (UTC) as people read it: "2026-12-01 22:40:05 +08:00", in the local
+ * zone. Stands in for the shared design's tlo_time_text until that lands. */
+void cli_local_time_text(uint64_t ms, char *out, size_t cap);
+
 /* Whether this process runs a command forwarded by the custodian service
  * (a child of `tellonce custodian run`): then an administrator may not set
  * anyone's passphrase (user add --new-passphrase-file is refused). */

@@ -351,8 +351,10 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
     } else {
         for (size_t i = 0; i < s.n; i++) {
             state_line(&s.list[i], line, sizeof line);
-            printf("%-12s %-9s seal %-14s %s%s\n", s.list[i].label, s.list[i].kind,
-                   s.list[i].seal_number, line, s.list[i].seal_broken ? "; SEAL BROKEN" : "");
+            cli_print_padded(stdout, s.list[i].label, 12);
+            printf(" %-9s seal ", s.list[i].kind);
+            cli_print_padded(stdout, s.list[i].seal_number, 14);
+            printf(" %s%s\n", line, s.list[i].seal_broken ? "; SEAL BROKEN" : "");
         }
     }
     tlo_custody_samples_free(&s);

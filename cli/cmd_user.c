@@ -285,8 +285,8 @@ static void print_person(const tlo_custody_person *p, int json, bool first)
         } else {
             snprintf(status, sizeof status, "active");
         }
-        printf("%-24s %-28s %-16s %-9llu %s\n", p->name, roles, kid,
-               (unsigned long long)p->enrolled_at, status);
+        cli_print_padded(stdout, p->name, 24); /* by the columns it takes (a Chinese name) */
+        printf(" %-28s %-16s %-9llu %s\n", roles, kid, (unsigned long long)p->enrolled_at, status);
     }
 }
 
