@@ -1214,6 +1214,13 @@ int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
                               tlo_custody_describer **out, tlo_error *err);
 void tlo_custody_describer_free(tlo_custody_describer *d);
 
+/* How d says an instant a person reads in the words (a grant's end, an
+ * enrolment code's deadline): fn writes ms (UTC) into out, as the front end
+ * shows times ("2026-12-01 22:40:05 +08:00"); NULL (the default):
+ * tlo_custody_utc_words. The describer holds no zone of its own. */
+void tlo_custody_describer_set_time_words(tlo_custody_describer *d,
+                                          void (*fn)(uint64_t ms, char *out, size_t cap));
+
 /* The person behind e: for what the custodian signs on a person's behalf
  * (case-view, access-granted, access-denied, action-refused, note-access:
  * the actor field; export: exporter) that person, else the signer. NULL: a

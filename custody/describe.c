@@ -93,6 +93,7 @@ struct tlo_custody_describer {
     idmap sessions; /* session id -> its number in its case */
     idmap notes;    /* note id -> its number in its case */
     idmap cases;    /* case id -> sessions so far (value), notes so far (scope[0..3]) */
+    void (*time_words)(uint64_t ms, char *out, size_t cap); /* instants, for people */
 };
 
 int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
@@ -117,6 +118,12 @@ int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
     }
     *out = d;
     return 0;
+}
+
+void tlo_custody_describer_set_time_words(tlo_custody_describer *d,
+                                          void (*fn)(uint64_t ms, char *out, size_t cap))
+{
+    d->time_words = fn;
 }
 
 void tlo_custody_describer_free(tlo_custody_describer *d)
@@ -242,6 +249,11 @@ void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap)
     struct tm tm;
     if (!gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
         snprintf(out, cap, "%" PRIu64 " ms", ms);
+}
+
+static void say_instant(const tlo_custody_describer *d, uint64_t ms, char *out, size_t cap)
+{
+    (d->time_words ? d->time_words : tlo_custody_utc_words)(ms, out, cap);
 }
 
 /* The words so far, appended to. */
@@ -456,7 +468,7 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
             tlo_roles_format(roles, ", ", b, sizeof b);
         say(w, " enrolled %s as %s", field(e, "name", a, sizeof a), b);
         if (has(e, "activate_by_ms")) {
-            tlo_custody_utc_words(num(e, "activate_by_ms"), c, sizeof c);
+            say_instant(d, num(e, "activate_by_ms"), c, sizeof c);
             say(w, ", with a one-time code valid until %s", c);
         }
         break;
@@ -543,7 +555,7 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         say_range(w, num(e, "from_ms"), num(e, "until_ms"));
         say(w, " of ");
         say_session(w, d, e);
-        tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
+        say_instant(d, num(e, "expires_ms"), b, sizeof b);
         say(w, " until %s, purpose %s (grant %llu)", b, field(e, "purpose", a, sizeof a),
             (unsigned long long)e->seq);
         break;
@@ -552,7 +564,7 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         say_named(w, d, e, "to", "to_name");
         say(w, " the reading of ");
         say_note(w, d, e);
-        tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
+        say_instant(d, num(e, "expires_ms"), b, sizeof b);
         say(w, " until %s, purpose %s (grant %llu)", b, field(e, "purpose", a, sizeof a),
             (unsigned long long)e->seq);
         break;
