@@ -590,23 +590,34 @@ static void kinds_error(const char *s)
  * --since, --kind, --case, --csv), leaving the rest for parse_args. */
 static int log_own_options(int *argc, char **argv, log_filter *f)
 {
+    static const char *const valued[] = {
+        "--as", "--passphrase-file", "--person", "--since", "--kind", "--case"};
     int k = 1;
     for (int i = 1; i < *argc; i++) {
-        const char *o = argv[i];
+        const char *o = argv[i], *val = NULL, *eq = strchr(o, '=');
+        size_t olen = eq ? (size_t)(eq - o) : strlen(o), which;
         if (!strcmp(o, "--csv")) {
             f->csv = true;
             continue;
         }
-        if (strcmp(o, "--as") && strcmp(o, "--passphrase-file") && strcmp(o, "--person") &&
-            strcmp(o, "--since") && strcmp(o, "--kind") && strcmp(o, "--case")) {
+        /* --as and --passphrase-file only as two words: the service hands
+         * over the file named by the word after --passphrase-file. */
+        for (which = eq ? 2 : 0; which < sizeof valued / sizeof valued[0]; which++)
+            if (strlen(valued[which]) == olen && !strncmp(o, valued[which], olen))
+                break;
+        if (which == sizeof valued / sizeof valued[0]) {
             argv[k++] = argv[i];
             continue;
         }
-        if (i + 1 >= *argc) {
+        o = valued[which];
+        if (eq) {
+            val = eq + 1; /* --kind=export */
+        } else if (i + 1 >= *argc) {
             cli_error("%s needs a value; see 'tellonce log --help'", o);
             return EXIT_USAGE;
+        } else {
+            val = argv[++i];
         }
-        const char *val = argv[++i];
         if (!strcmp(o, "--as")) {
             f->as = val;
         } else if (!strcmp(o, "--passphrase-file")) {

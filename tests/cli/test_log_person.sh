@@ -130,6 +130,8 @@ expect 0 "filter_kind" -- "$tlo" log --kind access-granted --kind 42 --kind samp
 check "filter_kind: the kinds asked for" '
 kinds = sorted(re.split(r"  +", r.strip())[3] for r in lines[1:])
 assert kinds == ["access-granted", "access-granted", "export", "sample-receive"], kinds'
+expect 0 "filter_kind_with_equals" -- "$tlo" log --kind=export --person=王芳
+[ "$(($(wc -l <out.txt) - 1))" = 1 ] && ok || bad "filter_kind_with_equals: $out"
 expect 2 "filter_kind_unknown" -- "$tlo" log --kind acess-granted
 contains "$err" "acess-granted" "filter_kind_unknown: names it"
 contains "$err" "access-granted" "filter_kind_unknown: lists the kinds"
