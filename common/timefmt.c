@@ -123,6 +123,19 @@ void tlo_time_text(uint64_t ms, char *out, size_t cap)
     format_at(ms, "%Y-%m-%d %H:%M:%S %:z", out, cap);
 }
 
+void tlo_time_text_ms(uint64_t ms, char *out, size_t cap)
+{
+    char fmt[40];
+    /* GLib's %f is microseconds; the ms are written in the format itself. */
+    snprintf(fmt, sizeof fmt, "%%Y-%%m-%%d %%H:%%M:%%S.%03u %%:z", (unsigned)(ms % 1000));
+    format_at(ms, fmt, out, cap);
+}
+
+void tlo_time_clock_text(uint64_t ms, char *out, size_t cap)
+{
+    format_at(ms, "%H:%M:%S", out, cap);
+}
+
 void tlo_time_offset_text(uint64_t ms, char *out, size_t cap)
 {
     format_at(ms, "%:z", out, cap);

@@ -41,6 +41,13 @@ void tlo_time_zone_name(char *out, size_t cap, bool *is_system);
  * Always NUL-terminates when cap > 0. */
 void tlo_time_text(uint64_t ms, char *out, size_t cap);
 
+/* The same with milliseconds: "YYYY-MM-DD HH:MM:SS.mmm +HH:MM" (the log). */
+void tlo_time_text_ms(uint64_t ms, char *out, size_t cap);
+
+/* The wall clock alone, "HH:MM:SS", in the display zone (a status line
+ * whose date and zone are said elsewhere). */
+void tlo_time_clock_text(uint64_t ms, char *out, size_t cap);
+
 /* The offset alone ("+08:00") of the display zone at ms. */
 void tlo_time_offset_text(uint64_t ms, char *out, size_t cap);
 
