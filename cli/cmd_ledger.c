@@ -1,6 +1,7 @@
 /* tellonce verify and tellonce log — the custody ledger for auditors and
  * for people. Neither needs a key or a passphrase. */
 #include "cli.h"
+#include "tlo_time.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -263,13 +264,7 @@ static const char *case_number_of(const log_ctx *l, const tlo_entry *e)
 
 static void format_time(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[40], zone[16];
-    localtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    strftime(zone, sizeof zone, "%z", &tm);
-    snprintf(out, cap, "%s.%03u %s", buf, (unsigned)(ms % 1000), zone);
+    tlo_time_text_ms(ms, out, cap);
 }
 
 /* The body's lines as a JSON object of strings. The keys and values are

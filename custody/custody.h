@@ -1237,7 +1237,8 @@ unsigned tlo_custody_describe_note_no(const tlo_custody_describer *d, const char
 void tlo_custody_person_words(const tlo_custody_person *p, char *out, size_t cap);
 /* A session-clock time, "00:01:02" (".345" added when not whole seconds). */
 void tlo_custody_clock_words(uint64_t ms, char *out, size_t cap);
-/* A UTC time, "2026-12-01 19:12:38 UTC". */
+/* A time for people: local with its offset, "2026-12-02 03:12:38 +08:00"
+ * (tlo_time_text; the name is older than the change). */
 void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap);
 
 /* ---- The report's model (docs/report.md prints its JSON) ---- */

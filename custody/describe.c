@@ -9,6 +9,7 @@
  * (the HTML writer escapes everything). No wording ever names a case number,
  * a note's text, title or file names (the ledger holds none of them). */
 #include "custody.h"
+#include "tlo_time.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -238,10 +239,7 @@ void tlo_custody_clock_words(uint64_t ms, char *out, size_t cap)
 
 void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
-        snprintf(out, cap, "%" PRIu64 " ms", ms);
+    tlo_time_text(ms, out, cap); /* local, with its offset */
 }
 
 /* The words so far, appended to. */
