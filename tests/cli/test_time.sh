@@ -166,6 +166,17 @@ wm=$(body "$(newest 42)" | sed -n 's/^watermark=//p')
 [[ $wm =~ $offset_re$ ]] && contains "$wm" "+08:00" "the export watermark: the vault's zone" ||
     bad "export watermark without an offset: $wm"
 
+# 8. log_user_describe_in_vault_zone: with TZ=UTC, log, the words of a
+# grant's end and a pending enrolment's deadline are in the vault's zone.
+expect 0 "log" -- "$tlo" log
+grep -E "^ +$(newest 30) +[0-9-]+ [0-9:.]+ \+08:00 " <<<"$out" >/dev/null && ok ||
+    bad "log: the entry's time in the vault's zone: $(grep -E "^ +$(newest 30) " <<<"$out")"
+contains "$out" "until $day 23:59:59 +08:00" "log: a grant's end in the vault's zone"
+expect 0 "user add with a code" -- "$tlo" user add "Dr Med" --role medical --as "Anna Admin" \
+    --passphrase-file admin.pass
+[[ $out =~ until\ $offset_re ]] && contains "$out" "+08:00" "user add: the code's deadline" ||
+    bad "user add: the code's deadline, local with offset: $out"
+
 # 7. tampered_setting_row_refused: a vault-setting row changed in the
 # database is not read (settings show names the entry) and verify fails
 # naming it.
