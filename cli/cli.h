@@ -91,9 +91,6 @@ int cli_text_width(const char *utf8);
 /* s cleaned (cli_clean_text) to f, then spaces up to width columns; a text
  * wider than width is printed whole. */
 void cli_print_padded(FILE *f, const char *s, int width);
-/* ms (UTC) as people read it: "2026-12-01 22:40:05 +08:00", in the local
- * zone. Stands in for the shared design's tlo_time_text until that lands. */
-void cli_local_time_text(uint64_t ms, char *out, size_t cap);
 
 /* Whether this process runs a command forwarded by the custodian service
  * (a child of `tellonce custodian run`): then an administrator may not set
@@ -173,5 +170,12 @@ int cmd_sample(int argc, char **argv); /* cmd_sample.c */
  * (also the service's client, remote.c). Returns the exit code. */
 int cmd_note(int argc, char **argv);
 int cli_note_write_files(const char *dir, const tlo_custody_note_content *c);
+
+/* tellonce settings (cmd_settings.c). */
+int cmd_settings(int argc, char **argv);
+/* Makes the vault's timezone setting the zone times are shown in
+ * (tlo_time_set_zone), when it is set and can be read; else times stay in
+ * the system's zone (cli_open calls it). */
+void cli_time_zone(tlo_custody *v);
 
 #endif

@@ -1,6 +1,7 @@
 /* tellonce verify and tellonce log — the custody ledger for auditors and
  * for people. Neither needs a key or a passphrase. */
 #include "cli.h"
+#include "tlo_time.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -290,29 +291,24 @@ static const char *case_number_of(const log_ctx *l, const tlo_entry *e)
     return NULL;
 }
 
-/* The JSON's time, as it was: local, with milliseconds. */
+/* The JSON's time: local, with milliseconds and the offset. */
 static void format_time(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[40], zone[16];
-    localtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    strftime(zone, sizeof zone, "%z", &tm);
-    snprintf(out, cap, "%s.%03u %s", buf, (unsigned)(ms % 1000), zone);
+    tlo_time_text_ms(ms, out, cap);
 }
 
-/* ISO 8601, local with its offset: "2026-12-01T22:40:05+08:00" (for --csv). */
+/* ISO 8601 in the display zone with its offset, "2026-12-01T22:40:05+08:00"
+ * (for --csv), from tlo_time_text's "2026-12-01 22:40:05 +08:00". */
 static void iso_time(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char day[40], zone[8];
-    if (!localtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) ||
-        !strftime(zone, sizeof zone, "%z", &tm) || strlen(zone) != 5)
-        snprintf(out, cap, "%llu", (unsigned long long)ms);
-    else
-        snprintf(out, cap, "%s%.3s:%s", day, zone, zone + 3);
+    char text[TLO_TIME_TEXT_MAX];
+    tlo_time_text(ms, text, sizeof text);
+    if (strlen(text) != 26 || text[10] != ' ' || text[19] != ' ') {
+        snprintf(out, cap, "%s", text); /* "(time N ms)" */
+        return;
+    }
+    text[10] = 'T';
+    snprintf(out, cap, "%.19s%s", text, text + 20);
 }
 
 /* The body's lines as a JSON object of strings. The keys and values are
@@ -410,7 +406,7 @@ static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_cus
     }
     /* WHO: the person behind the entry, not the custodian who signed for them. */
     tlo_custody_person_words(p, who, sizeof who);
-    cli_local_time_text(e->time_ms, when, sizeof when);
+    tlo_time_text(e->time_ms, when, sizeof when);
     printf("%6llu  %s  ", (unsigned long long)e->seq, when);
     cli_print_padded(stdout, who, 30);
     printf("  %-14s  ", kind ? kind : "unknown");
@@ -521,39 +517,30 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
 }
 
 /* --since: "2026-12-01" (from the start of the day), "2026-12-01 14:30" or
- * "2026-12-01 14:30:05" ('T' between them too), local time. 0 or -1. */
+ * "2026-12-01 14:30:05" ('T' between them too), in the display zone
+ * (tlo_time_parse_local: the vault's zone, else the system's). 0 or -1. */
 static int parse_since(const char *s, uint64_t *ms)
 {
-    struct tm tm = {0}, want;
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = -1;
-    size_t len = strlen(s);
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+    char minute[17];
+    size_t n = strlen(s);
+    unsigned sec = 0;
+    if (n != 10 && n != 16 && n != 19)
         return -1;
-    if ((size_t)n != len) {
-        int m = -1;
-        if ((s[n] != ' ' && s[n] != 'T') ||
-            (sscanf(s + n + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5))
+    if (n == 10) {
+        snprintf(minute, sizeof minute, "%s 00:00", s);
+    } else {
+        if (s[10] != ' ' && s[10] != 'T')
             return -1;
-        n += 1 + m;
-        if ((size_t)n != len &&
-            (sscanf(s + n, ":%2d%n", &sec, &m) != 1 || m != 3 || (size_t)(n + m) != len))
-            return -1;
+        snprintf(minute, sizeof minute, "%.10s %.5s", s, s + 11);
     }
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    tm.tm_isdst = -1;
-    want = tm;
-    time_t t = mktime(&tm);
-    /* mktime moves 2026-02-30 to March: such a date is refused, not moved. */
-    if (t == (time_t)-1 || t < 0 || tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
-        tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
-        tm.tm_sec != want.tm_sec)
+    if (n == 19) {
+        if (s[16] != ':' || s[17] < '0' || s[17] > '5' || s[18] < '0' || s[18] > '9')
+            return -1;
+        sec = (unsigned)(s[17] - '0') * 10 + (unsigned)(s[18] - '0');
+    }
+    if (tlo_time_parse_local(minute, ms, NULL) != 0)
         return -1;
-    *ms = (uint64_t)t * 1000;
+    *ms += sec * 1000u;
     return 0;
 }
 
@@ -732,7 +719,6 @@ int cmd_log(int argc, char **argv)
     } else if ((rc = log_check_filter(&l, people, npeople)) != EXIT_OK) {
         /* said why */
     } else {
-        tlo_custody_describer_set_time_words(l.d, cli_local_time_text);
         if (a.json)
             fputc('[', stdout);
         else if (f.csv)

@@ -7,7 +7,6 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int cli_text_width(const char *utf8)
 {
@@ -44,21 +43,4 @@ void cli_print_padded(FILE *f, const char *s, int width)
     for (int w = cli_text_width(text); w < width; w++)
         fputc(' ', f);
     free(shown);
-}
-
-/* Until tlo_time_text (the shared design's time text) is on main: the same
- * format in the system's local zone. */
-void cli_local_time_text(uint64_t ms, char *out, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char day[40], zone[8];
-    if (!cap)
-        return;
-    if (!localtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm) ||
-        !strftime(zone, sizeof zone, "%z", &tm) || strlen(zone) != 5) {
-        snprintf(out, cap, "%llu ms after 1970 (UTC)", (unsigned long long)ms);
-        return;
-    }
-    snprintf(out, cap, "%s %.3s:%s", day, zone, zone + 3);
 }

@@ -9,6 +9,7 @@
  * (the HTML writer escapes everything). No wording ever names a case number,
  * a note's text, title or file names (the ledger holds none of them). */
 #include "custody.h"
+#include "tlo_time.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -93,7 +94,6 @@ struct tlo_custody_describer {
     idmap sessions; /* session id -> its number in its case */
     idmap notes;    /* note id -> its number in its case */
     idmap cases;    /* case id -> sessions so far (value), notes so far (scope[0..3]) */
-    void (*time_words)(uint64_t ms, char *out, size_t cap); /* instants, for people */
 };
 
 int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
@@ -118,12 +118,6 @@ int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
     }
     *out = d;
     return 0;
-}
-
-void tlo_custody_describer_set_time_words(tlo_custody_describer *d,
-                                          void (*fn)(uint64_t ms, char *out, size_t cap))
-{
-    d->time_words = fn;
 }
 
 void tlo_custody_describer_free(tlo_custody_describer *d)
@@ -245,15 +239,7 @@ void tlo_custody_clock_words(uint64_t ms, char *out, size_t cap)
 
 void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
-        snprintf(out, cap, "%" PRIu64 " ms", ms);
-}
-
-static void say_instant(const tlo_custody_describer *d, uint64_t ms, char *out, size_t cap)
-{
-    (d->time_words ? d->time_words : tlo_custody_utc_words)(ms, out, cap);
+    tlo_time_text(ms, out, cap); /* local, with its offset */
 }
 
 /* The words so far, appended to. */
@@ -454,6 +440,17 @@ static void say_access(words *w, const tlo_custody_describer *d, const tlo_entry
     }
 }
 
+/* A vault-setting entry (kind 5, custody/settings.c). */
+static void say_setting(words *w, const tlo_entry *e)
+{
+    char key[64], value[1100];
+    field(e, "key", key, sizeof key);
+    if (*field(e, "value", value, sizeof value))
+        say(w, " set the vault's %s to %s", key, value);
+    else
+        say(w, " unset the vault's %s", key);
+}
+
 static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e)
 {
     char a[600], b[600], c[200];
@@ -468,7 +465,7 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
             tlo_roles_format(roles, ", ", b, sizeof b);
         say(w, " enrolled %s as %s", field(e, "name", a, sizeof a), b);
         if (has(e, "activate_by_ms")) {
-            say_instant(d, num(e, "activate_by_ms"), c, sizeof c);
+            tlo_custody_utc_words(num(e, "activate_by_ms"), c, sizeof c);
             say(w, ", with a one-time code valid until %s", c);
         }
         break;
@@ -481,6 +478,9 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         break;
     case TLO_ENTRY_USER_ACTIVATED:
         say(w, " activated their enrolment with a passphrase of their own");
+        break;
+    case TLO_ENTRY_VAULT_SETTING:
+        say_setting(w, e);
         break;
     case TLO_ENTRY_CASE_OPEN:
         say(w, " opened the case");
@@ -555,7 +555,7 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         say_range(w, num(e, "from_ms"), num(e, "until_ms"));
         say(w, " of ");
         say_session(w, d, e);
-        say_instant(d, num(e, "expires_ms"), b, sizeof b);
+        tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
         say(w, " until %s, purpose %s (grant %llu)", b, field(e, "purpose", a, sizeof a),
             (unsigned long long)e->seq);
         break;
@@ -564,7 +564,7 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         say_named(w, d, e, "to", "to_name");
         say(w, " the reading of ");
         say_note(w, d, e);
-        say_instant(d, num(e, "expires_ms"), b, sizeof b);
+        tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
         say(w, " until %s, purpose %s (grant %llu)", b, field(e, "purpose", a, sizeof a),
             (unsigned long long)e->seq);
         break;
