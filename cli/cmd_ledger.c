@@ -265,7 +265,7 @@ static void log_usage(FILE *f)
 
 /* log's own options: what to show, and how. */
 typedef struct log_filter {
-    const char *as, *pass_file, *person, *case_text;
+    const char *as, *pass_file, *person, *case_text, *since_text;
     bool has_since, csv;
     uint64_t since_ms;
     uint16_t kinds[MAX_KINDS];
@@ -614,13 +614,7 @@ static int log_own_options(int *argc, char **argv, log_filter *f)
         } else if (!strcmp(o, "--case")) {
             f->case_text = val;
         } else if (!strcmp(o, "--since")) {
-            if (parse_since(val, &f->since_ms) != 0) {
-                cli_error("--since %s: give a day (2026-12-01) or a local time (2026-12-01 "
-                          "14:30 or 2026-12-01 14:30:05) that exists",
-                          val);
-                return EXIT_USAGE;
-            }
-            f->has_since = true;
+            f->since_text = val; /* read in the vault's zone, once it is open */
         } else if (f->nkinds == MAX_KINDS) {
             cli_error("at most %d --kind options", MAX_KINDS);
             return EXIT_USAGE;
@@ -661,8 +655,10 @@ static int log_numbers(log_ctx *l, const char *as, const char *pass_file)
     return rc;
 }
 
-/* --person names someone enrolled (now or before), --case a case. */
-static int log_check_filter(log_ctx *l, const tlo_custody_person *people, size_t npeople)
+/* --person names someone enrolled (now or before), --case a case, --since
+ * a time in the display zone (the vault's, set when it was opened). */
+static int log_check_filter(log_ctx *l, log_filter *f, const tlo_custody_person *people,
+                            size_t npeople)
 {
     tlo_error err = {0};
     tlo_custody_case cs;
@@ -674,6 +670,15 @@ static int log_check_filter(log_ctx *l, const tlo_custody_person *people, size_t
                   "user list' names everyone",
                   l->f->person);
         return EXIT_USAGE;
+    }
+    if (f->since_text) {
+        if (parse_since(f->since_text, &f->since_ms) != 0) {
+            cli_error("--since %s: give a day (2026-12-01) or a local time (2026-12-01 "
+                      "14:30 or 2026-12-01 14:30:05) that exists",
+                      f->since_text);
+            return EXIT_USAGE;
+        }
+        f->has_since = true;
     }
     if (l->f->case_text) {
         if (tlo_custody_case_find(l->v, l->f->case_text, &cs, &err) != 0)
@@ -709,15 +714,17 @@ int cmd_log(int argc, char **argv)
     }
     if (!(l.v = cli_open(a.vault_opt, f.as == NULL, &rc)))
         return rc;
-    if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
+    /* The filters are checked before --as logs anything; the people are
+     * read again after (log_numbers appends). */
+    if (tlo_custody_people(l.v, &people, &npeople, &err) != 0) {
         rc = cli_fail(&err);
+    } else if ((rc = log_check_filter(&l, &f, people, npeople)) != EXIT_OK) {
+        /* said why */
     } else if (f.as && (rc = log_numbers(&l, f.as, f.pass_file)) != EXIT_OK) {
         /* said why */
     } else if (tlo_custody_people(l.v, &people, &npeople, &err) != 0 ||
                tlo_custody_describer_new(people, npeople, &l.d, &err) != 0) {
         rc = cli_fail(&err);
-    } else if ((rc = log_check_filter(&l, people, npeople)) != EXIT_OK) {
-        /* said why */
     } else {
         if (a.json)
             fputc('[', stdout);

@@ -150,8 +150,11 @@ expect 0 "filter_since" -- "$tlo" log --since "$since"
 total=$(q "SELECT count(*) FROM entries")
 expect 0 "filter_since_date" -- "$tlo" log --since "$(date '+%Y-%m-%d')"
 [ "$(($(wc -l <out.txt) - 1))" = "$total" ] && ok || bad "filter_since_date: $out"
-expect 2 "filter_since_bad" -- "$tlo" log --since 2026-13-01
+n0=$(q "SELECT count(*) FROM entries")
+expect 2 "filter_since_bad" -- "$tlo" log --since 2026-13-01 --as "王芳" "${P[@]}"
 contains "$err" "2026-13-01" "filter_since_bad: names it"
+[ "$(q "SELECT count(*) FROM entries")" = "$n0" ] && ok ||
+    bad "filter_since_bad: a refused log --as logged case views"
 
 # --- filter_case: by the number or the internal id.
 want=$(q "SELECT count(*) FROM entries WHERE case_id IS NOT NULL AND hex(case_id) = upper('$case_id')")
@@ -184,6 +187,20 @@ assert [int(r[0]) for r in rows[1:]] == list(range($total))
 assert 'Lily Testchild' not in text"
 grep -q $'\r$' out.txt && ok || bad "csv: RFC 4180 lines end in CRLF"
 
+# --- csv_and_since_in_the_vault_zone: with the vault's zone set to Tokyo and
+# the system's UTC, --csv says +09:00 and --since reads a Tokyo time.
+expect 0 "settings set timezone" -- "$tlo" settings set timezone Asia/Tokyo --as "Anna Admin" "${P[@]}"
+expect 0 "csv in the vault's zone" -- env TZ=UTC "$tlo" log --csv --kind grant
+check "csv_and_since_in_the_vault_zone: csv" '
+rows = list(csv.reader(io.StringIO(text, newline="")))
+assert rows[1][1].endswith("+09:00"), rows[1]'
+grant_s=$(((grant_ms + 999) / 1000))
+since=$(TZ=Asia/Tokyo date -d "@$grant_s" '+%Y-%m-%d %H:%M:%S')
+want=$(q "SELECT count(*) FROM entries WHERE time_ms >= $grant_s * 1000")
+expect 0 "since in the vault's zone" -- env TZ=UTC "$tlo" log --since "$since"
+[ "$(($(wc -l <out.txt) - 1))" = "$want" ] && ok ||
+    bad "csv_and_since_in_the_vault_zone: --since $since (Tokyo): $want wanted: $out"
+
 # --- tables padded by display width: the column after a Chinese name starts
 # at the same display column as after a Latin one.
 width_check() { # NAME [START]: the display column of the field after 王芳, Anna Admin (...) is the same
@@ -206,7 +223,7 @@ assert len(set(cols.values())) == 1 and len(cols) >= 2, cols'
 expect 0 "user list" -- "$tlo" user list
 width_check "padded_by_width: user list"
 expect 0 "log --person" -- "$tlo" log --kind access-granted --kind user-add
-sed -i -n '/  \(王芳\|Anna Admin\) (/{s/^ *[0-9]*  [^+]*+08:00  //;p}' out.txt
+sed -i -n '/  \(王芳\|Anna Admin\) (/{s/^ *[0-9]*  [^+]*+[0-9][0-9]:[0-9][0-9]  //;p}' out.txt
 width_check "padded_by_width: log" 1
 expect 0 "case list --as" -- "$tlo" case list --as "王芳" "${P[@]}"
 sed -n 2p out.txt >case.txt
