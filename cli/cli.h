@@ -83,6 +83,15 @@ void cli_json_bytes(FILE *f, const char *s, size_t n);
  * cap; 3 * strlen(in) + 1 bytes always suffice. */
 void cli_clean_text(char *out, size_t cap, const char *in);
 
+/* How many columns utf8 takes on a terminal (cli/text.c): East Asian wide
+ * and fullwidth characters 2, zero-width and combining ones 0, others 1; a
+ * byte that is not UTF-8 and a control character 1 each (as cli_clean_text
+ * shows them). */
+int cli_text_width(const char *utf8);
+/* s cleaned (cli_clean_text) to f, then spaces up to width columns; a text
+ * wider than width is printed whole. */
+void cli_print_padded(FILE *f, const char *s, int width);
+
 /* Whether this process runs a command forwarded by the custodian service
  * (a child of `tellonce custodian run`): then an administrator may not set
  * anyone's passphrase (user add --new-passphrase-file is refused). */
@@ -209,5 +218,11 @@ void cli_progress_end(cli_progress *p);
  * beside the clip the client linked, from the SHA-256 of what fd (the
  * clip's file, still open) holds. The exit code. */
 int cli_export_sha256_from_fd(int fd, const char *clip_path);
+/* tellonce settings (cmd_settings.c). */
+int cmd_settings(int argc, char **argv);
+/* Makes the vault's timezone setting the zone times are shown in
+ * (tlo_time_set_zone), when it is set and can be read; else times stay in
+ * the system's zone (cli_open calls it). */
+void cli_time_zone(tlo_custody *v);
 
 #endif

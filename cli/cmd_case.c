@@ -281,8 +281,10 @@ static int case_list(const char *vault_opt, int json, const char *as, const char
             cli_json_string(stdout, p ? p->name : "");
             printf("}");
         } else {
-            printf("%-24s %s  %-8llu %s\n", list[i].number_shown ? list[i].c.number : "-", id,
-                   (unsigned long long)list[i].c.opened_at, p ? p->name : "?");
+            cli_print_padded(stdout, list[i].number_shown ? list[i].c.number : "-", 24);
+            printf(" %s  %-8llu ", id, (unsigned long long)list[i].c.opened_at);
+            cli_print_padded(stdout, p ? p->name : "?", 0);
+            printf("\n");
         }
     }
     if (json)

@@ -1,6 +1,7 @@
 /* tellonce verify and tellonce log — the custody ledger for auditors and
  * for people. Neither needs a key or a passphrase. */
 #include "cli.h"
+#include "tlo_time.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct option ledger_opts[] = {{"vault", required_argument, NULL, 'V'},
                                             {"checkpoint", required_argument, NULL, 'C'},
@@ -239,27 +241,54 @@ int cmd_verify(int argc, char **argv)
 
 static void log_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce log [--vault DIR] [--case CASE] [--json]\n"
-               "                    [--as NAME [--passphrase-file FILE]]\n"
-               "\n"
-               "The custody log as a person reads it: time, who (the person behind the entry,\n"
-               "by name and role: for a view, the viewer, not the custodian who logged it),\n"
-               "what, on which case, and the entry in words. The JSON adds \"person\",\n"
-               "\"description\" and \"canonical\" to every entry's fields. --case shows only the\n"
-               "entries of one case (its number or internal id). --json gives every field of\n"
-               "every entry.\n"
-               "Nothing here is verified ('tellonce verify' does that), but what is shown is\n"
-               "cleaned: control characters become '?' (escaped in JSON), bytes that are not\n"
-               "UTF-8 become U+FFFD, and an entry whose body is not canonical is marked\n"
-               "\"(malformed entry N: not canonical: ...)\" instead of put in words.\n"
-               "Cases are named by internal id: the ledger does not hold their numbers. With\n"
-               "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
-               "read through the custodian from its sealed record and logged first (one\n"
-               "case-view entry per case).\n");
+    fprintf(f,
+            "usage: tellonce log [--vault DIR] [--case CASE] [--person NAME] [--since WHEN]\n"
+            "                    [--kind KIND]... [--json | --csv]\n"
+            "                    [--as NAME [--passphrase-file FILE]]\n"
+            "\n"
+            "The custody log as a person reads it: time (local, with its offset), who (the\n"
+            "person behind the entry, by name and role: for a view, the viewer, not the\n"
+            "custodian who logged it), what, on which case, and the entry in words, with the\n"
+            "same wording as the auditor's report.\n"
+            "\n"
+            "  --case CASE     only the entries of one case (its number or internal id)\n"
+            "  --person NAME   only the entries NAME is behind (what they did, and what the\n"
+            "                  custodian did at their request)\n"
+            "  --since WHEN    only the entries from WHEN on: a day (2026-12-01, from its\n"
+            "                  start) or a local time (2026-12-01 14:30 or 2026-12-01 14:30:05)\n"
+            "  --kind KIND     only entries of this kind, by name as the log shows it\n"
+            "                  (access-granted) or number (40); give it again for several\n"
+            "  --json          every field of every entry; adds \"person\", \"description\"\n"
+            "                  and \"canonical\" to the entry's fields\n"
+            "  --csv           RFC 4180, one row per entry: seq, time (ISO 8601 with offset),\n"
+            "                  kind, person, role, case, session (its number in the case),\n"
+            "                  summary (the entry in words)\n"
+            "\n"
+            "On a terminal, stderr says how many entries matched of how many.\n"
+            "Nothing here is verified ('tellonce verify' does that), but what is shown is\n"
+            "cleaned: control characters become '?' (escaped in JSON), bytes that are not\n"
+            "UTF-8 become U+FFFD, and an entry whose body is not canonical is marked\n"
+            "\"(malformed entry N: not canonical: ...)\" instead of put in words.\n"
+            "Cases are named by internal id: the ledger does not hold their numbers. With\n"
+            "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
+            "read through the custodian from its sealed record and logged first (one\n"
+            "case-view entry per case); anyone else named by --as sees internal ids.\n");
 }
+
+#define MAX_KINDS 32
+
+/* log's own options: what to show, and how. */
+typedef struct log_filter {
+    const char *as, *pass_file, *person, *case_text, *since_text;
+    bool has_since, csv;
+    uint64_t since_ms;
+    uint16_t kinds[MAX_KINDS];
+    size_t nkinds;
+} log_filter;
 
 typedef struct log_ctx {
     ledger_args *a;
+    const log_filter *f;
     tlo_custody *v; /* everyone the ledger enrols, loaded before the walk */
     size_t shown;
     tlo_custody_case_facts *cases; /* with --as: the numbers shown */
@@ -276,15 +305,24 @@ static const char *case_number_of(const log_ctx *l, const tlo_entry *e)
     return NULL;
 }
 
+/* The JSON's time: local, with milliseconds and the offset. */
 static void format_time(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[40], zone[16];
-    localtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    strftime(zone, sizeof zone, "%z", &tm);
-    snprintf(out, cap, "%s.%03u %s", buf, (unsigned)(ms % 1000), zone);
+    tlo_time_text_ms(ms, out, cap);
+}
+
+/* ISO 8601 in the display zone with its offset, "2026-12-01T22:40:05+08:00"
+ * (for --csv), from tlo_time_text's "2026-12-01 22:40:05 +08:00". */
+static void iso_time(uint64_t ms, char *out, size_t cap)
+{
+    char text[TLO_TIME_TEXT_MAX];
+    tlo_time_text(ms, text, sizeof text);
+    if (strlen(text) != 26 || text[10] != ' ' || text[19] != ' ') {
+        snprintf(out, cap, "%s", text); /* "(time N ms)" */
+        return;
+    }
+    text[10] = 'T';
+    snprintf(out, cap, "%.19s%s", text, text + 20);
 }
 
 /* The body's lines as a JSON object of strings. The keys and values are
@@ -314,14 +352,15 @@ static void print_body_json(const tlo_entry *e)
 
 static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t leaf[static 32],
                              const tlo_custody_person *p, const tlo_custody_person *person,
-                             const char *when, const char *what)
+                             const char *what)
 {
     const char *kind = tlo_entry_kind_name(e->kind);
-    char actor[65], prev[65], lh[65], sig[129], roles[200], case_hex[33];
+    char actor[65], prev[65], lh[65], sig[129], roles[200], case_hex[33], when[128];
     tlo_hex(actor, e->actor, 32);
     tlo_hex(prev, e->prev, 32);
     tlo_hex(lh, leaf, 32);
     tlo_hex(sig, e->sig, 64);
+    format_time(e->time_ms, when, sizeof when);
     printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"time\":\"%s\",\"kind\":\"%s\",\"case_id\":",
            l->shown ? "," : "", (unsigned long long)e->seq, (unsigned long long)e->time_ms, when,
            kind ? kind : "unknown");
@@ -368,41 +407,110 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
 
 /* One line for a terminal: every text in it comes from the ledger (names,
  * numbers, the words of the body), so each is cleaned of control
- * characters and bytes that are not UTF-8 before it is shown. */
+ * characters and bytes that are not UTF-8 (cli_print_padded) and padded by
+ * the columns it takes, not its bytes. */
 static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_custody_person *p,
-                             const char *when, const char *what)
+                             const char *what)
 {
     const char *kind = tlo_entry_kind_name(e->kind), *number = case_number_of(l, e);
-    char who[TLO_NAME_MAX + 220], case_hex[33] = "-";
-    char who_shown[3 * sizeof who], number_shown[3 * sizeof l->cases->c.number];
-    char *what_shown = malloc(3 * strlen(what) + 1);
-    if (e->has_case)
+    char who[TLO_NAME_MAX + 220], case_hex[33] = "-", when[64];
+    if (e->has_case) {
         tlo_hex(case_hex, e->case_id, 16);
+        case_hex[8] = '\0'; /* an id's first 8; a number whole */
+    }
     /* WHO: the person behind the entry, not the custodian who signed for them. */
     tlo_custody_person_words(p, who, sizeof who);
-    cli_clean_text(who_shown, sizeof who_shown, who);
-    if (number)
-        cli_clean_text(number_shown, sizeof number_shown, number);
-    if (what_shown)
-        cli_clean_text(what_shown, 3 * strlen(what) + 1, what);
-    /* A number whole (cutting bytes could cut a character), an id's first 8. */
-    printf(number ? "%6llu  %s  %-30s  %-14s  %-8s  %s\n" : "%6llu  %s  %-30s  %-14s  %-8.8s  %s\n",
-           (unsigned long long)e->seq, when, who_shown, kind ? kind : "unknown",
-           number ? number_shown : case_hex, what_shown ? what_shown : "(out of memory)");
-    free(what_shown);
+    tlo_time_text(e->time_ms, when, sizeof when);
+    printf("%6llu  %s  ", (unsigned long long)e->seq, when);
+    cli_print_padded(stdout, who, 30);
+    printf("  %-14s  ", kind ? kind : "unknown");
+    cli_print_padded(stdout, number ? number : case_hex, 8);
+    printf("  ");
+    cli_print_padded(stdout, what, 0);
+    printf("\n");
+}
+
+/* One field of --csv (RFC 4180): quoted, quotes doubled, the ledger's text
+ * cleaned as for a terminal (no line breaks inside a field). */
+static void csv_field(const char *s, bool last)
+{
+    size_t cap = 3 * strlen(s) + 1;
+    char *shown = malloc(cap);
+    if (shown)
+        cli_clean_text(shown, cap, s);
+    putchar('"');
+    for (const char *c = shown ? shown : "(out of memory)"; *c; c++) {
+        if (*c == '"')
+            putchar('"');
+        putchar(*c);
+    }
+    putchar('"');
+    fputs(last ? "\r\n" : ",", stdout);
+    free(shown);
+}
+
+static void print_entry_csv(const log_ctx *l, const tlo_entry *e, const tlo_custody_person *p,
+                            const char *what)
+{
+    const char *kind = tlo_entry_kind_name(e->kind), *number = case_number_of(l, e);
+    char seq[24], when[64], roles[200] = "", case_hex[33] = "", session[40] = "", no[16];
+    size_t n = 0;
+    const uint8_t *s = tlo_entry_body_get(e->body, e->body_len, "session", &n);
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)e->seq);
+    iso_time(e->time_ms, when, sizeof when);
+    if (p)
+        tlo_roles_format(p->roles, ", ", roles, sizeof roles);
+    if (e->has_case)
+        tlo_hex(case_hex, e->case_id, 16);
+    if (s && n < sizeof session) {
+        memcpy(session, s, n);
+        session[n] = '\0';
+        unsigned k = tlo_custody_describe_session_no(l->d, session);
+        if (k) {
+            snprintf(no, sizeof no, "%u", k);
+            snprintf(session, sizeof session, "%s", no);
+        }
+    }
+    csv_field(seq, false);
+    csv_field(when, false);
+    csv_field(kind ? kind : "unknown", false);
+    csv_field(p ? p->name : "", false);
+    csv_field(roles, false);
+    csv_field(number ? number : case_hex, false);
+    csv_field(session, false);
+    csv_field(what, true);
+}
+
+/* Whether e passes --case, --kind, --since and --person (the person behind
+ * it, as the line names them). */
+static bool log_wanted(const log_ctx *l, const tlo_entry *e, const tlo_custody_person *person)
+{
+    const log_filter *f = l->f;
+    if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
+        return false;
+    if (f->has_since && e->time_ms < f->since_ms)
+        return false;
+    if (f->person && (!person || strcmp(person->name, f->person) != 0))
+        return false;
+    if (!f->nkinds)
+        return true;
+    for (size_t i = 0; i < f->nkinds; i++)
+        if (f->kinds[i] == e->kind)
+            return true;
+    return false;
 }
 
 static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
 {
     log_ctx *l = ctx;
-    char when[128], what[4096];
+    char what[4096];
     const char *why = NULL;
     (void)err;
-    if (l->a->has_case && (!e->has_case || memcmp(e->case_id, l->a->case_id, 16) != 0))
-        return 0;
     const tlo_custody_person *p = tlo_custody_person_by_actor(l->v, e->actor);
     /* A row whose body is not canonical was never signed as it reads (verify
-     * fails on it): it is marked, not put in words nor learnt from. */
+     * fails on it): it is marked, not put in words nor learnt from. Every
+     * entry is described, shown or not: the numbers of sessions and notes
+     * are learnt from those before. */
     if (!tlo_entry_body_valid(e->body, e->body_len, &why))
         snprintf(what, sizeof what,
                  "(malformed entry %llu: not canonical: %s; 'tellonce verify' says more)",
@@ -410,44 +518,147 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
     else
         tlo_custody_describe(l->d, e, what, sizeof what);
     const tlo_custody_person *person = tlo_custody_describe_person(l->d, e);
-    format_time(e->time_ms, when, sizeof when);
+    if (!log_wanted(l, e, person))
+        return 0;
     if (l->a->json)
-        print_entry_json(l, e, leaf, p, person, when, what);
+        print_entry_json(l, e, leaf, p, person, what);
+    else if (l->f->csv)
+        print_entry_csv(l, e, person, what);
     else
-        print_entry_line(l, e, person, when, what);
+        print_entry_line(l, e, person, what);
     l->shown++;
     return 0;
 }
 
-/* Takes --as NAME and --passphrase-file FILE (log's own options) out of
- * argv, leaving the rest for parse_args. */
-static int log_own_options(int *argc, char **argv, const char **as, const char **pass_file)
+/* --since: "2026-12-01" (from the start of the day), "2026-12-01 14:30" or
+ * "2026-12-01 14:30:05" ('T' between them too), in the display zone
+ * (tlo_time_parse_local: the vault's zone, else the system's). 0 or -1. */
+static int parse_since(const char *s, uint64_t *ms)
 {
+    char minute[17];
+    size_t n = strlen(s);
+    unsigned sec = 0;
+    if (n != 10 && n != 16 && n != 19)
+        return -1;
+    if (n == 10) {
+        snprintf(minute, sizeof minute, "%s 00:00", s);
+    } else {
+        if (s[10] != ' ' && s[10] != 'T')
+            return -1;
+        snprintf(minute, sizeof minute, "%.10s %.5s", s, s + 11);
+    }
+    if (n == 19) {
+        if (s[16] != ':' || s[17] < '0' || s[17] > '5' || s[18] < '0' || s[18] > '9')
+            return -1;
+        sec = (unsigned)(s[17] - '0') * 10 + (unsigned)(s[18] - '0');
+    }
+    if (tlo_time_parse_local(minute, ms, NULL) != 0)
+        return -1;
+    *ms += sec * 1000u;
+    return 0;
+}
+
+/* --kind: a name as the log shows it, or a number; 0 when unknown. */
+static uint16_t parse_kind(const char *s)
+{
+    char *end;
+    unsigned long k;
+    if (*s >= '0' && *s <= '9') {
+        k = strtoul(s, &end, 10);
+        return !*end && k <= 0xffff && tlo_entry_kind_name((uint16_t)k) ? (uint16_t)k : 0;
+    }
+    return tlo_entry_kind_from_name(s);
+}
+
+static void kinds_error(const char *s)
+{
+    char list[1024] = "";
+    size_t used = 0;
+    for (unsigned k = 0; k <= 0xffff; k++) {
+        const char *name = tlo_entry_kind_name((uint16_t)k);
+        int n;
+        if (!name)
+            continue;
+        n = snprintf(list + used, sizeof list - used, "%s%s (%u)", used ? ", " : "", name, k);
+        if (n < 0 || (size_t)n >= sizeof list - used)
+            break;
+        used += (size_t)n;
+    }
+    cli_error("--kind %s: no entry kind has that name or number; the kinds are %s", s, list);
+}
+
+/* Takes log's own options out of argv (--as, --passphrase-file, --person,
+ * --since, --kind, --case, --csv), leaving the rest for parse_args. */
+static int log_own_options(int *argc, char **argv, log_filter *f)
+{
+    static const char *const valued[] = {
+        "--as", "--passphrase-file", "--person", "--since", "--kind", "--case"};
     int k = 1;
     for (int i = 1; i < *argc; i++) {
-        const char **to = !strcmp(argv[i], "--as")                ? as
-                          : !strcmp(argv[i], "--passphrase-file") ? pass_file
-                                                                  : NULL;
-        if (!to) {
+        const char *o = argv[i], *val = NULL, *eq = strchr(o, '=');
+        size_t olen = eq ? (size_t)(eq - o) : strlen(o), which;
+        if (!strcmp(o, "--csv")) {
+            f->csv = true;
+            continue;
+        }
+        /* --as and --passphrase-file only as two words: the service hands
+         * over the file named by the word after --passphrase-file. */
+        for (which = eq ? 2 : 0; which < sizeof valued / sizeof valued[0]; which++)
+            if (strlen(valued[which]) == olen && !strncmp(o, valued[which], olen))
+                break;
+        if (which == sizeof valued / sizeof valued[0]) {
             argv[k++] = argv[i];
             continue;
         }
-        if (i + 1 >= *argc) {
-            cli_error("%s needs a value; see 'tellonce log --help'", argv[i]);
+        o = valued[which];
+        if (eq) {
+            val = eq + 1; /* --kind=export */
+        } else if (i + 1 >= *argc) {
+            cli_error("%s needs a value; see 'tellonce log --help'", o);
             return EXIT_USAGE;
+        } else {
+            val = argv[++i];
         }
-        *to = argv[++i];
+        if (!strcmp(o, "--as")) {
+            f->as = val;
+        } else if (!strcmp(o, "--passphrase-file")) {
+            f->pass_file = val;
+        } else if (!strcmp(o, "--person")) {
+            f->person = val;
+        } else if (!strcmp(o, "--case")) {
+            f->case_text = val;
+        } else if (!strcmp(o, "--since")) {
+            f->since_text = val; /* read in the vault's zone, once it is open */
+        } else if (f->nkinds == MAX_KINDS) {
+            cli_error("at most %d --kind options", MAX_KINDS);
+            return EXIT_USAGE;
+        } else if (!(f->kinds[f->nkinds] = parse_kind(val))) {
+            kinds_error(val);
+            return EXIT_USAGE;
+        } else {
+            f->nkinds++;
+        }
     }
     *argc = k;
     argv[k] = NULL;
     return EXIT_OK;
 }
 
-/* With --as: the numbers of every case, through the custodian (logged). */
+/* With --as: the numbers of every case, through the custodian (logged).
+ * A person whose roles may not see them sees internal ids, and is told. */
 static int log_numbers(log_ctx *l, const char *as, const char *pass_file)
 {
     tlo_error err = {0};
     int rc = EXIT_OK;
+    const tlo_custody_person *who = tlo_custody_person_by_name(l->v, as);
+    if (who && !(who->roles & tlo_custody_act_roles(TLO_ACT_CASE_NUMBERS))) {
+        char may[300];
+        tlo_custody_act_who(TLO_ACT_CASE_NUMBERS, may, sizeof may);
+        fprintf(stderr,
+                "tellonce: %s sees the cases by internal id: case numbers are shown only to %s.\n",
+                as, may);
+        return EXIT_OK;
+    }
     tlo_vault_identity *actor = cli_acting(l->v, as, pass_file, TLO_ACT_CASE_NUMBERS, &rc);
     if (!actor)
         return rc;
@@ -458,31 +669,72 @@ static int log_numbers(log_ctx *l, const char *as, const char *pass_file)
     return rc;
 }
 
+/* --person names someone enrolled (now or before), --case a case, --since
+ * a time in the display zone (the vault's, set when it was opened). */
+static int log_check_filter(log_ctx *l, log_filter *f, const tlo_custody_person *people,
+                            size_t npeople)
+{
+    tlo_error err = {0};
+    tlo_custody_case cs;
+    bool known = false;
+    for (size_t i = 0; l->f->person && i < npeople; i++)
+        known |= !strcmp(people[i].name, l->f->person);
+    if (l->f->person && !known) {
+        cli_error("--person %s: no one of that name was ever enrolled in this vault; 'tellonce "
+                  "user list' names everyone",
+                  l->f->person);
+        return EXIT_USAGE;
+    }
+    if (f->since_text) {
+        if (parse_since(f->since_text, &f->since_ms) != 0) {
+            cli_error("--since %s: give a day (2026-12-01) or a local time (2026-12-01 "
+                      "14:30 or 2026-12-01 14:30:05) that exists",
+                      f->since_text);
+            return EXIT_USAGE;
+        }
+        f->has_since = true;
+    }
+    if (l->f->case_text) {
+        if (tlo_custody_case_find(l->v, l->f->case_text, &cs, &err) != 0)
+            return cli_fail(&err);
+        memcpy(l->a->case_id, cs.id, TLO_CASE_ID_BYTES);
+        l->a->has_case = 1;
+    }
+    return EXIT_OK;
+}
+
 int cmd_log(int argc, char **argv)
 {
     ledger_args a;
-    log_ctx l = {.a = &a};
+    log_filter f = {0};
+    log_ctx l = {.a = &a, .f = &f};
     tlo_error err = {0};
-    const char *as = NULL, *pass_file = NULL;
     const tlo_custody_person *people = NULL;
     size_t npeople = 0;
-    int rc = log_own_options(&argc, argv, &as, &pass_file);
+    uint64_t total = 0;
+    int rc = log_own_options(&argc, argv, &f);
     if (rc)
         return rc;
     rc = parse_args(argc, argv, &a, log_usage);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (a.ndirs || a.vkey) { /* verify's options */
+    if (a.ndirs || a.vkey || a.has_case || a.checkpoint) { /* verify's options */
         log_usage(stderr);
         return EXIT_USAGE;
     }
-    if (!(l.v = cli_open(a.vault_opt, as == NULL, &rc)))
+    if (a.json && f.csv) {
+        cli_error("--json and --csv are two formats of the same log: give one");
+        return EXIT_USAGE;
+    }
+    if (!(l.v = cli_open(a.vault_opt, f.as == NULL, &rc)))
         return rc;
-    if (tlo_custody_people(l.v, NULL, NULL, &err) != 0) {
+    /* The filters are checked before --as logs anything; the people are
+     * read again after (log_numbers appends). */
+    if (tlo_custody_people(l.v, &people, &npeople, &err) != 0) {
         rc = cli_fail(&err);
-    } else if ((rc = resolve_case(l.v, &a)) != EXIT_OK) {
+    } else if ((rc = log_check_filter(&l, &f, people, npeople)) != EXIT_OK) {
         /* said why */
-    } else if (as && (rc = log_numbers(&l, as, pass_file)) != EXIT_OK) {
+    } else if (f.as && (rc = log_numbers(&l, f.as, f.pass_file)) != EXIT_OK) {
         /* said why */
     } else if (tlo_custody_people(l.v, &people, &npeople, &err) != 0 ||
                tlo_custody_describer_new(people, npeople, &l.d, &err) != 0) {
@@ -490,15 +742,20 @@ int cmd_log(int argc, char **argv)
     } else {
         if (a.json)
             fputc('[', stdout);
+        else if (f.csv)
+            printf("seq,time,kind,person,role,case,session,summary\r\n");
         else
-            printf("%6s  %-29s  %-30s  %-14s  %-8s  %s\n", "ENTRY", "TIME", "WHO", "WHAT", "CASE",
+            printf("%6s  %-26s  %-30s  %-14s  %-8s  %s\n", "ENTRY", "TIME", "WHO", "WHAT", "CASE",
                    "DETAILS");
         if ((a.has_case
                  ? tlo_chain_walk_case(tlo_custody_chain(l.v), a.case_id, 0, log_visit, &l, &err)
-                 : tlo_chain_walk(tlo_custody_chain(l.v), 0, log_visit, &l, &err)) != 0)
+                 : tlo_chain_walk(tlo_custody_chain(l.v), 0, log_visit, &l, &err)) != 0 ||
+            tlo_chain_size(tlo_custody_chain(l.v), &total, &err) != 0)
             rc = cli_fail(&err);
         if (a.json)
             printf("]\n");
+        if (rc == EXIT_OK && isatty(STDERR_FILENO))
+            fprintf(stderr, "%zu of %llu entries matched.\n", l.shown, (unsigned long long)total);
     }
     free(l.cases);
     tlo_custody_describer_free(l.d);

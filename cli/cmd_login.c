@@ -2,6 +2,7 @@
  * service for a few minutes, so a busy prosecutor is not asked at every
  * step (docs/service.md). */
 #include "cli.h"
+#include "tlo_time.h"
 #include "service.h"
 
 #include <getopt.h>
@@ -93,9 +94,9 @@ int cmd_login(int argc, char **argv)
         if (tlo_service_login_keep(id, (unsigned)minutes, &err) != 0) {
             rc = cli_fail(&err);
         } else {
-            time_t until = time(NULL) + (time_t)minutes * 60;
-            char when[64];
-            strftime(when, sizeof when, "%H:%M %z", localtime(&until));
+            char when[TLO_TIME_TEXT_MAX];
+            tlo_time_text(((uint64_t)time(NULL) + (uint64_t)minutes * 60) * 1000, when,
+                          sizeof when);
             printf("Logged in as %s for %lu minute(s), until %s: this OS user's tellonce "
                    "commands as %s do not ask the passphrase until then; 'tellonce logout' ends "
                    "it.\n",

@@ -1,6 +1,7 @@
 /* tellonce note — records and attachments of a case: add, amend, list,
  * show, get (custody/notes.c decides and logs; docs/notes.md). */
 #include "cli.h"
+#include "tlo_time.h"
 #include "service.h"
 
 #include <errno.h>
@@ -457,10 +458,7 @@ out:
 
 static void utc_text(char *out, size_t cap, uint64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
+    tlo_time_text(ms, out, cap); /* local, with its offset */
 }
 
 static int note_list(int argc, char **argv)

@@ -5,6 +5,7 @@
  * operator's terminal: options, the status line, markers typed as 'm',
  * 'q'/'y', signals, and what is printed. */
 #include "cli.h"
+#include "tlo_time.h"
 #include "service.h"
 
 #include <getopt.h>
@@ -193,11 +194,8 @@ static void status_line(term *t, char *out, size_t cap)
     size_t n = (size_t)snprintf(out, cap, "REC %s  %llu segments  %.1f MB", clock,
                                 (unsigned long long)rs.segments, (double)rs.bytes / 1e6);
     if (rs.pending && rs.ledger_busy_since_ms && n < cap) { /* not the few ms of a normal append */
-        char since[32] = "?";
-        time_t sec = (time_t)(rs.ledger_busy_since_ms / 1000);
-        struct tm tm;
-        if (localtime_r(&sec, &tm))
-            strftime(since, sizeof since, "%H:%M:%S", &tm);
+        char since[32];
+        tlo_time_clock_text(rs.ledger_busy_since_ms, since, sizeof since);
         n += (size_t)snprintf(out + n, cap - n, "  %llu PENDING (ledger busy since %s)",
                               (unsigned long long)rs.pending, since);
     }

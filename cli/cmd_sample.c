@@ -2,6 +2,7 @@
  * evidence (docs/samples.md): register, transfer, receive, dispose, list,
  * show. Each verb is one call into custody/samples.c. */
 #include "cli.h"
+#include "tlo_time.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -135,13 +136,10 @@ static int sample_options(const char *sub, int argc, char **argv, sample_opts *o
     return -1;
 }
 
-/* "2026-12-01 14:05:12 +0800": local time with its offset. */
+/* "2026-12-01 14:05:12 +08:00": local time with its offset. */
 static void local_time(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!localtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S %z", &tm))
-        snprintf(out, cap, "%llu ms", (unsigned long long)ms);
+    tlo_time_text(ms, out, cap);
 }
 
 /* "2026-12-01T14:05:12.345+08:00" for JSON. */
@@ -359,8 +357,10 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
     } else {
         for (size_t i = 0; i < s.n; i++) {
             state_line(&s.list[i], line, sizeof line);
-            printf("%-12s %-9s seal %-14s %s%s\n", s.list[i].label, s.list[i].kind,
-                   s.list[i].seal_number, line, s.list[i].seal_broken ? "; SEAL BROKEN" : "");
+            cli_print_padded(stdout, s.list[i].label, 12);
+            printf(" %-9s seal ", s.list[i].kind);
+            cli_print_padded(stdout, s.list[i].seal_number, 14);
+            printf(" %s%s\n", line, s.list[i].seal_broken ? "; SEAL BROKEN" : "");
         }
     }
     tlo_custody_samples_free(&s);

@@ -2,6 +2,7 @@
  * and tellonce passwd. Enrolment and revocation are ledger entries signed by
  * an administrator; activation is signed by the person. */
 #include "cli.h"
+#include "tlo_time.h"
 #include "service.h"
 
 #include <getopt.h>
@@ -40,13 +41,10 @@ static void user_usage(FILE *f)
         "your own passphrase.\n");
 }
 
-/* "2026-12-02 15:04 UTC" */
+/* "2026-12-02 23:04:00 +08:00": local, with its offset. */
 static void utc_text(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm))
-        snprintf(out, cap, "%llu ms UTC", (unsigned long long)ms);
+    tlo_time_text(ms, out, cap);
 }
 
 /* The enrolment code, once, and what to do with it. */
@@ -285,8 +283,8 @@ static void print_person(const tlo_custody_person *p, int json, bool first)
         } else {
             snprintf(status, sizeof status, "active");
         }
-        printf("%-24s %-28s %-16s %-9llu %s\n", p->name, roles, kid,
-               (unsigned long long)p->enrolled_at, status);
+        cli_print_padded(stdout, p->name, 24); /* by the columns it takes (a Chinese name) */
+        printf(" %-28s %-16s %-9llu %s\n", roles, kid, (unsigned long long)p->enrolled_at, status);
     }
 }
 

@@ -9,6 +9,7 @@
  * (the HTML writer escapes everything). No wording ever names a case number,
  * a note's text, title or file names (the ledger holds none of them). */
 #include "custody.h"
+#include "tlo_time.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -238,10 +239,7 @@ void tlo_custody_clock_words(uint64_t ms, char *out, size_t cap)
 
 void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
-        snprintf(out, cap, "%" PRIu64 " ms", ms);
+    tlo_time_text(ms, out, cap); /* local, with its offset */
 }
 
 /* The words so far, appended to. */
@@ -442,6 +440,17 @@ static void say_access(words *w, const tlo_custody_describer *d, const tlo_entry
     }
 }
 
+/* A vault-setting entry (kind 5, custody/settings.c). */
+static void say_setting(words *w, const tlo_entry *e)
+{
+    char key[64], value[1100];
+    field(e, "key", key, sizeof key);
+    if (*field(e, "value", value, sizeof value))
+        say(w, " set the vault's %s to %s", key, value);
+    else
+        say(w, " unset the vault's %s", key);
+}
+
 static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e)
 {
     char a[600], b[600], c[200];
@@ -469,6 +478,9 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         break;
     case TLO_ENTRY_USER_ACTIVATED:
         say(w, " activated their enrolment with a passphrase of their own");
+        break;
+    case TLO_ENTRY_VAULT_SETTING:
+        say_setting(w, e);
         break;
     case TLO_ENTRY_CASE_OPEN:
         say(w, " opened the case");

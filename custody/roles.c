@@ -105,6 +105,10 @@ static const tlo_custody_act_rule table[] = {
      "session list",
      "list a case's sessions (start, length, room, status: never content)",
      {{EVERYONE, 0}}},
+    {TLO_ACT_SETTINGS_SET,
+     "settings set",
+     "change a vault setting (its time zone, its default room)",
+     {{ADMIN, 0}}},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TLO_ACT_COUNT, "one row per action");

@@ -17,6 +17,7 @@
  * custody/custodian.c decides); verify folds the whole ledger once its
  * chain verified. */
 #include "internal.h"
+#include "tlo_time.h"
 #include "rules.h"
 
 #include <sodium.h>
@@ -540,15 +541,10 @@ int tlo_custody_verify_samples(tlo_custody *v, tlo_custody_verify_report *out, t
 
 /* ---- the verbs ---- */
 
-/* "14:05" today, else "2026-11-30 14:05", local time. */
+/* "2026-11-30 14:05:00 +08:00": local, with its offset. */
 static void when(uint64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000), now = time(NULL);
-    struct tm tm, today;
-    localtime_r(&t, &tm);
-    localtime_r(&now, &today);
-    bool same = tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday;
-    strftime(out, cap, same ? "%H:%M" : "%Y-%m-%d %H:%M", &tm);
+    tlo_time_text(ms, out, cap);
 }
 
 static int form(tlo_custody_act act, const tlo_custody_sample_params *p, tlo_error *err)

@@ -87,7 +87,7 @@ contains "$out" "in transfer to 李检察官 (prosecutor)" "pending_stays_in_tra
 contains "$out" "from 王医生 (medical): not yet received" "pending_stays_in_transfer: list holder"
 expect 0 "pending_stays_in_transfer: show" -- "$tlo" sample show C-1 S-001
 contains "$out" "State: in transfer to 李检察官 (prosecutor) since" "pending_stays_in_transfer: show"
-contains "$out" "+0800 (entry $tr_seq)" "pending_stays_in_transfer: local time with offset"
+contains "$out" "+08:00 (entry $tr_seq)" "pending_stays_in_transfer: local time with offset"
 expect 0 "pending_stays_in_transfer: list --json" -- "$tlo" sample list C-1 --json
 json 'd[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["name"]=="李检察官" and d[0]["holder"]["name"]=="王医生" and d[0]["transfer_entry"]=='"$tr_seq" &&
     ok || bad "pending_stays_in_transfer: list --json: $out"

@@ -6,6 +6,7 @@
  * says "custodian" for a person's view. */
 #include "custody.h"
 #include "testutil.h"
+#include "tlo_time.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -71,7 +72,7 @@ static const char *sess(int i)
 int main(void)
 {
     char body[2048];
-    if (sodium_init() < 0)
+    if (sodium_init() < 0 || tlo_time_set_zone("Asia/Shanghai") != 0)
         return 1;
     person(CUST, "custodian", TLO_ROLE_CUSTODIAN);
     person(ADMIN, "Anna Admin", TLO_ROLE_ADMIN);
@@ -118,7 +119,7 @@ int main(void)
     SAYS(TLO_ENTRY_GRANT, ADMIN, case_a, body,
          "Anna Admin (admin) granted 王芳 (prosecutor) a view of 00:00:02\u201300:00:12 of session "
          "2 "
-         "until 2099-12-31 23:59:59 UTC, purpose hearing");
+         "until 2100-01-01 07:59:59 +08:00, purpose hearing");
     /* The view: signed by the custodian, in the name of the viewer. */
     snprintf(
         body, sizeof body,
@@ -189,7 +190,7 @@ int main(void)
              "to=%s\nto_name=王芳\n",
              pkhex[FANG]);
     SAYS(TLO_ENTRY_NOTE_GRANT, ADMIN, case_a, body,
-         "Anna Admin (admin) granted 王芳 (prosecutor) the reading of note 1 until 2099-12-31");
+         "Anna Admin (admin) granted 王芳 (prosecutor) the reading of note 1 until 2100-01-01 07:59:59 +08:00");
     snprintf(body, sizeof body,
              "action=show\nactor=%s\nbasis=grant\ngrant=30\nnote=c0000000000000000000000000000001\n"
              "object=c0000000000000000000000000000003\npurpose=trial\nresult=granted\n",
