@@ -124,5 +124,12 @@ printf 'child_name=Lily Testchild\nchild_birthdate=2020-02-29\n' >bd.child
 expect 0 "birthdate_is_a_date: a leap day" -- "$tlo" case open "BD-1" "${ivan[@]}" \
     --child-file bd.child
 
+# --- init_admin_name_nfc: the first administrator's name as any other.
+TELLONCE_VAULT="$work/v2" "$tlo" init --admin " $decomposed　" --passphrase-file admin.pass \
+    >/dev/null 2>err.txt || bad "init_admin_name_nfc: init: $(cat err.txt)"
+gname=$(sqlite3 v2/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE seq = 0" |
+    sed -n 's/^admin.name=//p')
+[ "$gname" = "$composed" ] && ok || bad "init_admin_name_nfc: the genesis names '$gname'"
+
 echo "test_names: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
