@@ -219,8 +219,22 @@ static tlo_vault_identity *unlock_tries(tlo_custody *v, const char *as, const ch
     }
 }
 
+static tlo_vault_identity *acting_on(tlo_custody *v, const char *as, const char *pass_file,
+                                     tlo_custody_act act, const uint8_t *case_id, int *rc);
+
 tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pass_file,
                                   tlo_custody_act act, const uint8_t *case_id, int *rc)
+{
+    /* the name as the ledger holds it (trimmed, NFC): the prompt and the
+     * messages say that one */
+    char *name = tlo_custody_text_norm(as);
+    tlo_vault_identity *id = acting_on(v, name ? name : as, pass_file, act, case_id, rc);
+    free(name);
+    return id;
+}
+
+static tlo_vault_identity *acting_on(tlo_custody *v, const char *as, const char *pass_file,
+                                     tlo_custody_act act, const uint8_t *case_id, int *rc)
 {
     char *path = NULL, prompt[400];
     tlo_vault_identity *id = NULL;

@@ -197,7 +197,12 @@ int tlo_custody_people(tlo_custody *v, const tlo_custody_person **list, size_t *
 /* The person whose actor id (SHA-256 of pk) is actor, or NULL. */
 const tlo_custody_person *tlo_custody_person_by_actor(tlo_custody *v,
                                                       const uint8_t actor[static 32]);
-/* The active person called name, or NULL. */
+/* A name or case number as tellonce stores and compares it: white space
+ * trimmed at both ends, Unicode NFC (malloc'd; NULL when out of memory).
+ * Every verb that takes one does this itself; a front end may, to print
+ * what the ledger holds. */
+char *tlo_custody_text_norm(const char *typed);
+/* The active person called name (compared trimmed and in NFC), or NULL. */
 const tlo_custody_person *tlo_custody_person_by_name(tlo_custody *v, const char *name);
 
 /* The path of name's identity file in people/ (malloc'd into *path): the
@@ -1388,7 +1393,7 @@ typedef struct tlo_custody_report {
     char verify_command[2048];            /* the command to check it independently */
     /* the case */
     char case_id[33];
-    bool number_shown; /* --as a person who may see it: case_number is the number */
+    bool number_shown;     /* --as a person who may see it: case_number is the number */
     char case_number[129]; /* TLO_CUSTODY_CASE_NUMBER_MAX + 1 */
     uint64_t opened_at, generated_at;
     int opener;

@@ -45,6 +45,11 @@ char *custody_text_norm(const char *in)
     return out;
 }
 
+char *tlo_custody_text_norm(const char *typed)
+{
+    return custody_text_norm(typed);
+}
+
 size_t custody_text_chars(const char *s)
 {
     return g_utf8_validate(s, -1, NULL) ? (size_t)g_utf8_strlen(s, -1) : strlen(s);

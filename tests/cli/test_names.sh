@@ -47,6 +47,7 @@ decomposed=$(printf '\xe7\x8e\x8b\xe8\x8a\xb3 Zoe\xcc\x88') # 王芳 Zoë, NFD
 # (U+3000 ideographic space too), the ledger holds the NFC name, trimmed.
 expect 0 "nfc_name_enrolled" -- "$tlo" user add "　 $decomposed " --role prosecutor "${admin[@]}" \
     --new-passphrase-file wang.pass
+contains "$out" "Enrolled $composed (prosecutor)" "nfc_name_enrolled: the name printed is the one enrolled"
 name=$(q "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 2 ORDER BY seq DESC LIMIT 1" |
     sed -n 's/^name=//p')
 [ "$name" = "$composed" ] && ok || bad "nfc_name_enrolled: the ledger has '$name'"
