@@ -325,7 +325,7 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
         return 0;
     free(*path_out);
     *path_out = NULL;
-    if (matches == 0 && now)
+    if (matches == 0 && now && !(now->roles & TLO_ROLE_CUSTODIAN)) /* custodian.id is not here */
         return enrolled_file_damaged(v, now, err);
     if (matches == 0)
         return tlo_fail(err, TLO_ENOTFOUND,
@@ -388,9 +388,6 @@ static int wrong_passphrase(tlo_custody *v, const char *name, const char *path, 
     static const uint16_t kind = TLO_ENTRY_UNLOCK_FAILED;
     tlo_vault_identity *cust = NULL;
     tlo_error lerr = {0};
-    if (v->readonly)
-        return tlo_fail(err, TLO_EPASSPHRASE,
-                        "wrong passphrase for %s (not logged: the vault is open read-only)", name);
     if (tlo_chain_walk_kinds(v->ch, &kind, 1, 0, count_failed, &c, &lerr) != 0)
         return tlo_fail(err, TLO_EPASSPHRASE, "wrong passphrase for %s (not logged: %s)", name,
                         lerr.msg);
@@ -400,12 +397,22 @@ static int wrong_passphrase(tlo_custody *v, const char *name, const char *path, 
                         "last hour are logged already)",
                         name, c.n, name);
     snprintf(body, sizeof body, "actor=%s\ncommand=%s\n", pk, v->command[0] ? v->command : "-");
+    /* v open read-only (login through the service): logged through a
+     * handle of its own, for the same client, with v's custodian */
+    tlo_custody *w = v;
     int rc = custody_custodian(v, &cust, &lerr);
+    if (rc == 0 && v->readonly && (rc = tlo_custody_open(v->dir, false, &w, &lerr)) == 0) {
+        if (v->has_client)
+            tlo_custody_set_client(w, v->client_uid, v->client_pid);
+        rc = tlo_custody_adopt_custodian(w, cust, &lerr);
+    }
     if (rc == 0)
-        rc = custody_append(v, cust, TLO_ENTRY_UNLOCK_FAILED, NULL, body, &seq, &lerr);
+        rc = custody_append(w, cust, TLO_ENTRY_UNLOCK_FAILED, NULL, body, &seq, &lerr);
     tlo_vault_identity_free(cust);
     if (rc == 0)
-        rc = custody_seal(v, &lerr);
+        rc = custody_seal(w, &lerr);
+    if (w != v)
+        tlo_custody_close(w);
     if (rc && !seq)
         return tlo_fail(err, TLO_EPASSPHRASE, "wrong passphrase for %s (not logged: %s)", name,
                         lerr.msg);

@@ -140,6 +140,13 @@ out=$(as pros python3 pty_answer.py "Passphrase for" two.txt -- "$SVC_BIN" --soc
     case list --as "Wang Fang" </dev/null)
 [ $? -eq 0 ] && ok || bad "the second try through the service: $out"
 
+# a wrong passphrase at login (a read-only command) is logged as well
+before=$(failed_unlocks)
+out=$(tlo_as pros login --as "Wang Fang" --passphrase-file wrong.pass 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "login with a wrong passphrase: $out"
+contains "$out" "logged as entry" "login with a wrong passphrase: logged"
+[ "$(failed_unlocks)" -eq $((before + 1)) ] && ok || bad "login with a wrong passphrase: not logged"
+
 # --- a login: asked once, then not, for this OS user only, until logout ---
 out=$(tlo_as pros login --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
 [ $? -eq 0 ] && ok || bad "login: $out"
