@@ -515,9 +515,10 @@ int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
 /* A person to enrol. The passphrase (theirs) is the caller's buffer; NULL
  * enrols them with a one-time enrolment code instead (below). */
 /* A person's name: 1 to this many characters (code points), trimmed and in
- * NFC as enrolled; its UTF-8 (at most 4 bytes a character) fits an
- * identity file's TLO_NAME_MAX bytes. */
-#define TLO_CUSTODY_NAME_CHARS 60
+ * NFC as enrolled, and its UTF-8 at most an identity file's TLO_NAME_MAX
+ * bytes (80 Chinese characters are 240: only a name of characters beyond
+ * U+FFFF, 4 bytes each, meets that bound first). */
+#define TLO_CUSTODY_NAME_CHARS 80
 typedef struct tlo_custody_user_params {
     const char *name;
     unsigned roles; /* TLO_ROLE_*, at least one */

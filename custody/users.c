@@ -43,6 +43,11 @@ static int add_check(tlo_custody *v, const char *name, tlo_error *err)
     if (chars == 0 || chars > TLO_CUSTODY_NAME_CHARS)
         return tlo_fail(err, TLO_EARG, "a person's name is 1 to %d characters; '%s' has %zu",
                         TLO_CUSTODY_NAME_CHARS, name, chars);
+    if (strlen(name) > TLO_NAME_MAX)
+        return tlo_fail(err, TLO_EARG,
+                        "'%s' is %zu characters, but too long for an identity file: characters "
+                        "beyond U+FFFF (such as emoji) take twice the room; shorten it",
+                        name, chars);
     tlo_vault_identity *id = tlo_vault_identity_generate(name, err);
     if (!id)
         return err && err->code ? err->code : TLO_EARG;
