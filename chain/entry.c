@@ -33,6 +33,7 @@ static const struct {
     {TLO_ENTRY_EXPORT, "export"},
     {TLO_ENTRY_REQUEST_REFUSED, "request-refused"},
     {TLO_ENTRY_ACTION_REFUSED, "action-refused"},
+    {TLO_ENTRY_UNLOCK_FAILED, "unlock-failed"},
     {TLO_ENTRY_NOTE, "note"},
     {TLO_ENTRY_SAMPLE_TRANSFER, "sample-transfer"},
     {TLO_ENTRY_NOTE_ACCESS, "note-access"},

@@ -99,6 +99,9 @@ static const tlo_kind_rule rules[] = {
      {"client_pid", "client_uid", "reason"},
      "the custodian"},
     {TLO_ENTRY_ACTION_REFUSED, CUSTODIAN, -1, {"action", "actor", "reason"}, "the custodian"},
+    /* A wrong passphrase for an enrolled person (custody/people.c): never
+     * anything of what was typed. */
+    {TLO_ENTRY_UNLOCK_FAILED, CUSTODIAN, 0, {"actor", "command"}, "the custodian"},
     {TLO_ENTRY_NOTE,
      NOTE_AUTHORS,
      1,

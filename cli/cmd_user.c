@@ -405,6 +405,11 @@ int cmd_user(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     int nargs = argc - 1 - optind;
     char **args = argv + 1 + optind;
+    /* NAME as it is enrolled and looked up (trimmed, NFC), so what is
+     * printed is what the ledger holds */
+    char *name = nargs == 1 ? tlo_custody_text_norm(args[0]) : NULL;
+    if (name)
+        args[0] = name;
     rc = EXIT_USAGE;
     if (!strcmp(sub, "list") && nargs == 0) {
         rc = user_list(o.vault, o.json);
@@ -432,6 +437,7 @@ int cmd_user(int argc, char **argv)
     } else {
         cli_error("see 'tellonce user --help' for add, activate, list and revoke");
     }
+    free(name);
     return rc;
 }
 

@@ -48,7 +48,10 @@ static char *ask_tty(const char *prompt, size_t *len)
     }
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+    /* echo off before the prompt shows: what is typed once it shows is
+     * neither echoed nor flushed */
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
+        tcsetattr(fd, TCSAFLUSH, &old);
         close(fd);
         return NULL;
     }
@@ -61,11 +64,16 @@ static char *ask_tty(const char *prompt, size_t *len)
     return p;
 }
 
+/* Whether the last cli_passphrase asked on the terminal (a person typing,
+ * who may try again) rather than reading a file or the environment. */
+static bool asked_tty;
+
 char *cli_passphrase(const char *file, const char *env_name, const char *prompt, int confirm,
                      size_t *len)
 {
     const char *env = env_name ? getenv(env_name) : NULL;
     *len = 0;
+    asked_tty = false;
     if (file) {
         int fd = open(file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -108,6 +116,7 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
                   env_name ? env_name : "a file");
         return NULL;
     }
+    asked_tty = true;
     char *p = ask_tty(prompt, len);
     if (!p) {
         cli_error("no passphrase: cannot ask on a terminal; use --passphrase-file");
@@ -178,13 +187,59 @@ tlo_vault_identity *cli_acting(tlo_custody *v, const char *as, const char *pass_
     return cli_acting_on(v, as, pass_file, act, NULL, rc);
 }
 
+/* Up to CLI_PASSPHRASE_TRIES passphrases typed on the terminal; one from a
+ * file or the environment, which would not change. */
+#define CLI_PASSPHRASE_TRIES 3
+static tlo_vault_identity *unlock_tries(tlo_custody *v, const char *as, const char *pass_file,
+                                        const char *prompt, tlo_custody_act act,
+                                        const uint8_t *case_id, int *rc)
+{
+    tlo_vault_identity *id = NULL;
+    for (int tries = 1;; tries++) {
+        tlo_error err = {0};
+        size_t len;
+        char *pass = cli_passphrase(pass_file, "TELLONCE_PASSPHRASE", prompt, 0, &len);
+        if (!pass) {
+            *rc = EXIT_USAGE;
+            return NULL;
+        }
+        bool again = asked_tty && tries < CLI_PASSPHRASE_TRIES;
+        int r = tlo_custody_unlock_for(v, as, pass, len, act, case_id, &id, &err);
+        sodium_free(pass);
+        if (r == 0)
+            return id;
+        int code = cli_fail(&err); /* said at each try */
+        if (err.code != TLO_EPASSPHRASE || !again) {
+            *rc = code;
+            if (err.code == TLO_EPASSPHRASE && asked_tty)
+                cli_error("%d wrong passphrases for %s: giving up; run the command again, or ask "
+                          "an administrator if the passphrase is lost",
+                          tries, as);
+            return NULL;
+        }
+    }
+}
+
+static tlo_vault_identity *acting_on(tlo_custody *v, const char *as, const char *pass_file,
+                                     tlo_custody_act act, const uint8_t *case_id, int *rc);
+
 tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pass_file,
                                   tlo_custody_act act, const uint8_t *case_id, int *rc)
+{
+    /* the name as the ledger holds it (trimmed, NFC): the prompt and the
+     * messages say that one */
+    char *name = tlo_custody_text_norm(as);
+    tlo_vault_identity *id = acting_on(v, name ? name : as, pass_file, act, case_id, rc);
+    free(name);
+    return id;
+}
+
+static tlo_vault_identity *acting_on(tlo_custody *v, const char *as, const char *pass_file,
+                                     tlo_custody_act act, const uint8_t *case_id, int *rc)
 {
     char *path = NULL, prompt[400];
     tlo_vault_identity *id = NULL;
     tlo_error err = {0};
-    size_t len;
     if (tlo_custody_identity_path(v, as, &path, &err) != 0) {
         *rc = cli_fail(&err);
         return NULL;
@@ -199,21 +254,9 @@ tlo_vault_identity *cli_acting_on(tlo_custody *v, const char *as, const char *pa
         return NULL;
     }
     snprintf(prompt, sizeof prompt, "Passphrase for %s: ", as);
-    char *pass = cli_passphrase(pass_file, "TELLONCE_PASSPHRASE", prompt, 0, &len);
-    if (!pass) {
-        *rc = EXIT_USAGE;
-        return NULL;
-    }
-    if (tlo_custody_unlock_for(v, as, pass, len, act, case_id, &id, &err) != 0) {
-        if (err.code == TLO_EPASSPHRASE && tlo_service_in_child()) {
-            char why[300];
-            snprintf(why, sizeof why, "wrong passphrase for %s", as);
-            tlo_service_refused(cli_command, why);
-        }
-        *rc = cli_fail(&err);
-    }
-    sodium_free(pass);
-    return id;
+    /* The custody core logs each wrong passphrase (unlock-failed) itself. */
+    tlo_custody_set_command(v, cli_command);
+    return unlock_tries(v, as, pass_file, prompt, act, case_id, rc);
 }
 
 int cli_case_ref(tlo_custody *v, const char *text, uint8_t case_id[static TLO_ID_BYTES],

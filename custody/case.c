@@ -17,9 +17,11 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the sealed case record ---- */
@@ -126,7 +128,70 @@ static int hidden_refused(const char *what, const char *text, tlo_error *err)
                     what, (unsigned)cp);
 }
 
+/* d is a birth date: "YYYY-MM-DD", a day that exists, not before 1900 and
+ * not after today (today anywhere on Earth: UTC+14). */
+static int birthdate_check(const char *d, tlo_error *err)
+{
+    unsigned y, m, day;
+    char tail;
+    if (strlen(d) != 10 || d[4] != '-' || d[7] != '-' ||
+        sscanf(d, "%4u-%2u-%2u%c", &y, &m, &day, &tail) != 3 || strspn(d, "0123456789-") != 10)
+        return tlo_fail(err, TLO_EARG,
+                        "the child's birth date '%s' is not a date written YYYY-MM-DD (such as "
+                        "2017-05-01); write it so",
+                        d);
+    if (y < 1900 || !g_date_valid_dmy((GDateDay)day, (GDateMonth)m, (GDateYear)y))
+        return tlo_fail(err, TLO_EARG,
+                        "the child's birth date %s is not a day of the calendar (from 1900 on); "
+                        "check it",
+                        d);
+    time_t t = (time_t)((tlo_custody_now_ms() + 14 * 3600 * 1000ull) / 1000);
+    struct tm today;
+    gmtime_r(&t, &today);
+    unsigned now = (unsigned)(today.tm_year + 1900) * 10000u + (unsigned)(today.tm_mon + 1) * 100u +
+                   (unsigned)today.tm_mday;
+    if (y * 10000u + m * 100u + day > now)
+        return tlo_fail(err, TLO_EARG, "the child's birth date %s is in the future; check it", d);
+    return 0;
+}
+
+static int open_check(tlo_custody *v, const tlo_custody_case_params *p, tlo_error *err);
+
+/* p with its number, child's name and birth date trimmed and in NFC, as
+ * they are sealed and looked up (custody_text_norm): q and the strings in
+ * s (free them), or TLO_ENOMEM. */
+static int norm_params(const tlo_custody_case_params *p, tlo_custody_case_params *q, char *s[3],
+                       tlo_error *err)
+{
+    *q = *p;
+    s[0] = p->number ? custody_text_norm(p->number) : NULL;
+    s[1] = p->child_name ? custody_text_norm(p->child_name) : NULL;
+    s[2] = p->child_birthdate ? custody_text_norm(p->child_birthdate) : NULL;
+    if ((p->number && !s[0]) || (p->child_name && !s[1]) || (p->child_birthdate && !s[2])) {
+        for (int i = 0; i < 3; i++)
+            free(s[i]);
+        return tlo_fail(err, TLO_ENOMEM, "out of memory opening a case");
+    }
+    q->number = s[0];
+    q->child_name = s[1];
+    q->child_birthdate = s[2];
+    return 0;
+}
+
 int tlo_custody_case_open_check(tlo_custody *v, const tlo_custody_case_params *p, tlo_error *err)
+{
+    tlo_custody_case_params q;
+    char *s[3];
+    int rc = norm_params(p, &q, s, err);
+    if (rc)
+        return rc;
+    rc = open_check(v, &q, err);
+    for (int i = 0; i < 3; i++)
+        free(s[i]);
+    return rc;
+}
+
+static int open_check(tlo_custody *v, const tlo_custody_case_params *p, tlo_error *err)
 {
     tlo_custody_case existing;
     int rc;
@@ -135,10 +200,13 @@ int tlo_custody_case_open_check(tlo_custody *v, const tlo_custody_case_params *p
         (rc = hidden_refused("the child's name", p->child_name, err)) != 0 ||
         (rc = hidden_refused("the child's birth date", p->child_birthdate, err)) != 0)
         return rc;
-    if (!tlo_text_ok(p->number, TLO_CUSTODY_CASE_NUMBER_MAX) || strchr(p->number, '/'))
+    size_t chars = p->number ? custody_text_chars(p->number) : 0;
+    if (chars == 0 || chars > TLO_CUSTODY_CASE_NUMBER_CHARS ||
+        !tlo_text_ok(p->number, TLO_CUSTODY_CASE_NUMBER_MAX) || strchr(p->number, '/'))
         return tlo_fail(err, TLO_EARG,
-                        "a case number is 1 to 64 bytes of text without control characters or "
-                        "'/'");
+                        "a case number is 1 to %d characters of text without control characters "
+                        "or '/' ('%s' has %zu characters)",
+                        TLO_CUSTODY_CASE_NUMBER_CHARS, p->number ? p->number : "", chars);
     if (strlen(p->number) == 2 * TLO_ID_BYTES &&
         strspn(p->number, "0123456789abcdef") == 2 * TLO_ID_BYTES)
         return tlo_fail(err, TLO_EARG,
@@ -150,6 +218,9 @@ int tlo_custody_case_open_check(tlo_custody *v, const tlo_custody_case_params *p
         return tlo_fail(err, TLO_EARG,
                         "the title, the child's name and the child's birth date are one line of "
                         "text each");
+    if (p->child_birthdate && *p->child_birthdate &&
+        (rc = birthdate_check(p->child_birthdate, err)) != 0)
+        return rc;
     rc = tlo_custody_case_find(v, p->number, &existing, err);
     if (rc == 0)
         return tlo_fail(err, TLO_EARG, "case %s already exists (opened in entry %llu)", p->number,
@@ -310,8 +381,26 @@ static int log_open(tlo_custody *v, const tlo_vault_identity *by, const opening 
     return custody_append(v, by, TLO_ENTRY_CASE_OPEN, o->case_id, body, seq, err);
 }
 
+static int case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
+                     const tlo_custody_case_params *p, tlo_custody_case *out, tlo_error *err);
+
 int tlo_custody_case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
                           const tlo_custody_case_params *p, tlo_custody_case *out, tlo_error *err)
+{
+    tlo_custody_case_params q;
+    char *s[3];
+    memset(out, 0, sizeof *out);
+    int rc = norm_params(p, &q, s, err);
+    if (rc)
+        return rc;
+    rc = case_open(v, interviewer, &q, out, err);
+    for (int i = 0; i < 3; i++)
+        free(s[i]);
+    return rc;
+}
+
+static int case_open(tlo_custody *v, const tlo_vault_identity *interviewer,
+                     const tlo_custody_case_params *p, tlo_custody_case *out, tlo_error *err)
 {
     opening o = {0};
     uint64_t seq = 0;

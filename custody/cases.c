@@ -99,10 +99,24 @@ static bool is_internal_id(const char *s, uint8_t id[TLO_ID_BYTES])
            tlo_unhex(id, TLO_ID_BYTES, s) == 0;
 }
 
+static int case_find(tlo_custody *v, const char *number, tlo_custody_case *out, tlo_error *err);
+
 int tlo_custody_case_find(tlo_custody *v, const char *number, tlo_custody_case *out, tlo_error *err)
 {
-    uint8_t id[TLO_ID_BYTES], mac[32];
+    /* the number as a case is opened with it: trimmed, NFC */
+    char *n = custody_text_norm(number);
+    int rc;
     memset(out, 0, sizeof *out);
+    if (!n)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory looking for case %s", number);
+    rc = case_find(v, n, out, err);
+    free(n);
+    return rc;
+}
+
+static int case_find(tlo_custody *v, const char *number, tlo_custody_case *out, tlo_error *err)
+{
+    uint8_t id[TLO_ID_BYTES], mac[32];
     /* 32 lowercase hex digits: the internal id, which needs no custodian (a
      * case number cannot have that form: tlo_custody_case_open_check). */
     if (is_internal_id(number, id)) {

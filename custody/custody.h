@@ -77,6 +77,9 @@ uint64_t tlo_custody_now_ms(void);
  * also carries client_uid=UID and client_pid=PID in its body, so the ledger
  * names the OS user and process behind each action. */
 void tlo_custody_set_client(tlo_custody *v, uint32_t uid, uint32_t pid);
+/* The command a front end runs for the person it unlocks ("play"), which a
+ * failed unlock's entry names (cut to 64 bytes; NULL or "" clears it). */
+void tlo_custody_set_command(tlo_custody *v, const char *command);
 /* The custodian's identity, unlocked from custodian.id with
  * custodian.secret (free it with tlo_vault_identity_free). For the custodian
  * service only: it unlocks it once at its start and gives it to the handle
@@ -206,7 +209,12 @@ int tlo_custody_people(tlo_custody *v, const tlo_custody_person **list, size_t *
 /* The person whose actor id (SHA-256 of pk) is actor, or NULL. */
 const tlo_custody_person *tlo_custody_person_by_actor(tlo_custody *v,
                                                       const uint8_t actor[static 32]);
-/* The active person called name, or NULL. */
+/* A name or case number as tellonce stores and compares it: white space
+ * trimmed at both ends, Unicode NFC (malloc'd; NULL when out of memory).
+ * Every verb that takes one does this itself; a front end may, to print
+ * what the ledger holds. */
+char *tlo_custody_text_norm(const char *typed);
+/* The active person called name (compared trimmed and in NFC), or NULL. */
 const tlo_custody_person *tlo_custody_person_by_name(tlo_custody *v, const char *name);
 
 /* The path of name's identity file in people/ (malloc'd into *path): the
@@ -219,7 +227,13 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path, tlo
  * enrols that key, not revoked, with one of roles (role_text names them in
  * the error, e.g. "administrator (only administrators grant)"). *out (free
  * with tlo_vault_identity_free) on success; TLO_EPASSPHRASE, TLO_EDENIED,
- * TLO_ENOTFOUND otherwise. */
+ * TLO_ENOTFOUND otherwise. A wrong passphrase (the well-formed file does not
+ * open: "wrong passphrase for NAME") for a person the ledger enrols is
+ * logged as an unlock-failed entry signed by the custodian (the person's
+ * public key, the command of tlo_custody_set_command; never anything of
+ * what was typed), at most TLO_CUSTODY_UNLOCK_FAILED_PER_HOUR a person an
+ * hour; a damaged file is TLO_EFORMAT, and not logged. */
+#define TLO_CUSTODY_UNLOCK_FAILED_PER_HOUR 30
 int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase, size_t len,
                        unsigned roles, const char *role_text, tlo_vault_identity **out,
                        tlo_error *err);
@@ -246,7 +260,7 @@ int tlo_custody_check_identity_for(tlo_custody *v, const tlo_vault_identity *id,
 
 typedef struct tlo_custody_case {
     uint8_t id[TLO_ID_BYTES];       /* internal id: file names and entries use it */
-    char number[80];                /* how it was named: the number as the person gave it
+    char number[129];               /* how it was named: the number as the person gave it
                                      * (tlo_custody_case_find), else its internal id in hex;
                                      * the ledger never holds the number (only its sealed record) */
     uint64_t opened_at;             /* the case-open entry */
@@ -558,6 +572,11 @@ int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
 
 /* A person to enrol. The passphrase (theirs) is the caller's buffer; NULL
  * enrols them with a one-time enrolment code instead (below). */
+/* A person's name: 1 to this many characters (code points), trimmed and in
+ * NFC as enrolled, and its UTF-8 at most an identity file's TLO_NAME_MAX
+ * bytes (80 Chinese characters are 240: only a name of characters beyond
+ * U+FFFF, 4 bytes each, meets that bound first). */
+#define TLO_CUSTODY_NAME_CHARS 80
 typedef struct tlo_custody_user_params {
     const char *name;
     unsigned roles; /* TLO_ROLE_*, at least one */
@@ -667,17 +686,21 @@ int tlo_custody_passwd(tlo_custody *v, const tlo_vault_identity *id, const char 
 /* The sealed case record: the fields of a case that never appear in the
  * ledger or a file name, sealed under the case key (TLO_KIND_CASEINFO). Its
  * plaintext is exactly four lines, in this order:
- *   "case_number=" N "\n"       N: 1..64 bytes of text, no '/'
+ *   "case_number=" N "\n"       N: 1..128 bytes of text, no '/' (1 to
+ *                               TLO_CUSTODY_CASE_NUMBER_CHARS characters)
  *   "child_birthdate=" B "\n"   B: 0..64 bytes of text
  *   "child_name=" C "\n"        C: 0..255 bytes of text
  *   "title=" T "\n"             T: 0..1000 bytes of text
  * where text is valid UTF-8 without control characters (tlo_text_ok). It
  * holds a child's details: wipe it (tlo_custody_case_record_wipe). */
-#define TLO_CUSTODY_CASE_NUMBER_MAX 64
+#define TLO_CUSTODY_CASE_NUMBER_MAX 128 /* bytes: 4 for each of the characters below */
+#define TLO_CUSTODY_CASE_NUMBER_CHARS 32
+_Static_assert(sizeof((tlo_custody_case *)0)->number == TLO_CUSTODY_CASE_NUMBER_MAX + 1,
+               "a case's number holds any case number");
 #define TLO_CUSTODY_CASE_BIRTHDATE_MAX 64
 #define TLO_CUSTODY_CASE_CHILD_NAME_MAX 255
 #define TLO_CUSTODY_CASE_TITLE_MAX 1000
-/* The longest plaintext a reader accepts (the writer's is below 1500). */
+/* The longest plaintext a reader accepts (the writer's is below 1600). */
 #define TLO_CUSTODY_CASE_RECORD_MAX 8192
 
 typedef struct tlo_custody_case_record {
@@ -1449,8 +1472,8 @@ typedef struct tlo_custody_report {
     char verify_command[2048];            /* the command to check it independently */
     /* the case */
     char case_id[33];
-    bool number_shown; /* --as a person who may see it: case_number is the number */
-    char case_number[80];
+    bool number_shown;     /* --as a person who may see it: case_number is the number */
+    char case_number[129]; /* TLO_CUSTODY_CASE_NUMBER_MAX + 1 */
     uint64_t opened_at, generated_at;
     int opener;
     tlo_custody_report_person *person;

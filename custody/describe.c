@@ -160,6 +160,7 @@ static const char *actor_field(uint16_t kind)
     case TLO_ENTRY_ACCESS_DENIED:
     case TLO_ENTRY_ACTION_REFUSED:
     case TLO_ENTRY_NOTE_ACCESS:
+    case TLO_ENTRY_UNLOCK_FAILED:
         return "actor";
     case TLO_ENTRY_EXPORT:
         return "exporter";
@@ -451,6 +452,15 @@ static void say_setting(words *w, const tlo_entry *e)
         say(w, " unset the vault's %s", key);
 }
 
+/* kind 45 (custody/people.c): the person is the subject (actor_field) */
+static void say_unlock_failed(words *w, const tlo_entry *e)
+{
+    char a[80];
+    say(w, " was not unlocked: a wrong passphrase for '%s'", field(e, "command", a, sizeof a));
+    if (*field(e, "client_uid", a, sizeof a))
+        say(w, " (OS user %s, through the custodian service)", a);
+}
+
 static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e)
 {
     char a[600], b[600], c[200];
@@ -597,6 +607,9 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
     case TLO_ENTRY_ACTION_REFUSED:
         say(w, " was refused '%s': %s", field(e, "action", a, sizeof a),
             field(e, "reason", b, sizeof b));
+        break;
+    case TLO_ENTRY_UNLOCK_FAILED:
+        say_unlock_failed(w, e);
         break;
     case TLO_ENTRY_NOTE: {
         uint64_t version = num(e, "version");

@@ -54,7 +54,56 @@ static int mkdir_private(const char *path, tlo_error *err)
     return 0;
 }
 
+static int init_check(const char *dir, const tlo_custody_init_params *p, tlo_error *err);
+static int init_vault(const char *dir, const tlo_custody_init_params *p,
+                      tlo_custody_init_result *out, tlo_error *err);
+
+/* p with the administrator's name as people are enrolled (trimmed, NFC, 1
+ * to TLO_CUSTODY_NAME_CHARS characters: custody/people.c); *name to free. */
+static int norm_admin(const tlo_custody_init_params *p, tlo_custody_init_params *q, char **name,
+                      tlo_error *err)
+{
+    *q = *p;
+    *name = p->admin_name ? custody_text_norm(p->admin_name) : NULL;
+    if (p->admin_name && !*name)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory creating a vault");
+    size_t chars = *name ? custody_text_chars(*name) : 0;
+    if (*name && (chars == 0 || chars > TLO_CUSTODY_NAME_CHARS)) {
+        int rc = tlo_fail(err, TLO_EARG, "a person's name is 1 to %d characters; '%s' has %zu",
+                          TLO_CUSTODY_NAME_CHARS, *name, chars);
+        free(*name);
+        *name = NULL;
+        return rc;
+    }
+    q->admin_name = *name;
+    return 0;
+}
+
 int tlo_custody_init_check(const char *dir, const tlo_custody_init_params *p, tlo_error *err)
+{
+    tlo_custody_init_params q;
+    char *name;
+    int rc = norm_admin(p, &q, &name, err);
+    if (rc == 0)
+        rc = init_check(dir, &q, err);
+    free(name);
+    return rc;
+}
+
+int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
+                     tlo_custody_init_result *out, tlo_error *err)
+{
+    tlo_custody_init_params q;
+    char *name;
+    memset(out, 0, sizeof *out);
+    int rc = norm_admin(p, &q, &name, err);
+    if (rc == 0)
+        rc = init_vault(dir, &q, out, err);
+    free(name);
+    return rc;
+}
+
+static int init_check(const char *dir, const tlo_custody_init_params *p, tlo_error *err)
 {
     const char *o = p->origin;
     struct stat st;
@@ -151,8 +200,8 @@ static void choose_origin(char *origin, size_t cap, const char *given)
     }
 }
 
-int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
-                     tlo_custody_init_result *out, tlo_error *err)
+static int init_vault(const char *dir, const tlo_custody_init_params *p,
+                      tlo_custody_init_result *out, tlo_error *err)
 {
     making m = {tlo_path_join(dir, "ledger.db"), tlo_path_join(dir, "custodian.id"),
                 tlo_path_join(dir, "custodian.secret"), tlo_path_join(dir, "people"), NULL};
@@ -165,7 +214,7 @@ int tlo_custody_init(const char *dir, const tlo_custody_init_params *p,
         rc = tlo_fail(err, TLO_ENOMEM, "out of memory creating the vault %s", dir);
         goto out;
     }
-    if ((rc = tlo_custody_init_check(dir, p, err)) != 0 ||
+    if ((rc = init_check(dir, p, err)) != 0 ||
         (rc = tlo_custody_passphrase_check(p->admin_name, p->passphrase, p->passphrase_len, err)) !=
             0)
         goto out;

@@ -29,6 +29,7 @@ struct tlo_custody {
      * handle then carries client_uid= and client_pid=. */
     bool has_client;
     uint32_t client_uid, client_pid;
+    char command[65]; /* tlo_custody_set_command: named by unlock-failed entries */
 };
 
 /* Appends one entry signed by signer (case_id NULL: no case), durably.
@@ -100,6 +101,20 @@ int custody_refuse_act(tlo_custody *v, const tlo_custody_person *p, tlo_custody_
 int custody_log_act_refusal(tlo_custody *v, const uint8_t actor_pk[static 32], tlo_custody_act act,
                             const uint8_t *case_id, const char *reason, uint64_t *seq,
                             tlo_error *err);
+
+/* Text a person typed as a name or case number, as it is stored and
+ * compared (custody/people.c): white space trimmed at both ends (Unicode's,
+ * U+3000 too), then NFC (GLib's g_utf8_normalize), so a name typed
+ * decomposed or with a stray space is the same name. malloc'd; NULL when
+ * out of memory. Text that is not UTF-8 is only trimmed: the callers'
+ * checks refuse it. */
+char *custody_text_norm(const char *in);
+/* The active person whose name differs from name only in case or white
+ * space ("anna  admin" for "Anna Admin"), or NULL. */
+const tlo_custody_person *custody_person_like(tlo_custody *v, const char *name);
+/* Characters (code points) in s, as the limits count them: g_utf8_strlen
+ * when s is UTF-8, else its bytes. */
+size_t custody_text_chars(const char *s);
 
 /* SHA-256 and size of the whole file open at fd, streamed (thread-safe).
  * 0 or -errno. */

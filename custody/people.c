@@ -6,10 +6,113 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <glib.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* ---- names as people type them ---- */
+
+/* g_utf8_next_char without its cast of const away */
+static const char *next_char(const char *p)
+{
+    return p + g_utf8_skip[*(const unsigned char *)p];
+}
+
+char *custody_text_norm(const char *in)
+{
+    const char *end = in + strlen(in);
+    if (!g_utf8_validate(in, -1, NULL)) {
+        while (*in == ' ')
+            in++;
+        while (end > in && end[-1] == ' ')
+            end--;
+        return strndup(in, (size_t)(end - in));
+    }
+    while (*in && g_unichar_isspace(g_utf8_get_char(in)))
+        in = next_char(in);
+    while (end > in) {
+        const char *prev = g_utf8_find_prev_char(in, end);
+        if (!prev || !g_unichar_isspace(g_utf8_get_char(prev)))
+            break;
+        end = prev;
+    }
+    gchar *nfc = g_utf8_normalize(in, end - in, G_NORMALIZE_NFC);
+    char *out = nfc ? strdup(nfc) : NULL;
+    g_free(nfc);
+    return out;
+}
+
+char *tlo_custody_text_norm(const char *typed)
+{
+    return custody_text_norm(typed);
+}
+
+size_t custody_text_chars(const char *s)
+{
+    return g_utf8_validate(s, -1, NULL) ? (size_t)g_utf8_strlen(s, -1) : strlen(s);
+}
+
+/* What tells two names apart for people: NFC, case folded, every run of
+ * white space one space. "anna  admin" and "Anna Admin" have one key.
+ * malloc'd, NULL when out of memory. */
+static char *name_key(const char *name)
+{
+    char *n = custody_text_norm(name);
+    if (!n || !g_utf8_validate(n, -1, NULL))
+        return n;
+    GString *spaced = g_string_sized_new(strlen(n));
+    bool space = false;
+    for (const char *c = n; *c; c = next_char(c)) {
+        gunichar u = g_utf8_get_char(c);
+        if (g_unichar_isspace(u)) {
+            space = true;
+            continue;
+        }
+        if (space)
+            g_string_append_c(spaced, ' ');
+        space = false;
+        g_string_append_unichar(spaced, u);
+    }
+    free(n);
+    gchar *fold = g_utf8_casefold(spaced->str, -1);
+    gchar *key = fold ? g_utf8_normalize(fold, -1, G_NORMALIZE_NFC) : NULL;
+    char *out = key ? strdup(key) : NULL;
+    g_string_free(spaced, TRUE);
+    g_free(fold);
+    g_free(key);
+    return out;
+}
+
+/* a and b are the same name as typed (trimmed, NFC). */
+static bool same_name(const char *a, const char *b)
+{
+    char *x = custody_text_norm(a), *y = custody_text_norm(b);
+    bool same = x && y && !strcmp(x, y);
+    free(x);
+    free(y);
+    return same;
+}
+
+const tlo_custody_person *custody_person_like(tlo_custody *v, const char *name)
+{
+    char *want = name_key(name);
+    const tlo_custody_person *found = NULL;
+    if (!want || tlo_custody_people(v, NULL, NULL, NULL) != 0) {
+        free(want);
+        return NULL;
+    }
+    for (size_t i = 0; i < v->npeople && !found; i++) {
+        char *k = v->people[i].revoked_at < 0 ? name_key(v->people[i].name) : NULL;
+        if (k && !strcmp(k, want))
+            found = &v->people[i];
+        free(k);
+    }
+    free(want);
+    return found;
+}
 
 typedef struct loader {
     tlo_custody *v;
@@ -140,9 +243,37 @@ const tlo_custody_person *tlo_custody_person_by_name(tlo_custody *v, const char 
     if (tlo_custody_people(v, NULL, NULL, NULL) != 0)
         return NULL;
     for (size_t i = 0; i < v->npeople; i++)
-        if (!strcmp(v->people[i].name, name) && v->people[i].revoked_at < 0)
+        if (v->people[i].revoked_at < 0 && same_name(v->people[i].name, name))
             found = &v->people[i];
     return found;
+}
+
+/* No file of people/ is p's readable identity: the error of the file the
+ * ledger's key names (people/KEYID.id: damaged, cut short), else that it is
+ * missing. */
+static int enrolled_file_damaged(tlo_custody *v, const tlo_custody_person *p, tlo_error *err)
+{
+    uint8_t digest[32];
+    char kid[2 * TLO_KEYID_BYTES + 1], file[64];
+    crypto_hash_sha256(digest, p->pk, 32);
+    tlo_hex(kid, digest, TLO_KEYID_BYTES);
+    snprintf(file, sizeof file, "people/%s.id", kid);
+    char *path = tlo_custody_path(v, file);
+    tlo_vault_identity *id = path ? tlo_vault_identity_load_public(path, err) : NULL;
+    int rc = id ? 0 : err && err->code ? err->code : TLO_ENOMEM;
+    tlo_vault_identity_free(id);
+    if (rc == 0)
+        rc = tlo_fail(err, TLO_EFORMAT,
+                      "the identity file %s of %s holds another name: it was altered; restore it "
+                      "from a backup",
+                      path, p->name);
+    else if (rc == TLO_ENOMEM || (err && err->code == TLO_EIO && access(path, F_OK) != 0))
+        rc = tlo_fail(err, TLO_ENOTFOUND,
+                      "%s is enrolled, but their identity file %s is missing; restore it from a "
+                      "backup",
+                      p->name, path ? path : file);
+    free(path);
+    return rc;
 }
 
 int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out, tlo_error *err)
@@ -171,10 +302,10 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
             continue;
         char *p = tlo_path_join(dir, de->d_name);
         tlo_vault_identity *id = p ? tlo_vault_identity_load_public(p, NULL) : NULL;
-        if (id && !strcmp(id->name, name) && now && !enrolled &&
-            !memcmp(id->sign_pk, now->pk, 32)) {
+        bool named = id && same_name(id->name, name);
+        if (named && now && !enrolled && !memcmp(id->sign_pk, now->pk, 32)) {
             enrolled = p;
-        } else if (id && !strcmp(id->name, name)) {
+        } else if (named) {
             matches++;
             free(*path_out);
             *path_out = p;
@@ -194,6 +325,8 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
         return 0;
     free(*path_out);
     *path_out = NULL;
+    if (matches == 0 && now && !(now->roles & TLO_ROLE_CUSTODIAN)) /* custodian.id is not here */
+        return enrolled_file_damaged(v, now, err);
     if (matches == 0)
         return tlo_fail(err, TLO_ENOTFOUND,
                         "nobody named '%s' has an identity in %s; see 'tellonce user list'", name,
@@ -201,6 +334,96 @@ int tlo_custody_identity_path(tlo_custody *v, const char *name, char **path_out,
     return tlo_fail(err, TLO_EARG,
                     "more than one identity in %s is named '%s'; ask an administrator", v->dir,
                     name);
+}
+
+void tlo_custody_set_command(tlo_custody *v, const char *command)
+{
+    size_t k = 0;
+    /* ASCII only: the entry's value is never cut inside a character */
+    for (const char *c = command; c && *c && k < sizeof v->command - 1; c++)
+        v->command[k++] = (unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f ? '?' : *c;
+    v->command[k] = '\0';
+}
+
+typedef struct failed_unlocks {
+    const char *pk; /* hex */
+    uint64_t since_ms;
+    unsigned n;
+} failed_unlocks;
+
+static int count_failed(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32],
+                        tlo_error *err)
+{
+    failed_unlocks *c = ctx;
+    char pk[65];
+    (void)leaf;
+    (void)err;
+    if (e->kind == TLO_ENTRY_UNLOCK_FAILED && e->time_ms >= c->since_ms &&
+        tlo_entry_str(e, "actor", pk, sizeof pk) == 0 && !strcmp(pk, c->pk))
+        c->n++;
+    return 0;
+}
+
+/* The passphrase did not open name's identity file at path: says so and,
+ * when the ledger enrols the file's key, logs an unlock-failed entry signed
+ * by the custodian, within TLO_CUSTODY_UNLOCK_FAILED_PER_HOUR entries of
+ * that person an hour (so a loop cannot fill the ledger). Nothing of what
+ * was typed is logged. Returns TLO_EPASSPHRASE. */
+static int wrong_passphrase(tlo_custody *v, const char *name, const char *path, tlo_error *err)
+{
+    tlo_vault_identity *pub = tlo_vault_identity_load_public(path, NULL);
+    const tlo_custody_person *p = NULL;
+    uint8_t actor[32];
+    if (pub) {
+        crypto_hash_sha256(actor, pub->sign_pk, 32);
+        p = tlo_custody_person_by_actor(v, actor);
+    }
+    tlo_vault_identity_free(pub);
+    if (!p || (p->roles & TLO_ROLE_CUSTODIAN))
+        return tlo_fail(err, TLO_EPASSPHRASE, "wrong passphrase for %s; type it again", name);
+    char pk[65], body[200];
+    tlo_hex(pk, p->pk, 32); /* p is v's: not valid after the append */
+    uint64_t now = tlo_custody_now_ms(), seq = 0;
+    failed_unlocks c = {.pk = pk, .since_ms = now > 3600000 ? now - 3600000 : 0};
+    static const uint16_t kind = TLO_ENTRY_UNLOCK_FAILED;
+    tlo_vault_identity *cust = NULL;
+    tlo_error lerr = {0};
+    if (tlo_chain_walk_kinds(v->ch, &kind, 1, 0, count_failed, &c, &lerr) != 0)
+        return tlo_fail(err, TLO_EPASSPHRASE, "wrong passphrase for %s (not logged: %s)", name,
+                        lerr.msg);
+    if (c.n >= TLO_CUSTODY_UNLOCK_FAILED_PER_HOUR)
+        return tlo_fail(err, TLO_EPASSPHRASE,
+                        "wrong passphrase for %s (not logged: the %u failed unlocks of %s in the "
+                        "last hour are logged already)",
+                        name, c.n, name);
+    snprintf(body, sizeof body, "actor=%s\ncommand=%s\n", pk, v->command[0] ? v->command : "-");
+    /* v open read-only (login through the service): logged through a
+     * handle of its own, for the same client, with v's custodian */
+    tlo_custody *w = v;
+    int rc = custody_custodian(v, &cust, &lerr);
+    if (rc == 0 && v->readonly && (rc = tlo_custody_open(v->dir, false, &w, &lerr)) == 0) {
+        if (v->has_client)
+            tlo_custody_set_client(w, v->client_uid, v->client_pid);
+        rc = tlo_custody_adopt_custodian(w, cust, &lerr);
+    }
+    if (rc == 0)
+        rc = custody_append(w, cust, TLO_ENTRY_UNLOCK_FAILED, NULL, body, &seq, &lerr);
+    tlo_vault_identity_free(cust);
+    if (rc == 0)
+        rc = custody_seal(w, &lerr);
+    if (w != v)
+        tlo_custody_close(w);
+    if (rc && !seq)
+        return tlo_fail(err, TLO_EPASSPHRASE, "wrong passphrase for %s (not logged: %s)", name,
+                        lerr.msg);
+    if (rc)
+        return tlo_fail(err, TLO_EPASSPHRASE,
+                        "wrong passphrase for %s; the failed unlock is logged as entry %llu, but "
+                        "no checkpoint covers it yet: %s",
+                        name, (unsigned long long)seq, lerr.msg);
+    return tlo_fail(err, TLO_EPASSPHRASE,
+                    "wrong passphrase for %s; the failed unlock is logged as entry %llu", name,
+                    (unsigned long long)seq);
 }
 
 /* name's identity file opened with the passphrase (who they are), before
@@ -220,10 +443,15 @@ static int open_identity(tlo_custody *v, const char *name, const char *passphras
         return pending_error(p, err);
     }
     *out = tlo_vault_identity_load(path, passphrase, len, err);
+    if (!*out) {
+        rc = err && err->code ? err->code : TLO_EPASSPHRASE;
+        /* The file is well formed (a damaged one is TLO_EFORMAT) and does
+         * not open: the passphrase is not its. */
+        if (rc == TLO_EPASSPHRASE)
+            rc = wrong_passphrase(v, name, path, err);
+    }
     free(path);
-    if (!*out)
-        return err && err->code ? err->code : TLO_EPASSPHRASE;
-    return 0;
+    return rc;
 }
 
 int tlo_custody_unlock(tlo_custody *v, const char *name, const char *passphrase, size_t len,

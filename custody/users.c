@@ -20,21 +20,48 @@
 #include <string.h>
 #include <unistd.h>
 
-int tlo_custody_user_add_check(tlo_custody *v, const char *name, tlo_error *err)
+/* name as it is enrolled (custody_text_norm), checked: 1 to
+ * TLO_CUSTODY_NAME_CHARS characters of text, and no active person has a
+ * name that differs from it only in case or spaces. */
+static int add_check(tlo_custody *v, const char *name, tlo_error *err)
 {
     int rc = tlo_custody_people(v, NULL, NULL, err);
     if (rc)
         return rc;
-    if (tlo_custody_person_by_name(v, name))
+    const tlo_custody_person *p = tlo_custody_person_by_name(v, name);
+    if (p)
         return tlo_fail(err, TLO_EARG,
                         "'%s' is already enrolled in this vault; choose a name that tells people "
                         "apart",
-                        name);
+                        p->name);
+    if ((p = custody_person_like(v, name)))
+        return tlo_fail(err, TLO_EARG,
+                        "'%s' differs from '%s', who is enrolled already, only in case or spaces: "
+                        "people would take one for the other; choose a name that tells them apart",
+                        name, p->name);
+    size_t chars = custody_text_chars(name);
+    if (chars == 0 || chars > TLO_CUSTODY_NAME_CHARS)
+        return tlo_fail(err, TLO_EARG, "a person's name is 1 to %d characters; '%s' has %zu",
+                        TLO_CUSTODY_NAME_CHARS, name, chars);
+    if (strlen(name) > TLO_NAME_MAX)
+        return tlo_fail(err, TLO_EARG,
+                        "'%s' is %zu characters, but too long for an identity file: characters "
+                        "beyond U+FFFF (such as emoji) take twice the room; shorten it",
+                        name, chars);
     tlo_vault_identity *id = tlo_vault_identity_generate(name, err);
     if (!id)
         return err && err->code ? err->code : TLO_EARG;
     tlo_vault_identity_free(id);
     return 0;
+}
+
+int tlo_custody_user_add_check(tlo_custody *v, const char *name, tlo_error *err)
+{
+    char *n = custody_text_norm(name);
+    int rc =
+        n ? add_check(v, n, err) : tlo_fail(err, TLO_ENOMEM, "out of memory enrolling %s", name);
+    free(n);
+    return rc;
 }
 
 /* ---- the passphrase policy ---------------------------------------------- */
@@ -250,9 +277,28 @@ out:
     return rc;
 }
 
+static int user_add(tlo_custody *v, const tlo_vault_identity *admin,
+                    const tlo_custody_user_params *p, tlo_custody_enrolment *out, tlo_error *err);
+
 int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
                          const tlo_custody_user_params *p, tlo_custody_enrolment *out,
                          tlo_error *err)
+{
+    /* the name as it is enrolled: trimmed, NFC */
+    tlo_custody_user_params q = *p;
+    char *name = custody_text_norm(p->name);
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!name)
+        return tlo_fail(err, TLO_ENOMEM, "out of memory enrolling %s", p->name);
+    q.name = name;
+    rc = user_add(v, admin, &q, out, err);
+    free(name);
+    return rc;
+}
+
+static int user_add(tlo_custody *v, const tlo_vault_identity *admin,
+                    const tlo_custody_user_params *p, tlo_custody_enrolment *out, tlo_error *err)
 {
     char file[64], pk[65], box[65], roles[200], body[1200], by[40] = "";
     tlo_vault_identity *person = NULL;
@@ -262,7 +308,7 @@ int tlo_custody_user_add(tlo_custody *v, const tlo_vault_identity *admin,
     memset(out, 0, sizeof *out);
     if (!p->roles)
         return tlo_fail(err, TLO_EARG, "a person needs at least one role");
-    if ((rc = tlo_custody_user_add_check(v, p->name, err)) != 0 ||
+    if ((rc = add_check(v, p->name, err)) != 0 ||
         (rc = custody_check_act(v, admin, TLO_ACT_USER_ENROL, 0, NULL, NULL, err)) != 0)
         return rc;
     if (p->passphrase &&

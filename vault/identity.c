@@ -543,9 +543,7 @@ tlo_vault_identity *tlo_vault_identity_load(const char *path, const char *passph
     sodium_free(key);
     if (rc != 0 || plen != SECRET_BYTES) {
         sodium_free(plain);
-        tlo_fail(err, TLO_EPASSPHRASE,
-                 "cannot unlock identity file %s: wrong passphrase, or the file is damaged; "
-                 "try again, or restore the file from a backup",
+        tlo_fail(err, TLO_EPASSPHRASE, "wrong passphrase for identity file %s; type it again",
                  path);
         return NULL;
     }

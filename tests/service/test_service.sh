@@ -108,16 +108,44 @@ contains "$err" "It belongs to the custodian service" "embedded open of a vault 
 out=$(tlo_as pros log 2>&1 </dev/null)
 contains "$out" "case-open" "log through the service"
 
-# --- a wrong passphrase (no signature can be made): refused and logged ---
-before=$(refusals)
+# --- a wrong passphrase (no signature can be made): refused and logged as
+# unlock-failed (kind 45, issue 13), with the client's uid ---
+failed_unlocks() { svc_ledger "SELECT count(*) FROM entries WHERE kind = 45"; }
+before=$(failed_unlocks)
 printf 'not-the-passphrase-at-all\n' >wrong.pass
 chmod 644 wrong.pass
 out=$(tlo_as pros case show CASE-SVC-1 --as "Wang Fang" --passphrase-file wrong.pass 2>&1 </dev/null)
 [ $? -ne 0 ] && ok || bad "a wrong passphrase was accepted"
-[ "$(refusals)" -eq $((before + 1)) ] && ok || bad "a wrong passphrase was not logged"
-body=$(svc_ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 43 ORDER BY seq DESC LIMIT 1")
-contains "$body" "reason=wrong passphrase for Wang Fang" "the refusal says why"
-contains "$body" "client_uid=$(id -u "$(svc_user pros)")" "the refusal names the uid"
+contains "$out" "wrong passphrase for Wang Fang" "a wrong passphrase names the person"
+[ "$(failed_unlocks)" -eq $((before + 1)) ] && ok || bad "a wrong passphrase was not logged"
+body=$(svc_ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 45 ORDER BY seq DESC LIMIT 1")
+contains "$body" "command=case" "the failed unlock names the command"
+contains "$body" "client_uid=$(id -u "$(svc_user pros)")" "the failed unlock names the uid"
+# three tries on the client's terminal (the child reads the service's pty)
+cp "$here/../cli/pty_answer.py" pty_answer.py
+printf 'wrong one\nwrong two\nwrong three\n' >three.txt
+chmod 644 pty_answer.py three.txt
+before=$(failed_unlocks)
+out=$(as pros python3 pty_answer.py "Passphrase for" three.txt -- "$SVC_BIN" --socket "$SVC_SOCKET" \
+    case show CASE-SVC-1 --as "Wang Fang" </dev/null)
+got=$?
+[ "$got" -ne 0 ] && [ "$got" -ne 124 ] && ok || bad "three tries through the service: exit $got: $out"
+[ "$(grep -c "Passphrase for Wang Fang" <<<"$out")" = 3 ] && ok ||
+    bad "three tries through the service: not asked three times: $out"
+[ "$(failed_unlocks)" -eq $((before + 3)) ] && ok ||
+    bad "three tries through the service: $(($(failed_unlocks) - before)) logged, expected 3"
+printf 'wrong one\nprosecutor-passphrase-2\n' >two.txt
+chmod 644 two.txt
+out=$(as pros python3 pty_answer.py "Passphrase for" two.txt -- "$SVC_BIN" --socket "$SVC_SOCKET" \
+    case list --as "Wang Fang" </dev/null)
+[ $? -eq 0 ] && ok || bad "the second try through the service: $out"
+
+# a wrong passphrase at login (a read-only command) is logged as well
+before=$(failed_unlocks)
+out=$(tlo_as pros login --as "Wang Fang" --passphrase-file wrong.pass 2>&1 </dev/null)
+[ $? -ne 0 ] && ok || bad "login with a wrong passphrase: $out"
+contains "$out" "logged as entry" "login with a wrong passphrase: logged"
+[ "$(failed_unlocks)" -eq $((before + 1)) ] && ok || bad "login with a wrong passphrase: not logged"
 
 # --- a login: asked once, then not, for this OS user only, until logout ---
 out=$(tlo_as pros login --as "Wang Fang" --passphrase-file pros.pass 2>&1 </dev/null)
