@@ -140,6 +140,13 @@ int cli_dispatch(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[0], commands[i].name)) {
             cli_command = commands[i].name;
+            /* --help anywhere (after a subcommand too: 'grant list --help')
+             * is the command's help */
+            for (int k = 1; k < argc; k++)
+                if (!strcmp(argv[k], "--help")) {
+                    char *help[] = {argv[0], (char *)"--help", NULL};
+                    return commands[i].run(2, help);
+                }
             return commands[i].run(argc, argv);
         }
     cli_error("'%s' is not a tellonce command; see 'tellonce --help'", argv[0]);

@@ -43,6 +43,12 @@ expect 0 "-V" -- "$tlo" -V
 [ "$(cat out.txt)" = "$v" ] && ok || bad "-V prints what --version does"
 expect 0 "version" -- "$tlo" version
 [ "$(cat out.txt)" = "$v" ] && ok || bad "'tellonce version' prints what --version does"
+# a subcommand's --help is its command's help (grant list --help failed)
+for sub in "grant list" "grant revoke" "user list" "note show" "sample list"; do
+    # shellcheck disable=SC2086
+    expect 0 "$sub --help" -- "$tlo" $sub --help
+    contains "$(cat out.txt)" "usage: tellonce ${sub%% *}" "$sub --help prints the usage"
+done
 # --vault DIR before the command is the command's own --vault
 expect 2 "--vault DIR before the command" -- "$tlo" --vault "$work/no-vault" log
 contains "$err" "$work/no-vault is not a tellonce vault" "--vault DIR log reads that folder"
