@@ -47,7 +47,7 @@ expect 0 "version" -- "$tlo" version
 for sub in "grant list" "grant revoke" "user list" "note show" "sample list"; do
     # shellcheck disable=SC2086
     expect 0 "$sub --help" -- "$tlo" $sub --help
-    contains "$(cat out.txt)" "usage: tellonce ${sub%% *}" "$sub --help prints the usage"
+    contains "$(tr -s " \n" "  " <out.txt)" "usage: tellonce ${sub%% *}" "$sub --help prints the usage"
 done
 # --vault DIR before the command is the command's own --vault
 expect 2 "--vault DIR before the command" -- "$tlo" --vault "$work/no-vault" log
