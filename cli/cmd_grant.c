@@ -459,20 +459,20 @@ int cmd_grant(int argc, char **argv)
     tlo_custody *v = cli_open(a.vault_opt, false, &rc);
     if (!v)
         return rc;
-    if ((rc = grant_expiry(v, a.expires, &a.p.expires_ms)) != 0) {
-        tlo_custody_close(v);
-        return rc;
-    }
     if (a.note) {
-        rc = grant_note(v, &a);
+        if ((rc = grant_expiry(v, a.expires, &a.p.expires_ms)) == 0)
+            rc = grant_note(v, &a);
         tlo_custody_close(v);
         return rc;
     }
-    /* Everything is checked before the passphrase is asked. */
+    /* Everything is checked before the passphrase is asked: the session
+     * named first (a typo is said as such), then the day in the vault's
+     * time zone (from the verified ledger). */
     tlo_custody_case cs;
     char session[33];
     if ((rc = cli_find_case(v, a.p.case_number, &cs)) != 0 ||
-        (rc = cli_session_ref(v, &cs, a.p.session, session, NULL)) != 0)
+        (rc = cli_session_ref(v, &cs, a.p.session, session, NULL)) != 0 ||
+        (rc = grant_expiry(v, a.expires, &a.p.expires_ms)) != 0)
         goto out;
     a.p.session = session;
     if (tlo_custody_grant_check(v, &a.p, &g, &err) != 0) {

@@ -58,6 +58,10 @@ purpose='trial, "prep"'
     >/dev/null 2>&1 || bad "play"
 "$tlo" play "$number" --session "$s1" --from 0 --to 9 --as "王芳" "${P[@]}" --headless \
     >/dev/null 2>&1 && bad "play out of the grant was allowed"
+# (a range outside one's grant is refused before anything is signed: the
+# custodian's refusal, access-denied, is of someone with no grant at all)
+"$tlo" play "$number" --session "$s1" --from 0 --to 1 --as "王医生" "${P[@]}" --headless \
+    >/dev/null 2>&1 && bad "play without a grant was allowed"
 "$tlo" export "$number" --session "$s1" --from 0 --to 1 -o clip.mp4 --as "王芳" "${P[@]}" \
     >/dev/null 2>&1 || bad "export"
 "$tlo" note add "$number" --kind exam --text "x" --as "王医生" "${P[@]}" >/dev/null 2>&1 ||
@@ -83,7 +87,9 @@ total=$(q "SELECT count(*) FROM entries")
 expect 0 "log" -- "$tlo" log
 for kind in access-granted access-denied export note-access; do
     line=$(grep -E "  ${kind} +" out.txt | head -1)
-    contains "$line" "王芳 (prosecutor)" "person_named_on_every_line: $kind"
+    who="王芳 (prosecutor)"
+    [ "$kind" = access-denied ] && who="王医生 (medical)"
+    contains "$line" "$who" "person_named_on_every_line: $kind"
 done
 check "person_named_on_every_line: WHO is the custodian only for its own entries" '
 for l in lines[1:]:
