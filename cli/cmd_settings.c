@@ -27,11 +27,12 @@ void cli_time_zone(tlo_custody *v)
 {
     char zone[TLO_TIME_ZONE_MAX + 1];
     tlo_error err = {0};
-    /* For showing times only: they carry their offset, so a vault whose
-     * setting cannot be read here (an auditor's copy without
-     * custodian.secret) shows them, still right, in the system's zone. */
+    /* For showing times only (a grant's --expires reads the setting
+     * verified by the custodian): times carry their offset, so a vault
+     * whose setting cannot be read shows them, still right, in the
+     * system's zone. */
     if (v && tlo_custody_settings_present(v) &&
-        tlo_custody_setting(v, "timezone", zone, sizeof zone, &err) == 1)
+        tlo_custody_setting_shown(v, "timezone", zone, sizeof zone, &err) == 1)
         (void)tlo_time_set_zone(zone);
 }
 
