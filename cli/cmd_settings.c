@@ -84,10 +84,12 @@ static int settings_show(const char *vault_opt, bool json)
             printf("%-13s (not set)\n", keys[i].key);
             continue;
         }
+        char clean_who[3 * sizeof who + 1];
         tlo_time_text(time_ms, when, sizeof when);
         cli_clean_text(clean, sizeof clean, value);
+        cli_clean_text(clean_who, sizeof clean_who, who);
         printf("%-13s %s    (entry %llu, %s, by %s)\n", keys[i].key, clean, (unsigned long long)seq,
-               when, who);
+               when, clean_who);
     }
     if (json) {
         printf("]}\n");
