@@ -27,11 +27,12 @@ void cli_time_zone(tlo_custody *v)
 {
     char zone[TLO_TIME_ZONE_MAX + 1];
     tlo_error err = {0};
-    /* For showing times only: they carry their offset, so a vault whose
-     * setting cannot be read here (an auditor's copy without
-     * custodian.secret) shows them, still right, in the system's zone. */
+    /* For showing times only (a grant's --expires reads the setting
+     * verified by the custodian): times carry their offset, so a vault
+     * whose setting cannot be read shows them, still right, in the
+     * system's zone. */
     if (v && tlo_custody_settings_present(v) &&
-        tlo_custody_setting(v, "timezone", zone, sizeof zone, &err) == 1)
+        tlo_custody_setting_shown(v, "timezone", zone, sizeof zone, &err) == 1)
         (void)tlo_time_set_zone(zone);
 }
 
@@ -83,10 +84,12 @@ static int settings_show(const char *vault_opt, bool json)
             printf("%-13s (not set)\n", keys[i].key);
             continue;
         }
+        char clean_who[3 * sizeof who + 1];
         tlo_time_text(time_ms, when, sizeof when);
         cli_clean_text(clean, sizeof clean, value);
+        cli_clean_text(clean_who, sizeof clean_who, who);
         printf("%-13s %s    (entry %llu, %s, by %s)\n", keys[i].key, clean, (unsigned long long)seq,
-               when, who);
+               when, clean_who);
     }
     if (json) {
         printf("]}\n");

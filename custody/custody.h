@@ -1912,6 +1912,15 @@ int tlo_custody_setting(tlo_custody *v, const char *key, char *out, size_t cap, 
 int tlo_custody_setting_entry(tlo_custody *v, const char *key, char *out, size_t cap, uint64_t *seq,
                               uint64_t *time_ms, uint8_t *actor, tlo_error *err);
 
+/* The value of key for showing times and names only, never for a
+ * decision: as tlo_custody_setting, but each row checked against the
+ * vault's newest checkpoint (signed by the custodian, which signs only
+ * what it verified) instead of the custodian's state, so it needs no
+ * custodian.secret and no Argon2id (an auditor's copy reads it too). A
+ * setting newer than that checkpoint is not seen. */
+int tlo_custody_setting_shown(tlo_custody *v, const char *key, char *out, size_t cap,
+                              tlo_error *err);
+
 /* Whether the ledger holds any vault-setting row at all, read without
  * verifying (no custodian needed): a quick check for front ends that only
  * show times (whose offsets make them right in any zone) before they pay

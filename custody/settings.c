@@ -131,29 +131,21 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
     return 0;
 }
 
-int tlo_custody_setting_entry(tlo_custody *v, const char *key, char *out, size_t cap, uint64_t *seq,
-                              uint64_t *time_ms, uint8_t *actor, tlo_error *err)
+/* The newest value of key among the vault-setting rows of the first
+ * `covered` entries, each of which must be the leaf of the tree with root
+ * `root` (the custodian's verified state, or a checkpoint it signed). */
+static int read_setting(tlo_custody *v, const char *key, uint64_t covered,
+                        const uint8_t root[static TLO_HASH_BYTES], char *out, size_t cap,
+                        uint64_t *seq, uint64_t *time_ms, uint8_t *actor, tlo_error *err)
 {
-    if (cap)
-        out[0] = '\0';
-    if (!known_key(key))
-        return unknown_key(key, err);
     scan *s = calloc(1, sizeof *s);
     if (!s)
         return tlo_fail(err, TLO_ENOMEM, "out of memory reading the vault's settings");
     s->key = key;
     s->v = v;
-    tlo_vault_identity *cust = NULL;
-    tlo_chain_state *st = NULL;
-    int rc = custody_custodian(v, &cust, err);
-    if (rc == 0)
-        rc = custody_verified(v, cust, &st, err);
-    tlo_vault_identity_free(cust);
-    if (rc == 0) {
-        s->verified = tlo_chain_state_size(st);
-        tlo_chain_state_root(st, s->root);
-        rc = tlo_chain_walk_kind(tlo_custody_chain(v), TLO_ENTRY_VAULT_SETTING, 0, visit, s, err);
-    }
+    s->verified = covered;
+    memcpy(s->root, root, TLO_HASH_BYTES);
+    int rc = tlo_chain_walk_kind(tlo_custody_chain(v), TLO_ENTRY_VAULT_SETTING, 0, visit, s, err);
     if (rc == 0 && s->found && s->too_long)
         rc = tlo_fail(err, TLO_EFORMAT,
                       "entry %llu (vault-setting) holds a value for %s longer than %d bytes, "
@@ -175,6 +167,45 @@ int tlo_custody_setting_entry(tlo_custody *v, const char *key, char *out, size_t
     }
     free(s);
     return rc;
+}
+
+int tlo_custody_setting_entry(tlo_custody *v, const char *key, char *out, size_t cap, uint64_t *seq,
+                              uint64_t *time_ms, uint8_t *actor, tlo_error *err)
+{
+    if (cap)
+        out[0] = '\0';
+    if (!known_key(key))
+        return unknown_key(key, err);
+    tlo_vault_identity *cust = NULL;
+    tlo_chain_state *st = NULL;
+    uint8_t root[TLO_HASH_BYTES];
+    int rc = custody_custodian(v, &cust, err);
+    if (rc == 0)
+        rc = custody_verified(v, cust, &st, err);
+    tlo_vault_identity_free(cust);
+    if (rc)
+        return rc;
+    tlo_chain_state_root(st, root);
+    return read_setting(v, key, tlo_chain_state_size(st), root, out, cap, seq, time_ms, actor, err);
+}
+
+int tlo_custody_setting_shown(tlo_custody *v, const char *key, char *out, size_t cap,
+                              tlo_error *err)
+{
+    if (cap)
+        out[0] = '\0';
+    if (!known_key(key))
+        return unknown_key(key, err);
+    char *path = tlo_custody_newest_checkpoint(v), *text = NULL;
+    tlo_checkpoint cp;
+    if (!path)
+        return 0; /* nothing the custodian signed: nothing set */
+    int rc = tlo_custody_checkpoint_read(v, path, &cp, &text, err);
+    free(text);
+    free(path);
+    if (rc)
+        return rc;
+    return read_setting(v, key, cp.size, cp.root, out, cap, NULL, NULL, NULL, err);
 }
 
 int tlo_custody_setting(tlo_custody *v, const char *key, char *out, size_t cap, tlo_error *err)
