@@ -58,6 +58,9 @@ int cmd_login(int argc, char **argv);
 /* tellonce custodian run (cmd_custodian.c). */
 int cmd_custodian(int argc, char **argv);
 
+/* After a wrong command line (getopt said what was wrong): one line that
+ * says where the command's options are, never the whole usage. */
+void cli_usage_hint(void);
 /* Prints "tellonce: error: ..." to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints an error from the library and returns the exit code it maps to. */

@@ -354,7 +354,7 @@ static int case_options(int argc, char **argv, case_opts *o)
             case_usage(stdout);
             return -1;
         default:
-            case_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -365,7 +365,7 @@ int cmd_case(int argc, char **argv)
 {
     case_opts o = {0};
     if (argc < 2) {
-        case_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     const char *sub = argv[1];

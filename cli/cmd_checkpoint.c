@@ -104,12 +104,12 @@ static int checkpoint_args(int argc, char **argv, const char **vault_opt, const 
             checkpoint_usage(stdout);
             return -1;
         default:
-            checkpoint_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
     if (optind != argc) {
-        checkpoint_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     return 0;
@@ -201,7 +201,7 @@ static int prove_args_parse(int argc, char **argv, prove_args *a)
             prove_usage(stdout);
             return -1;
         default:
-            prove_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -281,7 +281,7 @@ static int verify_proof_args_parse(int argc, char **argv, verify_proof_args *a)
             verify_proof_usage(stdout);
             return -1;
         default:
-            verify_proof_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

@@ -76,7 +76,7 @@ int cmd_custodian(int argc, char **argv)
             custodian_usage(stdout);
             return EXIT_OK;
         }
-        custodian_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     optind = 1;

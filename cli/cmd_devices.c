@@ -140,7 +140,7 @@ int cmd_devices(int argc, char **argv)
             devices_usage(stdout);
             return EXIT_OK;
         default:
-            devices_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

@@ -353,7 +353,7 @@ static int grant_options(int argc, char **argv, grant_args *a)
             grant_usage(stdout);
             return -1;
         default:
-            grant_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

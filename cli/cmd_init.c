@@ -51,7 +51,7 @@ static int init_options(int argc, char **argv, tlo_custody_init_params *p, const
             init_usage(stdout);
             return -1;
         default:
-            init_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

@@ -72,12 +72,12 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
             usage(stdout);
             return -1;
         default:
-            usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
     if (optind != argc) {
-        usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     return 0;
@@ -719,7 +719,7 @@ int cmd_log(int argc, char **argv)
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (a.ndirs || a.vkey || a.has_case || a.checkpoint) { /* verify's options */
-        log_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     if (a.json && f.csv) {

@@ -60,12 +60,12 @@ int cmd_login(int argc, char **argv)
             login_usage(stdout);
             return EXIT_OK;
         default:
-            login_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
     if (optind != argc || (!out && !as)) {
-        login_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     if (!tlo_service_in_child()) {

@@ -97,7 +97,7 @@ static int mark_options(int argc, char **argv, mark_opts *o)
             mark_usage(stdout);
             return EXIT_OK;
         default:
-            mark_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

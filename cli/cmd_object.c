@@ -192,7 +192,7 @@ static int seal_args_parse(int argc, char **argv, seal_args *a)
             object_usage(stdout);
             return -1;
         default:
-            object_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -368,7 +368,7 @@ static int open_args_parse(int argc, char **argv, open_args *a)
             object_usage(stdout);
             return -1;
         default:
-            object_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -552,7 +552,7 @@ static int do_inspect(int argc, char **argv)
             object_usage(stdout);
             return EXIT_OK;
         default:
-            object_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -580,7 +580,7 @@ static int do_inspect(int argc, char **argv)
 int cmd_object(int argc, char **argv)
 {
     if (argc < 2) {
-        object_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     const char *sub = argv[1];

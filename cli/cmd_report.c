@@ -167,7 +167,7 @@ static int report_options(int argc, char **argv, report_opts *o)
             usage(stdout);
             return -1;
         default:
-            usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

@@ -381,7 +381,7 @@ static int user_options(int argc, char **argv, user_opts *o)
             user_usage(stdout);
             return -1;
         default:
-            user_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -392,7 +392,7 @@ int cmd_user(int argc, char **argv)
 {
     user_opts o = {.reason = "revoked by an administrator"};
     if (argc < 2) {
-        user_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     const char *sub = argv[1];
@@ -490,7 +490,7 @@ int cmd_passwd(int argc, char **argv)
             passwd_usage(stdout);
             return EXIT_OK;
         default:
-            passwd_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

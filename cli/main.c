@@ -111,6 +111,11 @@ static void locale_init(void)
     textdomain(TLO_TEXT_DOMAIN);
 }
 
+void cli_usage_hint(void)
+{
+    cli_error("see '%s %s --help' for how to use it", cli_prog, cli_command);
+}
+
 int cli_exit_code(int code)
 {
     switch (code) {

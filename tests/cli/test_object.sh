@@ -49,6 +49,14 @@ for sub in "grant list" "grant revoke" "user list" "note show" "sample list"; do
     expect 0 "$sub --help" -- "$tlo" $sub --help
     contains "$(tr -s " \n" "  " <out.txt)" "usage: tellonce ${sub%% *}" "$sub --help prints the usage"
 done
+# a wrong option gets one line saying where the options are, not the usage
+for c in "grant --bogus" "user list --bogus" "log --bogus" "checkpoint --bogus"; do
+    # shellcheck disable=SC2086
+    expect 2 "$c" -- "$tlo" $c
+    [ "$(wc -l <err.txt)" -le 2 ] && ! grep -q "usage:" err.txt && ok ||
+        bad "$c printed more than the error and one hint: $err"
+    contains "$err" "see 'tellonce ${c%% *} --help'" "$c says where its options are"
+done
 # --vault DIR before the command is the command's own --vault
 expect 2 "--vault DIR before the command" -- "$tlo" --vault "$work/no-vault" log
 contains "$err" "$work/no-vault is not a tellonce vault" "--vault DIR log reads that folder"
