@@ -140,7 +140,10 @@ static void on_event(void *ctx, const tlo_custody_rec_event *ev)
     } else if (ev->kind == TLO_CUSTODY_REC_LEDGER_BACK) {
         say(t, "  the ledger takes entries again: every waiting segment is logged, in order");
     } else if (ev->kind == TLO_CUSTODY_REC_MONITOR_LOST) {
-        say(t, "! the monitor window is gone (%s); the recording goes on.", ev->message);
+        say(t,
+            "! the monitor window stopped or could not open: %s. The recording goes on "
+            "without it.",
+            ev->message);
     } else {
         clock_text(at, sizeof at, ev->at_ms);
         if (ev->seq)
