@@ -16,6 +16,7 @@ static const struct {
     {TLO_ENTRY_USER_ADD, "user-add"},
     {TLO_ENTRY_USER_REVOKE, "user-revoke"},
     {TLO_ENTRY_USER_ACTIVATED, "user-activated"},
+    {TLO_ENTRY_VAULT_SETTING, "vault-setting"},
     {TLO_ENTRY_CASE_OPEN, "case-open"},
     {TLO_ENTRY_CASE_VIEW, "case-view"},
     {TLO_ENTRY_SESSION_START, "session-start"},

@@ -37,6 +37,9 @@ static const tlo_kind_rule rules[] = {
      0,
      {"pk"},
      "the person it activates, with their own enrolled key"},
+    /* Which keys and values are allowed is the custody core's (custody/settings.c):
+     * the chain knows nothing of time zones or rooms. */
+    {TLO_ENTRY_VAULT_SETTING, ADMIN, 0, {"key", "value"}, "an administrator"},
     {TLO_ENTRY_CASE_OPEN,
      INTERVIEWER | ADMIN,
      1,

@@ -162,4 +162,11 @@ int cmd_sample(int argc, char **argv); /* cmd_sample.c */
 int cmd_note(int argc, char **argv);
 int cli_note_write_files(const char *dir, const tlo_custody_note_content *c);
 
+/* tellonce settings (cmd_settings.c). */
+int cmd_settings(int argc, char **argv);
+/* Makes the vault's timezone setting the zone times are shown in
+ * (tlo_time_set_zone), when it is set and can be read; else times stay in
+ * the system's zone (cli_open calls it). */
+void cli_time_zone(tlo_custody *v);
+
 #endif

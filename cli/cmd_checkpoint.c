@@ -4,6 +4,7 @@
  * and makes and checks proofs (custody/proof.c); these commands read options
  * and print. */
 #include "cli.h"
+#include "tlo_time.h"
 #include "note.h"
 
 #include <getopt.h>
@@ -327,13 +328,13 @@ int cmd_verify_proof(int argc, char **argv)
         return cli_fail(&err);
     if (r.inclusion) {
         const char *kind = tlo_entry_kind_name(r.entry_kind);
-        char actor[17];
+        char actor[17], when[TLO_TIME_TEXT_MAX];
         tlo_hex(actor, r.actor, 8);
-        printf("OK: entry %llu (%s, time %llu ms, signed by key %s) is in the ledger %s "
+        tlo_time_text(r.time_ms, when, sizeof when);
+        printf("OK: entry %llu (%s, logged %s, signed by key %s) is in the ledger %s "
                "of %llu entries, checkpoint signed by %s.\n",
-               (unsigned long long)r.seq, kind ? kind : "unknown kind",
-               (unsigned long long)r.time_ms, actor, r.cp.origin, (unsigned long long)r.cp.size,
-               key.name);
+               (unsigned long long)r.seq, kind ? kind : "unknown kind", when, actor, r.cp.origin,
+               (unsigned long long)r.cp.size, key.name);
     } else {
         printf("OK: the ledger %s of %llu entries extends the checkpoint %s of %llu entries; "
                "both signed by %s.\n",

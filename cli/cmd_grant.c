@@ -3,6 +3,7 @@
  * grant revoke. Grants are ledger entries (kinds 30 and 31) that the custody
  * core checks, logs and honours (custody/grants.c). */
 #include "cli.h"
+#include "tlo_time.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -23,7 +24,8 @@ static void grant_usage(FILE *f)
             "\n"
             "Grants NAME (a prosecutor, medical staff or an administrator; never an auditor)\n"
             "the range --from to --until (session clock; default the whole session) of\n"
-            "session ID of CASE, for --purpose, until the end of the --expires day (UTC),\n"
+            "session ID of CASE, for --purpose, until the end of the --expires day in the\n"
+            "vault's time zone ('tellonce settings'; \"YYYY-MM-DD HH:MM\": that minute),\n"
             "for the --actions (default view). A signed ledger entry, written by an\n"
             "administrator; its entry number is the GRANT-ID. 'grant revoke' ends a\n"
             "grant at once. The interviewer who recorded a session may view it without a\n"
@@ -32,20 +34,42 @@ static void grant_usage(FILE *f)
             "the --expires day, for --purpose; 'grant revoke' ends it too.\n");
 }
 
-/* "YYYY-MM-DD" into the last ms of that day, UTC. */
-static int parse_expiry(const char *s, uint64_t *ms)
+/* The vault's time zone made the display zone (its timezone setting, read
+ * from verified entries; unset: the system's), then --expires: "YYYY-MM-DD"
+ * ends at 23:59:59.999 of that day in it, "YYYY-MM-DD HH:MM" at that minute.
+ * Refused: no such day, or one already past. 0 or the exit code (printed). */
+static int grant_expiry(tlo_custody *v, const char *text, uint64_t *ms)
 {
-    int y, m, d;
-    char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 2000 || y > 9999 || m < 1 ||
-        m > 12 || d < 1 || d > 31)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    time_t t = timegm(&tm);
-    struct tm back;
-    if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d)
-        return -1; /* 2026-02-30 */
-    *ms = ((uint64_t)t + 86400) * 1000 - 1;
+    char zone[TLO_TIME_ZONE_MAX + 1];
+    tlo_error err = {0};
+    bool whole_day = false;
+    int set = tlo_custody_setting(v, "timezone", zone, sizeof zone, &err);
+    if (set < 0)
+        return cli_fail(&err);
+    if (set == 1 && tlo_time_set_zone(zone) != 0) {
+        cli_error("the vault's time zone %s is not one this machine has (/usr/share/zoneinfo): "
+                  "install the package tzdata, or have an administrator set another with "
+                  "'tellonce settings set timezone ZONE'",
+                  zone);
+        return EXIT_SYSTEM;
+    }
+    if (set == 0)
+        (void)tlo_time_set_zone(NULL);
+    char name[TLO_TIME_ZONE_MAX + 1];
+    tlo_time_zone_name(name, sizeof name, NULL);
+    if (tlo_time_parse_local(text, ms, &whole_day) != 0) {
+        cli_error("--expires takes a day, YYYY-MM-DD (the grant ends with that day in %s), or "
+                  "\"YYYY-MM-DD HH:MM\" (it ends at that minute); '%s' is neither",
+                  name, text);
+        return EXIT_USAGE;
+    }
+    if (tlo_custody_now_ms() >= *ms) {
+        char now[TLO_TIME_TEXT_MAX];
+        tlo_time_text(tlo_custody_now_ms(), now, sizeof now);
+        cli_error("--expires %s is in the past: it is %s now (%s); give a later day", text, now,
+                  name);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -55,6 +79,18 @@ static void ms_text(char *out, size_t cap, uint64_t ms)
              (unsigned long long)(ms / 60000 % 60), (unsigned long long)(ms / 1000 % 60));
 }
 
+/* ms as ISO 8601 UTC with milliseconds, for JSON. */
+static void iso_utc(uint64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char s[24];
+    if (!gmtime_r(&t, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(out, cap, "%llu", (unsigned long long)ms);
+    else
+        snprintf(out, cap, "%s.%03uZ", s, (unsigned)(ms % 1000));
+}
+
 static const char *actions_text(const tlo_custody_grant *g)
 {
     return g->view && g->exp ? "view,export" : g->exp ? "export" : "view";
@@ -62,11 +98,9 @@ static const char *actions_text(const tlo_custody_grant *g)
 
 static void print_grant(const tlo_custody_grant *g, bool json, bool first, uint64_t now)
 {
-    char from[32], until[32], exp[32], chex[33];
-    time_t et = (time_t)(g->expires_ms / 1000);
-    struct tm tm;
-    gmtime_r(&et, &tm);
-    strftime(exp, sizeof exp, "%Y-%m-%d", &tm);
+    char from[32], until[32], exp[TLO_TIME_TEXT_MAX], iso[32], chex[33];
+    tlo_time_text(g->expires_ms, exp, sizeof exp);
+    iso_utc(g->expires_ms, iso, sizeof iso);
     ms_text(from, sizeof from, g->from_ms);
     ms_text(until, sizeof until, g->until_ms);
     tlo_hex(chex, g->case_id, TLO_ID_BYTES);
@@ -83,20 +117,18 @@ static void print_grant(const tlo_custody_grant *g, bool json, bool first, uint6
            (unsigned long long)g->seq, chex);
     cli_json_string(stdout, g->to_name);
     printf(",\"session\":\"%s\",\"from_ms\":%llu,\"until_ms\":%llu,\"expires\":\"%s\","
-           "\"actions\":\"%s\",\"state\":\"%s\",\"purpose\":",
-           g->session, (unsigned long long)g->from_ms, (unsigned long long)g->until_ms, exp,
-           actions_text(g), state);
+           "\"expires_ms\":%llu,\"actions\":\"%s\",\"state\":\"%s\",\"purpose\":",
+           g->session, (unsigned long long)g->from_ms, (unsigned long long)g->until_ms, iso,
+           (unsigned long long)g->expires_ms, actions_text(g), state);
     cli_json_string(stdout, g->purpose);
     printf("}");
 }
 
 static void print_note_grant(const tlo_custody_note_grant *g, bool json, bool first, uint64_t now)
 {
-    char exp[32], chex[33];
-    time_t et = (time_t)(g->expires_ms / 1000);
-    struct tm tm;
-    gmtime_r(&et, &tm);
-    strftime(exp, sizeof exp, "%Y-%m-%d", &tm);
+    char exp[TLO_TIME_TEXT_MAX], iso[32], chex[33];
+    tlo_time_text(g->expires_ms, exp, sizeof exp);
+    iso_utc(g->expires_ms, iso, sizeof iso);
     tlo_hex(chex, g->case_id, TLO_ID_BYTES);
     const char *state = g->revoked_at >= 0     ? "revoked"
                         : g->expires_ms <= now ? "expired"
@@ -109,9 +141,9 @@ static void print_note_grant(const tlo_custody_note_grant *g, bool json, bool fi
     printf("%s{\"grant\":%llu,\"case_id\":\"%s\",\"to\":", first ? "" : ",",
            (unsigned long long)g->seq, chex);
     cli_json_string(stdout, g->to_name);
-    printf(",\"note\":\"%s\",\"expires\":\"%s\",\"actions\":\"read\",\"state\":\"%s\","
-           "\"purpose\":",
-           g->note, exp, state);
+    printf(",\"note\":\"%s\",\"expires\":\"%s\",\"expires_ms\":%llu,\"actions\":\"read\","
+           "\"state\":\"%s\",\"purpose\":",
+           g->note, iso, (unsigned long long)g->expires_ms, state);
     cli_json_string(stdout, g->purpose);
     printf("}");
 }
@@ -350,14 +382,6 @@ static int grant_check_options(int argc, char **argv, grant_args *a, const char 
 /* What the core cannot know: the spelling the person typed. */
 static int grant_check_text(grant_args *a)
 {
-    if (parse_expiry(a->expires, &a->p.expires_ms) != 0) {
-        cli_error("--expires takes a date, YYYY-MM-DD (the grant ends with that day, UTC)");
-        return EXIT_USAGE;
-    }
-    if ((uint64_t)time(NULL) * 1000 > a->p.expires_ms) {
-        cli_error("--expires %s is in the past", a->expires);
-        return EXIT_USAGE;
-    }
     if (!tlo_text_ok(a->p.purpose, 400)) {
         cli_error("--purpose is one line of text, 1 to 400 bytes");
         return EXIT_USAGE;
@@ -390,9 +414,11 @@ static int grant_note(tlo_custody *v, const grant_args *a)
     if (tlo_custody_note_grant_issue(v, actor, &p, &g, &err) != 0)
         rc = cli_fail(&err);
     else {
-        printf("Grant %llu: %s may read note %s of case %s (every version), until the end of %s "
-               "(UTC). Signed by %s.\n",
-               (unsigned long long)g.seq, g.to_name, g.note, p.case_number, a->expires, a->as);
+        char exp[TLO_TIME_TEXT_MAX];
+        tlo_time_text(g.expires_ms, exp, sizeof exp);
+        printf("Grant %llu: %s may read note %s of case %s (every version), until %s. Signed by "
+               "%s.\n",
+               (unsigned long long)g.seq, g.to_name, g.note, p.case_number, exp, a->as);
         rc = EXIT_OK;
     }
     tlo_vault_identity_free(actor);
@@ -417,6 +443,10 @@ int cmd_grant(int argc, char **argv)
     tlo_custody *v = cli_open(a.vault_opt, false, &rc);
     if (!v)
         return rc;
+    if ((rc = grant_expiry(v, a.expires, &a.p.expires_ms)) != 0) {
+        tlo_custody_close(v);
+        return rc;
+    }
     if (a.note) {
         rc = grant_note(v, &a);
         tlo_custody_close(v);
@@ -433,13 +463,13 @@ int cmd_grant(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    char from[32], until[32];
+    char from[32], until[32], exp[TLO_TIME_TEXT_MAX];
     ms_text(from, sizeof from, g.from_ms);
     ms_text(until, sizeof until, g.until_ms);
-    printf("Grant %llu: %s may %s session %s of case %s from %s to %s, until the end of %s "
-           "(UTC). Signed by %s.\n",
+    tlo_time_text(g.expires_ms, exp, sizeof exp);
+    printf("Grant %llu: %s may %s session %s of case %s from %s to %s, until %s. Signed by %s.\n",
            (unsigned long long)g.seq, g.to_name, actions_text(&g), g.session, a.p.case_number, from,
-           until, a.expires, a.as);
+           until, exp, a.as);
     rc = EXIT_OK;
 out:
     tlo_vault_identity_free(actor);

@@ -17,6 +17,7 @@
  * Embedded, the hand-over goes through its text and parser too, so both
  * ways show exactly what travels. */
 #include "cli.h"
+#include "tlo_time.h"
 #include "clip.h"
 #include "handover.h"
 #include "proto.h"
@@ -337,11 +338,8 @@ static int make_handover(tlo_custody *v, const tlo_vault_identity *actor,
         return cli_fail(&err);
     crypto_hash_sha256(actor_id, actor->sign_pk, 32);
     const tlo_custody_person *who = tlo_custody_person_by_actor(v, actor_id);
-    char when[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    char when[TLO_TIME_TEXT_MAX];
+    tlo_time_text((uint64_t)time(NULL) * 1000, when, sizeof when);
     snprintf(h->watermark, sizeof h->watermark, "VIEWED BY %s - CASE %s - %s",
              who ? who->name : actor->name, a->case_number, when);
     h->access_seq = rel->access_seq;

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"init", cmd_init, "create a vault: ledger, custodian keys, first administrator"},
     {"user", cmd_user, "enrol people with roles: add, list, revoke"},
     {"roles", cmd_roles, "who may do what: every action and the roles that may take it"},
+    {"settings", cmd_settings, "the vault's settings (time zone, default room): show, set"},
     {"passwd", cmd_passwd, "change your own passphrase"},
     {"case", cmd_case, "open and list cases"},
     {"record", cmd_record, "record an interview session of a case"},

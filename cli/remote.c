@@ -37,7 +37,7 @@ bool cli_forwarded(const char *command)
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
         if (!strcmp(command, forwarded[i]))
             return true;
-    return !strcmp(command, "sample") || !strcmp(command, "report");
+    return !strcmp(command, "sample") || !strcmp(command, "report") || !strcmp(command, "settings");
 }
 
 /* Options whose value is a file of this user's: the client opens it and

@@ -165,6 +165,7 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
             v = NULL;
         }
     }
+    cli_time_zone(v);
     free(dir);
     return v;
 }

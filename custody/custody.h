@@ -125,6 +125,7 @@ typedef enum {
     TLO_ACT_SAMPLE_LIST,     /* sample list, sample show */
     TLO_ACT_REPORT,          /* report (from the ledger, no key) */
     TLO_ACT_LOGIN,           /* login, passwd, user activate: one's own identity */
+    TLO_ACT_SETTINGS_SET,    /* settings set: a vault setting (time zone, default room) */
     TLO_ACT_COUNT
 } tlo_custody_act;
 
@@ -1780,5 +1781,52 @@ int tlo_custody_note_grant_find(tlo_custody *v, uint64_t seq, tlo_custody_note_g
 int tlo_custody_note_grant_revoke(tlo_custody *v, const tlo_vault_identity *admin, uint64_t seq,
                                   const char *reason, tlo_custody_note_grant *out,
                                   uint64_t *revoke_seq, tlo_error *err);
+
+/* ======================================================================
+ * Vault settings (custody/settings.c, docs/settings.md)
+ *
+ * A setting is a vault-setting entry (kind 5: key=KEY, value=VALUE) signed
+ * by an active administrator; the newest entry of a key wins, and an empty
+ * value unsets it. Settings are read only from entries the custodian
+ * verified: a row changed since is an error naming it, never a value.
+ * ====================================================================== */
+
+typedef struct tlo_custody_setting_key {
+    const char *key;  /* "timezone" */
+    const char *what; /* for people: what it sets and what values it takes */
+} tlo_custody_setting_key;
+
+/* Every key (*n of them), in the order `settings show` lists them. */
+const tlo_custody_setting_key *tlo_custody_setting_keys(size_t *n);
+
+/* The value of key: 1 with it in out (cap bytes), 0 when unset (out ""),
+ * or a negative code (an unknown key TLO_EARG; a ledger that does not
+ * verify, or a settings row that is not the one the custodian verified,
+ * TLO_EFORMAT; no custodian.secret to verify with). */
+int tlo_custody_setting(tlo_custody *v, const char *key, char *out, size_t cap, tlo_error *err);
+
+/* The same with the entry that set it (when 1): its number, time (UTC
+ * ms) and signer (SHA-256 of the key, as entries name actors). Any of
+ * seq, time_ms, actor may be NULL. */
+int tlo_custody_setting_entry(tlo_custody *v, const char *key, char *out, size_t cap, uint64_t *seq,
+                              uint64_t *time_ms, uint8_t *actor, tlo_error *err);
+
+/* Whether the ledger holds any vault-setting row at all, read without
+ * verifying (no custodian needed): a quick check for front ends that only
+ * show times (whose offsets make them right in any zone) before they pay
+ * for tlo_custody_setting. Never a basis for a decision. */
+bool tlo_custody_settings_present(tlo_custody *v);
+
+/* Checks key and value as settings set would, signing nothing: an
+ * unknown key, a time zone /usr/share/zoneinfo does not have, a room that
+ * is not "simulated" or the full path of a room profile that loads, are
+ * TLO_EARG with what to do. An empty value (unset) is always valid. */
+int tlo_custody_setting_check(tlo_custody *v, const char *key, const char *value, tlo_error *err);
+
+/* Sets key to value (checked as above) with an entry signed by admin
+ * (TLO_ACT_SETTINGS_SET; a refusal is logged). *seq (if not NULL) gets the
+ * entry's number. */
+int tlo_custody_setting_set(tlo_custody *v, const tlo_vault_identity *admin, const char *key,
+                            const char *value, uint64_t *seq, tlo_error *err);
 
 #endif

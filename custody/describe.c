@@ -442,6 +442,17 @@ static void say_access(words *w, const tlo_custody_describer *d, const tlo_entry
     }
 }
 
+/* A vault-setting entry (kind 5, custody/settings.c). */
+static void say_setting(words *w, const tlo_entry *e)
+{
+    char key[64], value[1100];
+    field(e, "key", key, sizeof key);
+    if (*field(e, "value", value, sizeof value))
+        say(w, " set the vault's %s to %s", key, value);
+    else
+        say(w, " unset the vault's %s", key);
+}
+
 static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e)
 {
     char a[600], b[600], c[200];
@@ -469,6 +480,9 @@ static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *
         break;
     case TLO_ENTRY_USER_ACTIVATED:
         say(w, " activated their enrolment with a passphrase of their own");
+        break;
+    case TLO_ENTRY_VAULT_SETTING:
+        say_setting(w, e);
         break;
     case TLO_ENTRY_CASE_OPEN:
         say(w, " opened the case");

@@ -25,6 +25,7 @@
  * replaces that manifest, whose clip is missing, with its own. A clip at
  * the path is never replaced. */
 #include "internal.h"
+#include "tlo_time.h"
 #include "manifest.h"
 #include "merkle.h"
 
@@ -279,11 +280,8 @@ static int log_export(tlo_custody *v, const tlo_vault_identity *cust, tlo_custod
 static int watermark_text(char *out, size_t cap, const char *by, const char *case_number,
                           tlo_error *err)
 {
-    char when[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    char when[TLO_TIME_TEXT_MAX];
+    tlo_time_text((uint64_t)time(NULL) * 1000, when, sizeof when);
     snprintf(out, cap, "EXPORTED FOR %s - CASE %s - %s", by, case_number, when);
     if (!tlo_text_ok(out, TLO_PLAYER_WATERMARK_MAX))
         return tlo_fail(err, TLO_EFORMAT,

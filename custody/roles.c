@@ -101,6 +101,10 @@ static const tlo_custody_act_rule table[] = {
      "login, passwd, user activate",
      "unlock or change one's own identity",
      {{EVERYONE, 0}}},
+    {TLO_ACT_SETTINGS_SET,
+     "settings set",
+     "change a vault setting (its time zone, its default room)",
+     {{ADMIN, 0}}},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == TLO_ACT_COUNT, "one row per action");
