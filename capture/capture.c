@@ -409,7 +409,15 @@ static int link_track(tlo_capture *c, GstElement *smux, GstElement **el, size_t 
         if (!gst_element_link(el[k], el[k + 1]))
             return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link %s to %s", GST_ELEMENT_NAME(el[k]),
                             GST_ELEMENT_NAME(el[k + 1]));
-    GstPad *sink = gst_element_request_pad_simple(smux, templ);
+    GstElement *fake = NULL;
+    if (!smux) { /* a preview: nothing is kept */
+        if (!(fake = make("fakesink", err)))
+            return err->code;
+        g_object_set(fake, "sync", FALSE, "async", FALSE, NULL);
+        gst_bin_add(GST_BIN(c->pipeline), fake);
+    }
+    GstPad *sink = fake ? gst_element_get_static_pad(fake, "sink")
+                        : gst_element_request_pad_simple(smux, templ);
     GstPad *src = gst_element_get_static_pad(el[n - 1], "src");
     if (!src) /* a tee: its outputs are request pads */
         src = gst_element_request_pad_simple(el[n - 1], "src_%u");
@@ -470,26 +478,29 @@ static int build(tlo_capture *c, tlo_error *err)
 {
     const tlo_hw_room *room = &c->cfg.room;
     c->pipeline = gst_pipeline_new("record");
-    GstElement *smux = make("splitmuxsink", err);
-    if (!smux)
+    GstElement *smux = c->cfg.preview_only ? NULL : make("splitmuxsink", err);
+    if (!smux && !c->cfg.preview_only)
         return err->code;
-    gst_bin_add(GST_BIN(c->pipeline), smux);
-    GstStructure *mux_props =
-        gst_structure_from_string("properties,fragment-duration=100,streamable=true", NULL);
-    GstStructure *sink_props = gst_structure_from_string("properties,sync=false,async=false", NULL);
-    g_object_set(smux, "async-finalize", TRUE, "max-size-time",
-                 (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
-                 "muxer-factory", "mp4mux", "muxer-properties", mux_props, NULL);
-    if (c->cfg.bench_plain_dir) {
-        char *loc = g_build_filename(c->cfg.bench_plain_dir, "seg%05d.mp4", NULL);
-        g_object_set(smux, "sink-factory", "filesink", "location", loc, NULL);
-        g_free(loc);
-    } else {
-        g_object_set(smux, "sink-factory", "appsink", "sink-properties", sink_props, NULL);
-        g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
+    if (smux) {
+        gst_bin_add(GST_BIN(c->pipeline), smux);
+        GstStructure *mux_props =
+            gst_structure_from_string("properties,fragment-duration=100,streamable=true", NULL);
+        GstStructure *sink_props =
+            gst_structure_from_string("properties,sync=false,async=false", NULL);
+        g_object_set(smux, "async-finalize", TRUE, "max-size-time",
+                     (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
+                     "muxer-factory", "mp4mux", "muxer-properties", mux_props, NULL);
+        if (c->cfg.bench_plain_dir) {
+            char *loc = g_build_filename(c->cfg.bench_plain_dir, "seg%05d.mp4", NULL);
+            g_object_set(smux, "sink-factory", "filesink", "location", loc, NULL);
+            g_free(loc);
+        } else {
+            g_object_set(smux, "sink-factory", "appsink", "sink-properties", sink_props, NULL);
+            g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
+        }
+        gst_structure_free(mux_props);
+        gst_structure_free(sink_props);
     }
-    gst_structure_free(mux_props);
-    gst_structure_free(sink_props);
 
     GstElement *tees[TLO_HW_MAX_CAMERAS] = {NULL};
     for (unsigned i = 0; i < room->n_cameras; i++) {
@@ -548,7 +559,8 @@ static int build(tlo_capture *c, tlo_error *err)
             return err->code;
     }
     if (c->cfg.monitor) {
-        if (!(c->monitor = tlo_monitor_new(room, true, c->cfg.preview, c->cfg.preview_ctx, err)))
+        if (!(c->monitor = tlo_monitor_new(room, !c->cfg.preview_only, c->cfg.preview,
+                                           c->cfg.preview_ctx, err)))
             return err->code;
         for (unsigned i = 0; i < room->n_cameras; i++)
             if (add_monitor_feed(c, tees[i], i, err) != 0)
@@ -564,7 +576,7 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
                              tlo_capture_segment_fn on_segment, tlo_capture_event_fn on_event,
                              void *ctx, tlo_error *err)
 {
-    if (!cfg || !case_key || !cfg->objects_dir) {
+    if (!cfg || (!cfg->preview_only && (!case_key || !cfg->objects_dir))) {
         tlo_fail(err, TLO_EARG, "tlo_capture_new: invalid configuration");
         return NULL;
     }
@@ -577,7 +589,7 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
     tlo_capture *c = g_new0(tlo_capture, 1);
     c->dir_fd = -1;
     c->cfg = *cfg;
-    c->objects_dir = g_strdup(cfg->objects_dir);
+    c->objects_dir = g_strdup(cfg->objects_dir ? cfg->objects_dir : "");
     c->cfg.objects_dir = c->objects_dir;
     c->case_key = case_key;
     c->on_segment = on_segment;
@@ -602,8 +614,9 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
                                    .duration_seconds = cfg->duration_seconds,
                                    .encoder = cfg->encoder,
                                    .keyframe_ms = 250};
-    c->dir_fd = open(cfg->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (c->dir_fd < 0) {
+    if (!cfg->preview_only)
+        c->dir_fd = open(cfg->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!cfg->preview_only && c->dir_fd < 0) {
         tlo_fail(err, TLO_EIO, "cannot open the segment directory %s: %s", cfg->objects_dir,
                  strerror(errno));
         tlo_capture_free(c);

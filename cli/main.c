@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"passwd", cmd_passwd, "change your own passphrase"},
     {"case", cmd_case, "open and list cases"},
     {"record", cmd_record, "record an interview session of a case"},
+    {"preview", cmd_preview, "show a room's cameras and meters without recording"},
     {"mark", cmd_mark, "add a marker to a recorded session"},
     {"note", cmd_note, "records and attachments of a case: add, amend, list, show, get"},
     {"grant", cmd_grant, "grant a clip of a session to a person; list, revoke"},
