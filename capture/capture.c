@@ -1,4 +1,5 @@
 #include "capture.h"
+#include "monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,11 +47,11 @@ struct tlo_capture {
     uint64_t media_ns;    /* session-clock time of the end of the last closed segment */
     uint64_t wall0_ms;    /* UTC ms at 0 on the session clock */
     uint64_t seal_cpu_ns; /* CPU time spent sealing (writer, digests, fsync) */
-    gint monitor_failed;  /* atomic: the monitor window failed or was closed */
     gint samples_in;      /* atomic: muxed buffers the segments' sinks have taken */
     gint ending;          /* atomic: a camera's stream has ended (the recording's end) */
     bool stall_at_end;    /* tests only: the reference camera's end never reaches the muxer */
     bool stalled;         /* the end stalled: the last segment is unfinished */
+    tlo_monitor *monitor; /* with cfg.monitor (monitor.h) */
     bool monitor_reported;
     /* For the status line. */
     uint64_t frames[TLO_HW_MAX_CAMERAS];
@@ -288,10 +289,6 @@ static GstBusSyncReply on_bus_sync(GstBus *bus, GstMessage *m, gpointer data)
     (void)bus;
     tlo_capture *c = data;
     GstElement *bin = NULL;
-    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && in_monitor(GST_MESSAGE_SRC(m))) {
-        g_atomic_int_set(&c->monitor_failed, 1); /* before the error flows back */
-        return GST_BUS_PASS;
-    }
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && tlo_hw_is_source_of(GST_MESSAGE_SRC(m), &bin) &&
         g_object_get_data(G_OBJECT(bin), "tlo-camera")) {
         /* Before the failing source ends its stream: keep the track open. */
@@ -419,7 +416,15 @@ static int link_track(tlo_capture *c, GstElement *smux, GstElement **el, size_t 
         if (!gst_element_link(el[k], el[k + 1]))
             return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link %s to %s", GST_ELEMENT_NAME(el[k]),
                             GST_ELEMENT_NAME(el[k + 1]));
-    GstPad *sink = gst_element_request_pad_simple(smux, templ);
+    GstElement *fake = NULL;
+    if (!smux) { /* a preview: nothing is kept */
+        if (!(fake = make("fakesink", err)))
+            return err->code;
+        g_object_set(fake, "sync", FALSE, "async", FALSE, NULL);
+        gst_bin_add(GST_BIN(c->pipeline), fake);
+    }
+    GstPad *sink = fake ? gst_element_get_static_pad(fake, "sink")
+                        : gst_element_request_pad_simple(smux, templ);
     GstPad *src = gst_element_get_static_pad(el[n - 1], "src");
     if (!src) /* a tee: its outputs are request pads */
         src = gst_element_request_pad_simple(el[n - 1], "src_%u");
@@ -445,143 +450,45 @@ static GstPadProbeReturn on_stall_eos(GstPad *pad, GstPadProbeInfo *info, gpoint
     return ev && GST_EVENT_TYPE(ev) == GST_EVENT_EOS ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
-static GstPadProbeReturn on_monitor_data(GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-    (void)pad;
-    (void)info;
-    tlo_capture *c = data;
-    return g_atomic_int_get(&c->monitor_failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
-}
-
-static GstFlowReturn on_preview(GstAppSink *sink, gpointer data)
+/* A camera's encoded frames for the monitor, from a leaky queue: a slow or
+ * stopped monitor never holds up the recording. */
+static GstFlowReturn on_monitor_sample(GstAppSink *sink, gpointer data)
 {
     tlo_capture *c = data;
     GstSample *sample = gst_app_sink_pull_sample(sink);
     if (!sample)
         return GST_FLOW_EOS;
-    GstBuffer *buf = gst_sample_get_buffer(sample);
-    GstMapInfo map;
-    if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
-        c->cfg.preview(c->cfg.preview_ctx, map.data, map.size);
-        gst_buffer_unmap(buf, &map);
-    }
+    unsigned cam = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(sink), "tlo-camera"));
+    if (cam)
+        tlo_monitor_push(c->monitor, cam - 1, sample);
     gst_sample_unref(sample);
     return GST_FLOW_OK;
 }
 
-/* The end of the monitor when its picture goes elsewhere (cfg.preview): a
- * bin of videorate (at most 4 frames a second), jpegenc and an appsink. */
-static GstElement *preview_sink(tlo_capture *c, tlo_error *err)
+/* The monitor's feed of camera i from its tee: a leaky queue and an appsink
+ * handing the frames to the monitor's own pipeline (monitor.h), so that
+ * nothing the monitor does (no display, a window that fails or closes)
+ * reaches the recording. */
+static int add_monitor_feed(tlo_capture *c, GstElement *tee, unsigned i, tlo_error *err)
 {
-    GstElement *bin = gst_bin_new("tlo-preview");
-    GstElement *rate = make("videorate", err), *jpeg = rate ? make("jpegenc", err) : NULL;
-    GstElement *sink = jpeg ? make("appsink", err) : NULL;
+    GstElement *q = make("queue", err), *sink = q ? make("appsink", err) : NULL;
     if (!sink) {
-        if (rate)
-            gst_object_unref(gst_object_ref_sink(rate));
-        if (jpeg)
-            gst_object_unref(gst_object_ref_sink(jpeg));
-        gst_object_unref(gst_object_ref_sink(bin));
-        return NULL;
-    }
-    g_object_set(rate, "max-rate", 4, "drop-only", TRUE, NULL);
-    g_object_set(jpeg, "quality", 70, NULL);
-    g_object_set(sink, "sync", FALSE, "drop", TRUE, "max-buffers", 2u, NULL);
-    gst_bin_add_many(GST_BIN(bin), rate, jpeg, sink, NULL);
-    if (!gst_element_link_many(rate, jpeg, sink, NULL)) {
-        gst_object_unref(gst_object_ref_sink(bin));
-        tlo_fail(err, TLO_EUNSUPPORTED, "cannot link the monitor's preview");
-        return NULL;
-    }
-    GstPad *pad = gst_element_get_static_pad(rate, "sink");
-    gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad));
-    gst_object_unref(pad);
-    GstAppSinkCallbacks cb = {0};
-    cb.new_sample = on_preview;
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, c, NULL);
-    return bin;
-}
-
-/* The monitor: every camera decoded and shown side by side. Behind leaky
- * queues, so a slow or closed window never holds up the recording. */
-static int add_monitor(tlo_capture *c, GstElement **tees, tlo_error *err)
-{
-    const tlo_hw_room *room = &c->cfg.room;
-    GstElement *comp = make("compositor", err), *conv = comp ? make("videoconvert", err) : NULL;
-    GstElement *out =
-        conv ? (c->cfg.preview ? preview_sink(c, err) : make("autovideosink", err)) : NULL;
-    if (!out) {
-        if (comp)
-            gst_object_unref(gst_object_ref_sink(comp));
-        if (conv)
-            gst_object_unref(gst_object_ref_sink(conv));
+        if (q)
+            gst_object_unref(gst_object_ref_sink(q));
         return err->code;
     }
-    if (!c->cfg.preview)
-        g_object_set(out, "sync", FALSE, NULL);
-    gst_bin_add_many(GST_BIN(c->pipeline), comp, conv, out, NULL);
-    g_object_set_data(G_OBJECT(comp), "tlo-monitor", c);
-    g_object_set_data(G_OBJECT(conv), "tlo-monitor", c);
-    g_object_set_data(G_OBJECT(out), "tlo-monitor", c);
-    /* Tiles side by side, each at most 640 pixels wide, in a window of
-     * their size. */
-    unsigned tile_w[TLO_HW_MAX_CAMERAS], tile_h[TLO_HW_MAX_CAMERAS], total_w = 0, max_h = 0;
-    for (unsigned i = 0; i < room->n_cameras; i++) {
-        const tlo_hw_camera *cam = &room->cameras[i];
-        tile_w[i] = MIN(cam->width, 640u);
-        tile_h[i] = MAX(2u, (unsigned)((uint64_t)cam->height * tile_w[i] / cam->width) & ~1u);
-        total_w += tile_w[i];
-        max_h = MAX(max_h, tile_h[i]);
-    }
-    char caps_text[96];
-    snprintf(caps_text, sizeof caps_text, "video/x-raw,width=%u,height=%u", total_w, max_h);
-    GstCaps *caps = gst_caps_from_string(caps_text);
-    gboolean linked = gst_element_link_filtered(comp, conv, caps) && gst_element_link(conv, out);
-    gst_caps_unref(caps);
-    if (!linked)
-        return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link the monitor window");
-    unsigned x = 0;
-    for (unsigned i = 0; i < room->n_cameras; i++) {
-        GstElement *el[4] = {make("queue", err), make("avdec_h264", err), make("videoconvert", err),
-                             make("videoscale", err)};
-        for (size_t k = 0; k < 4; k++)
-            if (!el[k]) {
-                for (size_t j = 0; j < 4; j++)
-                    if (el[j])
-                        gst_object_unref(gst_object_ref_sink(el[j]));
-                return err->code;
-            }
-        g_object_set(el[0], "leaky", 2 /* downstream */, "max-size-buffers", 5u, "max-size-bytes",
-                     0u, "max-size-time", (guint64)0, NULL);
-        for (size_t k = 0; k < 4; k++)
-            gst_bin_add(GST_BIN(c->pipeline), el[k]);
-        if (!gst_element_link_many(tees[i], el[0], el[1], el[2], el[3], NULL))
-            return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link camera %u to the monitor", i + 1);
-        for (size_t k = 0; k < 4; k++)
-            g_object_set_data(G_OBJECT(el[k]), "tlo-monitor", c);
-        /* Once the monitor fails (its window closed), the camera's tee drops
-         * what it would send there, so the failure never reaches the
-         * recording. */
-        GstPad *qsink = gst_element_get_static_pad(el[0], "sink");
-        GstPad *teepad = qsink ? gst_pad_get_peer(qsink) : NULL;
-        if (teepad)
-            gst_pad_add_probe(teepad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                              on_monitor_data, c, NULL);
-        if (teepad)
-            gst_object_unref(teepad);
-        if (qsink)
-            gst_object_unref(qsink);
-        GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
-        GstPad *src = gst_element_get_static_pad(el[3], "src");
-        g_object_set(pad, "xpos", (gint)x, "ypos", 0, "width", (gint)tile_w[i], "height",
-                     (gint)tile_h[i], NULL);
-        x += tile_w[i];
-        int ok = gst_pad_link(src, pad) == GST_PAD_LINK_OK;
-        gst_object_unref(src);
-        gst_object_unref(pad);
-        if (!ok)
-            return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link camera %u to the monitor", i + 1);
-    }
+    g_object_set(q, "leaky", 2 /* downstream */, "max-size-buffers", 5u, "max-size-bytes", 0u,
+                 "max-size-time", (guint64)0, NULL);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "drop", TRUE, "max-buffers", 5u, NULL);
+    g_object_set_data(G_OBJECT(q), "tlo-monitor", c);
+    g_object_set_data(G_OBJECT(sink), "tlo-monitor", c);
+    g_object_set_data(G_OBJECT(sink), "tlo-camera", GUINT_TO_POINTER(i + 1));
+    GstAppSinkCallbacks cb = {0};
+    cb.new_sample = on_monitor_sample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, c, NULL);
+    gst_bin_add_many(GST_BIN(c->pipeline), q, sink, NULL);
+    if (!gst_element_link_many(tee, q, sink, NULL))
+        return tlo_fail(err, TLO_EUNSUPPORTED, "cannot link camera %u to the monitor", i + 1);
     return 0;
 }
 
@@ -590,26 +497,29 @@ static int build(tlo_capture *c, tlo_error *err)
     const tlo_hw_room *room = &c->cfg.room;
     c->pipeline = gst_pipeline_new("record");
     c->stall_at_end = getenv("TELLONCE_TEST_STALL_AT_END") != NULL;
-    GstElement *smux = make("splitmuxsink", err);
-    if (!smux)
+    GstElement *smux = c->cfg.preview_only ? NULL : make("splitmuxsink", err);
+    if (!smux && !c->cfg.preview_only)
         return err->code;
-    gst_bin_add(GST_BIN(c->pipeline), smux);
-    GstStructure *mux_props =
-        gst_structure_from_string("properties,fragment-duration=100,streamable=true", NULL);
-    GstStructure *sink_props = gst_structure_from_string("properties,sync=false,async=false", NULL);
-    g_object_set(smux, "async-finalize", TRUE, "max-size-time",
-                 (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
-                 "muxer-factory", "mp4mux", "muxer-properties", mux_props, NULL);
-    if (c->cfg.bench_plain_dir) {
-        char *loc = g_build_filename(c->cfg.bench_plain_dir, "seg%05d.mp4", NULL);
-        g_object_set(smux, "sink-factory", "filesink", "location", loc, NULL);
-        g_free(loc);
-    } else {
-        g_object_set(smux, "sink-factory", "appsink", "sink-properties", sink_props, NULL);
-        g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
+    if (smux) {
+        gst_bin_add(GST_BIN(c->pipeline), smux);
+        GstStructure *mux_props =
+            gst_structure_from_string("properties,fragment-duration=100,streamable=true", NULL);
+        GstStructure *sink_props =
+            gst_structure_from_string("properties,sync=false,async=false", NULL);
+        g_object_set(smux, "async-finalize", TRUE, "max-size-time",
+                     (guint64)room->segment_seconds * GST_SECOND, "send-keyframe-requests", TRUE,
+                     "muxer-factory", "mp4mux", "muxer-properties", mux_props, NULL);
+        if (c->cfg.bench_plain_dir) {
+            char *loc = g_build_filename(c->cfg.bench_plain_dir, "seg%05d.mp4", NULL);
+            g_object_set(smux, "sink-factory", "filesink", "location", loc, NULL);
+            g_free(loc);
+        } else {
+            g_object_set(smux, "sink-factory", "appsink", "sink-properties", sink_props, NULL);
+            g_signal_connect(smux, "sink-added", G_CALLBACK(on_sink_added), c);
+        }
+        gst_structure_free(mux_props);
+        gst_structure_free(sink_props);
     }
-    gst_structure_free(mux_props);
-    gst_structure_free(sink_props);
 
     GstElement *tees[TLO_HW_MAX_CAMERAS] = {NULL};
     for (unsigned i = 0; i < room->n_cameras; i++) {
@@ -642,7 +552,7 @@ static int build(tlo_capture *c, tlo_error *err)
         }
         if (link_track(c, smux, el, n, templ, err) != 0)
             return err->code;
-        if (i == 0 && c->stall_at_end) {
+        if (i == 0 && c->stall_at_end && smux) {
             GstPad *ref = gst_element_get_static_pad(smux, "video");
             if (ref) {
                 gst_pad_add_probe(ref, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_stall_eos, c, NULL);
@@ -674,8 +584,14 @@ static int build(tlo_capture *c, tlo_error *err)
         if (link_track(c, smux, el, 5, templ, err) != 0)
             return err->code;
     }
-    if (c->cfg.monitor && add_monitor(c, tees, err) != 0)
-        return err->code;
+    if (c->cfg.monitor) {
+        if (!(c->monitor = tlo_monitor_new(room, !c->cfg.preview_only, c->cfg.preview,
+                                           c->cfg.preview_ctx, err)))
+            return err->code;
+        for (unsigned i = 0; i < room->n_cameras; i++)
+            if (add_monitor_feed(c, tees[i], i, err) != 0)
+                return err->code;
+    }
     GstBus *bus = gst_element_get_bus(c->pipeline);
     gst_bus_set_sync_handler(bus, on_bus_sync, c, NULL);
     gst_object_unref(bus);
@@ -686,7 +602,7 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
                              tlo_capture_segment_fn on_segment, tlo_capture_event_fn on_event,
                              void *ctx, tlo_error *err)
 {
-    if (!cfg || !case_key || !cfg->objects_dir) {
+    if (!cfg || (!cfg->preview_only && (!case_key || !cfg->objects_dir))) {
         tlo_fail(err, TLO_EARG, "tlo_capture_new: invalid configuration");
         return NULL;
     }
@@ -699,7 +615,7 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
     tlo_capture *c = g_new0(tlo_capture, 1);
     c->dir_fd = -1;
     c->cfg = *cfg;
-    c->objects_dir = g_strdup(cfg->objects_dir);
+    c->objects_dir = g_strdup(cfg->objects_dir ? cfg->objects_dir : "");
     c->cfg.objects_dir = c->objects_dir;
     c->case_key = case_key;
     c->on_segment = on_segment;
@@ -724,8 +640,9 @@ tlo_capture *tlo_capture_new(const tlo_capture_config *cfg, const uint8_t *case_
                                    .duration_seconds = cfg->duration_seconds,
                                    .encoder = cfg->encoder,
                                    .keyframe_ms = 250};
-    c->dir_fd = open(cfg->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (c->dir_fd < 0) {
+    if (!cfg->preview_only)
+        c->dir_fd = open(cfg->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!cfg->preview_only && c->dir_fd < 0) {
         tlo_fail(err, TLO_EIO, "cannot open the segment directory %s: %s", cfg->objects_dir,
                  strerror(errno));
         tlo_capture_free(c);
@@ -813,6 +730,20 @@ static int on_source_error(tlo_capture *c, GstElement *bin, const char *what, tl
  * segment before it is taken as a stall. */
 #define EOS_STALL_MS 60000
 
+/* The monitor stopped showing, or never started: said once; the recording
+ * goes on without it. */
+static void report_monitor(tlo_capture *c, const char *why)
+{
+    if (c->monitor_reported)
+        return;
+    c->monitor_reported = true;
+    if (c->on_event) {
+        tlo_capture_event ev = {.kind = TLO_CAPTURE_MONITOR_LOST, .session_ns = session_now(c)};
+        snprintf(ev.message, sizeof ev.message, "%s", why);
+        c->on_event(c->ctx, &ev);
+    }
+}
+
 int tlo_capture_run(tlo_capture *c, tlo_error *err)
 {
     GstBus *bus = gst_element_get_bus(c->pipeline);
@@ -846,7 +777,17 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
     uint64_t last_progress_ms = 0;
     gint last_samples = 0;
     bool watching = false;
+    tlo_error merr = {0};
+    if (c->monitor && tlo_monitor_start(c->monitor, &merr) != 0)
+        report_monitor(c, merr.msg);
     for (;;) {
+        char why[300];
+        if (c->monitor) {
+            tlo_capture_stats st;
+            tlo_capture_get_stats(c, &st);
+            if (tlo_monitor_poll(c->monitor, &st, why, sizeof why))
+                report_monitor(c, why);
+        }
         GstMessage *m = gst_bus_timed_pop_filtered(
             bus, 100 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
         if (c->stop && !eos_sent) {
@@ -854,7 +795,8 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
             gst_element_send_event(c->pipeline, gst_event_new_eos());
             eos_sent = 1;
         }
-        if (!watching && (eos_sent || g_atomic_int_get(&c->ending))) {
+        /* (a preview seals nothing: its end is never a stall) */
+        if (!watching && !c->cfg.preview_only && (eos_sent || g_atomic_int_get(&c->ending))) {
             watching = true;
             last_progress_ms = wall_ms();
             last_samples = g_atomic_int_get(&c->samples_in);
@@ -900,14 +842,8 @@ int tlo_capture_run(tlo_capture *c, tlo_error *err)
             GstElement *bin = NULL;
             gst_message_parse_error(m, &ge, NULL);
             if (in_monitor(GST_MESSAGE_SRC(m))) {
-                /* Not evidence: the recording goes on without it. */
-                if (!c->monitor_reported && c->on_event) {
-                    tlo_capture_event ev = {.kind = TLO_CAPTURE_MONITOR_LOST,
-                                            .session_ns = session_now(c)};
-                    snprintf(ev.message, sizeof ev.message, "%s", ge ? ge->message : "?");
-                    c->on_event(c->ctx, &ev);
-                }
-                c->monitor_reported = true;
+                /* Its feed (a queue, an appsink): not evidence either. */
+                report_monitor(c, ge ? ge->message : "?");
                 g_clear_error(&ge);
                 gst_message_unref(m);
                 continue;
@@ -1007,6 +943,7 @@ void tlo_capture_free(tlo_capture *c)
         gst_element_set_state(c->pipeline, GST_STATE_NULL);
         gst_object_unref(c->pipeline);
     }
+    tlo_monitor_free(c->monitor); /* after the recording's feed of it stopped */
     if (c->dir_fd >= 0)
         close(c->dir_fd);
     g_list_free_full(c->done, g_free);

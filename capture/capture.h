@@ -35,6 +35,11 @@ typedef struct tlo_capture_config {
      * window). It is a preview, never evidence: nothing of it is kept. */
     void (*preview)(void *ctx, const uint8_t *jpeg, size_t len);
     void *preview_ctx;
+    /* tellonce preview: the monitor only (monitor must be set), with "NOT
+     * RECORDING" for its sign; nothing is muxed, sealed or written, no key
+     * is needed (case_key and objects_dir may be NULL), no segment is
+     * handed over. */
+    bool preview_only;
     const char *objects_dir; /* where sealed segments are written */
     uint8_t case_id[TLO_ID_BYTES];
     /* Tests only: camera fail_camera (1-based; 0 none) fails at fail_at_ms

@@ -153,6 +153,8 @@ tlo_vault_kdf_cost cli_kdf_cost(void);
 int cmd_object(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+/* tellonce preview (cmd_preview.c): the monitor without recording. */
+int cmd_preview(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_play(int argc, char **argv);
 int cmd_export(int argc, char **argv);

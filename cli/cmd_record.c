@@ -39,9 +39,10 @@ static void record_usage(FILE *f)
            "\n"
            "Records one continuous session of CASE in a room: the built-in simulated room\n"
            "(two test-pattern cameras with a running clock, synthesized speech), or the room\n"
-           "profile PROFILE (docs/rooms.md). It runs until --duration, 'q' (confirmed with\n"
-           "'y'), Ctrl-C, 'tellonce stop' or SIGTERM; its terminal closing or its reader\n"
-           "going away does not end it. Every segment is sealed as it is recorded and logged;\n"
+           "profile PROFILE (docs/rooms.md). It runs until --duration, 'q' or Ctrl-C (each\n"
+           "confirmed with 'y', or Ctrl-C again within 3 s), 'tellonce stop' or SIGTERM; its\n"
+           "terminal closing or its reader going away does not end it. Every segment is\n"
+           "sealed as it is recorded and logged;\n"
            "the session's start and end are signed entries, and a checkpoint is written at\n"
            "the end. NAME must be an interviewer.\n"
            "\n"
@@ -84,9 +85,31 @@ static tlo_custody_recording *running;
  * session as soon as it runs (record_live), never leaves it open. */
 static volatile sig_atomic_t stop_pending;
 
+/* Embedded, on a terminal, Ctrl-C asks first, as 'q' does: the operator's
+ * terminal shows the question, and a second Ctrl-C within 3 s ends the
+ * session (as 'q' then 'y'). */
+static volatile sig_atomic_t intr_asks;  /* set while the terminal's UI runs */
+static volatile sig_atomic_t intr_asked; /* a Ctrl-C to show as the question */
+static volatile long long intr_ms;       /* when the last Ctrl-C came (monotonic) */
+#define INTR_AGAIN_MS 3000
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGINT && intr_asks && running) {
+        long long now = mono_ms(), last = intr_ms;
+        intr_ms = now;
+        if (!last || now - last > INTR_AGAIN_MS) {
+            intr_asked = 1;
+            return;
+        }
+    }
     stop_pending = 1;
     if (running)
         tlo_custody_record_stop(running); /* only sets a flag */
@@ -141,7 +164,10 @@ static void on_event(void *ctx, const tlo_custody_rec_event *ev)
     } else if (ev->kind == TLO_CUSTODY_REC_LEDGER_BACK) {
         say(t, "  the ledger takes entries again: every waiting segment is logged, in order");
     } else if (ev->kind == TLO_CUSTODY_REC_MONITOR_LOST) {
-        say(t, "! the monitor window is gone (%s); the recording goes on.", ev->message);
+        say(t,
+            "! the monitor window stopped or could not open: %s. The recording goes on "
+            "without it.",
+            ev->message);
     } else {
         clock_text(at, sizeof at, ev->at_ms);
         if (ev->seq)
@@ -257,6 +283,7 @@ static void on_key(ui *u, unsigned char k)
     }
     if (u->confirm_q) {
         u->confirm_q = false;
+        intr_ms = 0; /* answered: a later Ctrl-C asks again */
         if (k == 'y' || k == 'Y')
             tlo_custody_record_stop(u->t->rec);
         return;
@@ -312,7 +339,9 @@ static void ui_draw(ui *u)
         u->text[u->len] = '\0';
         snprintf(line, sizeof line, "marker at %s (Enter saves, Esc cancels): %s", at, u->text);
     } else if (u->confirm_q) {
-        snprintf(line, sizeof line, "End the session now? y ends it, any other key goes on");
+        snprintf(line, sizeof line,
+                 "End the session now? y (or Ctrl-C again within 3 s) ends it, any other key "
+                 "goes on");
     } else {
         status_line(t, line, sizeof line);
     }
@@ -329,6 +358,11 @@ static void *ui_thread(void *arg)
     term *t = u->t;
     bool input = true;
     while (!t->finished) {
+        if (intr_asked) { /* Ctrl-C: the same question as 'q' */
+            intr_asked = 0;
+            u->typing = false;
+            u->confirm_q = true;
+        }
         struct pollfd pfd = {.fd = 0, .events = POLLIN};
         int pr = input ? poll(&pfd, 1, 250) : (usleep(250000), 0);
         if (pr > 0)
@@ -466,6 +500,28 @@ static int record_setup(const rec_opts *o, tlo_hw_room *room, const char **encod
     return -1;
 }
 
+/* Without --room, the vault's default-room setting, else the simulated
+ * room, said on the first line: -1 or the exit code. */
+static int record_room(tlo_custody *v, rec_opts *o, char *buf, size_t cap)
+{
+    tlo_error err = {0};
+    if (o->room_spec)
+        return -1;
+    int set = tlo_custody_setting(v, "default-room", buf, cap, &err);
+    if (set < 0)
+        return cli_fail(&err);
+    if (set > 0) {
+        o->room_spec = buf;
+        fprintf(stderr, "Room: %s (the vault's default-room setting; --room chooses another)\n",
+                buf);
+    } else {
+        o->room_spec = "simulated";
+        fprintf(stderr, "Room: simulated (SIMULATED test patterns — set a default room with "
+                        "'tellonce settings set default-room NAME')\n");
+    }
+    return -1;
+}
+
 /* Keys one by one on a terminal (Ctrl-C still works); true if set. */
 static bool raw_keys(struct termios *saved)
 {
@@ -495,7 +551,7 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
             room->n_microphones == 1 ? "" : "s", encoder,
             tlo_service_in_child() ? ""
             : o->duration          ? ""
-                                   : "; 'q' or Ctrl-C ends the session");
+                                   : "; 'q' or Ctrl-C, then 'y', ends the session");
     if (tlo_service_in_child())
         fprintf(stderr,
                 "In the custodian service: 'q' then 'y' ends the session; Ctrl-C detaches this "
@@ -507,6 +563,8 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
         raw = raw_keys(&saved);
     }
     ui u = {.t = t, .tty_in = raw};
+    /* Ctrl-C asks first where the question can be answered and seen. */
+    intr_asks = raw && t->status_tty && !tlo_service_in_child();
     running = t->rec;
     if (stop_pending) /* a signal came while the session started */
         tlo_custody_record_stop(t->rec);
@@ -514,6 +572,7 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
     t->setup_cpu = process_cpu();
     int rc = tlo_custody_record_run(t->rec, &err) == 0 ? EXIT_OK : EXIT_SYSTEM;
     t->cpu_end = process_cpu();
+    intr_asks = 0;
     running = NULL;
     t->finished = 1;
     if (ui_started)
@@ -643,7 +702,7 @@ static int record_attach(const rec_opts *o, const char *session)
 
 int cmd_record(int argc, char **argv)
 {
-    rec_opts o = {.room_spec = "simulated", .live = true};
+    rec_opts o = {.live = true};
     tlo_hw_room room;
     const char *encoder = NULL;
     int rc = record_options(argc, argv, &o);
@@ -651,17 +710,19 @@ int cmd_record(int argc, char **argv)
         return rc;
     if (o.attach)
         return record_attach(&o, optind < argc ? argv[optind] : NULL);
-    if ((rc = record_setup(&o, &room, &encoder)) >= 0)
-        return rc;
     const char *number = argv[optind];
     tlo_vault_identity *actor = NULL;
     tlo_custody_case cs;
     tlo_error err = {0};
     term t = {.rec = NULL};
+    char room_spec[1100];
     tlo_custody *v = cli_open(o.vault, false, &rc);
     if (!v)
         return rc;
     pthread_mutex_init(&t.lock, NULL);
+    if ((rc = record_room(v, &o, room_spec, sizeof room_spec)) >= 0 ||
+        (rc = record_setup(&o, &room, &encoder)) >= 0)
+        goto out;
     if ((rc = cli_find_case(v, number, &cs)) != 0 ||
         !(actor = cli_acting_on(v, o.as, o.pass_file, TLO_ACT_RECORD, cs.id, &rc)))
         goto out;

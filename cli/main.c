@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"passwd", cmd_passwd, "change your own passphrase"},
     {"case", cmd_case, "open and list cases"},
     {"record", cmd_record, "record an interview session of a case"},
+    {"preview", cmd_preview, "show a room's cameras and meters without recording"},
     {"mark", cmd_mark, "add a marker to a recorded session"},
     {"session", cmd_session, "the sessions of a case: list (numbers, start, length, status)"},
     {"note", cmd_note, "records and attachments of a case: add, amend, list, show, get"},

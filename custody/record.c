@@ -73,6 +73,7 @@ struct tlo_custody_recording {
     uint64_t max_delay_ms;
     uint64_t log_cpu_ns; /* CPU time spent appending segment entries */
     uint64_t elapsed_ms; /* wall-clock time tlo_capture_run took */
+    char why[400];       /* the first error that stopped it: the session-end's reason */
 };
 
 static uint64_t wall_ms(void)
@@ -494,9 +495,11 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
     }
     *rec = r; /* from here on, the session must be ended */
     /* 2. Only now does the custodian release the case key. 3. The pipeline. */
-    if ((rc = custody_release_key(v, &r->cs, &r->key, err)) != 0)
-        return rc;
-    return build_capture(r, p, err);
+    if ((rc = custody_release_key(v, &r->cs, &r->key, err)) == 0)
+        rc = build_capture(r, p, err);
+    if (rc && err)
+        tlo_clean_text(r->why, sizeof r->why, err->msg);
+    return rc;
 }
 
 /* Ends the logger once it has drained the queue (or given up). */
@@ -536,6 +539,8 @@ int tlo_custody_record_run(tlo_custody_recording *rec, tlo_error *err)
     uint64_t t0 = wall_ms();
     int rc = tlo_capture_run(rec->cap, err);
     rec->elapsed_ms = wall_ms() - t0;
+    if (rc && err && !rec->why[0])
+        tlo_clean_text(rec->why, sizeof rec->why, err->msg);
     /* Every sealed segment is logged before the session can end. */
     stop_logger(rec);
     if (rec->npending) {
@@ -610,13 +615,20 @@ int tlo_custody_record_finish(tlo_custody_recording *rec, bool failed,
         return tlo_fail(err, TLO_EIO,
                         "session %s is left open: %llu sealed entries could not be logged (%s)",
                         rec->session, (unsigned long long)rec->npending, rec->busy_why);
-    /* The session ends in the ledger whatever happened, then a checkpoint. */
+    /* The session ends in the ledger whatever happened, then a checkpoint.
+     * One that recorded nothing says why (reason). */
+    char reason[460] = "";
+    if (!rec->segments)
+        snprintf(reason, sizeof reason, "reason=%s\n",
+                 rec->why[0] ? rec->why
+                 : failed    ? "the recording failed before its first segment was sealed"
+                             : "the recording ended before its first segment was sealed");
     snprintf(body, sizeof body,
              "bytes=%llu\ndevice_events=%llu\nelapsed_ms=%llu\nmarkers=%llu\nmedia_ms=%llu\n"
-             "segments=%llu\nsession=%s\nstatus=%s\n",
+             "%ssegments=%llu\nsession=%s\nstatus=%s\n",
              (unsigned long long)rec->bytes, (unsigned long long)rec->events,
              (unsigned long long)(rec->cap ? rec->elapsed_ms : 0), (unsigned long long)rec->markers,
-             (unsigned long long)(rec->cap ? tlo_capture_media_ns(rec->cap) / 1000000 : 0),
+             (unsigned long long)(rec->cap ? tlo_capture_media_ns(rec->cap) / 1000000 : 0), reason,
              (unsigned long long)rec->segments, rec->session, failed ? "failed" : "ended");
     int rc = append(rec, TLO_ENTRY_SESSION_END, body, &out->end_seq, err);
     if (rc) {

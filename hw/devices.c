@@ -652,6 +652,14 @@ GstElement *tlo_hw_camera_bin(const tlo_hw_room *room, unsigned i, const tlo_hw_
             gst_util_set_object_arg(G_OBJECT(el[n - 1]), "valignment", "top");
             gst_util_set_object_arg(G_OBJECT(el[n - 1]), "halignment", "left");
         }
+        /* A test pattern is no interview: the recording itself says so. */
+        ok = ok && (el[n++] = make("textoverlay", NULL, err)) != NULL;
+        if (ok) {
+            g_object_set(el[n - 1], "text", "SIMULATED", "font-desc", "Sans Bold 28", "color",
+                         0xffffe000u, "shaded-background", TRUE, NULL);
+            gst_util_set_object_arg(G_OBJECT(el[n - 1]), "valignment", "center");
+            gst_util_set_object_arg(G_OBJECT(el[n - 1]), "halignment", "center");
+        }
     }
     if (ok && room->caption) {
         /* Date, time and room burned into the picture; the name is set as a
