@@ -19,6 +19,7 @@
  * The main thread watches the bus: the first error of any element stops
  * the decoder and the pipeline, and the export fails with its message. */
 #include "export_watermark.h"
+#include "font.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -48,8 +49,9 @@
 #define VIDEO_KBPS_MAX 20000
 #define RAW_QUEUE_FRAMES 8
 #define RAW_AUDIO_QUEUE_BYTES (1024 * 1024)
-/* Large on a 640-pixel-wide picture; textoverlay scales it with the width. */
-#define WATERMARK_FONT "Sans Bold 20"
+/* Large on a 640-pixel-wide picture (points); textoverlay scales it with
+ * the width. The families are chosen by font.h. */
+#define WATERMARK_POINTS 20
 #define DECODE_DONE "tellonce-decode-done"
 
 typedef struct wm_track {
@@ -76,6 +78,7 @@ typedef struct encoder {
     uint64_t from_ms, to_ms;
     GstElement *pipeline;
     const char *missing; /* the first element that could not be made */
+    char font[128];      /* the watermark's Pango font description (font.h) */
     gint stop;           /* atomic: the decoder stops at its next frame */
     /* The decoder thread's outcome: read once it is joined, or after its
      * DECODE_DONE message (posting and popping it order the two). */
@@ -237,8 +240,7 @@ static bool build_camera(encoder *e, wm_track *t, const char *markup, GstElement
     g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
                  (guint64)t->info.size * RAW_QUEUE_FRAMES, NULL);
     gst_caps_unref(caps);
-    g_object_set(text, "text", markup, "font-desc", WATERMARK_FONT, "shaded-background", TRUE,
-                 NULL);
+    g_object_set(text, "text", markup, "font-desc", e->font, "shaded-background", TRUE, NULL);
     gst_util_set_object_arg(G_OBJECT(text), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(text), "halignment", "center");
     gst_util_set_object_arg(G_OBJECT(text), "line-alignment", "center");
@@ -557,6 +559,12 @@ int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_
     encoder *e = g_try_new0(encoder, 1);
     if (!e)
         return tlo_fail(err, TLO_ENOMEM, "out of memory for the export");
+    /* Before anything is decoded: a name no font shows fails here. */
+    int frc = tlo_player_watermark_font(watermark, WATERMARK_POINTS, e->font, sizeof e->font, err);
+    if (frc != 0) {
+        g_free(e);
+        return frc;
+    }
     e->segs = segs;
     e->n = n;
     e->from_ms = from_ms;

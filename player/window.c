@@ -1,6 +1,7 @@
 /* The playback window (window.h): GStreamer shows the decoded frames of a
  * clip; a decoding thread feeds one appsrc per track. */
 #include "window.h"
+#include "font.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -39,6 +40,7 @@ typedef struct player {
     bool built;
     GMutex lock;
     const char *watermark;
+    const char *font;  /* the watermark's Pango font description (font.h) */
     uint64_t base_ms;  /* session time shown at running time 0 */
     uint64_t last_ms;  /* the newest session time handed over */
     volatile int stop; /* the decoder stops at the next frame */
@@ -65,7 +67,7 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     /* The custodian's text holds the time of the access: no clock of the
      * viewer's is added (clockoverlay with no time shows the text alone). */
     g_object_set(mark, "text", p->watermark, "time-format", "", "shaded-background", TRUE,
-                 "font-desc", "Sans Bold 18", NULL);
+                 "font-desc", p->font, NULL);
     gst_util_set_object_arg(G_OBJECT(mark), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
     gst_bin_add_many(GST_BIN(p->pipeline), comp, mark, conv, sink, NULL);
@@ -386,10 +388,20 @@ static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, u
 int tlo_window_play(const tlo_window_params *wp, tlo_error *err)
 {
     gst_init(NULL, NULL);
+    /* A name no installed font shows would be boxes: refused before a window. */
+    char font[128];
+    int frc =
+        tlo_player_watermark_font(wp->watermark ? wp->watermark : "", 18, font, sizeof font, err);
+    if (frc != 0)
+        return frc;
     /* clockoverlay reads its text as Pango markup: the text is escaped, so
      * a name with & or < shows as written. */
     char *watermark = g_markup_escape_text(wp->watermark ? wp->watermark : "", -1);
-    player p = {.watermark = watermark, .segs = wp->segs, .nsegs = wp->nsegs, .to_ms = wp->to_ms};
+    player p = {.watermark = watermark,
+                .font = font,
+                .segs = wp->segs,
+                .nsegs = wp->nsegs,
+                .to_ms = wp->to_ms};
     g_mutex_init(&p.lock);
     uint64_t at = wp->from_ms, seek = 0;
     unsigned retries = 0;
