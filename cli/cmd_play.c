@@ -137,29 +137,72 @@ static int parse_args(int argc, char **argv, play_args *a)
 
 /* ---- markers of the session ---- */
 
+/* The session's markers inside the released range [from_ms, to_ms], in
+ * session time order (the ledger holds them in the order they were added,
+ * and a marker added afterwards may be earlier): a person granted 10-20 s
+ * sees the markers of 10-20 s, no others. */
+typedef struct play_marker {
+    uint64_t at_ms;
+    char text[1024];
+} play_marker;
+
 typedef struct marker_scan {
     const uint8_t *case_id;
     const char *session;
+    uint64_t from_ms, to_ms;
+    play_marker *m;
+    size_t n, cap;
+    bool failed;
 } marker_scan;
 
 static int visit_marker(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32],
                         tlo_error *err)
 {
     marker_scan *ms = ctx;
-    char session[40], text[1024];
+    char session[40];
     uint64_t v;
     (void)leaf;
     (void)err;
     if (e->kind != TLO_ENTRY_MARKER || !e->has_case ||
         memcmp(e->case_id, ms->case_id, TLO_ID_BYTES) != 0 ||
         tlo_entry_str(e, "session", session, sizeof session) != 0 ||
-        strcmp(session, ms->session) != 0 || tlo_entry_str(e, "text", text, sizeof text) != 0 ||
-        tlo_entry_u64(e, "at_ms", &v) != 0)
+        strcmp(session, ms->session) != 0 || tlo_entry_u64(e, "at_ms", &v) != 0 ||
+        v < ms->from_ms || v > ms->to_ms)
         return 0;
-    fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n", (unsigned long long)(v / 3600000),
-            (unsigned long long)(v / 60000 % 60), (unsigned long long)(v / 1000 % 60),
-            (unsigned long long)(v % 1000), text);
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap ? 2 * ms->cap : 16;
+        play_marker *m = cap < 100000 ? realloc(ms->m, cap * sizeof *m) : NULL;
+        if (!m) {
+            ms->failed = true;
+            return 0;
+        }
+        ms->m = m;
+        ms->cap = cap;
+    }
+    if (tlo_entry_str(e, "text", ms->m[ms->n].text, sizeof ms->m[ms->n].text) != 0)
+        return 0;
+    ms->m[ms->n++].at_ms = v;
     return 0;
+}
+
+static int marker_order(const void *a, const void *b)
+{
+    const play_marker *x = a, *y = b;
+    return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms;
+}
+
+/* Lists the markers ms collected, sorted by their session time. */
+static void print_markers(marker_scan *ms)
+{
+    qsort(ms->m, ms->n, sizeof *ms->m, marker_order);
+    for (size_t i = 0; i < ms->n; i++) {
+        uint64_t v = ms->m[i].at_ms;
+        fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n",
+                (unsigned long long)(v / 3600000), (unsigned long long)(v / 60000 % 60),
+                (unsigned long long)(v / 1000 % 60), (unsigned long long)(v % 1000), ms->m[i].text);
+    }
+    if (ms->failed)
+        cli_error("out of memory for the session's markers: some are not listed");
 }
 
 static void hms(char *out, size_t cap, uint64_t ms)
@@ -488,8 +531,11 @@ int cmd_play(int argc, char **argv)
         goto out;
     print_access(&rel, &a);
     tlo_custody_released_free(&rel); /* the hand-over holds the keys now */
-    marker_scan ms = {.case_id = cs.id, .session = a.session};
+    marker_scan ms = {
+        .case_id = cs.id, .session = a.session, .from_ms = h.from_ms, .to_ms = h.to_ms};
     tlo_chain_walk_case(tlo_custody_chain(v), cs.id, 0, visit_marker, &ms, &err);
+    print_markers(&ms);
+    free(ms.m);
     /* Nothing of the ledger is needed any more. */
     tlo_custody_close(v);
     v = NULL;
