@@ -15,7 +15,8 @@
  * filled but for bytes and sha256. 0 or a negative code with err set; on
  * failure the caller removes both files. */
 int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_ms, uint64_t to_ms,
-                          const char *watermark, const char *path, const char *mdat_path,
-                          const char *writing, tlo_player_export_result *res, tlo_error *err);
+                          const char *watermark, const tlo_player_pip *pip, const char *path,
+                          const char *mdat_path, const char *writing, tlo_player_export_result *res,
+                          tlo_error *err);
 
 #endif

@@ -57,6 +57,41 @@ if python3 "$glyphs" wm.mp4 "$wm" "$work"; then ok; else
     bad "cjk_watermark_glyphs: the name in the export's watermark is not drawn in CJK glyphs"
 fi
 
+# export_pip_one_track: --layout pip is one composed video track (camera 2
+# inset in camera 1), re-encoded with the watermark, and the manifest and
+# the export entry say layout pip; verify-export checks it.
+expect 0 "export --layout pip as 王芳" -- "$tlo" export "2026-K-8" --session "$s1" \
+    --from 0 --to 5 -o pip.mp4 --layout pip --as "王芳" "${pass[@]}"
+codecs=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 pip.mp4 | tr '\n' ' ')
+[ "$codecs" = "h264 aac " ] && ok || bad "export_pip_one_track: streams of pip.mp4: $codecs"
+grep -qx "layout pip" pip.mp4.manifest && ok || bad "export_pip_one_track: no 'layout pip' line in the manifest"
+grep -q "^layout " wm.mp4.manifest && bad "export_pip_one_track: a watermark export without pip says a layout" || ok
+[ "$(sqlite3 vault/ledger.db "SELECT count(*) FROM entries WHERE kind = 42 AND instr(CAST(body AS TEXT), 'layout=pip') > 0")" = 1 ] &&
+    ok || bad "export_pip_one_track: the export entry does not say layout=pip"
+expect 0 "verify-export of the pip clip" -- "$tlo" verify-export pip.mp4 \
+    --verifier-key "$("$tlo" checkpoint --verifier-key)"
+# The inset: camera 2's black in the bottom-right corner, camera 1's bars above it.
+python3 - <<'PY' && ok || bad "export_pip_one_track: camera 2 is not the inset in camera 1's corner"
+import subprocess, sys
+W, H = 640, 360
+px = subprocess.run(["ffmpeg", "-v", "error", "-ss", "2", "-i", "pip.mp4", "-map", "0:v:0",
+                     "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                    capture_output=True).stdout
+if len(px) != W * H * 3:
+    sys.exit(f"pip: a picture of {len(px)} bytes, not {W}x{H}")
+def frac(x0, x1, y0, y1, test):
+    n = sum(test(*px[(y * W + x) * 3:(y * W + x) * 3 + 3]) for y in range(y0, y1) for x in range(x0, x1))
+    return n / ((x1 - x0) * (y1 - y0))
+dark = frac(500, 630, 280, 336, lambda r, g, b: max(r, g, b) < 60)
+bars = frac(300, 460, 60, 120, lambda r, g, b: max(r, g, b) - min(r, g, b) > 80)
+print(f"pip export: inset dark {dark:.2f}, bars {bars:.2f}")
+sys.exit(0 if dark > 0.8 and bars > 0.9 else 1)
+PY
+wm_pip=$(sed -n 's/^watermark //p' pip.mp4.manifest)
+if python3 "$glyphs" --pip pip.mp4 "$wm_pip" "$work"; then ok; else
+    bad "export_pip_one_track: the name in the pip export's watermark is not drawn in CJK glyphs"
+fi
+
 # cjk_watermark_no_font_refused: no font has the name's characters: a
 # clear refusal, not boxes.
 rm -f wm2.mp4 wm2.mp4.manifest

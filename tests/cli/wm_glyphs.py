@@ -3,6 +3,8 @@
 watermarked export is drawn in glyphs, not in boxes.
 wm_glyphs.py --shot SHOT.rgb WATERMARK WORKDIR: the same for a 640x360
 screenshot (rgb24) of the play window (its watermark at 18 points).
+wm_glyphs.py --pip CLIP.mp4 WATERMARK WORKDIR: the same for a pip export (its
+one video track; camera 1's bars are shaded under the watermark).
 
 Camera 2 is the simulated room's white ball on black, so white pixels that
 stay white on three frames far apart are the watermark (the ball moves).
@@ -17,7 +19,11 @@ import sys
 
 W, H = 640, 360
 shot = sys.argv[1] == "--shot"
+stream = "0:v:1"
 if shot:
+    del sys.argv[1]
+elif sys.argv[1] == "--pip":  # a pip export: one video track, the composed picture
+    stream = "0:v:0"
     del sys.argv[1]
 clip, text, work = sys.argv[1], sys.argv[2], sys.argv[3]
 points = 18 if shot else 20
@@ -29,7 +35,7 @@ def ink(gray, lo=170):
 
 def frames():
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", clip, "-map", "0:v:1", "-vf",
+        ["ffmpeg", "-v", "error", "-i", clip, "-map", stream, "-vf",
          r"select=eq(n\,5)+eq(n\,45)+eq(n\,85),scale=640:360", "-vsync", "0",
          "-f", "rawvideo", "-pix_fmt", "gray", "-"],
         capture_output=True, check=True).stdout
@@ -69,7 +75,10 @@ boxes = ink(reference("boxes", nocjk, "Sans"))
 rows = [y for y in range(H) if any(glyphs[y * W:(y + 1) * W]) or any(boxes[y * W:(y + 1) * W])]
 if not rows:
     sys.exit("wm_glyphs: the references have no text")
-idx = [y * W + x for y in range(rows[0], rows[-1] + 1) for x in range(W)]
+# In a pip export camera 1's white bar (the left seventh) stays white on every
+# frame: left out.
+x0 = W // 7 + 4 if stream == "0:v:0" else 0
+idx = [y * W + x for y in range(rows[0], rows[-1] + 1) for x in range(x0, W)]
 d_glyphs = sum(clip_ink[i] != glyphs[i] for i in idx)
 d_boxes = sum(clip_ink[i] != boxes[i] for i in idx)
 d_refs = sum(glyphs[i] != boxes[i] for i in idx)
