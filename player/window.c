@@ -140,8 +140,10 @@ static GstPadProbeReturn title_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
 static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
 {
     p->pipeline = gst_pipeline_new("play");
+    bool pip = p->layout.kind == TLO_LAYOUT_PIP;
     GstElement *comp = gst_element_factory_make("compositor", NULL);
-    GstElement *clock = gst_element_factory_make("textoverlay", NULL);
+    /* pip's clock; otherwise nothing in its place (identity passes through). */
+    GstElement *clock = gst_element_factory_make(pip ? "textoverlay" : "identity", NULL);
     GstElement *mark = gst_element_factory_make("clockoverlay", NULL);
     GstElement *conv = gst_element_factory_make("videoconvert", NULL);
     GstElement *sink = gst_element_factory_make("autovideosink", NULL);
@@ -155,11 +157,12 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
     /* pip: the session clock and the recording's date and time, top right
      * (the recorder's own caption is top left). */
-    bool pip = p->layout.kind == TLO_LAYOUT_PIP;
-    g_object_set(clock, "text", "", "silent", !pip, "shaded-background", TRUE, "font-desc",
-                 p->clock_font, NULL);
-    gst_util_set_object_arg(G_OBJECT(clock), "valignment", "top");
-    gst_util_set_object_arg(G_OBJECT(clock), "halignment", "right");
+    if (pip) {
+        g_object_set(clock, "text", "", "shaded-background", TRUE, "font-desc", p->clock_font,
+                     NULL);
+        gst_util_set_object_arg(G_OBJECT(clock), "valignment", "top");
+        gst_util_set_object_arg(G_OBJECT(clock), "halignment", "right");
+    }
     gst_bin_add_many(GST_BIN(p->pipeline), comp, clock, mark, conv, sink, NULL);
     if (!gst_element_link_many(comp, clock, mark, conv, sink, NULL))
         return -1;
