@@ -237,6 +237,8 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
            p->watermark ? "" : ": it starts at the keyframe at or before ", p->watermark ? "" : a);
     if (p->watermark)
         printf("  watermark %s\n", r->watermark);
+    if (p->pip)
+        printf("  layout    pip: cameras 1 and 2 in one picture, with the session clock\n");
     printf("  sha256    %s\n"
            "  manifest  %s, signed by the custodian\n"
            "  logged    access entry %llu, export entry %llu, checkpoint of %llu entries\n"

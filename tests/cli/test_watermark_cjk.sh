@@ -62,6 +62,8 @@ fi
 # the export entry say layout pip; verify-export checks it.
 expect 0 "export --layout pip as 王芳" -- "$tlo" export "2026-K-8" --session "$s1" \
     --from 0 --to 5 -o pip.mp4 --layout pip --as "王芳" "${pass[@]}"
+grep -q "^  layout    pip: cameras 1 and 2 in one picture" out.txt && ok ||
+    bad "export_pip_one_track: export does not say the layout: $out"
 codecs=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 pip.mp4 | tr '\n' ' ')
 [ "$codecs" = "h264 aac " ] && ok || bad "export_pip_one_track: streams of pip.mp4: $codecs"
 grep -qx "layout pip" pip.mp4.manifest && ok || bad "export_pip_one_track: no 'layout pip' line in the manifest"
