@@ -27,6 +27,7 @@ static void export_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
                "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
+               "                       [--layout pip]\n"
                "                       [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Exports the range --from to --to (session clock; default: all that NAME is\n"
@@ -44,6 +45,11 @@ static void export_usage(FILE *f)
                "--watermark decodes the range and encodes it again (H.264, AAC) with\n"
                "\"EXPORTED FOR NAME - CASE NUMBER - local date and time\" burned into every\n"
                "picture, from --from itself; the manifest and the export entry say so.\n"
+               "--layout pip re-encodes cameras 1 and 2 into one picture (camera 2 as an\n"
+               "inset in the bottom-right corner of camera 1) with the session clock and the\n"
+               "local date and time of the recording burned in, and the watermark; the\n"
+               "manifest and the export entry say layout pip. Without it every camera stays\n"
+               "its own track, as recorded.\n"
                "-o /dev/fd/N --manifest-output /dev/fd/M --name CLIP.mp4 (what the client of\n"
                "the custodian service sends): write the clip and the manifest into the open\n"
                "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
@@ -69,6 +75,21 @@ static int dev_fd(const char *s, int *fd)
     return 0;
 }
 
+/* --layout: pip is a re-encode with the watermark; every other layout is
+ * how the separate tracks are shown, which a stream copy leaves to the
+ * player. 0, or -1 with the error printed. */
+static int export_layout(const char *text, tlo_custody_export_params *p)
+{
+    if (strcmp(text, "pip") != 0) {
+        cli_error("export --layout takes pip (cameras 1 and 2 in one picture, re-encoded); "
+                  "without it the clip keeps every camera as its own track");
+        return -1;
+    }
+    p->pip = true;
+    p->watermark = true;
+    return 0;
+}
+
 /* The options into o and p. -1 to go on, or an exit code. */
 static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export_params *p)
 {
@@ -81,6 +102,7 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
                                          {"output", required_argument, NULL, 'o'},
                                          {"purpose", required_argument, NULL, 'p'},
                                          {"watermark", no_argument, NULL, 'W'},
+                                         {"layout", required_argument, NULL, 'Y'},
                                          {"manifest-output", required_argument, NULL, 'M'},
                                          {"name", required_argument, NULL, 'N'},
                                          {"help", no_argument, NULL, 'h'},
@@ -115,6 +137,10 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
             break;
         case 'W':
             p->watermark = true;
+            break;
+        case 'Y':
+            if (export_layout(optarg, p) != 0)
+                return EXIT_USAGE;
             break;
         case 'M':
             o->manifest_out = optarg;
@@ -211,6 +237,8 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
            p->watermark ? "" : ": it starts at the keyframe at or before ", p->watermark ? "" : a);
     if (p->watermark)
         printf("  watermark %s\n", r->watermark);
+    if (p->pip)
+        printf("  layout    pip: cameras 1 and 2 in one picture, with the session clock\n");
     printf("  sha256    %s\n", sha);
     if (r->sha256_path)
         printf("  checksum  %s, for 'sha256sum -c' in the clip's folder\n", r->sha256_path);

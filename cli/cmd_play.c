@@ -20,6 +20,7 @@
 #include "tlo_time.h"
 #include "clip.h"
 #include "handover.h"
+#include "layout.h"
 #include "proto.h"
 #include "service.h"
 #include "window.h"
@@ -39,29 +40,46 @@
 static void play_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
-               "                     [--purpose TEXT] [--headless] [--passphrase-file FILE]\n"
-               "                     [--vault DIR]\n"
+               "                     [--purpose TEXT] [--layout side-by-side|pip|camN]\n"
+               "                     [--headless] [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
                "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
                "(its number or internal id): the cameras side by side, the audio, the\n"
-               "session's markers listed, and a watermark with NAME, the case and the time of\n"
-               "the access burned into the picture. The access is logged before anything is "
-               "decrypted; only the\n"
-               "segments of the range are. Keys (in the window or the terminal): space\n"
-               "pauses, left/right arrows seek 10 s (never outside the granted range), q\n"
-               "quits. On a terminal the last frame stays at the end of the range until q (or\n"
-               "a seek back); otherwise the end of the range ends it. --headless decodes the\n"
-               "range without a window and reports frames and times.\n");
+               "session's markers inside the range, and a watermark with NAME, the case and\n"
+               "the time of the access burned into the picture. The access is logged before\n"
+               "anything is decrypted; only the segments of the range are. Keys (in the window\n"
+               "or the terminal): space pauses, left/right arrows seek 10 s (never outside the\n"
+               "granted range), q quits. On a terminal the last frame stays at the end of the\n"
+               "range until q (or a seek back); otherwise the end of the range ends it.\n"
+               "--headless decodes the range without a window and reports frames and times.\n"
+               "--layout: side-by-side (every camera, the default), pip (camera 2 as an inset in\n"
+               "the bottom-right corner of camera 1, with the session clock and the local date\n"
+               "and time of the recording burned in), or camN (camera N of the room profile\n"
+               "alone, cam1, cam2). The key l in the window switches layouts, in that order;\n"
+               "the window's title names the case, the person and the layout.\n");
 }
 
 typedef struct play_args {
     const char *as, *vault_opt, *pass_file, *session, *purpose, *case_number;
+    const char *layout; /* --layout, or NULL (side-by-side) */
     uint64_t from_ms, to_ms;
     bool has_from, has_to;
     char session_id[33]; /* the session --session names */
     int headless;
 } play_args;
+
+/* --layout: 0, or -1 with the error printed. */
+static int layout_check(const play_args *a)
+{
+    tlo_layout l;
+    if (a->layout && tlo_layout_parse(a->layout, &l) != 0) {
+        cli_error("--layout takes side-by-side, pip or a camera as the room profile numbers it "
+                  "(cam1, cam2); see 'tellonce play --help'");
+        return -1;
+    }
+    return 0;
+}
 
 /* 0, or an exit code (the error printed); -1 after --help. */
 static int parse_args(int argc, char **argv, play_args *a)
@@ -74,6 +92,7 @@ static int parse_args(int argc, char **argv, play_args *a)
                                          {"to", required_argument, NULL, 't'},
                                          {"purpose", required_argument, NULL, 'p'},
                                          {"headless", no_argument, NULL, 'H'},
+                                         {"layout", required_argument, NULL, 'Y'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *from = NULL, *to = NULL;
@@ -107,6 +126,9 @@ static int parse_args(int argc, char **argv, play_args *a)
         case 'H':
             a->headless = 1;
             break;
+        case 'Y':
+            a->layout = optarg;
+            break;
         case 'h':
             play_usage(stdout);
             return -1;
@@ -120,6 +142,8 @@ static int parse_args(int argc, char **argv, play_args *a)
         return EXIT_USAGE;
     }
     a->case_number = argv[optind];
+    if (layout_check(a) != 0)
+        return EXIT_USAGE;
     if ((from && cli_parse_session_time(from, &a->from_ms) != 0) ||
         (to && cli_parse_session_time(to, &a->to_ms) != 0)) {
         cli_error("--from and --to take session times as HH:MM:SS, MM:SS or SS (.mmm optional)");
@@ -141,29 +165,78 @@ static int parse_args(int argc, char **argv, play_args *a)
 
 /* ---- markers of the session ---- */
 
+/* The session's markers inside the released range [from_ms, to_ms], in
+ * session time order (the ledger holds them in the order they were added,
+ * and a marker added afterwards may be earlier): a person granted 10-20 s
+ * sees the markers of 10-20 s, no others. */
+typedef struct play_marker {
+    uint64_t at_ms;
+    char text[1024];
+} play_marker;
+
 typedef struct marker_scan {
     const uint8_t *case_id;
     const char *session;
+    uint64_t from_ms, to_ms;
+    play_marker *m;
+    size_t n, cap;
+    bool failed;
+    uint64_t started_ms; /* the session-start entry's time, 0 until seen */
 } marker_scan;
 
 static int visit_marker(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32],
                         tlo_error *err)
 {
     marker_scan *ms = ctx;
-    char session[40], text[1024];
+    char session[40];
     uint64_t v;
     (void)leaf;
     (void)err;
+    if (e->kind == TLO_ENTRY_SESSION_START && e->has_case &&
+        memcmp(e->case_id, ms->case_id, TLO_ID_BYTES) == 0 &&
+        tlo_entry_str(e, "session", session, sizeof session) == 0 &&
+        strcmp(session, ms->session) == 0)
+        ms->started_ms = e->time_ms;
     if (e->kind != TLO_ENTRY_MARKER || !e->has_case ||
         memcmp(e->case_id, ms->case_id, TLO_ID_BYTES) != 0 ||
         tlo_entry_str(e, "session", session, sizeof session) != 0 ||
-        strcmp(session, ms->session) != 0 || tlo_entry_str(e, "text", text, sizeof text) != 0 ||
-        tlo_entry_u64(e, "at_ms", &v) != 0)
+        strcmp(session, ms->session) != 0 || tlo_entry_u64(e, "at_ms", &v) != 0 ||
+        v < ms->from_ms || v > ms->to_ms)
         return 0;
-    fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n", (unsigned long long)(v / 3600000),
-            (unsigned long long)(v / 60000 % 60), (unsigned long long)(v / 1000 % 60),
-            (unsigned long long)(v % 1000), text);
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap ? 2 * ms->cap : 16;
+        play_marker *m = cap < 100000 ? realloc(ms->m, cap * sizeof *m) : NULL;
+        if (!m) {
+            ms->failed = true;
+            return 0;
+        }
+        ms->m = m;
+        ms->cap = cap;
+    }
+    if (tlo_entry_str(e, "text", ms->m[ms->n].text, sizeof ms->m[ms->n].text) != 0)
+        return 0;
+    ms->m[ms->n++].at_ms = v;
     return 0;
+}
+
+static int marker_order(const void *a, const void *b)
+{
+    const play_marker *x = a, *y = b;
+    return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms;
+}
+
+/* Lists the markers ms collected, sorted by their session time. */
+static void print_markers(marker_scan *ms)
+{
+    qsort(ms->m, ms->n, sizeof *ms->m, marker_order);
+    for (size_t i = 0; i < ms->n; i++) {
+        uint64_t v = ms->m[i].at_ms;
+        fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n",
+                (unsigned long long)(v / 3600000), (unsigned long long)(v / 60000 % 60),
+                (unsigned long long)(v / 1000 % 60), (unsigned long long)(v % 1000), ms->m[i].text);
+    }
+    if (ms->failed)
+        cli_error("out of memory for the session's markers: some are not listed");
 }
 
 static void hms(char *out, size_t cap, uint64_t ms)
@@ -184,6 +257,13 @@ static void print_access(const tlo_custody_released *rel, const play_args *a)
             rel->grant_seq ? "under a grant" : "the interviewer's own recording", a->session,
             a->case_number, from, to, (unsigned long long)(rel->n ? rel->seg[0].index : 0),
             (unsigned long long)(rel->n ? rel->seg[rel->n - 1].index : 0));
+}
+
+/* What the picture will carry, said once on the terminal. */
+static void print_window(const tlo_play_handover *h)
+{
+    fprintf(stderr, "Watermark: %s\n", h->watermark);
+    fprintf(stderr, "Layout: %s\n", h->layout);
 }
 
 /* ---- the showing part: the hand-over and its fds, nothing of the vault ---- */
@@ -263,6 +343,8 @@ static int run_window(const tlo_clip_segment *segs, const tlo_play_handover *ho)
                             .from_ms = ho->from_ms,
                             .to_ms = ho->to_ms,
                             .watermark = ho->watermark,
+                            .title = ho->title,
+                            .started_ms = ho->started_ms,
                             .ctx = (void *)(uintptr_t)ho};
     struct termios saved;
     bool raw = false;
@@ -273,11 +355,12 @@ static int run_window(const tlo_clip_segment *segs, const tlo_play_handover *ho)
         t.c_cc[VTIME] = 0;
         raw = tcsetattr(0, TCSANOW, &t) == 0;
     }
+    tlo_layout_parse(ho->layout, &wp.layout); /* the parser checked it */
     if (raw) {
         wp.read_key = term_key;
         wp.status = term_status;
     }
-    fprintf(stderr, "Playing; space pauses, arrows seek 10 s, q quits.\n");
+    fprintf(stderr, "Playing; space pauses, arrows seek 10 s, l switches the layout, q quits.\n");
     tlo_error err = {0};
     int r = tlo_window_play(&wp, &err);
     if (raw) {
@@ -330,6 +413,16 @@ static int play_show(const tlo_play_handover *ho, const int *fds, size_t nfds)
 
 /* ---- the decision part: the custodian's release into a hand-over ---- */
 
+/* The window's layout and title: the case as the person named it, the
+ * person as the ledger enrols them. */
+static void window_fields(const play_args *a, const char *person, tlo_play_handover *h)
+{
+    tlo_layout l;
+    tlo_layout_parse(a->layout ? a->layout : "side-by-side", &l);
+    tlo_layout_text(&l, h->layout, sizeof h->layout);
+    snprintf(h->title, sizeof h->title, "tellonce play - case %s - %s", a->case_number, person);
+}
+
 /* The hand-over of rel: its keys copied into h's secure memory; the
  * watermark names the person as the ledger enrols them. */
 static int make_handover(tlo_custody *v, const tlo_vault_identity *actor,
@@ -345,6 +438,7 @@ static int make_handover(tlo_custody *v, const tlo_vault_identity *actor,
     tlo_time_text((uint64_t)time(NULL) * 1000, when, sizeof when);
     snprintf(h->watermark, sizeof h->watermark, "VIEWED BY %s - CASE %s - %s",
              who ? who->name : actor->name, a->case_number, when);
+    window_fields(a, who ? who->name : actor->name, h);
     h->access_seq = rel->access_seq;
     h->from_ms = rel->from_ms;
     h->to_ms = rel->to_ms;
@@ -492,9 +586,14 @@ int cmd_play(int argc, char **argv)
         (rc = make_handover(v, actor, &rel, &a, &h)) != 0)
         goto out;
     print_access(&rel, &a);
+    print_window(&h);
     tlo_custody_released_free(&rel); /* the hand-over holds the keys now */
-    marker_scan ms = {.case_id = cs.id, .session = a.session};
+    marker_scan ms = {
+        .case_id = cs.id, .session = a.session, .from_ms = h.from_ms, .to_ms = h.to_ms};
     tlo_chain_walk_case(tlo_custody_chain(v), cs.id, 0, visit_marker, &ms, &err);
+    print_markers(&ms);
+    free(ms.m);
+    h.started_ms = ms.started_ms;
     /* Nothing of the ledger is needed any more. */
     tlo_custody_close(v);
     v = NULL;

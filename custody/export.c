@@ -106,6 +106,10 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
     if (p->purpose && !tlo_text_ok(p->purpose, TLO_CUSTODY_EXPORT_PURPOSE_MAX))
         return tlo_fail(err, TLO_EARG, "--purpose is one line of text, 1 to %d bytes",
                         TLO_CUSTODY_EXPORT_PURPOSE_MAX);
+    if (p->pip && !p->watermark) /* a composed picture is a re-encode, watermarked */
+        return tlo_fail(err, TLO_EARG,
+                        "a picture-in-picture export is re-encoded with the "
+                        "watermark: set watermark with pip");
     const char *out = p->out_path, *slash = strrchr(out, '/');
     const char *file = slash ? slash + 1 : out;
     size_t flen = strlen(file);
@@ -314,17 +318,18 @@ static int log_export(tlo_custody *v, const tlo_vault_identity *cust, tlo_custod
     char body[2048 + TLO_PLAYER_WATERMARK_MAX], sha[65], by[65];
     tlo_hex(sha, m->sha256, 32);
     tlo_hex(by, m->by_pk, 32);
-    /* Keys in byte order, as a canonical body must have them ("watermark"
-     * last, and only when there is one). Not the clip's file name: people
+    /* Keys in byte order, as a canonical body must have them ("layout" and
+     * "watermark" only when there is one). Not the clip's file name: people
      * name files after the child; the clip is its SHA-256 and size. */
     int n =
         snprintf(body, sizeof body,
                  "access=%llu\nbytes=%llu\nclip_end_ms=%llu\nclip_sha256=%s\n"
-                 "clip_start_ms=%llu\nexporter=%s\nfrom_ms=%llu\nsession=%s\n"
-                 "to_ms=%llu\n%s%s%s",
+                 "clip_start_ms=%llu\nexporter=%s\nfrom_ms=%llu\n%s%s%s"
+                 "session=%s\nto_ms=%llu\n%s%s%s",
                  (unsigned long long)m->access_seq, (unsigned long long)m->bytes,
                  (unsigned long long)m->clip_end_ms, sha, (unsigned long long)m->clip_start_ms, by,
-                 (unsigned long long)m->from_ms, m->session, (unsigned long long)m->to_ms,
+                 (unsigned long long)m->from_ms, m->layout[0] ? "layout=" : "", m->layout,
+                 m->layout[0] ? "\n" : "", m->session, (unsigned long long)m->to_ms,
                  m->watermark[0] ? "watermark=" : "", m->watermark, m->watermark[0] ? "\n" : "");
     if (n < 0 || (size_t)n >= sizeof body)
         return tlo_fail(err, TLO_EIO, "the export entry's body does not fit in %zu bytes",
@@ -369,6 +374,7 @@ static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_p
     snprintf(m->file, sizeof m->file, "%s", slash ? slash + 1 : p->out_path);
     snprintf(m->watermark, sizeof m->watermark, "%s", r->watermark);
     m->help = true;
+    snprintf(m->layout, sizeof m->layout, "%s", p->pip ? "pip" : "");
     m->from_ms = rel->from_ms;
     m->to_ms = rel->to_ms;
     m->access_seq = rel->access_seq;
@@ -398,11 +404,42 @@ static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_p
     return 0;
 }
 
+/* The time of session's session-start entry (UTC ms), for pip's date and
+ * time; 0 when it cannot be read (the clock then shows alone). */
+typedef struct start_scan {
+    const char *session;
+    uint64_t ms;
+} start_scan;
+
+static int visit_start(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32], tlo_error *err)
+{
+    start_scan *s = ctx;
+    char session[40];
+    (void)leaf;
+    (void)err;
+    if (e->kind == TLO_ENTRY_SESSION_START &&
+        tlo_entry_str(e, "session", session, sizeof session) == 0 &&
+        strcmp(session, s->session) == 0)
+        s->ms = e->time_ms;
+    return 0;
+}
+
+static uint64_t session_started(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
+                                const char *session)
+{
+    start_scan s = {.session = session};
+    tlo_error err = {0};
+    tlo_chain_walk_case(v->ch, case_id, 0, visit_start, &s, &err);
+    return s.ms;
+}
+
 /* Remuxes (or re-encodes) the released segments into the unnamed file
  * to->fd; wipes the keys whatever happens. */
-static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_export_params *p,
+static int mux(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
+               tlo_custody_released *rel, const tlo_custody_export_params *p,
                const tlo_player_export_output *to, tlo_custody_export_result *r, tlo_error *err)
 {
+    tlo_player_pip pip = {.started_ms = p->pip ? session_started(v, case_id, p->session) : 0};
     tlo_player_export_segment *segs = calloc(rel->n, sizeof *segs);
     char **paths = calloc(rel->n, sizeof *paths);
     int rc = segs && paths ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory");
@@ -421,7 +458,8 @@ static int mux(tlo_custody *v, tlo_custody_released *rel, const tlo_custody_expo
     if (rc == 0)
         rc = p->watermark
                  ? tlo_player_export_mp4_watermarked(segs, rel->n, rel->from_ms, rel->to_ms,
-                                                     r->watermark, to, &r->clip, err)
+                                                     r->watermark, p->pip ? &pip : NULL, to,
+                                                     &r->clip, err)
                  : tlo_player_export_mp4(segs, rel->n, rel->from_ms, rel->to_ms, to, &r->clip, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->mux_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -652,7 +690,7 @@ int tlo_custody_export(tlo_custody *v, const tlo_vault_identity *actor,
     tlo_hex(case_hex, cs.id, TLO_ID_BYTES);
     if ((p->watermark &&
          (rc = watermark_text(out->watermark, sizeof out->watermark, by, case_hex, err)) != 0) ||
-        (rc = mux(v, &rel, p, &to, out, err)) != 0)
+        (rc = mux(v, cs.id, &rel, p, &to, out, err)) != 0)
         goto out;
     if (to.scratch_fd >= 0)
         close(to.scratch_fd); /* the muxer is done with it: it is gone */

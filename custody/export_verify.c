@@ -162,6 +162,9 @@ static const char *export_differs(const tlo_custody_manifest *m, const tlo_entry
     if (m->watermark[0] ? !body_is(e, "watermark", m->watermark)
                         : tlo_entry_body_get(e->body, e->body_len, "watermark", &wl) != NULL)
         return "the watermark burned into the clip (or whether there is one)";
+    if (m->layout[0] ? !body_is(e, "layout", m->layout)
+                     : tlo_entry_body_get(e->body, e->body_len, "layout", &wl) != NULL)
+        return "the layout of the clip's pictures (or whether they were composed)";
     if (strcmp(at, m->at) != 0)
         return "when it was exported";
     return NULL;

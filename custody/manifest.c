@@ -25,6 +25,8 @@
  *   tracks KIND:CODEC ...             "video:h264 video:h264 audio:aac"
  *   watermark TEXT                    only with --watermark: the text burned into every
  *                                     picture (the export entry's watermark=)
+ *   layout pip                        only with --layout pip (after watermark): the
+ *                                     cameras composed into one picture (layout=)
  *   segment INDEX OBJECT START_MS END_MS PLAINTEXT_SHA256 CIPHERTEXT_SHA256 ENTRY
  *                                     one line per source segment, in order
  *   bytes N                           the clip's size
@@ -163,6 +165,8 @@ int tlo_custody_manifest_format(const tlo_custody_manifest *m, char **text, size
     put(&t, "\n");
     if (m->watermark[0])
         put(&t, "watermark %s\n", m->watermark);
+    if (m->layout[0])
+        put(&t, "layout %s\n", m->layout);
     for (size_t i = 0; i < m->nseg; i++) {
         const tlo_custody_manifest_segment *s = &m->seg[i];
         tlo_hex(hex, s->pt, 32);
@@ -357,6 +361,12 @@ static int parse_head(cursor *c, tlo_custody_manifest *m)
     cursor peek = *c; /* an optional watermark line */
     if (next_line(&peek, &s, &n) == 0 && n > 10 && memcmp(s, "watermark ", 10) == 0)
         FIELD("watermark", m->watermark);
+    peek = *c; /* an optional layout line: only "pip" */
+    if (next_line(&peek, &s, &n) == 0 && n > 7 && memcmp(s, "layout ", 7) == 0) {
+        FIELD("layout", m->layout);
+        if (strcmp(m->layout, "pip") != 0 || !m->watermark[0])
+            BAD("line %u: layout is not pip after a watermark", c->line);
+    }
     return 0;
 }
 

@@ -550,8 +550,9 @@ static int copy_into(exporter *x, tlo_player_export_result *res)
 /* Both exports: the checks, the stream copy or the re-encode (watermark
  * not NULL) into the caller's file, its digest and sync. */
 static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
-                      uint64_t to_ms, const char *watermark, const tlo_player_export_output *to,
-                      tlo_player_export_result *out, tlo_error *err)
+                      uint64_t to_ms, const char *watermark, const tlo_player_pip *pip,
+                      const tlo_player_export_output *to, tlo_player_export_result *out,
+                      tlo_error *err)
 {
     exporter x = {.segs = segs, .n = n, .to = to, .err = err};
     char mdat_path[32];
@@ -595,7 +596,7 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
                                        .start_ms = segs[i].start_ms,
                                        .end_ms = segs[i].end_ms,
                                        .plaintext_sha256 = segs[i].plaintext_sha256};
-        rc = tlo_player_encode_mp4(cs, n, from_ms, to_ms, watermark, x.tmp_path, mdat_path,
+        rc = tlo_player_encode_mp4(cs, n, from_ms, to_ms, watermark, pip, x.tmp_path, mdat_path,
                                    x.writing, &res, to->progress, to->progress_ctx, err);
         free(cs);
     } else {
@@ -616,12 +617,12 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
                           uint64_t to_ms, const tlo_player_export_output *to,
                           tlo_player_export_result *out, tlo_error *err)
 {
-    return export_run(segs, n, from_ms, to_ms, NULL, to, out, err);
+    return export_run(segs, n, from_ms, to_ms, NULL, NULL, to, out, err);
 }
 
 int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
                                       uint64_t from_ms, uint64_t to_ms, const char *watermark,
-                                      const tlo_player_export_output *to,
+                                      const tlo_player_pip *pip, const tlo_player_export_output *to,
                                       tlo_player_export_result *out, tlo_error *err)
 {
     if (out)
@@ -632,5 +633,5 @@ int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, siz
                         "tlo_player_export_mp4_watermarked: the watermark is one line of 1 to %d "
                         "bytes",
                         TLO_PLAYER_WATERMARK_MAX);
-    return export_run(segs, n, from_ms, to_ms, watermark, to, out, err);
+    return export_run(segs, n, from_ms, to_ms, watermark, pip, to, out, err);
 }

@@ -33,6 +33,7 @@
 #ifndef TLO_PLAYER_EXPORT_H
 #define TLO_PLAYER_EXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,11 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
                           uint64_t to_ms, const tlo_player_export_output *to,
                           tlo_player_export_result *out, tlo_error *err);
 
+/* A picture-in-picture re-encode (layout.h): what its clock needs. */
+typedef struct tlo_player_pip {
+    uint64_t started_ms; /* the session's start, UTC ms (its entry's time); 0: unknown */
+} tlo_player_pip;
+
 /* The longest watermark text, in bytes. */
 #define TLO_PLAYER_WATERMARK_MAX 1024
 
@@ -108,10 +114,15 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
  * its signal still does: a slate), in 4:2:0 pictures of one size and mono
  * or stereo float audio; otherwise TLO_EUNSUPPORTED or TLO_EFORMAT. A missing
  * GStreamer element is TLO_EUNSUPPORTED; a failed write TLO_EIO; an encoder
- * or muxer failure TLO_EFORMAT, with GStreamer's message. Calls gst_init. */
+ * or muxer failure TLO_EFORMAT, with GStreamer's message. Calls gst_init.
+ * pip (not NULL): the cameras are composed into one video track instead (layout.h):
+ * camera 1 at its size, camera 2 a quarter of its width in its bottom-right
+ * corner, the session clock and the local date and time of the recording
+ * (pip->started_ms; 0: the clock alone)
+ * top right, the watermark over it all; a clip with one camera is refused. */
 int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
                                       uint64_t from_ms, uint64_t to_ms, const char *watermark,
-                                      const tlo_player_export_output *to,
+                                      const tlo_player_pip *pip, const tlo_player_export_output *to,
                                       tlo_player_export_result *out, tlo_error *err);
 
 #endif

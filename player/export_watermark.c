@@ -16,9 +16,22 @@
  * there could stop one track's encoder while the muxer waits for another
  * that the blocked decoder can no longer feed. Encoded data is small.
  *
+ * With pip (layout.h) cameras 1 and 2 go into one picture instead, and
+ * one video track:
+ *
+ *   camera 1: appsrc ! queue --.
+ *   camera 2: appsrc ! queue ---+ compositor ! capsfilter ! textoverlay (clock) ! textoverlay
+ *                                  ! videoconvert ! x264enc ! h264parse ! queue ! mp4mux
+ *
+ * (the queues in front of the compositor unbounded, for the reason above:
+ * it waits for both cameras, which the decoder hands over a fragment at a
+ * time). Other cameras are not decoded into it.
+ *
  * The main thread watches the bus: the first error of any element stops
  * the decoder and the pipeline, and the export fails with its message. */
 #include "export_watermark.h"
+#include "font.h"
+#include "layout.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -48,8 +61,9 @@
 #define VIDEO_KBPS_MAX 20000
 #define RAW_QUEUE_FRAMES 8
 #define RAW_AUDIO_QUEUE_BYTES (1024 * 1024)
-/* Large on a 640-pixel-wide picture; textoverlay scales it with the width. */
-#define WATERMARK_FONT "Sans Bold 20"
+/* Large on a 640-pixel-wide picture (points); textoverlay scales it with
+ * the width. The families are chosen by font.h. */
+#define WATERMARK_POINTS 20
 #define DECODE_DONE "tellonce-decode-done"
 
 typedef struct wm_track {
@@ -76,6 +90,10 @@ typedef struct encoder {
     uint64_t from_ms, to_ms;
     GstElement *pipeline;
     const char *missing; /* the first element that could not be made */
+    char font[128];      /* the watermark's Pango font description (font.h) */
+    char clock_font[128];
+    bool pip;            /* cameras 1 and 2 composed into one picture */
+    uint64_t started_ms; /* pip: the session's start, UTC ms (0: unknown) */
     gint stop;           /* atomic: the decoder stops at its next frame */
     /* The decoder thread's outcome: read once it is joined, or after its
      * DECODE_DONE message (posting and popping it order the two). */
@@ -241,8 +259,7 @@ static bool build_camera(encoder *e, wm_track *t, const char *markup, GstElement
     g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
                  (guint64)t->info.size * RAW_QUEUE_FRAMES, NULL);
     gst_caps_unref(caps);
-    g_object_set(text, "text", markup, "font-desc", WATERMARK_FONT, "shaded-background", TRUE,
-                 NULL);
+    g_object_set(text, "text", markup, "font-desc", e->font, "shaded-background", TRUE, NULL);
     gst_util_set_object_arg(G_OBJECT(text), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(text), "halignment", "center");
     gst_util_set_object_arg(G_OBJECT(text), "line-alignment", "center");
@@ -253,6 +270,106 @@ static bool build_camera(encoder *e, wm_track *t, const char *markup, GstElement
                  NULL);
     t->src = src;
     return gst_element_link_many(src, text, conv, enc, parse, q, NULL) &&
+           link_to_mux(q, mux, "video_%u");
+}
+
+/* pip's clock: each composed picture's own time sets its text (the probe
+ * runs in the streaming thread, just before the overlay draws it). */
+static GstPadProbeReturn clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    encoder *e = data;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstElement *overlay = GST_ELEMENT(gst_pad_get_parent(pad));
+    if (buf && overlay && GST_BUFFER_PTS_IS_VALID(buf)) {
+        char text[128];
+        tlo_layout_clock_text(e->started_ms, e->from_ms + GST_BUFFER_PTS(buf) / GST_MSECOND, text,
+                              sizeof text);
+        g_object_set(overlay, "text", text, NULL);
+    }
+    if (overlay)
+        gst_object_unref(overlay);
+    return GST_PAD_PROBE_OK;
+}
+
+static GstElement *add_pip(encoder *e, const char *factory, const char *name)
+{
+    GstElement *el = gst_element_factory_make(factory, name);
+    if (el)
+        gst_bin_add(GST_BIN(e->pipeline), el);
+    else if (!e->missing)
+        e->missing = factory;
+    return el;
+}
+
+/* A camera's appsrc for pip, unbounded queue, into the compositor at x, y, w, h. */
+static bool pip_input(encoder *e, wm_track *t, GstElement *comp, int x, int y, int w, int h,
+                      unsigned z)
+{
+    GstElement *src = add(e, "appsrc", t), *q = add(e, "queue", t);
+    if (!src || !q)
+        return false;
+    gst_video_info_set_format(&t->info, GST_VIDEO_FORMAT_I420, (guint)t->width, (guint)t->height);
+    t->info.fps_n = (gint)t->fps;
+    t->info.fps_d = 1;
+    GstCaps *caps = gst_video_info_to_caps(&t->info);
+    g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
+                 (guint64)t->info.size * RAW_QUEUE_FRAMES, NULL);
+    gst_caps_unref(caps);
+    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", (guint64)0,
+                 NULL);
+    GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
+    GstPad *out = gst_element_get_static_pad(q, "src");
+    bool ok = pad && out;
+    if (ok) {
+        g_object_set(pad, "xpos", x, "ypos", y, "width", w, "height", h, "zorder", z, NULL);
+        ok = gst_element_link(src, q) && gst_pad_link(out, pad) == GST_PAD_LINK_OK;
+    }
+    if (out)
+        gst_object_unref(out);
+    if (pad)
+        gst_object_unref(pad);
+    t->src = src;
+    return ok;
+}
+
+/* Cameras 1 (a) and 2 (b) as one picture-in-picture video track. */
+static bool build_pip(encoder *e, wm_track *a, wm_track *b, const char *markup, GstElement *mux)
+{
+    GstElement *comp = add_pip(e, "compositor", "pip-compositor");
+    GstElement *cf = add_pip(e, "capsfilter", "pip-caps");
+    GstElement *clock = add_pip(e, "textoverlay", "pip-clock");
+    GstElement *text = add_pip(e, "textoverlay", "pip-watermark");
+    GstElement *conv = add_pip(e, "videoconvert", "pip-videoconvert");
+    GstElement *enc = add_pip(e, "x264enc", "pip-x264enc");
+    GstElement *parse = add_pip(e, "h264parse", "pip-h264parse");
+    GstElement *q = add_pip(e, "queue", "pip-queue");
+    if (!comp || !cf || !clock || !text || !conv || !enc || !parse || !q)
+        return false;
+    int w = a->width & ~1, h = a->height & ~1;
+    int iw = (w / 4) & ~1;
+    int ih = (int)((int64_t)b->height * iw / b->width) & ~1;
+    if (!pip_input(e, a, comp, 0, 0, w, h, 1) ||
+        !pip_input(e, b, comp, w - iw - 8, h - ih - 8, iw, ih, 2))
+        return false;
+    GstCaps *caps = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height", G_TYPE_INT,
+                                        h, "framerate", GST_TYPE_FRACTION, (int)a->fps, 1, NULL);
+    g_object_set(cf, "caps", caps, NULL);
+    gst_caps_unref(caps);
+    g_object_set(clock, "text", "", "font-desc", e->clock_font, "shaded-background", TRUE, NULL);
+    gst_util_set_object_arg(G_OBJECT(clock), "valignment", "top");
+    gst_util_set_object_arg(G_OBJECT(clock), "halignment", "right");
+    GstPad *cp = gst_element_get_static_pad(clock, "video_sink");
+    gst_pad_add_probe(cp, GST_PAD_PROBE_TYPE_BUFFER, clock_probe, e, NULL);
+    gst_object_unref(cp);
+    g_object_set(text, "text", markup, "font-desc", e->font, "shaded-background", TRUE, NULL);
+    gst_util_set_object_arg(G_OBJECT(text), "valignment", "center");
+    gst_util_set_object_arg(G_OBJECT(text), "halignment", "center");
+    gst_util_set_object_arg(G_OBJECT(text), "line-alignment", "center");
+    g_object_set(enc, "bitrate", (guint)(a->kbps + b->kbps), "key-int-max", (guint)a->fps, NULL);
+    gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "veryfast");
+    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", (guint64)0,
+                 NULL);
+    return gst_element_link_many(comp, cf, clock, text, conv, enc, parse, q, NULL) &&
            link_to_mux(q, mux, "video_%u");
 }
 
@@ -289,8 +406,22 @@ static int build(encoder *e, const char *watermark, const char *path, const char
     }
     /* textoverlay reads Pango markup: the text is shown as it is. */
     char *markup = g_markup_escape_text(watermark, -1);
+    wm_track *cam[2] = {NULL, NULL};
+    for (unsigned k = 0; e->pip && k < e->ntracks; k++)
+        if (e->tr[k].kind == TLO_PLAYER_TRACK_VIDEO && e->tr[k].number <= 2)
+            cam[e->tr[k].number - 1] = &e->tr[k];
+    if (e->pip && (!cam[0] || !cam[1])) {
+        g_free(markup);
+        return tlo_fail(err, TLO_EARG,
+                        "the clip has one camera, so there is nothing to put in a picture in "
+                        "the picture; export without --layout pip");
+    }
+    if (e->pip && ok)
+        ok = build_pip(e, cam[0], cam[1], markup, mux);
     for (unsigned k = 0; ok && k < e->ntracks; k++) {
         wm_track *t = &e->tr[k];
+        if (t->kind == TLO_PLAYER_TRACK_VIDEO && e->pip)
+            continue; /* composed above (cameras 1 and 2) or left out */
         if (t->kind == TLO_PLAYER_TRACK_VIDEO)
             ok = build_camera(e, t, markup, mux);
         else if (t->kind == TLO_PLAYER_TRACK_AUDIO)
@@ -550,8 +681,8 @@ static int run(encoder *e, const char *writing, tlo_error *err)
 }
 
 int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_ms, uint64_t to_ms,
-                          const char *watermark, const char *path, const char *mdat_path,
-                          const char *writing, tlo_player_export_result *res,
+                          const char *watermark, const tlo_player_pip *pip, const char *path,
+                          const char *mdat_path, const char *writing, tlo_player_export_result *res,
                           void (*progress)(void *ctx, uint64_t done_ms, uint64_t total_ms),
                           void *progress_ctx, tlo_error *err)
 {
@@ -567,6 +698,16 @@ int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_
     encoder *e = g_try_new0(encoder, 1);
     if (!e)
         return tlo_fail(err, TLO_ENOMEM, "out of memory for the export");
+    /* Before anything is decoded: a name no font shows fails here. */
+    int frc = tlo_player_watermark_font(watermark, WATERMARK_POINTS, e->font, sizeof e->font, err);
+    if (frc != 0) {
+        g_free(e);
+        return frc;
+    }
+    if (tlo_player_watermark_font("0", 14, e->clock_font, sizeof e->clock_font, NULL) != 0)
+        snprintf(e->clock_font, sizeof e->clock_font, "Sans Bold 14");
+    e->pip = pip != NULL;
+    e->started_ms = pip ? pip->started_ms : 0;
     e->segs = segs;
     e->n = n;
     e->from_ms = from_ms;
@@ -585,8 +726,8 @@ int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_
     GstClockTime end = 0;
     for (unsigned k = 0; k < e->ntracks; k++) {
         const wm_track *t = &e->tr[k];
-        if (!t->kind)
-            continue;
+        if (!t->kind || (e->pip && t->kind == TLO_PLAYER_TRACK_VIDEO && t->number != 1))
+            continue; /* pip: one video track, as many pictures as camera 1's */
         tlo_player_export_track *o = &res->track[res->tracks++];
         o->kind = t->kind;
         snprintf(o->codec, sizeof o->codec, "%s",

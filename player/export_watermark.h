@@ -17,8 +17,8 @@
  * from the decoding thread as frames go to the encoders (which take them as
  * fast as they encode), with the ms of the range done. */
 int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_ms, uint64_t to_ms,
-                          const char *watermark, const char *path, const char *mdat_path,
-                          const char *writing, tlo_player_export_result *res,
+                          const char *watermark, const tlo_player_pip *pip, const char *path,
+                          const char *mdat_path, const char *writing, tlo_player_export_result *res,
                           void (*progress)(void *ctx, uint64_t done_ms, uint64_t total_ms),
                           void *progress_ctx, tlo_error *err);
 

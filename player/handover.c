@@ -1,6 +1,7 @@
 /* The play hand-over's text: encoder and (hostile-input) parser. The format
  * is in handover.h. */
 #include "handover.h"
+#include "layout.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -60,6 +61,11 @@ static const char *value_wrong(const tlo_play_handover *h, size_t *at)
         return "no access entry";
     if (!tlo_text_ok(h->watermark, TLO_PLAYER_WATERMARK_MAX))
         return "the watermark is not one line of text of 1 to 1024 bytes";
+    tlo_layout l;
+    if (tlo_layout_parse(h->layout, &l) != 0)
+        return "the layout is not side-by-side, pip or camN";
+    if (!tlo_text_ok(h->title, TLO_PLAY_HANDOVER_TITLE_MAX))
+        return "the title is not one line of text of 1 to 512 bytes";
     if (h->n == 0 || h->n > TLO_PLAY_HANDOVER_MAX_SEGMENTS || !h->seg || !h->keys)
         return "the segment count is out of range";
     for (size_t i = 0; i < h->n; i++) {
@@ -91,16 +97,18 @@ int tlo_play_handover_encode(const tlo_play_handover *h, char **out, size_t *len
     if (wrong)
         return at ? tlo_fail(err, TLO_EARG, "play hand-over, segment %zu: %s", at - 1, wrong)
                   : tlo_fail(err, TLO_EARG, "play hand-over: %s", wrong);
-    size_t cap = 512 + strlen(h->watermark) + h->n * TLO_PLAY_HANDOVER_SEG_LINE_MAX;
+    size_t cap =
+        640 + strlen(h->watermark) + strlen(h->title) + h->n * TLO_PLAY_HANDOVER_SEG_LINE_MAX;
     char *t = sodium_malloc(cap);
     if (!t)
         return tlo_fail(err, TLO_ENOMEM, "out of locked memory for a play hand-over");
-    size_t n =
-        (size_t)snprintf(t, cap,
-                         MAGIC "access=%llu\nfrom_ms=%llu\nto_ms=%llu\nheadless=%d\n"
-                               "watermark=%s\nsegments=%zu\n",
-                         (unsigned long long)h->access_seq, (unsigned long long)h->from_ms,
-                         (unsigned long long)h->to_ms, h->headless ? 1 : 0, h->watermark, h->n);
+    size_t n = (size_t)snprintf(t, cap,
+                                MAGIC "access=%llu\nfrom_ms=%llu\nto_ms=%llu\nheadless=%d\n"
+                                      "watermark=%s\nlayout=%s\ntitle=%s\nstarted_ms=%llu\n"
+                                      "segments=%zu\n",
+                                (unsigned long long)h->access_seq, (unsigned long long)h->from_ms,
+                                (unsigned long long)h->to_ms, h->headless ? 1 : 0, h->watermark,
+                                h->layout, h->title, (unsigned long long)h->started_ms, h->n);
     for (size_t i = 0; i < h->n && n < cap; i++) {
         const tlo_play_handover_segment *s = &h->seg[i];
         char pt[65], ct[65], key[2 * TLO_OBJECT_KEY_BYTES + 1];
@@ -209,14 +217,17 @@ static bool seg_line(const char *line, tlo_play_handover_segment *s)
 int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out, tlo_error *err)
 {
     reader *r = malloc(sizeof *r);
-    uint64_t access = 0, from = 0, to = 0, headless = 0, n = 0;
+    uint64_t access = 0, from = 0, to = 0, headless = 0, n = 0, started = 0;
     char *watermark = calloc(1, TLO_PLAYER_WATERMARK_MAX + 1);
+    char layout[16] = "", *title = calloc(1, TLO_PLAY_HANDOVER_TITLE_MAX + 1);
+    tlo_layout lay;
     tlo_play_handover h;
     memset(out, 0, sizeof *out);
     memset(&h, 0, sizeof h);
-    if (!r || !watermark) {
+    if (!r || !watermark || !title) {
         free(r);
         free(watermark);
+        free(title);
         return tlo_fail(err, TLO_ENOMEM, "out of memory reading a play hand-over");
     }
     *r = (reader){.p = text, .end = text + len};
@@ -238,6 +249,18 @@ int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out
         bad = "watermark=TEXT expected (one line of text, 1 to 1024 bytes)";
     else
         memcpy(watermark, line + 10, strlen(line + 10) + 1);
+    if (!bad && (!(line = next_line(r)) || strncmp(line, "layout=", 7) != 0 ||
+                 strlen(line + 7) >= sizeof layout || tlo_layout_parse(line + 7, &lay) != 0))
+        bad = "layout=side-by-side, layout=pip or layout=camN expected";
+    else if (!bad)
+        memcpy(layout, line + 7, strlen(line + 7) + 1);
+    if (!bad && (!(line = next_line(r)) || strncmp(line, "title=", 6) != 0 ||
+                 !tlo_text_ok(line + 6, TLO_PLAY_HANDOVER_TITLE_MAX)))
+        bad = "title=TEXT expected (one line of text, 1 to 512 bytes)";
+    else if (!bad)
+        memcpy(title, line + 6, strlen(line + 6) + 1);
+    if (!bad && !field_u64(next_line(r), "started_ms", &started))
+        bad = "started_ms=N expected";
     if (!bad &&
         (!field_u64(next_line(r), "segments", &n) || n == 0 || n > TLO_PLAY_HANDOVER_MAX_SEGMENTS))
         bad = "segments=N expected, 1 to 3600";
@@ -245,6 +268,9 @@ int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out
     if (!bad && (rc = tlo_play_handover_alloc(&h, (size_t)n, err)) != 0)
         goto out;
     memcpy(h.watermark, watermark, sizeof h.watermark);
+    memcpy(h.layout, layout, sizeof h.layout);
+    memcpy(h.title, title, sizeof h.title);
+    h.started_ms = started;
     h.access_seq = access;
     h.from_ms = from;
     h.to_ms = to;
@@ -276,6 +302,7 @@ out:
     sodium_memzero(r->buf, sizeof r->buf);
     free(r);
     free(watermark);
+    free(title);
     if (rc) {
         tlo_play_handover_free(&h);
         return rc;
@@ -286,8 +313,8 @@ out:
 
 size_t tlo_play_handover_offset(const char *text, size_t len, size_t k)
 {
-    /* The segment lines follow the header's 7 lines; line 7 + k. */
-    size_t line = 0, want = 7 + k;
+    /* The segment lines follow the header's 10 lines; line 10 + k. */
+    size_t line = 0, want = 10 + k;
     for (size_t i = 0; i < len; i++) {
         if (line == want)
             return i;

@@ -12,6 +12,9 @@
  *   to_ms=N\n
  *   headless=0|1\n      the player option: decode without a window
  *   watermark=TEXT\n    burned into the picture (one line, 1..TLO_PLAYER_WATERMARK_MAX)
+ *   layout=TEXT\n       how the cameras are laid out (layout.h: side-by-side, pip, camN)
+ *   title=TEXT\n        the window's title (one line, 1..TLO_PLAY_HANDOVER_TITLE_MAX)
+ *   started_ms=N\n      when the session started (UTC ms since 1970, from its entry)
  *   segments=N\n        1..TLO_PLAY_HANDOVER_MAX_SEGMENTS, then N lines:
  *   seg=INDEX START_MS END_MS BYTES SEQ OBJECT PT CT KEY\n
  *                       decimal numbers (no leading zeros), OBJECT 32, PT and
@@ -34,10 +37,11 @@
 #include "player.h"
 
 #define TLO_PLAY_HANDOVER_MAX_SEGMENTS TLO_PLAYER_EXPORT_MAX_SEGMENTS
+#define TLO_PLAY_HANDOVER_TITLE_MAX 512
 /* The longest text: the header and TLO_PLAY_HANDOVER_MAX_SEGMENTS lines. */
 #define TLO_PLAY_HANDOVER_SEG_LINE_MAX (4 + 5 * 21 + 33 + 3 * 65 + 129 + 1)
 #define TLO_PLAY_HANDOVER_MAX_BYTES                                                                \
-    (2048 + TLO_PLAYER_WATERMARK_MAX +                                                             \
+    (2048 + TLO_PLAYER_WATERMARK_MAX + TLO_PLAY_HANDOVER_TITLE_MAX +                               \
      TLO_PLAY_HANDOVER_MAX_SEGMENTS * TLO_PLAY_HANDOVER_SEG_LINE_MAX)
 
 typedef struct tlo_play_handover_segment {
@@ -51,6 +55,9 @@ typedef struct tlo_play_handover {
     uint64_t access_seq, from_ms, to_ms;
     bool headless;
     char watermark[TLO_PLAYER_WATERMARK_MAX + 1];
+    char layout[16];                             /* layout.h's text */
+    char title[TLO_PLAY_HANDOVER_TITLE_MAX + 1]; /* of the window */
+    uint64_t started_ms;                         /* the session's start, UTC ms */
     size_t n;
     tlo_play_handover_segment *seg; /* malloc'd */
     uint8_t *keys;                  /* n * TLO_OBJECT_KEY_BYTES of sodium_malloc memory */

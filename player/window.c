@@ -1,6 +1,7 @@
 /* The playback window (window.h): GStreamer shows the decoded frames of a
  * clip; a decoding thread feeds one appsrc per track. */
 #include "window.h"
+#include "font.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* First pass for the layout: the size of each camera, from its first
@@ -39,9 +41,15 @@ typedef struct player {
     bool built;
     GMutex lock;
     const char *watermark;
-    uint64_t base_ms;  /* session time shown at running time 0 */
-    uint64_t last_ms;  /* the newest session time handed over */
-    volatile int stop; /* the decoder stops at the next frame */
+    const char *font;       /* the watermark's Pango font description (font.h) */
+    const char *clock_font; /* pip's clock: the same family, smaller */
+    tlo_layout layout;      /* now */
+    unsigned cameras;       /* video tracks of the clip */
+    uint64_t started_ms;    /* the session's start, UTC ms (0: unknown) */
+    char title_text[640];   /* the window's title with the layout */
+    uint64_t base_ms;       /* session time shown at running time 0 */
+    uint64_t last_ms;       /* the newest session time handed over */
+    volatile int stop;      /* the decoder stops at the next frame */
     const tlo_clip_segment *segs;
     size_t nsegs;
     uint64_t to_ms;
@@ -50,30 +58,127 @@ typedef struct player {
     bool eos;
 } player;
 
-/* Builds the pipeline from the first frame of each track (the sizes). The
- * watermark is the last element before the display: nothing is shown
- * without it. */
+/* Where each camera goes in the window for the player's layout: x, y, w,
+ * h of camera (video track) k, or w = 0 for a camera not shown. pip: the
+ * first camera at its size (at most 1280 wide), the second a quarter of
+ * that width in its bottom-right corner, 8 pixels in; camN: camera N alone. */
+typedef struct place {
+    int x, y, w, h, z;
+} place;
+
+static int scaled_h(const layout *l, unsigned k, int w)
+{
+    return l->w[k] > 0 ? (int)((int64_t)l->h[k] * w / l->w[k]) & ~1 : w * 9 / 16;
+}
+
+static void place_cameras(const player *p, const layout *l, const tlo_clip_stats *st,
+                          place out[TLO_PLAYER_MAX_TRACKS])
+{
+    unsigned number = 0, first = TLO_PLAYER_MAX_TRACKS;
+    int x = 0;
+    memset(out, 0, sizeof(place) * TLO_PLAYER_MAX_TRACKS);
+    for (unsigned k = 0; k < st->tracks; k++) {
+        if (st->kind[k] != TLO_PLAYER_TRACK_VIDEO)
+            continue;
+        number++;
+        int w0 = l->w[k] > 0 ? l->w[k] : 640;
+        if (p->layout.kind == TLO_LAYOUT_SIDE_BY_SIDE) {
+            /* Side by side, each at most 640 pixels wide. */
+            int w = MIN(w0, 640);
+            out[k] = (place){x, 0, w, scaled_h(l, k, w), 1};
+            x += w;
+        } else if (p->layout.kind == TLO_LAYOUT_CAMERA) {
+            if (number == p->layout.camera) {
+                int w = MIN(w0, 1280);
+                out[k] = (place){0, 0, w, scaled_h(l, k, w), 1};
+            }
+        } else if (number == 1) {
+            int w = MIN(w0, 1280);
+            out[k] = (place){0, 0, w, scaled_h(l, k, w), 1};
+            first = k;
+        } else if (number == 2 && first < TLO_PLAYER_MAX_TRACKS) {
+            int w = (out[first].w / 4) & ~1;
+            int h = scaled_h(l, k, w);
+            out[k] = (place){out[first].w - w - 8, out[first].h - h - 8, w, h, 2};
+        }
+    }
+}
+
+/* pip's clock follows the picture: each composed frame's time sets the
+ * text it is drawn with (the probe runs in the streaming thread, just
+ * before the overlay draws that frame). */
+static GstPadProbeReturn pip_clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    player *p = data;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstElement *overlay = GST_ELEMENT(gst_pad_get_parent(pad));
+    if (buf && overlay && GST_BUFFER_PTS_IS_VALID(buf)) {
+        char text[128];
+        tlo_layout_clock_text(p->started_ms, p->base_ms + GST_BUFFER_PTS(buf) / GST_MSECOND, text,
+                              sizeof text);
+        g_object_set(overlay, "text", text, NULL);
+    }
+    if (overlay)
+        gst_object_unref(overlay);
+    return GST_PAD_PROBE_OK;
+}
+
+/* The window's title, as a tag ahead of the first picture (the X sinks
+ * name their window by it). */
+static GstPadProbeReturn title_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    player *p = data;
+    (void)info;
+    GstTagList *tags = gst_tag_list_new(GST_TAG_TITLE, p->title_text, NULL);
+    gst_pad_push_event(pad, gst_event_new_tag(tags));
+    return GST_PAD_PROBE_REMOVE;
+}
+
+/* Builds the pipeline from the first frame of each track (the sizes), laid
+ * out as p->layout says. The watermark is the last element before the
+ * display: nothing is shown without it. */
 static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
 {
     p->pipeline = gst_pipeline_new("play");
+    bool pip = p->layout.kind == TLO_LAYOUT_PIP;
     GstElement *comp = gst_element_factory_make("compositor", NULL);
+    /* pip's clock; otherwise nothing in its place (identity passes through). */
+    GstElement *clock = gst_element_factory_make(pip ? "textoverlay" : "identity", NULL);
     GstElement *mark = gst_element_factory_make("clockoverlay", NULL);
     GstElement *conv = gst_element_factory_make("videoconvert", NULL);
     GstElement *sink = gst_element_factory_make("autovideosink", NULL);
-    if (!comp || !mark || !conv || !sink)
+    if (!comp || !clock || !mark || !conv || !sink)
         return -1;
     /* The custodian's text holds the time of the access: no clock of the
      * viewer's is added (clockoverlay with no time shows the text alone). */
     g_object_set(mark, "text", p->watermark, "time-format", "", "shaded-background", TRUE,
-                 "font-desc", "Sans Bold 18", NULL);
+                 "font-desc", p->font, NULL);
     gst_util_set_object_arg(G_OBJECT(mark), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
-    gst_bin_add_many(GST_BIN(p->pipeline), comp, mark, conv, sink, NULL);
-    if (!gst_element_link_many(comp, mark, conv, sink, NULL))
+    /* pip: the session clock and the recording's date and time, top right
+     * (the recorder's own caption is top left). */
+    if (pip) {
+        g_object_set(clock, "text", "", "shaded-background", TRUE, "font-desc", p->clock_font,
+                     NULL);
+        gst_util_set_object_arg(G_OBJECT(clock), "valignment", "top");
+        gst_util_set_object_arg(G_OBJECT(clock), "halignment", "right");
+    }
+    gst_bin_add_many(GST_BIN(p->pipeline), comp, clock, mark, conv, sink, NULL);
+    if (!gst_element_link_many(comp, clock, mark, conv, sink, NULL))
         return -1;
-    int x = 0;
+    if (pip) {
+        GstPad *cp = gst_element_get_static_pad(clock, "video_sink");
+        gst_pad_add_probe(cp, GST_PAD_PROBE_TYPE_BUFFER, pip_clock_probe, p, NULL);
+        gst_object_unref(cp);
+    }
+    GstPad *tp = gst_element_get_static_pad(conv, "src");
+    gst_pad_add_probe(tp, GST_PAD_PROBE_TYPE_BUFFER, title_probe, p, NULL);
+    gst_object_unref(tp);
+    place where[TLO_PLAYER_MAX_TRACKS];
+    place_cameras(p, l, st, where);
     for (unsigned k = 0; k < st->tracks; k++) {
-        if (st->kind[k] != TLO_PLAYER_TRACK_VIDEO)
+        /* A camera this layout does not show is not decoded into the window. */
+        if (st->kind[k] != TLO_PLAYER_TRACK_VIDEO || where[k].w == 0)
             continue;
         GstElement *src = gst_element_factory_make("appsrc", NULL);
         GstElement *q = gst_element_factory_make("queue", NULL);
@@ -83,10 +188,8 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
                      (guint64)8 * 1024 * 1024, NULL);
         GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
         GstPad *out = gst_element_get_static_pad(vc, "src");
-        /* Side by side, each at most 640 pixels wide. */
-        int w = l->w[k] > 0 ? MIN(l->w[k], 640) : 640;
-        int h = l->w[k] > 0 ? (int)((int64_t)l->h[k] * w / l->w[k]) & ~1 : 360;
-        g_object_set(pad, "xpos", x, "ypos", 0, "width", w, "height", h, NULL);
+        g_object_set(pad, "xpos", where[k].x, "ypos", where[k].y, "width", where[k].w, "height",
+                     where[k].h, "zorder", (guint)where[k].z, NULL);
         bool ok =
             gst_element_link_many(src, q, vc, NULL) && gst_pad_link(out, pad) == GST_PAD_LINK_OK;
         gst_object_unref(out);
@@ -94,7 +197,6 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
         if (!ok)
             return -1;
         p->video[k] = src;
-        x += w;
     }
     for (unsigned k = 0; k < st->tracks; k++) {
         if (st->kind[k] != TLO_PLAYER_TRACK_AUDIO)
@@ -271,6 +373,7 @@ static int on_message(player *p, GstMessage *m, bool hold)
                 : !strcmp(k, "Right")  ? 'R'
                 : !strcmp(k, "Left")   ? 'L'
                 : k[0] == 'q' && !k[1] ? 'q'
+                : k[0] == 'l' && !k[1] ? 'l'
                                        : 0;
         if (ev)
             gst_event_unref(ev);
@@ -341,13 +444,25 @@ static int run_loop(player *p, const tlo_window_params *wp, uint64_t from_ms, ui
             result = 's';
             break;
         }
+        if (key == 'l') {
+            /* The next layout, from where the picture is now. */
+            gint64 pos = 0;
+            *seek_to = from_ms;
+            if (gst_element_query_position(p->pipeline, GST_FORMAT_TIME, &pos) && pos > 0)
+                *seek_to = from_ms + (uint64_t)pos / 1000000;
+            if (*seek_to >= p->to_ms)
+                *seek_to = from_ms;
+            result = 'y';
+            break;
+        }
     }
     gst_object_unref(bus);
     return result;
 }
 
 /* Plays from from_ms until the end, a seek, or q. Returns the key that
- * ended it: 'q', 's' (seek: *seek_to set), 'e' (end), 'w' (retry), or -1. */
+ * ended it: 'q', 's' (seek: *seek_to set), 'y' (the next layout, from
+ * *seek_to), 'e' (end), 'w' (retry), or -1. */
 static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, uint64_t *seek_to)
 {
     tlo_clip_stats probe;
@@ -361,6 +476,22 @@ static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, u
     p->stop = 0;
     p->base_ms = from_ms;
     p->last_ms = from_ms;
+    p->cameras = 0;
+    for (unsigned k = 0; k < probe.tracks; k++)
+        p->cameras += probe.kind[k] == TLO_PLAYER_TRACK_VIDEO;
+    if (p->layout.kind == TLO_LAYOUT_CAMERA && p->layout.camera > p->cameras) {
+        tlo_fail(&p->err, TLO_EARG,
+                 "the clip has %u camera(s), so there is no camera %u to show; "
+                 "use --layout side-by-side, pip or cam1 to cam%u",
+                 p->cameras, p->layout.camera, p->cameras);
+        return -1;
+    }
+    if (p->layout.kind == TLO_LAYOUT_PIP && p->cameras < 2)
+        p->layout = (tlo_layout){TLO_LAYOUT_CAMERA, 1}; /* nothing to inset */
+    char lt[16];
+    tlo_layout_text(&p->layout, lt, sizeof lt);
+    snprintf(p->title_text, sizeof p->title_text, "%s - layout %s (l: next layout)",
+             wp->title ? wp->title : "tellonce play", lt);
     if (build_window(p, &l, &probe) != 0) {
         tlo_fail(&p->err, TLO_EUNSUPPORTED,
                  "cannot build the player window (GStreamer elements missing?)");
@@ -386,15 +517,33 @@ static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, u
 int tlo_window_play(const tlo_window_params *wp, tlo_error *err)
 {
     gst_init(NULL, NULL);
+    /* A name no installed font shows would be boxes: refused before a window. */
+    char font[128];
+    int frc =
+        tlo_player_watermark_font(wp->watermark ? wp->watermark : "", 18, font, sizeof font, err);
+    if (frc != 0)
+        return frc;
     /* clockoverlay reads its text as Pango markup: the text is escaped, so
      * a name with & or < shows as written. */
     char *watermark = g_markup_escape_text(wp->watermark ? wp->watermark : "", -1);
-    player p = {.watermark = watermark, .segs = wp->segs, .nsegs = wp->nsegs, .to_ms = wp->to_ms};
+    char clock_font[128];
+    if (tlo_player_watermark_font("0", 14, clock_font, sizeof clock_font, NULL) != 0)
+        snprintf(clock_font, sizeof clock_font, "Sans Bold 14");
+    player p = {.watermark = watermark,
+                .font = font,
+                .clock_font = clock_font,
+                .layout = wp->layout,
+                .started_ms = wp->started_ms,
+                .segs = wp->segs,
+                .nsegs = wp->nsegs,
+                .to_ms = wp->to_ms};
     g_mutex_init(&p.lock);
     uint64_t at = wp->from_ms, seek = 0;
     unsigned retries = 0;
     int r;
-    while ((r = play_from(&p, wp, at, &seek)) == 's' || (r == 'w' && retries++ < 3)) {
+    while ((r = play_from(&p, wp, at, &seek)) == 's' || r == 'y' || (r == 'w' && retries++ < 3)) {
+        if (r == 'y')
+            p.layout = tlo_layout_next(&p.layout, p.cameras);
         at = seek;
         if (r == 'w')
             usleep(300000);

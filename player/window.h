@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "clip.h"
+#include "layout.h"
 
 typedef enum { TLO_WINDOW_PLAYING, TLO_WINDOW_PAUSED, TLO_WINDOW_ENDED } tlo_window_state;
 
@@ -17,8 +18,11 @@ typedef struct tlo_window_params {
     /* Burned in as written: the custodian side's text ("VIEWED BY NAME -
      * CASE NUMBER - date and time of the access"), never the viewer's. */
     const char *watermark;
+    tlo_layout layout;   /* the first layout; the key l switches (layout.h) */
+    const char *title;   /* the window's title (the layout is added), or NULL */
+    uint64_t started_ms; /* the session's start (UTC ms), for pip's date and time; 0: unknown */
     /* The viewer's keys from the terminal, or NULL: returns 0 (none), ' '
-     * (pause), 'q', 'R' or 'L' (seek 10 s). With keys, the last frame stays
+     * (pause), 'q', 'R' or 'L' (seek 10 s), 'l' (the next layout). With keys, the last frame stays
      * at the end of the range until q or a seek back; without, the end of
      * the range ends playback. */
     int (*read_key)(void *ctx);

@@ -78,6 +78,12 @@ int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ct
         h.to_ms = 1000 * v + 4000 * n - 1;
         h.headless = v != 2;
         snprintf(h.watermark, sizeof h.watermark, "%s", marks[v]);
+        snprintf(h.layout, sizeof h.layout, "%s",
+                 v == 1   ? "pip"
+                 : v == 2 ? "cam2"
+                          : "side-by-side");
+        snprintf(h.title, sizeof h.title, "tellonce play - case %zu", v);
+        h.started_ms = 1796000000000 + v;
         for (size_t i = 0; i < n; i++) {
             tlo_play_handover_segment *s = &h.seg[i];
             s->index = 2 * v + i;

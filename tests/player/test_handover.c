@@ -18,6 +18,9 @@ static void fill(tlo_play_handover *h, size_t n)
     h->to_ms = 9000;
     h->headless = true;
     snprintf(h->watermark, sizeof h->watermark, "VIEWED BY 张警官 - CASE 2026-刑-0042 -");
+    snprintf(h->layout, sizeof h->layout, "pip");
+    snprintf(h->title, sizeof h->title, "tellonce play - case 2026-刑-0042 - 张警官");
+    h->started_ms = 1796000000000;
     for (size_t i = 0; i < h->n; i++) {
         tlo_play_handover_segment *s = &h->seg[i];
         s->index = i;
@@ -43,6 +46,8 @@ static void check_roundtrip(void)
     CHECK_MSG(text && tlo_play_handover_parse(text, len, &back, &err) == 0, "%s", err.msg);
     CHECK(back.n == 3 && back.access_seq == 41 && back.from_ms == 3000 && back.to_ms == 9000 &&
           back.headless && !strcmp(back.watermark, h.watermark));
+    CHECK(!strcmp(back.layout, "pip") && !strcmp(back.title, h.title) &&
+          back.started_ms == 1796000000000);
     for (size_t i = 0; back.n == 3 && i < 3; i++) {
         CHECK(back.seg[i].index == i && back.seg[i].start_ms == 4000 * i &&
               back.seg[i].bytes == 100000 + i && back.seg[i].seq == 10 + i &&
@@ -120,6 +125,13 @@ static void check_hostile(void)
             "watermark");
     refused("an empty watermark", "watermark=VIEWED BY 张警官 - CASE 2026-刑-0042 -",
             "watermark=", "watermark");
+    refused("an unknown layout", "layout=pip", "layout=mosaic", "layout");
+    refused("camera 0", "layout=pip", "layout=cam0", "layout");
+    refused("an empty title", "title=tellonce play - case 2026-刑-0042 - 张警官",
+            "title=", "title");
+    refused("a control character in the title", "title=tellonce play", "title=tellonce\x1bplay",
+            "title");
+    refused("no started_ms", "started_ms=1796000000000", "started=1796000000000", "started_ms");
     refused("more segments than lines", "segments=2", "segments=3", "seg=");
     refused("fewer segments than lines", "segments=2", "segments=1", "end");
     refused("no segments", "segments=2", "segments=0", "segments");

@@ -1,0 +1,68 @@
+/* --layout (layout.h). */
+#include "layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "player.h"
+
+int tlo_layout_parse(const char *text, tlo_layout *out)
+{
+    *out = (tlo_layout){TLO_LAYOUT_SIDE_BY_SIDE, 0};
+    if (!text)
+        return -1;
+    if (!strcmp(text, "side-by-side"))
+        return 0;
+    if (!strcmp(text, "pip")) {
+        out->kind = TLO_LAYOUT_PIP;
+        return 0;
+    }
+    const char *d = !strncmp(text, "camera ", 7)  ? text + 7
+                    : !strncmp(text, "camera", 6) ? text + 6
+                    : !strncmp(text, "cam", 3)    ? text + 3
+                                                  : text;
+    if (strlen(d) != 1 || d[0] < '1' || d[0] > '0' + TLO_PLAYER_MAX_TRACKS)
+        return -1;
+    out->kind = TLO_LAYOUT_CAMERA;
+    out->camera = (unsigned)(d[0] - '0');
+    return 0;
+}
+
+void tlo_layout_text(const tlo_layout *l, char *out, size_t cap)
+{
+    if (l->kind == TLO_LAYOUT_PIP)
+        snprintf(out, cap, "pip");
+    else if (l->kind == TLO_LAYOUT_CAMERA)
+        snprintf(out, cap, "cam%u", l->camera);
+    else
+        snprintf(out, cap, "side-by-side");
+}
+
+void tlo_layout_clock_text(uint64_t started_ms, uint64_t session_ms, char *out, size_t cap)
+{
+    char when[64] = "";
+    if (started_ms) {
+        time_t t = (time_t)((started_ms + session_ms) / 1000);
+        struct tm tm;
+        char z[8] = "";
+        if (localtime_r(&t, &tm) && strftime(when, sizeof when - 8, "%Y-%m-%d %H:%M:%S", &tm) &&
+            strftime(z, sizeof z, "%z", &tm) == 5) /* +0800 -> +08:00 */
+            snprintf(when + strlen(when), 16, " %.3s:%.2s", z, z + 3);
+    }
+    snprintf(out, cap, "%02llu:%02llu:%02llu   %s", (unsigned long long)(session_ms / 3600000),
+             (unsigned long long)(session_ms / 60000 % 60),
+             (unsigned long long)(session_ms / 1000 % 60), when);
+}
+
+tlo_layout tlo_layout_next(const tlo_layout *l, unsigned cameras)
+{
+    if (l->kind == TLO_LAYOUT_SIDE_BY_SIDE)
+        return cameras >= 2 ? (tlo_layout){TLO_LAYOUT_PIP, 0} : (tlo_layout){TLO_LAYOUT_CAMERA, 1};
+    if (l->kind == TLO_LAYOUT_PIP)
+        return (tlo_layout){TLO_LAYOUT_CAMERA, 1};
+    if (l->camera < cameras)
+        return (tlo_layout){TLO_LAYOUT_CAMERA, l->camera + 1};
+    return (tlo_layout){TLO_LAYOUT_SIDE_BY_SIDE, 0};
+}
