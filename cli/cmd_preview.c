@@ -49,9 +49,12 @@ static void on_preview_event(void *ctx, const tlo_capture_event *ev)
             snprintf(ps->why, sizeof ps->why, "%s", ev->message);
         tlo_capture_stop(ps->cap);
     } else {
-        cli_error("%s %u of the room failed (%s); the preview goes on without it",
-                  ev->kind == TLO_CAPTURE_CAMERA_LOST ? "camera" : "microphone", ev->device,
-                  ev->message);
+        if (ev->kind == TLO_CAPTURE_CAMERA_LOST)
+            cli_error("camera %u of the room failed (%s); the preview goes on without it",
+                      ev->device, ev->message);
+        else
+            cli_error("microphone %u of the room failed (%s); the preview goes on without it",
+                      ev->device, ev->message);
     }
 }
 

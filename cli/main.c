@@ -4,6 +4,7 @@
 #include "vault.h"
 
 #include <locale.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,14 +147,31 @@ int cli_dispatch(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[0], commands[i].name)) {
             cli_command = commands[i].name;
-            /* --help anywhere (after a subcommand too: 'grant list --help')
-             * is the command's help */
-            for (int k = 1; k < argc; k++)
-                if (!strcmp(argv[k], "--help")) {
-                    char *help[] = {argv[0], (char *)"--help", NULL};
-                    return commands[i].run(2, help);
-                }
-            return commands[i].run(argc, argv);
+            /* --help after a subcommand ('sample register --help') is its
+             * help where it has one of its own; where it has none
+             * ('grant list --help' was refused), the command's. A refused
+             * --help acts on nothing: getopt refuses it first. */
+            bool help = false;
+            for (int k = 2; k < argc; k++)
+                help |= !strcmp(argv[k], "--help");
+            if (!help)
+                return commands[i].run(argc, argv);
+            fflush(stderr);
+            int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (saved >= 0 && null >= 0)
+                dup2(null, STDERR_FILENO);
+            int rc = commands[i].run(argc, argv);
+            fflush(stderr);
+            if (saved >= 0 && null >= 0)
+                dup2(saved, STDERR_FILENO);
+            if (saved >= 0)
+                close(saved);
+            if (null >= 0)
+                close(null);
+            if (rc != EXIT_USAGE)
+                return rc;
+            char *whole[] = {argv[0], (char *)"--help", NULL};
+            return commands[i].run(2, whole);
         }
     cli_error("'%s' is not a tellonce command; see 'tellonce --help'", argv[0]);
     return EXIT_USAGE;
