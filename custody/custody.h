@@ -1003,7 +1003,7 @@ typedef struct tlo_custody_manifest {
     char range[2][24], clip[2][24]; /* "HH:MM:SS.mmm", as read (format writes them from _ms) */
     char at[40];                    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
     char watermark[TLO_PLAYER_WATERMARK_MAX + 1]; /* "" when the clip is a stream copy */
-    bool help; /* the "# " lines saying how to check it (every export since issue 13) */
+    bool help;       /* the "# " lines saying how to check it (every export since issue 13) */
     char layout[16]; /* "pip" for a picture-in-picture re-encode, else "" (tracks as recorded) */
     uint8_t case_id[TLO_ID_BYTES], by_pk[32], sha256[32];
     uint64_t from_ms, to_ms, clip_start_ms, clip_end_ms, access_seq, export_seq, bytes;

@@ -190,7 +190,8 @@ int main(void)
              "to=%s\nto_name=王芳\n",
              pkhex[FANG]);
     SAYS(TLO_ENTRY_NOTE_GRANT, ADMIN, case_a, body,
-         "Anna Admin (admin) granted 王芳 (prosecutor) the reading of note 1 until 2100-01-01 07:59:59 +08:00");
+         "Anna Admin (admin) granted 王芳 (prosecutor) the reading of note 1 until 2100-01-01 "
+         "07:59:59 +08:00");
     snprintf(body, sizeof body,
              "action=show\nactor=%s\nbasis=grant\ngrant=30\nnote=c0000000000000000000000000000001\n"
              "object=c0000000000000000000000000000003\npurpose=trial\nresult=granted\n",
