@@ -142,36 +142,41 @@ int cli_fail(const tlo_error *err)
     return cli_exit_code(err->code);
 }
 
+/* Runs cmd. --help after a subcommand ('sample register --help') is its help
+ * where it has one of its own; where it has none ('grant list --help' was
+ * refused), the command's. A refused --help acts on nothing: getopt refuses
+ * it first (quietly here). */
+static int run_command(const struct command *cmd, int argc, char **argv)
+{
+    bool help = false;
+    for (int k = 2; k < argc; k++)
+        help |= !strcmp(argv[k], "--help");
+    if (!help)
+        return cmd->run(argc, argv);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDERR_FILENO);
+    int rc = cmd->run(argc, argv);
+    fflush(stderr);
+    if (saved >= 0 && null >= 0)
+        dup2(saved, STDERR_FILENO);
+    if (saved >= 0)
+        close(saved);
+    if (null >= 0)
+        close(null);
+    if (rc != EXIT_USAGE)
+        return rc;
+    char *whole[] = {argv[0], (char *)"--help", NULL};
+    return cmd->run(2, whole);
+}
+
 int cli_dispatch(int argc, char **argv)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[0], commands[i].name)) {
             cli_command = commands[i].name;
-            /* --help after a subcommand ('sample register --help') is its
-             * help where it has one of its own; where it has none
-             * ('grant list --help' was refused), the command's. A refused
-             * --help acts on nothing: getopt refuses it first. */
-            bool help = false;
-            for (int k = 2; k < argc; k++)
-                help |= !strcmp(argv[k], "--help");
-            if (!help)
-                return commands[i].run(argc, argv);
-            fflush(stderr);
-            int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-            if (saved >= 0 && null >= 0)
-                dup2(null, STDERR_FILENO);
-            int rc = commands[i].run(argc, argv);
-            fflush(stderr);
-            if (saved >= 0 && null >= 0)
-                dup2(saved, STDERR_FILENO);
-            if (saved >= 0)
-                close(saved);
-            if (null >= 0)
-                close(null);
-            if (rc != EXIT_USAGE)
-                return rc;
-            char *whole[] = {argv[0], (char *)"--help", NULL};
-            return commands[i].run(2, whole);
+            return run_command(&commands[i], argc, argv);
         }
     cli_error("'%s' is not a tellonce command; see 'tellonce --help'", argv[0]);
     return EXIT_USAGE;
@@ -192,6 +197,35 @@ static bool names_vault(int argc, char **argv)
             return true;
     const char *env = getenv("TELLONCE_VAULT");
     return env && *env;
+}
+
+/* --vault DIR before the command is the command's --vault DIR: moved behind
+ * the command's name, where every command reads it. The new argc, or minus
+ * the exit code (said why). */
+static int move_vault_option(int argc, char ***argvp)
+{
+    static char **moved; /* lives as long as the process: argv points into it */
+    char **argv = *argvp;
+    bool joined = !strncmp(argv[1], "--vault=", 8);
+    if (!joined && strcmp(argv[1], "--vault"))
+        return argc;
+    int take = joined ? 1 : 2;
+    if (argc <= take + 1 || !strcmp(argv[1], "--vault=")) {
+        cli_error("--vault takes the vault's folder, then a command: tellonce --vault DIR "
+                  "COMMAND ...");
+        return -EXIT_USAGE;
+    }
+    if (!(moved = calloc((size_t)argc + 1, sizeof *moved)))
+        return -EXIT_SYSTEM;
+    int n = 0;
+    moved[n++] = argv[0];
+    moved[n++] = argv[take + 1];
+    for (int i = 1; i <= take; i++)
+        moved[n++] = argv[i];
+    for (int i = take + 2; i < argc; i++)
+        moved[n++] = argv[i];
+    *argvp = moved;
+    return argc;
 }
 
 int main(int argc, char **argv)
@@ -220,32 +254,8 @@ int main(int argc, char **argv)
         printf("tellonce %s\n", TLO_VERSION);
         return EXIT_OK;
     }
-    /* --vault DIR before the command is the command's --vault DIR: moved
-     * behind the command's name, where every command reads it */
-    static char **moved; /* lives as long as the process: argv points into it */
-    if ((!strcmp(argv[1], "--vault") && argc >= 3) || !strncmp(argv[1], "--vault=", 8)) {
-        int take = argv[1][7] == '=' ? 1 : 2;
-        if (argc <= take || !strcmp(argv[1], "--vault=")) {
-            cli_error("--vault takes the vault's folder, then a command: tellonce --vault DIR "
-                      "COMMAND ...");
-            return EXIT_USAGE;
-        }
-        moved = calloc((size_t)argc + 1, sizeof *moved);
-        if (!moved)
-            return EXIT_SYSTEM;
-        int n = 0;
-        moved[n++] = argv[0];
-        moved[n++] = argv[take + 1];
-        for (int i = 1; i <= take; i++)
-            moved[n++] = argv[i];
-        for (int i = take + 2; i < argc; i++)
-            moved[n++] = argv[i];
-        argv = moved;
-    } else if (!strcmp(argv[1], "--vault")) {
-        cli_error("--vault takes the vault's folder, then a command: tellonce --vault DIR "
-                  "COMMAND ...");
-        return EXIT_USAGE;
-    }
+    if ((argc = move_vault_option(argc, &argv)) < 0)
+        return -argc;
     /* the one option before the command: where the service is */
     const char *socket_path = NULL;
     bool socket_named = false;

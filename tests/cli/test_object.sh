@@ -61,6 +61,8 @@ done
 expect 2 "--vault DIR before the command" -- "$tlo" --vault "$work/no-vault" log
 contains "$err" "$work/no-vault is not a tellonce vault" "--vault DIR log reads that folder"
 expect 2 "--vault without a folder" -- "$tlo" --vault
+expect 2 "--vault DIR without a command" -- "$tlo" --vault "$work/no-vault"
+contains "$err" "--vault takes the vault's folder, then a command" "--vault DIR alone says a command is missing"
 contains "$err" "--vault takes the vault's folder" "--vault alone says what it takes"
 expect 2 "no command" -- "$tlo"
 expect 2 "unknown command" -- "$tlo" frobnicate
