@@ -200,12 +200,10 @@ static bool names_vault(int argc, char **argv)
 }
 
 /* --vault DIR before the command is the command's --vault DIR: moved behind
- * the command's name, where every command reads it. The new argc, or minus
- * the exit code (said why). */
-static int move_vault_option(int argc, char ***argvp)
+ * the command's name (in place: argv is ours to reorder), where every
+ * command reads it. The new argc, or minus the exit code (said why). */
+static int move_vault_option(int argc, char **argv)
 {
-    static char **moved; /* lives as long as the process: argv points into it */
-    char **argv = *argvp;
     bool joined = !strncmp(argv[1], "--vault=", 8);
     if (!joined && strcmp(argv[1], "--vault"))
         return argc;
@@ -215,16 +213,9 @@ static int move_vault_option(int argc, char ***argvp)
                   "COMMAND ...");
         return -EXIT_USAGE;
     }
-    if (!(moved = calloc((size_t)argc + 1, sizeof *moved)))
-        return -EXIT_SYSTEM;
-    int n = 0;
-    moved[n++] = argv[0];
-    moved[n++] = argv[take + 1];
-    for (int i = 1; i <= take; i++)
-        moved[n++] = argv[i];
-    for (int i = take + 2; i < argc; i++)
-        moved[n++] = argv[i];
-    *argvp = moved;
+    char *command = argv[take + 1];
+    memmove(&argv[2], &argv[1], (size_t)take * sizeof *argv);
+    argv[1] = command;
     return argc;
 }
 
@@ -254,7 +245,7 @@ int main(int argc, char **argv)
         printf("tellonce %s\n", TLO_VERSION);
         return EXIT_OK;
     }
-    if ((argc = move_vault_option(argc, &argv)) < 0)
+    if ((argc = move_vault_option(argc, argv)) < 0)
         return -argc;
     /* the one option before the command: where the service is */
     const char *socket_path = NULL;
