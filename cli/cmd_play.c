@@ -228,7 +228,8 @@ static int marker_order(const void *a, const void *b)
 /* Lists the markers ms collected, sorted by their session time. */
 static void print_markers(marker_scan *ms)
 {
-    qsort(ms->m, ms->n, sizeof *ms->m, marker_order);
+    if (ms->n) /* qsort of no array (NULL) is undefined */
+        qsort(ms->m, ms->n, sizeof *ms->m, marker_order);
     for (size_t i = 0; i < ms->n; i++) {
         uint64_t v = ms->m[i].at_ms;
         fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n",
