@@ -146,7 +146,12 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     GstElement *clock = gst_element_factory_make(pip ? "textoverlay" : "identity", NULL);
     GstElement *mark = gst_element_factory_make("clockoverlay", NULL);
     GstElement *conv = gst_element_factory_make("videoconvert", NULL);
-    GstElement *sink = gst_element_factory_make("autovideosink", NULL);
+    /* ximagesink on X11, named: autovideosink tries xvimagesink first, whose
+     * failed open on a display without XVideo (Xvfb) made the ximagesink
+     * after it fail now and then, and with no X server it fell back to
+     * sinks that crash (capture/monitor.c chooses the same way). */
+    const char *x11 = getenv("DISPLAY");
+    GstElement *sink = gst_element_factory_make(x11 && *x11 ? "ximagesink" : "autovideosink", NULL);
     if (!comp || !clock || !mark || !conv || !sink)
         return -1;
     /* The custodian's text holds the time of the access: no clock of the
