@@ -923,7 +923,7 @@ int tlo_custody_note_read(tlo_custody *v, const tlo_vault_identity *reader, cons
             tlo_fail(err, TLO_EDENIED,
                      "refused: %s may not read note %u of case %s: not its author, not of its "
                      "author's profession on the case, and no live grant of it (an "
-                     "administrator grants one: 'tellonce grant %s --to NAME --note %u ...'). "
+                     "administrator grants one: 'tellonce grant %s --for NAME --note %u ...'). "
                      "Logged as entries %llu (action-refused) and %llu (note-access).",
                      name, ni->number, case_number, case_number, ni->number, refused,
                      (unsigned long long)seq);
