@@ -658,6 +658,33 @@ int cli_note_write_files(const char *dir, const tlo_custody_note_content *c)
     return rc;
 }
 
+/* What was read, on which basis (custody's word: grant, profession,
+ * author), and the entry that logged it: one whole sentence per basis. */
+static void said_read(const tlo_custody_note_read_info *info, const char *number, const char *kind)
+{
+    unsigned long long version = info->version.version, seq = info->access_seq;
+    const char *basis = info->basis ? info->basis : "?";
+    if (!strcmp(basis, "grant"))
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as grant; logged in entry "
+                  "%llu.\n"),
+                info->number, version, number, kind, seq);
+    else if (!strcmp(basis, "profession"))
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as profession; logged in "
+                  "entry %llu.\n"),
+                info->number, version, number, kind, seq);
+    else if (!strcmp(basis, "author"))
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as author; logged in entry "
+                  "%llu.\n"),
+                info->number, version, number, kind, seq);
+    else
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as %s; logged in entry %llu.\n"),
+                info->number, version, number, kind, basis, seq);
+}
+
 static int note_read(int argc, char **argv, bool get)
 {
     note_args a = {0};
@@ -697,9 +724,7 @@ static int note_read(int argc, char **argv, bool get)
         rc = cli_fail(&err);
         goto out;
     }
-    fprintf(stderr, _("Note %u version %llu of case %s (%s), read as %s; logged in entry %llu.\n"),
-            info.number, (unsigned long long)info.version.version, argv[a.pos], c.kind,
-            info.basis ? info.basis : "?", (unsigned long long)info.access_seq);
+    said_read(&info, argv[a.pos], c.kind);
     if (out_fd >= 0) {
         /* The client writes the files: it runs as the person, we do not. */
         int w = tlo_write_all(out_fd, c.owned, c.owned_len);

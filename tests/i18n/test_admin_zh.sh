@@ -121,6 +121,16 @@ cols roles_who roles.txt '可执行者' '(?<= )(管理员|询问人员|检察官
 
 zh_table settings_show "$tlo" settings show
 
+# note_read_basis_zh: note show says on which basis the note was read in
+# Chinese too (it said "依据 author 读取": custody's word).
+env LANG=zh_CN.UTF-8 "$tlo" note show C-1 1 --as "Dr Med" "${P[@]}" >note_show.txt 2>note_show.err ||
+    bad "note show: $(cat note_show.err)"
+grep -qF "作为作者读取" note_show.err && ! grep -q author note_show.err && ok ||
+    bad "note_read_basis_zh: $(cat note_show.err)"
+env LANG=C "$tlo" note show C-1 1 --as "Dr Med" "${P[@]}" >note_show.txt 2>note_show.err
+grep -q '^Note 1 version 1 of case C-1 (exam), read as author; logged in entry [0-9]*\.$' \
+    note_show.err && ok || bad "c_note_read_basis: $(cat note_show.err)"
+
 # c_unchanged: under LANG=C the headings and words are the English ones.
 c_line() { # NAME FILE LINE: FILE has LINE whole
     grep -qxF -- "$3" "$2" && ok || bad "$1: no line '$3' in: $(head -5 "$2")"
