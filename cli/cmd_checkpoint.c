@@ -242,14 +242,15 @@ int cmd_prove(int argc, char **argv)
 
 static void verify_proof_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify-proof FILE (--verifier-key KEY | --vault DIR) [--old OLD]\n"
-               "\n"
-               "Checks a proof written by 'tellonce prove' without the ledger database: the\n"
-               "checkpoint's signature by KEY (the custodian's verifier key, as 'tellonce\n"
-               "checkpoint --verifier-key' prints it; --vault reads it from a vault's ledger),\n"
-               "then the Merkle proof. An inclusion proof shows the entry it proves. A\n"
-               "consistency proof also needs OLD, the older checkpoint the auditor kept.\n"
-               "Exit status 0 when the proof holds, 1 when it does not.\n");
+    fputs(_("usage: tellonce verify-proof FILE (--verifier-key KEY | --vault DIR) [--old OLD]\n"
+            "\n"
+            "Checks a proof written by 'tellonce prove' without the ledger database: the\n"
+            "checkpoint's signature by KEY (the custodian's verifier key, as 'tellonce\n"
+            "checkpoint --verifier-key' prints it; --vault reads it from a vault's ledger),\n"
+            "then the Merkle proof. An inclusion proof shows the entry it proves. A\n"
+            "consistency proof also needs OLD, the older checkpoint the auditor kept.\n"
+            "Exit status 0 when the proof holds, 1 when it does not.\n"),
+          f);
 }
 
 typedef struct verify_proof_args {
@@ -331,13 +332,13 @@ int cmd_verify_proof(int argc, char **argv)
         char actor[17], when[TLO_TIME_TEXT_MAX];
         tlo_hex(actor, r.actor, 8);
         tlo_time_text(r.time_ms, when, sizeof when);
-        printf("OK: entry %llu (%s, logged %s, signed by key %s) is in the ledger %s "
-               "of %llu entries, checkpoint signed by %s.\n",
+        printf(_("OK: entry %llu (%s, logged %s, signed by key %s) is in the ledger %s "
+                 "of %llu entries, checkpoint signed by %s.\n"),
                (unsigned long long)r.seq, kind ? kind : "unknown kind", when, actor, r.cp.origin,
                (unsigned long long)r.cp.size, key.name);
     } else {
-        printf("OK: the ledger %s of %llu entries extends the checkpoint %s of %llu entries; "
-               "both signed by %s.\n",
+        printf(_("OK: the ledger %s of %llu entries extends the checkpoint %s of %llu entries; "
+                 "both signed by %s.\n"),
                r.cp.origin, (unsigned long long)r.cp.size, a.old_path,
                (unsigned long long)r.old_size, key.name);
     }

@@ -13,8 +13,7 @@
 
 static void grant_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce grant CASE --for NAME --session S --expires YYYY-MM-DD\n"
+    fputs(_("usage: tellonce grant CASE --for NAME --session S --expires YYYY-MM-DD\n"
             "                      --purpose TEXT --as ADMIN [--from HH:MM:SS] [--to HH:MM:SS]\n"
             "                      [--actions view|export|view,export] [--passphrase-file FILE]\n"
             "       tellonce grant CASE --for NAME --note NOTE --expires YYYY-MM-DD\n"
@@ -34,7 +33,8 @@ static void grant_usage(FILE *f)
             "note list' or 4+ hex digits of its id), every version of it, until the end of\n"
             "the --expires day, for --purpose; 'grant revoke' ends it too. The older\n"
             "spellings still work, with a note: --until for --to, and --to NAME (a value\n"
-            "that is not a time) for --for NAME.\n");
+            "that is not a time) for --for NAME.\n"),
+          f);
 }
 
 /* The vault's time zone made the display zone (its timezone setting, read
@@ -107,13 +107,26 @@ static void print_grant(const tlo_custody_grant *g, bool json, bool first, uint6
     ms_text(from, sizeof from, g->from_ms);
     ms_text(until, sizeof until, g->until_ms);
     tlo_hex(chex, g->case_id, TLO_ID_BYTES);
-    const char *state = g->revoked_at >= 0     ? "revoked"
-                        : g->expires_ms <= now ? "expired"
-                                               : "active";
+    /* TRANSLATORS: a grant's state in grant list */
+    const char *state = g->revoked_at >= 0     ? N_("revoked")
+                        : g->expires_ms <= now ? N_("expired")
+                                               : N_("active");
     if (!json) {
-        printf("grant %llu: %s may %s session %s, %s to %s, until %s (%s); purpose: %s\n",
-               (unsigned long long)g->seq, g->to_name, actions_text(g), g->session, from, until,
-               exp, state, g->purpose);
+        /* TRANSLATORS: grant list: GRANT-ID, person, session, from, to, expiry, state, purpose */
+        if (g->view && g->exp)
+            printf(_("grant %llu: %s may view,export session %s, %s to %s, until %s (%s); "
+                     "purpose: %s\n"),
+                   (unsigned long long)g->seq, g->to_name, g->session, from, until, exp, _(state),
+                   g->purpose);
+        else if (g->exp)
+            printf(_("grant %llu: %s may export session %s, %s to %s, until %s (%s); purpose: "
+                     "%s\n"),
+                   (unsigned long long)g->seq, g->to_name, g->session, from, until, exp, _(state),
+                   g->purpose);
+        else
+            printf(_("grant %llu: %s may view session %s, %s to %s, until %s (%s); purpose: %s\n"),
+                   (unsigned long long)g->seq, g->to_name, g->session, from, until, exp, _(state),
+                   g->purpose);
         return;
     }
     printf("%s{\"grant\":%llu,\"case_id\":\"%s\",\"to\":", first ? "" : ",",
@@ -133,12 +146,13 @@ static void print_note_grant(const tlo_custody_note_grant *g, bool json, bool fi
     tlo_time_text(g->expires_ms, exp, sizeof exp);
     iso_utc(g->expires_ms, iso, sizeof iso);
     tlo_hex(chex, g->case_id, TLO_ID_BYTES);
-    const char *state = g->revoked_at >= 0     ? "revoked"
-                        : g->expires_ms <= now ? "expired"
-                                               : "active";
+    /* TRANSLATORS: a grant's state in grant list */
+    const char *state = g->revoked_at >= 0     ? N_("revoked")
+                        : g->expires_ms <= now ? N_("expired")
+                                               : N_("active");
     if (!json) {
-        printf("grant %llu: %s may read note %s (every version), until %s (%s); purpose: %s\n",
-               (unsigned long long)g->seq, g->to_name, g->note, exp, state, g->purpose);
+        printf(_("grant %llu: %s may read note %s (every version), until %s (%s); purpose: %s\n"),
+               (unsigned long long)g->seq, g->to_name, g->note, exp, _(state), g->purpose);
         return;
     }
     printf("%s{\"grant\":%llu,\"case_id\":\"%s\",\"to\":", first ? "" : ",",
@@ -188,7 +202,7 @@ static int grant_list(int argc, char **argv)
     if (json)
         printf("[");
     else if (n == 0 && nn == 0)
-        printf("No grants%s.\n", one ? " for this case" : "");
+        fputs(one ? _("No grants for this case.\n") : _("No grants.\n"), stdout);
     for (size_t i = 0; i < n; i++)
         print_grant(&g[i], json, i == 0, now);
     for (size_t i = 0; i < nn; i++)
@@ -257,7 +271,7 @@ static int grant_revoke(int argc, char **argv)
                  tlo_custody_note_grant_revoke(v, actor, id, reason, &ng, &seq, &err) != 0)
             rc = cli_fail(&err);
         else if (actor) {
-            printf("Note grant %llu (to %s) is revoked, in entry %llu by %s.\n",
+            printf(_("Note grant %llu (to %s) is revoked, in entry %llu by %s.\n"),
                    (unsigned long long)id, ng.to_name, (unsigned long long)seq, as);
             rc = EXIT_OK;
         }
@@ -267,7 +281,7 @@ static int grant_revoke(int argc, char **argv)
              tlo_custody_grant_revoke(v, actor, id, reason, &g, &seq, &err) != 0)
         rc = cli_fail(&err);
     else if (actor) {
-        printf("Grant %llu (to %s) is revoked, in entry %llu by %s.\n", (unsigned long long)id,
+        printf(_("Grant %llu (to %s) is revoked, in entry %llu by %s.\n"), (unsigned long long)id,
                g.to_name, (unsigned long long)seq, as);
         rc = EXIT_OK;
     }
@@ -334,7 +348,7 @@ static int grant_options(int argc, char **argv, grant_args *a)
             from = optarg;
             break;
         case 'u':
-            fprintf(stderr, "%s: note: --until is now --to\n", cli_prog);
+            fprintf(stderr, _("%s: note: --until is now --to\n"), cli_prog);
             until = optarg;
             break;
         case 'e':
@@ -364,7 +378,7 @@ static int grant_options(int argc, char **argv, grant_args *a)
         return EXIT_USAGE;
     }
     if (to_name) {
-        fprintf(stderr, "%s: note: use --for NAME (--to now ends the range)\n", cli_prog);
+        fprintf(stderr, _("%s: note: use --for NAME (--to now ends the range)\n"), cli_prog);
         a->p.to = to_name;
     }
     return grant_check_options(argc, argv, a, from, until, actions);
@@ -432,8 +446,8 @@ static int grant_note(tlo_custody *v, const grant_args *a)
     else {
         char exp[TLO_TIME_TEXT_MAX];
         tlo_time_text(g.expires_ms, exp, sizeof exp);
-        printf("Grant %llu: %s may read note %s of case %s (every version), until %s. Signed by "
-               "%s.\n",
+        printf(_("Grant %llu: %s may read note %s of case %s (every version), until %s. Signed by "
+                 "%s.\n"),
                (unsigned long long)g.seq, g.to_name, g.note, p.case_number, exp, a->as);
         rc = EXIT_OK;
     }
@@ -489,9 +503,21 @@ int cmd_grant(int argc, char **argv)
     ms_text(from, sizeof from, g.from_ms);
     ms_text(until, sizeof until, g.until_ms);
     tlo_time_text(g.expires_ms, exp, sizeof exp);
-    printf("Grant %llu: %s may %s session %s of case %s from %s to %s, until %s. Signed by %s.\n",
-           (unsigned long long)g.seq, g.to_name, actions_text(&g), g.session, a.p.case_number, from,
-           until, exp, a.as);
+    if (g.view && g.exp)
+        printf(_("Grant %llu: %s may view,export session %s of case %s from %s to %s, until "
+                 "%s. Signed by %s.\n"),
+               (unsigned long long)g.seq, g.to_name, g.session, a.p.case_number, from, until, exp,
+               a.as);
+    else if (g.exp)
+        printf(_("Grant %llu: %s may export session %s of case %s from %s to %s, until %s. "
+                 "Signed by %s.\n"),
+               (unsigned long long)g.seq, g.to_name, g.session, a.p.case_number, from, until, exp,
+               a.as);
+    else
+        printf(_("Grant %llu: %s may view session %s of case %s from %s to %s, until %s. Signed "
+                 "by %s.\n"),
+               (unsigned long long)g.seq, g.to_name, g.session, a.p.case_number, from, until, exp,
+               a.as);
     rc = EXIT_OK;
 out:
     tlo_vault_identity_free(actor);

@@ -9,17 +9,18 @@
 
 static void init_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce init --admin NAME [--vault DIR] [--origin ORIGIN]\n"
-               "                     [--passphrase-file FILE]\n"
-               "\n"
-               "Creates a vault in DIR (default: $TELLONCE_VAULT, else\n"
-               "~/.local/share/tellonce/vault): the custody ledger, the custodian's keys, and the\n"
-               "identity of the first administrator NAME, whose passphrase is asked twice (or\n"
-               "read from FILE or $TELLONCE_PASSPHRASE: less safe, for scripts); it needs at\n"
-               "least 12 characters and must not be a common one or NAME. The genesis\n"
-               "entry of the ledger is signed by the administrator and the custodian.\n"
-               "ORIGIN names the ledger in its checkpoints (default: tellonce/vault/ and a\n"
-               "random id).\n");
+    fputs(_("usage: tellonce init --admin NAME [--vault DIR] [--origin ORIGIN]\n"
+            "                     [--passphrase-file FILE]\n"
+            "\n"
+            "Creates a vault in DIR (default: $TELLONCE_VAULT, else\n"
+            "~/.local/share/tellonce/vault): the custody ledger, the custodian's keys, and the\n"
+            "identity of the first administrator NAME, whose passphrase is asked twice (or\n"
+            "read from FILE or $TELLONCE_PASSPHRASE: less safe, for scripts); it needs at\n"
+            "least 12 characters and must not be a common one or NAME. The genesis\n"
+            "entry of the ledger is signed by the administrator and the custodian.\n"
+            "ORIGIN names the ledger in its checkpoints (default: tellonce/vault/ and a\n"
+            "random id).\n"),
+          f);
 }
 
 /* Reads the options into *p; -1 (help printed) when done, else an exit code
@@ -84,8 +85,8 @@ int cmd_init(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    snprintf(prompt, sizeof prompt,
-             "New passphrase for %s (at least 12 characters): ", p.admin_name);
+    snprintf(prompt, sizeof prompt, _("New passphrase for %s (at least 12 characters): "),
+             p.admin_name);
     rc = EXIT_USAGE;
     if (!(pass = cli_passphrase(pass_file, "TELLONCE_PASSPHRASE", prompt, 1, &p.passphrase_len)))
         goto out;
@@ -94,11 +95,12 @@ int cmd_init(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    printf("Created the vault %s\n"
-           "  ledger         %s (entry 0: genesis, signed by %s and the custodian)\n"
-           "  origin         %s\n"
-           "  administrator  %s, key id %s\n"
-           "Next: 'tellonce user add NAME --role ROLE --as \"%s\"' enrols people.\n",
+    /* TRANSLATORS: keep the values (%s) lined up */
+    printf(_("Created the vault %s\n"
+             "  ledger         %s (entry 0: genesis, signed by %s and the custodian)\n"
+             "  origin         %s\n"
+             "  administrator  %s, key id %s\n"
+             "Next: 'tellonce user add NAME --role ROLE --as \"%s\"' enrols people.\n"),
            vault, ledger, res.admin_name, res.origin, res.admin_name, res.admin_key_id,
            res.admin_name);
     rc = EXIT_OK;

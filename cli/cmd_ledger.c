@@ -1,6 +1,7 @@
 /* tellonce verify and tellonce log — the custody ledger for auditors and
  * for people. Neither needs a key or a passphrase. */
 #include "cli.h"
+#include "cli_text.h"
 #include "tlo_time.h"
 
 #include <getopt.h>
@@ -85,22 +86,23 @@ static int parse_args(int argc, char **argv, ledger_args *a, void (*usage)(FILE 
 
 static void verify_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify [--vault DIR] [--case CASE] [--checkpoint OLD]\n"
-               "                       [--checkpoints PUBDIR]... [--verifier-key KEY] [--json]\n"
-               "\n"
-               "Checks the whole custody ledger without any key or passphrase: every entry's\n"
-               "number, encoding, link to the entry before, and signature by a key enrolled\n"
-               "(and not revoked) at that point, and the Merkle root; that the ledger extends\n"
-               "every checkpoint in the vault's checkpoints/, in each PUBDIR (where they were\n"
-               "published) and OLD (a checkpoint an auditor kept), so a ledger rewritten,\n"
-               "forked or cut short since fails; that every checkpoint entry has its file.\n"
-               "KEY is the custodian's verifier key ('tellonce checkpoint --verifier-key'):\n"
-               "with it, a vault whose custodian is another key fails. Every entry is a link of "
-               "the chain, so\n"
-               "--case CASE (its number or internal id) verifies the whole ledger and counts\n"
-               "the case's entries in it.\n"
-               "Exit status 0 only when\n"
-               "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n");
+    fputs(_("usage: tellonce verify [--vault DIR] [--case CASE] [--checkpoint OLD]\n"
+            "                       [--checkpoints PUBDIR]... [--verifier-key KEY] [--json]\n"
+            "\n"
+            "Checks the whole custody ledger without any key or passphrase: every entry's\n"
+            "number, encoding, link to the entry before, and signature by a key enrolled\n"
+            "(and not revoked) at that point, and the Merkle root; that the ledger extends\n"
+            "every checkpoint in the vault's checkpoints/, in each PUBDIR (where they were\n"
+            "published) and OLD (a checkpoint an auditor kept), so a ledger rewritten,\n"
+            "forked or cut short since fails; that every checkpoint entry has its file.\n"
+            "KEY is the custodian's verifier key ('tellonce checkpoint --verifier-key'):\n"
+            "with it, a vault whose custodian is another key fails. Every entry is a link of "
+            "the chain, so\n"
+            "--case CASE (its number or internal id) verifies the whole ledger and counts\n"
+            "the case's entries in it.\n"
+            "Exit status 0 only when\n"
+            "everything holds; otherwise 1, naming the first bad entry and what is wrong.\n"),
+          f);
 }
 
 static void print_verify_json(const ledger_args *a, const tlo_custody_verify_report *v)
@@ -149,47 +151,48 @@ static void print_verify(const ledger_args *a, const tlo_custody_verify_report *
     char root[65];
     tlo_hex(root, r->root, 32);
     if (!r->ok) {
-        print_clean("FAILED: ", r->problem, (int)strlen(r->problem));
+        print_clean(_("FAILED: "), r->problem, (int)strlen(r->problem));
         if (r->first_bad >= 0)
-            printf("The first bad entry is %lld; the %llu entries before it verified.\n",
+            printf(_("The first bad entry is %lld; the %llu entries before it verified.\n"),
                    (long long)r->first_bad, (unsigned long long)r->entries);
         return;
     }
-    printf("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
-           "verified.\n",
+    printf(_("OK: %llu entries, %llu signatures, every link and the Merkle root (%s) "
+             "verified.\n"),
            (unsigned long long)r->entries, (unsigned long long)r->signatures, root);
     if (v->segments)
-        printf("    %llu sealed segments are in the vault with the digests logged, and "
-               "every session is complete.\n",
+        printf(_("    %llu sealed segments are in the vault with the digests logged, and "
+                 "every session is complete.\n"),
                (unsigned long long)v->segments);
     if (a->has_case)
-        printf("    The case has %llu of these entries; all are in the verified chain.\n",
+        printf(_("    The case has %llu of these entries; all are in the verified chain.\n"),
                (unsigned long long)v->case_entries);
     if (v->has_old)
-        printf("    and it extends %s (%llu entries).\n", v->anchors[0].label,
+        printf(_("    and it extends %s (%llu entries).\n"), v->anchors[0].label,
                (unsigned long long)v->anchors[0].size);
     if (v->local_checkpoints)
-        printf("    and it extends all %zu checkpoints in the vault's checkpoints/ (the newest "
-               "covers %llu entries).\n",
+        printf(_("    and it extends all %zu checkpoints in the vault's checkpoints/ (the newest "
+                 "covers %llu entries).\n"),
                v->local_checkpoints, (unsigned long long)v->local_newest);
     else
-        printf("    The vault holds no checkpoint: nothing shows that entries were not cut from "
-               "its end.\n");
+        fputs(_("    The vault holds no checkpoint: nothing shows that entries were not cut from "
+                "its end.\n"),
+              stdout);
     for (size_t i = 0; i < a->ndirs; i++)
-        printf("    and the checkpoints published in %s%s", a->dirs[i],
+        printf(_("    and the checkpoints published in %s%s"), a->dirs[i],
                i + 1 == a->ndirs ? "" : ",\n");
     if (a->ndirs)
-        printf(" (%zu in all, the newest covers %llu entries).\n", v->published_checkpoints,
+        printf(_(" (%zu in all, the newest covers %llu entries).\n"), v->published_checkpoints,
                (unsigned long long)v->published_newest);
     if (v->pinned)
-        printf("    The custodian is the pinned verifier key.\n");
-    printf("    %llu case keys and records have the digests their cases logged; every file of "
-           "the vault is one the ledger names.\n",
+        fputs(_("    The custodian is the pinned verifier key.\n"), stdout);
+    printf(_("    %llu case keys and records have the digests their cases logged; every file of "
+             "the vault is one the ledger names.\n"),
            (unsigned long long)v->case_records);
     for (const char *l = v->notes; *l;) {
         const char *nl = strchr(l, '\n');
         int len = nl ? (int)(nl - l) : (int)strlen(l);
-        print_clean("    note: ", l, len);
+        print_clean(_("    note: "), l, len);
         l += len + (nl != NULL);
     }
 }
@@ -241,8 +244,7 @@ int cmd_verify(int argc, char **argv)
 
 static void log_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce log [--vault DIR] [--case CASE] [--person NAME] [--since WHEN]\n"
+    fputs(_("usage: tellonce log [--vault DIR] [--case CASE] [--person NAME] [--since WHEN]\n"
             "                    [--kind KIND]... [--json | --csv]\n"
             "                    [--as NAME [--passphrase-file FILE]]\n"
             "\n"
@@ -272,7 +274,8 @@ static void log_usage(FILE *f)
             "Cases are named by internal id: the ledger does not hold their numbers. With\n"
             "--as, an administrator, interviewer or prosecutor also sees each case's number,\n"
             "read through the custodian from its sealed record and logged first (one\n"
-            "case-view entry per case); anyone else named by --as sees internal ids.\n");
+            "case-view entry per case); anyone else named by --as sees internal ids.\n"),
+          f);
 }
 
 #define MAX_KINDS 32
@@ -419,7 +422,7 @@ static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_cus
         case_hex[8] = '\0'; /* an id's first 8; a number whole */
     }
     /* WHO: the person behind the entry, not the custodian who signed for them. */
-    tlo_custody_person_words(p, who, sizeof who);
+    cli_person_text(p, who, sizeof who);
     tlo_time_text(e->time_ms, when, sizeof when);
     printf("%6llu  %s  ", (unsigned long long)e->seq, when);
     cli_print_padded(stdout, who, 30);
@@ -428,6 +431,27 @@ static void print_entry_line(const log_ctx *l, const tlo_entry *e, const tlo_cus
     printf("  ");
     cli_print_padded(stdout, what, 0);
     printf("\n");
+}
+
+/* The heading of print_entry_line's columns, padded by display width. */
+static void print_heading(void)
+{
+    /* TRANSLATORS: the log's column headings; ENTRY is at most 6 columns wide */
+    const char *entry = _("ENTRY");
+    for (int w = cli_text_width(entry); w < 6; w++)
+        putchar(' ');
+    fputs(entry, stdout);
+    fputs("  ", stdout);
+    cli_print_padded(stdout, _("TIME"), 26);
+    fputs("  ", stdout);
+    cli_print_padded(stdout, _("WHO"), 30);
+    fputs("  ", stdout);
+    cli_print_padded(stdout, _("WHAT"), 14);
+    fputs("  ", stdout);
+    cli_print_padded(stdout, _("CASE"), 8);
+    fputs("  ", stdout);
+    fputs(_("DETAILS"), stdout);
+    putchar('\n');
 }
 
 /* One field of --csv (RFC 4180): quoted, quotes doubled, the ledger's text
@@ -511,9 +535,13 @@ static int log_visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32
      * fails on it): it is marked, not put in words nor learnt from. Every
      * entry is described, shown or not: the numbers of sessions and notes
      * are learnt from those before. */
-    if (!tlo_entry_body_valid(e->body, e->body_len, &why))
+    if (!tlo_entry_body_valid(e->body, e->body_len, &why) && (l->a->json || l->f->csv))
         snprintf(what, sizeof what,
                  "(malformed entry %llu: not canonical: %s; 'tellonce verify' says more)",
+                 (unsigned long long)e->seq, why);
+    else if (!tlo_entry_body_valid(e->body, e->body_len, &why))
+        snprintf(what, sizeof what,
+                 _("(malformed entry %llu: not canonical: %s; 'tellonce verify' says more)"),
                  (unsigned long long)e->seq, why);
     else
         tlo_custody_describe(l->d, e, what, sizeof what);
@@ -653,10 +681,11 @@ static int log_numbers(log_ctx *l, const char *as, const char *pass_file)
     const tlo_custody_person *who = tlo_custody_person_by_name(l->v, as);
     if (who && !(who->roles & tlo_custody_act_roles(TLO_ACT_CASE_NUMBERS))) {
         char may[300];
-        tlo_custody_act_who(TLO_ACT_CASE_NUMBERS, may, sizeof may);
-        fprintf(stderr,
-                "tellonce: %s sees the cases by internal id: case numbers are shown only to %s.\n",
-                as, may);
+        cli_act_who(TLO_ACT_CASE_NUMBERS, may, sizeof may);
+        fprintf(
+            stderr,
+            _("tellonce: %s sees the cases by internal id: case numbers are shown only to %s.\n"),
+            as, may);
         return EXIT_OK;
     }
     tlo_vault_identity *actor = cli_acting(l->v, as, pass_file, TLO_ACT_CASE_NUMBERS, &rc);
@@ -745,8 +774,7 @@ int cmd_log(int argc, char **argv)
         else if (f.csv)
             printf("seq,time,kind,person,role,case,session,summary\r\n");
         else
-            printf("%6s  %-26s  %-30s  %-14s  %-8s  %s\n", "ENTRY", "TIME", "WHO", "WHAT", "CASE",
-                   "DETAILS");
+            print_heading();
         if ((a.has_case
                  ? tlo_chain_walk_case(tlo_custody_chain(l.v), a.case_id, 0, log_visit, &l, &err)
                  : tlo_chain_walk(tlo_custody_chain(l.v), 0, log_visit, &l, &err)) != 0 ||
@@ -755,7 +783,8 @@ int cmd_log(int argc, char **argv)
         if (a.json)
             printf("]\n");
         if (rc == EXIT_OK && isatty(STDERR_FILENO))
-            fprintf(stderr, "%zu of %llu entries matched.\n", l.shown, (unsigned long long)total);
+            fprintf(stderr, _("%zu of %llu entries matched.\n"), l.shown,
+                    (unsigned long long)total);
     }
     free(l.cases);
     tlo_custody_describer_free(l.d);

@@ -1,6 +1,7 @@
 /* tellonce note — records and attachments of a case: add, amend, list,
  * show, get (custody/notes.c decides and logs; docs/notes.md). */
 #include "cli.h"
+#include "cli_text.h"
 #include "tlo_time.h"
 #include "service.h"
 
@@ -19,42 +20,43 @@
 static void note_usage(FILE *f, const char *sub)
 {
     if (!sub || !strcmp(sub, "add") || !strcmp(sub, "amend"))
-        fprintf(
-            f,
-            "usage: tellonce note add CASE --kind KIND (--text TEXT | --text-file FILE |\n"
-            "                         --file FILE)... [--title TITLE]\n"
-            "                         [--session S --at HH:MM:SS] --as NAME\n"
-            "       tellonce note amend CASE NOTE (--text ... | --text-file ... | --file ...)...\n"
-            "                         [--title TITLE] --as NAME\n"
-            "\n"
-            "Adds a note to CASE: one sealed object holding its text and files (photos,\n"
-            "PDFs, scans), signed by NAME. KIND says who may add it: exam, photo and\n"
-            "sample-collection (medical staff), psych (a psychologist), assessment (a\n"
-            "psychologist or social worker), legal (legal aid), followup (a social\n"
-            "worker), other (an interviewer). The ledger holds only the note's kind,\n"
-            "author, sizes and digests: never its text, title or file names.\n"
-            "  --text -, --text-file -   read the text from standard input: a text given\n"
-            "                            on the command line can be read by every local\n"
-            "                            user (ps, /proc/PID/cmdline) while it runs\n"
-            "  --session S --at TIME     the moment of a session the note refers to (S: its "
-            "number\n"
-            "                            or 4+ hex digits of its id)\n"
-            "'note amend' (the author only) adds a new version naming the one it replaces;\n"
-            "nothing is ever changed or deleted. NOTE is its number in 'note list' or 4 or\n"
-            "more hex digits of its id.\n");
+        fputs(_("usage: tellonce note add CASE --kind KIND (--text TEXT | --text-file FILE |\n"
+                "                         --file FILE)... [--title TITLE]\n"
+                "                         [--session S --at HH:MM:SS] --as NAME\n"
+                "       tellonce note amend CASE NOTE (--text ... | --text-file ... | --file "
+                "...)...\n"
+                "                         [--title TITLE] --as NAME\n"
+                "\n"
+                "Adds a note to CASE: one sealed object holding its text and files (photos,\n"
+                "PDFs, scans), signed by NAME. KIND says who may add it: exam, photo and\n"
+                "sample-collection (medical staff), psych (a psychologist), assessment (a\n"
+                "psychologist or social worker), legal (legal aid), followup (a social\n"
+                "worker), other (an interviewer). The ledger holds only the note's kind,\n"
+                "author, sizes and digests: never its text, title or file names.\n"
+                "  --text -, --text-file -   read the text from standard input: a text given\n"
+                "                            on the command line can be read by every local\n"
+                "                            user (ps, /proc/PID/cmdline) while it runs\n"
+                "  --session S --at TIME     the moment of a session the note refers to (S: its "
+                "number\n"
+                "                            or 4+ hex digits of its id)\n"
+                "'note amend' (the author only) adds a new version naming the one it replaces;\n"
+                "nothing is ever changed or deleted. NOTE is its number in 'note list' or 4 or\n"
+                "more hex digits of its id.\n"),
+              f);
     if (!sub || !strcmp(sub, "list"))
-        fprintf(f, "usage: tellonce note list CASE [--json]\n"
-                   "The notes of CASE and their versions: kind, author, sizes, never content.\n");
+        fputs(_("usage: tellonce note list CASE [--json]\n"
+                "The notes of CASE and their versions: kind, author, sizes, never content.\n"),
+              f);
     if (!sub || !strcmp(sub, "show") || !strcmp(sub, "get"))
-        fprintf(f,
-                "usage: tellonce note show CASE NOTE [--version N] --as NAME\n"
+        fputs(_("usage: tellonce note show CASE NOTE [--version N] --as NAME\n"
                 "       tellonce note get CASE NOTE -o DIR [--version N] --as NAME\n"
                 "'show' prints the note's text and lists its files; 'get' writes its files into\n"
                 "DIR under safe names (never over a file). For the author, the same profession\n"
                 "on the case, and people granted the note ('tellonce grant CASE --note NOTE').\n"
                 "Each is logged before anything is unsealed; a refusal is logged too. A photo\n"
                 "carrying EXIF data (a GPS position above all) is named: its original bytes are\n"
-                "kept as evidence, so remove the data before forwarding it.\n");
+                "kept as evidence, so remove the data before forwarding it.\n"),
+              f);
 }
 
 typedef struct note_args {
@@ -438,13 +440,13 @@ static int note_add(int argc, char **argv, bool amend)
         goto out;
     }
     if (amend)
-        printf("Note %u of case %s: version %llu (object %s) replaces the one before, in entry "
-               "%llu, signed by %s.\n",
+        printf(_("Note %u of case %s: version %llu (object %s) replaces the one before, in entry "
+                 "%llu, signed by %s.\n"),
                out.number, p.case_number, (unsigned long long)out.version, out.object,
                (unsigned long long)out.seq, a->as);
     else
-        printf("Note %u of case %s (id %s): %zu file(s), %zu bytes of text, sealed (%llu "
-               "bytes) and logged in entry %llu, signed by %s.\n",
+        printf(_("Note %u of case %s (id %s): %zu file(s), %zu bytes of text, sealed (%llu "
+                 "bytes) and logged in entry %llu, signed by %s.\n"),
                out.number, p.case_number, out.id, a->nparts, a->text_len,
                (unsigned long long)out.bytes, (unsigned long long)out.seq, a->as);
     rc = EXIT_OK;
@@ -483,7 +485,7 @@ static int note_list(int argc, char **argv)
     if (a.json)
         printf("[");
     else if (!n.n)
-        printf("Case %s has no notes.\n", argv[a.pos]);
+        printf(_("Case %s has no notes.\n"), argv[a.pos]);
     for (size_t i = 0; i < n.n; i++) {
         const tlo_custody_note_info *ni = &n.note[i];
         char roles[200], when[40], hex[65];
@@ -494,8 +496,9 @@ static int note_list(int argc, char **argv)
             cli_json_string(stdout, ni->author_name);
             printf(",\"author_roles\":\"%s\",\"versions\":[", roles);
         } else {
-            printf("note %u  %s  by %s (%s)  id %s\n", ni->number, ni->kind, ni->author_name, roles,
-                   ni->id);
+            cli_roles_text(ni->author_roles, roles, sizeof roles);
+            printf(_("note %u  %s  by %s (%s)  id %s\n"), ni->number, ni->kind, ni->author_name,
+                   roles, ni->id);
         }
         for (size_t k = 0; k < ni->nv; k++) {
             const tlo_custody_note_version *ver = &ni->v[k];
@@ -517,13 +520,19 @@ static int note_list(int argc, char **argv)
                 if (ver->has_at)
                     printf(",\"at_ms\":%llu", (unsigned long long)ver->at_ms);
                 printf("}");
-            } else {
-                printf("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
-                       "text, sealed %llu bytes%s%s\n",
+            } else if (ver->replaces[0]) {
+                printf(_("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
+                         "text, sealed %llu bytes  replaces %s\n"),
                        (unsigned long long)ver->version, when, (unsigned long long)ver->seq,
                        ver->object, (unsigned long long)ver->files,
                        (unsigned long long)ver->text_bytes, (unsigned long long)ver->bytes,
-                       ver->replaces[0] ? "  replaces " : "", ver->replaces);
+                       ver->replaces);
+            } else {
+                printf(_("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
+                         "text, sealed %llu bytes\n"),
+                       (unsigned long long)ver->version, when, (unsigned long long)ver->seq,
+                       ver->object, (unsigned long long)ver->files,
+                       (unsigned long long)ver->text_bytes, (unsigned long long)ver->bytes);
             }
         }
         if (a.json)
@@ -546,14 +555,14 @@ static const char *exif_words(const tlo_custody_note_file *f, bool *verb)
     tlo_custody_exif x;
     tlo_custody_exif_scan(f->data, (size_t)f->bytes, &x);
     if (x.gps)
-        return "carries EXIF data with a GPS position: remove it before forwarding the photo";
+        return N_("carries EXIF data with a GPS position: remove it before forwarding the photo");
     if (x.exif)
-        return "carries EXIF data (camera, time, maybe more): remove it before forwarding the "
-               "photo";
+        return N_("carries EXIF data (camera, time, maybe more): remove it before forwarding the "
+                  "photo");
     *verb = false;
     if (!x.checked && !strncmp(f->type, "image/", 6))
-        return "this format is not checked for EXIF/GPS data: assume it may carry the place it "
-               "was taken";
+        return N_("this format is not checked for EXIF/GPS data: assume it may carry the place it "
+                  "was taken");
     return NULL;
 }
 
@@ -628,7 +637,7 @@ int cli_note_write_files(const char *dir, const tlo_custody_note_content *c)
     }
     int rc = EXIT_OK;
     if (!c->nfiles)
-        printf("The note has no files (its text: 'tellonce note show').\n");
+        fputs(_("The note has no files (its text: 'tellonce note show').\n"), stdout);
     for (size_t i = 0; i < c->nfiles && rc == EXIT_OK; i++) {
         char got[300], shown[300];
         tlo_clean_text(shown, sizeof shown, c->files[i].name);
@@ -636,17 +645,44 @@ int cli_note_write_files(const char *dir, const tlo_custody_note_content *c)
             rc = EXIT_SYSTEM;
             break;
         }
-        printf("%s (%s, %llu bytes) -> %s/%s\n", shown, c->files[i].type,
+        printf(_("%s (%s, %llu bytes) -> %s/%s\n"), shown, c->files[i].type,
                (unsigned long long)c->files[i].bytes, dir, got);
         bool verb;
         const char *x = exif_words(&c->files[i], &verb);
         if (x)
-            printf("  warning: %s%s%s\n", shown, verb ? " " : ": ", x);
+            printf(_("  warning: %s%s%s\n"), shown, verb ? " " : ": ", _(x));
     }
     if (fsync(dfd) != 0 && rc == EXIT_OK)
         cli_error("cannot sync the folder %s: %s", dir, strerror(errno));
     close(dfd);
     return rc;
+}
+
+/* What was read, on which basis (custody's word: grant, profession,
+ * author), and the entry that logged it: one whole sentence per basis. */
+static void said_read(const tlo_custody_note_read_info *info, const char *number, const char *kind)
+{
+    unsigned long long version = info->version.version, seq = info->access_seq;
+    const char *basis = info->basis ? info->basis : "?";
+    if (!strcmp(basis, "grant"))
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as grant; logged in entry "
+                  "%llu.\n"),
+                info->number, version, number, kind, seq);
+    else if (!strcmp(basis, "profession"))
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as profession; logged in "
+                  "entry %llu.\n"),
+                info->number, version, number, kind, seq);
+    else if (!strcmp(basis, "author"))
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as author; logged in entry "
+                  "%llu.\n"),
+                info->number, version, number, kind, seq);
+    else
+        fprintf(stderr,
+                _("Note %u version %llu of case %s (%s), read as %s; logged in entry %llu.\n"),
+                info->number, version, number, kind, basis, seq);
 }
 
 static int note_read(int argc, char **argv, bool get)
@@ -688,9 +724,7 @@ static int note_read(int argc, char **argv, bool get)
         rc = cli_fail(&err);
         goto out;
     }
-    fprintf(stderr, "Note %u version %llu of case %s (%s), read as %s; logged in entry %llu.\n",
-            info.number, (unsigned long long)info.version.version, argv[a.pos], c.kind,
-            info.basis ? info.basis : "?", (unsigned long long)info.access_seq);
+    said_read(&info, argv[a.pos], c.kind);
     if (out_fd >= 0) {
         /* The client writes the files: it runs as the person, we do not. */
         int w = tlo_write_all(out_fd, c.owned, c.owned_len);
@@ -704,16 +738,16 @@ static int note_read(int argc, char **argv, bool get)
         goto out;
     }
     if (c.title[0])
-        printf("Title: %s\n", c.title);
-    printf("Kind: %s\n\n%s%s", c.kind, c.text,
+        printf(_("Title: %s\n"), c.title);
+    printf(_("Kind: %s\n\n%s%s"), c.kind, c.text,
            c.text_len && c.text[c.text_len - 1] != '\n' ? "\n" : "");
     for (size_t i = 0; i < c.nfiles; i++) {
         char shown[300];
         tlo_clean_text(shown, sizeof shown, c.files[i].name);
         bool verb;
         const char *x = exif_words(&c.files[i], &verb);
-        printf("%sfile %zu: %s (%s, %llu bytes)%s%s\n", i ? "" : "\n", i + 1, shown,
-               c.files[i].type, (unsigned long long)c.files[i].bytes, x ? ": " : "", x ? x : "");
+        printf(_("%sfile %zu: %s (%s, %llu bytes)%s%s\n"), i ? "" : "\n", i + 1, shown,
+               c.files[i].type, (unsigned long long)c.files[i].bytes, x ? ": " : "", x ? _(x) : "");
     }
     rc = EXIT_OK;
 out:

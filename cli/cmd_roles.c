@@ -2,6 +2,7 @@
  * (custody/roles.c), printed for people, as JSON, or as the Markdown table
  * of docs/roles.md (a test checks that docs/roles.md is this output). */
 #include "cli.h"
+#include "cli_text.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -9,12 +10,13 @@
 
 static void roles_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce roles [--json | --markdown]\n"
-               "\n"
-               "Shows every action and which roles may take it, as the vault decides: some\n"
-               "always, some only with a grant, for their own recording or note, or for a\n"
-               "sample they hold. A refusal is logged (an action-refused entry). Needs no\n"
-               "vault. docs/roles.md is this table.\n");
+    fputs(_("usage: tellonce roles [--json | --markdown]\n"
+            "\n"
+            "Shows every action and which roles may take it, as the vault decides: some\n"
+            "always, some only with a grant, for their own recording or note, or for a\n"
+            "sample they hold. A refusal is logged (an action-refused entry). Needs no\n"
+            "vault. docs/roles.md is this table.\n"),
+          f);
 }
 
 /* The roles in the order of the table's columns. */
@@ -124,9 +126,11 @@ static void print_json(const tlo_custody_act_rule *t, size_t n)
 static void print_text(const tlo_custody_act_rule *t, size_t n)
 {
     char who[400];
-    printf("%-38s %s\n", "COMMAND", "WHO MAY");
+    /* TRANSLATORS: the headings of 'tellonce roles' */
+    cli_print_padded(stdout, _("COMMAND"), 38);
+    printf(" %s\n", _("WHO MAY"));
     for (size_t i = 0; i < n; i++) {
-        tlo_custody_act_who(t[i].act, who, sizeof who);
+        cli_act_who(t[i].act, who, sizeof who);
         printf("%-38s %s\n", t[i].name, who);
     }
 }

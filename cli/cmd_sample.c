@@ -2,6 +2,7 @@
  * evidence (docs/samples.md): register, transfer, receive, dispose, list,
  * show. Each verb is one call into custody/samples.c. */
 #include "cli.h"
+#include "cli_text.h"
 #include "tlo_time.h"
 
 #include <getopt.h>
@@ -16,50 +17,52 @@ static const struct {
     {"register",
      "tellonce sample register CASE --label LABEL --kind KIND --seal-number N [--note NOTE]\n"
      "                         --as NAME [--passphrase-file FILE] [--vault DIR]",
-     "Registers a sample taken from the child (medical staff): LABEL names it within the case\n"
-     "(1 to 32 of A-Z a-z 0-9 . _ -, e.g. S-001), KIND is swab, blood, urine, hair, clothing\n"
-     "or other, N is the number printed on its seal. NOTE (optional) is the sample collection\n"
-     "note of the case it belongs to: its number in 'tellonce note list', its id or a prefix\n"
-     "of it. NAME then holds the sample. A ledger entry (sample-register) signed by NAME.\n"},
+     N_("Registers a sample taken from the child (medical staff): LABEL names it within the case\n"
+        "(1 to 32 of A-Z a-z 0-9 . _ -, e.g. S-001), KIND is swab, blood, urine, hair, clothing\n"
+        "or other, N is the number printed on its seal. NOTE (optional) is the sample collection\n"
+        "note of the case it belongs to: its number in 'tellonce note list', its id or a prefix\n"
+        "of it. NAME then holds the sample. A ledger entry (sample-register) signed by NAME.\n")},
     {"transfer",
      "tellonce sample transfer CASE LABEL --for NAME [--place TEXT] --as HOLDER\n"
      "                         [--passphrase-file FILE] [--vault DIR]",
-     "Hands the sample over to NAME (sample-transfer, signed by its holder). The sample is\n"
-     "\"in transfer\" until NAME signs its receipt with 'tellonce sample receive'; until then\n"
-     "HOLDER still answers for it and it cannot be handed on or disposed of. TEXT says where\n"
-     "(one line, at most 200 characters: a place, never a child's name or address).\n"
-     "--to NAME, the older spelling, still works.\n"},
+     N_("Hands the sample over to NAME (sample-transfer, signed by its holder). The sample is\n"
+        "\"in transfer\" until NAME signs its receipt with 'tellonce sample receive'; until then\n"
+        "HOLDER still answers for it and it cannot be handed on or disposed of. TEXT says where\n"
+        "(one line, at most 200 characters: a place, never a child's name or address).\n"
+        "--to NAME, the older spelling, still works.\n")},
     {"receive",
      "tellonce sample receive CASE LABEL [--seal-intact yes|no] --as RECEIVER\n"
      "                        [--passphrase-file FILE] [--vault DIR]",
-     "Signs the receipt of a sample handed to RECEIVER (sample-receive), who then holds it.\n"
-     "--seal-intact no (default yes) records a broken seal: list, show and the report show it.\n"},
+     N_("Signs the receipt of a sample handed to RECEIVER (sample-receive), who then holds it.\n"
+        "--seal-intact no (default yes) records a broken seal: list, show and the report show "
+        "it.\n")},
     {"dispose",
      "tellonce sample dispose CASE LABEL --reason TEXT --as HOLDER\n"
      "                        [--passphrase-file FILE] [--vault DIR]",
-     "Records that the sample was disposed of (sample-dispose, signed by its holder; not while\n"
-     "in transfer). TEXT says why (one line, at most 400 characters). Nothing can follow.\n"},
+     N_("Records that the sample was disposed of (sample-dispose, signed by its holder; not while\n"
+        "in transfer). TEXT says why (one line, at most 400 characters). Nothing can follow.\n")},
     {"list", "tellonce sample list CASE [--json] [--vault DIR]",
-     "Every sample of CASE: its kind, seal number, state (held, in transfer, disposed), who\n"
-     "holds it or whom it is handed to and since when, and any broken seal. From the ledger\n"
-     "entries the custodian verified.\n"},
+     N_("Every sample of CASE: its kind, seal number, state (held, in transfer, disposed), who\n"
+        "holds it or whom it is handed to and since when, and any broken seal. From the ledger\n"
+        "entries the custodian verified.\n")},
     {"show", "tellonce sample show CASE LABEL [--json] [--vault DIR]",
-     "The whole chain of one sample: every entry, its time (local, with the UTC offset), who\n"
-     "signed it and their roles, to whom it was handed and where, each seal's state.\n"},
+     N_("The whole chain of one sample: every entry, its time (local, with the UTC offset), who\n"
+        "signed it and their roles, to whom it was handed and where, each seal's state.\n")},
 };
 
 static void sample_usage(FILE *f, const char *sub)
 {
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         if (sub && !strcmp(sub, subs[i].name)) {
-            fprintf(f, "usage: %s\n\n%s", subs[i].usage, subs[i].about);
+            fprintf(f, _("usage: %s\n\n%s"), subs[i].usage, _(subs[i].about));
             return;
         }
-    fprintf(f, "usage:\n");
+    fputs(_("usage:\n"), f);
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         fprintf(f, "  %s\n", subs[i].usage);
-    fprintf(f, "\nThe custody of biological samples and other physical evidence, in the ledger:\n"
-               "'tellonce sample SUBCOMMAND --help' says what each does (docs/samples.md).\n");
+    fputs(_("\nThe custody of biological samples and other physical evidence, in the ledger:\n"
+            "'tellonce sample SUBCOMMAND --help' says what each does (docs/samples.md).\n"),
+          f);
 }
 
 typedef struct sample_opts {
@@ -161,11 +164,11 @@ static void who(const tlo_custody_sample_person *p, char *out, size_t cap)
 {
     char roles[200];
     if (!p->roles) {
-        snprintf(out, cap, "%s (not enrolled)", p->name);
+        snprintf(out, cap, _("%s (not enrolled)"), p->name);
         return;
     }
-    tlo_roles_format(p->roles, ", ", roles, sizeof roles);
-    snprintf(out, cap, "%s (%s)", p->name, roles);
+    cli_roles_text(p->roles, roles, sizeof roles);
+    snprintf(out, cap, _("%s (%s)"), p->name, roles);
 }
 
 static void json_person(const char *key, const tlo_custody_sample_person *p)
@@ -202,12 +205,12 @@ static void state_line(const tlo_custody_sample *s, char *out, size_t cap)
     who(&s->holder, a, sizeof a);
     if (s->state == TLO_SAMPLE_IN_TRANSFER) {
         who(&s->pending, b, sizeof b);
-        snprintf(out, cap, "in transfer to %s since %s (entry %llu), from %s: not yet received", b,
-                 at, (unsigned long long)s->pending_seq, a);
+        snprintf(out, cap, _("in transfer to %s since %s (entry %llu), from %s: not yet received"),
+                 b, at, (unsigned long long)s->pending_seq, a);
     } else if (s->state == TLO_SAMPLE_DISPOSED) {
-        snprintf(out, cap, "disposed of by %s at %s", a, at);
+        snprintf(out, cap, _("disposed of by %s at %s"), a, at);
     } else {
-        snprintf(out, cap, "held by %s since %s", a, at);
+        snprintf(out, cap, _("held by %s since %s"), a, at);
     }
 }
 
@@ -276,22 +279,32 @@ static void text_step(const tlo_custody_sample_step *st)
     char at[64], a[600], b[600];
     local_time(st->time_ms, at, sizeof at);
     who(&st->by, a, sizeof a);
-    printf("  %s  entry %-6llu ", at, (unsigned long long)st->seq);
+    char seq[24];
+    snprintf(seq, sizeof seq, _("entry %llu"), (unsigned long long)st->seq);
+    printf("  %s  ", at);
+    cli_print_padded(stdout, seq, 12);
+    putchar(' ');
     switch (st->kind) {
     case TLO_ENTRY_SAMPLE_REGISTER:
-        printf("registered by %s, who holds it\n", a);
+        printf(_("registered by %s, who holds it\n"), a);
         break;
     case TLO_ENTRY_SAMPLE_TRANSFER:
         who(&st->to, b, sizeof b);
-        printf("handed over by %s to %s%s%s%s\n", a, b, st->place[0] ? ", at \"" : "", st->place,
-               st->place[0] ? "\"" : "");
+        if (st->place[0])
+            printf(_("handed over by %s to %s, at \"%s\"\n"), a, b, st->place);
+        else
+            printf(_("handed over by %s to %s\n"), a, b);
         break;
     case TLO_ENTRY_SAMPLE_RECEIVE:
-        printf("received by %s (of entry %llu), %s\n", a, (unsigned long long)st->transfer,
-               st->seal_intact ? "seal intact" : "SEAL BROKEN");
+        if (st->seal_intact)
+            printf(_("received by %s (of entry %llu), seal intact\n"), a,
+                   (unsigned long long)st->transfer);
+        else
+            printf(_("received by %s (of entry %llu), SEAL BROKEN\n"), a,
+                   (unsigned long long)st->transfer);
         break;
     default:
-        printf("disposed of by %s: %s\n", a, st->reason);
+        printf(_("disposed of by %s: %s\n"), a, st->reason);
         break;
     }
 }
@@ -318,7 +331,8 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
         return rc;
     }
     if (s.problem[0])
-        fprintf(stderr, "%s: warning: %s; that entry is not honoured here: run 'tellonce verify'\n",
+        fprintf(stderr,
+                _("%s: warning: %s; that entry is not honoured here: run 'tellonce verify'\n"),
                 cli_prog, s.problem);
     const tlo_custody_sample *x = label ? tlo_custody_sample_find(&s, label) : NULL;
     if (label && !x) {
@@ -329,20 +343,22 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
         json_sample(x, true);
         printf("\n");
     } else if (show) {
-        printf("Sample %s of case %s: %s, seal number %s", x->label, number, x->kind,
-               x->seal_number);
         if (x->note[0])
-            printf(", note %s", x->note);
+            printf(_("Sample %s of case %s: %s, seal number %s, note %s\n"), x->label, number,
+                   x->kind, x->seal_number, x->note);
+        else
+            printf(_("Sample %s of case %s: %s, seal number %s\n"), x->label, number, x->kind,
+                   x->seal_number);
         state_line(x, line, sizeof line);
-        printf("\nState: %s\n", line);
+        printf(_("State: %s\n"), line);
         if (x->seal_broken)
-            printf("Seal: BROKEN (a receipt says the seal was not intact)\n");
-        printf("Chain of custody (%llu entries):\n", (unsigned long long)x->nentries);
+            fputs(_("Seal: BROKEN (a receipt says the seal was not intact)\n"), stdout);
+        printf(_("Chain of custody (%llu entries):\n"), (unsigned long long)x->nentries);
         for (size_t i = 0; i < x->nsteps; i++) {
             text_step(&x->steps[i]);
             if (i == 0 && x->hidden)
-                printf("  ... %llu earlier entries not shown (only the latest %d are kept "
-                       "here); 'tellonce report' lists them all\n",
+                printf(_("  ... %llu earlier entries not shown (only the latest %d are kept "
+                         "here); 'tellonce report' lists them all\n"),
                        (unsigned long long)x->hidden, TLO_SAMPLE_STEPS_MAX - 1);
         }
     } else if (o->json) {
@@ -353,14 +369,20 @@ static int sample_read(const sample_opts *o, const char *sub, int argc, char **a
         }
         printf("]\n");
     } else if (!s.n) {
-        printf("Case %s has no samples.\n", number);
+        printf(_("Case %s has no samples.\n"), number);
     } else {
         for (size_t i = 0; i < s.n; i++) {
             state_line(&s.list[i], line, sizeof line);
             cli_print_padded(stdout, s.list[i].label, 12);
-            printf(" %-9s seal ", s.list[i].kind);
+            printf(" %-9s ", s.list[i].kind);
+            /* TRANSLATORS: before a seal number in sample list */
+            cli_print_padded(stdout, _("seal"), 4);
+            putchar(' ');
             cli_print_padded(stdout, s.list[i].seal_number, 14);
-            printf(" %s%s\n", line, s.list[i].seal_broken ? "; SEAL BROKEN" : "");
+            if (s.list[i].seal_broken)
+                printf(_(" %s; SEAL BROKEN\n"), line);
+            else
+                printf(" %s\n", line);
         }
     }
     tlo_custody_samples_free(&s);
@@ -433,21 +455,25 @@ static void sample_said(tlo_custody_act act, const tlo_custody_sample_params *pp
     const tlo_custody_sample_params p = *pp;
     switch (act) {
     case TLO_ACT_SAMPLE_REGISTER:
-        printf("Sample %s (%s, seal %s) of case %s registered as entry %llu; %s holds it.\n",
+        printf(_("Sample %s (%s, seal %s) of case %s registered as entry %llu; %s holds it.\n"),
                p.label, p.sample_kind, p.seal_number, p.case_number, (unsigned long long)seq,
                o->as);
         break;
     case TLO_ACT_SAMPLE_TRANSFER:
-        printf("Sample %s handed over to %s as entry %llu: in transfer until %s runs "
-               "'tellonce sample receive %s %s'.\n",
+        printf(_("Sample %s handed over to %s as entry %llu: in transfer until %s runs "
+                 "'tellonce sample receive %s %s'.\n"),
                p.label, p.to, (unsigned long long)seq, p.to, p.case_number, p.label);
         break;
     case TLO_ACT_SAMPLE_RECEIVE:
-        printf("Sample %s received by %s as entry %llu (seal %s); %s holds it.\n", p.label, o->as,
-               (unsigned long long)seq, p.seal_intact ? "intact" : "BROKEN", o->as);
+        if (p.seal_intact)
+            printf(_("Sample %s received by %s as entry %llu (seal intact); %s holds it.\n"),
+                   p.label, o->as, (unsigned long long)seq, o->as);
+        else
+            printf(_("Sample %s received by %s as entry %llu (seal BROKEN); %s holds it.\n"),
+                   p.label, o->as, (unsigned long long)seq, o->as);
         break;
     default:
-        printf("Sample %s disposed of by %s as entry %llu.\n", p.label, o->as,
+        printf(_("Sample %s disposed of by %s as entry %llu.\n"), p.label, o->as,
                (unsigned long long)seq);
         break;
     }

@@ -10,15 +10,16 @@
 
 static void session_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce session list CASE --as NAME [--passphrase-file FILE] [--json]\n"
-               "                            [--vault DIR]\n"
-               "\n"
-               "Lists the sessions of CASE (its number or internal id) in the order they\n"
-               "started: each one's number in the case, start (local time with its offset),\n"
-               "length, room, status (recording, interrupted, ended, failed, recovered) and\n"
-               "segments. Every --session option takes that number, the session's id, or a\n"
-               "unique prefix of the id of at least 4 hex digits. Only what the custodian\n"
-               "verified of the ledger is listed; nothing is decrypted.\n");
+    fputs(_("usage: tellonce session list CASE --as NAME [--passphrase-file FILE] [--json]\n"
+            "                            [--vault DIR]\n"
+            "\n"
+            "Lists the sessions of CASE (its number or internal id) in the order they\n"
+            "started: each one's number in the case, start (local time with its offset),\n"
+            "length, room, status (recording, interrupted, ended, failed, recovered) and\n"
+            "segments. Every --session option takes that number, the session's id, or a\n"
+            "unique prefix of the id of at least 4 hex digits. Only what the custodian\n"
+            "verified of the ledger is listed; nothing is decrypted.\n"),
+          f);
 }
 
 /* "2026-12-01 22:40:05 +08:00": local time with its offset. */
@@ -60,21 +61,49 @@ static void print_json(const tlo_custody_case *cs, const tlo_custody_session_row
     printf("]}\n");
 }
 
+/* A session's status in the reader's language (custody's word in JSON). */
+static const char *status_text(const char *status)
+{
+    /* TRANSLATORS: a session's status in session list (at most 11 columns) */
+    static const char *const words[] = {N_("recording"), N_("interrupted"), N_("ended"),
+                                        N_("failed"), N_("recovered")};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(status, words[i]))
+            return _(words[i]);
+    return status;
+}
+
 static void print_table(const tlo_custody_case *cs, const tlo_custody_session_row *r, size_t n)
 {
     char when[64], len[32], room[3 * sizeof r->room + 1];
     if (n == 0) {
-        printf("Case %s has no session yet.\n", cs->number);
+        printf(_("Case %s has no session yet.\n"), cs->number);
         return;
     }
-    printf("%3s  %-26s  %-8s  %-11s  %8s  %-16s  %s\n", "NO", "START", "LENGTH", "STATUS",
-           "SEGMENTS", "SESSION", "ROOM");
+    /* TRANSLATORS: session list's column headings; NO is the session's number in the case */
+    const char *no = _("NO"), *segments = _("SEGMENTS");
+    int nw = cli_text_width(no) > 3 ? cli_text_width(no) : 3; /* the number's column */
+    for (int w = cli_text_width(no); w < nw; w++)
+        putchar(' ');
+    printf("%s  ", no);
+    cli_print_padded(stdout, _("START"), 26);
+    fputs("  ", stdout);
+    cli_print_padded(stdout, _("LENGTH"), 8);
+    fputs("  ", stdout);
+    cli_print_padded(stdout, _("STATUS"), 11);
+    fputs("  ", stdout);
+    for (int w = cli_text_width(segments); w < 8; w++)
+        putchar(' ');
+    printf("%s  ", segments);
+    cli_print_padded(stdout, _("SESSION"), 16);
+    printf("  %s\n", _("ROOM"));
     for (size_t i = 0; i < n; i++) {
         start_text(r[i].started_at, when, sizeof when);
         length_text(r[i].length_ms, len, sizeof len);
         cli_clean_text(room, sizeof room, r[i].room);
-        printf("%3u  %-26s  %-8s  %-11s  %8llu  %.16s  %s\n", r[i].no, when, len, r[i].status,
-               (unsigned long long)r[i].segments, r[i].id, room);
+        printf("%*u  %-26s  %-8s  ", nw, r[i].no, when, len);
+        cli_print_padded(stdout, status_text(r[i].status), 11);
+        printf("  %8llu  %.16s  %s\n", (unsigned long long)r[i].segments, r[i].id, room);
     }
 }
 

@@ -2,6 +2,7 @@
  * vault's settings, each a signed ledger entry (docs/settings.md). Also the
  * display zone every command shows times in (cli_time_zone). */
 #include "cli.h"
+#include "cli_text.h"
 #include "tlo_time.h"
 
 #include <getopt.h>
@@ -10,17 +11,18 @@
 
 static void settings_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce settings [show] [--json] [--vault DIR]\n"
-               "       tellonce settings set KEY VALUE --as ADMIN [--passphrase-file FILE]\n"
-               "                [--vault DIR]\n"
-               "\n"
-               "The vault's settings. Each is a ledger entry signed by an administrator; the\n"
-               "newest wins, and an empty VALUE (\"\") unsets it. The keys:\n"
-               "  timezone      the time zone times are shown in, and in which a grant's\n"
-               "                --expires DAY ends: an IANA name such as Asia/Shanghai\n"
-               "                (unset: the system's)\n"
-               "  default-room  the room 'record' uses without --room: simulated, or the\n"
-               "                full path of a room profile (docs/rooms.md)\n");
+    fputs(_("usage: tellonce settings [show] [--json] [--vault DIR]\n"
+            "       tellonce settings set KEY VALUE --as ADMIN [--passphrase-file FILE]\n"
+            "                [--vault DIR]\n"
+            "\n"
+            "The vault's settings. Each is a ledger entry signed by an administrator; the\n"
+            "newest wins, and an empty VALUE (\"\") unsets it. The keys:\n"
+            "  timezone      the time zone times are shown in, and in which a grant's\n"
+            "                --expires DAY ends: an IANA name such as Asia/Shanghai\n"
+            "                (unset: the system's)\n"
+            "  default-room  the room 'record' uses without --room: simulated, or the\n"
+            "                full path of a room profile (docs/rooms.md)\n"),
+          f);
 }
 
 void cli_time_zone(tlo_custody *v)
@@ -81,15 +83,16 @@ static int settings_show(const char *vault_opt, bool json)
             continue;
         }
         if (!set) {
-            printf("%-13s (not set)\n", keys[i].key);
+            printf(_("%-13s (not set)\n"), keys[i].key);
             continue;
         }
         char clean_who[3 * sizeof who + 1];
+        cli_person_text(tlo_custody_person_by_actor(v, actor), who, sizeof who);
         tlo_time_text(time_ms, when, sizeof when);
         cli_clean_text(clean, sizeof clean, value);
         cli_clean_text(clean_who, sizeof clean_who, who);
-        printf("%-13s %s    (entry %llu, %s, by %s)\n", keys[i].key, clean, (unsigned long long)seq,
-               when, clean_who);
+        printf(_("%-13s %s    (entry %llu, %s, by %s)\n"), keys[i].key, clean,
+               (unsigned long long)seq, when, clean_who);
     }
     if (json) {
         printf("]}\n");
@@ -98,9 +101,10 @@ static int settings_show(const char *vault_opt, bool json)
         bool sys;
         tlo_time_zone_name(zone, sizeof zone, &sys);
         if (sys)
-            printf("Times are shown in this system's time zone (%s), with their offset.\n", zone);
+            printf(_("Times are shown in this system's time zone (%s), with their offset.\n"),
+                   zone);
         else
-            printf("Times are shown in %s, with their offset.\n", zone);
+            printf(_("Times are shown in %s, with their offset.\n"), zone);
     }
     rc = EXIT_OK;
 out:
@@ -130,10 +134,11 @@ static int settings_set(const char *vault_opt, const char *key, const char *valu
         goto out;
     }
     if (*value)
-        printf("Set %s to %s in ledger entry %llu, signed by %s.\n", key, value,
+        printf(_("Set %s to %s in ledger entry %llu, signed by %s.\n"), key, value,
                (unsigned long long)seq, as);
     else
-        printf("Unset %s in ledger entry %llu, signed by %s.\n", key, (unsigned long long)seq, as);
+        printf(_("Unset %s in ledger entry %llu, signed by %s.\n"), key, (unsigned long long)seq,
+               as);
     rc = EXIT_OK;
 out:
     tlo_vault_identity_free(admin);

@@ -2,6 +2,7 @@
  * and tellonce passwd. Enrolment and revocation are ledger entries signed by
  * an administrator; activation is signed by the person. */
 #include "cli.h"
+#include "cli_text.h"
 #include "tlo_time.h"
 #include "service.h"
 
@@ -14,31 +15,31 @@
 
 static void user_usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: tellonce user add NAME --role ROLE [--role ROLE...] --as ADMIN\n"
-        "                         [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
-        "       tellonce user add NAME --reissue --as ADMIN [--passphrase-file FILE]\n"
-        "       tellonce user activate NAME [--code CODE | --code-file FILE]\n"
-        "                         [--new-passphrase-file FILE]\n"
-        "       tellonce user list [--json]\n"
-        "       tellonce user revoke NAME --as ADMIN [--reason TEXT] [--passphrase-file FILE]\n"
-        "(each also takes --vault DIR)\n"
-        "\n"
-        "ROLE is admin, interviewer, prosecutor, medical, auditor, psychologist,\n"
-        "legal-aid or social-worker; a person may hold several ('tellonce roles' says\n"
-        "what each may do). 'add' creates NAME's identity and logs the enrolment signed by ADMIN\n"
-        "(whose passphrase comes from --passphrase-file, $TELLONCE_PASSPHRASE, or the\n"
-        "terminal). The identity is locked with a one-time enrolment code, printed once\n"
-        "(XXXX-XXXX-XXXX-XXXX) and valid 24 h: give it to NAME in person. NAME then runs\n"
-        "'activate', types the code and chooses their own passphrase (twice); until then\n"
-        "NAME cannot act; '--reissue' gives a pending NAME a new code (revoking the old\n"
-        "enrolment). With --new-passphrase-file (or $TELLONCE_NEW_PASSPHRASE) ADMIN\n"
-        "sets NAME's passphrase instead: for a single-operator vault and scripts only;\n"
-        "the custodian service refuses it. A new passphrase needs at least 12 characters\n"
-        "and must not be a common one or the person's name. 'revoke' ends a person's\n"
-        "right to sign; what they signed before stays valid. 'tellonce passwd' changes\n"
-        "your own passphrase.\n");
+    fputs(_("usage: tellonce user add NAME --role ROLE [--role ROLE...] --as ADMIN\n"
+            "                         [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
+            "       tellonce user add NAME --reissue --as ADMIN [--passphrase-file FILE]\n"
+            "       tellonce user activate NAME [--code CODE | --code-file FILE]\n"
+            "                         [--new-passphrase-file FILE]\n"
+            "       tellonce user list [--json]\n"
+            "       tellonce user revoke NAME --as ADMIN [--reason TEXT] [--passphrase-file FILE]\n"
+            "(each also takes --vault DIR)\n"
+            "\n"
+            "ROLE is admin, interviewer, prosecutor, medical, auditor, psychologist,\n"
+            "legal-aid or social-worker; a person may hold several ('tellonce roles' says\n"
+            "what each may do). 'add' creates NAME's identity and logs the enrolment signed by "
+            "ADMIN\n"
+            "(whose passphrase comes from --passphrase-file, $TELLONCE_PASSPHRASE, or the\n"
+            "terminal). The identity is locked with a one-time enrolment code, printed once\n"
+            "(XXXX-XXXX-XXXX-XXXX) and valid 24 h: give it to NAME in person. NAME then runs\n"
+            "'activate', types the code and chooses their own passphrase (twice); until then\n"
+            "NAME cannot act; '--reissue' gives a pending NAME a new code (revoking the old\n"
+            "enrolment). With --new-passphrase-file (or $TELLONCE_NEW_PASSPHRASE) ADMIN\n"
+            "sets NAME's passphrase instead: for a single-operator vault and scripts only;\n"
+            "the custodian service refuses it. A new passphrase needs at least 12 characters\n"
+            "and must not be a common one or the person's name. 'revoke' ends a person's\n"
+            "right to sign; what they signed before stays valid. 'tellonce passwd' changes\n"
+            "your own passphrase.\n"),
+          f);
 }
 
 /* "2026-12-02 23:04:00 +08:00": local, with its offset. */
@@ -52,13 +53,13 @@ static void print_code(const char *name, const tlo_custody_enrolment *out)
 {
     char until[64];
     utc_text(out->activate_by_ms, until, sizeof until);
-    printf("\n"
-           "  Enrolment code for %s:  %s\n"
-           "\n"
-           "It is shown only this once and is valid 24 h (until %s). Give it to %s\n"
-           "in person. %s then runs\n"
-           "  tellonce user activate \"%s\"\n"
-           "types the code and chooses their own passphrase; until then %s cannot act.\n",
+    printf(_("\n"
+             "  Enrolment code for %s:  %s\n"
+             "\n"
+             "It is shown only this once and is valid 24 h (until %s). Give it to %s\n"
+             "in person. %s then runs\n"
+             "  tellonce user activate \"%s\"\n"
+             "types the code and chooses their own passphrase; until then %s cannot act.\n"),
            name, out->code, until, name, name, name, name);
 }
 
@@ -82,8 +83,8 @@ static int user_reissue(const char *vault_opt, const char *name, const char *as,
         rc = cli_fail(&err);
         goto out;
     }
-    printf("Revoked the pending enrolment of %s and enrolled them again, key id %s, in ledger "
-           "entry %llu, signed by %s. The old code opens nothing any more.\n",
+    printf(_("Revoked the pending enrolment of %s and enrolled them again, key id %s, in ledger "
+             "entry %llu, signed by %s. The old code opens nothing any more.\n"),
            name, out.key_id, (unsigned long long)out.seq, as);
     print_code(name, &out);
     rc = EXIT_OK;
@@ -123,7 +124,7 @@ static int user_add(const char *vault_opt, const char *name, unsigned roles, con
     if (!(admin = cli_acting(v, as, pass_file, TLO_ACT_USER_ENROL, &rc)))
         goto out;
     if (admin_sets) {
-        snprintf(prompt, sizeof prompt, "New passphrase for %s: ", name);
+        snprintf(prompt, sizeof prompt, _("New passphrase for %s: "), name);
         rc = EXIT_USAGE;
         if (!(pass = cli_passphrase(new_pass_file, "TELLONCE_NEW_PASSPHRASE", prompt, 1,
                                     &p.passphrase_len)))
@@ -134,8 +135,8 @@ static int user_add(const char *vault_opt, const char *name, unsigned roles, con
         rc = cli_fail(&err);
         goto out;
     }
-    tlo_roles_format(roles, ", ", role_text, sizeof role_text);
-    printf("Enrolled %s (%s), key id %s, in ledger entry %llu, signed by %s.\n", name, role_text,
+    cli_roles_text(roles, role_text, sizeof role_text);
+    printf(_("Enrolled %s (%s), key id %s, in ledger entry %llu, signed by %s.\n"), name, role_text,
            out.key_id, (unsigned long long)out.seq, as);
     if (out.code)
         print_code(name, &out);
@@ -163,7 +164,7 @@ static char *read_code(const char *name, const char *code, const char *code_file
         *len = n;
         return p;
     }
-    snprintf(prompt, sizeof prompt, "Enrolment code for %s: ", name);
+    snprintf(prompt, sizeof prompt, _("Enrolment code for %s: "), name);
     return cli_passphrase(code_file, NULL, prompt, 0, len);
 }
 
@@ -197,7 +198,7 @@ static int user_activate(const char *vault_opt, const char *name, const char *co
         rc = cli_fail(&err);
         goto out;
     }
-    snprintf(prompt, sizeof prompt, "New passphrase for %s (at least 12 characters): ", name);
+    snprintf(prompt, sizeof prompt, _("New passphrase for %s (at least 12 characters): "), name);
     if (!(pass = cli_passphrase(new_pass_file, "TELLONCE_NEW_PASSPHRASE", prompt, 1, &pass_len)))
         goto out;
     if (tlo_custody_user_activate(v, id, code, code_len, pass, pass_len, cli_kdf_cost(), &seq,
@@ -205,8 +206,8 @@ static int user_activate(const char *vault_opt, const char *name, const char *co
         rc = cli_fail(&err);
         goto out;
     }
-    printf("Activated %s in ledger entry %llu, signed by their own key. Only your passphrase\n"
-           "opens your identity now (the code opens nothing); act with --as \"%s\".\n",
+    printf(_("Activated %s in ledger entry %llu, signed by their own key. Only your passphrase\n"
+             "opens your identity now (the code opens nothing); act with --as \"%s\".\n"),
            name, (unsigned long long)seq, name);
     rc = EXIT_OK;
 out:
@@ -239,7 +240,7 @@ static int user_revoke(const char *vault_opt, const char *name, const char *as,
         rc = cli_fail(&err);
         goto out;
     }
-    printf("Revoked %s in ledger entry %llu, signed by %s. What %s signed before stays valid.\n",
+    printf(_("Revoked %s in ledger entry %llu, signed by %s. What %s signed before stays valid.\n"),
            name, (unsigned long long)seq, as, name);
     rc = EXIT_OK;
 out:
@@ -275,17 +276,39 @@ static void print_person(const tlo_custody_person *p, int json, bool first)
     } else {
         char status[128], until[64];
         if (p->revoked_at >= 0) {
-            snprintf(status, sizeof status, "revoked (entry %lld)", (long long)p->revoked_at);
+            snprintf(status, sizeof status, _("revoked (entry %lld)"), (long long)p->revoked_at);
         } else if (tlo_custody_person_pending(p)) {
             utc_text(p->activate_by_ms, until, sizeof until);
-            snprintf(status, sizeof status, "pending: code %s %s",
-                     tlo_custody_now_ms() > p->activate_by_ms ? "expired" : "valid until", until);
+            if (tlo_custody_now_ms() > p->activate_by_ms)
+                snprintf(status, sizeof status, _("pending: code expired %s"), until);
+            else
+                snprintf(status, sizeof status, _("pending: code valid until %s"), until);
         } else {
-            snprintf(status, sizeof status, "active");
+            snprintf(status, sizeof status, "%s", _("active"));
         }
+        cli_roles_text(p->roles, roles, sizeof roles);
         cli_print_padded(stdout, p->name, 24); /* by the columns it takes (a Chinese name) */
-        printf(" %-28s %-16s %-9llu %s\n", roles, kid, (unsigned long long)p->enrolled_at, status);
+        putchar(' ');
+        cli_print_padded(stdout, roles, 28);
+        printf(" %-16s %-9llu %s\n", kid, (unsigned long long)p->enrolled_at, status);
     }
+}
+
+/* user list's headings, padded by the columns each takes. */
+static void print_heading(void)
+{
+    /* TRANSLATORS: user list's column headings */
+    cli_print_padded(stdout, _("NAME"), 24);
+    putchar(' ');
+    cli_print_padded(stdout, _("ROLES"), 28);
+    putchar(' ');
+    cli_print_padded(stdout, _("KEY ID"), 16);
+    putchar(' ');
+    /* TRANSLATORS: user list's heading over the entry number of the enrolment */
+    cli_print_padded(stdout, _("ENROLLED"), 9);
+    putchar(' ');
+    fputs(_("STATUS"), stdout);
+    putchar('\n');
 }
 
 static int user_list(const char *vault_opt, int json)
@@ -305,7 +328,7 @@ static int user_list(const char *vault_opt, int json)
     if (json)
         fputc('[', stdout);
     else
-        printf("%-24s %-28s %-16s %-9s %s\n", "NAME", "ROLES", "KEY ID", "ENROLLED", "STATUS");
+        print_heading();
     for (size_t i = 0; i < n; i++)
         print_person(&list[i], json, i == 0);
     if (json)
@@ -445,16 +468,16 @@ int cmd_user(int argc, char **argv)
 
 static void passwd_usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: tellonce passwd --as NAME [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
-        "                       [--vault DIR]\n"
-        "\n"
-        "Changes NAME's own passphrase: the current one first (from --passphrase-file,\n"
-        "$TELLONCE_PASSPHRASE or the terminal), then the new one twice (or from\n"
-        "--new-passphrase-file or $TELLONCE_NEW_PASSPHRASE). The new one needs at least\n"
-        "12 characters and must not be a common one or NAME. The identity file is\n"
-        "replaced at once; afterwards the old passphrase opens nothing.\n");
+    fputs(
+        _("usage: tellonce passwd --as NAME [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
+          "                       [--vault DIR]\n"
+          "\n"
+          "Changes NAME's own passphrase: the current one first (from --passphrase-file,\n"
+          "$TELLONCE_PASSPHRASE or the terminal), then the new one twice (or from\n"
+          "--new-passphrase-file or $TELLONCE_NEW_PASSPHRASE). The new one needs at least\n"
+          "12 characters and must not be a common one or NAME. The identity file is\n"
+          "replaced at once; afterwards the old passphrase opens nothing.\n"),
+        f);
 }
 
 int cmd_passwd(int argc, char **argv)
@@ -504,7 +527,7 @@ int cmd_passwd(int argc, char **argv)
         return rc;
     if (!(id = cli_acting(v, as, pass_file, TLO_ACT_LOGIN, &rc)))
         goto out;
-    snprintf(prompt, sizeof prompt, "New passphrase for %s (at least 12 characters): ", as);
+    snprintf(prompt, sizeof prompt, _("New passphrase for %s (at least 12 characters): "), as);
     rc = EXIT_USAGE;
     if (!(pass = cli_passphrase(new_pass_file, "TELLONCE_NEW_PASSPHRASE", prompt, 1, &len)))
         goto out;
@@ -512,7 +535,7 @@ int cmd_passwd(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    printf("Changed the passphrase of %s. The old one opens nothing any more.\n", as);
+    printf(_("Changed the passphrase of %s. The old one opens nothing any more.\n"), as);
     rc = EXIT_OK;
 out:
     tlo_vault_identity_free(id);

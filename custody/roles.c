@@ -146,10 +146,11 @@ static const struct {
     unsigned role;
     const char *words;
 } role_words[] = {
-    {ADMIN, "an administrator"},       {INTERVIEWER, "an interviewer"},
-    {PROSECUTOR, "a prosecutor"},      {MEDICAL, "medical staff"},
-    {AUDITOR, "an auditor"},           {PSYCHOLOGIST, "a psychologist"},
-    {LEGAL_AID, "a legal-aid worker"}, {SOCIAL_WORKER, "a social worker"},
+    /* TRANSLATORS: roles in words, as 'tellonce roles' lists who may do what */
+    {ADMIN, N_("an administrator")},       {INTERVIEWER, N_("an interviewer")},
+    {PROSECUTOR, N_("a prosecutor")},      {MEDICAL, N_("medical staff")},
+    {AUDITOR, N_("an auditor")},           {PSYCHOLOGIST, N_("a psychologist")},
+    {LEGAL_AID, N_("a legal-aid worker")}, {SOCIAL_WORKER, N_("a social worker")},
 };
 
 const char *tlo_custody_role_words(unsigned role)
