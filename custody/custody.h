@@ -1508,6 +1508,7 @@ typedef struct tlo_custody_report_params {
                                       tlo_custody_case_numbers), or NULL: none */
     const char *vault_dir_words;   /* how the verify command names the vault (NULL: its dir) */
     tlo_custody_progress progress; /* of its verification */
+    int english;                   /* the lines' words in English (for JSON), else LC_MESSAGES' */
 } tlo_custody_report_params;
 
 /* Builds the report of one case from the ledger, no key: verifies the whole
