@@ -769,6 +769,7 @@ int cmd_log(int argc, char **argv)
                tlo_custody_describer_new(people, npeople, &l.d, &err) != 0) {
         rc = cli_fail(&err);
     } else {
+        tlo_custody_describer_set_english(l.d, a.json || f.csv); /* JSON and CSV stay English */
         if (a.json)
             fputc('[', stdout);
         else if (f.csv)

@@ -17,21 +17,23 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce report CASE -o REPORT.html [--json REPORT.json] [--vault DIR]\n"
-               "                       [--as NAME [--passphrase-file FILE]]\n"
-               "\n"
-               "Writes the custody report of CASE (its internal id, or its number when the\n"
-               "custodian's secret can be read) from the ledger alone, with no key: the\n"
-               "verification of the whole ledger and how to repeat it, each session (length,\n"
-               "segments, markers, device events, gaps, and a chart of who viewed or exported\n"
-               "which part), grants, exports with their SHA-256, notes (metadata only),\n"
-               "samples with their custody, refusals, and the case's timeline in words.\n"
-               "REPORT.html is one self-contained page (no script, nothing loaded from\n"
-               "anywhere) that prints well. It holds no content of the interview, no note,\n"
-               "no detail of the child and no case number: with --as, a person the table lets\n"
-               "see case numbers (docs/roles.md) gets the number in it, after a case-view\n"
-               "entry logs that it was shown. Exit status 0 when the ledger verifies; 1 when\n"
-               "it does not (the report is written and says what is wrong).\n");
+    fputs(_("usage: tellonce report CASE -o REPORT.html [--json REPORT.json] [--vault DIR]\n"
+            "                       [--as NAME [--passphrase-file FILE]]\n"
+            "\n"
+            "Writes the custody report of CASE (its internal id, or its number when the\n"
+            "custodian's secret can be read) from the ledger alone, with no key: the\n"
+            "verification of the whole ledger and how to repeat it, each session (length,\n"
+            "segments, markers, device events, gaps, and a chart of who viewed or exported\n"
+            "which part), grants, exports with their SHA-256, notes (metadata only),\n"
+            "samples with their custody, refusals, and the case's timeline in words.\n"
+            "REPORT.html is one self-contained page (no script, nothing loaded from\n"
+            "anywhere) that prints well, in the language of the messages (LANG); the\n"
+            "JSON is in English. It holds no content of the interview, no note,\n"
+            "no detail of the child and no case number: with --as, a person the table lets\n"
+            "see case numbers (docs/roles.md) gets the number in it, after a case-view\n"
+            "entry logs that it was shown. Exit status 0 when the ledger verifies; 1 when\n"
+            "it does not (the report is written and says what is wrong).\n"),
+          f);
 }
 
 /* Writes into the unnamed file the service's client handed over for path
@@ -129,6 +131,26 @@ static int case_number(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], co
     return rc;
 }
 
+/* The JSON is English whatever the language of the page (docs/json.md):
+ * when the page's words are not, the report is built again in English
+ * (its verification too: a second walk of the ledger). */
+static int write_json(tlo_custody *v, const tlo_custody_report_params *p,
+                      const tlo_custody_report *r, const char *path)
+{
+    if (!strcmp(tlo_report_lang(), "en"))
+        return write_out(path, r, true);
+    tlo_custody_report_params ep = *p;
+    tlo_custody_report er;
+    tlo_error err = {0};
+    ep.english = 1;
+    ep.progress = (tlo_custody_progress){0};
+    if (tlo_custody_report_build(v, &ep, &er, &err) != 0)
+        return cli_fail(&err);
+    int rc = write_out(path, &er, true);
+    tlo_custody_report_free(&er);
+    return rc;
+}
+
 typedef struct report_opts {
     const char *vault_opt, *out, *json, *as, *pass_file;
 } report_opts;
@@ -218,18 +240,27 @@ int cmd_report(int argc, char **argv)
     }
     rc = write_out(out, &r, false);
     if (rc == EXIT_OK && json)
-        rc = write_out(json, &r, true);
+        rc = write_json(v, &p, &r, json);
     if (rc == EXIT_OK) {
         /* Through the service the paths are the client's, which puts the
          * files there after this succeeds. */
         bool remote = tlo_service_in_child();
-        printf("Wrote %s%s%s: %zu sessions, %zu entries of the case, %zu grants, %zu exports, "
-               "%zu notes, %zu samples, %zu refusals.\n",
-               remote ? "the report" : out, json && !remote ? " and " : "",
-               json && !remote ? json : "", r.nsessions, r.nlines, r.ngrants, r.nexports, r.nnotes,
-               r.nsamples, r.nrefusals);
+        if (remote)
+            printf(_("Wrote the report: %zu sessions, %zu entries of the case, %zu grants, %zu "
+                     "exports, %zu notes, %zu samples, %zu refusals.\n"),
+                   r.nsessions, r.nlines, r.ngrants, r.nexports, r.nnotes, r.nsamples, r.nrefusals);
+        else if (json)
+            printf(_("Wrote %s and %s: %zu sessions, %zu entries of the case, %zu grants, %zu "
+                     "exports, %zu notes, %zu samples, %zu refusals.\n"),
+                   out, json, r.nsessions, r.nlines, r.ngrants, r.nexports, r.nnotes, r.nsamples,
+                   r.nrefusals);
+        else
+            printf(_("Wrote %s: %zu sessions, %zu entries of the case, %zu grants, %zu exports, "
+                     "%zu notes, %zu samples, %zu refusals.\n"),
+                   out, r.nsessions, r.nlines, r.ngrants, r.nexports, r.nnotes, r.nsamples,
+                   r.nrefusals);
         if (r.verified) {
-            printf("The ledger verified: %llu entries; the newest checkpoint covers %llu.\n",
+            printf(_("The ledger verified: %llu entries; the newest checkpoint covers %llu.\n"),
                    (unsigned long long)r.entries, (unsigned long long)r.checkpoint_size);
         } else {
             cli_error("the ledger does not verify: %s (the report says so)", r.problem);

@@ -25,7 +25,10 @@
 #define TLO_REPORT_FILL_VIEW "#1f5fbf"
 #define TLO_REPORT_FILL_EXPORT "#c0561b"
 
-/* The page; 0 or -1 when writing f failed (errno). */
+/* The language of the page's words, as an HTML lang code: "zh-CN" when
+ * the messages are Simplified Chinese, else "en". */
+const char *tlo_report_lang(void);
+/* The page, in the reader's language; 0 or -1 when writing f failed (errno). */
 int tlo_report_write_html(const tlo_custody_report *r, FILE *f);
 /* The same facts as one JSON object; 0 or -1. */
 int tlo_report_write_json(const tlo_custody_report *r, FILE *f);

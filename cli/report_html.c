@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,19 +75,24 @@ static void esc(FILE *f, const char *s)
     }
 }
 
+/* The person's words as the log says them ("王芳 (prosecutor)", "the
+ * custodian", "an unknown key"), in the reader's language. */
+static void person_text(const tlo_custody_report *r, int i, char *out, size_t cap)
+{
+    tlo_custody_person p = {0};
+    if (i < 0 || (size_t)i >= r->npeople) {
+        tlo_custody_person_words(NULL, out, cap);
+        return;
+    }
+    snprintf(p.name, sizeof p.name, "%s", r->person[i].name);
+    p.roles = r->person[i].roles;
+    tlo_custody_person_words(&p, out, cap);
+}
+
 static void person(FILE *f, const tlo_custody_report *r, int i)
 {
-    char buf[TLO_NAME_MAX + 220], roles[200];
-    if (i < 0 || (size_t)i >= r->npeople) {
-        fputs("an unknown key", f);
-        return;
-    }
-    if (r->person[i].roles == TLO_ROLE_CUSTODIAN) {
-        fputs("the custodian", f);
-        return;
-    }
-    tlo_roles_format(r->person[i].roles, ", ", roles, sizeof roles);
-    snprintf(buf, sizeof buf, "%s (%s)", r->person[i].name, roles);
+    char buf[TLO_NAME_MAX + 420];
+    person_text(r, i, buf, sizeof buf);
     esc(f, buf);
 }
 
@@ -94,14 +100,9 @@ static void person(FILE *f, const tlo_custody_report *r, int i)
  * the row's title and the tables). */
 static void label(FILE *f, const tlo_custody_report *r, int i)
 {
-    char buf[TLO_NAME_MAX + 220], roles[200];
+    char buf[TLO_NAME_MAX + 420];
     size_t k = 0, chars = 0;
-    if (i < 0 || (size_t)i >= r->npeople) {
-        fputs("an unknown key", f);
-        return;
-    }
-    tlo_roles_format(r->person[i].roles, ", ", roles, sizeof roles);
-    snprintf(buf, sizeof buf, "%s (%s)", r->person[i].name, roles);
+    person_text(r, i, buf, sizeof buf);
     while (buf[k] && chars < 26) {
         k++;
         while (((unsigned char)buf[k] & 0xC0) == 0x80)
@@ -134,6 +135,48 @@ static void range(FILE *f, uint64_t a, uint64_t b)
     clock_(f, a);
     fputs("\u2013", f);
     clock_(f, b);
+}
+
+/* A table's head: the names (N_ marked) in the reader's language. */
+static void thead(FILE *f, const char *const *names, size_t n)
+{
+    fputs("<table><thead><tr>", f);
+    for (size_t i = 0; i < n; i++) {
+        fputs("<th>", f);
+        esc(f, _(names[i]));
+        fputs("</th>", f);
+    }
+    fputs("</tr></thead><tbody>\n", f);
+}
+#define THEAD(f, ...)                                                                              \
+    do {                                                                                           \
+        static const char *const names_[] = {__VA_ARGS__};                                         \
+        thead(f, names_, sizeof names_ / sizeof names_[0]);                                        \
+    } while (0)
+
+/* A heading with a count: fmt one translatable literal ("Markers (%zu)"). */
+static void heading(FILE *f, const char *tag, const char *text)
+{
+    fprintf(f, "<%s>", tag);
+    esc(f, text);
+    fprintf(f, "</%s>\n", tag);
+}
+
+/* The status and state words of the model (sessions, grants, samples) and
+ * in the reader's language; another value as it is (the values a person
+ * types, kinds and actions, stay as typed). */
+static const char *word(const char *w)
+{
+    static const char *const t[] = {/* TRANSLATORS: a session's status in the report */
+                                    N_("open"), N_("ended"), N_("failed"), N_("recovered"),
+                                    /* TRANSLATORS: a grant's status in the report */
+                                    N_("active"), N_("expired"), N_("revoked"),
+                                    /* TRANSLATORS: a sample's state in the report */
+                                    N_("held"), N_("in transfer"), N_("disposed")};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(w, t[i]))
+            return _(t[i]);
+    return w;
 }
 
 static unsigned px(uint64_t ms, uint64_t len)
@@ -197,27 +240,33 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
      * would hide who else viewed the session. */
     int *rows = s->naccess ? calloc(s->naccess, sizeof *rows) : NULL;
     if (s->naccess && !rows) {
-        fputs("<p>Out of memory: the chart is not drawn; the table below lists every access.</p>\n",
-              f);
+        fputs("<p>", f);
+        esc(f, _("Out of memory: the chart is not drawn; the table below lists every access."));
+        fputs("</p>\n", f);
         return;
     }
     size_t n = chart_rows(s, rows);
     const unsigned W = TLO_REPORT_CHART_LABEL + TLO_REPORT_CHART_AXIS + 24;
     const unsigned H = TLO_REPORT_CHART_TOP +
                        (unsigned)(n ? n : 1) * (TLO_REPORT_CHART_ROW + TLO_REPORT_CHART_GAP) + 4;
-    fprintf(
-        f,
-        "<svg class=\"coverage\" width=\"%u\" "
-        "height=\"%u\" viewBox=\"0 0 %u %u\" shape-rendering=\"crispEdges\" "
-        "data-session=\"%u\" data-length-ms=\"%" PRIu64 "\" data-label-px=\"%d\" "
-        "data-axis-px=\"%d\" role=\"img\" aria-label=\"who viewed which part of session %u\">\n",
-        W, H, W, H, s->no, s->length_ms, TLO_REPORT_CHART_LABEL, TLO_REPORT_CHART_AXIS, s->no);
+    fprintf(f,
+            "<svg class=\"coverage\" width=\"%u\" "
+            "height=\"%u\" viewBox=\"0 0 %u %u\" shape-rendering=\"crispEdges\" "
+            "data-session=\"%u\" data-length-ms=\"%" PRIu64 "\" data-label-px=\"%d\" "
+            "data-axis-px=\"%d\" role=\"img\" aria-label=\"",
+            W, H, W, H, s->no, s->length_ms, TLO_REPORT_CHART_LABEL, TLO_REPORT_CHART_AXIS);
+    char aria[200];
+    /* TRANSLATORS: the chart's label for screen readers; the session's number */
+    snprintf(aria, sizeof aria, _("who viewed which part of session %u"), s->no);
+    esc(f, aria);
+    fputs("\">\n", f);
     axis(f, s->length_ms);
-    if (!n)
-        fprintf(f,
-                "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#555\">nobody viewed or "
-                "exported any part of this session</text>\n",
+    if (!n) {
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#555\">",
                 TLO_REPORT_CHART_LABEL, TLO_REPORT_CHART_TOP + 14);
+        esc(f, _("nobody viewed or exported any part of this session"));
+        fputs("</text>\n", f);
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned y =
             TLO_REPORT_CHART_TOP + (unsigned)i * (TLO_REPORT_CHART_ROW + TLO_REPORT_CHART_GAP);
@@ -245,7 +294,8 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
                     "fill=\"%s\"><title>",
                     a->exp ? "export" : "view", a->seq, a->from_ms, a->to_ms, x1, y, w,
                     TLO_REPORT_CHART_ROW, a->exp ? TLO_REPORT_FILL_EXPORT : TLO_REPORT_FILL_VIEW);
-            fprintf(f, "entry %" PRIu64 ": ", a->seq);
+            /* TRANSLATORS: a band's tooltip: the entry's number, then a range */
+            fprintf(f, _("entry %llu: "), (unsigned long long)a->seq);
             range(f, a->from_ms, a->to_ms);
             fputs("</title></rect>\n", f);
         }
@@ -253,40 +303,88 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
     }
     free(rows);
     fputs("</svg>\n", f);
-    fprintf(f,
-            "<p class=\"legend muted\"><span style=\"background:%s\"></span>viewed"
-            "<span style=\"background:%s\"></span>released to export"
-            "<span style=\"background:%s\"></span>not accessed</p>\n",
-            TLO_REPORT_FILL_VIEW, TLO_REPORT_FILL_EXPORT, TLO_REPORT_FILL_ROW);
+    fprintf(f, "<p class=\"legend muted\"><span style=\"background:%s\"></span>",
+            TLO_REPORT_FILL_VIEW);
+    /* TRANSLATORS: the chart's legend: a blue band */
+    esc(f, _("viewed"));
+    fprintf(f, "<span style=\"background:%s\"></span>", TLO_REPORT_FILL_EXPORT);
+    /* TRANSLATORS: the chart's legend: an orange band */
+    esc(f, _("released to export"));
+    fprintf(f, "<span style=\"background:%s\"></span>", TLO_REPORT_FILL_ROW);
+    /* TRANSLATORS: the chart's legend: a grey row */
+    esc(f, _("not accessed"));
+    fputs("</p>\n", f);
+}
+
+/* A term of a <dl>: name N_ marked, in the reader's language. */
+static void dt(FILE *f, const char *name)
+{
+    fputs("<dt>", f);
+    esc(f, _(name));
+    fputs("</dt>", f);
 }
 
 static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
-    fprintf(f, "<section class=\"session\" id=\"session-%u\">\n<h2>Session %u</h2>\n<dl>", s->no,
-            s->no);
-    fputs("<dt>id</dt><dd class=\"mono\">", f);
+    char b[300];
+    fprintf(f, "<section class=\"session\" id=\"session-%u\">\n", s->no);
+    /* TRANSLATORS: a heading: the session's number in its case */
+    snprintf(b, sizeof b, _("Session %u"), s->no);
+    heading(f, "h2", b);
+    fputs("<dl>", f);
+    dt(f, N_("id"));
+    fputs("<dd class=\"mono\">", f);
     esc(f, s->id); /* 32 hex digits in a ledger that verifies; escaped in one that does not */
     fputs("</dd>", f);
-    fputs("<dt>recorded by</dt><dd>", f);
+    dt(f, N_("recorded by"));
+    fputs("<dd>", f);
     person(f, r, s->recorder);
-    fputs("</dd><dt>room</dt><dd>", f);
+    fputs("</dd>", f);
+    dt(f, N_("room"));
+    fputs("<dd>", f);
     esc(f, s->room);
-    fprintf(f, " (%" PRIu64 " camera%s, %" PRIu64 " microphone%s)</dd>", s->cameras,
-            s->cameras == 1 ? "" : "s", s->microphones, s->microphones == 1 ? "" : "s");
-    fputs("<dt>started</dt><dd>", f);
+    /* TRANSLATORS: after the room's name: how many cameras and microphones */
+    snprintf(b, sizeof b,
+             dngettext(TLO_TEXT_DOMAIN, " (%llu camera, ", " (%llu cameras, ", s->cameras),
+             (unsigned long long)s->cameras);
+    esc(f, b);
+    /* TRANSLATORS: after " (2 cameras, " */
+    snprintf(b, sizeof b,
+             dngettext(TLO_TEXT_DOMAIN, "%llu microphone)", "%llu microphones)", s->microphones),
+             (unsigned long long)s->microphones);
+    esc(f, b);
+    fputs("</dd>", f);
+    dt(f, N_("started"));
+    fputs("<dd>", f);
     utc(f, s->started_at);
-    fprintf(f, "</dd><dt>status</dt><dd>%s", s->status);
+    fputs("</dd>", f);
+    dt(f, N_("status"));
+    fputs("<dd>", f);
+    esc(f, word(s->status));
     if (s->closed_at) {
         fputs(", ", f);
         utc(f, s->closed_at);
     }
-    fputs("</dd><dt>length</dt><dd>", f);
+    fputs("</dd>", f);
+    dt(f, N_("length"));
+    fputs("<dd>", f);
     clock_(f, s->length_ms);
-    fprintf(f, "</dd><dt>segments</dt><dd>%" PRIu64 " (%" PRIu64 " sealed bytes)</dd>", s->segments,
-            s->bytes);
-    fprintf(f, "<dt>gaps</dt><dd>%s</dd></dl>\n", s->ngaps ? "" : "none: the media is continuous");
+    fputs("</dd>", f);
+    dt(f, N_("segments"));
+    /* TRANSLATORS: segments of a session, and the bytes sealed in them */
+    snprintf(b, sizeof b, _("%llu (%llu sealed bytes)"), (unsigned long long)s->segments,
+             (unsigned long long)s->bytes);
+    fputs("<dd>", f);
+    esc(f, b);
+    fputs("</dd>", f);
+    dt(f, N_("gaps"));
+    fputs("<dd>", f);
+    if (!s->ngaps)
+        esc(f, _("none: the media is continuous"));
+    fputs("</dd></dl>\n", f);
     if (s->ngaps) {
-        fputs("<table><thead><tr><th>gap</th><th>after segment</th></tr></thead><tbody>", f);
+        /* TRANSLATORS: a table's heads: a gap in the media, the segment it follows */
+        THEAD(f, N_("gap"), N_("after segment"));
         for (size_t i = 0; i < s->ngaps; i++) {
             fputs("<tr><td>", f);
             range(f, s->gap[i].from_ms, s->gap[i].to_ms);
@@ -294,19 +392,21 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
-    fputs("<h3>Who viewed or exported which part</h3>\n", f);
+    heading(f, "h3", _("Who viewed or exported which part"));
     chart(f, r, s);
     if (s->naccess) {
-        fputs("<table><thead><tr><th>entry</th><th>when</th><th>who</th><th>what</th>"
-              "<th>range</th><th>purpose</th><th>grant</th></tr></thead><tbody>\n",
-              f);
+        /* TRANSLATORS: a table's heads (entry: the ledger entry's number) */
+        THEAD(f, N_("entry"), N_("when"), N_("who"), N_("what"), N_("range"), N_("purpose"),
+              N_("grant"));
         for (size_t i = 0; i < s->naccess; i++) {
             const tlo_custody_report_access *a = &s->access[i];
             fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", a->seq);
             utc(f, a->time_ms);
             fputs("</td><td>", f);
             person(f, r, a->person);
-            fprintf(f, "</td><td>%s</td><td>", a->exp ? "released to export" : "viewed");
+            fputs("</td><td>", f);
+            esc(f, a->exp ? _("released to export") : _("viewed"));
+            fputs("</td><td>", f);
             range(f, a->from_ms, a->to_ms);
             fputs("</td><td>", f);
             esc(f, a->purpose);
@@ -316,11 +416,12 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
-    fprintf(f, "<h3>Markers (%zu)</h3>\n", s->nmarkers);
+    /* TRANSLATORS: a heading: how many markers the session has */
+    snprintf(b, sizeof b, _("Markers (%zu)"), s->nmarkers);
+    heading(f, "h3", b);
     if (s->nmarkers) {
-        fputs("<table><thead><tr><th>entry</th><th>at</th><th>by</th><th>text</th></tr></thead>"
-              "<tbody>\n",
-              f);
+        /* TRANSLATORS: a table's heads (at: a time on the session clock) */
+        THEAD(f, N_("entry"), N_("at"), N_("by"), N_("text"));
         for (size_t i = 0; i < s->nmarkers; i++) {
             fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", s->marker[i].seq);
             clock_(f, s->marker[i].at_ms);
@@ -332,11 +433,12 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
-    fprintf(f, "<h3>Device events (%zu)</h3>\n", s->ndevices);
+    /* TRANSLATORS: a heading: how many device events (a camera lost...) */
+    snprintf(b, sizeof b, _("Device events (%zu)"), s->ndevices);
+    heading(f, "h3", b);
     if (s->ndevices) {
-        fputs("<table><thead><tr><th>entry</th><th>at</th><th>device</th><th>event</th>"
-              "<th>message</th><th>then</th></tr></thead><tbody>\n",
-              f);
+        /* TRANSLATORS: a table's heads (then: what the recording did next) */
+        THEAD(f, N_("entry"), N_("at"), N_("device"), N_("event"), N_("message"), N_("then"));
         for (size_t i = 0; i < s->ndevices; i++) {
             const tlo_custody_report_device *d = &s->device[i];
             fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", d->seq);
@@ -356,59 +458,120 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
     fputs("</section>\n", f);
 }
 
+/* A paragraph of one sentence (a translated literal, formatted). */
+static void para(FILE *f, const char *cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void para(FILE *f, const char *cls, const char *fmt, ...)
+{
+    char b[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    if (cls)
+        fprintf(f, "<p class=\"%s\">", cls);
+    else
+        fputs("<p>", f);
+    esc(f, b);
+    fputs("</p>\n", f);
+}
+
 static void verification(FILE *f, const tlo_custody_report *r)
 {
-    fputs("<section id=\"verification\">\n<h2>Verification</h2>\n", f);
-    if (r->verified)
-        fprintf(f,
-                "<p><span class=\"ok\">OK</span>: all %" PRIu64 " entries of the ledger verified "
-                "(every link, signature and the Merkle root), the checkpoints and the sealed files "
-                "too.</p>\n",
-                r->entries);
-    else {
-        fputs("<p><span class=\"bad\">FAILED</span>: ", f);
+    char b[400];
+    fputs("<section id=\"verification\">\n", f);
+    heading(f, "h2", _("Verification"));
+    if (r->verified) {
+        fputs("<p><span class=\"ok\">", f);
+        /* TRANSLATORS: the verification's result, in green */
+        esc(f, _("OK"));
+        fputs("</span>", f);
+        /* TRANSLATORS: after "OK" */
+        snprintf(b, sizeof b,
+                 _(": all %llu entries of the ledger verified (every link, signature and the "
+                   "Merkle root), the checkpoints and the sealed files too."),
+                 (unsigned long long)r->entries);
+        esc(f, b);
+        fputs("</p>\n", f);
+    } else {
+        fputs("<p><span class=\"bad\">", f);
+        /* TRANSLATORS: the verification's result, in red */
+        esc(f, _("FAILED"));
+        fputs("</span>: ", f);
         esc(f, r->problem);
-        fputs(" Nothing below can be relied on until this is resolved.</p>\n", f);
+        fputs(" ", f);
+        esc(f, _("Nothing below can be relied on until this is resolved."));
+        fputs("</p>\n", f);
     }
-    if (r->checkpoint_size)
-        fprintf(f,
-                "<dl><dt>checkpoint</dt><dd>the newest the custodian signed: %" PRIu64
-                " entries</dd><dt>root (hex)</dt><dd class=\"mono\">%s</dd>"
-                "<dt>root (base64)</dt><dd class=\"mono\">%s</dd></dl>\n",
-                r->checkpoint_size, r->checkpoint_root, r->checkpoint_b64);
+    if (r->checkpoint_size) {
+        fputs("<dl>", f);
+        dt(f, N_("checkpoint"));
+        /* TRANSLATORS: the newest checkpoint, and how many entries it covers */
+        snprintf(b, sizeof b, _("the newest the custodian signed: %llu entries"),
+                 (unsigned long long)r->checkpoint_size);
+        fputs("<dd>", f);
+        esc(f, b);
+        fputs("</dd>", f);
+        dt(f, N_("root (hex)"));
+        fprintf(f, "<dd class=\"mono\">%s</dd>", r->checkpoint_root);
+        dt(f, N_("root (base64)"));
+        fprintf(f, "<dd class=\"mono\">%s</dd></dl>\n", r->checkpoint_b64);
+    }
     if (r->checkpoint_size && r->entries > r->checkpoint_size)
-        fprintf(f,
-                "<p>The last %" PRIu64 " entries are not yet covered by a checkpoint: a cut of "
-                "them would not be seen until the next one.</p>\n",
-                r->entries - r->checkpoint_size);
+        para(f, NULL,
+             _("The last %llu entries are not yet covered by a checkpoint: a cut of them would not "
+               "be seen until the next one."),
+             (unsigned long long)(r->entries - r->checkpoint_size));
     else if (r->checkpoint_size)
-        fputs("<p>Every entry is covered by that checkpoint.</p>\n", f);
+        para(f, NULL, "%s", _("Every entry is covered by that checkpoint."));
     else
-        fputs("<p class=\"bad\">The vault holds no checkpoint: nothing shows that entries were "
-              "not cut from its end.</p>\n",
-              f);
-    fputs("<p>To check it independently, with the custodian's verifier key kept outside the "
-          "vault, on a copy of the vault:</p>\n<pre>",
-          f);
+        para(f, "bad", "%s",
+             _("The vault holds no checkpoint: nothing shows that entries were not cut from its "
+               "end."));
+    para(f, NULL, "%s",
+         _("To check it independently, with the custodian's verifier key kept outside the vault, "
+           "on a copy of the vault:"));
+    fputs("<pre>", f);
     esc(f, r->verify_command);
     fputs("</pre>\n</section>\n", f);
 }
 
+/* A section's start: its id and its heading (already in words). */
+static void section(FILE *f, const char *id, const char *title)
+{
+    fprintf(f, "<section id=\"%s\">\n", id);
+    heading(f, "h2", title);
+}
+
+/* "none", the paragraph of an empty section. */
+static void none(FILE *f)
+{
+    fputs("<p>", f);
+    /* TRANSLATORS: an empty section of the report (no grants, no exports...) */
+    esc(f, _("none"));
+    fputs("</p>", f);
+}
 static void grants(FILE *f, const tlo_custody_report *r)
 {
-    fprintf(f, "<section id=\"grants\">\n<h2>Grants (%zu)</h2>\n", r->ngrants);
+    char b[200];
+    /* TRANSLATORS: a heading: how many grants */
+    snprintf(b, sizeof b, _("Grants (%zu)"), r->ngrants);
+    section(f, "grants", b);
     if (!r->ngrants) {
-        fputs("<p>none</p></section>\n", f);
+        none(f);
+        fputs("</section>\n", f);
         return;
     }
-    fputs("<table><thead><tr><th>grant</th><th>status</th><th>by</th><th>to</th><th>of</th>"
-          "<th>actions</th><th>expires</th><th>purpose</th></tr></thead><tbody>\n",
-          f);
+    /* TRANSLATORS: a table's heads (of: what the grant covers; actions: view, export, read) */
+    THEAD(f, N_("grant"), N_("status"), N_("by"), N_("to"), N_("of"), N_("actions"), N_("expires"),
+          N_("purpose"));
     for (size_t i = 0; i < r->ngrants; i++) {
         const tlo_custody_report_grant *g = &r->grant[i];
-        fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>%s", g->seq, g->status);
+        fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", g->seq);
+        esc(f, word(g->status));
         if (g->revoked_seq)
-            fprintf(f, " (entry %" PRIu64 ")", g->revoked_seq);
+            /* TRANSLATORS: after "revoked": the entry that revoked it */
+            fprintf(f, _(" (entry %llu)"), (unsigned long long)g->revoked_seq);
         fputs("</td><td>", f);
         person(f, r, g->by);
         fputs("</td><td>", f);
@@ -418,10 +581,12 @@ static void grants(FILE *f, const tlo_custody_report *r)
             esc(f, g->to_name);
         fputs("</td><td>", f);
         if (g->note) {
-            fprintf(f, "note %u", g->note_no);
+            /* TRANSLATORS: the Nth note of a case */
+            fprintf(f, _("note %u"), g->note_no);
         } else {
             range(f, g->from_ms, g->until_ms);
-            fprintf(f, " of session %u", g->session_no);
+            /* TRANSLATORS: after a range of the session clock: which session */
+            fprintf(f, _(" of session %u"), g->session_no);
         }
         fputs("</td><td>", f);
         esc(f, g->actions);
@@ -436,14 +601,17 @@ static void grants(FILE *f, const tlo_custody_report *r)
 
 static void exports(FILE *f, const tlo_custody_report *r)
 {
-    fprintf(f, "<section id=\"exports\">\n<h2>Exports (%zu)</h2>\n", r->nexports);
+    char b[200];
+    /* TRANSLATORS: a heading: how many exports */
+    snprintf(b, sizeof b, _("Exports (%zu)"), r->nexports);
+    section(f, "exports", b);
     if (!r->nexports) {
-        fputs("<p>none</p></section>\n", f);
+        none(f);
+        fputs("</section>\n", f);
         return;
     }
-    fputs("<table><thead><tr><th>entry</th><th>when</th><th>by</th><th>clip</th><th>bytes</th>"
-          "<th>SHA-256</th></tr></thead><tbody>\n",
-          f);
+    /* TRANSLATORS: a table's heads */
+    THEAD(f, N_("entry"), N_("when"), N_("by"), N_("clip"), N_("bytes"), N_("SHA-256"));
     for (size_t i = 0; i < r->nexports; i++) {
         const tlo_custody_report_export *x = &r->exp[i];
         fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", x->seq);
@@ -452,9 +620,12 @@ static void exports(FILE *f, const tlo_custody_report *r)
         person(f, r, x->person);
         fputs("</td><td>", f);
         range(f, x->clip_start_ms, x->clip_end_ms);
-        fprintf(f, " of session %u (asked ", x->session_no);
+        /* TRANSLATORS: after the clip's range: its session, then the range asked for */
+        fprintf(f, _(" of session %u (asked "), x->session_no);
         range(f, x->from_ms, x->to_ms);
-        fprintf(f, ")</td><td class=\"n\">%" PRIu64 "</td><td class=\"mono\">", x->bytes);
+        /* TRANSLATORS: closes " (asked " */
+        fputs(_(")"), f);
+        fprintf(f, "</td><td class=\"n\">%" PRIu64 "</td><td class=\"mono\">", x->bytes);
         esc(f, x->sha256);
         fputs("</td></tr>\n", f);
     }
@@ -463,18 +634,20 @@ static void exports(FILE *f, const tlo_custody_report *r)
 
 static void notes(FILE *f, const tlo_custody_report *r)
 {
-    fprintf(f,
-            "<section id=\"notes\">\n<h2>Notes (%zu)</h2>\n<p class=\"muted\">Metadata only: the "
-            "ledger holds no note's text, title or file names.</p>\n",
-            r->nnotes);
+    char b[200];
+    /* TRANSLATORS: a heading: how many notes */
+    snprintf(b, sizeof b, _("Notes (%zu)"), r->nnotes);
+    section(f, "notes", b);
+    para(f, "muted", "%s",
+         _("Metadata only: the ledger holds no note's text, title or file names."));
     if (!r->nnotes) {
-        fputs("<p>none</p></section>\n", f);
+        none(f);
+        fputs("</section>\n", f);
         return;
     }
-    fputs("<table><thead><tr><th>note</th><th>kind</th><th>version</th><th>entry</th>"
-          "<th>when</th><th>by</th><th>files</th><th>sealed bytes</th><th>text bytes</th>"
-          "<th>refers to</th></tr></thead><tbody>\n",
-          f);
+    /* TRANSLATORS: a table's heads (refers to: a time of a session the note is about) */
+    THEAD(f, N_("note"), N_("kind"), N_("version"), N_("entry"), N_("when"), N_("by"), N_("files"),
+          N_("sealed bytes"), N_("text bytes"), N_("refers to"));
     for (size_t i = 0; i < r->nnotes; i++) {
         const tlo_custody_report_note *n = &r->note[i];
         for (size_t k = 0; k < n->nversions; k++) {
@@ -492,44 +665,59 @@ static void notes(FILE *f, const tlo_custody_report *r)
                     v->files, v->bytes, v->text_bytes);
             if (v->session_no) {
                 clock_(f, v->at_ms);
-                fprintf(f, " of session %u", v->session_no);
+                fprintf(f, _(" of session %u"), v->session_no);
             }
             fputs("</td></tr>\n", f);
         }
-        fprintf(f,
-                "<tr><td></td><td colspan=\"9\" class=\"muted\">read %" PRIu64
-                " times, refused %" PRIu64 " times</td></tr>\n",
-                n->reads, n->refused);
+        fputs("<tr><td></td><td colspan=\"9\" class=\"muted\">", f);
+        /* TRANSLATORS: how often a note was read, and how often reading it was refused */
+        snprintf(b, sizeof b, _("read %llu times, refused %llu times"),
+                 (unsigned long long)n->reads, (unsigned long long)n->refused);
+        esc(f, b);
+        fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table>\n</section>\n", f);
 }
 
 static void samples(FILE *f, const tlo_custody_report *r)
 {
-    fprintf(f, "<section id=\"samples\">\n<h2>Samples (%zu)</h2>\n", r->nsamples);
-    if (!r->nsamples)
-        fputs("<p>none</p>\n", f);
+    char b[200];
+    /* TRANSLATORS: a heading: how many samples */
+    snprintf(b, sizeof b, _("Samples (%zu)"), r->nsamples);
+    section(f, "samples", b);
+    if (!r->nsamples) {
+        none(f);
+        fputs("\n", f);
+    }
     for (size_t i = 0; i < r->nsamples; i++) {
         const tlo_custody_report_sample *s = &r->sample[i];
         fputs("<h3>", f);
         esc(f, s->label);
         fputs(" (", f);
         esc(f, s->kind);
-        fputs(", seal ", f);
+        /* TRANSLATORS: in a sample's heading "S-001 (swab, seal 42): held by ...": before the
+         * seal's number */
+        esc(f, _(", seal "));
         esc(f, s->seal_number);
-        fprintf(f, "): %s", s->state);
+        fputs("): ", f);
+        esc(f, word(s->state));
         if (!strcmp(s->state, "in transfer")) {
-            fputs(" to ", f);
+            /* TRANSLATORS: after "in transfer": to whom */
+            esc(f, _(" to "));
             esc(f, s->to_name);
         } else if (!strcmp(s->state, "held")) {
-            fputs(" by ", f);
+            /* TRANSLATORS: after "held": by whom */
+            esc(f, _(" by "));
             person(f, r, s->holder);
         }
-        if (s->broken_seal)
-            fputs(" <span class=\"broken\">SEAL BROKEN</span>", f);
-        fputs("</h3>\n<table><thead><tr><th>entry</th><th>when</th><th>custody</th></tr></thead>"
-              "<tbody>\n",
-              f);
+        if (s->broken_seal) {
+            fputs(" <span class=\"broken\">", f);
+            esc(f, _("SEAL BROKEN"));
+            fputs("</span>", f);
+        }
+        fputs("</h3>\n", f);
+        /* TRANSLATORS: a table's heads (custody: what happened to the sample) */
+        THEAD(f, N_("entry"), N_("when"), N_("custody"));
         for (size_t k = 0; k < s->nevents; k++) {
             fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", s->event[k].seq);
             utc(f, s->event[k].time_ms);
@@ -545,9 +733,8 @@ static void samples(FILE *f, const tlo_custody_report *r)
 static void lines(FILE *f, const tlo_custody_report *r, const tlo_custody_report_line *l, size_t n)
 {
     (void)r;
-    fputs("<table><thead><tr><th>entry</th><th>when (UTC)</th><th>kind</th><th>what</th></tr>"
-          "</thead><tbody>\n",
-          f);
+    /* TRANSLATORS: a table's heads (kind: the entry's kind name, which stays English) */
+    THEAD(f, N_("entry"), N_("when"), N_("kind"), N_("what"));
     for (size_t i = 0; i < n; i++) {
         const char *kind = tlo_entry_kind_name(l[i].kind);
         fprintf(f, "<tr><td class=\"n\">%" PRIu64 "</td><td>", l[i].seq);
@@ -559,35 +746,65 @@ static void lines(FILE *f, const tlo_custody_report *r, const tlo_custody_report
     fputs("</tbody></table>\n", f);
 }
 
+const char *tlo_report_lang(void)
+{
+    /* TRANSLATORS: this translation's language as an HTML lang code
+     * (<html lang="...">): zh-CN for Simplified Chinese */
+    const char *lang = _("en");
+    /* one code, letters, digits and '-' (it goes into an attribute) */
+    for (const char *c = lang; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-'))
+            return "en";
+    return *lang ? lang : "en";
+}
+
 int tlo_report_write_html(const tlo_custody_report *r, FILE *f)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'\">\n"
-          "<meta name=\"referrer\" content=\"no-referrer\">\n",
-          f);
-    fprintf(f, "<title>Custody report, case %s</title>\n<style>\n%s</style>\n</head>\n<body>\n",
-            r->case_id, style);
-    fputs("<h1>Custody report</h1>\n<dl>", f);
-    fprintf(f, "<dt>case</dt><dd><span class=\"mono\">%s</span> (internal id)", r->case_id);
+    char b[400];
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'\">\n"
+            "<meta name=\"referrer\" content=\"no-referrer\">\n",
+            tlo_report_lang());
+    /* TRANSLATORS: the page's title: the case's internal id (32 hex digits) */
+    snprintf(b, sizeof b, _("Custody report, case %s"), r->case_id);
+    fputs("<title>", f);
+    esc(f, b);
+    fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", style);
+    heading(f, "h1", _("Custody report"));
+    fputs("<dl>", f);
+    dt(f, N_("case"));
+    fprintf(f, "<dd><span class=\"mono\">%s</span>", r->case_id);
+    /* TRANSLATORS: after the case's 32 hex digits */
+    esc(f, _(" (internal id)"));
     if (r->number_shown) {
-        fputs(", number ", f);
+        /* TRANSLATORS: before the case's number (as the case was opened) */
+        esc(f, _(", number "));
         esc(f, r->case_number);
     }
-    fputs("</dd><dt>opened</dt><dd>", f);
+    fputs("</dd>", f);
+    dt(f, N_("opened"));
+    fputs("<dd>", f);
     utc(f, r->opened_at);
-    fputs(" by ", f);
+    /* TRANSLATORS: between when the case was opened and who opened it */
+    esc(f, _(" by "));
     person(f, r, r->opener);
-    fputs("</dd><dt>written</dt><dd>", f);
+    fputs("</dd>", f);
+    dt(f, N_("written"));
+    fputs("<dd>", f);
     utc(f, r->generated_at);
-    fputs(", from the custody ledger alone: no key was used, no content of the interview, no "
-          "note and no detail of the child is in it</dd></dl>\n",
-          f);
+    /* TRANSLATORS: after the time the report was written */
+    esc(f, _(", from the custody ledger alone: no key was used, no content of the interview, no "
+             "note and no detail of the child is in it"));
+    fputs("</dd></dl>\n", f);
     verification(f, r);
-    fprintf(f,
-            "<section id=\"people\">\n<h2>People (%zu)</h2>\n<table><thead><tr><th>name "
-            "(roles)</th><th>key</th></tr></thead><tbody>\n",
-            r->npeople);
+    /* TRANSLATORS: a heading: how many people the vault knows */
+    snprintf(b, sizeof b, _("People (%zu)"), r->npeople);
+    section(f, "people", b);
+    /* TRANSLATORS: a table's heads (key: the first hex digits of the person's key) */
+    THEAD(f, N_("name (roles)"), N_("key"));
     for (size_t i = 0; i < r->npeople; i++) {
         fputs("<tr><td>", f);
         person(f, r, (int)i);
@@ -600,13 +817,17 @@ int tlo_report_write_html(const tlo_custody_report *r, FILE *f)
     exports(f, r);
     notes(f, r);
     samples(f, r);
-    fprintf(f, "<section id=\"refusals\">\n<h2>Refusals (%zu)</h2>\n", r->nrefusals);
+    /* TRANSLATORS: a heading: how many refusals */
+    snprintf(b, sizeof b, _("Refusals (%zu)"), r->nrefusals);
+    section(f, "refusals", b);
     if (r->nrefusals)
         lines(f, r, r->refusal, r->nrefusals);
     else
-        fputs("<p>none</p>\n", f);
-    fprintf(f, "</section>\n<section id=\"timeline\">\n<h2>Timeline (%zu entries)</h2>\n",
-            r->nlines);
+        none(f);
+    fputs("</section>\n", f);
+    /* TRANSLATORS: a heading: every entry of the case, how many */
+    snprintf(b, sizeof b, _("Timeline (%zu entries)"), r->nlines);
+    section(f, "timeline", b);
     lines(f, r, r->line, r->nlines);
     fputs("</section>\n</body>\n</html>\n", f);
     return ferror(f) ? -1 : 0;

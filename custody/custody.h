@@ -1315,6 +1315,9 @@ typedef struct tlo_custody_describer tlo_custody_describer;
 int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
                               tlo_custody_describer **out, tlo_error *err);
 void tlo_custody_describer_free(tlo_custody_describer *d);
+/* english 1: the words in English whatever the locale (for JSON and CSV);
+ * 0 (the default): in the language of LC_MESSAGES. */
+void tlo_custody_describer_set_english(tlo_custody_describer *d, int english);
 
 /* The person behind e: for what the custodian signs on a person's behalf
  * (case-view, access-granted, access-denied, action-refused, note-access:
@@ -1505,6 +1508,7 @@ typedef struct tlo_custody_report_params {
                                       tlo_custody_case_numbers), or NULL: none */
     const char *vault_dir_words;   /* how the verify command names the vault (NULL: its dir) */
     tlo_custody_progress progress; /* of its verification */
+    int english;                   /* the lines' words in English (for JSON), else LC_MESSAGES' */
 } tlo_custody_report_params;
 
 /* Builds the report of one case from the ledger, no key: verifies the whole

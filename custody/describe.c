@@ -90,11 +90,24 @@ static idmap_slot *idmap_put(idmap *m, const uint8_t key[static 16])
 struct tlo_custody_describer {
     tlo_custody_person *people;
     size_t npeople;
+    bool english;   /* tlo_custody_describer_set_english */
     idmap by_actor; /* the first 16 bytes of actor (SHA-256 of pk) -> index + 1 */
     idmap sessions; /* session id -> its number in its case */
     idmap notes;    /* note id -> its number in its case */
     idmap cases;    /* case id -> sessions so far (value), notes so far (scope[0..3]) */
 };
+
+/* The words are looked up with dgettext(dom, ...) and dngettext(dom, ...):
+ * dom is tellonce's domain, or in English mode one no catalogue is ever
+ * bound to, so that gettext gives the English msgid back whatever the
+ * locale (JSON and CSV stay English). xgettext finds them by the standard
+ * keywords. */
+#define ENGLISH_ONLY_DOMAIN "tellonce-english-only"
+
+void tlo_custody_describer_set_english(tlo_custody_describer *d, int english)
+{
+    d->english = english != 0;
+}
 
 int tlo_custody_describer_new(const tlo_custody_person *people, size_t n,
                               tlo_custody_describer **out, tlo_error *err)
@@ -177,21 +190,72 @@ const tlo_custody_person *tlo_custody_describe_person(const tlo_custody_describe
     return p ? p : by_actor(d, e->actor);
 }
 
-void tlo_custody_person_words(const tlo_custody_person *p, char *out, size_t cap)
+/* The role names as people read them (the names people type stay the
+ * English ones of chain/entry.c). */
+static const char *const role_words[] = {
+    /* TRANSLATORS: a role's name, shown after a person's name: "王芳 (prosecutor)" */
+    N_("admin"),
+    /* TRANSLATORS: a role's name, shown after a person's name */
+    N_("interviewer"),
+    /* TRANSLATORS: a role's name, shown after a person's name */
+    N_("prosecutor"),
+    /* TRANSLATORS: a role's name (medical staff), shown after a person's name */
+    N_("medical"),
+    /* TRANSLATORS: a role's name, shown after a person's name */
+    N_("auditor"),
+    /* TRANSLATORS: a role's name, shown after a person's name */
+    N_("psychologist"),
+    /* TRANSLATORS: a role's name (legal-aid worker), shown after a person's name */
+    N_("legal-aid"),
+    /* TRANSLATORS: a role's name, shown after a person's name */
+    N_("social-worker"),
+};
+
+/* roles in words (dom's language), between two: ", " or its translation. */
+static void roles_words(const char *dom, unsigned roles, char *out, size_t cap)
 {
-    char roles[200];
+    char names[200];
+    size_t used = 0;
+    out[0] = '\0';
+    tlo_roles_format(roles, ",", names, sizeof names);
+    for (char *save = NULL, *r = strtok_r(names, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+        const char *shown = r;
+        for (size_t i = 0; i < sizeof role_words / sizeof role_words[0]; i++)
+            if (!strcmp(r, role_words[i]))
+                shown = dgettext(dom, role_words[i]);
+        int n = snprintf(out + used, cap - used, "%s%s",
+                         /* TRANSLATORS: between two role names of one person */
+                         used ? dgettext(dom, ", ") : "", shown);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static void person_words(const char *dom, const tlo_custody_person *p, char *out, size_t cap)
+{
+    char roles[400];
     if (!cap)
         return;
     if (!p) {
-        snprintf(out, cap, "an unknown key");
+        /* TRANSLATORS: who an entry is by when no enrolment names its key */
+        snprintf(out, cap, "%s", dgettext(dom, "an unknown key"));
         return;
     }
     if (p->roles == TLO_ROLE_CUSTODIAN) {
-        snprintf(out, cap, "the custodian");
+        /* TRANSLATORS: the vault's custodian (the program that holds the
+         * keys and signs for people), as who did something */
+        snprintf(out, cap, "%s", dgettext(dom, "the custodian"));
         return;
     }
-    tlo_roles_format(p->roles, ", ", roles, sizeof roles);
-    snprintf(out, cap, "%s (%s)", p->name, roles);
+    roles_words(dom, p->roles, roles, sizeof roles);
+    /* TRANSLATORS: a person's name and roles: "王芳 (prosecutor)" */
+    snprintf(out, cap, dgettext(dom, "%s (%s)"), p->name, roles);
+}
+
+void tlo_custody_person_words(const tlo_custody_person *p, char *out, size_t cap)
+{
+    person_words(TLO_TEXT_DOMAIN, p, out, cap);
 }
 
 /* ---- reading fields ---- */
@@ -243,10 +307,11 @@ void tlo_custody_utc_words(uint64_t ms, char *out, size_t cap)
     tlo_time_text(ms, out, cap); /* local, with its offset */
 }
 
-/* The words so far, appended to. */
+/* The words so far, appended to, and the domain they are looked up in. */
 typedef struct words {
     char *out;
     size_t cap, used;
+    const char *dom;
 } words;
 
 static void say(words *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -281,26 +346,26 @@ static void say(words *w, const char *fmt, ...)
     }
 }
 
-static void say_person(words *w, const tlo_custody_person *p)
-{
-    char who[TLO_NAME_MAX + 220];
-    tlo_custody_person_words(p, who, sizeof who);
-    say(w, "%s", who);
-}
+/* ---- the nouns the sentences take (each a whole phrase of its own) ---- */
+
+typedef char noun[TLO_NAME_MAX + 420];
 
 /* The person a pk field names, by name ("Per Prosecutor (prosecutor)"), or
  * name_field's value, or "key XXXXXXXX". */
-static void say_named(words *w, const tlo_custody_describer *d, const tlo_entry *e,
-                      const char *pk_field, const char *name_field)
+static const char *named_words(const words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                               const char *pk_field, const char *name_field, noun out)
 {
     const tlo_custody_person *p = by_pk_hex(d, e, pk_field);
     char buf[TLO_NAME_MAX + 1], pk[65];
     if (p)
-        say_person(w, p);
+        person_words(w->dom, p, out, sizeof(noun));
     else if (name_field && *field(e, name_field, buf, sizeof buf))
-        say(w, "%s", buf);
+        snprintf(out, sizeof(noun), "%s", buf);
     else
-        say(w, "key %.8s", field(e, pk_field, pk, sizeof pk));
+        /* TRANSLATORS: a person no enrolment names, by the first 8 hex digits of their key */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "key %.8s"),
+                 field(e, pk_field, pk, sizeof pk));
+    return out;
 }
 
 static unsigned session_no(const tlo_custody_describer *d, const char *hex)
@@ -326,50 +391,94 @@ unsigned tlo_custody_describe_note_no(const tlo_custody_describer *d, const char
     return s->value;
 }
 
-static void say_session(words *w, const tlo_custody_describer *d, const tlo_entry *e)
+static const char *session_words(const words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                                 noun out)
 {
     char s[40];
     unsigned no = session_no(d, field(e, "session", s, sizeof s));
     if (no)
-        say(w, "session %u", no);
+        /* TRANSLATORS: the Nth session (recorded interview) of a case */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "session %u"), no);
     else
-        say(w, "session %.8s", s);
+        /* TRANSLATORS: a session not seen yet, by the first 8 hex digits of its id */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "session %.8s"), s);
+    return out;
 }
 
-static void say_range(words *w, uint64_t from, uint64_t to)
+static const char *range_words(uint64_t from, uint64_t to, noun out)
 {
     char a[32], b[32];
     tlo_custody_clock_words(from, a, sizeof a);
     tlo_custody_clock_words(to, b, sizeof b);
-    say(w, "%s\u2013%s", a, b);
+    snprintf(out, sizeof(noun), "%s\u2013%s", a, b);
+    return out;
 }
 
-static void say_note(words *w, const tlo_custody_describer *d, const tlo_entry *e)
+static const char *note_words(const words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                              noun out)
 {
     char n[40];
     unsigned no = tlo_custody_describe_note_no(d, field(e, "note", n, sizeof n));
     if (no)
-        say(w, "note %u", no);
+        /* TRANSLATORS: the Nth note (a professional's record) of a case */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "note %u"), no);
     else
-        say(w, "note %.8s", n);
+        /* TRANSLATORS: a note not seen yet, by the first 8 hex digits of its id */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "note %.8s"), n);
+    return out;
 }
 
-static const char *note_kind_words(const char *k)
+/* A note's kind as a noun phrase; NULL: a kind this tellonce does not know. */
+static const char *note_kind_words(const words *w, const char *k)
 {
     static const struct {
         const char *kind, *words;
-    } t[] = {{"exam", "a physical examination note"},
-             {"photo", "photographs"},
-             {"sample-collection", "a sample collection note"},
-             {"psych", "a psychological care session note"},
-             {"legal", "a legal aid note"},
-             {"assessment", "an assessment"},
-             {"followup", "a follow-up note"},
-             {"other", "a note"}};
+    } t[] = {/* TRANSLATORS: what was added: "王芳 (medical) added a physical examination note, note
+                1" */
+             {"exam", N_("a physical examination note")},
+             {"photo", N_("photographs")},
+             {"sample-collection", N_("a sample collection note")},
+             {"psych", N_("a psychological care session note")},
+             {"legal", N_("a legal aid note")},
+             {"assessment", N_("an assessment")},
+             {"followup", N_("a follow-up note")},
+             {"other", N_("a note")}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (!strcmp(k, t[i].kind))
-            return t[i].words;
+            return dgettext(w->dom, t[i].words);
     return NULL;
+}
+
+/* "camera 2" and "microphone 1" (the device field recording writes) in
+ * words; another value as it is. */
+static const char *device_words(const words *w, const char *dev, noun out)
+{
+    unsigned no = 0;
+    char extra;
+    if (sscanf(dev, "camera %u%c", &no, &extra) == 1)
+        /* TRANSLATORS: the Nth camera of a room */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "camera %u"), no);
+    else if (sscanf(dev, "microphone %u%c", &no, &extra) == 1)
+        /* TRANSLATORS: the Nth microphone of a room */
+        snprintf(out, sizeof(noun), dgettext(w->dom, "microphone %u"), no);
+    else
+        snprintf(out, sizeof(noun), "%s", dev);
+    return out;
+}
+
+/* What happens after a device is lost (the then field recording writes),
+ * in words; another value as it is. */
+static const char *then_words(const words *w, const char *then)
+{
+    static const char *const t[] = {
+        /* TRANSLATORS: after a camera was lost during a recording */
+        N_("its track goes on as a no-signal slate"),
+        /* TRANSLATORS: after a microphone was lost during a recording */
+        N_("its track ends; the others go on")};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(then, t[i]))
+            return dgettext(w->dom, t[i]);
+    return then;
 }
 
 /* ---- learning from entries in order ---- */
@@ -405,301 +514,516 @@ static void learn(tlo_custody_describer *d, const tlo_entry *e)
     }
 }
 
-/* ---- the words of each kind ---- */
+/* ---- the words of each kind: one sentence each, its subject (who) first ---- */
 
-static void say_access(words *w, const tlo_custody_describer *d, const tlo_entry *e, bool granted)
+static void say_access(words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                       const char *who, bool granted)
 {
     char action[16], purpose[600], reason[600], g[24];
+    noun range, sess;
+    const char *dom = w->dom;
     field(e, "action", action, sizeof action);
     field(e, "purpose", purpose, sizeof purpose);
+    session_words(w, d, e, sess);
     if (!strcmp(action, "recover")) {
-        say(w, " %s the keys of ", granted ? "was released" : "was refused");
-        say_session(w, d, e);
-        say(w, " to close it after an interruption");
+        if (granted)
+            /* TRANSLATORS: person, session: the custodian released the
+             * session's keys to close a recording that was cut off */
+            say(w,
+                dgettext(dom, "%s was released the keys of %s to close it after an interruption"),
+                who, sess);
+        else
+            say(w, dgettext(dom, "%s was refused the keys of %s to close it after an interruption"),
+                who, sess);
         return;
     }
     bool view = !strcmp(action, "view");
-    if (granted)
-        say(w, view ? " viewed " : " was released ");
+    range_words(num(e, "from_ms"), num(e, "to_ms"), range);
+    if (granted && view)
+        /* TRANSLATORS: person, range of the session clock, session */
+        say(w, dgettext(dom, "%s viewed %s of %s"), who, range, sess);
+    else if (granted)
+        /* TRANSLATORS: person, range of the session clock, session */
+        say(w, dgettext(dom, "%s was released %s of %s to export"), who, range, sess);
+    else if (view)
+        /* TRANSLATORS: person, range of the session clock, session */
+        say(w, dgettext(dom, "%s was refused a view of %s of %s"), who, range, sess);
     else
-        say(w, " was refused %s of ", view ? "a view" : "an export");
-    say_range(w, num(e, "from_ms"), num(e, "to_ms"));
-    say(w, " of ");
-    say_session(w, d, e);
-    if (granted && !view)
-        say(w, " to export");
+        /* TRANSLATORS: person, range of the session clock, session */
+        say(w, dgettext(dom, "%s was refused an export of %s of %s"), who, range, sess);
     if (*purpose)
-        say(w, ", purpose %s", purpose);
+        /* TRANSLATORS: added to a sentence on a view or export: its purpose as typed */
+        say(w, dgettext(dom, ", purpose %s"), purpose);
     if (granted) {
         field(e, "grant", g, sizeof g);
         if (!strcmp(g, "own-recording"))
-            say(w, " (their own recording)");
+            /* TRANSLATORS: added to a sentence on a view: the person recorded the session */
+            say(w, "%s", dgettext(dom, " (their own recording)"));
         else if (*g)
-            say(w, " (grant %s)", g);
+            /* TRANSLATORS: added to a sentence on a view: the grant's entry number */
+            say(w, dgettext(dom, " (grant %s)"), g);
     } else {
-        say(w, ": %s", field(e, "reason", reason, sizeof reason));
+        /* TRANSLATORS: added to a sentence on a refusal: the reason (in English, as the ledger has
+         * it) */
+        say(w, dgettext(dom, ": %s"), field(e, "reason", reason, sizeof reason));
     }
 }
 
-/* A vault-setting entry (kind 5, custody/settings.c). */
-static void say_setting(words *w, const tlo_entry *e)
+static void say_device_event(words *w, const tlo_custody_describer *d, const tlo_entry *e)
 {
-    char key[64], value[1100];
-    field(e, "key", key, sizeof key);
-    if (*field(e, "value", value, sizeof value))
-        say(w, " set the vault's %s to %s", key, value);
+    char dev[200], ev[80], msg[600], then[600], at[32];
+    noun sess, device;
+    const char *dom = w->dom;
+    tlo_custody_clock_words(num(e, "at_ms"), at, sizeof at);
+    session_words(w, d, e, sess);
+    device_words(w, field(e, "device", dev, sizeof dev), device);
+    if (!strcmp(field(e, "event", ev, sizeof ev), "lost"))
+        /* TRANSLATORS: device ("camera 2"), session clock time, session */
+        say(w, dgettext(dom, "the recording: %s lost at %s of %s"), device, at, sess);
     else
-        say(w, " unset the vault's %s", key);
+        /* TRANSLATORS: device, what happened to it (an English word from the
+         * ledger), session clock time, session */
+        say(w, dgettext(dom, "the recording: %s %s at %s of %s"), device, ev, at, sess);
+    if (*field(e, "message", msg, sizeof msg))
+        /* TRANSLATORS: the device's own message (English, from the ledger) */
+        say(w, dgettext(dom, " (%s)"), msg);
+    if (*field(e, "then", then, sizeof then))
+        /* TRANSLATORS: what the recording did after the device was lost */
+        say(w, dgettext(dom, "; %s"), then_words(w, then));
 }
 
-/* kind 45 (custody/people.c): the person is the subject (actor_field) */
-static void say_unlock_failed(words *w, const tlo_entry *e)
+static void say_session_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                             const char *who)
 {
-    char a[80];
-    say(w, " was not unlocked: a wrong passphrase for '%s'", field(e, "command", a, sizeof a));
-    if (*field(e, "client_uid", a, sizeof a))
-        say(w, " (OS user %s, through the custodian service)", a);
+    char a[600], b[600];
+    noun sess, range, cams, mics;
+    const char *dom = w->dom;
+    session_words(w, d, e, sess);
+    switch (e->kind) {
+    case TLO_ENTRY_SESSION_START: {
+        unsigned long long nc = num(e, "cameras"), nm = num(e, "microphones");
+        snprintf(cams, sizeof cams, dngettext(dom, "%llu camera", "%llu cameras", nc), nc);
+        snprintf(mics, sizeof mics, dngettext(dom, "%llu microphone", "%llu microphones", nm), nm);
+        /* TRANSLATORS: person, session, room name, "2 cameras", "1 microphone" */
+        say(w, dgettext(dom, "%s started %s in room %s (%s, %s)"), who, sess,
+            field(e, "room", a, sizeof a), cams, mics);
+        break;
+    }
+    case TLO_ENTRY_SEGMENT:
+        range_words(num(e, "start_ms"), num(e, "end_ms"), range);
+        if (has(e, "recovered_from"))
+            /* TRANSLATORS: person, segment number, session, range of the session clock, bytes */
+            say(w,
+                dgettext(dom, "%s sealed segment %llu of %s, %s (%llu bytes), kept from an "
+                              "interrupted recording"),
+                who, (unsigned long long)num(e, "index"), sess, range,
+                (unsigned long long)num(e, "bytes"));
+        else
+            /* TRANSLATORS: person, segment number, session, range of the session clock, bytes */
+            say(w, dgettext(dom, "%s sealed segment %llu of %s, %s (%llu bytes)"), who,
+                (unsigned long long)num(e, "index"), sess, range,
+                (unsigned long long)num(e, "bytes"));
+        break;
+    case TLO_ENTRY_MARKER:
+        tlo_custody_clock_words(num(e, "at_ms"), b, sizeof b);
+        /* TRANSLATORS: person, session clock time, session, the marker's text as typed */
+        say(w, dgettext(dom, "%s marked %s of %s: \u201c%s\u201d"), who, b, sess,
+            field(e, "text", a, sizeof a));
+        break;
+    case TLO_ENTRY_SESSION_END: {
+        bool failed = !strcmp(field(e, "status", a, sizeof a), "failed");
+        tlo_custody_clock_words(num(e, "media_ms"), b, sizeof b);
+        if (failed)
+            /* TRANSLATORS: person, session, length recorded, segments, markers, device events */
+            say(w,
+                dgettext(dom, "%s ended (failed) %s: %s recorded, %llu segments, %llu markers, "
+                              "%llu device events"),
+                who, sess, b, (unsigned long long)num(e, "segments"),
+                (unsigned long long)num(e, "markers"), (unsigned long long)num(e, "device_events"));
+        else
+            /* TRANSLATORS: person, session, length recorded, segments, markers, device events */
+            say(w,
+                dgettext(dom, "%s ended %s: %s recorded, %llu segments, %llu markers, %llu device "
+                              "events"),
+                who, sess, b, (unsigned long long)num(e, "segments"),
+                (unsigned long long)num(e, "markers"), (unsigned long long)num(e, "device_events"));
+        break;
+    }
+    case TLO_ENTRY_SESSION_RECOVERED:
+        tlo_custody_clock_words(num(e, "recovered_ms"), b, sizeof b);
+        /* TRANSLATORS: person, session, segments, of them kept from unfinished files, length kept
+         */
+        say(w,
+            dgettext(dom, "%s closed %s after an interruption: %llu segments, %llu kept from "
+                          "unfinished files (%s)"),
+            who, sess, (unsigned long long)num(e, "segments"),
+            (unsigned long long)num(e, "recovered_segments"), b);
+        break;
+    default:
+        break;
+    }
 }
 
-static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e)
+static void say_grant_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                           const char *who)
+{
+    char a[600], b[600], act[40];
+    noun to, sess, range, note;
+    const char *dom = w->dom;
+    unsigned long long seq = (unsigned long long)e->seq;
+    tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
+    field(e, "purpose", a, sizeof a);
+    named_words(w, d, e, "to", "to_name", to);
+    if (e->kind == TLO_ENTRY_NOTE_GRANT) {
+        note_words(w, d, e, note);
+        /* TRANSLATORS: granter, person granted, note, expiry (local time), purpose, grant number */
+        say(w, dgettext(dom, "%s granted %s the reading of %s until %s, purpose %s (grant %llu)"),
+            who, to, note, b, a, seq);
+        return;
+    }
+    range_words(num(e, "from_ms"), num(e, "until_ms"), range);
+    session_words(w, d, e, sess);
+    field(e, "actions", act, sizeof act);
+    if (!strcmp(act, "view"))
+        /* TRANSLATORS: granter, person granted, range of the session clock, session, expiry
+         * (local time), purpose, grant number */
+        say(w, dgettext(dom, "%s granted %s a view of %s of %s until %s, purpose %s (grant %llu)"),
+            who, to, range, sess, b, a, seq);
+    else if (!strcmp(act, "export"))
+        /* TRANSLATORS: as "%s granted %s a view of ...", for an export */
+        say(w,
+            dgettext(dom, "%s granted %s an export of %s of %s until %s, purpose %s (grant %llu)"),
+            who, to, range, sess, b, a, seq);
+    else
+        /* TRANSLATORS: as "%s granted %s a view of ...", for a view and an export */
+        say(w,
+            dgettext(dom, "%s granted %s a view and an export of %s of %s until %s, purpose %s "
+                          "(grant %llu)"),
+            who, to, range, sess, b, a, seq);
+}
+
+static void say_note_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                          const char *who)
 {
     char a[600], b[600], c[200];
+    noun note, sess, files;
+    const char *dom = w->dom;
+    note_words(w, d, e, note);
+    if (e->kind == TLO_ENTRY_NOTE_ACCESS) {
+        bool granted = !strcmp(field(e, "result", a, sizeof a), "granted");
+        bool get = !strcmp(field(e, "action", b, sizeof b), "get");
+        if (!granted) {
+            field(e, "reason", b, sizeof b);
+            if (get)
+                /* TRANSLATORS: person, note, the reason (English, from the ledger) */
+                say(w, dgettext(dom, "%s was refused reading the files of %s: %s"), who, note, b);
+            else
+                /* TRANSLATORS: person, note, the reason (English, from the ledger) */
+                say(w, dgettext(dom, "%s was refused reading %s: %s"), who, note, b);
+            return;
+        }
+        if (get)
+            /* TRANSLATORS: person, note */
+            say(w, dgettext(dom, "%s read the files of %s"), who, note);
+        else
+            /* TRANSLATORS: person, note */
+            say(w, dgettext(dom, "%s read %s"), who, note);
+        field(e, "basis", a, sizeof a);
+        if (!strcmp(a, "grant"))
+            /* TRANSLATORS: added to "%s read %s": the grant's entry number, its purpose */
+            say(w, dgettext(dom, " by grant %s, purpose %s"), field(e, "grant", c, sizeof c),
+                field(e, "purpose", b, sizeof b));
+        else if (!strcmp(a, "author"))
+            /* TRANSLATORS: added to "%s read %s" */
+            say(w, "%s", dgettext(dom, " as its author"));
+        else if (!strcmp(a, "profession"))
+            /* TRANSLATORS: added to "%s read %s": the reader has the profession of the note's
+             * author */
+            say(w, "%s", dgettext(dom, " as one of its author's profession on the case"));
+        return;
+    }
+    uint64_t version = num(e, "version"), nfiles = num(e, "files");
+    snprintf(files, sizeof files, dngettext(dom, "%llu file", "%llu files", nfiles),
+             (unsigned long long)nfiles);
+    if (version > 1) {
+        /* TRANSLATORS: person, note, version number, "2 files", bytes */
+        say(w, dgettext(dom, "%s amended %s (version %llu): %s, %llu bytes sealed"), who, note,
+            (unsigned long long)version, files, (unsigned long long)num(e, "bytes"));
+    } else {
+        const char *k = note_kind_words(w, field(e, "note_kind", c, sizeof c));
+        if (k)
+            /* TRANSLATORS: person, what was added ("a physical examination note"), note,
+             * "2 files", bytes */
+            say(w, dgettext(dom, "%s added %s, %s: %s, %llu bytes sealed"), who, k, note, files,
+                (unsigned long long)num(e, "bytes"));
+        else
+            /* TRANSLATORS: person, a kind of note this tellonce does not know (as in the
+             * ledger), note, "2 files", bytes */
+            say(w, dgettext(dom, "%s added a note of kind %s, %s: %s, %llu bytes sealed"), who, c,
+                note, files, (unsigned long long)num(e, "bytes"));
+    }
+    if (has(e, "session") && has(e, "at_ms")) {
+        tlo_custody_clock_words(num(e, "at_ms"), b, sizeof b);
+        /* TRANSLATORS: added to a note's sentence: session clock time, session */
+        say(w, dgettext(dom, ", about %s of %s"), b, session_words(w, d, e, sess));
+    }
+}
+
+static void say_sample_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                            const char *who)
+{
+    char a[600], b[600], c[200];
+    noun to, note;
+    const char *dom = w->dom;
+    field(e, "label", a, sizeof a);
     switch (e->kind) {
-    case TLO_ENTRY_GENESIS:
-        say(w, " created the vault (ledger %s)", field(e, "origin", a, sizeof a));
+    case TLO_ENTRY_SAMPLE_REGISTER:
+        field(e, "sample_kind", c, sizeof c);
+        field(e, "seal_number", b, sizeof b);
+        if (has(e, "note"))
+            /* TRANSLATORS: person, sample label, sample kind (as typed), seal number, note */
+            say(w, dgettext(dom, "%s registered sample %s (%s, seal %s), collected as in %s"), who,
+                a, c, b, note_words(w, d, e, note));
+        else
+            /* TRANSLATORS: person, sample label, sample kind (as typed), seal number */
+            say(w, dgettext(dom, "%s registered sample %s (%s, seal %s)"), who, a, c, b);
         break;
+    case TLO_ENTRY_SAMPLE_TRANSFER:
+        named_words(w, d, e, "to", "to_name", to);
+        if (*field(e, "place", b, sizeof b))
+            /* TRANSLATORS: person, sample label, receiving person, place (as typed) */
+            say(w, dgettext(dom, "%s handed sample %s to %s at %s (in transfer until received)"),
+                who, a, to, b);
+        else
+            /* TRANSLATORS: person, sample label, receiving person */
+            say(w, dgettext(dom, "%s handed sample %s to %s (in transfer until received)"), who, a,
+                to);
+        break;
+    case TLO_ENTRY_SAMPLE_RECEIVE:
+        field(e, "transfer", c, sizeof c);
+        if (!strcmp(field(e, "seal_intact", b, sizeof b), "no"))
+            /* TRANSLATORS: person, sample label, transfer entry number; the seal was found broken
+             */
+            say(w, dgettext(dom, "%s received sample %s (transfer %s), SEAL BROKEN"), who, a, c);
+        else
+            /* TRANSLATORS: person, sample label, transfer entry number */
+            say(w, dgettext(dom, "%s received sample %s (transfer %s), seal intact"), who, a, c);
+        break;
+    case TLO_ENTRY_SAMPLE_DISPOSE:
+        /* TRANSLATORS: person, sample label, the reason as typed */
+        say(w, dgettext(dom, "%s disposed of sample %s: %s"), who, a,
+            field(e, "reason", b, sizeof b));
+        break;
+    default:
+        break;
+    }
+}
+
+static void say_people_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e,
+                            const char *who)
+{
+    char a[600], b[600], c[200];
+    noun whom;
+    const char *dom = w->dom;
+    switch (e->kind) {
     case TLO_ENTRY_USER_ADD: {
         unsigned roles = 0;
         field(e, "roles", b, sizeof b);
         if (tlo_roles_parse(b, strlen(b), &roles) == 0)
-            tlo_roles_format(roles, ", ", b, sizeof b);
-        say(w, " enrolled %s as %s", field(e, "name", a, sizeof a), b);
+            roles_words(dom, roles, b, sizeof b);
+        field(e, "name", a, sizeof a);
         if (has(e, "activate_by_ms")) {
             tlo_custody_utc_words(num(e, "activate_by_ms"), c, sizeof c);
-            say(w, ", with a one-time code valid until %s", c);
+            /* TRANSLATORS: administrator, new person's name, roles, a local time */
+            say(w, dgettext(dom, "%s enrolled %s as %s, with a one-time code valid until %s"), who,
+                a, b, c);
+        } else {
+            /* TRANSLATORS: administrator, new person's name, roles */
+            say(w, dgettext(dom, "%s enrolled %s as %s"), who, a, b);
         }
         break;
     }
     case TLO_ENTRY_USER_REVOKE:
-        say(w, " revoked the key of ");
-        say_named(w, d, e, "pk", NULL);
+        named_words(w, d, e, "pk", NULL, whom);
         if (*field(e, "reason", a, sizeof a))
-            say(w, ": %s", a);
+            /* TRANSLATORS: administrator, person revoked, the reason as typed */
+            say(w, dgettext(dom, "%s revoked the key of %s: %s"), who, whom, a);
+        else
+            /* TRANSLATORS: administrator, person revoked */
+            say(w, dgettext(dom, "%s revoked the key of %s"), who, whom);
         break;
     case TLO_ENTRY_USER_ACTIVATED:
-        say(w, " activated their enrolment with a passphrase of their own");
-        break;
-    case TLO_ENTRY_VAULT_SETTING:
-        say_setting(w, e);
-        break;
-    case TLO_ENTRY_CASE_OPEN:
-        say(w, " opened the case");
-        break;
-    case TLO_ENTRY_CASE_VIEW: {
-        bool numbers = !strcmp(field(e, "fields", a, sizeof a), "case_number");
-        bool shown = !strcmp(field(e, "result", b, sizeof b), "shown");
-        if (shown)
-            say(w,
-                numbers ? " was shown the case's number" : " was shown the case's sealed record");
-        else
-            say(w, " was refused the case's %s: %s", numbers ? "number" : "sealed record",
-                field(e, "reason", c, sizeof c));
-        break;
-    }
-    case TLO_ENTRY_SESSION_START:
-        say(w, " started ");
-        say_session(w, d, e);
-        say(w, " in room %s (%llu camera%s, %llu microphone%s)", field(e, "room", a, sizeof a),
-            (unsigned long long)num(e, "cameras"), num(e, "cameras") == 1 ? "" : "s",
-            (unsigned long long)num(e, "microphones"), num(e, "microphones") == 1 ? "" : "s");
-        break;
-    case TLO_ENTRY_SEGMENT:
-        say(w, " sealed segment %llu of ", (unsigned long long)num(e, "index"));
-        say_session(w, d, e);
-        say(w, ", ");
-        say_range(w, num(e, "start_ms"), num(e, "end_ms"));
-        say(w, " (%llu bytes)%s", (unsigned long long)num(e, "bytes"),
-            has(e, "recovered_from") ? ", kept from an interrupted recording" : "");
-        break;
-    case TLO_ENTRY_MARKER:
-        tlo_custody_clock_words(num(e, "at_ms"), b, sizeof b);
-        say(w, " marked %s of ", b);
-        say_session(w, d, e);
-        say(w, ": \u201c%s\u201d", field(e, "text", a, sizeof a));
-        break;
-    case TLO_ENTRY_SESSION_END:
-        say(w, " %s ",
-            !strcmp(field(e, "status", a, sizeof a), "failed") ? "ended (failed)" : "ended");
-        say_session(w, d, e);
-        tlo_custody_clock_words(num(e, "media_ms"), b, sizeof b);
-        say(w, ": %s recorded, %llu segments, %llu markers, %llu device events", b,
-            (unsigned long long)num(e, "segments"), (unsigned long long)num(e, "markers"),
-            (unsigned long long)num(e, "device_events"));
-        break;
-    case TLO_ENTRY_SESSION_RECOVERED:
-        say(w, " closed ");
-        say_session(w, d, e);
-        tlo_custody_clock_words(num(e, "recovered_ms"), b, sizeof b);
-        say(w, " after an interruption: %llu segments, %llu kept from unfinished files (%s)",
-            (unsigned long long)num(e, "segments"),
-            (unsigned long long)num(e, "recovered_segments"), b);
-        break;
-    case TLO_ENTRY_DEVICE_EVENT:
-        tlo_custody_clock_words(num(e, "at_ms"), b, sizeof b);
-        say(w, ": %s %s at %s of ", field(e, "device", a, sizeof a), field(e, "event", c, sizeof c),
-            b);
-        say_session(w, d, e);
-        if (*field(e, "message", a, sizeof a))
-            say(w, " (%s)", a);
-        if (*field(e, "then", a, sizeof a))
-            say(w, "; %s", a);
-        break;
-    case TLO_ENTRY_GRANT:
-        say(w, " granted ");
-        say_named(w, d, e, "to", "to_name");
-        field(e, "actions", a, sizeof a);
-        say(w, " %s of ",
-            !strcmp(a, "view")     ? "a view"
-            : !strcmp(a, "export") ? "an export"
-                                   : "a view and an export");
-        say_range(w, num(e, "from_ms"), num(e, "until_ms"));
-        say(w, " of ");
-        say_session(w, d, e);
-        tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
-        say(w, " until %s, purpose %s (grant %llu)", b, field(e, "purpose", a, sizeof a),
-            (unsigned long long)e->seq);
-        break;
-    case TLO_ENTRY_NOTE_GRANT:
-        say(w, " granted ");
-        say_named(w, d, e, "to", "to_name");
-        say(w, " the reading of ");
-        say_note(w, d, e);
-        tlo_custody_utc_words(num(e, "expires_ms"), b, sizeof b);
-        say(w, " until %s, purpose %s (grant %llu)", b, field(e, "purpose", a, sizeof a),
-            (unsigned long long)e->seq);
-        break;
-    case TLO_ENTRY_GRANT_REVOKE:
-        say(w, " revoked grant %s", field(e, "grant", a, sizeof a));
-        if (*field(e, "reason", b, sizeof b))
-            say(w, ": %s", b);
-        break;
-    case TLO_ENTRY_ACCESS_GRANTED:
-        say_access(w, d, e, true);
-        break;
-    case TLO_ENTRY_ACCESS_DENIED:
-        say_access(w, d, e, false);
-        break;
-    case TLO_ENTRY_EXPORT:
-        say(w, " exported ");
-        say_range(w, num(e, "clip_start_ms"), num(e, "clip_end_ms"));
-        say(w, " of ");
-        say_session(w, d, e);
-        say(w, " (%llu bytes, SHA-256 %s)", (unsigned long long)num(e, "bytes"),
-            field(e, "clip_sha256", a, 65 < sizeof a ? 65 : sizeof a));
-        break;
-    case TLO_ENTRY_REQUEST_REFUSED:
-        say(w, ": a request of OS user %llu (process %llu)",
-            (unsigned long long)num(e, "client_uid"), (unsigned long long)num(e, "client_pid"));
-        if (*field(e, "command", a, sizeof a))
-            say(w, " for '%s'", a);
-        say(w, " was refused: %s", field(e, "reason", b, sizeof b));
-        break;
-    case TLO_ENTRY_ACTION_REFUSED:
-        say(w, " was refused '%s': %s", field(e, "action", a, sizeof a),
-            field(e, "reason", b, sizeof b));
+        /* TRANSLATORS: person */
+        say(w, dgettext(dom, "%s activated their enrolment with a passphrase of their own"), who);
         break;
     case TLO_ENTRY_UNLOCK_FAILED:
-        say_unlock_failed(w, e);
+        field(e, "command", a, sizeof a);
+        if (*field(e, "client_uid", c, sizeof c))
+            /* TRANSLATORS: person, the command (as typed), the operating system's user id */
+            say(w,
+                dgettext(dom, "%s was not unlocked: a wrong passphrase for '%s' (OS user %s, "
+                              "through the custodian service)"),
+                who, a, c);
+        else
+            /* TRANSLATORS: person, the command (as typed) */
+            say(w, dgettext(dom, "%s was not unlocked: a wrong passphrase for '%s'"), who, a);
         break;
-    case TLO_ENTRY_NOTE: {
-        uint64_t version = num(e, "version");
-        const char *k = note_kind_words(field(e, "note_kind", c, sizeof c));
-        if (version > 1) {
-            say(w, " amended ");
-            say_note(w, d, e);
-            say(w, " (version %llu)", (unsigned long long)version);
-        } else {
-            say(w, " added %s%s%s, ", k ? k : "a note of kind ", k ? "" : c, "");
-            say_note(w, d, e);
-        }
-        say(w, ": %llu file%s, %llu bytes sealed", (unsigned long long)num(e, "files"),
-            num(e, "files") == 1 ? "" : "s", (unsigned long long)num(e, "bytes"));
-        if (has(e, "session") && has(e, "at_ms")) {
-            tlo_custody_clock_words(num(e, "at_ms"), b, sizeof b);
-            say(w, ", about %s of ", b);
-            say_session(w, d, e);
-        }
-        break;
-    }
-    case TLO_ENTRY_NOTE_ACCESS: {
-        bool granted = !strcmp(field(e, "result", a, sizeof a), "granted");
-        const char *verb = !strcmp(field(e, "action", b, sizeof b), "get") ? "the files of" : "";
-        say(w, granted ? " read %s%s" : " was refused reading %s%s", verb, *verb ? " " : "");
-        say_note(w, d, e);
-        if (granted) {
-            field(e, "basis", a, sizeof a);
-            if (!strcmp(a, "grant"))
-                say(w, " by grant %s, purpose %s", field(e, "grant", c, sizeof c),
-                    field(e, "purpose", b, sizeof b));
-            else if (!strcmp(a, "author"))
-                say(w, " as its author");
-            else if (!strcmp(a, "profession"))
-                say(w, " as one of its author's profession on the case");
-        } else {
-            say(w, ": %s", field(e, "reason", b, sizeof b));
-        }
-        break;
-    }
-    case TLO_ENTRY_SAMPLE_REGISTER:
-        say(w, " registered sample %s (%s, seal %s)", field(e, "label", a, sizeof a),
-            field(e, "sample_kind", c, sizeof c), field(e, "seal_number", b, sizeof b));
-        if (has(e, "note")) {
-            say(w, ", collected as in ");
-            say_note(w, d, e);
-        }
-        break;
-    case TLO_ENTRY_SAMPLE_TRANSFER:
-        say(w, " handed sample %s to ", field(e, "label", a, sizeof a));
-        say_named(w, d, e, "to", "to_name");
-        if (*field(e, "place", b, sizeof b))
-            say(w, " at %s", b);
-        say(w, " (in transfer until received)");
-        break;
-    case TLO_ENTRY_SAMPLE_RECEIVE:
-        say(w, " received sample %s (transfer %s), %s", field(e, "label", a, sizeof a),
-            field(e, "transfer", c, sizeof c),
-            !strcmp(field(e, "seal_intact", b, sizeof b), "no") ? "SEAL BROKEN" : "seal intact");
-        break;
-    case TLO_ENTRY_SAMPLE_DISPOSE:
-        say(w, " disposed of sample %s: %s", field(e, "label", a, sizeof a),
-            field(e, "reason", b, sizeof b));
-        break;
-    case TLO_ENTRY_KEY_DESTROYED:
-        say(w, " destroyed the case key (the case can no longer be read)");
-        break;
-    case TLO_ENTRY_CHECKPOINT:
-        say(w, " signed a checkpoint of the first %llu entries (root %.16s\u2026)",
-            (unsigned long long)num(e, "size"), field(e, "root", a, sizeof a));
+    case TLO_ENTRY_VAULT_SETTING:
+        field(e, "key", c, sizeof c);
+        if (*field(e, "value", a, sizeof a))
+            /* TRANSLATORS: administrator, a setting's name (as typed: timezone,
+             * default-room), its value */
+            say(w, dgettext(dom, "%s set the vault's %s to %s"), who, c, a);
+        else
+            /* TRANSLATORS: administrator, a setting's name (as typed) */
+            say(w, dgettext(dom, "%s unset the vault's %s"), who, c);
         break;
     default:
-        say(w, " logged an entry of kind %u this tellonce does not know", (unsigned)e->kind);
+        break;
+    }
+}
+
+static void say_case_view(words *w, const tlo_entry *e, const char *who)
+{
+    char a[200], b[200], c[600];
+    const char *dom = w->dom;
+    bool numbers = !strcmp(field(e, "fields", a, sizeof a), "case_number");
+    bool shown = !strcmp(field(e, "result", b, sizeof b), "shown");
+    field(e, "reason", c, sizeof c);
+    if (shown && numbers)
+        /* TRANSLATORS: person */
+        say(w, dgettext(dom, "%s was shown the case's number"), who);
+    else if (shown)
+        /* TRANSLATORS: person */
+        say(w, dgettext(dom, "%s was shown the case's sealed record"), who);
+    else if (numbers)
+        /* TRANSLATORS: person, the reason (English, from the ledger) */
+        say(w, dgettext(dom, "%s was refused the case's number: %s"), who, c);
+    else
+        /* TRANSLATORS: person, the reason (English, from the ledger) */
+        say(w, dgettext(dom, "%s was refused the case's sealed record: %s"), who, c);
+}
+
+static void say_kind(words *w, const tlo_custody_describer *d, const tlo_entry *e, const char *who)
+{
+    char a[600], b[600];
+    noun range, sess;
+    const char *dom = w->dom;
+    switch (e->kind) {
+    case TLO_ENTRY_GENESIS:
+        /* TRANSLATORS: person, the ledger's origin (an id) */
+        say(w, dgettext(dom, "%s created the vault (ledger %s)"), who,
+            field(e, "origin", a, sizeof a));
+        break;
+    case TLO_ENTRY_USER_ADD:
+    case TLO_ENTRY_USER_REVOKE:
+    case TLO_ENTRY_USER_ACTIVATED:
+    case TLO_ENTRY_UNLOCK_FAILED:
+    case TLO_ENTRY_VAULT_SETTING:
+        say_people_kind(w, d, e, who);
+        break;
+    case TLO_ENTRY_CASE_OPEN:
+        /* TRANSLATORS: person */
+        say(w, dgettext(dom, "%s opened the case"), who);
+        break;
+    case TLO_ENTRY_CASE_VIEW:
+        say_case_view(w, e, who);
+        break;
+    case TLO_ENTRY_SESSION_START:
+    case TLO_ENTRY_SEGMENT:
+    case TLO_ENTRY_MARKER:
+    case TLO_ENTRY_SESSION_END:
+    case TLO_ENTRY_SESSION_RECOVERED:
+        say_session_kind(w, d, e, who);
+        break;
+    case TLO_ENTRY_DEVICE_EVENT:
+        say_device_event(w, d, e);
+        break;
+    case TLO_ENTRY_GRANT:
+    case TLO_ENTRY_NOTE_GRANT:
+        say_grant_kind(w, d, e, who);
+        break;
+    case TLO_ENTRY_GRANT_REVOKE:
+        field(e, "grant", a, sizeof a);
+        if (*field(e, "reason", b, sizeof b))
+            /* TRANSLATORS: person, grant's entry number, the reason as typed */
+            say(w, dgettext(dom, "%s revoked grant %s: %s"), who, a, b);
+        else
+            /* TRANSLATORS: person, grant's entry number */
+            say(w, dgettext(dom, "%s revoked grant %s"), who, a);
+        break;
+    case TLO_ENTRY_ACCESS_GRANTED:
+        say_access(w, d, e, who, true);
+        break;
+    case TLO_ENTRY_ACCESS_DENIED:
+        say_access(w, d, e, who, false);
+        break;
+    case TLO_ENTRY_EXPORT:
+        /* TRANSLATORS: person, range of the session clock, session, bytes, SHA-256 (hex) */
+        say(w, dgettext(dom, "%s exported %s of %s (%llu bytes, SHA-256 %s)"), who,
+            range_words(num(e, "clip_start_ms"), num(e, "clip_end_ms"), range),
+            session_words(w, d, e, sess), (unsigned long long)num(e, "bytes"),
+            field(e, "clip_sha256", a, 65));
+        break;
+    case TLO_ENTRY_REQUEST_REFUSED:
+        field(e, "reason", b, sizeof b);
+        if (*field(e, "command", a, sizeof a))
+            /* TRANSLATORS: operating system user id, process id, command (as typed), reason
+             * (English, from the ledger) */
+            say(w,
+                dgettext(dom, "the custodian service: a request of OS user %llu (process %llu) "
+                              "for '%s' was refused: %s"),
+                (unsigned long long)num(e, "client_uid"), (unsigned long long)num(e, "client_pid"),
+                a, b);
+        else
+            /* TRANSLATORS: operating system user id, process id, reason (English, from the
+             * ledger) */
+            say(w,
+                dgettext(dom, "the custodian service: a request of OS user %llu (process %llu) "
+                              "was refused: %s"),
+                (unsigned long long)num(e, "client_uid"), (unsigned long long)num(e, "client_pid"),
+                b);
+        break;
+    case TLO_ENTRY_ACTION_REFUSED:
+        /* TRANSLATORS: person, the action (as typed), the reason (English, from the ledger) */
+        say(w, dgettext(dom, "%s was refused '%s': %s"), who, field(e, "action", a, sizeof a),
+            field(e, "reason", b, sizeof b));
+        break;
+    case TLO_ENTRY_NOTE:
+    case TLO_ENTRY_NOTE_ACCESS:
+        say_note_kind(w, d, e, who);
+        break;
+    case TLO_ENTRY_SAMPLE_REGISTER:
+    case TLO_ENTRY_SAMPLE_TRANSFER:
+    case TLO_ENTRY_SAMPLE_RECEIVE:
+    case TLO_ENTRY_SAMPLE_DISPOSE:
+        say_sample_kind(w, d, e, who);
+        break;
+    case TLO_ENTRY_KEY_DESTROYED:
+        /* TRANSLATORS: person */
+        say(w, dgettext(dom, "%s destroyed the case key (the case can no longer be read)"), who);
+        break;
+    case TLO_ENTRY_CHECKPOINT:
+        /* TRANSLATORS: person, number of entries, the first 16 hex digits of the root hash */
+        say(w, dgettext(dom, "%s signed a checkpoint of the first %llu entries (root %.16s\u2026)"),
+            who, (unsigned long long)num(e, "size"), field(e, "root", a, sizeof a));
+        break;
+    default:
+        /* TRANSLATORS: person, the entry's kind number */
+        say(w, dgettext(dom, "%s logged an entry of kind %u this tellonce does not know"), who,
+            (unsigned)e->kind);
         break;
     }
 }
 
 void tlo_custody_describe(tlo_custody_describer *d, const tlo_entry *e, char *out, size_t cap)
 {
-    words w = {out, cap, 0};
+    words w = {out, cap, 0, d->english ? ENGLISH_ONLY_DOMAIN : TLO_TEXT_DOMAIN};
+    noun who;
     if (!cap)
         return;
     out[0] = '\0';
     learn(d, e);
-    /* Entries a device or the ledger itself stands behind start with their kind. */
-    if (e->kind == TLO_ENTRY_DEVICE_EVENT)
-        say(&w, "the recording");
-    else if (e->kind == TLO_ENTRY_REQUEST_REFUSED)
-        say(&w, "the custodian service");
-    else
-        say_person(&w, tlo_custody_describe_person(d, e));
-    say_kind(&w, d, e);
+    person_words(w.dom, tlo_custody_describe_person(d, e), who, sizeof who);
+    say_kind(&w, d, e, who);
 }

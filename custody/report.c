@@ -550,6 +550,8 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
     if (rc == 0)
         rc = tlo_custody_describer_new(people, n, &b.d, err);
     if (rc == 0)
+        tlo_custody_describer_set_english(b.d, p->english);
+    if (rc == 0)
         rc = tlo_custody_samples_read_verified_ledger(v, p->case_id, &b.samples, err);
     if (rc == 0)
         rc = custody_walk_case(v, p->case_id, visit, &b, err);

@@ -3,11 +3,16 @@
  * field names; session N is the Nth session-start of the case; note N the
  * Nth note; the kinds of notes, samples and refusals (32, 44, 50..55) have
  * words; a long hostile value is cut at a character boundary; no wording
- * says "custodian" for a person's view. */
+ * says "custodian" for a person's view. Then every entry again under
+ * zh_CN: no English word is left but the values of the entry and names
+ * (describe_zh_cn_has_no_english), and a describer set to English says
+ * under zh_CN what it says in the C locale (describe_english_for_json). */
 #include "custody.h"
 #include "testutil.h"
 #include "tlo_time.h"
 
+#include <ctype.h>
+#include <locale.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +57,34 @@ static tlo_entry entry(uint16_t kind, int signer, const uint8_t *cs, const char 
 static char text[4096];
 static tlo_custody_describer *d;
 
+/* Every entry described, its body copied, and the English words of it. */
+#define KEPT_MAX 64
+static struct kept {
+    tlo_entry e;
+    char *body, *english;
+} kept[KEPT_MAX];
+static size_t nkept;
+
+static void keep(const tlo_entry *e, const char *words)
+{
+    CHECK(nkept < KEPT_MAX);
+    if (nkept >= KEPT_MAX)
+        return;
+    struct kept *k = &kept[nkept++];
+    k->e = *e;
+    k->body = malloc(e->body_len + 1);
+    k->english = strdup(words);
+    CHECK(k->body && k->english);
+    memcpy(k->body, e->body, e->body_len);
+    k->body[e->body_len] = '\0';
+    k->e.body = (const uint8_t *)k->body;
+}
+
 #define SAYS(kind, signer, cs, body, needle)                                                       \
     do {                                                                                           \
         tlo_entry e_ = entry(kind, signer, cs, body);                                              \
         tlo_custody_describe(d, &e_, text, sizeof text);                                           \
+        keep(&e_, text);                                                                           \
         CHECK_MSG(strstr(text, needle) != NULL, "kind %u says \"%s\", not \"%s\"", kind, text,     \
                   needle);                                                                         \
         CHECK_MSG(strstr(text, "does not know") == NULL, "kind %u has no words: %s", kind, text);  \
@@ -67,6 +96,75 @@ static const char *sess(int i)
                               "a0000000000000000000000000000002",
                               "b0000000000000000000000000000001"};
     return s[i];
+}
+
+/* Whether the ASCII word w (n letters) is one the entry itself holds (a
+ * value of its body) or a person's name holds: those stay as they are. */
+static bool word_from_entry(const struct kept *k, const char *w, size_t n)
+{
+    char word[64];
+    if (n >= sizeof word)
+        return false;
+    memcpy(word, w, n);
+    word[n] = '\0';
+    if (!strcmp(word, "SHA") || !strcmp(word, "tellonce"))
+        return true;
+    for (const char *v = strchr(k->body, '='); v; v = strchr(v + 1, '=')) {
+        const char *end = strchr(v, '\n');
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        for (size_t i = 0; i + n <= len; i++)
+            if (!memcmp(v + i, word, n))
+                return true;
+    }
+    for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
+        if (strstr(people[i].name, word))
+            return true;
+    return false;
+}
+
+/* describe_zh_cn_has_no_english and describe_english_for_json: the
+ * entries of the English pass again, in a new describer each (the numbers
+ * are learnt again in the same order). */
+static void describe_in_chinese(void)
+{
+    const char *dir = getenv("TELLONCE_LOCALEDIR");
+    tlo_custody_describer *zh = NULL, *en = NULL;
+    CHECK_MSG(dir && *dir, "TELLONCE_LOCALEDIR is not set (the build's po folder)");
+    CHECK_MSG(setlocale(LC_ALL, "zh_CN.UTF-8") != NULL,
+              "no zh_CN.UTF-8 locale: run scripts/install-deps");
+    if (!dir || !setlocale(LC_ALL, "zh_CN.UTF-8"))
+        return;
+    bindtextdomain(TLO_TEXT_DOMAIN, dir);
+    CHECK(tlo_custody_describer_new(people, 4, &zh, NULL) == 0);
+    CHECK(tlo_custody_describer_new(people, 4, &en, NULL) == 0);
+    tlo_custody_describer_set_english(en, 1);
+    for (size_t i = 0; i < nkept; i++) {
+        char zht[4096];
+        tlo_custody_describe(zh, &kept[i].e, zht, sizeof zht);
+        tlo_custody_describe(en, &kept[i].e, text, sizeof text);
+        CHECK_MSG(!strcmp(text, kept[i].english),
+                  "describe_english_for_json: kind %u in English mode under zh_CN says \"%s\", "
+                  "not \"%s\"",
+                  kept[i].e.kind, text, kept[i].english);
+        for (const char *c = zht; *c;) { /* the first English word of each, if any */
+            if (!isalpha((unsigned char)*c)) {
+                c++;
+                continue;
+            }
+            size_t n = 0;
+            while (isalpha((unsigned char)c[n]))
+                n++;
+            CHECK_MSG(n < 2 || word_from_entry(&kept[i], c, n),
+                      "describe_zh_cn_has_no_english: kind %u says \"%s\": \"%.*s\" is English",
+                      kept[i].e.kind, zht, (int)n, c);
+            c = n < 2 || word_from_entry(&kept[i], c, n) ? c + n : "";
+        }
+        free(kept[i].body);
+        free(kept[i].english);
+    }
+    tlo_custody_describer_free(zh);
+    tlo_custody_describer_free(en);
+    setlocale(LC_ALL, "C");
 }
 
 int main(void)
@@ -247,5 +345,6 @@ int main(void)
         }
     }
     tlo_custody_describer_free(d);
+    describe_in_chinese();
     return tu_finish("report_describe");
 }

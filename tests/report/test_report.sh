@@ -9,7 +9,7 @@
 # http:, src= or url( ); it holds no case number without --as and holds it
 # with --as of a prosecutor (a case-view entry logs that); hostile names are
 # escaped; the JSON says the same facts; log names the viewer, not the
-# custodian. With TELLONCE_UPDATE_DOCS=1 a PNG of the same case's report made
+# custodian; under zh_CN the page is drawn in CJK glyphs. With TELLONCE_UPDATE_DOCS=1 a PNG of the same case's report made
 # before the hostile name acts (ordinary names only) is copied to
 # docs/report-example.png in the source tree.
 # usage: test_report.sh TELLONCE_BINARY SOURCE_ROOT
@@ -198,6 +198,16 @@ PY
     chrome --window-size=400,300 --screenshot="$work/control.png" --log-net-log="$work/net2.json"
     python3 netcheck.py net2.json "file://$work/report.html" >/dev/null && bad "the network check misses a request" || ok
     mv report.html.keep report.html
+    # report_zh_cn_cjk_glyphs: the page under zh_CN is drawn in CJK glyphs
+    # (WenQuanYi Zen Hei, scripts/deps), not boxes: against the same page
+    # with its Chinese replaced by a character no font has (png_glyphs.py).
+    LC_ALL=zh_CN.UTF-8 "$tlo" report "$caseid" -o zh.html >/dev/null 2>&1 || bad "report under zh_CN"
+    python3 "$here/png_glyphs.py" --boxes zh.html zh-boxes.html || bad "png_glyphs --boxes"
+    page=zh.html chrome --window-size=1000,600 --screenshot="$work/zh.png"
+    page=zh-boxes.html chrome --window-size=1000,600 --screenshot="$work/zh-boxes.png"
+    python3 "$here/png_glyphs.py" zh.png zh-boxes.png >glyphs.out 2>&1 && ok ||
+        bad "report_zh_cn_cjk_glyphs: $(cat glyphs.out)"
+    cat glyphs.out
     python3 "$here/png_bands.py" report.png log.json >bands.out 2>&1 && ok ||
         bad "report_bands_where_the_ledger_says: $(cat bands.out)"
     cat bands.out
