@@ -655,7 +655,7 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         if (!strncmp(line, "nonce=", 6))
             snprintf(nonce, sizeof nonce, "%s", line + 6);
         else if (!strncmp(line, "notice=", 7))
-            fprintf(stderr, "tellonce: the custodian service says: %s\n", line + 7);
+            fprintf(stderr, _("tellonce: the custodian service says: %s\n"), line + 7);
     }
     tlo_svc_frame_free(&f);
 
@@ -703,9 +703,9 @@ int cli_remote(const char *socket_path, int argc, char **argv)
             ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
             if (r > 0 && c.raw && detach_key && memchr(buf, 3, (size_t)r)) {
                 restore_terminal();
-                fprintf(stderr, "\ntellonce: detached; the recording goes on in the custodian "
-                                "service ('tellonce record --attach' returns to it, 'tellonce "
-                                "stop' ends it)\n");
+                fputs(_("\ntellonce: detached; the recording goes on in the custodian service "
+                        "('tellonce record --attach' returns to it, 'tellonce stop' ends it)\n"),
+                      stderr);
                 code = EXIT_OK;
                 break;
             }
