@@ -88,12 +88,16 @@ static tlo_custody_recording *running;
  * session as soon as it runs (record_live), never leaves it open. */
 static volatile sig_atomic_t stop_pending;
 
-/* Embedded, on a terminal, Ctrl-C asks first, as 'q' does: the operator's
- * terminal shows the question, and a second Ctrl-C within 3 s ends the
- * session (as 'q' then 'y'). */
-static volatile sig_atomic_t intr_asks;  /* set while the terminal's UI runs */
-static volatile sig_atomic_t intr_asked; /* a Ctrl-C to show as the question */
-static volatile long long intr_ms;       /* when the last Ctrl-C came (monotonic) */
+/* On a terminal, Ctrl-C asks first, as 'q' does: the operator's terminal
+ * shows the question, and a second Ctrl-C within 3 s ends the session (as
+ * 'q' then 'y'). The same in the custodian service, where the client's
+ * Ctrl-C comes as a 0x03 through the pty (cli/remote.c): there an
+ * interrupt that cannot be asked about (no terminal) is ignored, never
+ * ends the session. */
+static volatile sig_atomic_t intr_asks;    /* set while the terminal's UI runs */
+static volatile sig_atomic_t intr_asked;   /* a Ctrl-C to show as the question */
+static volatile long long intr_ms;         /* when the last Ctrl-C came (monotonic) */
+static volatile sig_atomic_t intr_ignored; /* in the service: a Ctrl-C that cannot ask */
 #define INTR_AGAIN_MS 3000
 
 static long long mono_ms(void)
@@ -105,6 +109,8 @@ static long long mono_ms(void)
 
 static void on_signal(int sig)
 {
+    if (sig == SIGINT && intr_ignored && !intr_asks)
+        return;
     if (sig == SIGINT && intr_asks && running) {
         long long now = mono_ms(), last = intr_ms;
         intr_ms = now;
@@ -576,7 +582,7 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
     }
     ui u = {.t = t, .tty_in = raw};
     /* Ctrl-C asks first where the question can be answered and seen. */
-    intr_asks = raw && t->status_tty && !tlo_service_in_child();
+    intr_asks = raw && t->status_tty;
     running = t->rec;
     if (stop_pending) /* a signal came while the session started */
         tlo_custody_record_stop(t->rec);
@@ -747,15 +753,13 @@ int cmd_record(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     /* SIGTERM (and Ctrl-C) end the session, also one that comes while it
      * starts: the handler is in place before the session-start entry. In
-     * the service a client's Ctrl-C detaches it (cli/remote.c): an
-     * interrupt reaching the recording (a 0x03 a client let through to the
-     * pty) must not end it either. */
+     * the service a client's Ctrl-C reaches the recording through the pty
+     * and asks as here; until it can ask (and without a terminal) it is
+     * ignored: a client never ends a recording by going away. */
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
-    if (tlo_service_in_child())
-        signal(SIGINT, SIG_IGN);
-    else
-        sigaction(SIGINT, &sa, NULL);
+    intr_ignored = tlo_service_in_child();
+    sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     tlo_custody_record_params p = {.cs = &cs,
                                    .room = &room,

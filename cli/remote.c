@@ -594,6 +594,9 @@ out:
     return rc;
 }
 
+/* Ctrl-D: the key that detaches a record client (docs/service.md). */
+#define DETACH_KEY 4
+
 /* How often the client tries to open the monitor window. */
 #define MONITOR_TRIES 5
 
@@ -701,7 +704,9 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         if (p[1].revents) {
             uint8_t buf[4096];
             ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
-            if (r > 0 && c.raw && detach_key && memchr(buf, 3, (size_t)r)) {
+            /* record: Ctrl-C (0x03) goes to the recording, which asks as
+             * in-process; Ctrl-D detaches this terminal */
+            if (r > 0 && c.raw && detach_key && memchr(buf, DETACH_KEY, (size_t)r)) {
                 restore_terminal();
                 fputs(_("\ntellonce: detached; the recording goes on in the custodian service "
                         "('tellonce record --attach' returns to it, 'tellonce stop' ends it)\n"),
