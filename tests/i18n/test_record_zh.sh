@@ -3,9 +3,10 @@
 # record's first lines, status line, marker prompt and its question after 'q'
 # are Chinese, with no English sentence left (no_english.py), and the keys
 # still work: a marker typed at the terminal is logged, 'q' then 'y' ends
-# the session in the ledger. The --help of the live side's commands and the
-# main --help are Chinese too. In tmux (a real terminal); every step waits
-# for what the screen or the ledger shows, never for a time.
+# the session in the ledger. The passphrase prompt, the --help of the live
+# side's commands and the main --help are Chinese too. In tmux (a real
+# terminal); every step waits for what the screen or the ledger shows, never
+# for a time.
 # usage: test_record_zh.sh TELLONCE_BINARY SOURCE_ROOT BUILD_LOCALEDIR
 set -u
 tlo=$1 root=$2 localedir=$3
@@ -51,7 +52,12 @@ echo 'officer secret' > officer.pass
 # 2. record_zh_screen: the screen while recording, in Chinese.
 before=$(sessions_started)
 tm new-session -d -s rec -x 200 -y 40 \
-    "env LANG=zh_CN.UTF-8 TELLONCE_LOCALEDIR=$localedir TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT=$TELLONCE_VAULT TERM=xterm $tlo record 2026-ZH-1 --as 'Olga Officer' --passphrase-file $work/officer.pass; echo exit=\$? >$work/rec.rc"
+    "env LANG=zh_CN.UTF-8 TELLONCE_LOCALEDIR=$localedir TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT=$TELLONCE_VAULT TERM=xterm $tlo record 2026-ZH-1 --as 'Olga Officer'; echo exit=\$? >$work/rec.rc"
+# record_zh_prompt: the passphrase is asked in Chinese.
+wait_for 60 "record_zh_prompt: the passphrase prompt (Olga Officer 的密码短语)" \
+    'pane | grep -q "Olga Officer 的密码短语："' && ok
+tm send-keys -t rec -l "officer secret"
+tm send-keys -t rec Enter
 wait_for 120 "the session to start" '[ "$(sessions_started)" -gt "$before" ]' &&
     sess=$(newest_session) &&
     wait_for 120 "record_zh_screen: the Chinese status line (录制中 00:)" \
