@@ -13,18 +13,19 @@
 
 static void custodian_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce custodian run --vault DIR [--socket PATH] [--group GROUP]\n"
-               "\n"
-               "Runs the custodian service in the foreground until SIGTERM or Ctrl-C, which end\n"
-               "every recording in it cleanly. The service alone reads the vault DIR (run it as\n"
-               "the vault's owner, the system user tellonce in production: folder 0700, files\n"
-               "0600); every other OS user in GROUP (default: this user's group) runs tellonce\n"
-               "as its client over the Unix socket PATH (default " TLO_SERVICE_DEFAULT_SOCKET
-               ", made\n"
-               "0660). The service reads each client's uid and pid from the socket and logs\n"
-               "them in the entries it makes. At its start it recovers the sessions a killed\n"
-               "service left open, and tells the next client. systemd runs it as\n"
-               "tellonce-custodian.service; docs/service.md sets it up step by step.\n");
+    fprintf(f,
+            _("usage: tellonce custodian run --vault DIR [--socket PATH] [--group GROUP]\n"
+              "\n"
+              "Runs the custodian service in the foreground until SIGTERM or Ctrl-C, which end\n"
+              "every recording in it cleanly. The service alone reads the vault DIR (run it as\n"
+              "the vault's owner, the system user tellonce in production: folder 0700, files\n"
+              "0600); every other OS user in GROUP (default: this user's group) runs tellonce\n"
+              "as its client over the Unix socket PATH (default %s, made\n"
+              "0660). The service reads each client's uid and pid from the socket and logs\n"
+              "them in the entries it makes. At its start it recovers the sessions a killed\n"
+              "service left open, and tells the next client. systemd runs it as\n"
+              "tellonce-custodian.service; docs/service.md sets it up step by step.\n"),
+            TLO_SERVICE_DEFAULT_SOCKET);
 }
 
 /* The custodian's identity, unlocked once when the service starts, in

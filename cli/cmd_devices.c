@@ -12,13 +12,14 @@
 
 static void devices_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce devices [--json]\n"
-               "\n"
-               "Lists the cameras (Video/Source) and microphones (Audio/Source) found on this\n"
-               "machine, with the formats each offers, and the H.264 encoder a room profile's\n"
-               "encoder=auto uses here. A profile names a device as device:NAME, NAME being the\n"
-               "name or the path shown (docs/rooms.md). With none found, the built-in room\n"
-               "'simulated' still records.\n");
+    fputs(_("usage: tellonce devices [--json]\n"
+            "\n"
+            "Lists the cameras (Video/Source) and microphones (Audio/Source) found on this\n"
+            "machine, with the formats each offers, and the H.264 encoder a room profile's\n"
+            "encoder=auto uses here. A profile names a device as device:NAME, NAME being the\n"
+            "name or the path shown (docs/rooms.md). With none found, the built-in room\n"
+            "'simulated' still records.\n"),
+          f);
 }
 
 /* A device name comes from the hardware: control bytes are shown as '?'. */
@@ -85,17 +86,19 @@ static void print_json(const tlo_hw_device *devs, size_t n, const char *encoder)
 
 static void print_human(const tlo_hw_device *devs, size_t n, const char *encoder)
 {
-    static const char *const titles[] = {"cameras", "microphones"};
-    if (n == 0) {
-        printf("no cameras or microphones found\n"
-               "(the built-in room 'simulated' records without them: tellonce record CASE "
-               "--room simulated)\n");
-    }
+    static const char *const titles[] = {N_("cameras:\n"), N_("microphones:\n")};
+    static const char *const none[] = {N_("cameras: none found\n"),
+                                       N_("microphones: none found\n")};
+    if (n == 0)
+        fputs(_("no cameras or microphones found\n"
+                "(the built-in room 'simulated' records without them: tellonce record CASE "
+                "--room simulated)\n"),
+              stdout);
     for (int g = 0; g < 2 && n > 0; g++) {
         size_t count = 0;
         for (size_t i = 0; i < n; i++)
             count += (int)devs[i].kind == g;
-        printf("%s:%s\n", titles[g], count ? "" : " none found");
+        fputs(count ? _(titles[g]) : _(none[g]), stdout);
         for (size_t i = 0; i < n; i++) {
             const tlo_hw_device *d = &devs[i];
             if ((int)d->kind != g)
@@ -119,10 +122,11 @@ static void print_human(const tlo_hw_device *devs, size_t n, const char *encoder
         }
     }
     if (encoder)
-        printf("H.264 encoder for encoder=auto: %s\n", encoder);
+        printf(_("H.264 encoder for encoder=auto: %s\n"), encoder);
     else
-        printf("H.264 encoder for encoder=auto: none (install gstreamer1.0-plugins-ugly for "
-               "x264enc)\n");
+        fputs(_("H.264 encoder for encoder=auto: none (install gstreamer1.0-plugins-ugly for "
+                "x264enc)\n"),
+              stdout);
 }
 
 int cmd_devices(int argc, char **argv)

@@ -13,15 +13,16 @@
 
 static void login_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce login --as NAME [--minutes N] [--passphrase-file FILE]\n"
-               "       tellonce logout [--as NAME]\n"
-               "\n"
-               "'login' asks NAME's passphrase once; then, for N minutes (1 to 10, default 10),\n"
-               "tellonce commands run by this OS user as NAME through the custodian service do\n"
-               "not ask it again. The service keeps NAME's unlocked identity in its memory only,\n"
-               "for this OS user only, and wipes it when the time is up, at 'logout', or when the\n"
-               "service stops. Without the service (the embedded default) each command asks.\n"
-               "'logout' ends this OS user's login of NAME, or all of them.\n");
+    fputs(_("usage: tellonce login --as NAME [--minutes N] [--passphrase-file FILE]\n"
+            "       tellonce logout [--as NAME]\n"
+            "\n"
+            "'login' asks NAME's passphrase once; then, for N minutes (1 to 10, default 10),\n"
+            "tellonce commands run by this OS user as NAME through the custodian service do\n"
+            "not ask it again. The service keeps NAME's unlocked identity in its memory only,\n"
+            "for this OS user only, and wipes it when the time is up, at 'logout', or when the\n"
+            "service stops. Without the service (the embedded default) each command asks.\n"
+            "'logout' ends this OS user's login of NAME, or all of them.\n"),
+          f);
 }
 
 int cmd_login(int argc, char **argv)
@@ -79,8 +80,14 @@ int cmd_login(int argc, char **argv)
         unsigned ended;
         if (tlo_service_logout(as, &ended, &err) != 0)
             return cli_fail(&err);
-        printf(ended ? "Logged out%s%s.\n" : "No login%s%s to end.\n", as ? " of " : "",
-               as ? as : "");
+        if (as && ended)
+            printf(_("Logged out of %s.\n"), as);
+        else if (as)
+            printf(_("No login of %s to end.\n"), as);
+        else if (ended)
+            fputs(_("Logged out.\n"), stdout);
+        else
+            fputs(_("No login to end.\n"), stdout);
         return EXIT_OK;
     }
     tlo_custody *v = cli_open(vault, true, &rc);
@@ -97,9 +104,9 @@ int cmd_login(int argc, char **argv)
             char when[TLO_TIME_TEXT_MAX];
             tlo_time_text(((uint64_t)time(NULL) + (uint64_t)minutes * 60) * 1000, when,
                           sizeof when);
-            printf("Logged in as %s for %lu minute(s), until %s: this OS user's tellonce "
-                   "commands as %s do not ask the passphrase until then; 'tellonce logout' ends "
-                   "it.\n",
+            printf(_("Logged in as %s for %lu minute(s), until %s: this OS user's tellonce "
+                     "commands as %s do not ask the passphrase until then; 'tellonce logout' "
+                     "ends it.\n"),
                    as, minutes, when, as);
             rc = EXIT_OK;
         }

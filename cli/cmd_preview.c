@@ -14,14 +14,15 @@
 
 static void preview_usage(FILE *f)
 {
-    fprintf(
-        f, "usage: tellonce preview [--room simulated|PROFILE] [--duration SECONDS] [--vault DIR]\n"
-           "\n"
-           "Shows the cameras of a room side by side, with a level meter per microphone, in\n"
-           "a window marked NOT RECORDING, to set up a room before an interview. Nothing is\n"
-           "recorded, logged or written. Without --room: the vault's default-room setting,\n"
-           "else the simulated room. It needs a display (DISPLAY or WAYLAND_DISPLAY) and\n"
-           "runs until Ctrl-C, SIGTERM or --duration.\n");
+    fputs(
+        _("usage: tellonce preview [--room simulated|PROFILE] [--duration SECONDS] [--vault DIR]\n"
+          "\n"
+          "Shows the cameras of a room side by side, with a level meter per microphone, in\n"
+          "a window marked NOT RECORDING, to set up a room before an interview. Nothing is\n"
+          "recorded, logged or written. Without --room: the vault's default-room setting,\n"
+          "else the simulated room. It needs a display (DISPLAY or WAYLAND_DISPLAY) and\n"
+          "runs until Ctrl-C, SIGTERM or --duration.\n"),
+        f);
 }
 
 static tlo_capture *volatile showing;
@@ -74,11 +75,13 @@ static int preview_room(const char *spec, const char *vault, tlo_hw_room *room)
             return cli_fail(&err);
         spec = set ? buf : "simulated";
         if (set)
-            fprintf(stderr, "Room: %s (the vault's default-room setting; --room chooses another)\n",
+            fprintf(stderr,
+                    _("Room: %s (the vault's default-room setting; --room chooses another)\n"),
                     buf);
         else
-            fprintf(stderr, "Room: simulated (SIMULATED test patterns — set a default room with "
-                            "'tellonce settings set default-room NAME')\n");
+            fputs(_("Room: simulated (SIMULATED test patterns — set a default room with "
+                    "'tellonce settings set default-room NAME')\n"),
+                  stderr);
     }
     if (tlo_hw_room_resolve(spec, room, &err) != 0) {
         cli_error("%s", err.msg);
@@ -144,10 +147,9 @@ int cmd_preview(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     showing = ps.cap;
     fprintf(stderr,
-            "Preview of the room \"%s\" (%u camera%s, %u microphone%s): NOT RECORDING, nothing "
-            "is kept. Ctrl-C ends it.\n",
-            cfg.room.name, cfg.room.n_cameras, cfg.room.n_cameras == 1 ? "" : "s",
-            cfg.room.n_microphones, cfg.room.n_microphones == 1 ? "" : "s");
+            _("Preview of the room \"%s\" (cameras: %u, microphones: %u): NOT RECORDING, "
+              "nothing is kept. Ctrl-C ends it.\n"),
+            cfg.room.name, cfg.room.n_cameras, cfg.room.n_microphones);
     if (stop_asked)
         tlo_capture_stop(ps.cap);
     rc = tlo_capture_run(ps.cap, &err) == 0 ? EXIT_OK : cli_fail(&err);

@@ -32,34 +32,37 @@ static void to_client(void *ctx, const uint8_t *jpeg, size_t len)
 
 static void record_usage(FILE *f)
 {
-    fprintf(
-        f, "usage: tellonce record CASE --as NAME [--room simulated|PROFILE] [--duration SECONDS]\n"
-           "                       [--monitor] [--passphrase-file FILE] [--vault DIR]\n"
-           "       tellonce record --attach [SESSION] --as NAME   (through the custodian service)\n"
-           "\n"
-           "Records one continuous session of CASE in a room: the built-in simulated room\n"
-           "(two test-pattern cameras with a running clock, synthesized speech), or the room\n"
-           "profile PROFILE (docs/rooms.md). It runs until --duration, 'q' or Ctrl-C (each\n"
-           "confirmed with 'y', or Ctrl-C again within 3 s), 'tellonce stop' or SIGTERM; its\n"
-           "terminal closing or its reader going away does not end it. Every segment is\n"
-           "sealed as it is recorded and logged;\n"
-           "the session's start and end are signed entries, and a checkpoint is written at\n"
-           "the end. NAME must be an interviewer.\n"
-           "\n"
-           "While recording, one status line shows the session time, segments sealed, bytes,\n"
-           "each microphone's level and each camera's dropped frames. Press 'm', type a\n"
-           "note and Enter to add a marker at the moment 'm' was pressed (Esc cancels).\n"
-           "When standard input is not a terminal, lines 'm TEXT' and 'q' do the same.\n"
-           "--monitor opens a window with all cameras for the observation room; nothing\n"
-           "it shows is written.\n"
-           "\n"
-           "Through the custodian service, Ctrl-C detaches this terminal and the session goes\n"
-           "on; --attach joins a live session of the service from another terminal (NAME: the\n"
-           "interviewer who started it, or an administrator), with its status line, markers\n"
-           "and 'q' 'y'. Without SESSION it joins the only live one NAME may join.\n"
-           "\n"
-           "For tests: --no-live runs the simulated room as fast as the machine can (needs\n"
-           "--duration); --test-fail-camera N@SECONDS makes camera N fail at that time.\n");
+    fputs(
+        _("usage: tellonce record CASE --as NAME [--room simulated|PROFILE] [--duration SECONDS]\n"
+          "                       [--monitor] [--passphrase-file FILE] [--vault DIR]\n"
+          "       tellonce record --attach [SESSION] --as NAME   (through the custodian service)\n"
+          "\n"
+          "Records one continuous session of CASE in a room: the built-in simulated room\n"
+          "(two test-pattern cameras with a running clock, synthesized speech), or the room\n"
+          "profile PROFILE (docs/rooms.md). It runs until --duration, 'q' or Ctrl-C (each\n"
+          "confirmed with 'y', or Ctrl-C again within 3 s), 'tellonce stop' or SIGTERM; its\n"
+          "terminal closing or its reader going away does not end it. Every segment is\n"
+          "sealed as it is recorded and logged;\n"
+          "the session's start and end are signed entries, and a checkpoint is written at\n"
+          "the end. NAME must be an interviewer.\n"
+          "\n"
+          "While recording, one status line shows the session time, segments sealed, bytes,\n"
+          "each microphone's level and each camera's dropped frames. Press 'm', type a\n"
+          "note and Enter to add a marker at the moment 'm' was pressed (Esc cancels).\n"
+          "When standard input is not a terminal, lines 'm TEXT' and 'q' do the same.\n"
+          "--monitor opens a window with all cameras for the observation room; nothing\n"
+          "it shows is written.\n"
+          "\n"
+          "Through the custodian service it is the same (Ctrl-C asks, as 'q' does), and\n"
+          "Ctrl-D detaches this terminal while the session goes on; closing the terminal or\n"
+          "killing the client does not end it either. --attach joins a live session of the\n"
+          "service from another terminal (NAME: the interviewer who started it, or an\n"
+          "administrator), with its status line, markers, 'q' 'y' and Ctrl-C. Without\n"
+          "SESSION it joins the only live one NAME may join.\n"
+          "\n"
+          "For tests: --no-live runs the simulated room as fast as the machine can (needs\n"
+          "--duration); --test-fail-camera N@SECONDS makes camera N fail at that time.\n"),
+        f);
 }
 
 typedef struct rec_opts {
@@ -85,12 +88,16 @@ static tlo_custody_recording *running;
  * session as soon as it runs (record_live), never leaves it open. */
 static volatile sig_atomic_t stop_pending;
 
-/* Embedded, on a terminal, Ctrl-C asks first, as 'q' does: the operator's
- * terminal shows the question, and a second Ctrl-C within 3 s ends the
- * session (as 'q' then 'y'). */
-static volatile sig_atomic_t intr_asks;  /* set while the terminal's UI runs */
-static volatile sig_atomic_t intr_asked; /* a Ctrl-C to show as the question */
-static volatile long long intr_ms;       /* when the last Ctrl-C came (monotonic) */
+/* On a terminal, Ctrl-C asks first, as 'q' does: the operator's terminal
+ * shows the question, and a second Ctrl-C within 3 s ends the session (as
+ * 'q' then 'y'). The same in the custodian service, where the client's
+ * Ctrl-C comes as a 0x03 through the pty (cli/remote.c): there an
+ * interrupt that cannot be asked about (no terminal) is ignored, never
+ * ends the session. */
+static volatile sig_atomic_t intr_asks;    /* set while the terminal's UI runs */
+static volatile sig_atomic_t intr_asked;   /* a Ctrl-C to show as the question */
+static volatile long long intr_ms;         /* when the last Ctrl-C came (monotonic) */
+static volatile sig_atomic_t intr_ignored; /* in the service: a Ctrl-C that cannot ask */
 #define INTR_AGAIN_MS 3000
 
 static long long mono_ms(void)
@@ -102,6 +109,8 @@ static long long mono_ms(void)
 
 static void on_signal(int sig)
 {
+    if (sig == SIGINT && intr_ignored && !intr_asks)
+        return;
     if (sig == SIGINT && intr_asks && running) {
         long long now = mono_ms(), last = intr_ms;
         intr_ms = now;
@@ -153,28 +162,30 @@ static void on_event(void *ctx, const tlo_custody_rec_event *ev)
     pthread_mutex_lock(&t->lock);
     if (ev->kind == TLO_CUSTODY_REC_SEGMENT) {
         if (!t->status_tty) /* on a terminal the status line counts them */
-            say(t, "  segment %llu sealed: %.1f MB, logged as entry %llu",
+            say(t, _("  segment %llu sealed: %.1f MB, logged as entry %llu"),
                 (unsigned long long)ev->index, (double)ev->bytes / 1e6,
                 (unsigned long long)ev->seq);
     } else if (ev->kind == TLO_CUSTODY_REC_LEDGER_WAIT) {
         say(t,
-            "! the ledger refused an entry (%s); the recording goes on, and the sealed segments "
-            "wait and are retried in order. If another program holds the ledger, end it.",
+            _("! the ledger refused an entry (%s); the recording goes on, and the sealed segments "
+              "wait and are retried in order. If another program holds the ledger, end it."),
             ev->err ? ev->err->msg : "");
     } else if (ev->kind == TLO_CUSTODY_REC_LEDGER_BACK) {
-        say(t, "  the ledger takes entries again: every waiting segment is logged, in order");
+        say(t, "%s",
+            _("  the ledger takes entries again: every waiting segment is logged, in order"));
     } else if (ev->kind == TLO_CUSTODY_REC_MONITOR_LOST) {
         say(t,
-            "! the monitor window stopped or could not open: %s. The recording goes on "
-            "without it.",
+            _("! the monitor window stopped or could not open: %s. The recording goes on "
+              "without it."),
             ev->message);
     } else {
         clock_text(at, sizeof at, ev->at_ms);
         if (ev->seq)
-            say(t, "! %s %u lost at %s (%s); the recording goes on. Logged as entry %llu.",
+            /* TRANSLATORS: "camera 2 lost at 00:01:02.003 (why)"; the device word stays as it is */
+            say(t, _("! %s %u lost at %s (%s); the recording goes on. Logged as entry %llu."),
                 ev->device, ev->device_no, at, ev->message, (unsigned long long)ev->seq);
         else
-            say(t, "! %s %u lost at %s, and the event could not be logged: %s", ev->device,
+            say(t, _("! %s %u lost at %s, and the event could not be logged: %s"), ev->device,
                 ev->device_no, at, ev->err ? ev->err->msg : "");
     }
     pthread_mutex_unlock(&t->lock);
@@ -190,11 +201,12 @@ static void add_marker(term *t, uint64_t at_ms, const char *text)
     int rc = tlo_custody_record_mark(t->rec, at_ms, text, &seq, &err);
     pthread_mutex_lock(&t->lock);
     if (rc == 0)
-        say(t, "  marker at %s: \"%s\", logged as entry %llu", at, text, (unsigned long long)seq);
+        say(t, _("  marker at %s: \"%s\", logged as entry %llu"), at, text,
+            (unsigned long long)seq);
     else if (rc == TLO_EARG)
-        say(t, "! marker not added: %s", err.msg);
+        say(t, _("! marker not added: %s"), err.msg);
     else
-        say(t, "! marker at %s not logged: %s", at, err.msg);
+        say(t, _("! marker at %s not logged: %s"), at, err.msg);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -217,24 +229,30 @@ static void status_line(term *t, char *out, size_t cap)
     char clock[32];
     clock_text(clock, sizeof clock, st->session_ns / 1000000);
     clock[8] = '\0'; /* whole seconds */
-    size_t n = (size_t)snprintf(out, cap, "REC %s  %llu segments  %.1f MB", clock,
+    /* TRANSLATORS: the live status line while recording; keep it short */
+    size_t n = (size_t)snprintf(out, cap, _("REC %s  %llu segments  %.1f MB"), clock,
                                 (unsigned long long)rs.segments, (double)rs.bytes / 1e6);
     if (rs.pending && rs.ledger_busy_since_ms && n < cap) { /* not the few ms of a normal append */
         char since[32];
         tlo_time_clock_text(rs.ledger_busy_since_ms, since, sizeof since);
-        n += (size_t)snprintf(out + n, cap - n, "  %llu PENDING (ledger busy since %s)",
+        n += (size_t)snprintf(out + n, cap - n, _("  %llu PENDING (ledger busy since %s)"),
                               (unsigned long long)rs.pending, since);
     }
     for (unsigned i = 0; i < st->n_microphones && n < cap; i++) {
         char m[48];
         meter(m, sizeof m, st->peak_db[i]);
-        n += (size_t)snprintf(out + n, cap - n, "  mic%u %s", i + 1,
-                              st->microphone_lost[i] ? "LOST" : m);
+        /* TRANSLATORS: the status line: microphone N and its level, or LOST */
+        n += (size_t)snprintf(out + n, cap - n, _("  mic%u %s"), i + 1,
+                              st->microphone_lost[i] ? _("LOST") : m);
     }
     for (unsigned i = 0; i < st->n_cameras && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n,
-                              st->camera_lost[i] ? "  cam%u LOST" : "  cam%u %llu drop", i + 1,
-                              (unsigned long long)st->dropped[i]);
+        if (st->camera_lost[i])
+            /* TRANSLATORS: the status line: camera N lost */
+            n += (size_t)snprintf(out + n, cap - n, _("  cam%u LOST"), i + 1);
+        else
+            /* TRANSLATORS: the status line: camera N and its dropped frames */
+            n += (size_t)snprintf(out + n, cap - n, _("  cam%u %llu drop"), i + 1,
+                                  (unsigned long long)st->dropped[i]);
 }
 
 typedef struct ui {
@@ -304,7 +322,7 @@ static void on_line(ui *u, char *line)
     else if (line[0] == 'm' && line[1] == ' ')
         add_marker(u->t, session_ms(u->t), line + 2);
     else if (line[0])
-        fprintf(stderr, "tellonce: ignored input \"%s\" (use 'm TEXT' or 'q')\n", line);
+        fprintf(stderr, _("tellonce: ignored input \"%s\" (use 'm TEXT' or 'q')\n"), line);
 }
 
 /* Feeds what standard input has: keys, or lines from a pipe. false at its end. */
@@ -337,11 +355,11 @@ static void ui_draw(ui *u)
         char at[32];
         clock_text(at, sizeof at, u->mark_at_ms);
         u->text[u->len] = '\0';
-        snprintf(line, sizeof line, "marker at %s (Enter saves, Esc cancels): %s", at, u->text);
+        snprintf(line, sizeof line, _("marker at %s (Enter saves, Esc cancels): %s"), at, u->text);
     } else if (u->confirm_q) {
-        snprintf(line, sizeof line,
-                 "End the session now? y (or Ctrl-C again within 3 s) ends it, any other key "
-                 "goes on");
+        snprintf(line, sizeof line, "%s",
+                 _("End the session now? y (or Ctrl-C again within 3 s) ends it, any other key "
+                   "goes on"));
     } else {
         status_line(t, line, sizeof line);
     }
@@ -512,12 +530,13 @@ static int record_room(tlo_custody *v, rec_opts *o, char *buf, size_t cap)
         return cli_fail(&err);
     if (set > 0) {
         o->room_spec = buf;
-        fprintf(stderr, "Room: %s (the vault's default-room setting; --room chooses another)\n",
+        fprintf(stderr, _("Room: %s (the vault's default-room setting; --room chooses another)\n"),
                 buf);
     } else {
         o->room_spec = "simulated";
-        fprintf(stderr, "Room: simulated (SIMULATED test patterns — set a default room with "
-                        "'tellonce settings set default-room NAME')\n");
+        fputs(_("Room: simulated (SIMULATED test patterns — set a default room with "
+                "'tellonce settings set default-room NAME')\n"),
+              stderr);
     }
     return -1;
 }
@@ -544,27 +563,26 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
     tlo_error err = {0};
     t->status_tty = isatty(2);
     fprintf(stderr,
-            "Recording case %s, session %s, in the room \"%s\" (%u camera%s, %u microphone%s, %s)"
-            "%s\n",
+            _("Recording case %s, session %s, in the room \"%s\" (cameras: %u, microphones: %u, "
+              "encoder: %s).\n"),
             number, tlo_custody_record_session(t->rec), room->name, room->n_cameras,
-            room->n_cameras == 1 ? "" : "s", room->n_microphones,
-            room->n_microphones == 1 ? "" : "s", encoder,
-            tlo_service_in_child() ? ""
-            : o->duration          ? ""
-                                   : "; 'q' or Ctrl-C, then 'y', ends the session");
+            room->n_microphones, encoder);
+    if (!o->duration || tlo_service_in_child())
+        fputs(_("'q' or Ctrl-C, then 'y' (or Ctrl-C again within 3 s), ends the session.\n"),
+              stderr);
     if (tlo_service_in_child())
         fprintf(stderr,
-                "In the custodian service: 'q' then 'y' ends the session; Ctrl-C detaches this "
-                "terminal and the session goes on ('tellonce record --attach %s --as NAME' "
-                "returns to it, 'tellonce stop' ends it).\n",
+                _("In the custodian service: Ctrl-D detaches this terminal and the session goes "
+                  "on ('tellonce record --attach %s --as NAME' returns to it, 'tellonce stop' "
+                  "ends it).\n"),
                 tlo_custody_record_session(t->rec));
     if (isatty(0)) {
-        fprintf(stderr, "Press 'm' to add a marker, 'q' to end.\n");
+        fputs(_("Press 'm' to add a marker, 'q' to end.\n"), stderr);
         raw = raw_keys(&saved);
     }
     ui u = {.t = t, .tty_in = raw};
     /* Ctrl-C asks first where the question can be answered and seen. */
-    intr_asks = raw && t->status_tty && !tlo_service_in_child();
+    intr_asks = raw && t->status_tty;
     running = t->rec;
     if (stop_pending) /* a signal came while the session started */
         tlo_custody_record_stop(t->rec);
@@ -735,15 +753,13 @@ int cmd_record(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     /* SIGTERM (and Ctrl-C) end the session, also one that comes while it
      * starts: the handler is in place before the session-start entry. In
-     * the service a client's Ctrl-C detaches it (cli/remote.c): an
-     * interrupt reaching the recording (a 0x03 a client let through to the
-     * pty) must not end it either. */
+     * the service a client's Ctrl-C reaches the recording through the pty
+     * and asks as here; until it can ask (and without a terminal) it is
+     * ignored: a client never ends a recording by going away. */
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
-    if (tlo_service_in_child())
-        signal(SIGINT, SIG_IGN);
-    else
-        sigaction(SIGINT, &sa, NULL);
+    intr_ignored = tlo_service_in_child();
+    sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     tlo_custody_record_params p = {.cs = &cs,
                                    .room = &room,

@@ -18,14 +18,15 @@
 
 static void stop_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce stop [CASE] [--session S] --as NAME [--passphrase-file FILE]\n"
-               "                     [--vault DIR]\n"
-               "\n"
-               "Ends a live recording, as 'q' then 'y' at its terminal would: the recording logs\n"
-               "its session-end entry and a checkpoint, and stop waits for that (up to two\n"
-               "minutes). Without CASE or --session it ends the only recording NAME may stop.\n"
-               "NAME must be the interviewer who started the session, or an administrator.\n"
-               "stop itself logs nothing.\n");
+    fputs(_("usage: tellonce stop [CASE] [--session S] --as NAME [--passphrase-file FILE]\n"
+            "                     [--vault DIR]\n"
+            "\n"
+            "Ends a live recording, as 'q' then 'y' at its terminal would: the recording logs\n"
+            "its session-end entry and a checkpoint, and stop waits for that (up to two\n"
+            "minutes). Without CASE or --session it ends the only recording NAME may stop.\n"
+            "NAME must be the interviewer who started the session, or an administrator.\n"
+            "stop itself logs nothing.\n"),
+          f);
 }
 
 /* Waits (polling the ledger every 0.2 s, up to two minutes) until the
@@ -107,7 +108,7 @@ int cmd_stop(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
-    fprintf(stderr, "Asked the recording of session %s (case %s) to end; waiting for it.\n",
+    fprintf(stderr, _("Asked the recording of session %s (case %s) to end; waiting for it.\n"),
             live.session, number ? number : live.case_hex);
     if (!wait_ended(v, &live)) {
         cli_error("session %s has not logged its end within two minutes; its recording was "
@@ -117,7 +118,7 @@ int cmd_stop(int argc, char **argv)
         rc = EXIT_SYSTEM;
         goto out;
     }
-    printf("Session %s has ended: its recording logged the session-end entry.\n", live.session);
+    printf(_("Session %s has ended: its recording logged the session-end entry.\n"), live.session);
     rc = EXIT_OK;
 out:
     tlo_vault_identity_free(actor);

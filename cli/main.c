@@ -24,61 +24,73 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", cmd_init, "create a vault: ledger, custodian keys, first administrator"},
-    {"user", cmd_user, "enrol people with roles: add, list, revoke"},
-    {"roles", cmd_roles, "who may do what: every action and the roles that may take it"},
-    {"settings", cmd_settings, "the vault's settings (time zone, default room): show, set"},
-    {"passwd", cmd_passwd, "change your own passphrase"},
-    {"case", cmd_case, "open and list cases"},
-    {"record", cmd_record, "record an interview session of a case"},
-    {"preview", cmd_preview, "show a room's cameras and meters without recording"},
-    {"mark", cmd_mark, "add a marker to a recorded session"},
-    {"session", cmd_session, "the sessions of a case: list (numbers, start, length, status)"},
-    {"note", cmd_note, "records and attachments of a case: add, amend, list, show, get"},
-    {"grant", cmd_grant, "grant a clip of a session to a person; list, revoke"},
-    {"play", cmd_play, "view a granted clip (watermarked), or decode it headless"},
-    {"export", cmd_export, "export a granted clip as MP4 with a signed manifest"},
-    {"verify-export", cmd_verify_export, "check an exported clip against its manifest, no key"},
-    {"recover", cmd_recover, "close sessions a crash left open"},
-    {"stop", cmd_stop, "end a live recording (its interviewer or an administrator)"},
-    {"devices", cmd_devices, "cameras and microphones found"},
-    {"sample", cmd_sample, "the custody of biological samples: register, transfer, receive"},
-    {"log", cmd_log, "the custody log, as a person reads it"},
-    {"verify", cmd_verify, "verify the custody ledger, without any key"},
-    {"report", cmd_report, "the auditor's report of a case (HTML, JSON), without any key"},
-    {"checkpoint", cmd_checkpoint, "sign a checkpoint (tree head) of the ledger"},
-    {"prove", cmd_prove, "write an inclusion or consistency proof"},
-    {"verify-proof", cmd_verify_proof, "check a proof without the ledger"},
-    {"object", cmd_object, "plumbing: seal, open and inspect sealed objects"},
-    {"login", cmd_login, "stay unlocked in the custodian service for a few minutes"},
-    {"logout", cmd_login, "end a login"},
-    {"custodian", cmd_custodian, "run the custodian service (docs/service.md)"},
+    {"init", cmd_init, N_("create a vault: ledger, custodian keys, first administrator")},
+    {"user", cmd_user, N_("enrol people with roles: add, list, revoke")},
+    {"roles", cmd_roles, N_("who may do what: every action and the roles that may take it")},
+    {"settings", cmd_settings, N_("the vault's settings (time zone, default room): show, set")},
+    {"passwd", cmd_passwd, N_("change your own passphrase")},
+    {"case", cmd_case, N_("open and list cases")},
+    {"record", cmd_record, N_("record an interview session of a case")},
+    {"preview", cmd_preview, N_("show a room's cameras and meters without recording")},
+    {"mark", cmd_mark, N_("add a marker to a recorded session")},
+    {"session", cmd_session, N_("the sessions of a case: list (numbers, start, length, status)")},
+    {"note", cmd_note, N_("records and attachments of a case: add, amend, list, show, get")},
+    {"grant", cmd_grant, N_("grant a clip of a session to a person; list, revoke")},
+    {"play", cmd_play, N_("view a granted clip (watermarked), or decode it headless")},
+    {"export", cmd_export, N_("export a granted clip as MP4 with a signed manifest")},
+    {"verify-export", cmd_verify_export, N_("check an exported clip against its manifest, no key")},
+    {"recover", cmd_recover, N_("close sessions a crash left open")},
+    {"stop", cmd_stop, N_("end a live recording (its interviewer or an administrator)")},
+    {"devices", cmd_devices, N_("cameras and microphones found")},
+    {"sample", cmd_sample, N_("the custody of biological samples: register, transfer, receive")},
+    {"log", cmd_log, N_("the custody log, as a person reads it")},
+    {"verify", cmd_verify, N_("verify the custody ledger, without any key")},
+    {"report", cmd_report, N_("the auditor's report of a case (HTML, JSON), without any key")},
+    {"checkpoint", cmd_checkpoint, N_("sign a checkpoint (tree head) of the ledger")},
+    {"prove", cmd_prove, N_("write an inclusion or consistency proof")},
+    {"verify-proof", cmd_verify_proof, N_("check a proof without the ledger")},
+    {"object", cmd_object, N_("plumbing: seal, open and inspect sealed objects")},
+    {"login", cmd_login, N_("stay unlocked in the custodian service for a few minutes")},
+    {"logout", cmd_login, N_("end a login")},
+    {"custodian", cmd_custodian, N_("run the custodian service (docs/service.md)")},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: tellonce [-V|--version] [--help] [--socket PATH | --vault DIR] COMMAND [ARGS...]\n"
-        "\n"
-        "tellonce records a forensic interview once, seals it as it is recorded, and keeps\n"
-        "a custody log of everything that happens to it.\n"
-        "\n"
-        "commands:\n");
+    /* the command list: names padded to the longest, each summary translated */
+    int width = 0;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n"
-               "Run 'tellonce COMMAND --help' for a command's options.\n"
-               "\n"
-               "Where the vault is: with --socket PATH (or $TELLONCE_SOCKET), commands run in the\n"
-               "custodian service listening there, which alone reads the vault; with --vault DIR\n"
-               "(or $TELLONCE_VAULT) in this process, on a vault this user owns; with neither,\n"
-               "in the service at " TLO_SERVICE_DEFAULT_SOCKET " if it runs, else in this\n"
-               "process on ~/.local/share/tellonce/vault. docs/service.md says when to use which.\n"
-               "\n"
-               "exit status: 0 success; 1 the input failed a check (altered, truncated, wrong\n"
-               "key, not a tellonce file); 2 the command line was wrong; 3 the system failed\n"
-               "(I/O error, full disk, out of memory).\n");
+        if ((int)strlen(commands[i].name) > width)
+            width = (int)strlen(commands[i].name);
+    char list[4096];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0] && n < sizeof list; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "  %-*s %s\n", width, commands[i].name,
+                              _(commands[i].summary));
+    /* TRANSLATORS: the first %s is the list of commands (one per line, each
+     * ending in a newline), the second the service's socket path */
+    fprintf(f,
+            _("usage: tellonce [-V|--version] [--help] [--socket PATH | --vault DIR] COMMAND "
+              "[ARGS...]\n"
+              "\n"
+              "tellonce records a forensic interview once, seals it as it is recorded, and keeps\n"
+              "a custody log of everything that happens to it.\n"
+              "\n"
+              "commands:\n"
+              "%s"
+              "\n"
+              "Run 'tellonce COMMAND --help' for a command's options.\n"
+              "\n"
+              "Where the vault is: with --socket PATH (or $TELLONCE_SOCKET), commands run in the\n"
+              "custodian service listening there, which alone reads the vault; with --vault DIR\n"
+              "(or $TELLONCE_VAULT) in this process, on a vault this user owns; with neither,\n"
+              "in the service at %s if it runs, else in this\n"
+              "process on ~/.local/share/tellonce/vault. docs/service.md says when to use which.\n"
+              "\n"
+              "exit status: 0 success; 1 the input failed a check (altered, truncated, wrong\n"
+              "key, not a tellonce file); 2 the command line was wrong; 3 the system failed\n"
+              "(I/O error, full disk, out of memory).\n"),
+            list, TLO_SERVICE_DEFAULT_SOCKET);
 }
 
 void cli_error(const char *fmt, ...)

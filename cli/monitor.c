@@ -66,7 +66,8 @@ void cli_monitor_frame(cli_monitor *m, const uint8_t *jpeg, size_t len)
         /* the window was closed, or the display went: the recording goes on */
         gst_message_unref(msg);
         m->failed = true;
-        fprintf(stderr, "\r\ntellonce: the monitor window is gone; the recording goes on\r\n");
+        fprintf(stderr, "\r\n%s\r\n",
+                _("tellonce: the monitor window is gone; the recording goes on"));
         return;
     }
     GstBuffer *buf = gst_buffer_new_memdup(jpeg, len);

@@ -71,17 +71,19 @@ static void draw(void *ctx, uint64_t done, uint64_t total)
         clock_text(e, sizeof e, elapsed);
         clock_text(r, sizeof r, left);
         /* \r and "erase to the end of the line": redrawn in place. */
+        fputs("\r\033[K", stderr);
         switch (p->kind) {
         case CLI_PROGRESS_EXPORT:
-            fprintf(stderr, "\r\033[Kexporting %3u%%  %s elapsed, %s remaining", pct, e, r);
+            fprintf(stderr, _("exporting %3u%%  %s elapsed, %s remaining"), pct, e, r);
             break;
         case CLI_PROGRESS_VERIFY:
-            fprintf(stderr, "\r\033[Kverifying the sealed files %3u%%  %s elapsed, %s remaining",
-                    pct, e, r);
+            fprintf(stderr, _("verifying the sealed files %3u%%  %s elapsed, %s remaining"), pct, e,
+                    r);
             break;
         case CLI_PROGRESS_REPORT:
             fprintf(stderr,
-                    "\r\033[Kverifying the vault for the report %3u%%  %s elapsed, %s remaining",
+                    _("verifying the vault for the report %3u%%  %s elapsed, %s "
+                      "remaining"),
                     pct, e, r);
             break;
         }

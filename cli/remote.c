@@ -449,150 +449,188 @@ static int send_file(client *c, int index, int fd, const char *name, bool out)
     return tlo_svc_send(c->sock, TLO_SVC_FILE, text, (size_t)n, &fd, 1);
 }
 
-/* Sends the request and what follows it. */
-static int send_request(client *c, const char *nonce, int argc, char **argv)
-{
-    tlo_svc_request r = {.tty = c->tty};
-    tlo_error err = {0};
+/* The request's arguments as they are built: the command line, with each
+ * file option's value replaced by a file handed over. */
+typedef struct req_build {
+    char **args;
+    int nargs;
     int files[TLO_SVC_FDS_MAX], index[TLO_SVC_FDS_MAX];
     bool outs[TLO_SVC_FDS_MAX];
     const char *names[TLO_SVC_FDS_MAX];
-    size_t nfiles = 0;
-    char **args = calloc((size_t)argc * 2 + 1, sizeof *args);
-    int nargs = 0, rc = -1;
-    if (!args)
-        return -1;
-    snprintf(r.nonce, sizeof r.nonce, "%s", nonce);
+    size_t nfiles;
+} req_build;
+
+/* The terminal's size and type, and the person's language: the service
+ * runs the command in them. */
+static void request_terminal(const client *c, tlo_svc_request *r)
+{
     if (c->tty) {
         struct winsize ws;
         if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
-            r.rows = ws.ws_row;
-            r.cols = ws.ws_col;
+            r->rows = ws.ws_row;
+            r->cols = ws.ws_col;
         }
         const char *term = getenv("TERM");
-        snprintf(r.term, sizeof r.term, "%s", term && strlen(term) < sizeof r.term ? term : "");
+        snprintf(r->term, sizeof r->term, "%s", term && strlen(term) < sizeof r->term ? term : "");
     }
-    /* the person's language: the service runs the command in it */
     for (int i = 0; i < TLO_SVC_LOCALE_VARS; i++) {
         const char *v = getenv(tlo_svc_locale_env[i]);
         if (v && tlo_svc_locale_ok(i, v, strlen(v)))
-            snprintf(r.locale[i], sizeof r.locale[i], "%s", v);
+            snprintf(r->locale[i], sizeof r->locale[i], "%s", v);
     }
+}
+
+/* One file handed over, for the argument at b->nargs. */
+static void add_fd(req_build *b, int fd, bool out, const char *name)
+{
+    b->files[b->nfiles] = fd;
+    b->index[b->nfiles] = b->nargs;
+    b->outs[b->nfiles] = out;
+    b->names[b->nfiles++] = name;
+}
+
+/* export -o FILE: the clip's manifest goes next to it, and its checksum
+ * file, made here once the clip is linked (link_outs). 0 or -1. */
+static int add_export_manifest(client *c, req_build *b, const char *value)
+{
+    char mpath[4096];
+    struct stat st;
+    snprintf(mpath, sizeof mpath, "%s%s", value, TLO_CUSTODY_SHA256_SUFFIX);
+    if (lstat(mpath, &st) == 0) {
+        cli_error("%s exists already; choose another name for the clip (nothing was written)",
+                  mpath);
+        return -1;
+    }
+    c->outs[c->nouts - 1].sha256 = true;
+    snprintf(mpath, sizeof mpath, "%s.manifest", value);
+    int mfd = make_out(c, mpath);
+    if (mfd < 0)
+        return -1;
+    add_fd(b, mfd, true, "manifest");
+    return 0;
+}
+
+/* The file option of row k with its value: the file opened here (or made),
+ * and the arguments that stand for it. 0 or -1 (said why). */
+static int add_file_option(client *c, req_build *b, const char *command, int k, const char *value)
+{
+    file_kind kind = file_opts[k].kind == FILE_OUT || file_opts[k].kind == FILE_BACK
+                         ? file_opts[k].kind
+                         : FILE_IN;
+    b->args[b->nargs++] = (char *)(uintptr_t)file_opts[k].opt;
+    if (!value) {
+        b->args[b->nargs++] = (char *)(uintptr_t) ""; /* the command says what is missing */
+        return 0;
+    }
+    if (b->nfiles + 2 > TLO_SVC_FDS_MAX) {
+        cli_error("too many files on one command line");
+        return -1;
+    }
+    int fd = kind == FILE_BACK ? make_back(c, value)
+             : kind == FILE_IN
+                 ? copy_in(value, !strcmp(command, "note") ? NOTE_FILE_MAX : IN_FILE_MAX)
+                 : make_out(c, value);
+    if (fd < 0)
+        return -1;
+    add_fd(b, fd, kind != FILE_IN, NULL);
+    bool export_out = kind == FILE_OUT && !strcmp(command, "export");
+    if (export_out && add_export_manifest(c, b, value) != 0)
+        return -1;
+    b->args[b->nargs++] = (char *)(uintptr_t)value; /* replaced by the service */
+    if (!strcmp(command, "note") && !strcmp(file_opts[k].opt, "--file")) {
+        /* the file's own name goes into the note, not "/dev/fd/N" */
+        b->args[b->nargs++] = (char *)(uintptr_t) "--file-name";
+        const char *slash = strrchr(value, '/');
+        b->args[b->nargs++] = (char *)(uintptr_t)(slash ? slash + 1 : value);
+    }
+    if (export_out) {
+        /* the path it will have: the manifest and the ledger name the
+         * clip by its file name (clip) */
+        b->args[b->nargs++] = (char *)(uintptr_t) "--name";
+        b->args[b->nargs++] = (char *)(uintptr_t)value;
+    }
+    return 0;
+}
+
+/* The request's arguments from the command line. 0 or -1 (said why). */
+static int build_args(client *c, req_build *b, int argc, char **argv)
+{
     for (int i = 0; i < argc; i++) {
         const char *value = NULL;
         if (!strcmp(argv[i], "--")) { /* the rest are not options */
             while (i < argc)
-                args[nargs++] = argv[i++];
+                b->args[b->nargs++] = argv[i++];
             break;
         }
         int used = 1, k = i > 0 ? file_opt(argv[0], argc, argv, i, &value, &used) : -1;
         /* -o of any note subcommand but get goes as it is: the command
-         * refuses it before it does anything */
-        if (k >= 0 && !back_applies(k, argc, argv)) {
+         * refuses it before it does anything; so does a refused option
+         * (the service says what is wrong with it), stdin, the simulated room */
+        bool as_is = k < 0 || !back_applies(k, argc, argv) || file_opts[k].kind == FILE_REFUSED ||
+                     is_stdin(argv[0], value) ||
+                     (file_opts[k].kind == FILE_ROOM && value && !strcmp(value, "simulated"));
+        if (as_is) {
             for (int u = 0; u < used && i + u < argc; u++)
-                args[nargs++] = argv[i + u];
-            i += used - 1;
-            continue;
+                b->args[b->nargs++] = argv[i + u];
+        } else if (add_file_option(c, b, argv[0], k, value) != 0) {
+            return -1;
         }
-        if (k < 0 || file_opts[k].kind == FILE_REFUSED || is_stdin(argv[0], value) ||
-            (file_opts[k].kind == FILE_ROOM && value && !strcmp(value, "simulated"))) {
-            for (int u = 0; u < (k < 0 ? 1 : used) && i + u < argc; u++)
-                args[nargs++] = argv[i + u];
-            i += (k < 0 ? 1 : used) - 1;
-            continue; /* the service says what is wrong with a refused one */
-        }
-        file_kind kind = file_opts[k].kind == FILE_OUT || file_opts[k].kind == FILE_BACK
-                             ? file_opts[k].kind
-                             : FILE_IN;
-        args[nargs++] = (char *)(uintptr_t)file_opts[k].opt;
         i += used - 1;
-        if (!value) {
-            args[nargs++] = (char *)(uintptr_t) ""; /* the command says what is missing */
-            continue;
-        }
-        if (nfiles + 2 > TLO_SVC_FDS_MAX) {
-            cli_error("too many files on one command line");
-            goto out;
-        }
-        int fd = kind == FILE_BACK ? make_back(c, value)
-                 : kind == FILE_IN
-                     ? copy_in(value, !strcmp(argv[0], "note") ? NOTE_FILE_MAX : IN_FILE_MAX)
-                     : make_out(c, value);
-        if (fd < 0)
-            goto out;
-        files[nfiles] = fd;
-        index[nfiles] = nargs;
-        outs[nfiles] = kind != FILE_IN;
-        names[nfiles++] = NULL;
-        if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
-            /* the clip's manifest goes next to it, and its checksum file,
-             * made here once the clip is linked (link_outs) */
-            char mpath[4096];
-            struct stat st;
-            snprintf(mpath, sizeof mpath, "%s%s", value, TLO_CUSTODY_SHA256_SUFFIX);
-            if (lstat(mpath, &st) == 0) {
-                cli_error("%s exists already; choose another name for the clip (nothing was "
-                          "written)",
-                          mpath);
-                goto out;
-            }
-            c->outs[c->nouts - 1].sha256 = true;
-            snprintf(mpath, sizeof mpath, "%s.manifest", value);
-            int mfd = make_out(c, mpath);
-            if (mfd < 0)
-                goto out;
-            files[nfiles] = mfd;
-            index[nfiles] = nargs;
-            outs[nfiles] = true;
-            names[nfiles++] = "manifest";
-        }
-        args[nargs++] = (char *)(uintptr_t)value; /* replaced by the service */
-        if (!strcmp(argv[0], "note") && !strcmp(file_opts[k].opt, "--file")) {
-            /* the file's own name goes into the note, not "/dev/fd/N" */
-            args[nargs++] = (char *)(uintptr_t) "--file-name";
-            const char *slash = strrchr(value, '/');
-            args[nargs++] = (char *)(uintptr_t)(slash ? slash + 1 : value);
-        }
-        if (kind == FILE_OUT && !strcmp(argv[0], "export")) {
-            /* the path it will have: the manifest and the ledger name the
-             * clip by its file name (clip) */
-            args[nargs++] = (char *)(uintptr_t) "--name";
-            args[nargs++] = (char *)(uintptr_t)value;
-        }
     }
-    r.argc = nargs;
-    r.argv = args;
-    r.files = (unsigned)nfiles;
+    return 0;
+}
+
+/* The request, the passphrase forwarded, and the files. 0 or -1. */
+static int send_all(client *c, tlo_svc_request *r, const req_build *b)
+{
+    tlo_error err = {0};
     const char *pass = getenv("TELLONCE_PASSPHRASE");
-    r.secret = pass && *pass;
     size_t len;
-    char *text = tlo_svc_request_format(&r, &len, &err);
+    r->argc = b->nargs;
+    r->argv = b->args;
+    r->files = (unsigned)b->nfiles;
+    r->secret = pass && *pass;
+    char *text = tlo_svc_request_format(r, &len, &err);
     if (!text) {
         cli_error("%s", err.msg);
-        goto out;
+        return -1;
     }
     int sent = tlo_svc_send(c->sock, TLO_SVC_REQUEST, text, len, NULL, 0);
     free(text);
-    if (sent == 0 && r.secret)
+    if (sent == 0 && r->secret)
         sent = tlo_svc_send(c->sock, TLO_SVC_SECRET, pass, strlen(pass), NULL, 0);
-    for (size_t i = 0; sent == 0 && i < nfiles; i++)
-        sent = send_file(c, index[i], files[i], names[i], outs[i]);
+    for (size_t i = 0; sent == 0 && i < b->nfiles; i++)
+        sent = send_file(c, b->index[i], b->files[i], b->names[i], b->outs[i]);
     if (sent != 0) {
         cli_error("the custodian service closed the connection: %s", strerror(errno));
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    for (size_t i = 0; i < nfiles; i++) {
-        bool ours = files[i] == c->back_fd; /* output fds stay open until they are linked */
+    return 0;
+}
+
+/* Sends the request and what follows it. */
+static int send_request(client *c, const char *nonce, int argc, char **argv)
+{
+    tlo_svc_request r = {.tty = c->tty};
+    req_build b = {.args = calloc((size_t)argc * 2 + 1, sizeof *b.args)};
+    if (!b.args)
+        return -1;
+    snprintf(r.nonce, sizeof r.nonce, "%s", nonce);
+    request_terminal(c, &r);
+    int rc = build_args(c, &b, argc, argv) == 0 && send_all(c, &r, &b) == 0 ? 0 : -1;
+    for (size_t i = 0; i < b.nfiles; i++) {
+        bool ours = b.files[i] == c->back_fd; /* output fds stay open until they are linked */
         for (size_t k = 0; k < c->nouts; k++)
-            ours |= c->outs[k].fd == files[i];
+            ours |= c->outs[k].fd == b.files[i];
         if (!ours)
-            close(files[i]);
+            close(b.files[i]);
     }
-    free(args);
+    free(b.args);
     return rc;
 }
+
+/* Ctrl-D: the key that detaches a record client (docs/service.md). */
+#define DETACH_KEY 4
 
 /* How often the client tries to open the monitor window. */
 #define MONITOR_TRIES 5
@@ -604,48 +642,35 @@ static uint64_t monotonic_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int cli_remote(const char *socket_path, int argc, char **argv)
-{
-    client c = {.sock = -1, .back_fd = -1};
-    tlo_svc_frame f;
-    int code = EXIT_SYSTEM;
-    bool detach_key = !strcmp(argv[0], "record"), stdin_open = true, done = false;
-    char nonce[TLO_SVC_NONCE_HEX + 1] = "";
+/* The monitor window of 'record --monitor' through the service. */
+typedef struct remote_monitor {
+    bool on;
+    cli_monitor *window;
+    uint64_t retry_ms;
+    int tries;
+} remote_monitor;
 
-    bool monitor = false;
-    for (int i = 1; detach_key && i < argc; i++)
-        monitor |= !strcmp(argv[i], "--monitor");
-    if (monitor && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
-        cli_error("--monitor needs a display (DISPLAY or WAYLAND_DISPLAY is not set); record "
-                  "without it, or run it on the observation room's desktop");
-        return EXIT_USAGE;
-    }
-    cli_monitor *window = NULL;
-    uint64_t window_retry_ms = 0;
-    int window_tries = 0;
-    if ((c.sock = connect_service(socket_path)) < 0)
-        return EXIT_SYSTEM;
-    the_client = &c;
-    /* a refusal (a uid outside the group) comes instead of the hello */
-    while (tlo_svc_recv(c.sock, &f) == 1 && (f.type == TLO_SVC_STDERR || f.type == TLO_SVC_EXIT)) {
-        if (f.type == TLO_SVC_STDERR) {
-            write_all(STDERR_FILENO, f.data, f.len);
-        } else {
-            int n;
-            code = sscanf((const char *)f.data, "code=%d", &n) == 1 && n > 0 && n < 256
-                       ? n
-                       : EXIT_SYSTEM;
+/* The service's greeting: its nonce, and what it tells the person. A
+ * refusal (a uid outside the group) comes instead: then the exit code it
+ * sends (or EXIT_SYSTEM), else -1. */
+static int remote_hello(client *c, const char *socket_path, char nonce[TLO_SVC_NONCE_HEX + 1])
+{
+    tlo_svc_frame f;
+    while (tlo_svc_recv(c->sock, &f) == 1 && (f.type == TLO_SVC_STDERR || f.type == TLO_SVC_EXIT)) {
+        if (f.type == TLO_SVC_EXIT) {
+            int n, code = sscanf((const char *)f.data, "code=%d", &n) == 1 && n > 0 && n < 256
+                              ? n
+                              : EXIT_SYSTEM;
             tlo_svc_frame_free(&f);
-            close(c.sock);
             return code;
         }
+        write_all(STDERR_FILENO, f.data, f.len);
         tlo_svc_frame_free(&f);
     }
     if (f.type != TLO_SVC_HELLO) {
         cli_error("the custodian service at %s did not greet (is it a tellonce service?)",
                   socket_path);
         tlo_svc_frame_free(&f);
-        close(c.sock);
         return EXIT_SYSTEM;
     }
     for (char *line = (char *)f.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
@@ -653,12 +678,179 @@ int cli_remote(const char *socket_path, int argc, char **argv)
         if (nl)
             *nl = 0;
         if (!strncmp(line, "nonce=", 6))
-            snprintf(nonce, sizeof nonce, "%s", line + 6);
+            snprintf(nonce, TLO_SVC_NONCE_HEX + 1, "%s", line + 6);
         else if (!strncmp(line, "notice=", 7))
-            fprintf(stderr, "tellonce: the custodian service says: %s\n", line + 7);
+            fprintf(stderr, _("tellonce: the custodian service says: %s\n"), line + 7);
     }
     tlo_svc_frame_free(&f);
+    return -1;
+}
 
+/* The terminal was resized: the service's pty follows. */
+static void on_resize(client *c)
+{
+    char b[16];
+    struct winsize ws;
+    if (read(winch_pipe[0], b, sizeof b) > 0 && c->tty &&
+        ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+        char text[32];
+        int n = snprintf(text, sizeof text, "%u %u", ws.ws_row, ws.ws_col);
+        tlo_svc_send(c->sock, TLO_SVC_WINSIZE, text, (size_t)n, NULL, 0);
+    }
+}
+
+/* What the person typed goes to the command. record: Ctrl-C (0x03) too,
+ * to the recording, which asks as in-process; Ctrl-D detaches this
+ * terminal. EXIT_OK once detached, else -1. */
+static int on_input(client *c, bool detach_key, bool *stdin_open)
+{
+    uint8_t buf[4096];
+    ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+    if (r > 0 && c->raw && detach_key && memchr(buf, DETACH_KEY, (size_t)r)) {
+        restore_terminal();
+        fputs(_("\ntellonce: detached; the recording goes on in the custodian service "
+                "('tellonce record --attach' returns to it, 'tellonce stop' ends it)\n"),
+              stderr);
+        return EXIT_OK;
+    }
+    if (r > 0) {
+        tlo_svc_send(c->sock, TLO_SVC_STDIN, buf, (size_t)r, NULL, 0);
+        sodium_memzero(buf, sizeof buf); /* it may have been a passphrase */
+    } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+        tlo_svc_send(c->sock, TLO_SVC_EOF, NULL, 0, NULL, 0);
+        *stdin_open = false;
+    }
+    return -1;
+}
+
+/* A monitor frame. A window that would not open (a busy display) is tried
+ * again every few seconds, a few times, before the monitor is given up;
+ * the recording never depends on it. */
+static void on_preview(remote_monitor *m, const tlo_svc_frame *f)
+{
+    if (m->on && !m->window && monotonic_ms() >= m->retry_ms) {
+        m->window = cli_monitor_new();
+        if (!m->window && ++m->tries >= MONITOR_TRIES) {
+            m->on = false;
+            cli_error("the monitor window could not be opened in %d tries; the recording goes "
+                      "on without it",
+                      MONITOR_TRIES);
+        }
+        m->retry_ms = monotonic_ms() + 3000;
+    }
+    cli_monitor_frame(m->window, f->data, f->len);
+}
+
+/* One frame from the service: true when it was the command's exit (*code). */
+static bool on_frame(client *c, tlo_svc_frame *f, remote_monitor *m, int *code)
+{
+    int n;
+    switch (f->type) {
+    case TLO_SVC_STDOUT:
+        write_all(STDOUT_FILENO, f->data, f->len);
+        break;
+    case TLO_SVC_STDERR:
+    case TLO_SVC_NOTICE:
+        write_all(STDERR_FILENO, f->data, f->len);
+        break;
+    case TLO_SVC_PREVIEW:
+        on_preview(m, f);
+        break;
+    case TLO_SVC_MODE:
+        set_raw(c, c->tty && strstr((const char *)f->data, "tty=1") != NULL);
+        break;
+    case TLO_SVC_DATA:
+        if (c->ndata < sizeof c->data / sizeof c->data[0]) {
+            c->data[c->ndata++] = *f;
+            memset(f, 0, sizeof *f);
+        }
+        break;
+    case TLO_SVC_EXIT:
+        *code = sscanf((const char *)f->data, "code=%d", &n) == 1 && n >= 0 && n < 256
+                    ? n
+                    : EXIT_SYSTEM;
+        return true;
+    default:
+        break;
+    }
+    return false;
+}
+
+/* Moves bytes between the terminal and the service until the command's
+ * exit, a detach or a lost connection; the exit code. */
+static int relay(client *c, bool detach_key, remote_monitor *m)
+{
+    bool stdin_open = true;
+    for (;;) {
+        struct pollfd p[3] = {{.fd = c->sock, .events = POLLIN},
+                              {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+                              {.fd = winch_pipe[0], .events = POLLIN}};
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return EXIT_SYSTEM;
+        }
+        if (p[2].revents)
+            on_resize(c);
+        int code = p[1].revents ? on_input(c, detach_key, &stdin_open) : -1;
+        if (code >= 0)
+            return code;
+        if (!p[0].revents)
+            continue;
+        tlo_svc_frame f;
+        if (tlo_svc_recv(c->sock, &f) != 1) {
+            restore_terminal();
+            cli_error("the custodian service closed the connection before the command ended "
+                      "(did it stop? 'systemctl status tellonce-custodian')");
+            return EXIT_SYSTEM;
+        }
+        bool done = on_frame(c, &f, m, &code);
+        tlo_svc_frame_free(&f);
+        if (done)
+            return code;
+    }
+}
+
+/* After the command: its outputs linked into place, FILE_BACK's files
+ * written, the client's part run; the exit code. */
+static int remote_finish(client *c, int code, int argc, char **argv)
+{
+    code = link_outs(c, code);
+    close(c->sock);
+    if (code == EXIT_OK && c->back_fd >= 0)
+        code = remote_back(c);
+    if (c->back_fd >= 0)
+        close(c->back_fd);
+    free(c->back_dir);
+    if (code == EXIT_OK && c->ndata)
+        code = cli_remote_client_part(argc, argv, c->data, c->ndata);
+    for (size_t i = 0; i < c->ndata; i++)
+        tlo_svc_frame_free(&c->data[i]);
+    return code;
+}
+
+int cli_remote(const char *socket_path, int argc, char **argv)
+{
+    client c = {.sock = -1, .back_fd = -1};
+    bool detach_key = !strcmp(argv[0], "record");
+    char nonce[TLO_SVC_NONCE_HEX + 1] = "";
+    remote_monitor m = {.on = false};
+    for (int i = 1; detach_key && i < argc; i++)
+        m.on |= !strcmp(argv[i], "--monitor");
+    if (m.on && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+        cli_error("--monitor needs a display (DISPLAY or WAYLAND_DISPLAY is not set); record "
+                  "without it, or run it on the observation room's desktop");
+        return EXIT_USAGE;
+    }
+    if ((c.sock = connect_service(socket_path)) < 0)
+        return EXIT_SYSTEM;
+    the_client = &c;
+    int code = remote_hello(&c, socket_path, nonce);
+    if (code >= 0) {
+        close(c.sock);
+        the_client = NULL;
+        return code;
+    }
     c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (c.tty)
         c.saved_ok = tcgetattr(STDIN_FILENO, &c.saved) == 0;
@@ -668,6 +860,7 @@ int cli_remote(const char *socket_path, int argc, char **argv)
             close(c.back_fd);
         free(c.back_dir);
         close(c.sock);
+        the_client = NULL;
         return EXIT_USAGE;
     }
     if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
@@ -678,116 +871,10 @@ int cli_remote(const char *socket_path, int argc, char **argv)
     signal(SIGHUP, on_fatal);
     signal(SIGPIPE, SIG_IGN);
     set_raw(&c, c.tty);
-
-    while (!done) {
-        struct pollfd p[3] = {{.fd = c.sock, .events = POLLIN},
-                              {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
-                              {.fd = winch_pipe[0], .events = POLLIN}};
-        if (poll(p, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (p[2].revents) {
-            char b[16];
-            struct winsize ws;
-            if (read(winch_pipe[0], b, sizeof b) > 0 && c.tty &&
-                ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
-                char text[32];
-                int n = snprintf(text, sizeof text, "%u %u", ws.ws_row, ws.ws_col);
-                tlo_svc_send(c.sock, TLO_SVC_WINSIZE, text, (size_t)n, NULL, 0);
-            }
-        }
-        if (p[1].revents) {
-            uint8_t buf[4096];
-            ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
-            if (r > 0 && c.raw && detach_key && memchr(buf, 3, (size_t)r)) {
-                restore_terminal();
-                fprintf(stderr, "\ntellonce: detached; the recording goes on in the custodian "
-                                "service ('tellonce record --attach' returns to it, 'tellonce "
-                                "stop' ends it)\n");
-                code = EXIT_OK;
-                break;
-            }
-            if (r > 0) {
-                tlo_svc_send(c.sock, TLO_SVC_STDIN, buf, (size_t)r, NULL, 0);
-                sodium_memzero(buf, sizeof buf); /* it may have been a passphrase */
-            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-                tlo_svc_send(c.sock, TLO_SVC_EOF, NULL, 0, NULL, 0);
-                stdin_open = false;
-            }
-        }
-        if (!p[0].revents)
-            continue;
-        int got = tlo_svc_recv(c.sock, &f);
-        if (got != 1) {
-            restore_terminal();
-            cli_error("the custodian service closed the connection before the command ended "
-                      "(did it stop? 'systemctl status tellonce-custodian')");
-            code = EXIT_SYSTEM;
-            break;
-        }
-        switch (f.type) {
-        case TLO_SVC_STDOUT:
-            write_all(STDOUT_FILENO, f.data, f.len);
-            break;
-        case TLO_SVC_STDERR:
-            write_all(STDERR_FILENO, f.data, f.len);
-            break;
-        case TLO_SVC_NOTICE:
-            write_all(STDERR_FILENO, f.data, f.len);
-            break;
-        case TLO_SVC_PREVIEW:
-            /* A window that would not open (a busy display) is tried again
-             * every few seconds, a few times, before the monitor is given up;
-             * the recording never depends on it. */
-            if (monitor && !window && monotonic_ms() >= window_retry_ms) {
-                window = cli_monitor_new();
-                if (!window && ++window_tries >= MONITOR_TRIES) {
-                    monitor = false;
-                    cli_error("the monitor window could not be opened in %d tries; the "
-                              "recording goes on without it",
-                              MONITOR_TRIES);
-                }
-                window_retry_ms = monotonic_ms() + 3000;
-            }
-            cli_monitor_frame(window, f.data, f.len);
-            break;
-        case TLO_SVC_MODE:
-            set_raw(&c, c.tty && strstr((const char *)f.data, "tty=1") != NULL);
-            break;
-        case TLO_SVC_DATA:
-            if (c.ndata < sizeof c.data / sizeof c.data[0]) {
-                c.data[c.ndata++] = f;
-                memset(&f, 0, sizeof f);
-            }
-            break;
-        case TLO_SVC_EXIT: {
-            int n;
-            code = sscanf((const char *)f.data, "code=%d", &n) == 1 && n >= 0 && n < 256
-                       ? n
-                       : EXIT_SYSTEM;
-            done = true;
-            break;
-        }
-        default:
-            break;
-        }
-        tlo_svc_frame_free(&f);
-    }
+    code = relay(&c, detach_key, &m);
     restore_terminal();
-    cli_monitor_free(window);
-    code = link_outs(&c, code);
-    close(c.sock);
-    if (code == EXIT_OK && c.back_fd >= 0)
-        code = remote_back(&c);
-    if (c.back_fd >= 0)
-        close(c.back_fd);
-    free(c.back_dir);
-    if (code == EXIT_OK && c.ndata)
-        code = cli_remote_client_part(argc, argv, c.data, c.ndata);
-    for (size_t i = 0; i < c.ndata; i++)
-        tlo_svc_frame_free(&c.data[i]);
+    cli_monitor_free(m.window);
+    code = remote_finish(&c, code, argc, argv);
     the_client = NULL;
     return code;
 }

@@ -129,7 +129,7 @@ char *cli_passphrase(const char *file, const char *env_name, const char *prompt,
     }
     if (confirm) {
         size_t len2;
-        char *again = ask_tty("Repeat the passphrase: ", &len2);
+        char *again = ask_tty(_("Repeat the passphrase: "), &len2);
         int same = again && len2 == *len && sodium_memcmp(again, p, *len) == 0;
         sodium_free(again);
         if (!same) {
@@ -162,8 +162,9 @@ tlo_custody *cli_open(const char *vault_opt, bool readonly, int *rc)
     } else if (tlo_custody_open(dir, readonly, &v, &err) != 0) {
         *rc = cli_fail(&err);
         if (err.code == TLO_EIO && access(dir, R_OK | X_OK) != 0 && errno == EACCES)
-            fprintf(stderr, "  It belongs to the custodian service: run tellonce as its client "
-                            "(--socket PATH, or $TELLONCE_SOCKET; docs/service.md).\n");
+            fputs(_("  It belongs to the custodian service: run tellonce as its client "
+                    "(--socket PATH, or $TELLONCE_SOCKET; docs/service.md).\n"),
+                  stderr);
     } else if (tlo_service_in_child()) {
         const tlo_service_peer *peer = tlo_service_client();
         tlo_custody_set_client(v, (uint32_t)peer->uid, (uint32_t)peer->pid);
@@ -253,7 +254,7 @@ static tlo_vault_identity *acting_on(tlo_custody *v, const char *as, const char 
         *rc = cli_fail(&err);
         return NULL;
     }
-    snprintf(prompt, sizeof prompt, "Passphrase for %s: ", as);
+    snprintf(prompt, sizeof prompt, _("Passphrase for %s: "), as);
     /* The custody core logs each wrong passphrase (unlock-failed) itself. */
     tlo_custody_set_command(v, cli_command);
     return unlock_tries(v, as, pass_file, prompt, act, case_id, rc);

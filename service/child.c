@@ -354,8 +354,8 @@ static void *relay_main(void *arg)
                 if (g.nclients < MAX_CLIENTS) {
                     say(fd, TLO_SVC_MODE, "tty=%d\n", g.tty ? 1 : 0);
                     say(fd, TLO_SVC_NOTICE,
-                        "tellonce: attached; the session goes on when you "
-                        "leave (Ctrl-C detaches)\n");
+                        _("tellonce: attached; the session goes on when you "
+                          "leave (Ctrl-D detaches; Ctrl-C asks to end it)\n"));
                     add_client(fd);
                 } else {
                     say(fd, TLO_SVC_STDERR,

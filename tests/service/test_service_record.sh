@@ -7,7 +7,7 @@
 #   second_client_attaches_and_marks   in tmux: a second client attaches
 #                                      ('record --attach'), sees the status
 #                                      line, adds a marker ('m', text,
-#                                      Enter) that is logged; Ctrl-C there
+#                                      Enter) that is logged; Ctrl-D there
 #                                      detaches and the recording goes on;
 #                                      another interviewer may not attach;
 #                                      'q' 'y' from a client ends it
@@ -137,17 +137,17 @@ text=$(ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 22 AND
 contains "$text" "text=said at the attached terminal" "second_client_attaches: the marker's text"
 wait_for 60 "second_client_attaches: both clients say the marker was logged" \
     'pane rec | grep -q "said at the attached terminal" && pane att | grep -q "logged as entry"' "$SVC_PID"
-# Ctrl-C detaches the attached client; the recording goes on.
-tm send-keys -t att C-c
-wait_for 60 "second_client_attaches: Ctrl-C detaches" '[ -s "$SVC_DIR/t2.rc" ]' "$SVC_PID"
+# Ctrl-D detaches the attached client; the recording goes on.
+tm send-keys -t att C-d
+wait_for 60 "second_client_attaches: Ctrl-D detaches" '[ -s "$SVC_DIR/t2.rc" ]' "$SVC_PID"
 contains "$(pane att)" "record --attach" "second_client_attaches: the detach says how to reattach"
 m1=$(media_logged "$sess")
 wait_for 60 "second_client_attaches: media after the detach" '[ "$(media_logged "$sess")" -gt "$m1" ]' "$SVC_PID"
-[ -z "$(end_status "$sess")" ] && ok || bad "second_client_attaches: Ctrl-C ended the session"
-# Ctrl-C in the recording client detaches it too.
-tm send-keys -t rec C-c
-wait_for 60 "second_client_attaches: Ctrl-C detaches the recording client" '[ -s "$SVC_DIR/t1.rc" ]' "$SVC_PID"
-[ -z "$(end_status "$sess")" ] && ok || bad "second_client_attaches: Ctrl-C in the recording client ended it"
+[ -z "$(end_status "$sess")" ] && ok || bad "second_client_attaches: Ctrl-D ended the session"
+# Ctrl-D in the recording client detaches it too.
+tm send-keys -t rec C-d
+wait_for 60 "second_client_attaches: Ctrl-D detaches the recording client" '[ -s "$SVC_DIR/t1.rc" ]' "$SVC_PID"
+[ -z "$(end_status "$sess")" ] && ok || bad "second_client_attaches: Ctrl-D in the recording client ended it"
 # Reattach, and end it with q y.
 rm -f "$SVC_DIR/t3.rc"
 tm new-session -d -s att3 -x 200 -y 40 "$(attach_cmd off Officer off.pass t3.rc)"
