@@ -9,9 +9,17 @@
  * 60 segments, 2 markers, session-end, 2 grants, 6 access entries (views),
  * and one checkpoint-kind entry without a case. They are signed by the
  * vault's administrator "Admin" (its identity unlocked with PASSFILE), so the
- * ledger still verifies; the filler cases have no files (no command of the
- * bench reads them). Prints the entries appended and the rate, then the
- * mean time of an inclusion and a consistency proof at the new size. */
+ * ledger still verifies. Without --files the filler cases have no files (no
+ * command of bench_scale reads them); with --files each gets the files that
+ * verify's checks of files look for (custody/verify.c, verify_objects.c):
+ * its wrapped key (cases/ID.key, 80 bytes), its case record and its
+ * segments (objects/ID.tlo, 512 random bytes each: ciphertext nobody can
+ * open, whose size and SHA-256 are the entries'), so the whole vault
+ * verifies and a report of any case succeeds (bench_report.sh). Prints the
+ * entries appended and the rate, then the mean time of an inclusion and a
+ * consistency proof at the new size.
+ *
+ *   bench_scale_fill VAULT PASSFILE N [--files] */
 #include "chain.h"
 #include "vault.h"
 
@@ -38,6 +46,24 @@ static void die(const char *what, const char *why)
 {
     fprintf(stderr, "bench_scale_fill: %s: %s\n", what, why);
     exit(1);
+}
+
+/* --files: VAULT/DIR/NAME of n random bytes; their SHA-256 in sha_hex. */
+static const char *files_vault;
+static void fill_file(const char *dir, const char *name, const char *ext, size_t n,
+                      char sha_hex[65])
+{
+    uint8_t b[512], h[crypto_hash_sha256_BYTES];
+    char path[4096];
+    if (n > sizeof b)
+        die(name, "too large");
+    randombytes_buf(b, n);
+    crypto_hash_sha256(h, b, n);
+    tlo_hex(sha_hex, h, sizeof h);
+    snprintf(path, sizeof path, "%s/%s/%s%s", files_vault, dir, name, ext);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, b, n) != (ssize_t)n || close(fd) != 0)
+        die(path, "cannot write it");
 }
 
 static void rhex(char *out, size_t bytes)
@@ -108,8 +134,10 @@ static tlo_vault_identity *custodian_identity(const char *vault)
 int main(int argc, char **argv)
 {
     tlo_error err = {0};
-    if (argc != 4)
-        die("usage", "bench_scale_fill VAULT PASSFILE N");
+    if (argc == 5 && !strcmp(argv[4], "--files"))
+        files_vault = argv[1];
+    else if (argc != 4)
+        die("usage", "bench_scale_fill VAULT PASSFILE N [--files]");
     if (tlo_vault_init(&err) != 0)
         die("init", err.msg);
     uint64_t want = strtoull(argv[3], NULL, 10), have = 0;
@@ -175,6 +203,12 @@ int main(int argc, char **argv)
                 rhex(obj, 16);
                 rhex(h1, 32);
                 rhex(h2, 32);
+                if (files_vault) {
+                    char cid[33];
+                    tlo_hex(cid, case_id, 16);
+                    fill_file("cases", cid, ".key", 80, h2);
+                    fill_file("objects", obj, ".tlo", 512, h1);
+                }
                 snprintf(b, BODY,
                          "case_number_mac=%064llx\ninfo_object=%s\ninfo_sha256=%s\n"
                          "wrapped_key_sha256=%s\n",
@@ -192,12 +226,14 @@ int main(int argc, char **argv)
                 rhex(obj, 16);
                 rhex(h1, 32);
                 rhex(h3, 32);
+                if (files_vault)
+                    fill_file("objects", obj, ".tlo", 512, h1);
                 snprintf(b, BODY,
-                         "bytes=1234567\nciphertext_sha256=%s\nduration_ms=4000\nend_ms=%u\n"
+                         "bytes=%u\nciphertext_sha256=%s\nduration_ms=4000\nend_ms=%u\n"
                          "index=%u\nobject=%s\nplaintext_bytes=1230000\nplaintext_sha256=%s\n"
                          "session=%s\nstart_ms=%u\nwall_end_ms=%llu\nwall_start_ms=%llu\n",
-                         h1, (i + 1) * 4000, i, obj, h3, session, i * 4000,
-                         (unsigned long long)(ms + (i + 1) * 4000),
+                         files_vault ? 512u : 1234567u, h1, (i + 1) * 4000, i, obj, h3, session,
+                         i * 4000, (unsigned long long)(ms + (i + 1) * 4000),
                          (unsigned long long)(ms + i * 4000));
             } else if (pos < 64) {
                 x->kind = TLO_ENTRY_MARKER;
