@@ -292,8 +292,11 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
                     "<rect class=\"%s\" data-seq=\"%" PRIu64 "\" data-from-ms=\"%" PRIu64
                     "\" data-to-ms=\"%" PRIu64 "\" x=\"%u\" y=\"%u\" width=\"%u\" height=\"%d\" "
                     "fill=\"%s\"><title>",
-                    a->exp ? "export" : "view", a->seq, a->from_ms, a->to_ms, x1, y, w,
-                    TLO_REPORT_CHART_ROW, a->exp ? TLO_REPORT_FILL_EXPORT : TLO_REPORT_FILL_VIEW);
+                    a->exp ? "export" : "view", a->seq, a->from_ms, a->to_ms, x1,
+                    a->exp ? y + TLO_REPORT_CHART_ROW / 2 : y, w,
+                    a->exp ? TLO_REPORT_CHART_ROW - TLO_REPORT_CHART_ROW / 2
+                           : TLO_REPORT_CHART_ROW / 2,
+                    a->exp ? TLO_REPORT_FILL_EXPORT : TLO_REPORT_FILL_VIEW);
             /* TRANSLATORS: a band's tooltip: the entry's number, then a range */
             fprintf(f, _("entry %llu: "), (unsigned long long)a->seq);
             range(f, a->from_ms, a->to_ms);

@@ -9,13 +9,17 @@ the geometry docs/report.md documents (cli/report.h): in a session of
 length L ms (the largest end_ms of its segments), a time t ms is at
 x = x0 + round(t * 720 / L) where x0 is the left edge of the band row; one
 row per person, in the order of their first access to the session; the
-sessions in their order. The PNG is decoded here (zlib, no PIL). Exit 0
-when every row's coloured columns are exactly the expected ones."""
+sessions in their order. Views are the upper half of a row, releases to
+export the lower half, so neither hides the other. The PNG is decoded here
+(zlib, no PIL). Exit 0 when, in every row, the view-coloured columns of the
+upper half and the export-coloured columns of the lower half are exactly
+the expected ones."""
 import json
 import sys
 import zlib
 
 AXIS = 720
+ROW_PX = 18  # TLO_REPORT_CHART_ROW: the upper 9 px views, the lower 9 exports
 ROW = (0xEC, 0xEC, 0xEC)
 VIEW = (0x1F, 0x5F, 0xBF)
 EXPORT = (0xC0, 0x56, 0x1B)
@@ -71,22 +75,23 @@ def expected(log):
         elif e["kind"] == "segment":
             length[b["session"]] = max(length.get(b["session"], 0), int(b["end_ms"]))
         elif e["kind"] == "access-granted" and b.get("action") in ("view", "export"):
-            sessions[b["session"]].append((b["actor"], int(b["from_ms"]), int(b["to_ms"])))
+            sessions[b["session"]].append((b["actor"], b["action"], int(b["from_ms"]),
+                                           int(b["to_ms"])))
     bands = []
     for s in order:
         L = length.get(s, 0)
         people = []
-        for actor, _, _ in sessions[s]:
+        for actor, _, _, _ in sessions[s]:
             if actor not in people:
                 people.append(actor)
         for p in people:
-            cols = set()
-            for actor, a, b in sessions[s]:
+            cols = {"view": set(), "export": set()}
+            for actor, action, a, b in sessions[s]:
                 if actor != p:
                     continue
                 x1 = (min(a, L) * AXIS * 2 + L) // (2 * L)
                 x2 = (min(b, L) * AXIS * 2 + L) // (2 * L)
-                cols.update(range(x1, max(x2, x1 + 1)))
+                cols[action].update(range(x1, max(x2, x1 + 1)))
             bands.append((s, p, cols))
     return bands
 
@@ -111,7 +116,8 @@ def found(rows):
         if n >= AXIS - 20:
             if n != AXIS:
                 raise SystemExit(f"FAIL: a band row at y={y} is {n} px wide, not {AXIS}")
-            cols = frozenset(x - x0 for x in range(x0, x0 + AXIS) if line[x] in (VIEW, EXPORT))
+            cols = (frozenset(x - x0 for x in range(x0, x0 + AXIS) if line[x] == VIEW),
+                    frozenset(x - x0 for x in range(x0, x0 + AXIS) if line[x] == EXPORT))
             if current and current[0] == y - 1:
                 current[0] = y
                 current[1].append(cols)
@@ -132,18 +138,27 @@ def main():
         print(f"FAIL: {len(got)} band rows in the picture, {len(want)} in the ledger")
         return 1
     for (s, p, cols), (y, lines) in zip(want, got):
-        if any(line != lines[0] for line in lines):
-            print(f"FAIL: band ending at y={y} is not the same on every pixel row")
+        if len(lines) != ROW_PX:
+            print(f"FAIL: band ending at y={y} is {len(lines)} px high, not {ROW_PX}")
             bad += 1
-        if set(lines[0]) != cols:
-            extra = sorted(set(lines[0]) - cols)[:10]
-            missing = sorted(cols - set(lines[0]))[:10]
-            print(f"FAIL: session {s[:8]} person {p[:8]} (y={y}): extra columns {extra}, "
-                  f"missing {missing}")
-            bad += 1
-        else:
-            print(f"ok: session {s[:8]} person {p[:8]}: {len(cols)} columns covered, "
-                  f"{AXIS - len(cols)} empty, at y={y}")
+            continue
+        half = ROW_PX // 2
+        for what, part, k in (("view", lines[:half], 0), ("export", lines[half:], 1)):
+            seen = [line[k] for line in part]
+            other = [line[1 - k] for line in part]
+            if any(x != seen[0] for x in seen) or any(other):
+                print(f"FAIL: band ending at y={y}: its {what} half is not one colour on every "
+                      f"pixel row")
+                bad += 1
+            elif set(seen[0]) != cols[what]:
+                extra = sorted(set(seen[0]) - cols[what])[:10]
+                missing = sorted(cols[what] - set(seen[0]))[:10]
+                print(f"FAIL: session {s[:8]} person {p[:8]} (y={y}) {what}: extra columns "
+                      f"{extra}, missing {missing}")
+                bad += 1
+            else:
+                print(f"ok: session {s[:8]} person {p[:8]} {what}: {len(cols[what])} columns, "
+                      f"at y={y}")
     return 1 if bad else 0
 
 
