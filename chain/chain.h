@@ -175,6 +175,22 @@ typedef struct tlo_chain_anchor {
 int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
                               tlo_chain_report *report, tlo_error *err);
 
+/* Progress of a verification walk, for a front end to show: fn (if not
+ * NULL) is called with ctx and the entries walked of the entries to walk
+ * (the ledger's size when the walk began), from the walking thread, every
+ * TLO_CHAIN_PROGRESS_STEP entries and once at the end of the walk; done never
+ * goes back and never exceeds total. */
+#define TLO_CHAIN_PROGRESS_STEP 1024
+typedef struct tlo_chain_progress {
+    void (*fn)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
+} tlo_chain_progress;
+
+/* tlo_chain_verify_anchored, telling progress as it walks. */
+int tlo_chain_verify_progress(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
+                              tlo_chain_progress progress, tlo_chain_report *report,
+                              tlo_error *err);
+
 /* tlo_chain_verify_anchored from a state of an earlier verification
  * (chain/rules.h): walks only the entries from tlo_chain_state_size(st) on,
  * and leaves st at the last one when report->ok. When not ok, st is in no

@@ -59,6 +59,8 @@ typedef struct walk {
     tlo_chain_state *st;
     const tlo_chain_anchor *anchors;
     size_t nanchors;
+    tlo_chain_progress progress;
+    uint64_t walked, total; /* entries visited, and how many there are to visit */
 } walk;
 
 static int bad(walk *w, uint64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -245,6 +247,9 @@ static int visit(void *ctx, const tlo_entry *e, const uint8_t leaf[static TLO_HA
                        (unsigned long long)size, w->anchors[i].label, (unsigned long long)e->seq);
     }
     w->r->entries++;
+    /* A test and a branch per entry; a call every STEP entries. */
+    if (w->progress.fn && ++w->walked % TLO_CHAIN_PROGRESS_STEP == 0)
+        w->progress.fn(w->progress.ctx, w->walked < w->total ? w->walked : w->total, w->total);
     return 0;
 }
 
@@ -253,13 +258,23 @@ int tlo_chain_verify(tlo_chain *c, tlo_chain_report *report, tlo_error *err)
     return tlo_chain_verify_anchored(c, NULL, 0, report, err);
 }
 
+static int verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_anchor *anchors,
+                        size_t nanchors, tlo_chain_progress progress, tlo_chain_report *report,
+                        tlo_error *err);
+
 int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
                               tlo_chain_report *report, tlo_error *err)
+{
+    return tlo_chain_verify_progress(c, anchors, nanchors, (tlo_chain_progress){0}, report, err);
+}
+
+int tlo_chain_verify_progress(tlo_chain *c, const tlo_chain_anchor *anchors, size_t nanchors,
+                              tlo_chain_progress progress, tlo_chain_report *report, tlo_error *err)
 {
     tlo_chain_state *st = tlo_chain_state_new();
     if (!st)
         return tlo_fail(err, TLO_ENOMEM, "out of memory verifying the ledger");
-    int rc = tlo_chain_verify_state(c, st, anchors, nanchors, report, err);
+    int rc = verify_state(c, st, anchors, nanchors, progress, report, err);
     uint64_t size = tlo_chain_state_size(st), stored_size;
     uint8_t stored_root[TLO_HASH_BYTES];
     tlo_error local = {0};
@@ -286,16 +301,34 @@ int tlo_chain_verify_anchored(tlo_chain *c, const tlo_chain_anchor *anchors, siz
 int tlo_chain_verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_anchor *anchors,
                            size_t nanchors, tlo_chain_report *report, tlo_error *err)
 {
-    walk w = {.r = report, .st = st, .anchors = anchors, .nanchors = nanchors};
-    uint64_t from = tlo_chain_state_size(st);
+    return verify_state(c, st, anchors, nanchors, (tlo_chain_progress){0}, report, err);
+}
+
+static int verify_state(tlo_chain *c, tlo_chain_state *st, const tlo_chain_anchor *anchors,
+                        size_t nanchors, tlo_chain_progress progress, tlo_chain_report *report,
+                        tlo_error *err)
+{
+    walk w = {
+        .r = report, .st = st, .anchors = anchors, .nanchors = nanchors, .progress = progress};
+    uint64_t from = tlo_chain_state_size(st), size_now = 0;
 
     memset(report, 0, sizeof *report);
     report->ok = true;
     report->first_bad = -1;
+    if (progress.fn) {
+        /* The size for the percentage only: a failed count shows none. */
+        tlo_error ignored = {0};
+        if (tlo_chain_size(c, &size_now, &ignored) != 0 || size_now <= from)
+            w.progress.fn = NULL;
+        else
+            w.total = size_now - from;
+    }
     start_workers(&w);
     tlo_error local = {0};
     int rc = tlo_chain_walk(c, from, visit, &w, &local);
     finish_workers(&w); /* every queued signature, and what preceded a failure */
+    if (w.progress.fn && w.walked)
+        w.progress.fn(w.progress.ctx, w.walked < w.total ? w.walked : w.total, w.total);
     if (rc == -1)
         rc = tlo_fail(&local, TLO_ENOMEM, "out of memory verifying the ledger");
     if (rc < 0 && rc != TLO_EFORMAT) {

@@ -25,12 +25,34 @@ static void ranges_text(char *out, size_t cap, const tlo_custody_range *r, size_
         size_t k = strlen(out);
         hms(a, sizeof a, r[i].from_ms);
         hms(b, sizeof b, r[i].to_ms);
-        snprintf(out + k, cap - k, "%s%s to %s", i > first ? ", " : "", a, b);
+        if (i > first)
+            snprintf(out + k, cap - k, ", ");
+        k = strlen(out);
+        /* TRANSLATORS: a range of a session: "00:00:03 to 00:00:09". */
+        snprintf(out + k, cap - k, _("%s to %s"), a, b);
     }
 }
 
-/* The grant covering [from, to) (to UINT64_MAX: the end of the grant that
- * holds from; from UINT64_MAX: the start of the grant that holds to). */
+/* Joins r (sorted by start) in place where ranges touch or overlap, as the
+ * custodian does (custodian.c, cover): 0-10 s and 10-20 s are one range
+ * 0-20 s, 0-10 s and 11-20 s stay two. Each joined range keeps the grant
+ * number of its first grant. Returns how many there are now. */
+static size_t join(tlo_custody_range *r, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && r[i].from_ms <= r[k - 1].to_ms) {
+            if (r[i].to_ms > r[k - 1].to_ms)
+                r[k - 1].to_ms = r[i].to_ms;
+        } else {
+            r[k++] = r[i];
+        }
+    }
+    return k;
+}
+
+/* The (joined) range covering [from, to) (to UINT64_MAX: the end of the range that
+ * holds from; from UINT64_MAX: the start of the range that holds to). */
 static const tlo_custody_range *covering(const tlo_custody_range *r, size_t n, uint64_t from,
                                          uint64_t to)
 {
@@ -86,26 +108,23 @@ int cli_clip_range(tlo_custody *v, const tlo_custody_case *cs, const char *sessi
         /* No live grant: not a typo. The custodian refuses it, and logs
          * that this person asked. */
     } else if (!has_from && !has_to) {
-        const tlo_custody_range *use = &r[0];
-        /* Contiguous grants in one request only when one grant covers them
-         * all: the custodian releases a request under one grant. */
-        size_t others = 0;
-        for (size_t i = 1; i < n; i++)
-            if (!(r[i].from_ms >= use->from_ms && r[i].to_ms <= use->to_ms))
-                others++;
-        *from_ms = use->from_ms;
-        *to_ms = use->to_ms;
-        hms(a, sizeof a, use->from_ms);
-        hms(b, sizeof b, use->to_ms);
-        if (others) {
+        /* The first grant, joined with those that touch it: the custodian
+         * releases a range that touching grants cover together. */
+        n = join(r, n);
+        *from_ms = r[0].from_ms;
+        *to_ms = r[0].to_ms;
+        hms(a, sizeof a, r[0].from_ms);
+        hms(b, sizeof b, r[0].to_ms);
+        if (n > 1) {
             ranges_text(list, sizeof list, r, n, 1);
+            fprintf(stderr, "%s: ", cli_prog);
             fprintf(stderr,
-                    "%s: note: %s is granted more than one range of this session; this is the "
-                    "first, %s to %s (grant %llu). The others: %s; name one with --from and "
-                    "--to.\n",
-                    cli_prog, actor->name, a, b, (unsigned long long)use->grant_seq, list);
+                    _("note: %s is granted more than one range of this session; this is the "
+                      "first, %s to %s. The others: %s; name one with --from and --to.\n"),
+                    actor->name, a, b, list);
         }
     } else {
+        n = join(r, n);
         const tlo_custody_range *g =
             covering(r, n, has_from ? *from_ms : UINT64_MAX, has_to ? *to_ms : UINT64_MAX);
         if (g) {

@@ -317,16 +317,74 @@ typedef struct decision {
     const tlo_custody_person *who; /* &person when the requester is enrolled */
     tlo_custody_person person;     /* roles and revocation as the verified ledger has them */
     const tlo_custody_grant *use;  /* NULL: the interviewer's own recording */
+    char joined[200];              /* "12,15": the touching grants used, when more than one */
     char reason[900];              /* empty: granted */
     char purpose[TLO_CUSTODY_PURPOSE_MAX + 1];
 } decision;
 
-/* The grant that allows req, or the most specific reason none does. */
+/* "00:00:05" or "00:00:05.250": a range's ends as a person reads them. */
+static void ms_text(char *out, size_t cap, uint64_t ms)
+{
+    int n = snprintf(out, cap, "%02llu:%02llu:%02llu", (unsigned long long)(ms / 3600000),
+                     (unsigned long long)(ms / 60000 % 60), (unsigned long long)(ms / 1000 % 60));
+    if (ms % 1000 && n > 0 && (size_t)n < cap)
+        snprintf(out + n, cap - (size_t)n, ".%03llu", (unsigned long long)(ms % 1000));
+}
+
+static int by_from(const void *a, const void *b)
+{
+    const tlo_custody_grant *x = *(const tlo_custody_grant *const *)a;
+    const tlo_custody_grant *y = *(const tlo_custody_grant *const *)b;
+    if (x->from_ms != y->from_ms)
+        return x->from_ms < y->from_ms ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Whether the live grants c[0..k) (sorted by start) cover [from, to)
+ * together: grants that touch or overlap are joined, a gap of even 1 ms is
+ * not. The grants used, in order, go to d (d->use the one holding from,
+ * d->joined their entry numbers when more than one). */
+static bool cover(const tlo_custody_grant **c, size_t k, uint64_t from, uint64_t to, decision *d)
+{
+    uint64_t at = from;
+    size_t i = 0, used = 0, len = 0;
+    d->joined[0] = '\0';
+    while (at < to) {
+        const tlo_custody_grant *best = NULL;
+        /* Of the grants starting at or before `at`, the one reaching
+         * furthest; those passed over reach no further than `at` now. */
+        for (; i < k && c[i]->from_ms <= at; i++)
+            if (!best || c[i]->until_ms > best->until_ms)
+                best = c[i];
+        if (!best || best->until_ms <= at)
+            return false;
+        int w = snprintf(d->joined + len, sizeof d->joined - len, "%s%llu", used ? "," : "",
+                         (unsigned long long)best->seq);
+        if (w < 0 || (size_t)w >= sizeof d->joined - len)
+            return false; /* more grants than an entry names: not joined */
+        len += (size_t)w;
+        if (!used++)
+            d->use = best;
+        at = best->until_ms;
+    }
+    if (used < 2)
+        d->joined[0] = '\0';
+    return true;
+}
+
+/* The grant (or the touching grants) that allow req, or the most specific
+ * reason none does. A range beyond them names the granted ranges. */
 static void find_grant(const tlo_custody_request *req, const tlo_custody_grant *g, size_t n,
                        uint64_t now, decision *d)
 {
     const char *why = "there is no grant of this session to this person";
     bool same_session = false;
+    const tlo_custody_grant **c = calloc(n ? n : 1, sizeof *c);
+    size_t k = 0;
+    if (!c) {
+        snprintf(d->reason, sizeof d->reason, "out of memory reading the grants");
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (memcmp(g[i].to, req->actor_pk, 32) != 0)
             continue;
@@ -337,21 +395,49 @@ static void find_grant(const tlo_custody_request *req, const tlo_custody_grant *
             continue;
         }
         same_session = true;
-        if (g[i].revoked_at >= 0) {
+        if (g[i].revoked_at >= 0)
             why = "the grant was revoked";
-        } else if (g[i].expires_ms <= now) {
+        else if (g[i].expires_ms <= now)
             why = "the grant has expired";
-        } else if (!(req->action == TLO_CUSTODY_VIEW ? g[i].view : g[i].exp)) {
+        else if (!(req->action == TLO_CUSTODY_VIEW ? g[i].view : g[i].exp))
             why = req->action == TLO_CUSTODY_VIEW ? "the grant does not allow viewing"
                                                   : "the grant does not allow export";
-        } else if (req->from_ms < g[i].from_ms || req->to_ms > g[i].until_ms) {
-            why = "the range asked for goes beyond the granted range";
-        } else {
-            d->use = &g[i];
-            return;
-        }
+        else if (g[i].until_ms > g[i].from_ms)
+            c[k++] = &g[i];
     }
-    snprintf(d->reason, sizeof d->reason, "%s", why);
+    qsort(c, k, sizeof *c, by_from);
+    if (k && cover(c, k, req->from_ms, req->to_ms, d)) {
+        free(c);
+        return;
+    }
+    d->use = NULL;
+    d->joined[0] = '\0';
+    if (k) {
+        /* The live grants, joined where they touch, as a person reads them. */
+        char list[600] = "";
+        size_t len = 0, spans = 0;
+        for (size_t i = 0; i < k && len < sizeof list;) {
+            uint64_t a = c[i]->from_ms, b = c[i]->until_ms;
+            for (i++; i < k && c[i]->from_ms <= b; i++)
+                if (c[i]->until_ms > b)
+                    b = c[i]->until_ms;
+            char x[32], y[32];
+            ms_text(x, sizeof x, a);
+            ms_text(y, sizeof y, b);
+            int w =
+                snprintf(list + len, sizeof list - len, "%s%s to %s", spans++ ? ", " : "", x, y);
+            len = w < 0 ? sizeof list : len + (size_t)w;
+        }
+        if (spans > 1)
+            snprintf(d->reason, sizeof d->reason,
+                     "the range asked for goes beyond the granted ranges (%s)", list);
+        else
+            snprintf(d->reason, sizeof d->reason,
+                     "the range asked for goes beyond the granted range (%s)", list);
+    } else {
+        snprintf(d->reason, sizeof d->reason, "%s", why);
+    }
+    free(c);
 }
 
 /* The table's refusal of act for d->who, as the reason logged. */
@@ -594,7 +680,14 @@ int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_cust
         goto out;
     }
     uint64_t decided_on = tlo_chain_state_size(st), grant = d.use ? d.use->seq : 0;
-    if (d.use)
+    char joined[sizeof d.joined];
+    snprintf(joined, sizeof joined, "%s", d.joined);
+    if (d.use && joined[0])
+        /* Touching grants joined: grant= the one holding from_ms (as
+         * before), grants= every one the range needs, in order. */
+        snprintf(middle, sizeof middle, "grant=%llu\ngrants=%s\n", (unsigned long long)grant,
+                 joined);
+    else if (d.use)
         snprintf(middle, sizeof middle, "grant=%llu\n", (unsigned long long)grant);
     else
         snprintf(middle, sizeof middle, "grant=own-recording\n");
@@ -612,7 +705,7 @@ int tlo_custody_release(tlo_custody *v, const tlo_custody_request *req, tlo_cust
          * say): the decision must hold on everything before the entry. */
         if ((rc = decide_verified(v, cust, req, seq, &st, &ss, &d, err)) != 0)
             goto out;
-        if (!d.reason[0] && (d.use ? d.use->seq : 0) != grant)
+        if (!d.reason[0] && ((d.use ? d.use->seq : 0) != grant || strcmp(d.joined, joined) != 0))
             snprintf(d.reason, sizeof d.reason, "the grant it was decided on changed");
         if (d.reason[0]) {
             char why[sizeof d.reason];

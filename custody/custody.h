@@ -40,6 +40,9 @@
  * caller's, never from two at once. */
 typedef struct tlo_custody_progress {
     void (*fn)(void *ctx, uint64_t done, uint64_t total);
+    /* verify and report only, before fn: entries of the ledger walked, of
+     * the ledger's size (tlo_chain_verify_progress); NULL: none shown. */
+    void (*ledger)(void *ctx, uint64_t done, uint64_t total);
     void *ctx;
 } tlo_custody_progress;
 

@@ -570,7 +570,9 @@ int tlo_custody_verify_with(tlo_custody *v, const tlo_custody_verify_params *p,
         goto fail;
     if (!out->chain.ok) /* a substitute vault: nothing else is worth reading */
         goto done;
-    if ((rc = tlo_chain_verify_anchored(v->ch, out->anchors, out->nanchors, &out->chain, err)) != 0)
+    tlo_chain_progress walked = {.fn = p->progress.ledger, .ctx = p->progress.ctx};
+    if ((rc = tlo_chain_verify_progress(v->ch, out->anchors, out->nanchors, walked, &out->chain,
+                                        err)) != 0)
         goto fail;
     if (out->chain.ok) {
         cp_entries ce = {.local = local, .nlocal = nlocal, .out = out};

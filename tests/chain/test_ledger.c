@@ -563,6 +563,54 @@ static void test_custodian_signs_session_recovered(void)
     free_person(&prosecutor);
 }
 
+/* The walk's progress (tlo_chain_verify_progress): done rises by
+ * TLO_CHAIN_PROGRESS_STEP and ends at the ledger's size, total that size;
+ * without a callback the report is the same. */
+typedef struct progress_seen {
+    uint64_t calls, last, total;
+    bool rising;
+} progress_seen;
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_seen *p = ctx;
+    if (done <= p->last || done > total || (p->total && total != p->total))
+        p->rising = false;
+    p->calls++;
+    p->last = done;
+    p->total = total;
+}
+
+static void test_verify_progress(void)
+{
+    char path[256];
+    tlo_error err = {0};
+    snprintf(path, sizeof path, "%s/progress.db", dir);
+    build(path, 0);
+    tlo_chain *c = tlo_chain_open(path, false, &err);
+    static tlo_chain_draft batch[1000];
+    static char bodies[1000][256];
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 1000; i++)
+            batch[i] = filler((uint32_t)(k * 1000 + i), bodies[i]);
+        CHECK(tlo_chain_append(c, batch, 1000, &officer.signer, NULL, &err) == 0);
+    }
+    progress_seen seen = {.rising = true};
+    tlo_chain_report r = {0}, plain = {0};
+    CHECK_MSG(tlo_chain_verify_progress(c, NULL, 0, (tlo_chain_progress){on_progress, &seen}, &r,
+                                        &err) == 0,
+              "%s", err.msg);
+    CHECK_MSG(r.ok && r.entries == 3002, "%s", r.problem);
+    /* 1024, 2048 and the end, 3002. */
+    CHECK_MSG(seen.rising && seen.calls == 3 && seen.last == 3002 && seen.total == 3002,
+              "verify_progress_rises_to_the_size: %llu calls, last %llu of %llu",
+              (unsigned long long)seen.calls, (unsigned long long)seen.last,
+              (unsigned long long)seen.total);
+    CHECK(tlo_chain_verify(c, &plain, &err) == 0 && plain.ok && plain.entries == r.entries &&
+          !memcmp(plain.root, r.root, sizeof r.root));
+    tlo_chain_close(c);
+}
+
 int main(void)
 {
     CHECK(sodium_init() >= 0);
@@ -577,6 +625,7 @@ int main(void)
     test_custodian_signs_session_recovered();
     test_concurrent();
     test_batched_signatures();
+    test_verify_progress();
     free_person(&admin);
     free_person(&custodian);
     free_person(&officer);
