@@ -32,6 +32,13 @@ timezone default room zh cn en us asia shanghai x11 wayland ok q ctrl
 inclusion consistency proof headless watermark layout publish
 """.split())
 
+# Subcommands with a --help of their own, checked with the commands.
+SUBCOMMANDS = """user add|user list|user revoke|user activate|case open|case list|case show|
+note add|note amend|note list|note show|note get|grant list|grant revoke|sample register|
+sample transfer|sample receive|sample dispose|sample list|sample show|settings show|
+settings set|session list|object seal|object open|object inspect|custodian run""".replace(
+    "\n", "").split("|")
+
 WORD = re.compile(r"^[A-Za-z]+$")
 
 
@@ -88,7 +95,7 @@ def main():
         tlo, only = sys.argv[2], sys.argv[3:]
         env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="", LANGUAGE="")
         env.pop("LC_ALL")
-        cmds = only or commands(tlo, env)
+        cmds = only or commands(tlo, env) + SUBCOMMANDS
         if not only and len(cmds) < 20:
             print(f"no_english: 'tellonce --help' lists {len(cmds)} commands, expected 20+",
                   file=sys.stderr)
