@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "player.h"
+#include "tlo_time.h"
 
 int tlo_layout_parse(const char *text, tlo_layout *out)
 {
@@ -42,15 +42,9 @@ void tlo_layout_text(const tlo_layout *l, char *out, size_t cap)
 
 void tlo_layout_clock_text(uint64_t started_ms, uint64_t session_ms, char *out, size_t cap)
 {
-    char when[64] = "";
-    if (started_ms) {
-        time_t t = (time_t)((started_ms + session_ms) / 1000);
-        struct tm tm;
-        char z[8] = "";
-        if (localtime_r(&t, &tm) && strftime(when, sizeof when - 8, "%Y-%m-%d %H:%M:%S", &tm) &&
-            strftime(z, sizeof z, "%z", &tm) == 5) /* +0800 -> +08:00 */
-            snprintf(when + strlen(when), 16, " %.3s:%.2s", z, z + 3);
-    }
+    char when[TLO_TIME_TEXT_MAX] = "";
+    if (started_ms) /* the display zone: the vault's (tlo_time.h), not the system's */
+        tlo_time_text(started_ms + session_ms, when, sizeof when);
     snprintf(out, cap, "%02llu:%02llu:%02llu   %s", (unsigned long long)(session_ms / 3600000),
              (unsigned long long)(session_ms / 60000 % 60),
              (unsigned long long)(session_ms / 1000 % 60), when);
