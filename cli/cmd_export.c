@@ -5,6 +5,7 @@
  * (custody/export.c, custody/export_verify.c; the manifest's lines are
  * listed in custody/manifest.c and docs/export.md). */
 #include "cli.h"
+#include "layout.h"
 #include "service.h"
 
 #include <getopt.h>
@@ -27,7 +28,7 @@ static void export_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
                "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
-               "                       [--layout pip]\n"
+               "                       [--layout side-by-side|pip|camN]\n"
                "                       [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Exports the range --from to --to (session clock; default: all that NAME is\n"
@@ -47,9 +48,12 @@ static void export_usage(FILE *f)
                "picture, from --from itself; the manifest and the export entry say so.\n"
                "--layout pip re-encodes cameras 1 and 2 into one picture (camera 2 as an\n"
                "inset in the bottom-right corner of camera 1) with the session clock and the\n"
-               "local date and time of the recording burned in, and the watermark; the\n"
-               "manifest and the export entry say layout pip. Without it every camera stays\n"
-               "its own track, as recorded.\n"
+               "date and time of the recording (the vault's time zone) burned in, and the\n"
+               "watermark; side-by-side re-encodes every camera, left to right, into one\n"
+               "picture the same way; camN (cam1, cam2) keeps camera N alone with the\n"
+               "microphones, a stream copy unless --watermark. The manifest and the export\n"
+               "entry say the layout. Without it every camera stays its own track, as\n"
+               "recorded.\n"
                "-o /dev/fd/N --manifest-output /dev/fd/M --name CLIP.mp4 (what the client of\n"
                "the custodian service sends): write the clip and the manifest into the open\n"
                "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
@@ -75,18 +79,23 @@ static int dev_fd(const char *s, int *fd)
     return 0;
 }
 
-/* --layout: pip is a re-encode with the watermark; every other layout is
- * how the separate tracks are shown, which a stream copy leaves to the
- * player. 0, or -1 with the error printed. */
+/* --layout: pip and side-by-side compose the cameras into one picture, a
+ * re-encode with the watermark; camN keeps camera N alone (a stream copy
+ * unless --watermark). 0, or -1 with the error printed. */
 static int export_layout(const char *text, tlo_custody_export_params *p)
 {
-    if (strcmp(text, "pip") != 0) {
-        cli_error("export --layout takes pip (cameras 1 and 2 in one picture, re-encoded); "
-                  "without it the clip keeps every camera as its own track");
+    tlo_layout l;
+    if (tlo_layout_parse(text, &l) != 0) {
+        cli_error("export --layout takes side-by-side or pip (the cameras in one picture, "
+                  "re-encoded) or a camera as the room profile numbers it (cam1, cam2: that "
+                  "camera alone); without it the clip keeps every camera as its own track");
         return -1;
     }
-    p->pip = true;
-    p->watermark = true;
+    p->pip = l.kind == TLO_LAYOUT_PIP;
+    p->side_by_side = l.kind == TLO_LAYOUT_SIDE_BY_SIDE;
+    p->camera = l.kind == TLO_LAYOUT_CAMERA ? l.camera : 0;
+    if (p->pip || p->side_by_side)
+        p->watermark = true;
     return 0;
 }
 
