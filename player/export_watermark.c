@@ -288,6 +288,7 @@ static GstPadProbeReturn clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
         tlo_layout_clock_text(e->started_ms, e->from_ms + GST_BUFFER_PTS(buf) / GST_MSECOND, text,
                               sizeof text);
         g_object_set(overlay, "text", text, NULL);
+        tlo_layout_clock_shown(text);
     }
     if (overlay)
         gst_object_unref(overlay);

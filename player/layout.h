@@ -46,4 +46,10 @@ tlo_layout tlo_layout_next(const tlo_layout *l, unsigned cameras);
  * start, UTC ms) is not 0. */
 void tlo_layout_clock_text(uint64_t started_ms, uint64_t session_ms, char *out, size_t cap);
 
+/* A test hook, called with each clock text as it is burned in: with
+ * TELLONCE_TEST_PIP_CLOCK=FILE in the environment, the first of a process
+ * is appended to FILE as a line (what the picture shows anyway), so a test
+ * reads the text without reading pixels. Otherwise nothing. */
+void tlo_layout_clock_shown(const char *text);
+
 #endif

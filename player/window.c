@@ -138,6 +138,7 @@ static GstPadProbeReturn pip_clock_probe(GstPad *pad, GstPadProbeInfo *info, gpo
         tlo_layout_clock_text(p->started_ms, p->base_ms + GST_BUFFER_PTS(buf) / GST_MSECOND, text,
                               sizeof text);
         g_object_set(overlay, "text", text, NULL);
+        tlo_layout_clock_shown(text);
     }
     if (overlay)
         gst_object_unref(overlay);

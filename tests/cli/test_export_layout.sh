@@ -9,6 +9,9 @@
 #   watermark, camera 1's bars on the left and camera 2 on the right
 #   (1280x360), the manifest and the entry say side-by-side, verify-export
 #   accepts it.
+# pip_clock_vault_zone: with TZ=UTC and the vault's timezone Asia/Shanghai,
+#   the date and time burned into a pip export are Shanghai's with +08:00
+#   (read through the test hook TELLONCE_TEST_PIP_CLOCK, layout.h).
 # export_layout_no_such_camera: cam3 of a two-camera clip is refused,
 #   naming the cameras there are, and leaves no clip.
 # usage: test_export_layout.sh TELLONCE_BINARY
@@ -105,6 +108,31 @@ grep -qx "layout side-by-side" sbs.mp4.manifest && ok || bad "export_layout_side
 grep -q "^watermark EXPORTED FOR Per Prosecutor" sbs.mp4.manifest && ok || bad "export_layout_side_by_side: no watermark line"
 entry_says "layout=side-by-side" && ok || bad "export_layout_side_by_side: the export entry does not say layout=side-by-side"
 expect 0 "verify-export sbs.mp4" -- "$tlo" verify-export sbs.mp4 --verifier-key "$key"
+
+# pip_clock_vault_zone
+expect 0 "settings set timezone" -- "$tlo" settings set timezone Asia/Shanghai --as "Anna Admin" \
+    "${pass[@]}"
+expect 0 "export --layout pip in UTC" -- env TZ=UTC TELLONCE_TEST_PIP_CLOCK="$work/clock.txt" \
+    "$tlo" export "2026-K-12" --session "$s1" --from 1 --to 4 -o pip.mp4 --layout pip \
+    --as "Per Prosecutor" "${pass[@]}"
+started=$(ledger "SELECT time_ms FROM entries WHERE kind = 20")
+if python3 - "$started" "$work/clock.txt" <<'PY'; then ok; else bad "pip_clock_vault_zone (above)"; fi
+import datetime, sys, zoneinfo
+started = int(sys.argv[1])
+try:
+    text = open(sys.argv[2]).read().strip()
+except OSError:
+    sys.exit("pip_clock_vault_zone: no clock text was burned in (no hook file)")
+clock, _, when = text.partition("   ")
+want = datetime.datetime.fromtimestamp(started / 1000 + 1, zoneinfo.ZoneInfo("Asia/Shanghai"))
+try:
+    got = datetime.datetime.strptime(when, "%Y-%m-%d %H:%M:%S %z")
+except ValueError:
+    sys.exit(f"pip_clock_vault_zone: '{text}' has no date and time with an offset")
+print(f"pip clock: '{text}', the session's second 1 in Shanghai: {want:%Y-%m-%d %H:%M:%S %z}")
+ok = clock == "00:00:01" and when.endswith(" +08:00") and abs((got - want).total_seconds()) < 2
+sys.exit(0 if ok else "pip_clock_vault_zone: not Shanghai's time with +08:00")
+PY
 
 # export_layout_no_such_camera
 expect 2 "export --layout cam3" -- "$tlo" export "2026-K-12" --session "$s1" --from 0 --to 5 \
