@@ -36,7 +36,8 @@ def bar_x(t):
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(sys.argv[8], sys.argv[8:])
-grab = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "x11grab", "-framerate", "10",
+grab = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "x11grab", "-draw_mouse", "0",
+                         "-framerate", "10",
                          "-video_size", f"{W}x{H}", "-i", display, "-f", "rawvideo",
                          "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE)
 os.set_blocking(grab.stdout.fileno(), False)
