@@ -5,6 +5,7 @@
  * (custody/export.c, custody/export_verify.c; the manifest's lines are
  * listed in custody/manifest.c and docs/export.md). */
 #include "cli.h"
+#include "layout.h"
 #include "service.h"
 
 #include <getopt.h>
@@ -75,18 +76,23 @@ static int dev_fd(const char *s, int *fd)
     return 0;
 }
 
-/* --layout: pip is a re-encode with the watermark; every other layout is
- * how the separate tracks are shown, which a stream copy leaves to the
- * player. 0, or -1 with the error printed. */
+/* --layout: pip and side-by-side compose the cameras into one picture, a
+ * re-encode with the watermark; camN keeps camera N alone (a stream copy
+ * unless --watermark). 0, or -1 with the error printed. */
 static int export_layout(const char *text, tlo_custody_export_params *p)
 {
-    if (strcmp(text, "pip") != 0) {
-        cli_error("export --layout takes pip (cameras 1 and 2 in one picture, re-encoded); "
-                  "without it the clip keeps every camera as its own track");
+    tlo_layout l;
+    if (tlo_layout_parse(text, &l) != 0) {
+        cli_error("export --layout takes side-by-side or pip (the cameras in one picture, "
+                  "re-encoded) or a camera as the room profile numbers it (cam1, cam2: that "
+                  "camera alone); without it the clip keeps every camera as its own track");
         return -1;
     }
-    p->pip = true;
-    p->watermark = true;
+    p->pip = l.kind == TLO_LAYOUT_PIP;
+    p->side_by_side = l.kind == TLO_LAYOUT_SIDE_BY_SIDE;
+    p->camera = l.kind == TLO_LAYOUT_CAMERA ? l.camera : 0;
+    if (p->pip || p->side_by_side)
+        p->watermark = true;
     return 0;
 }
 

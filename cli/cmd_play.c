@@ -182,6 +182,7 @@ typedef struct marker_scan {
     size_t n, cap;
     bool failed;
     uint64_t started_ms; /* the session-start entry's time, 0 until seen */
+    uint64_t length_ms;  /* the latest end of its segments: the window's time axis */
 } marker_scan;
 
 static int visit_marker(void *ctx, const tlo_entry *e, const uint8_t leaf[static 32],
@@ -197,6 +198,12 @@ static int visit_marker(void *ctx, const tlo_entry *e, const uint8_t leaf[static
         tlo_entry_str(e, "session", session, sizeof session) == 0 &&
         strcmp(session, ms->session) == 0)
         ms->started_ms = e->time_ms;
+    if (e->kind == TLO_ENTRY_SEGMENT && e->has_case &&
+        memcmp(e->case_id, ms->case_id, TLO_ID_BYTES) == 0 &&
+        tlo_entry_str(e, "session", session, sizeof session) == 0 &&
+        strcmp(session, ms->session) == 0 && tlo_entry_u64(e, "end_ms", &v) == 0 &&
+        v > ms->length_ms)
+        ms->length_ms = v;
     if (e->kind != TLO_ENTRY_MARKER || !e->has_case ||
         memcmp(e->case_id, ms->case_id, TLO_ID_BYTES) != 0 ||
         tlo_entry_str(e, "session", session, sizeof session) != 0 ||
@@ -265,6 +272,22 @@ static void print_window(const tlo_play_handover *h)
 {
     fprintf(stderr, "Watermark: %s\n", h->watermark);
     fprintf(stderr, "Layout: %s\n", h->layout);
+}
+
+/* What the window's bar shows (window.h): the session's length, the
+ * markers print_markers listed (sorted, inside the range), and the vault's
+ * display zone for pip's date and time (the client of the service has no
+ * vault to read it from). */
+static void window_bar(const marker_scan *ms, tlo_play_handover *h)
+{
+    bool system = true;
+    h->session_ms = ms->length_ms > h->to_ms ? ms->length_ms : h->to_ms;
+    h->nmarks = 0;
+    for (size_t i = 0; i < ms->n && h->nmarks < TLO_PLAY_HANDOVER_MAX_MARKERS; i++)
+        h->marks[h->nmarks++] = ms->m[i].at_ms;
+    tlo_time_zone_name(h->zone, sizeof h->zone, &system);
+    if (system)
+        h->zone[0] = '\0';
 }
 
 /* ---- the showing part: the hand-over and its fds, nothing of the vault ---- */
@@ -346,6 +369,9 @@ static int run_window(const tlo_clip_segment *segs, const tlo_play_handover *ho)
                             .watermark = ho->watermark,
                             .title = ho->title,
                             .started_ms = ho->started_ms,
+                            .session_ms = ho->session_ms,
+                            .marks = ho->marks,
+                            .nmarks = ho->nmarks,
                             .ctx = (void *)(uintptr_t)ho};
     struct termios saved;
     bool raw = false;
@@ -386,6 +412,9 @@ static int play_show(const tlo_play_handover *ho, const int *fds, size_t nfds)
                   "decodes without one");
         return EXIT_USAGE;
     }
+    /* pip's date and time in the vault's zone (the parser checked it). */
+    if (ho->zone[0])
+        (void)tlo_time_set_zone(ho->zone);
     tlo_clip_segment *segs = calloc(ho->n, sizeof *segs);
     char(*names)[64] = calloc(ho->n, sizeof *names);
     int rc = EXIT_SYSTEM;
@@ -593,6 +622,7 @@ int cmd_play(int argc, char **argv)
         .case_id = cs.id, .session = a.session, .from_ms = h.from_ms, .to_ms = h.to_ms};
     tlo_chain_walk_case(tlo_custody_chain(v), cs.id, 0, visit_marker, &ms, &err);
     print_markers(&ms);
+    window_bar(&ms, &h);
     free(ms.m);
     h.started_ms = ms.started_ms;
     /* Nothing of the ledger is needed any more. */

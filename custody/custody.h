@@ -933,7 +933,9 @@ typedef struct tlo_custody_export_params {
     const char *purpose;     /* NULL: the grant's */
     const char *out_path;    /* the clip; the manifest is out_path".manifest" */
     bool watermark;          /* decode and re-encode with the exporter's name burned in */
-    bool pip; /* re-encode as picture-in-picture (player/layout.h); implies watermark */
+    bool pip;          /* re-encode as picture-in-picture (player/layout.h); implies watermark */
+    bool side_by_side; /* re-encode every camera left to right in one picture; implies watermark */
+    unsigned camera;   /* --layout camN: camera N alone with the microphones (1..); 0: all */
     /* Into files the caller made (the service's client: unnamed O_TMPFILE
      * files in the target folder, which it links into place itself after
      * success): out_fd the clip's (open for reading and writing), manifest_fd
@@ -1007,7 +1009,8 @@ typedef struct tlo_custody_manifest {
     char at[40];                    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
     char watermark[TLO_PLAYER_WATERMARK_MAX + 1]; /* "" when the clip is a stream copy */
     bool help;       /* the "# " lines saying how to check it (every export since issue 13) */
-    char layout[16]; /* "pip" for a picture-in-picture re-encode, else "" (tracks as recorded) */
+    char layout[16]; /* "pip", "side-by-side" (re-encoded), "camN" (one camera), else "" (every
+                        track as recorded) */
     uint8_t case_id[TLO_ID_BYTES], by_pk[32], sha256[32];
     uint64_t from_ms, to_ms, clip_start_ms, clip_end_ms, access_seq, export_seq, bytes;
     tlo_custody_manifest_segment *seg; /* malloc'd: tlo_custody_manifest_free */

@@ -110,6 +110,16 @@ int tlo_custody_export_check(const tlo_custody_export_params *p, tlo_error *err)
         return tlo_fail(err, TLO_EARG,
                         "a picture-in-picture export is re-encoded with the "
                         "watermark: set watermark with pip");
+    if (p->side_by_side && !p->watermark)
+        return tlo_fail(err, TLO_EARG,
+                        "a side-by-side export is re-encoded with the watermark: set watermark "
+                        "with side_by_side");
+    if ((p->pip ? 1 : 0) + (p->side_by_side ? 1 : 0) + (p->camera ? 1 : 0) > 1 ||
+        p->camera > TLO_PLAYER_MAX_TRACKS)
+        return tlo_fail(err, TLO_EARG,
+                        "an export has one layout: pip, side-by-side or one camera (cam1 to "
+                        "cam%d)",
+                        TLO_PLAYER_MAX_TRACKS);
     const char *out = p->out_path, *slash = strrchr(out, '/');
     const char *file = slash ? slash + 1 : out;
     size_t flen = strlen(file);
@@ -374,7 +384,13 @@ static int manifest_facts(const tlo_custody_case *cs, const tlo_custody_export_p
     snprintf(m->file, sizeof m->file, "%s", slash ? slash + 1 : p->out_path);
     snprintf(m->watermark, sizeof m->watermark, "%s", r->watermark);
     m->help = true;
-    snprintf(m->layout, sizeof m->layout, "%s", p->pip ? "pip" : "");
+    if (p->camera)
+        snprintf(m->layout, sizeof m->layout, "cam%u", p->camera);
+    else
+        snprintf(m->layout, sizeof m->layout, "%s",
+                 p->pip            ? "pip"
+                 : p->side_by_side ? "side-by-side"
+                                   : "");
     m->from_ms = rel->from_ms;
     m->to_ms = rel->to_ms;
     m->access_seq = rel->access_seq;
@@ -439,7 +455,13 @@ static int mux(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
                tlo_custody_released *rel, const tlo_custody_export_params *p,
                const tlo_player_export_output *to, tlo_custody_export_result *r, tlo_error *err)
 {
-    tlo_player_pip pip = {.started_ms = p->pip ? session_started(v, case_id, p->session) : 0};
+    bool composed = p->pip || p->side_by_side;
+    tlo_player_pip pip = {.started_ms = composed ? session_started(v, case_id, p->session) : 0,
+                          .kind = p->pip      ? TLO_LAYOUT_PIP
+                                  : p->camera ? TLO_LAYOUT_CAMERA
+                                              : TLO_LAYOUT_SIDE_BY_SIDE,
+                          .camera = p->camera};
+    bool laid_out = composed || p->camera;
     tlo_player_export_segment *segs = calloc(rel->n, sizeof *segs);
     char **paths = calloc(rel->n, sizeof *paths);
     int rc = segs && paths ? 0 : tlo_fail(err, TLO_ENOMEM, "out of memory");
@@ -458,8 +480,11 @@ static int mux(tlo_custody *v, const uint8_t case_id[static TLO_ID_BYTES],
     if (rc == 0)
         rc = p->watermark
                  ? tlo_player_export_mp4_watermarked(segs, rel->n, rel->from_ms, rel->to_ms,
-                                                     r->watermark, p->pip ? &pip : NULL, to,
+                                                     r->watermark, laid_out ? &pip : NULL, to,
                                                      &r->clip, err)
+             : p->camera
+                 ? tlo_player_export_mp4_layout(segs, rel->n, rel->from_ms, rel->to_ms, &pip, to,
+                                                &r->clip, err)
                  : tlo_player_export_mp4(segs, rel->n, rel->from_ms, rel->to_ms, to, &r->clip, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->mux_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -25,8 +25,10 @@
  *   tracks KIND:CODEC ...             "video:h264 video:h264 audio:aac"
  *   watermark TEXT                    only with --watermark: the text burned into every
  *                                     picture (the export entry's watermark=)
- *   layout pip                        only with --layout pip (after watermark): the
- *                                     cameras composed into one picture (layout=)
+ *   layout pip                        only with --layout pip or side-by-side (after
+ *                                     watermark): the cameras composed into one
+ *                                     picture; with --layout camN (layout camN,
+ *                                     after watermark if any) camera N alone (layout=)
  *   segment INDEX OBJECT START_MS END_MS PLAINTEXT_SHA256 CIPHERTEXT_SHA256 ENTRY
  *                                     one line per source segment, in order
  *   bytes N                           the clip's size
@@ -361,11 +363,16 @@ static int parse_head(cursor *c, tlo_custody_manifest *m)
     cursor peek = *c; /* an optional watermark line */
     if (next_line(&peek, &s, &n) == 0 && n > 10 && memcmp(s, "watermark ", 10) == 0)
         FIELD("watermark", m->watermark);
-    peek = *c; /* an optional layout line: only "pip" */
+    peek = *c; /* an optional layout line: pip, side-by-side or camN */
     if (next_line(&peek, &s, &n) == 0 && n > 7 && memcmp(s, "layout ", 7) == 0) {
         FIELD("layout", m->layout);
-        if (strcmp(m->layout, "pip") != 0 || !m->watermark[0])
-            BAD("line %u: layout is not pip after a watermark", c->line);
+        bool composed = !strcmp(m->layout, "pip") || !strcmp(m->layout, "side-by-side");
+        bool camera = strlen(m->layout) == 4 && !strncmp(m->layout, "cam", 3) &&
+                      m->layout[3] >= '1' && m->layout[3] <= '0' + TLO_PLAYER_MAX_TRACKS;
+        if (!(composed && m->watermark[0]) && !camera)
+            BAD("line %u: layout is not pip or side-by-side after a watermark, nor cam1 to "
+                "cam%d",
+                c->line, TLO_PLAYER_MAX_TRACKS);
     }
     return 0;
 }

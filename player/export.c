@@ -71,6 +71,7 @@ typedef struct exporter {
     char writing[320]; /* "writing OUT", for messages */
     const tlo_player_export_output *to;
     tlo_error *err;
+    unsigned camera; /* only this camera's video (1..), or 0: every camera */
 } exporter;
 
 static int fail_av(tlo_error *err, int code, const char *what, int averr)
@@ -199,11 +200,15 @@ static int map_streams(exporter *x, size_t i, const source *src)
         return tlo_fail(x->err, TLO_EUNSUPPORTED, "segment %llu (%s) has %u streams; at most %zu",
                         (unsigned long long)s->index, s->path, src->fmt->nb_streams,
                         sizeof x->map / sizeof x->map[0]);
+    unsigned cameras = 0;
     for (unsigned j = 0; j < src->fmt->nb_streams; j++) {
         const AVStream *st = src->fmt->streams[j];
         enum AVMediaType type = st->codecpar->codec_type;
         x->map[j] = -1;
         if (type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_AUDIO)
+            continue;
+        /* --layout camN: the other cameras are left out. */
+        if (type == AVMEDIA_TYPE_VIDEO && ++cameras != x->camera && x->camera)
             continue;
         if (k == TLO_PLAYER_MAX_TRACKS)
             return tlo_fail(x->err, TLO_EUNSUPPORTED,
@@ -236,6 +241,11 @@ static int map_streams(exporter *x, size_t i, const source *src)
         x->map[j] = (int)k;
         k++;
     }
+    if (x->camera && cameras < x->camera)
+        return tlo_fail(x->err, TLO_EARG,
+                        "segment %llu (%s) has %u camera(s), so there is no camera %u to export; "
+                        "use --layout cam1 to cam%u",
+                        (unsigned long long)s->index, s->path, cameras, x->camera, cameras);
     if (k != x->ntracks || k == 0)
         return tlo_fail(x->err, TLO_EFORMAT,
                         "segment %llu (%s) has %u video and audio tracks where the first segment "
@@ -252,7 +262,8 @@ static int map_streams(exporter *x, size_t i, const source *src)
     return 0;
 }
 
-/* Pass one: the clip's zero, the keyframe of the first video track at or
+/* Pass one: the clip's zero, the keyframe of the first video track (with
+ * --layout camN, camera N's) at or
  * before from (the first segment starts with one: segments are cut at its
  * keyframes). Without video the zero is from itself. */
 static int find_zero(exporter *x)
@@ -263,8 +274,10 @@ static int find_zero(exporter *x)
     int rc = source_open(s, &src, x->err), v = -1;
     if (rc)
         return rc;
+    unsigned cameras = 0;
     for (unsigned j = 0; j < src.fmt->nb_streams && v < 0; j++)
-        if (src.fmt->streams[j]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+        if (src.fmt->streams[j]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            (++cameras == x->camera || !x->camera))
             v = (int)j;
     x->zero_us = x->from_us;
     if (v < 0)
@@ -555,6 +568,8 @@ static int export_run(const tlo_player_export_segment *segs, size_t n, uint64_t 
                       tlo_error *err)
 {
     exporter x = {.segs = segs, .n = n, .to = to, .err = err};
+    if (pip && pip->kind == TLO_LAYOUT_CAMERA)
+        x.camera = pip->camera;
     char mdat_path[32];
     int rc = 0;
     if (out)
@@ -618,6 +633,21 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
                           tlo_player_export_result *out, tlo_error *err)
 {
     return export_run(segs, n, from_ms, to_ms, NULL, NULL, to, out, err);
+}
+
+int tlo_player_export_mp4_layout(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
+                                 uint64_t to_ms, const tlo_player_pip *layout,
+                                 const tlo_player_export_output *to, tlo_player_export_result *out,
+                                 tlo_error *err)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!layout || layout->kind != TLO_LAYOUT_CAMERA || layout->camera < 1 ||
+        layout->camera > TLO_PLAYER_MAX_TRACKS)
+        return tlo_fail(err, TLO_EARG,
+                        "tlo_player_export_mp4_layout: a stream copy keeps one camera (camN) or "
+                        "every camera; a composed layout is a re-encode");
+    return export_run(segs, n, from_ms, to_ms, NULL, layout, to, out, err);
 }
 
 int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layout.h"
 #include "player.h"
 
 /* At most this many segments in one export (4 hours of 4 s segments; the
@@ -95,10 +96,27 @@ int tlo_player_export_mp4(const tlo_player_export_segment *segs, size_t n, uint6
                           uint64_t to_ms, const tlo_player_export_output *to,
                           tlo_player_export_result *out, tlo_error *err);
 
-/* A picture-in-picture re-encode (layout.h): what its clock needs. */
+/* How the cameras go into the clip (layout.h), for the export functions
+ * that take it (NULL: every camera its own track):
+ *   TLO_LAYOUT_PIP, TLO_LAYOUT_SIDE_BY_SIDE  composed into one video track,
+ *                                            so re-encoded (watermarked)
+ *   TLO_LAYOUT_CAMERA                        camera `camera` alone, with every
+ *                                            microphone; a stream copy or a
+ *                                            re-encode */
 typedef struct tlo_player_pip {
-    uint64_t started_ms; /* the session's start, UTC ms (its entry's time); 0: unknown */
+    uint64_t started_ms; /* composed: the session's start for the clock, UTC ms; 0: unknown */
+    tlo_layout_kind kind;
+    unsigned camera; /* TLO_LAYOUT_CAMERA: 1..TLO_PLAYER_MAX_TRACKS */
 } tlo_player_pip;
+
+/* tlo_player_export_mp4 with camera layout->camera alone (layout->kind
+ * TLO_LAYOUT_CAMERA; anything else is TLO_EARG): its video track and every
+ * microphone are copied; a clip without that camera is TLO_EARG naming
+ * the cameras it has. */
+int tlo_player_export_mp4_layout(const tlo_player_export_segment *segs, size_t n, uint64_t from_ms,
+                                 uint64_t to_ms, const tlo_player_pip *layout,
+                                 const tlo_player_export_output *to, tlo_player_export_result *out,
+                                 tlo_error *err);
 
 /* The longest watermark text, in bytes. */
 #define TLO_PLAYER_WATERMARK_MAX 1024
@@ -115,11 +133,14 @@ typedef struct tlo_player_pip {
  * or stereo float audio; otherwise TLO_EUNSUPPORTED or TLO_EFORMAT. A missing
  * GStreamer element is TLO_EUNSUPPORTED; a failed write TLO_EIO; an encoder
  * or muxer failure TLO_EFORMAT, with GStreamer's message. Calls gst_init.
- * pip (not NULL): the cameras are composed into one video track instead (layout.h):
- * camera 1 at its size, camera 2 a quarter of its width in its bottom-right
- * corner, the session clock and the local date and time of the recording
- * (pip->started_ms; 0: the clock alone)
- * top right, the watermark over it all; a clip with one camera is refused. */
+ * pip (not NULL) says the layout: TLO_LAYOUT_PIP composes the cameras into
+ * one video track instead (layout.h): camera 1 at its size, camera 2 a
+ * quarter of its width in its bottom-right corner, the session clock and
+ * the date and time of the recording in the display zone (pip->started_ms;
+ * 0: the clock alone) top right, the watermark over it all; a clip with one
+ * camera is refused. TLO_LAYOUT_SIDE_BY_SIDE: every camera left to right
+ * in one picture as high as the highest, the same clock and watermark.
+ * TLO_LAYOUT_CAMERA: that camera alone (and every microphone). */
 int tlo_player_export_mp4_watermarked(const tlo_player_export_segment *segs, size_t n,
                                       uint64_t from_ms, uint64_t to_ms, const char *watermark,
                                       const tlo_player_pip *pip, const tlo_player_export_output *to,

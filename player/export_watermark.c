@@ -17,7 +17,8 @@
  * that the blocked decoder can no longer feed. Encoded data is small.
  *
  * With pip (layout.h) cameras 1 and 2 go into one picture instead, and
- * one video track:
+ * one video track (side-by-side: every camera, left to right; with camN
+ * only camera N is encoded, as above):
  *
  *   camera 1: appsrc ! queue --.
  *   camera 2: appsrc ! queue ---+ compositor ! capsfilter ! textoverlay (clock) ! textoverlay
@@ -92,8 +93,10 @@ typedef struct encoder {
     const char *missing; /* the first element that could not be made */
     char font[128];      /* the watermark's Pango font description (font.h) */
     char clock_font[128];
-    bool pip;            /* cameras 1 and 2 composed into one picture */
-    uint64_t started_ms; /* pip: the session's start, UTC ms (0: unknown) */
+    bool pip;            /* cameras composed into one picture: pip or side by side */
+    bool side_by_side;   /* every camera left to right (else camera 2 inset in 1) */
+    unsigned camera;     /* --layout camN: only camera N (1..); 0: every camera */
+    uint64_t started_ms; /* composed: the session's start, UTC ms (0: unknown) */
     gint stop;           /* atomic: the decoder stops at its next frame */
     /* The decoder thread's outcome: read once it is joined, or after its
      * DECODE_DONE message (posting and popping it order the two). */
@@ -285,6 +288,7 @@ static GstPadProbeReturn clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
         tlo_layout_clock_text(e->started_ms, e->from_ms + GST_BUFFER_PTS(buf) / GST_MSECOND, text,
                               sizeof text);
         g_object_set(overlay, "text", text, NULL);
+        tlo_layout_clock_shown(text);
     }
     if (overlay)
         gst_object_unref(overlay);
@@ -332,9 +336,12 @@ static bool pip_input(encoder *e, wm_track *t, GstElement *comp, int x, int y, i
     return ok;
 }
 
-/* Cameras 1 (a) and 2 (b) as one picture-in-picture video track. */
-static bool build_pip(encoder *e, wm_track *a, wm_track *b, const char *markup, GstElement *mux)
+/* Cameras cam[0..n) as one video track: picture-in-picture (cameras 1 and
+ * 2, e->side_by_side false) or every camera left to right, each at its
+ * size, as high as the highest. */
+static bool build_pip(encoder *e, wm_track **cam, unsigned n, const char *markup, GstElement *mux)
 {
+    wm_track *a = cam[0], *b = cam[1];
     GstElement *comp = add_pip(e, "compositor", "pip-compositor");
     GstElement *cf = add_pip(e, "capsfilter", "pip-caps");
     GstElement *clock = add_pip(e, "textoverlay", "pip-clock");
@@ -346,11 +353,24 @@ static bool build_pip(encoder *e, wm_track *a, wm_track *b, const char *markup, 
     if (!comp || !cf || !clock || !text || !conv || !enc || !parse || !q)
         return false;
     int w = a->width & ~1, h = a->height & ~1;
-    int iw = (w / 4) & ~1;
-    int ih = (int)((int64_t)b->height * iw / b->width) & ~1;
-    if (!pip_input(e, a, comp, 0, 0, w, h, 1) ||
-        !pip_input(e, b, comp, w - iw - 8, h - ih - 8, iw, ih, 2))
-        return false;
+    guint kbps = 0;
+    if (e->side_by_side) {
+        w = 0;
+        for (unsigned k = 0; k < n; k++) {
+            if (!pip_input(e, cam[k], comp, w, 0, cam[k]->width & ~1, cam[k]->height & ~1, 1))
+                return false;
+            w += cam[k]->width & ~1;
+            h = MAX(h, cam[k]->height & ~1);
+            kbps += (guint)cam[k]->kbps;
+        }
+    } else {
+        int iw = (w / 4) & ~1;
+        int ih = (int)((int64_t)b->height * iw / b->width) & ~1;
+        if (!pip_input(e, a, comp, 0, 0, w, h, 1) ||
+            !pip_input(e, b, comp, w - iw - 8, h - ih - 8, iw, ih, 2))
+            return false;
+        kbps = (guint)(a->kbps + b->kbps);
+    }
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height", G_TYPE_INT,
                                         h, "framerate", GST_TYPE_FRACTION, (int)a->fps, 1, NULL);
     g_object_set(cf, "caps", caps, NULL);
@@ -365,7 +385,13 @@ static bool build_pip(encoder *e, wm_track *a, wm_track *b, const char *markup, 
     gst_util_set_object_arg(G_OBJECT(text), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(text), "halignment", "center");
     gst_util_set_object_arg(G_OBJECT(text), "line-alignment", "center");
-    g_object_set(enc, "bitrate", (guint)(a->kbps + b->kbps), "key-int-max", (guint)a->fps, NULL);
+    /* Side by side the picture is two or more cameras wide: the texts stay
+     * the size they have on one camera (textoverlay scales with the width). */
+    if (e->side_by_side) {
+        g_object_set(text, "auto-resize", FALSE, NULL);
+        g_object_set(clock, "auto-resize", FALSE, NULL);
+    }
+    g_object_set(enc, "bitrate", kbps, "key-int-max", (guint)a->fps, NULL);
     gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "veryfast");
     g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", (guint64)0,
                  NULL);
@@ -406,22 +432,30 @@ static int build(encoder *e, const char *watermark, const char *path, const char
     }
     /* textoverlay reads Pango markup: the text is shown as it is. */
     char *markup = g_markup_escape_text(watermark, -1);
-    wm_track *cam[2] = {NULL, NULL};
-    for (unsigned k = 0; e->pip && k < e->ntracks; k++)
-        if (e->tr[k].kind == TLO_PLAYER_TRACK_VIDEO && e->tr[k].number <= 2)
-            cam[e->tr[k].number - 1] = &e->tr[k];
-    if (e->pip && (!cam[0] || !cam[1])) {
+    wm_track *cam[TLO_PLAYER_MAX_TRACKS] = {NULL};
+    unsigned ncam = 0;
+    for (unsigned k = 0; k < e->ntracks; k++)
+        if (e->tr[k].kind == TLO_PLAYER_TRACK_VIDEO)
+            cam[ncam++] = &e->tr[k];
+    if (e->pip && !e->side_by_side && ncam < 2) {
         g_free(markup);
         return tlo_fail(err, TLO_EARG,
                         "the clip has one camera, so there is nothing to put in a picture in "
                         "the picture; export without --layout pip");
     }
-    if (e->pip && ok)
-        ok = build_pip(e, cam[0], cam[1], markup, mux);
+    if (e->camera > ncam) {
+        g_free(markup);
+        return tlo_fail(err, TLO_EARG,
+                        "the clip has %u camera(s), so there is no camera %u to export; use "
+                        "--layout cam1 to cam%u",
+                        ncam, e->camera, ncam);
+    }
+    if (e->pip && ok && ncam > 0)
+        ok = build_pip(e, cam, e->side_by_side ? ncam : 2, markup, mux);
     for (unsigned k = 0; ok && k < e->ntracks; k++) {
         wm_track *t = &e->tr[k];
-        if (t->kind == TLO_PLAYER_TRACK_VIDEO && e->pip)
-            continue; /* composed above (cameras 1 and 2) or left out */
+        if (t->kind == TLO_PLAYER_TRACK_VIDEO && (e->pip || (e->camera && t->number != e->camera)))
+            continue; /* composed above, or left out (pip: cameras 3 on; camN: the others) */
         if (t->kind == TLO_PLAYER_TRACK_VIDEO)
             ok = build_camera(e, t, markup, mux);
         else if (t->kind == TLO_PLAYER_TRACK_AUDIO)
@@ -706,8 +740,10 @@ int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_
     }
     if (tlo_player_watermark_font("0", 14, e->clock_font, sizeof e->clock_font, NULL) != 0)
         snprintf(e->clock_font, sizeof e->clock_font, "Sans Bold 14");
-    e->pip = pip != NULL;
-    e->started_ms = pip ? pip->started_ms : 0;
+    e->pip = pip && (pip->kind == TLO_LAYOUT_PIP || pip->kind == TLO_LAYOUT_SIDE_BY_SIDE);
+    e->side_by_side = pip && pip->kind == TLO_LAYOUT_SIDE_BY_SIDE;
+    e->camera = pip && pip->kind == TLO_LAYOUT_CAMERA ? pip->camera : 0;
+    e->started_ms = e->pip ? pip->started_ms : 0;
     e->segs = segs;
     e->n = n;
     e->from_ms = from_ms;
@@ -726,8 +762,9 @@ int tlo_player_encode_mp4(const tlo_clip_segment *segs, size_t n, uint64_t from_
     GstClockTime end = 0;
     for (unsigned k = 0; k < e->ntracks; k++) {
         const wm_track *t = &e->tr[k];
-        if (!t->kind || (e->pip && t->kind == TLO_PLAYER_TRACK_VIDEO && t->number != 1))
-            continue; /* pip: one video track, as many pictures as camera 1's */
+        if (!t->kind || (t->kind == TLO_PLAYER_TRACK_VIDEO &&
+                         t->number != (e->camera ? e->camera : 1) && (e->pip || e->camera)))
+            continue; /* composed: one video track, as many pictures as camera 1's */
         tlo_player_export_track *o = &res->track[res->tracks++];
         o->kind = t->kind;
         snprintf(o->codec, sizeof o->codec, "%s",

@@ -2,6 +2,7 @@
  * is in handover.h. */
 #include "handover.h"
 #include "layout.h"
+#include "tlo_time.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -66,6 +67,16 @@ static const char *value_wrong(const tlo_play_handover *h, size_t *at)
         return "the layout is not side-by-side, pip or camN";
     if (!tlo_text_ok(h->title, TLO_PLAY_HANDOVER_TITLE_MAX))
         return "the title is not one line of text of 1 to 512 bytes";
+    if (h->zone[0] && !tlo_time_zone_valid(h->zone))
+        return "the zone is not a time zone of this machine";
+    if (h->session_ms < h->to_ms)
+        return "the session's length is before the range's end";
+    if (h->nmarks > TLO_PLAY_HANDOVER_MAX_MARKERS)
+        return "more markers than a hand-over holds";
+    for (size_t i = 0; i < h->nmarks; i++)
+        if (h->marks[i] < h->from_ms || h->marks[i] > h->to_ms ||
+            (i > 0 && h->marks[i] < h->marks[i - 1]))
+            return "a marker outside the range or out of time order";
     if (h->n == 0 || h->n > TLO_PLAY_HANDOVER_MAX_SEGMENTS || !h->seg || !h->keys)
         return "the segment count is out of range";
     for (size_t i = 0; i < h->n; i++) {
@@ -97,18 +108,19 @@ int tlo_play_handover_encode(const tlo_play_handover *h, char **out, size_t *len
     if (wrong)
         return at ? tlo_fail(err, TLO_EARG, "play hand-over, segment %zu: %s", at - 1, wrong)
                   : tlo_fail(err, TLO_EARG, "play hand-over: %s", wrong);
-    size_t cap =
-        640 + strlen(h->watermark) + strlen(h->title) + h->n * TLO_PLAY_HANDOVER_SEG_LINE_MAX;
+    size_t cap = 800 + strlen(h->watermark) + strlen(h->title) +
+                 h->n * TLO_PLAY_HANDOVER_SEG_LINE_MAX + h->nmarks * 26;
     char *t = sodium_malloc(cap);
     if (!t)
         return tlo_fail(err, TLO_ENOMEM, "out of locked memory for a play hand-over");
     size_t n = (size_t)snprintf(t, cap,
                                 MAGIC "access=%llu\nfrom_ms=%llu\nto_ms=%llu\nheadless=%d\n"
                                       "watermark=%s\nlayout=%s\ntitle=%s\nstarted_ms=%llu\n"
-                                      "segments=%zu\n",
+                                      "zone=%s\nsession_ms=%llu\nsegments=%zu\n",
                                 (unsigned long long)h->access_seq, (unsigned long long)h->from_ms,
                                 (unsigned long long)h->to_ms, h->headless ? 1 : 0, h->watermark,
-                                h->layout, h->title, (unsigned long long)h->started_ms, h->n);
+                                h->layout, h->title, (unsigned long long)h->started_ms, h->zone,
+                                (unsigned long long)h->session_ms, h->n);
     for (size_t i = 0; i < h->n && n < cap; i++) {
         const tlo_play_handover_segment *s = &h->seg[i];
         char pt[65], ct[65], key[2 * TLO_OBJECT_KEY_BYTES + 1];
@@ -121,6 +133,10 @@ int tlo_play_handover_encode(const tlo_play_handover *h, char **out, size_t *len
                               (unsigned long long)s->seq, s->object, pt, ct, key);
         sodium_memzero(key, sizeof key);
     }
+    if (n < cap)
+        n += (size_t)snprintf(t + n, cap - n, "markers=%zu\n", h->nmarks);
+    for (size_t i = 0; i < h->nmarks && n < cap; i++)
+        n += (size_t)snprintf(t + n, cap - n, "mark=%llu\n", (unsigned long long)h->marks[i]);
     if (n < cap)
         n += (size_t)snprintf(t + n, cap - n, "end\n");
     if (n >= cap) { /* cannot happen: cap counts every line at its longest */
@@ -217,7 +233,8 @@ static bool seg_line(const char *line, tlo_play_handover_segment *s)
 int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out, tlo_error *err)
 {
     reader *r = malloc(sizeof *r);
-    uint64_t access = 0, from = 0, to = 0, headless = 0, n = 0, started = 0;
+    uint64_t access = 0, from = 0, to = 0, headless = 0, n = 0, started = 0, length = 0, marks = 0;
+    char zone[TLO_TIME_ZONE_MAX + 1] = "";
     char *watermark = calloc(1, TLO_PLAYER_WATERMARK_MAX + 1);
     char layout[16] = "", *title = calloc(1, TLO_PLAY_HANDOVER_TITLE_MAX + 1);
     tlo_layout lay;
@@ -262,6 +279,14 @@ int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out
     if (!bad && !field_u64(next_line(r), "started_ms", &started))
         bad = "started_ms=N expected";
     if (!bad &&
+        (!(line = next_line(r)) || strncmp(line, "zone=", 5) != 0 ||
+         strlen(line + 5) > TLO_TIME_ZONE_MAX || (line[5] && !tlo_time_zone_valid(line + 5))))
+        bad = "zone=NAME expected (a time zone of this machine, or empty)";
+    else if (!bad)
+        memcpy(zone, line + 5, strlen(line + 5) + 1);
+    if (!bad && (!field_u64(next_line(r), "session_ms", &length) || length < to))
+        bad = "session_ms=N expected, to_ms or more";
+    if (!bad &&
         (!field_u64(next_line(r), "segments", &n) || n == 0 || n > TLO_PLAY_HANDOVER_MAX_SEGMENTS))
         bad = "segments=N expected, 1 to 3600";
     int rc = 0;
@@ -271,6 +296,8 @@ int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out
     memcpy(h.layout, layout, sizeof h.layout);
     memcpy(h.title, title, sizeof h.title);
     h.started_ms = started;
+    memcpy(h.zone, zone, sizeof h.zone);
+    h.session_ms = length;
     h.access_seq = access;
     h.from_ms = from;
     h.to_ms = to;
@@ -281,6 +308,12 @@ int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out
             bad = "seg=INDEX START_MS END_MS BYTES SEQ OBJECT PT CT KEY expected";
         sodium_memzero(r->buf, sizeof r->buf); /* it held a key */
     }
+    if (!bad &&
+        (!field_u64(next_line(r), "markers", &marks) || marks > TLO_PLAY_HANDOVER_MAX_MARKERS))
+        bad = "markers=N expected, 0 to 1000";
+    for (uint64_t i = 0; !bad && i < marks; i++)
+        if (!field_u64(next_line(r), "mark", &h.marks[h.nmarks++]))
+            bad = "mark=MS expected";
     size_t at = 0;
     const char *wrong = bad ? NULL : value_wrong(&h, &at);
     if (!bad && wrong)
@@ -313,8 +346,8 @@ out:
 
 size_t tlo_play_handover_offset(const char *text, size_t len, size_t k)
 {
-    /* The segment lines follow the header's 10 lines; line 10 + k. */
-    size_t line = 0, want = 10 + k;
+    /* The segment lines follow the header's 12 lines; line 12 + k. */
+    size_t line = 0, want = 12 + k;
     for (size_t i = 0; i < len; i++) {
         if (line == want)
             return i;

@@ -15,12 +15,19 @@
  *   layout=TEXT\n       how the cameras are laid out (layout.h: side-by-side, pip, camN)
  *   title=TEXT\n        the window's title (one line, 1..TLO_PLAY_HANDOVER_TITLE_MAX)
  *   started_ms=N\n      when the session started (UTC ms since 1970, from its entry)
+ *   zone=NAME\n         the vault's display zone for pip's date and time
+ *                       (tlo_time.h), or empty for the system's
+ *   session_ms=N\n      the session's length on its clock, the play window's
+ *                       time axis: to_ms or more
  *   segments=N\n        1..TLO_PLAY_HANDOVER_MAX_SEGMENTS, then N lines:
  *   seg=INDEX START_MS END_MS BYTES SEQ OBJECT PT CT KEY\n
  *                       decimal numbers (no leading zeros), OBJECT 32, PT and
  *                       CT (plaintext and ciphertext SHA-256) 64, KEY (the
  *                       object key) 128 lower-case hex digits; in session
  *                       order (INDEX increasing), each overlapping the range
+ *   markers=N\n         0..TLO_PLAY_HANDOVER_MAX_MARKERS, then N lines:
+ *   mark=MS\n           a marker's session time, inside the range, in time
+ *                       order (the window's bar draws a tick for each)
  *   end\n
  *
  * The fd of segment i is the i-th fd that came with it; the player checks
@@ -35,14 +42,17 @@
 
 #include "export.h"
 #include "player.h"
+#include "tlo_time.h"
 
 #define TLO_PLAY_HANDOVER_MAX_SEGMENTS TLO_PLAYER_EXPORT_MAX_SEGMENTS
 #define TLO_PLAY_HANDOVER_TITLE_MAX 512
+#define TLO_PLAY_HANDOVER_MAX_MARKERS 1000
 /* The longest text: the header and TLO_PLAY_HANDOVER_MAX_SEGMENTS lines. */
 #define TLO_PLAY_HANDOVER_SEG_LINE_MAX (4 + 5 * 21 + 33 + 3 * 65 + 129 + 1)
 #define TLO_PLAY_HANDOVER_MAX_BYTES                                                                \
     (2048 + TLO_PLAYER_WATERMARK_MAX + TLO_PLAY_HANDOVER_TITLE_MAX +                               \
-     TLO_PLAY_HANDOVER_MAX_SEGMENTS * TLO_PLAY_HANDOVER_SEG_LINE_MAX)
+     TLO_PLAY_HANDOVER_MAX_SEGMENTS * TLO_PLAY_HANDOVER_SEG_LINE_MAX +                             \
+     TLO_PLAY_HANDOVER_MAX_MARKERS * 26)
 
 typedef struct tlo_play_handover_segment {
     uint64_t index, start_ms, end_ms, bytes, seq;
@@ -58,6 +68,11 @@ typedef struct tlo_play_handover {
     char layout[16];                             /* layout.h's text */
     char title[TLO_PLAY_HANDOVER_TITLE_MAX + 1]; /* of the window */
     uint64_t started_ms;                         /* the session's start, UTC ms */
+    char zone[TLO_TIME_ZONE_MAX +
+              1];        /* the vault's display zone (tlo_time.h), "" for the system's */
+    uint64_t session_ms; /* the session's length: to_ms or more */
+    size_t nmarks;
+    uint64_t marks[TLO_PLAY_HANDOVER_MAX_MARKERS]; /* in time order, inside the range */
     size_t n;
     tlo_play_handover_segment *seg; /* malloc'd */
     uint8_t *keys;                  /* n * TLO_OBJECT_KEY_BYTES of sodium_malloc memory */
@@ -81,7 +96,7 @@ void tlo_play_handover_text_free(char *text);
  * (TLO_ENOMEM), with *out zeroed. */
 int tlo_play_handover_parse(const char *text, size_t len, tlo_play_handover *out, tlo_error *err);
 
-/* Where segment line k (0..n; n: the end line) starts in a text encode
+/* Where segment line k (0..n; n: the markers= line after them) starts in a text encode
  * made, so that a sender can cut it between segments (to send each piece
  * with its segments' fds). len when there is no such line. */
 size_t tlo_play_handover_offset(const char *text, size_t len, size_t k);

@@ -41,8 +41,15 @@ tlo_layout tlo_layout_next(const tlo_layout *l, unsigned cameras);
 
 /* pip's clock: "HH:MM:SS" of the session clock, then the local date and
  * time of that moment of the recording with its offset ("2026-12-01
- * 22:40:05 +08:00"; the system's zone) when started_ms (the session's
+ * 22:40:05 +08:00", tlo_time_text: the display zone, which the front end
+ * sets to the vault's timezone setting) when started_ms (the session's
  * start, UTC ms) is not 0. */
 void tlo_layout_clock_text(uint64_t started_ms, uint64_t session_ms, char *out, size_t cap);
+
+/* A test hook, called with each clock text as it is burned in: with
+ * TELLONCE_TEST_PIP_CLOCK=FILE in the environment, the first of a process
+ * is appended to FILE as a line (what the picture shows anyway), so a test
+ * reads the text without reading pixels. Otherwise nothing. */
+void tlo_layout_clock_shown(const char *text);
 
 #endif

@@ -6,6 +6,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/navigation.h>
+#include <gst/video/video.h>
 #include <libavutil/frame.h>
 #include <libavutil/samplefmt.h>
 #include <pthread.h>
@@ -34,6 +35,13 @@ static int first_frames(void *ctx, const tlo_clip_frame *f)
     return f->session_ms + 1 > l->first_ms + 1000 ? 1 : 0;
 }
 
+struct player;
+typedef struct decode_job {
+    struct player *p;
+    uint64_t from_ms;
+    tlo_clip_stats st;
+} decode_job;
+
 typedef struct player {
     GstElement *pipeline;
     GstElement *video[TLO_PLAYER_MAX_TRACKS]; /* appsrc by track, NULL for audio */
@@ -56,7 +64,20 @@ typedef struct player {
     tlo_error err;
     int rc;
     bool eos;
+    /* The bar below the picture (window only: an export has none). */
+    GstVideoInfo bar_info; /* the composed frame: the picture and the bar */
+    int pic_w, pic_h;      /* the picture above the bar */
+    uint64_t from_ms;      /* the range released */
+    uint64_t session_ms;   /* the bar's axis: 0..session_ms */
+    const uint64_t *marks;
+    size_t nmarks;
+    decode_job job; /* the decoding thread's, while it runs */
+    pthread_t tid;
+    bool decoding;
 } player;
+
+/* The bar's height in pixels, and its margins left and right. */
+enum { BAR_H = 24, BAR_MARGIN = 8 };
 
 /* Where each camera goes in the window for the player's layout: x, y, w,
  * h of camera (video track) k, or w = 0 for a camera not shown. pip: the
@@ -117,6 +138,7 @@ static GstPadProbeReturn pip_clock_probe(GstPad *pad, GstPadProbeInfo *info, gpo
         tlo_layout_clock_text(p->started_ms, p->base_ms + GST_BUFFER_PTS(buf) / GST_MSECOND, text,
                               sizeof text);
         g_object_set(overlay, "text", text, NULL);
+        tlo_layout_clock_shown(text);
     }
     if (overlay)
         gst_object_unref(overlay);
@@ -134,6 +156,80 @@ static GstPadProbeReturn title_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
     return GST_PAD_PROBE_REMOVE;
 }
 
+/* Paints [x0, x1) x [y0, y1) of an I420 frame in one colour (even bounds:
+ * the chroma planes are half size). */
+static void fill_rect(GstVideoFrame *f, int x0, int x1, int y0, int y1, uint8_t yy, uint8_t u,
+                      uint8_t v)
+{
+    int w = GST_VIDEO_FRAME_WIDTH(f), h = GST_VIDEO_FRAME_HEIGHT(f);
+    x0 = MAX(0, x0 & ~1), y0 = MAX(0, y0 & ~1);
+    x1 = MIN(w, (x1 + 1) & ~1), y1 = MIN(h, (y1 + 1) & ~1);
+    if (x0 >= x1 || y0 >= y1)
+        return;
+    for (int y = y0; y < y1; y++)
+        memset((uint8_t *)GST_VIDEO_FRAME_PLANE_DATA(f, 0) +
+                   y * GST_VIDEO_FRAME_PLANE_STRIDE(f, 0) + x0,
+               yy, (size_t)(x1 - x0));
+    const uint8_t c[2] = {u, v};
+    for (int pl = 1; pl <= 2; pl++)
+        for (int y = y0 / 2; y < y1 / 2; y++)
+            memset((uint8_t *)GST_VIDEO_FRAME_PLANE_DATA(f, pl) +
+                       y * GST_VIDEO_FRAME_PLANE_STRIDE(f, pl) + x0 / 2,
+                   c[pl - 1], (size_t)(x1 - x0) / 2);
+}
+
+/* The column of session time t on the bar. */
+static int bar_x(const player *p, uint64_t t)
+{
+    int span = p->pic_w - 2 * BAR_MARGIN;
+    uint64_t len = p->session_ms ? p->session_ms : 1;
+    if (t > len)
+        t = len;
+    return BAR_MARGIN + (int)((int64_t)span * (int64_t)t / (int64_t)len);
+}
+
+/* The bar below the picture of a frame at session time now: black, the
+ * session's axis (grey), the range released on it (green), a tick for
+ * each marker inside it (yellow), the position (white). */
+static void draw_bar(const player *p, GstVideoFrame *f, uint64_t now)
+{
+    int y = p->pic_h;
+    fill_rect(f, 0, p->pic_w, y, y + BAR_H, 16, 128, 128);
+    fill_rect(f, BAR_MARGIN, p->pic_w - BAR_MARGIN, y + 10, y + 14, 90, 128, 128);
+    fill_rect(f, bar_x(p, p->from_ms), bar_x(p, p->to_ms), y + 6, y + 18, 145, 54, 34);
+    for (size_t i = 0; i < p->nmarks; i++) {
+        int x = bar_x(p, p->marks[i]);
+        fill_rect(f, x - 1, x + 1, y + 2, y + 22, 210, 16, 146);
+    }
+    int x = bar_x(p, now);
+    fill_rect(f, x - 1, x + 1, y, y + BAR_H, 235, 128, 128);
+}
+
+static GstPadProbeReturn bar_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    player *p = data;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstVideoFrame f;
+    (void)pad;
+    if (!buf || !GST_BUFFER_PTS_IS_VALID(buf))
+        return GST_PAD_PROBE_OK;
+    buf = gst_buffer_make_writable(buf);
+    GST_PAD_PROBE_INFO_DATA(info) = buf;
+    if (gst_video_frame_map(&f, &p->bar_info, buf, GST_MAP_WRITE)) {
+        draw_bar(p, &f, p->base_ms + GST_BUFFER_PTS(buf) / GST_MSECOND);
+        gst_video_frame_unmap(&f);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+/* A seek of the running pipeline reaches each appsrc: the decoder is
+ * restarted from there by the loop (seek_in_place), nothing to do here. */
+static gboolean on_seek_data(GstAppSrc *src, guint64 offset, gpointer data)
+{
+    (void)src, (void)offset, (void)data;
+    return TRUE;
+}
+
 /* Builds the pipeline from the first frame of each track (the sizes), laid
  * out as p->layout says. The watermark is the last element before the
  * display: nothing is shown without it. */
@@ -142,6 +238,7 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     p->pipeline = gst_pipeline_new("play");
     bool pip = p->layout.kind == TLO_LAYOUT_PIP;
     GstElement *comp = gst_element_factory_make("compositor", NULL);
+    GstElement *size = gst_element_factory_make("capsfilter", NULL);
     /* pip's clock; otherwise nothing in its place (identity passes through). */
     GstElement *clock = gst_element_factory_make(pip ? "textoverlay" : "identity", NULL);
     GstElement *mark = gst_element_factory_make("clockoverlay", NULL);
@@ -152,14 +249,32 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
      * sinks that crash (capture/monitor.c chooses the same way). */
     const char *x11 = getenv("DISPLAY");
     GstElement *sink = gst_element_factory_make(x11 && *x11 ? "ximagesink" : "autovideosink", NULL);
-    if (!comp || !clock || !mark || !conv || !sink)
+    if (!comp || !size || !clock || !mark || !conv || !sink)
         return -1;
+    place where[TLO_PLAYER_MAX_TRACKS];
+    place_cameras(p, l, st, where);
+    p->pic_w = p->pic_h = 0;
+    for (unsigned k = 0; k < st->tracks; k++) {
+        p->pic_w = MAX(p->pic_w, where[k].x + where[k].w);
+        p->pic_h = MAX(p->pic_h, where[k].y + where[k].h);
+    }
+    p->pic_w = MAX(p->pic_w & ~1, 2 * BAR_MARGIN + 2);
+    p->pic_h = MAX(p->pic_h & ~1, 2);
+    /* The picture with the bar below it, in I420 for bar_probe. */
+    gst_video_info_set_format(&p->bar_info, GST_VIDEO_FORMAT_I420, (guint)p->pic_w,
+                              (guint)(p->pic_h + BAR_H));
+    GstCaps *caps = gst_video_info_to_caps(&p->bar_info);
+    gst_caps_set_simple(caps, "framerate", GST_TYPE_FRACTION, 25, 1, NULL);
+    g_object_set(size, "caps", caps, NULL);
+    gst_caps_unref(caps);
     /* The custodian's text holds the time of the access: no clock of the
      * viewer's is added (clockoverlay with no time shows the text alone). */
     g_object_set(mark, "text", p->watermark, "time-format", "", "shaded-background", TRUE,
                  "font-desc", p->font, NULL);
     gst_util_set_object_arg(G_OBJECT(mark), "valignment", "center");
     gst_util_set_object_arg(G_OBJECT(mark), "halignment", "center");
+    /* Centred on the picture, not on the picture and the bar below it. */
+    g_object_set(mark, "deltay", -BAR_H / 2, NULL);
     /* pip: the session clock and the recording's date and time, top right
      * (the recorder's own caption is top left). */
     if (pip) {
@@ -168,9 +283,12 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
         gst_util_set_object_arg(G_OBJECT(clock), "valignment", "top");
         gst_util_set_object_arg(G_OBJECT(clock), "halignment", "right");
     }
-    gst_bin_add_many(GST_BIN(p->pipeline), comp, clock, mark, conv, sink, NULL);
-    if (!gst_element_link_many(comp, clock, mark, conv, sink, NULL))
+    gst_bin_add_many(GST_BIN(p->pipeline), comp, size, clock, mark, conv, sink, NULL);
+    if (!gst_element_link_many(comp, size, clock, mark, conv, sink, NULL))
         return -1;
+    GstPad *bp = gst_element_get_static_pad(size, "src");
+    gst_pad_add_probe(bp, GST_PAD_PROBE_TYPE_BUFFER, bar_probe, p, NULL);
+    gst_object_unref(bp);
     if (pip) {
         GstPad *cp = gst_element_get_static_pad(clock, "video_sink");
         gst_pad_add_probe(cp, GST_PAD_PROBE_TYPE_BUFFER, pip_clock_probe, p, NULL);
@@ -179,8 +297,6 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
     GstPad *tp = gst_element_get_static_pad(conv, "src");
     gst_pad_add_probe(tp, GST_PAD_PROBE_TYPE_BUFFER, title_probe, p, NULL);
     gst_object_unref(tp);
-    place where[TLO_PLAYER_MAX_TRACKS];
-    place_cameras(p, l, st, where);
     for (unsigned k = 0; k < st->tracks; k++) {
         /* A camera this layout does not show is not decoded into the window. */
         if (st->kind[k] != TLO_PLAYER_TRACK_VIDEO || where[k].w == 0)
@@ -190,7 +306,8 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
         GstElement *vc = gst_element_factory_make("videoconvert", NULL);
         gst_bin_add_many(GST_BIN(p->pipeline), src, q, vc, NULL);
         g_object_set(src, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
-                     (guint64)8 * 1024 * 1024, NULL);
+                     (guint64)8 * 1024 * 1024, "stream-type", GST_APP_STREAM_TYPE_SEEKABLE, NULL);
+        g_signal_connect(src, "seek-data", G_CALLBACK(on_seek_data), p);
         GstPad *pad = gst_element_request_pad_simple(comp, "sink_%u");
         GstPad *out = gst_element_get_static_pad(vc, "src");
         g_object_set(pad, "xpos", where[k].x, "ypos", where[k].y, "width", where[k].w, "height",
@@ -217,7 +334,8 @@ static int build_window(player *p, const layout *l, const tlo_clip_stats *st)
             g_object_set(as, "sync", TRUE, NULL);
         gst_bin_add_many(GST_BIN(p->pipeline), src, ac, ar, as, NULL);
         g_object_set(src, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
-                     (guint64)1024 * 1024, NULL);
+                     (guint64)1024 * 1024, "stream-type", GST_APP_STREAM_TYPE_SEEKABLE, NULL);
+        g_signal_connect(src, "seek-data", G_CALLBACK(on_seek_data), p);
         if (!gst_element_link_many(src, ac, ar, as, NULL))
             return -1;
         p->audio[k] = src;
@@ -312,12 +430,6 @@ static int push_frame(void *ctx, const tlo_clip_frame *f)
     return gst_app_src_push_buffer(GST_APP_SRC(src), buf) == GST_FLOW_OK || p->stop ? 0 : 1;
 }
 
-typedef struct decode_job {
-    player *p;
-    uint64_t from_ms;
-    tlo_clip_stats st;
-} decode_job;
-
 static void *decode_thread(void *arg)
 {
     decode_job *j = arg;
@@ -388,6 +500,7 @@ static int on_message(player *p, GstMessage *m, bool hold)
 }
 
 /* Where a seek key leads: 10 s on or back, never outside the range. */
+static int seek_in_place(player *p, uint64_t t);
 static uint64_t seek_target(player *p, int key, uint64_t range_from)
 {
     g_mutex_lock(&p->lock);
@@ -413,6 +526,46 @@ static void report(player *p, const tlo_window_params *wp, uint64_t from_ms, boo
                : paused ? TLO_WINDOW_PAUSED
                         : TLO_WINDOW_PLAYING,
                at);
+}
+
+/* The decoding thread from from_ms (p->job, p->tid). */
+static void start_decoder(player *p, uint64_t from_ms)
+{
+    p->stop = 0;
+    p->job = (decode_job){.p = p, .from_ms = from_ms};
+    g_mutex_lock(&p->lock);
+    p->last_ms = from_ms;
+    g_mutex_unlock(&p->lock);
+    p->decoding = pthread_create(&p->tid, NULL, decode_thread, &p->job) == 0;
+}
+
+static void join_decoder(player *p)
+{
+    p->stop = 1;
+    if (p->decoding)
+        pthread_join(p->tid, NULL);
+    p->decoding = false;
+}
+
+/* A seek key: the running pipeline is flushed to t and the decoder started
+ * again from there, so the window and its last picture stay up (a new
+ * pipeline would open a new, blank window). The decoder may be blocked in
+ * a full appsrc: the flush unblocks it; a buffer it pushed after the first
+ * flush is dropped by the second. 0, or -1 when the pipeline refused. */
+static int seek_in_place(player *p, uint64_t t)
+{
+    gint64 at = (gint64)(t - p->base_ms) * GST_MSECOND;
+    GstSeekFlags how = GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE;
+    p->stop = 1;
+    if (!gst_element_seek_simple(p->pipeline, GST_FORMAT_TIME, how, at))
+        return -1;
+    join_decoder(p);
+    if (p->rc < 0)
+        return -1;
+    if (!gst_element_seek_simple(p->pipeline, GST_FORMAT_TIME, how, at))
+        return -1;
+    start_decoder(p, t);
+    return 0;
 }
 
 /* Runs the bus and the keys until the end, a seek, q or an error. */
@@ -444,11 +597,13 @@ static int run_loop(player *p, const tlo_window_params *wp, uint64_t from_ms, ui
             paused = !paused;
             gst_element_set_state(p->pipeline, paused ? GST_STATE_PAUSED : GST_STATE_PLAYING);
         }
-        if (key == 'R' || key == 'L') {
+        if ((key == 'R' || key == 'L') && seek_in_place(p, seek_target(p, key, wp->from_ms)) != 0) {
             *seek_to = seek_target(p, key, wp->from_ms);
-            result = 's';
+            result = 's'; /* the running pipeline refused the seek: rebuilt there */
             break;
         }
+        if (key == 'R' || key == 'L')
+            ended = false;
         if (key == 'l') {
             /* The next layout, from where the picture is now. */
             gint64 pos = 0;
@@ -503,14 +658,12 @@ static int play_from(player *p, const tlo_window_params *wp, uint64_t from_ms, u
         teardown(p);
         return -1;
     }
-    decode_job job = {.p = p, .from_ms = from_ms};
-    pthread_t tid;
-    pthread_create(&tid, NULL, decode_thread, &job);
+    start_decoder(p, from_ms);
     int result = run_loop(p, wp, from_ms, seek_to);
     p->stop = 1;
     /* Unblock the decoder (appsrc blocks when full), then join it. */
     gst_element_set_state(p->pipeline, GST_STATE_NULL);
-    pthread_join(tid, NULL);
+    join_decoder(p);
     teardown(p);
     if (p->rc < 0)
         result = -1;
@@ -539,6 +692,10 @@ int tlo_window_play(const tlo_window_params *wp, tlo_error *err)
                 .clock_font = clock_font,
                 .layout = wp->layout,
                 .started_ms = wp->started_ms,
+                .from_ms = wp->from_ms,
+                .session_ms = wp->session_ms > wp->to_ms ? wp->session_ms : wp->to_ms,
+                .marks = wp->marks,
+                .nmarks = wp->marks ? wp->nmarks : 0,
                 .segs = wp->segs,
                 .nsegs = wp->nsegs,
                 .to_ms = wp->to_ms};

@@ -21,6 +21,13 @@ typedef struct tlo_window_params {
     tlo_layout layout;   /* the first layout; the key l switches (layout.h) */
     const char *title;   /* the window's title (the layout is added), or NULL */
     uint64_t started_ms; /* the session's start (UTC ms), for pip's date and time; 0: unknown */
+    /* The bar along the bottom of the window (never in an export): the
+     * session's time axis 0..session_ms (to_ms or more), the range released
+     * on it, the position, and a tick for each marker (nmarks session
+     * times inside the range, in time order). */
+    uint64_t session_ms;
+    const uint64_t *marks;
+    size_t nmarks;
     /* The viewer's keys from the terminal, or NULL: returns 0 (none), ' '
      * (pause), 'q', 'R' or 'L' (seek 10 s), 'l' (the next layout). With keys, the last frame stays
      * at the end of the range until q or a seek back; without, the end of

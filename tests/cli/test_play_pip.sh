@@ -4,6 +4,9 @@
 # in the bottom-right corner of camera 1 (the colour bars), nothing beside
 # camera 1 (no side by side), the pip clock drawn top left, and the
 # watermark with the Chinese name 王芳 drawn in CJK glyphs (wm_glyphs.py).
+# play_pip_vault_zone: under TZ=UTC with the vault's timezone Asia/Shanghai
+# the clock's date and time end in +08:00 (the zone travels in the play
+# hand-over; read through the hook TELLONCE_TEST_PIP_CLOCK, layout.h).
 # With TELLONCE_UPDATE_DOCS=1 the screenshot is kept as docs/play-pip.png
 # for the README.
 # usage: test_play_pip.sh TELLONCE_BINARY WM_GLYPHS_PY SOURCE_ROOT
@@ -43,11 +46,13 @@ s1=$(sqlite3 vault/ledger.db "SELECT CAST(body AS TEXT) FROM entries WHERE kind 
 "$tlo" grant "2026-K-10" --to "王芳" --session "$s1" --expires 2099-12-31 \
     --purpose "trial preparation" --as "Anna Admin" "${pass[@]}" >/dev/null || bad "grant"
 
+"$tlo" settings set timezone Asia/Shanghai --as "Anna Admin" "${pass[@]}" >/dev/null ||
+    bad "settings set timezone"
 Xvfb -displayfd 5 -screen 0 1400x500x24 -nolisten tcp 5>display.txt 2>xvfb.err &
 xvfb=$!
 wait_for 120 "Xvfb to name its display" '[ -s display.txt ]' "$xvfb"
 display=":$(cat display.txt)"
-DISPLAY=$display "$tlo" play "2026-K-10" --session "$s1" --as "王芳" "${pass[@]}" \
+DISPLAY=$display TZ=UTC TELLONCE_TEST_PIP_CLOCK="$work/clock.txt" "$tlo" play "2026-K-10" --session "$s1" --as "王芳" "${pass[@]}" \
     --layout pip </dev/null >play.out 2>play.err &
 pid=$!
 wait_for 120 "play to say its watermark" 'grep -q "^Watermark: " play.err' "$pid"
@@ -129,5 +134,7 @@ fi
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 pid=
+grep -q " +08:00$" clock.txt 2>/dev/null && ok ||
+    bad "play_pip_vault_zone: the clock is not in the vault's zone: $(cat clock.txt 2>&1)"
 echo "play_pip: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

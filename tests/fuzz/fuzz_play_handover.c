@@ -84,6 +84,11 @@ int fuzz_seeds(int (*emit)(void *ctx, const uint8_t *seed, size_t len), void *ct
                           : "side-by-side");
         snprintf(h.title, sizeof h.title, "tellonce play - case %zu", v);
         h.started_ms = 1796000000000 + v;
+        snprintf(h.zone, sizeof h.zone, "%s", v == 1 ? "Asia/Shanghai" : "");
+        h.session_ms = h.to_ms + 1000 * v;
+        h.nmarks = v == 1 ? 2 : 0;
+        h.marks[0] = h.from_ms + 500;
+        h.marks[1] = h.from_ms + 2500;
         for (size_t i = 0; i < n; i++) {
             tlo_play_handover_segment *s = &h.seg[i];
             s->index = 2 * v + i;

@@ -21,6 +21,11 @@ static void fill(tlo_play_handover *h, size_t n)
     snprintf(h->layout, sizeof h->layout, "pip");
     snprintf(h->title, sizeof h->title, "tellonce play - case 2026-刑-0042 - 张警官");
     h->started_ms = 1796000000000;
+    snprintf(h->zone, sizeof h->zone, "Asia/Shanghai");
+    h->session_ms = 20000;
+    h->nmarks = 2;
+    h->marks[0] = 4500;
+    h->marks[1] = 8000;
     for (size_t i = 0; i < h->n; i++) {
         tlo_play_handover_segment *s = &h->seg[i];
         s->index = i;
@@ -48,6 +53,8 @@ static void check_roundtrip(void)
           back.headless && !strcmp(back.watermark, h.watermark));
     CHECK(!strcmp(back.layout, "pip") && !strcmp(back.title, h.title) &&
           back.started_ms == 1796000000000);
+    CHECK(!strcmp(back.zone, "Asia/Shanghai") && back.session_ms == 20000 && back.nmarks == 2 &&
+          back.marks[0] == 4500 && back.marks[1] == 8000);
     for (size_t i = 0; back.n == 3 && i < 3; i++) {
         CHECK(back.seg[i].index == i && back.seg[i].start_ms == 4000 * i &&
               back.seg[i].bytes == 100000 + i && back.seg[i].seq == 10 + i &&
@@ -57,11 +64,11 @@ static void check_roundtrip(void)
         CHECK(!memcmp(back.seg[i].key, h.seg[i].key, TLO_OBJECT_KEY_BYTES));
         CHECK(back.seg[i].key == back.keys + i * TLO_OBJECT_KEY_BYTES);
     }
-    /* Where a sender cuts it: segment lines, then the end line. */
+    /* Where a sender cuts it: segment lines, then the markers after them. */
     size_t o1 = tlo_play_handover_offset(text, len, 1), o3 = tlo_play_handover_offset(text, len, 3);
     CHECK(o1 < len && !strncmp(text + o1, "seg=1 ", 6));
-    CHECK(o3 < len && !strcmp(text + o3, "end\n"));
-    CHECK(tlo_play_handover_offset(text, len, 4) == len);
+    CHECK(o3 < len && !strcmp(text + o3, "markers=2\nmark=4500\nmark=8000\nend\n"));
+    CHECK(tlo_play_handover_offset(text, len, 100) == len);
     tlo_play_handover_text_free(text);
     tlo_play_handover_free(&back);
     tlo_play_handover_free(&h);
@@ -133,7 +140,16 @@ static void check_hostile(void)
             "title");
     refused("no started_ms", "started_ms=1796000000000", "started=1796000000000", "started_ms");
     refused("more segments than lines", "segments=2", "segments=3", "seg=");
-    refused("fewer segments than lines", "segments=2", "segments=1", "end");
+    refused("fewer segments than lines", "segments=2", "segments=1", "markers");
+    refused("a zone this machine has not", "zone=Asia/Shanghai", "zone=Asia/Atlantis", "zone");
+    refused("a zone outside zoneinfo", "zone=Asia/Shanghai", "zone=../../etc/passwd", "zone");
+    refused("a session shorter than the range", "session_ms=20000", "session_ms=8000",
+            "session_ms");
+    refused("a marker before the range", "mark=4500", "mark=2000", "marker");
+    refused("a marker after the range", "mark=8000", "mark=9001", "marker");
+    refused("markers out of order", "mark=4500\nmark=8000", "mark=8000\nmark=4500", "marker");
+    refused("more markers than lines", "markers=2", "markers=3", "mark=");
+    refused("too many markers", "markers=2", "markers=1001", "markers");
     refused("no segments", "segments=2", "segments=0", "segments");
     refused("too many segments", "segments=2", "segments=3601", "segments");
     refused("upper-case hex", "seg=0 0 4000 100000 10 00000000000000000000000000000abc",
