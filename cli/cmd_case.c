@@ -15,7 +15,7 @@ static void case_usage(FILE *f)
     fprintf(f, "usage: tellonce case open NUMBER --as NAME [--title TEXT] [--child-file FILE]\n"
                "                          [--passphrase-file FILE]\n"
                "       tellonce case list [--as NAME [--passphrase-file FILE]] [--json]\n"
-               "       tellonce case show NUMBER --as NAME [--passphrase-file FILE]\n"
+               "       tellonce case show NUMBER --as NAME [--passphrase-file FILE] [--json]\n"
                "(each also takes --vault DIR)\n"
                "\n"
                "'open' creates a case with the number police use (letters, digits, dashes,\n"
@@ -192,8 +192,32 @@ static void print_facts(tlo_custody *v, const tlo_custody_case_facts *f)
            opener ? opener->name : "?", "sessions", f->sessions);
 }
 
+/* case show --json (docs/json.md): the facts and the sealed fields, once
+ * the view is logged. */
+static void print_show_json(tlo_custody *v, const tlo_custody_case_facts *f,
+                            const tlo_custody_case_view *view, const char *as)
+{
+    const tlo_custody_person *opener = tlo_custody_person_by_actor(v, f->opener);
+    char id[33];
+    tlo_hex(id, f->c.id, TLO_ID_BYTES);
+    printf("{\"case_number\":");
+    cli_json_string(stdout, f->c.number);
+    printf(",\"case_id\":\"%s\",\"opened_entry\":%llu,\"opened_by\":", id,
+           (unsigned long long)f->c.opened_at);
+    cli_json_string(stdout, opener ? opener->name : "");
+    printf(",\"sessions\":%u,\"title\":", f->sessions);
+    cli_json_string(stdout, view->record.title);
+    printf(",\"child_name\":");
+    cli_json_string(stdout, view->record.child_name);
+    printf(",\"child_birthdate\":");
+    cli_json_string(stdout, view->record.child_birthdate);
+    printf(",\"person\":");
+    cli_json_string(stdout, as);
+    printf(",\"entry\":%llu}\n", (unsigned long long)view->view_seq);
+}
+
 static int case_show(const char *vault_opt, const char *number, const char *as,
-                     const char *pass_file)
+                     const char *pass_file, bool json)
 {
     tlo_custody_case_facts facts;
     tlo_vault_identity *actor = NULL;
@@ -210,7 +234,8 @@ static int case_show(const char *vault_opt, const char *number, const char *as,
     if (!(actor =
               cli_acting(v, as, pass_file, TLO_ACT_LOGIN /* case show decides, and logs */, &rc)))
         goto out;
-    print_facts(v, &facts);
+    if (!json)
+        print_facts(v, &facts);
     if (!(view = sodium_malloc(sizeof *view))) { /* it will hold the child's details */
         cli_error("out of secure memory");
         rc = EXIT_SYSTEM;
@@ -220,6 +245,11 @@ static int case_show(const char *vault_opt, const char *number, const char *as,
         rc = cli_fail(&err);
         if (view->log_failed)
             cli_error("nothing was unsealed: the view could not be logged first");
+        goto out;
+    }
+    if (json) {
+        print_show_json(v, &facts, view, as);
+        rc = EXIT_OK;
         goto out;
     }
     printf("  %-16s %s\n", "title", view->record.title);
@@ -276,7 +306,7 @@ static int case_list(const char *vault_opt, int json, const char *as, const char
                 cli_json_string(stdout, list[i].c.number);
             else
                 printf("null");
-            printf(",\"id\":\"%s\",\"opened_at\":%llu,\"opened_by\":", id,
+            printf(",\"case_id\":\"%s\",\"opened_entry\":%llu,\"opened_by\":", id,
                    (unsigned long long)list[i].c.opened_at);
             cli_json_string(stdout, p ? p->name : "");
             printf("}");
@@ -391,7 +421,7 @@ int cmd_case(int argc, char **argv)
         if (!o.as)
             cli_error("case show needs --as NAME");
         else
-            rc = case_show(o.vault, args[0], o.as, o.pass_file);
+            rc = case_show(o.vault, args[0], o.as, o.pass_file, o.json);
     } else {
         cli_error("see 'tellonce case --help' for open, list and show");
     }

@@ -27,7 +27,7 @@ static void export_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
                "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
-               "                       [--layout pip]\n"
+               "                       [--layout pip] [--json]\n"
                "                       [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Exports the range --from to --to (session clock; default: all that NAME is\n"
@@ -54,11 +54,13 @@ static void export_usage(FILE *f)
                "the custodian service sends): write the clip and the manifest into the open\n"
                "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
                "named CLIP.mp4 in the manifest and the ledger; nothing is linked or looked up\n"
-               "in a folder: the caller links both into place after exit status 0.\n");
+               "in a folder: the caller links both into place after exit status 0.\n"
+               "--json prints what was exported as one JSON object (docs/json.md).\n");
 }
 
 typedef struct export_opts {
     const char *as, *vault, *pass_file, *from, *to, *manifest_out, *name;
+    bool json;
 } export_opts;
 
 /* "/dev/fd/N" (N decimal, no leading zero) into *fd; 0 or -1. */
@@ -105,6 +107,7 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
                                          {"layout", required_argument, NULL, 'Y'},
                                          {"manifest-output", required_argument, NULL, 'M'},
                                          {"name", required_argument, NULL, 'N'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -148,11 +151,14 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
         case 'N':
             o->name = optarg;
             break;
+        case 'j':
+            o->json = true;
+            break;
         case 'h':
             export_usage(stdout);
             return EXIT_OK;
         default:
-            export_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -259,6 +265,50 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
     }
 }
 
+/* export --json (docs/json.md). */
+static void print_export_json(const tlo_custody_export_params *p,
+                              const tlo_custody_export_result *r, const tlo_custody_case *cs,
+                              const char *person)
+{
+    const tlo_player_export_result *res = &r->clip;
+    char sha[65], id[33];
+    tlo_hex(sha, res->sha256, 32);
+    tlo_hex(id, cs->id, TLO_ID_BYTES);
+    printf("{\"case_id\":\"%s\",\"case_number\":", id);
+    cli_json_string(stdout, cs->number);
+    printf(",\"session\":\"%s\",\"person\":", p->session);
+    cli_json_string(stdout, person);
+    printf(",\"from_ms\":%llu,\"to_ms\":%llu,\"clip_start_ms\":%llu,\"clip_end_ms\":%llu,"
+           "\"clip\":",
+           (unsigned long long)r->from_ms, (unsigned long long)r->to_ms,
+           (unsigned long long)res->clip_start_ms, (unsigned long long)res->clip_end_ms);
+    cli_json_string(stdout, p->out_path);
+    printf(",\"bytes\":%llu,\"sha256\":\"%s\",\"sha256_file\":", (unsigned long long)res->bytes,
+           sha);
+    if (r->sha256_path)
+        cli_json_string(stdout, r->sha256_path);
+    else
+        printf("null");
+    printf(",\"manifest\":");
+    cli_json_string(stdout, r->manifest_path);
+    printf(",\"reencoded\":%s,\"watermark\":", p->watermark ? "true" : "false");
+    if (p->watermark)
+        cli_json_string(stdout, r->watermark);
+    else
+        printf("null");
+    printf(",\"layout\":%s,\"seconds\":%.3f,\"segments\":%zu,\"tracks\":[",
+           p->pip ? "\"pip\"" : "null", r->mux_seconds, r->segments);
+    for (unsigned k = 0, nv = 0, na = 0; k < res->tracks; k++) {
+        bool is_video = res->track[k].kind == TLO_PLAYER_TRACK_VIDEO;
+        printf("%s{\"kind\":\"%s\",\"number\":%u,\"packets\":%llu}", k ? "," : "",
+               is_video ? "video" : "audio", is_video ? ++nv : ++na,
+               (unsigned long long)res->track[k].packets);
+    }
+    printf("],\"access_entry\":%llu,\"export_entry\":%llu,\"checkpoint_size\":%llu}\n",
+           (unsigned long long)r->access_seq, (unsigned long long)r->export_seq,
+           (unsigned long long)r->checkpoint_size);
+}
+
 int cmd_export(int argc, char **argv)
 {
     export_opts o = {0};
@@ -286,7 +336,7 @@ int cmd_export(int argc, char **argv)
         (rc = cli_clip_range(v, &cs, session, actor, TLO_CUSTODY_EXPORT, o.from != NULL,
                              o.to != NULL, &p.from_ms, &p.to_ms)) != 0)
         goto out;
-    cli_progress *shown = cli_progress_new(CLI_PROGRESS_EXPORT, false);
+    cli_progress *shown = cli_progress_new(CLI_PROGRESS_EXPORT, o.json);
     p.progress = cli_progress_hook(shown);
     int xrc = tlo_custody_export(v, actor, &p, &r, &err);
     cli_progress_end(shown);
@@ -298,7 +348,10 @@ int cmd_export(int argc, char **argv)
                       p.out_path);
         goto out;
     }
-    print_export(&p, &r, cs.number, actor->name);
+    if (o.json)
+        print_export_json(&p, &r, &cs, actor->name);
+    else
+        print_export(&p, &r, cs.number, actor->name);
     rc = EXIT_OK;
 out:
     tlo_custody_export_result_free(&r);
@@ -347,7 +400,7 @@ int cli_export_sha256_from_fd(int fd, const char *clip_path)
 static void verify_export_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce verify-export CLIP.mp4 [--manifest FILE]\n"
-               "                              (--verifier-key KEY | --vault DIR)\n"
+               "                              (--verifier-key KEY | --vault DIR) [--json]\n"
                "\n"
                "Checks an exported clip against its manifest (default CLIP.mp4.manifest) with no\n"
                "key and no ledger database: the manifest's signature by the custodian's\n"
@@ -356,11 +409,13 @@ static void verify_export_usage(FILE *f)
                "that the access entry granted this export (case, session, range, person,\n"
                "action export), and the clip's SHA-256. --vault reads the key from a vault's\n"
                "ledger and also checks the ledger agrees: the entries, the checkpoint, and\n"
-               "every source segment's entry. Exit status 0 when all holds, 1 when not.\n");
+               "every source segment's entry. Exit status 0 when all holds, 1 when not.\n"
+               "--json prints what was checked as one JSON object (docs/json.md).\n");
 }
 
 typedef struct verify_opts {
     const char *vkey, *vault, *manifest;
+    bool json;
 } verify_opts;
 
 /* The options into o. -1 to go on, or an exit code. */
@@ -369,6 +424,7 @@ static int verify_export_args(int argc, char **argv, verify_opts *o)
     static const struct option opts[] = {{"verifier-key", required_argument, NULL, 'k'},
                                          {"vault", required_argument, NULL, 'V'},
                                          {"manifest", required_argument, NULL, 'm'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -384,11 +440,14 @@ static int verify_export_args(int argc, char **argv, verify_opts *o)
         case 'm':
             o->manifest = optarg;
             break;
+        case 'j':
+            o->json = true;
+            break;
         case 'h':
             verify_export_usage(stdout);
             return EXIT_OK;
         default:
-            verify_export_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -426,6 +485,51 @@ static void print_verify(const char *clip, const tlo_custody_export_report *r)
                m->watermark, (unsigned long long)m->export_seq);
 }
 
+/* verify-export --json (docs/json.md). */
+static void print_verify_json(const char *clip, const tlo_custody_export_report *r)
+{
+    const tlo_custody_manifest *m = &r->m;
+    char sha_hex[65], case_hex[33];
+    tlo_hex(sha_hex, r->sha256, 32);
+    tlo_hex(case_hex, m->case_id, TLO_ID_BYTES);
+    printf("{\"ok\":true,\"clip\":");
+    cli_json_string(stdout, clip);
+    printf(",\"case_id\":\"%s\",\"session\":\"%s\",\"person\":", case_hex, m->session);
+    cli_json_string(stdout, m->by);
+    printf(",\"at\":");
+    cli_json_string(stdout, m->at);
+    printf(",\"from_ms\":%llu,\"to_ms\":%llu,\"clip_start_ms\":%llu,\"clip_end_ms\":%llu,"
+           "\"sha256\":\"%s\",\"bytes\":%llu,\"signer\":",
+           (unsigned long long)m->from_ms, (unsigned long long)m->to_ms,
+           (unsigned long long)m->clip_start_ms, (unsigned long long)m->clip_end_ms, sha_hex,
+           (unsigned long long)r->bytes);
+    cli_json_string(stdout, r->signer);
+    uint64_t grant;
+    printf(",\"access_entry\":%llu,\"export_entry\":%llu,\"grant_entry\":",
+           (unsigned long long)m->access_seq, (unsigned long long)m->export_seq);
+    if (tlo_parse_u64(m->grant, &grant) == 0)
+        printf("%llu", (unsigned long long)grant);
+    else
+        printf("null"); /* the interviewer's own recording */
+    printf(",\"purpose\":");
+    cli_json_string(stdout, m->purpose);
+    printf(",\"checkpoint_size\":%llu,\"ledger_checked\":%s,\"watermark\":",
+           (unsigned long long)r->checkpoint_size, r->ledger_checked ? "true" : "false");
+    if (m->watermark[0])
+        cli_json_string(stdout, m->watermark);
+    else
+        printf("null");
+    printf(",\"layout\":");
+    if (m->layout[0])
+        cli_json_string(stdout, m->layout);
+    else
+        printf("null");
+    printf(",\"segments\":[");
+    for (size_t i = 0; i < m->nseg; i++)
+        printf("%s%llu", i ? "," : "", (unsigned long long)m->seg[i].index);
+    printf("]}\n");
+}
+
 int cmd_verify_export(int argc, char **argv)
 {
     verify_opts o = {0};
@@ -449,7 +553,10 @@ int cmd_verify_export(int argc, char **argv)
     if (tlo_custody_verify_export(v, &p, &r, &err) != 0) {
         rc = cli_fail(&err);
     } else {
-        print_verify(p.clip, &r);
+        if (o.json)
+            print_verify_json(p.clip, &r);
+        else
+            print_verify(p.clip, &r);
         rc = EXIT_OK;
     }
     tlo_custody_export_report_free(&r);

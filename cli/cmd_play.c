@@ -41,7 +41,7 @@ static void play_usage(FILE *f)
 {
     fprintf(f, "usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
                "                     [--purpose TEXT] [--layout side-by-side|pip|camN]\n"
-               "                     [--headless] [--passphrase-file FILE] [--vault DIR]\n"
+               "                     [--headless [--json]] [--passphrase-file FILE] [--vault DIR]\n"
                "\n"
                "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
                "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
@@ -52,7 +52,8 @@ static void play_usage(FILE *f)
                "or the terminal): space pauses, left/right arrows seek 10 s (never outside the\n"
                "granted range), q quits. On a terminal the last frame stays at the end of the\n"
                "range until q (or a seek back); otherwise the end of the range ends it.\n"
-               "--headless decodes the range without a window and reports frames and times.\n"
+               "--headless decodes the range without a window and reports frames and times;\n"
+               "with --json as one JSON object (docs/json.md).\n"
                "--layout: side-by-side (every camera, the default), pip (camera 2 as an inset in\n"
                "the bottom-right corner of camera 1, with the session clock and the local date\n"
                "and time of the recording burned in), or camN (camera N of the room profile\n"
@@ -67,7 +68,11 @@ typedef struct play_args {
     bool has_from, has_to;
     char session_id[33]; /* the session --session names */
     int headless;
+    bool json; /* --json, with --headless */
 } play_args;
+
+/* play --headless --json: what run_headless prints (in this process). */
+static bool headless_json;
 
 /* --layout: 0, or -1 with the error printed. */
 static int layout_check(const play_args *a)
@@ -93,6 +98,7 @@ static int parse_args(int argc, char **argv, play_args *a)
                                          {"purpose", required_argument, NULL, 'p'},
                                          {"headless", no_argument, NULL, 'H'},
                                          {"layout", required_argument, NULL, 'Y'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *from = NULL, *to = NULL;
@@ -129,11 +135,14 @@ static int parse_args(int argc, char **argv, play_args *a)
         case 'Y':
             a->layout = optarg;
             break;
+        case 'j':
+            a->json = true;
+            break;
         case 'h':
             play_usage(stdout);
             return -1;
         default:
-            play_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -142,6 +151,12 @@ static int parse_args(int argc, char **argv, play_args *a)
         return EXIT_USAGE;
     }
     a->case_number = argv[optind];
+    if (a->json && !a->headless) {
+        cli_error("--json is for play --headless (the window shows the clip, it prints no "
+                  "data); add --headless or leave --json out");
+        return EXIT_USAGE;
+    }
+    headless_json = a->json;
     if (layout_check(a) != 0)
         return EXIT_USAGE;
     if ((from && cli_parse_session_time(from, &a->from_ms) != 0) ||
@@ -283,6 +298,29 @@ static int count_frame(void *ctx, const tlo_clip_frame *f)
     return 0;
 }
 
+/* play --headless --json (docs/json.md). */
+static void print_headless_json(const tlo_play_handover *ho, const headless *h,
+                                const tlo_clip_stats *st)
+{
+    printf("{\"access_entry\":%llu,\"from_ms\":%llu,\"to_ms\":%llu,\"video_frames\":%llu,"
+           "\"audio_frames\":%llu,\"first_ms\":%llu,\"last_ms\":%llu,\"segments\":%u,"
+           "\"first_frame_us\":%llu,\"watermark\":",
+           (unsigned long long)ho->access_seq, (unsigned long long)ho->from_ms,
+           (unsigned long long)ho->to_ms, (unsigned long long)h->video,
+           (unsigned long long)h->audio, (unsigned long long)st->first_ms,
+           (unsigned long long)st->last_ms, st->segments_opened,
+           (unsigned long long)st->first_frame_us);
+    cli_json_string(stdout, ho->watermark);
+    printf(",\"layout\":");
+    cli_json_string(stdout, ho->layout);
+    printf(",\"tracks\":[");
+    for (unsigned k = 0; k < st->tracks; k++)
+        printf("%s{\"track\":%u,\"kind\":\"%s\",\"frames\":%llu}", k ? "," : "", k,
+               st->kind[k] == TLO_PLAYER_TRACK_VIDEO ? "video" : "audio",
+               (unsigned long long)st->frames[k]);
+    printf("]}\n");
+}
+
 static int run_headless(const tlo_clip_segment *segs, const tlo_play_handover *ho)
 {
     headless h = {0};
@@ -290,6 +328,10 @@ static int run_headless(const tlo_clip_segment *segs, const tlo_play_handover *h
     tlo_error err = {0};
     if (tlo_clip_decode(segs, ho->n, ho->from_ms, ho->to_ms, count_frame, &h, &st, &err) < 0)
         return cli_fail(&err);
+    if (headless_json) {
+        print_headless_json(ho, &h, &st);
+        return EXIT_OK;
+    }
     printf("Decoded %llu video and %llu audio frames in %u tracks, %llu.%03llu s to "
            "%llu.%03llu s of the session, from %u segments; the first frame after %llu.%03llu "
            "ms.\n",

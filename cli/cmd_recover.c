@@ -15,7 +15,7 @@
 
 static void recover_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce recover --as NAME [--passphrase-file FILE] [--vault DIR]\n"
+    fprintf(f, "usage: tellonce recover --as NAME [--passphrase-file FILE] [--vault DIR] [--json]\n"
                "\n"
                "Closes every session that a crash or power cut left open: keeps the\n"
                "authenticated part of its unfinished segment (whole MP4 fragments only), seals\n"
@@ -50,15 +50,49 @@ static void print_steps(const tlo_custody_recovery *r)
     }
 }
 
+/* recover --json (docs/json.md): every step, as print_steps says them. */
+static void print_steps_json(const tlo_custody_recovery *r)
+{
+    printf("{\"steps\":[");
+    for (size_t i = 0; i < r->n; i++) {
+        const tlo_custody_recovery_step *s = &r->step[i];
+        const char *what = s->skipped ? "live" : !s->closed ? "segment" : "closed";
+        printf("%s{\"step\":\"%s\",\"session\":\"%s\",\"case_id\":", i ? "," : "", what,
+               s->session);
+        if (s->case_hex[0])
+            printf("\"%s\"", s->case_hex);
+        else
+            printf("null");
+        if (s->skipped) {
+            printf(",\"held_by\":");
+            cli_json_string(stdout, s->held_by);
+        } else if (!s->closed) {
+            printf(",\"entry\":%llu,\"segment\":%llu,\"kept_ms\":%llu,\"file\":",
+                   (unsigned long long)s->seq, (unsigned long long)s->index,
+                   (unsigned long long)s->ms);
+            cli_json_string(stdout, s->file);
+        } else {
+            printf(",\"entry\":%llu,\"segments\":%llu,\"found_bytes\":%llu,"
+                   "\"kept_bytes\":%llu",
+                   (unsigned long long)s->seq, (unsigned long long)s->segments,
+                   (unsigned long long)s->found_bytes, (unsigned long long)s->kept_bytes);
+        }
+        printf("}");
+    }
+    printf("]}\n");
+}
+
 int cmd_recover(int argc, char **argv)
 {
     static const struct option opts[] = {{"as", required_argument, NULL, 'A'},
                                          {"vault", required_argument, NULL, 'V'},
                                          {"passphrase-file", required_argument, NULL, 'P'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *as = NULL, *vault_opt = NULL, *pass_file = NULL;
     int c, rc;
+    bool json = false;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'A') {
@@ -67,6 +101,8 @@ int cmd_recover(int argc, char **argv)
             vault_opt = optarg;
         } else if (c == 'P') {
             pass_file = optarg;
+        } else if (c == 'j') {
+            json = true;
         } else {
             recover_usage(c == 'h' ? stdout : stderr);
             return c == 'h' ? EXIT_OK : EXIT_USAGE;
@@ -89,12 +125,18 @@ int cmd_recover(int argc, char **argv)
         rc = cli_fail(&err);
     } else if (!(actor = cli_acting(v, as, pass_file, TLO_ACT_RECOVER, &rc))) {
         /* refused (logged), or the identity could not be opened: said */
+    } else if (open_count == 0 && json) {
+        printf("{\"steps\":[]}\n");
+        rc = EXIT_OK;
     } else if (open_count == 0) {
         printf("Every session in the vault is closed; there is nothing to recover.\n");
         rc = EXIT_OK;
     } else {
         int frc = tlo_custody_recover(v, actor, &r, &err);
-        print_steps(&r); /* what was done before any failure is logged */
+        if (json)
+            print_steps_json(&r);
+        else
+            print_steps(&r); /* what was done before any failure is logged */
         rc = frc ? cli_fail(&err) : EXIT_OK;
     }
     tlo_custody_recovery_free(&r);
