@@ -30,16 +30,18 @@ static int write_out(const char *path, const char *text, size_t len)
 
 static void checkpoint_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce checkpoint [--vault DIR] [-o FILE] [--publish PUBDIR] [--json]\n"
-               "       tellonce checkpoint --verifier-key [--vault DIR] [--json]\n"
-               "\n"
-               "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
-               "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
-               "it as a ledger entry, and copies it to FILE if given. --publish copies every\n"
-               "checkpoint of the vault that PUBDIR (an absolute directory on another disk or\n"
-               "share) lacks into it; 'publish=PUBDIR' in the vault's vault.conf does that for\n"
-               "every checkpoint as it is made. --verifier-key prints the custodian's verifier\n"
-               "key (name+keyid+key) for signed-note tools and auditors.\n");
+    fputs(_("usage: tellonce checkpoint [--vault DIR] [-o FILE] [--publish PUBDIR] [--json]\n"
+            "       tellonce checkpoint --verifier-key [--vault DIR] [--json]\n"
+            "\n"
+            "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
+            "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
+            "it as a ledger entry, and copies it to FILE if given. --publish copies every\n"
+            "checkpoint of the vault that PUBDIR (an absolute directory on another disk or\n"
+            "share) lacks into it; 'publish=PUBDIR' in the vault's vault.conf does that for\n"
+            "every checkpoint as it is made. --verifier-key prints the custodian's verifier\n"
+            "key (name+keyid+key) for signed-note tools and auditors. --json prints it as\n"
+            "one JSON object (docs/json.md).\n"),
+          f);
 }
 
 /* --json on checkpoint, prove (docs/json.md). */
@@ -101,13 +103,20 @@ static int write_checkpoint(tlo_custody *v, const char *out_path, const char *pu
         print_checkpoint_json(&c, root_hex, out_path, publish, copied);
     } else if (rc == 0) {
         tlo_hex(root_hex, c.root, 32);
-        printf("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
-               "  kept in %s%s%s\n"
-               "  logged as entry %llu\n",
-               (unsigned long long)c.size, root_hex, c.origin, c.path,
-               out_path ? ", copied to " : "", out_path ? out_path : "", (unsigned long long)c.seq);
+        if (out_path)
+            printf(_("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
+                     "  kept in %s, copied to %s\n"
+                     "  logged as entry %llu\n"),
+                   (unsigned long long)c.size, root_hex, c.origin, c.path, out_path,
+                   (unsigned long long)c.seq);
+        else
+            printf(_("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
+                     "  kept in %s\n"
+                     "  logged as entry %llu\n"),
+                   (unsigned long long)c.size, root_hex, c.origin, c.path,
+                   (unsigned long long)c.seq);
         if (publish)
-            printf("  published to %s (%zu checkpoints copied there)\n", publish, copied);
+            printf(_("  published to %s (%zu checkpoints copied there)\n"), publish, copied);
     }
     tlo_custody_checkpoint_info_free(&c);
     return rc;
@@ -188,8 +197,7 @@ int cmd_checkpoint(int argc, char **argv)
 
 static void prove_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tellonce prove --entry N [--checkpoint FILE] [--vault DIR] [-o OUT] [--json]\n"
+    fputs(_("usage: tellonce prove --entry N [--checkpoint FILE] [--vault DIR] [-o OUT] [--json]\n"
             "       tellonce prove --from OLD [--to NEW] [--vault DIR] [-o OUT] [--json]\n"
             "\n"
             "--entry: an inclusion proof (c2sp.org/tlog-proof@v1) that entry N is in the\n"
@@ -197,7 +205,8 @@ static void prove_usage(FILE *f)
             "--from: a consistency proof that the checkpoint NEW (default: the newest)\n"
             "extends the older checkpoint OLD. Written to OUT or standard output; check it\n"
             "with 'tellonce verify-proof', which needs no ledger. --json prints the proof's\n"
-            "text inside a JSON object (docs/json.md) instead.\n");
+            "text inside a JSON object (docs/json.md) instead.\n"),
+          f);
 }
 
 typedef struct prove_args {
@@ -327,14 +336,15 @@ int cmd_prove(int argc, char **argv)
 
 static void verify_proof_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify-proof FILE (--verifier-key KEY | --vault DIR) [--old OLD]\n"
-               "\n"
-               "Checks a proof written by 'tellonce prove' without the ledger database: the\n"
-               "checkpoint's signature by KEY (the custodian's verifier key, as 'tellonce\n"
-               "checkpoint --verifier-key' prints it; --vault reads it from a vault's ledger),\n"
-               "then the Merkle proof. An inclusion proof shows the entry it proves. A\n"
-               "consistency proof also needs OLD, the older checkpoint the auditor kept.\n"
-               "Exit status 0 when the proof holds, 1 when it does not.\n");
+    fputs(_("usage: tellonce verify-proof FILE (--verifier-key KEY | --vault DIR) [--old OLD]\n"
+            "\n"
+            "Checks a proof written by 'tellonce prove' without the ledger database: the\n"
+            "checkpoint's signature by KEY (the custodian's verifier key, as 'tellonce\n"
+            "checkpoint --verifier-key' prints it; --vault reads it from a vault's ledger),\n"
+            "then the Merkle proof. An inclusion proof shows the entry it proves. A\n"
+            "consistency proof also needs OLD, the older checkpoint the auditor kept.\n"
+            "Exit status 0 when the proof holds, 1 when it does not.\n"),
+          f);
 }
 
 typedef struct verify_proof_args {
@@ -416,13 +426,13 @@ int cmd_verify_proof(int argc, char **argv)
         char actor[17], when[TLO_TIME_TEXT_MAX];
         tlo_hex(actor, r.actor, 8);
         tlo_time_text(r.time_ms, when, sizeof when);
-        printf("OK: entry %llu (%s, logged %s, signed by key %s) is in the ledger %s "
-               "of %llu entries, checkpoint signed by %s.\n",
+        printf(_("OK: entry %llu (%s, logged %s, signed by key %s) is in the ledger %s "
+                 "of %llu entries, checkpoint signed by %s.\n"),
                (unsigned long long)r.seq, kind ? kind : "unknown kind", when, actor, r.cp.origin,
                (unsigned long long)r.cp.size, key.name);
     } else {
-        printf("OK: the ledger %s of %llu entries extends the checkpoint %s of %llu entries; "
-               "both signed by %s.\n",
+        printf(_("OK: the ledger %s of %llu entries extends the checkpoint %s of %llu entries; "
+                 "both signed by %s.\n"),
                r.cp.origin, (unsigned long long)r.cp.size, a.old_path,
                (unsigned long long)r.old_size, key.name);
     }

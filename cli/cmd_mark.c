@@ -10,12 +10,14 @@
 
 static void mark_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce mark CASE --at HH:MM:SS[.mmm] TEXT --as NAME [--session S]\n"
-               "                     [--passphrase-file FILE] [--vault DIR] [--json]\n"
-               "\n"
-               "Adds a marker at a time of a recorded session of CASE (default: its newest\n"
-               "session): a ledger entry signed by NAME, an interviewer. The time is on the\n"
-               "session's clock, from 00:00:00 at its start, and must lie within the session.\n");
+    fputs(_("usage: tellonce mark CASE --at HH:MM:SS[.mmm] TEXT --as NAME [--session S]\n"
+            "                     [--passphrase-file FILE] [--vault DIR] [--json]\n"
+            "\n"
+            "Adds a marker at a time of a recorded session of CASE (default: its newest\n"
+            "session): a ledger entry signed by NAME, an interviewer. The time is on the\n"
+            "session's clock, from 00:00:00 at its start, and must lie within the session.\n"
+            "--json prints the marker as one JSON object (docs/json.md).\n"),
+          f);
 }
 
 /* "HH:MM:SS", "MM:SS" or "SS", each with an optional ".mmm", into ms. */
@@ -167,8 +169,8 @@ int cmd_mark(int argc, char **argv)
     if (actor && rc == EXIT_OK && o.json)
         print_mark_json(&p, &t, cs.id, seq, o.as);
     else if (actor && rc == EXIT_OK)
-        printf("Marker \"%s\" at %s of session %s (case %s), logged as entry %llu by %s.\n", p.text,
-               o.at, t.session, p.case_number, (unsigned long long)seq, o.as);
+        printf(_("Marker \"%s\" at %s of session %s (case %s), logged as entry %llu by %s.\n"),
+               p.text, o.at, t.session, p.case_number, (unsigned long long)seq, o.as);
     tlo_vault_identity_free(actor);
     tlo_custody_close(v);
     return rc;

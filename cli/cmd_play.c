@@ -39,26 +39,27 @@
 
 static void play_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
-               "                     [--purpose TEXT] [--layout side-by-side|pip|camN]\n"
-               "                     [--headless [--json]] [--passphrase-file FILE] [--vault DIR]\n"
-               "\n"
-               "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
-               "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
-               "(its number or internal id): the cameras side by side, the audio, the\n"
-               "session's markers inside the range, and a watermark with NAME, the case and\n"
-               "the time of the access burned into the picture. The access is logged before\n"
-               "anything is decrypted; only the segments of the range are. Keys (in the window\n"
-               "or the terminal): space pauses, left/right arrows seek 10 s (never outside the\n"
-               "granted range), q quits. On a terminal the last frame stays at the end of the\n"
-               "range until q (or a seek back); otherwise the end of the range ends it.\n"
-               "--headless decodes the range without a window and reports frames and times;\n"
-               "with --json as one JSON object (docs/json.md).\n"
-               "--layout: side-by-side (every camera, the default), pip (camera 2 as an inset in\n"
-               "the bottom-right corner of camera 1, with the session clock and the local date\n"
-               "and time of the recording burned in), or camN (camera N of the room profile\n"
-               "alone, cam1, cam2). The key l in the window switches layouts, in that order;\n"
-               "the window's title names the case, the person and the layout.\n");
+    fputs(_("usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
+            "                     [--purpose TEXT] [--layout side-by-side|pip|camN]\n"
+            "                     [--headless [--json]] [--passphrase-file FILE] [--vault DIR]\n"
+            "\n"
+            "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
+            "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
+            "(its number or internal id): the cameras side by side, the audio, the\n"
+            "session's markers inside the range, and a watermark with NAME, the case and\n"
+            "the time of the access burned into the picture. The access is logged before\n"
+            "anything is decrypted; only the segments of the range are. Keys (in the window\n"
+            "or the terminal): space pauses, left/right arrows seek 10 s (never outside the\n"
+            "granted range), q quits. On a terminal the last frame stays at the end of the\n"
+            "range until q (or a seek back); otherwise the end of the range ends it.\n"
+            "--headless decodes the range without a window and reports frames and times;\n"
+            "with --json as one JSON object (docs/json.md).\n"
+            "--layout: side-by-side (every camera, the default), pip (camera 2 as an inset in\n"
+            "the bottom-right corner of camera 1, with the session clock and the local date\n"
+            "and time of the recording burned in), or camN (camera N of the room profile\n"
+            "alone, cam1, cam2). The key l in the window switches layouts, in that order;\n"
+            "the window's title names the case, the person and the layout.\n"),
+          f);
 }
 
 typedef struct play_args {
@@ -247,7 +248,7 @@ static void print_markers(marker_scan *ms)
         qsort(ms->m, ms->n, sizeof *ms->m, marker_order);
     for (size_t i = 0; i < ms->n; i++) {
         uint64_t v = ms->m[i].at_ms;
-        fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n",
+        fprintf(stderr, _("  marker %02llu:%02llu:%02llu.%03llu  %s\n"),
                 (unsigned long long)(v / 3600000), (unsigned long long)(v / 60000 % 60),
                 (unsigned long long)(v / 1000 % 60), (unsigned long long)(v % 1000), ms->m[i].text);
     }
@@ -266,20 +267,27 @@ static void print_access(const tlo_custody_released *rel, const play_args *a)
     char from[32], to[32];
     hms(from, sizeof from, rel->from_ms);
     hms(to, sizeof to, rel->to_ms);
-    fprintf(stderr,
-            "Access logged as entry %llu (%s). Session %s of case %s, %s to %s, segments %llu to "
-            "%llu.\n",
-            (unsigned long long)rel->access_seq,
-            rel->grant_seq ? "under a grant" : "the interviewer's own recording", a->session,
-            a->case_number, from, to, (unsigned long long)(rel->n ? rel->seg[0].index : 0),
-            (unsigned long long)(rel->n ? rel->seg[rel->n - 1].index : 0));
+    unsigned long long first = rel->n ? rel->seg[0].index : 0,
+                       last = rel->n ? rel->seg[rel->n - 1].index : 0;
+    if (rel->grant_seq)
+        fprintf(stderr,
+                _("Access logged as entry %llu (under a grant). Session %s of case %s, %s to %s, "
+                  "segments %llu to %llu.\n"),
+                (unsigned long long)rel->access_seq, a->session, a->case_number, from, to, first,
+                last);
+    else
+        fprintf(stderr,
+                _("Access logged as entry %llu (the interviewer's own recording). Session %s of "
+                  "case %s, %s to %s, segments %llu to %llu.\n"),
+                (unsigned long long)rel->access_seq, a->session, a->case_number, from, to, first,
+                last);
 }
 
 /* What the picture will carry, said once on the terminal. */
 static void print_window(const tlo_play_handover *h)
 {
-    fprintf(stderr, "Watermark: %s\n", h->watermark);
-    fprintf(stderr, "Layout: %s\n", h->layout);
+    fprintf(stderr, _("Watermark: %s\n"), h->watermark);
+    fprintf(stderr, _("Layout: %s\n"), h->layout);
 }
 
 /* ---- the showing part: the hand-over and its fds, nothing of the vault ---- */
@@ -332,18 +340,18 @@ static int run_headless(const tlo_clip_segment *segs, const tlo_play_handover *h
         print_headless_json(ho, &h, &st);
         return EXIT_OK;
     }
-    printf("Decoded %llu video and %llu audio frames in %u tracks, %llu.%03llu s to "
-           "%llu.%03llu s of the session, from %u segments; the first frame after %llu.%03llu "
-           "ms.\n",
+    printf(_("Decoded %llu video and %llu audio frames in %u tracks, %llu.%03llu s to "
+             "%llu.%03llu s of the session, from %u segments; the first frame after %llu.%03llu "
+             "ms.\n"),
            (unsigned long long)h.video, (unsigned long long)h.audio, st.tracks,
            (unsigned long long)(st.first_ms / 1000), (unsigned long long)(st.first_ms % 1000),
            (unsigned long long)(st.last_ms / 1000), (unsigned long long)(st.last_ms % 1000),
            st.segments_opened, (unsigned long long)(st.first_frame_us / 1000),
            (unsigned long long)(st.first_frame_us % 1000));
     for (unsigned k = 0; k < st.tracks; k++)
-        printf("  track %u: %s, %llu frames\n", k,
-               st.kind[k] == TLO_PLAYER_TRACK_VIDEO ? "video" : "audio",
-               (unsigned long long)st.frames[k]);
+        printf(st.kind[k] == TLO_PLAYER_TRACK_VIDEO ? _("  track %u: video, %llu frames\n")
+                                                    : _("  track %u: audio, %llu frames\n"),
+               k, (unsigned long long)st.frames[k]);
     return EXIT_OK;
 }
 
@@ -370,10 +378,13 @@ static void term_status(void *ctx, tlo_window_state state, uint64_t at)
     char from[32], to[32];
     hms(from, sizeof from, ho->from_ms);
     hms(to, sizeof to, ho->to_ms);
-    fprintf(stderr, "\r\033[K%s %02llu:%02llu:%02llu.%01llu  (granted %s to %s)",
-            state == TLO_WINDOW_ENDED    ? "ENDED  "
-            : state == TLO_WINDOW_PAUSED ? "PAUSED "
-                                         : "PLAYING",
+    /* TRANSLATORS: the play status word; padded to the widest of the three. */
+    const char *word = state == TLO_WINDOW_ENDED    ? _("ENDED")
+                       : state == TLO_WINDOW_PAUSED ? _("PAUSED")
+                                                    : _("PLAYING");
+    fputs("\r\033[K", stderr);
+    cli_print_padded(stderr, word, 7);
+    fprintf(stderr, _(" %02llu:%02llu:%02llu.%01llu  (granted %s to %s)"),
             (unsigned long long)(at / 3600000), (unsigned long long)(at / 60000 % 60),
             (unsigned long long)(at / 1000 % 60), (unsigned long long)(at % 1000 / 100), from, to);
     fflush(stderr);
@@ -403,7 +414,8 @@ static int run_window(const tlo_clip_segment *segs, const tlo_play_handover *ho)
         wp.read_key = term_key;
         wp.status = term_status;
     }
-    fprintf(stderr, "Playing; space pauses, arrows seek 10 s, l switches the layout, q quits.\n");
+    fprintf(stderr,
+            _("Playing; space pauses, arrows seek 10 s, l switches the layout, q quits.\n"));
     tlo_error err = {0};
     int r = tlo_window_play(&wp, &err);
     if (raw) {
@@ -463,7 +475,7 @@ static void window_fields(const play_args *a, const char *person, tlo_play_hando
     tlo_layout l;
     tlo_layout_parse(a->layout ? a->layout : "side-by-side", &l);
     tlo_layout_text(&l, h->layout, sizeof h->layout);
-    snprintf(h->title, sizeof h->title, "tellonce play - case %s - %s", a->case_number, person);
+    snprintf(h->title, sizeof h->title, _("tellonce play - case %s - %s"), a->case_number, person);
 }
 
 /* The hand-over of rel: its keys copied into h's secure memory; the
