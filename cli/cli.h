@@ -79,6 +79,8 @@ uint8_t *cli_read_key_file(const char *path, tlo_error *err);
  * takes n bytes (NULs among them escaped). */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_bytes(FILE *f, const char *s, size_t n);
+/* Roles as a JSON array of their names (cli/json.c). */
+void cli_json_roles(FILE *f, unsigned roles);
 
 /* in as a terminal may show it: bytes that are not well-formed UTF-8 become
  * U+FFFD, control characters (C0 with tab and newline, DEL, C1: the escapes

@@ -12,28 +12,29 @@
 
 static void case_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce case open NUMBER --as NAME [--title TEXT] [--child-file FILE]\n"
-               "                          [--passphrase-file FILE]\n"
-               "       tellonce case list [--as NAME [--passphrase-file FILE]] [--json]\n"
-               "       tellonce case show NUMBER --as NAME [--passphrase-file FILE]\n"
-               "(each also takes --vault DIR)\n"
-               "\n"
-               "'open' creates a case with the number police use (letters, digits, dashes,\n"
-               "Chinese characters...), a new random case key kept only wrapped to the\n"
-               "custodian, and the title and the child's name and birth date sealed in the\n"
-               "vault: they never appear in the ledger or in a file name; nor does the number\n"
-               "(the ledger keeps a keyed hash of it, which only the custodian can make).\n"
-               "NAME must be an interviewer or an administrator. The child's details never go\n"
-               "on the command line (every user can read it): FILE holds the lines\n"
-               "child_name=NAME and child_birthdate=DATE (either may be left out); without\n"
-               "--child-file they are asked on the terminal (Enter for none).\n"
-               "'list' names cases by internal id; with --as, to an administrator, interviewer\n"
-               "or prosecutor, also by number: read through the custodian, and logged (one\n"
-               "case-view entry per case).\n"
-               "'show' prints what the ledger says of a case and, to an administrator or the\n"
-               "interviewer who opened it, its sealed fields. The attempt is logged either\n"
-               "way (a case-view entry, signed by the custodian, before anything is\n"
-               "unsealed).\n");
+    fputs(_("usage: tellonce case open NUMBER --as NAME [--title TEXT] [--child-file FILE]\n"
+            "                          [--passphrase-file FILE]\n"
+            "       tellonce case list [--as NAME [--passphrase-file FILE]] [--json]\n"
+            "       tellonce case show NUMBER --as NAME [--passphrase-file FILE] [--json]\n"
+            "(each also takes --vault DIR)\n"
+            "\n"
+            "'open' creates a case with the number police use (letters, digits, dashes,\n"
+            "Chinese characters...), a new random case key kept only wrapped to the\n"
+            "custodian, and the title and the child's name and birth date sealed in the\n"
+            "vault: they never appear in the ledger or in a file name; nor does the number\n"
+            "(the ledger keeps a keyed hash of it, which only the custodian can make).\n"
+            "NAME must be an interviewer or an administrator. The child's details never go\n"
+            "on the command line (every user can read it): FILE holds the lines\n"
+            "child_name=NAME and child_birthdate=DATE (either may be left out); without\n"
+            "--child-file they are asked on the terminal (Enter for none).\n"
+            "'list' names cases by internal id; with --as, to an administrator, interviewer\n"
+            "or prosecutor, also by number: read through the custodian, and logged (one\n"
+            "case-view entry per case).\n"
+            "'show' prints what the ledger says of a case and, to an administrator or the\n"
+            "interviewer who opened it, its sealed fields. The attempt is logged either\n"
+            "way (a case-view entry, signed by the custodian, before anything is\n"
+            "unsealed).\n"),
+          f);
 }
 
 /* One line "key=value" of a child file: the value into *field. */
@@ -127,9 +128,9 @@ static int child_details(const char *file, tlo_custody_case_params *p, char *buf
     int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (tty < 0)
         return EXIT_OK;
-    int rc = ask_child(tty, "The child's name (Enter for none): ", &bufs[1]);
+    int rc = ask_child(tty, _("The child's name (Enter for none): "), &bufs[1]);
     if (rc == EXIT_OK)
-        rc = ask_child(tty, "The child's birth date (Enter for none): ", &bufs[2]);
+        rc = ask_child(tty, _("The child's birth date (Enter for none): "), &bufs[2]);
     close(tty);
     p->child_name = bufs[1];
     p->child_birthdate = bufs[2];
@@ -167,9 +168,9 @@ static int case_open(const char *vault_opt, tlo_custody_case_params *p, const ch
     }
     char hex[2 * TLO_ID_BYTES + 1];
     tlo_hex(hex, cs.id, TLO_ID_BYTES);
-    printf("Opened case %s (internal id %s) in ledger entry %llu, by %s.\n"
-           "Its key is kept wrapped to the custodian; its title and the child's details are "
-           "sealed.\n",
+    printf(_("Opened case %s (internal id %s) in ledger entry %llu, by %s.\n"
+             "Its key is kept wrapped to the custodian; its title and the child's details are "
+             "sealed.\n"),
            cs.number, hex, (unsigned long long)cs.opened_at, as);
     rc = EXIT_OK;
 out:
@@ -181,19 +182,58 @@ out:
     return rc;
 }
 
+/* One "  LABEL  value" line of case show, the label padded by its display
+ * width (a translated label). */
+static void case_field(const char *label, const char *value)
+{
+    fputs("  ", stdout);
+    /* TRANSLATORS: the labels of 'case show' are padded to 16 columns. */
+    cli_print_padded(stdout, label, 16);
+    printf(" %s\n", value);
+}
+
 /* What the ledger says of a case, before anything is unsealed. */
 static void print_facts(tlo_custody *v, const tlo_custody_case_facts *f)
 {
     const tlo_custody_person *opener = tlo_custody_person_by_actor(v, f->opener);
     char id[33];
     tlo_hex(id, f->c.id, TLO_ID_BYTES);
-    printf("Case %s\n  %-16s %s\n  %-16s entry %llu, by %s\n  %-16s %u\n", f->c.number,
-           "internal id", id, "opened", (unsigned long long)f->c.opened_at,
-           opener ? opener->name : "?", "sessions", f->sessions);
+    printf(_("Case %s\n"), f->c.number);
+    case_field(_("internal id"), id);
+    char opened[TLO_NAME_MAX + 64], sessions[24];
+    snprintf(opened, sizeof opened, _("entry %llu, by %s"), (unsigned long long)f->c.opened_at,
+             opener ? opener->name : "?");
+    snprintf(sessions, sizeof sessions, "%u", f->sessions);
+    case_field(_("opened"), opened);
+    case_field(_("sessions"), sessions);
+}
+
+/* case show --json (docs/json.md): the facts and the sealed fields, once
+ * the view is logged. */
+static void print_show_json(tlo_custody *v, const tlo_custody_case_facts *f,
+                            const tlo_custody_case_view *view, const char *as)
+{
+    const tlo_custody_person *opener = tlo_custody_person_by_actor(v, f->opener);
+    char id[33];
+    tlo_hex(id, f->c.id, TLO_ID_BYTES);
+    printf("{\"case_number\":");
+    cli_json_string(stdout, f->c.number);
+    printf(",\"case_id\":\"%s\",\"opened_entry\":%llu,\"opened_by\":", id,
+           (unsigned long long)f->c.opened_at);
+    cli_json_string(stdout, opener ? opener->name : "");
+    printf(",\"sessions\":%u,\"title\":", f->sessions);
+    cli_json_string(stdout, view->record.title);
+    printf(",\"child_name\":");
+    cli_json_string(stdout, view->record.child_name);
+    printf(",\"child_birthdate\":");
+    cli_json_string(stdout, view->record.child_birthdate);
+    printf(",\"person\":");
+    cli_json_string(stdout, as);
+    printf(",\"entry\":%llu}\n", (unsigned long long)view->view_seq);
 }
 
 static int case_show(const char *vault_opt, const char *number, const char *as,
-                     const char *pass_file)
+                     const char *pass_file, bool json)
 {
     tlo_custody_case_facts facts;
     tlo_vault_identity *actor = NULL;
@@ -210,7 +250,8 @@ static int case_show(const char *vault_opt, const char *number, const char *as,
     if (!(actor =
               cli_acting(v, as, pass_file, TLO_ACT_LOGIN /* case show decides, and logs */, &rc)))
         goto out;
-    print_facts(v, &facts);
+    if (!json)
+        print_facts(v, &facts);
     if (!(view = sodium_malloc(sizeof *view))) { /* it will hold the child's details */
         cli_error("out of secure memory");
         rc = EXIT_SYSTEM;
@@ -222,10 +263,15 @@ static int case_show(const char *vault_opt, const char *number, const char *as,
             cli_error("nothing was unsealed: the view could not be logged first");
         goto out;
     }
-    printf("  %-16s %s\n", "title", view->record.title);
-    printf("  %-16s %s\n", "child's name", view->record.child_name);
-    printf("  %-16s %s\n", "child's birth", view->record.child_birthdate);
-    printf("(shown to %s; logged as entry %llu)\n", as, (unsigned long long)view->view_seq);
+    if (json) {
+        print_show_json(v, &facts, view, as);
+        rc = EXIT_OK;
+        goto out;
+    }
+    case_field(_("title"), view->record.title);
+    case_field(_("child's name"), view->record.child_name);
+    case_field(_("child's birth"), view->record.child_birthdate);
+    printf(_("(shown to %s; logged as entry %llu)\n"), as, (unsigned long long)view->view_seq);
     rc = EXIT_OK;
 out:
     if (view)
@@ -264,8 +310,15 @@ static int case_list(const char *vault_opt, int json, const char *as, const char
     }
     if (json)
         printf("[");
-    else
-        printf("%-24s %-32s  %-8s %s\n", "CASE", "INTERNAL ID", "OPENED", "BY");
+    else {
+        /* TRANSLATORS: the headings of 'case list'; padded by display width. */
+        cli_print_padded(stdout, _("CASE"), 24);
+        fputs(" ", stdout);
+        cli_print_padded(stdout, _("INTERNAL ID"), 32);
+        fputs("  ", stdout);
+        cli_print_padded(stdout, _("OPENED"), 8);
+        printf(" %s\n", _("BY"));
+    }
     for (size_t i = 0; i < n; i++) {
         const tlo_custody_person *p = tlo_custody_person_by_actor(v, list[i].opener);
         char id[33];
@@ -276,7 +329,7 @@ static int case_list(const char *vault_opt, int json, const char *as, const char
                 cli_json_string(stdout, list[i].c.number);
             else
                 printf("null");
-            printf(",\"id\":\"%s\",\"opened_at\":%llu,\"opened_by\":", id,
+            printf(",\"case_id\":\"%s\",\"opened_entry\":%llu,\"opened_by\":", id,
                    (unsigned long long)list[i].c.opened_at);
             cli_json_string(stdout, p ? p->name : "");
             printf("}");
@@ -290,7 +343,7 @@ static int case_list(const char *vault_opt, int json, const char *as, const char
     if (json)
         printf("]\n");
     if (seq && !json)
-        printf("(numbers shown to %s; logged as entries %llu to %llu)\n", as,
+        printf(_("(numbers shown to %s; logged as entries %llu to %llu)\n"), as,
                (unsigned long long)seq, (unsigned long long)(seq + n - 1));
 out:
     tlo_vault_identity_free(actor);
@@ -391,7 +444,7 @@ int cmd_case(int argc, char **argv)
         if (!o.as)
             cli_error("case show needs --as NAME");
         else
-            rc = case_show(o.vault, args[0], o.as, o.pass_file);
+            rc = case_show(o.vault, args[0], o.as, o.pass_file, o.json);
     } else {
         cli_error("see 'tellonce case --help' for open, list and show");
     }

@@ -30,26 +30,61 @@ static int write_out(const char *path, const char *text, size_t len)
 
 static void checkpoint_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce checkpoint [--vault DIR] [-o FILE] [--publish PUBDIR]\n"
-               "       tellonce checkpoint --verifier-key [--vault DIR]\n"
-               "\n"
-               "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
-               "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
-               "it as a ledger entry, and copies it to FILE if given. --publish copies every\n"
-               "checkpoint of the vault that PUBDIR (an absolute directory on another disk or\n"
-               "share) lacks into it; 'publish=PUBDIR' in the vault's vault.conf does that for\n"
-               "every checkpoint as it is made. --verifier-key prints the custodian's verifier\n"
-               "key (name+keyid+key) for signed-note tools and auditors.\n");
+    fputs(_("usage: tellonce checkpoint [--vault DIR] [-o FILE] [--publish PUBDIR] [--json]\n"
+            "       tellonce checkpoint --verifier-key [--vault DIR] [--json]\n"
+            "\n"
+            "Verifies the ledger, then writes a checkpoint of it signed by the custodian (a\n"
+            "C2SP tlog-checkpoint signed note), keeps it in the vault's checkpoints/, records\n"
+            "it as a ledger entry, and copies it to FILE if given. --publish copies every\n"
+            "checkpoint of the vault that PUBDIR (an absolute directory on another disk or\n"
+            "share) lacks into it; 'publish=PUBDIR' in the vault's vault.conf does that for\n"
+            "every checkpoint as it is made. --verifier-key prints the custodian's verifier\n"
+            "key (name+keyid+key) for signed-note tools and auditors. --json prints it as\n"
+            "one JSON object (docs/json.md).\n"),
+          f);
 }
 
-static int print_verifier_key(const tlo_note_verifier *key)
+/* --json on checkpoint, prove (docs/json.md). */
+static bool json_out;
+
+static int print_verifier_key(const tlo_note_verifier *key, const char *origin)
 {
     char vkey[TLO_NOTE_VKEY_MAX];
     tlo_error err = {0};
     if (tlo_note_verifier_format(key, vkey, sizeof vkey, &err) != 0)
         return cli_fail(&err);
-    printf("%s\n", vkey);
+    if (json_out) {
+        printf("{\"verifier_key\":");
+        cli_json_string(stdout, vkey);
+        printf(",\"origin\":");
+        cli_json_string(stdout, origin);
+        printf("}\n");
+    } else {
+        printf("%s\n", vkey);
+    }
     return EXIT_OK;
+}
+
+static void print_checkpoint_json(const tlo_custody_checkpoint_info *c, const char *root_hex,
+                                  const char *out_path, const char *publish, size_t copied)
+{
+    printf("{\"size\":%llu,\"root\":\"%s\",\"origin\":", (unsigned long long)c->size, root_hex);
+    cli_json_string(stdout, c->origin);
+    printf(",\"path\":");
+    cli_json_string(stdout, c->path);
+    printf(",\"output\":");
+    if (out_path)
+        cli_json_string(stdout, out_path);
+    else
+        printf("null");
+    printf(",\"entry\":%llu,\"published_to\":", (unsigned long long)c->seq);
+    if (publish)
+        cli_json_string(stdout, publish);
+    else
+        printf("null");
+    printf(",\"published\":%zu,\"note\":", copied);
+    cli_json_bytes(stdout, c->note, c->note_len);
+    printf("}\n");
 }
 
 static int write_checkpoint(tlo_custody *v, const char *out_path, const char *publish)
@@ -63,15 +98,25 @@ static int write_checkpoint(tlo_custody *v, const char *out_path, const char *pu
     size_t copied = 0;
     if (rc == 0 && publish && tlo_custody_checkpoint_publish(v, publish, &copied, &err) != 0)
         rc = cli_fail(&err);
-    if (rc == 0) {
+    if (rc == 0 && json_out) {
         tlo_hex(root_hex, c.root, 32);
-        printf("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
-               "  kept in %s%s%s\n"
-               "  logged as entry %llu\n",
-               (unsigned long long)c.size, root_hex, c.origin, c.path,
-               out_path ? ", copied to " : "", out_path ? out_path : "", (unsigned long long)c.seq);
+        print_checkpoint_json(&c, root_hex, out_path, publish, copied);
+    } else if (rc == 0) {
+        tlo_hex(root_hex, c.root, 32);
+        if (out_path)
+            printf(_("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
+                     "  kept in %s, copied to %s\n"
+                     "  logged as entry %llu\n"),
+                   (unsigned long long)c.size, root_hex, c.origin, c.path, out_path,
+                   (unsigned long long)c.seq);
+        else
+            printf(_("Checkpoint of %llu entries (root %s), signed by the custodian as %s.\n"
+                     "  kept in %s\n"
+                     "  logged as entry %llu\n"),
+                   (unsigned long long)c.size, root_hex, c.origin, c.path,
+                   (unsigned long long)c.seq);
         if (publish)
-            printf("  published to %s (%zu checkpoints copied there)\n", publish, copied);
+            printf(_("  published to %s (%zu checkpoints copied there)\n"), publish, copied);
     }
     tlo_custody_checkpoint_info_free(&c);
     return rc;
@@ -80,10 +125,13 @@ static int write_checkpoint(tlo_custody *v, const char *out_path, const char *pu
 static int checkpoint_args(int argc, char **argv, const char **vault_opt, const char **out_path,
                            const char **publish, int *want_vkey)
 {
-    static const struct option opts[] = {
-        {"vault", required_argument, NULL, 'V'},  {"output", required_argument, NULL, 'o'},
-        {"verifier-key", no_argument, NULL, 'k'}, {"publish", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"verifier-key", no_argument, NULL, 'k'},
+                                         {"publish", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -99,6 +147,9 @@ static int checkpoint_args(int argc, char **argv, const char **vault_opt, const 
             break;
         case 'p':
             *publish = optarg;
+            break;
+        case 'j':
+            json_out = true;
             break;
         case 'h':
             checkpoint_usage(stdout);
@@ -131,7 +182,7 @@ int cmd_checkpoint(int argc, char **argv)
     if (tlo_custody_trust(v, origin, sizeof origin, &key, &err) != 0) {
         rc = cli_fail(&err);
     } else if (want_vkey) {
-        rc = print_verifier_key(&key);
+        rc = print_verifier_key(&key, origin);
     } else if (out_path && access(out_path, F_OK) == 0) {
         cli_error("%s already exists; tellonce never overwrites a file", out_path);
         rc = EXIT_USAGE;
@@ -146,14 +197,16 @@ int cmd_checkpoint(int argc, char **argv)
 
 static void prove_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce prove --entry N [--checkpoint FILE] [--vault DIR] [-o OUT]\n"
-               "       tellonce prove --from OLD [--to NEW] [--vault DIR] [-o OUT]\n"
-               "\n"
-               "--entry: an inclusion proof (c2sp.org/tlog-proof@v1) that entry N is in the\n"
-               "checkpoint (default: the vault's newest), carrying the entry itself.\n"
-               "--from: a consistency proof that the checkpoint NEW (default: the newest)\n"
-               "extends the older checkpoint OLD. Written to OUT or standard output; check it\n"
-               "with 'tellonce verify-proof', which needs no ledger.\n");
+    fputs(_("usage: tellonce prove --entry N [--checkpoint FILE] [--vault DIR] [-o OUT] [--json]\n"
+            "       tellonce prove --from OLD [--to NEW] [--vault DIR] [-o OUT] [--json]\n"
+            "\n"
+            "--entry: an inclusion proof (c2sp.org/tlog-proof@v1) that entry N is in the\n"
+            "checkpoint (default: the vault's newest), carrying the entry itself.\n"
+            "--from: a consistency proof that the checkpoint NEW (default: the newest)\n"
+            "extends the older checkpoint OLD. Written to OUT or standard output; check it\n"
+            "with 'tellonce verify-proof', which needs no ledger. --json prints the proof's\n"
+            "text inside a JSON object (docs/json.md) instead.\n"),
+          f);
 }
 
 typedef struct prove_args {
@@ -170,6 +223,7 @@ static int prove_args_parse(int argc, char **argv, prove_args *a)
                                          {"from", required_argument, NULL, 'f'},
                                          {"to", required_argument, NULL, 't'},
                                          {"output", required_argument, NULL, 'o'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -197,6 +251,9 @@ static int prove_args_parse(int argc, char **argv, prove_args *a)
         case 'o':
             a->out_path = optarg;
             break;
+        case 'j':
+            json_out = true;
+            break;
         case 'h':
             prove_usage(stdout);
             return -1;
@@ -206,6 +263,38 @@ static int prove_args_parse(int argc, char **argv, prove_args *a)
         }
     }
     return 0;
+}
+
+/* prove --json: the proof's text in an object, into -o OUT or stdout. */
+static int print_proof_json(const prove_args *a, const char *proof, size_t len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        cli_error("out of memory for the proof's JSON; run prove without --json");
+        return EXIT_SYSTEM;
+    }
+    fprintf(f, "{\"proof\":\"%s\",", a->have_entry ? "inclusion" : "consistency");
+    if (a->have_entry)
+        fprintf(f, "\"entry\":%llu,\"from\":null,", (unsigned long long)a->index);
+    else {
+        fprintf(f, "\"entry\":null,\"from\":");
+        cli_json_string(f, a->from);
+        fputc(',', f);
+    }
+    fprintf(f, "\"checkpoint\":");
+    if (a->cp_opt)
+        cli_json_string(f, a->cp_opt);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"text\":");
+    cli_json_bytes(f, proof, len);
+    fputs("}\n", f);
+    fclose(f);
+    int rc = write_out(a->out_path, buf, n);
+    free(buf);
+    return rc;
 }
 
 int cmd_prove(int argc, char **argv)
@@ -232,7 +321,12 @@ int cmd_prove(int argc, char **argv)
         rc = tlo_custody_prove_entry(v, a.index, a.cp_opt, &out, &out_len, &err);
     else
         rc = tlo_custody_prove_consistency(v, a.from, a.cp_opt, &out, &out_len, &err);
-    rc = rc ? cli_fail(&err) : write_out(a.out_path, out, out_len);
+    if (rc)
+        rc = cli_fail(&err);
+    else if (json_out)
+        rc = print_proof_json(&a, out, out_len);
+    else
+        rc = write_out(a.out_path, out, out_len);
     free(out);
     tlo_custody_close(v);
     return rc;

@@ -26,40 +26,43 @@ static void ms_text(char *out, size_t cap, uint64_t ms)
 
 static void export_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
-               "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
-               "                       [--layout pip]\n"
-               "                       [--passphrase-file FILE] [--vault DIR]\n"
-               "\n"
-               "Exports the range --from to --to (session clock; default: all that NAME is\n"
-               "granted to export) of session S (its number in 'tellonce session list', or 4+\n"
-               "hex digits of its id) of CASE as a standard MP4, stream copy, every camera\n"
-               "and microphone, from the keyframe at or before --from. NAME needs a grant\n"
-               "that allows export of that range (tellonce grant ... --actions export); the\n"
-               "custodian logs the access before any key is released, and a refusal too.\n"
-               "Beside CLIP.mp4 it writes CLIP.mp4.manifest, signed by the custodian: the\n"
-               "source segments and their\n"
-               "digests, the access and export entries with their inclusion proofs in a\n"
-               "checkpoint, and the clip's SHA-256. Check both with 'tellonce verify-export'.\n"
-               "The clip is plaintext (mode 0600): keep it as evidence is kept. Neither file\n"
-               "may exist already.\n"
-               "--watermark decodes the range and encodes it again (H.264, AAC) with\n"
-               "\"EXPORTED FOR NAME - CASE NUMBER - local date and time\" burned into every\n"
-               "picture, from --from itself; the manifest and the export entry say so.\n"
-               "--layout pip re-encodes cameras 1 and 2 into one picture (camera 2 as an\n"
-               "inset in the bottom-right corner of camera 1) with the session clock and the\n"
-               "local date and time of the recording burned in, and the watermark; the\n"
-               "manifest and the export entry say layout pip. Without it every camera stays\n"
-               "its own track, as recorded.\n"
-               "-o /dev/fd/N --manifest-output /dev/fd/M --name CLIP.mp4 (what the client of\n"
-               "the custodian service sends): write the clip and the manifest into the open\n"
-               "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
-               "named CLIP.mp4 in the manifest and the ledger; nothing is linked or looked up\n"
-               "in a folder: the caller links both into place after exit status 0.\n");
+    fputs(_("usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
+            "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
+            "                       [--layout pip] [--json]\n"
+            "                       [--passphrase-file FILE] [--vault DIR]\n"
+            "\n"
+            "Exports the range --from to --to (session clock; default: all that NAME is\n"
+            "granted to export) of session S (its number in 'tellonce session list', or 4+\n"
+            "hex digits of its id) of CASE as a standard MP4, stream copy, every camera\n"
+            "and microphone, from the keyframe at or before --from. NAME needs a grant\n"
+            "that allows export of that range (tellonce grant ... --actions export); the\n"
+            "custodian logs the access before any key is released, and a refusal too.\n"
+            "Beside CLIP.mp4 it writes CLIP.mp4.manifest, signed by the custodian: the\n"
+            "source segments and their\n"
+            "digests, the access and export entries with their inclusion proofs in a\n"
+            "checkpoint, and the clip's SHA-256. Check both with 'tellonce verify-export'.\n"
+            "The clip is plaintext (mode 0600): keep it as evidence is kept. Neither file\n"
+            "may exist already.\n"
+            "--watermark decodes the range and encodes it again (H.264, AAC) with\n"
+            "\"EXPORTED FOR NAME - CASE NUMBER - local date and time\" burned into every\n"
+            "picture, from --from itself; the manifest and the export entry say so.\n"
+            "--layout pip re-encodes cameras 1 and 2 into one picture (camera 2 as an\n"
+            "inset in the bottom-right corner of camera 1) with the session clock and the\n"
+            "local date and time of the recording burned in, and the watermark; the\n"
+            "manifest and the export entry say layout pip. Without it every camera stays\n"
+            "its own track, as recorded.\n"
+            "-o /dev/fd/N --manifest-output /dev/fd/M --name CLIP.mp4 (what the client of\n"
+            "the custodian service sends): write the clip and the manifest into the open\n"
+            "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
+            "named CLIP.mp4 in the manifest and the ledger; nothing is linked or looked up\n"
+            "in a folder: the caller links both into place after exit status 0.\n"
+            "--json prints what was exported as one JSON object (docs/json.md).\n"),
+          f);
 }
 
 typedef struct export_opts {
     const char *as, *vault, *pass_file, *from, *to, *manifest_out, *name;
+    bool json;
 } export_opts;
 
 /* "/dev/fd/N" (N decimal, no leading zero) into *fd; 0 or -1. */
@@ -111,6 +114,7 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
                                          {"layout", required_argument, NULL, 'Y'},
                                          {"manifest-output", required_argument, NULL, 'M'},
                                          {"name", required_argument, NULL, 'N'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -154,11 +158,14 @@ static int export_args(int argc, char **argv, export_opts *o, tlo_custody_export
         case 'N':
             o->name = optarg;
             break;
+        case 'j':
+            o->json = true;
+            break;
         case 'h':
             export_usage(stdout);
             return EXIT_OK;
         default:
-            export_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -216,7 +223,7 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
                          const char *case_number, const char *actor)
 {
     const tlo_player_export_result *res = &r->clip;
-    char a[40], b[40], ca[40], cb[40], sha[65], how[96];
+    char a[40], b[40], ca[40], cb[40], sha[65];
     unsigned video = 0, audio = 0;
     for (unsigned k = 0; k < res->tracks; k++) {
         if (res->track[k].kind == TLO_PLAYER_TRACK_VIDEO)
@@ -231,38 +238,89 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
     tlo_hex(sha, res->sha256, 32);
     double secs = r->mux_seconds;
     if (p->watermark)
-        snprintf(how, sizeof how, "re-encoded with the watermark in %.3f s (%.1fx real time)", secs,
-                 secs > 0 ? (double)(res->clip_end_ms - res->clip_start_ms) / 1000.0 / secs : 0.0);
+        printf(_("Exported %s to %s of session %s of case %s for %s: %u camera and %u microphone "
+                 "track(s) from %zu segment(s), re-encoded with the watermark in %.3f s (%.1fx "
+                 "real time).\n"
+                 "  clip      %s (%llu bytes, %s to %s of the session)\n"),
+               a, b, p->session, case_number, actor, video, audio, r->segments, secs,
+               secs > 0 ? (double)(res->clip_end_ms - res->clip_start_ms) / 1000.0 / secs : 0.0,
+               p->out_path, (unsigned long long)res->bytes, ca, cb);
     else
-        snprintf(how, sizeof how, "stream copy in %.3f s", secs);
-    printf("Exported %s to %s of session %s of case %s for %s: %u camera and %u microphone "
-           "track(s) from %zu segment(s), %s.\n"
-           "  clip      %s (%llu bytes, %s to %s of the session%s%s)\n",
-           a, b, p->session, case_number, actor, video, audio, r->segments, how, p->out_path,
-           (unsigned long long)res->bytes, ca, cb,
-           p->watermark ? "" : ": it starts at the keyframe at or before ", p->watermark ? "" : a);
+        printf(_("Exported %s to %s of session %s of case %s for %s: %u camera and %u microphone "
+                 "track(s) from %zu segment(s), stream copy in %.3f s.\n"
+                 "  clip      %s (%llu bytes, %s to %s of the session: it starts at the keyframe "
+                 "at or before %s)\n"),
+               a, b, p->session, case_number, actor, video, audio, r->segments, secs, p->out_path,
+               (unsigned long long)res->bytes, ca, cb, a);
     if (p->watermark)
-        printf("  watermark %s\n", r->watermark);
+        printf(_("  watermark %s\n"), r->watermark);
     if (p->pip)
-        printf("  layout    pip: cameras 1 and 2 in one picture, with the session clock\n");
-    printf("  sha256    %s\n", sha);
+        printf(_("  layout    pip: cameras 1 and 2 in one picture, with the session clock\n"));
+    printf(_("  sha256    %s\n"), sha);
     if (r->sha256_path)
-        printf("  checksum  %s, for 'sha256sum -c' in the clip's folder\n", r->sha256_path);
-    printf("  manifest  %s, signed by the custodian\n"
-           "  logged    access entry %llu, export entry %llu, checkpoint of %llu entries\n"
-           "The clip is plaintext: keep it as evidence is kept. Check it with 'tellonce "
-           "verify-export %s --verifier-key KEY'.\n",
+        printf(_("  checksum  %s, for 'sha256sum -c' in the clip's folder\n"), r->sha256_path);
+    printf(_("  manifest  %s, signed by the custodian\n"
+             "  logged    access entry %llu, export entry %llu, checkpoint of %llu entries\n"
+             "The clip is plaintext: keep it as evidence is kept. Check it with 'tellonce "
+             "verify-export %s --verifier-key KEY'.\n"),
            r->manifest_path, (unsigned long long)r->access_seq, (unsigned long long)r->export_seq,
            (unsigned long long)r->checkpoint_size, p->out_path);
     for (unsigned k = 0, nv = 0, na = 0; k < res->tracks; k++) {
         bool is_video = res->track[k].kind == TLO_PLAYER_TRACK_VIDEO;
         unsigned number = is_video ? ++nv : ++na;
-        if (res->track[k].packets == 0)
-            printf("Note: %s %u has nothing in this range (%s), so its track in the clip is "
-                   "empty.\n",
-                   is_video ? "camera" : "microphone", number,
-                   is_video ? "no keyframe to start on" : "no audio");
+        if (res->track[k].packets == 0 && is_video)
+            printf(_("Note: camera %u has nothing in this range (no keyframe to start on), so its "
+                     "track in the clip is empty.\n"),
+                   number);
+        else if (res->track[k].packets == 0)
+            printf(_("Note: microphone %u has nothing in this range (no audio), so its track in "
+                     "the clip is empty.\n"),
+                   number);
     }
+}
+
+/* export --json (docs/json.md). */
+static void print_export_json(const tlo_custody_export_params *p,
+                              const tlo_custody_export_result *r, const tlo_custody_case *cs,
+                              const char *person)
+{
+    const tlo_player_export_result *res = &r->clip;
+    char sha[65], id[33];
+    tlo_hex(sha, res->sha256, 32);
+    tlo_hex(id, cs->id, TLO_ID_BYTES);
+    printf("{\"case_id\":\"%s\",\"case_number\":", id);
+    cli_json_string(stdout, cs->number);
+    printf(",\"session\":\"%s\",\"person\":", p->session);
+    cli_json_string(stdout, person);
+    printf(",\"from_ms\":%llu,\"to_ms\":%llu,\"clip_start_ms\":%llu,\"clip_end_ms\":%llu,"
+           "\"clip\":",
+           (unsigned long long)r->from_ms, (unsigned long long)r->to_ms,
+           (unsigned long long)res->clip_start_ms, (unsigned long long)res->clip_end_ms);
+    cli_json_string(stdout, p->out_path);
+    printf(",\"bytes\":%llu,\"sha256\":\"%s\",\"sha256_file\":", (unsigned long long)res->bytes,
+           sha);
+    if (r->sha256_path)
+        cli_json_string(stdout, r->sha256_path);
+    else
+        printf("null");
+    printf(",\"manifest\":");
+    cli_json_string(stdout, r->manifest_path);
+    printf(",\"reencoded\":%s,\"watermark\":", p->watermark ? "true" : "false");
+    if (p->watermark)
+        cli_json_string(stdout, r->watermark);
+    else
+        printf("null");
+    printf(",\"layout\":%s,\"seconds\":%.3f,\"segments\":%zu,\"tracks\":[",
+           p->pip ? "\"pip\"" : "null", r->mux_seconds, r->segments);
+    for (unsigned k = 0, nv = 0, na = 0; k < res->tracks; k++) {
+        bool is_video = res->track[k].kind == TLO_PLAYER_TRACK_VIDEO;
+        printf("%s{\"kind\":\"%s\",\"number\":%u,\"packets\":%llu}", k ? "," : "",
+               is_video ? "video" : "audio", is_video ? ++nv : ++na,
+               (unsigned long long)res->track[k].packets);
+    }
+    printf("],\"access_entry\":%llu,\"export_entry\":%llu,\"checkpoint_size\":%llu}\n",
+           (unsigned long long)r->access_seq, (unsigned long long)r->export_seq,
+           (unsigned long long)r->checkpoint_size);
 }
 
 int cmd_export(int argc, char **argv)
@@ -292,7 +350,7 @@ int cmd_export(int argc, char **argv)
         (rc = cli_clip_range(v, &cs, session, actor, TLO_CUSTODY_EXPORT, o.from != NULL,
                              o.to != NULL, &p.from_ms, &p.to_ms)) != 0)
         goto out;
-    cli_progress *shown = cli_progress_new(CLI_PROGRESS_EXPORT, false);
+    cli_progress *shown = cli_progress_new(CLI_PROGRESS_EXPORT, o.json);
     p.progress = cli_progress_hook(shown);
     int xrc = tlo_custody_export(v, actor, &p, &r, &err);
     cli_progress_end(shown);
@@ -304,7 +362,10 @@ int cmd_export(int argc, char **argv)
                       p.out_path);
         goto out;
     }
-    print_export(&p, &r, cs.number, actor->name);
+    if (o.json)
+        print_export_json(&p, &r, &cs, actor->name);
+    else
+        print_export(&p, &r, cs.number, actor->name);
     rc = EXIT_OK;
 out:
     tlo_custody_export_result_free(&r);
@@ -352,21 +413,24 @@ int cli_export_sha256_from_fd(int fd, const char *clip_path)
 
 static void verify_export_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce verify-export CLIP.mp4 [--manifest FILE]\n"
-               "                              (--verifier-key KEY | --vault DIR)\n"
-               "\n"
-               "Checks an exported clip against its manifest (default CLIP.mp4.manifest) with no\n"
-               "key and no ledger database: the manifest's signature by the custodian's\n"
-               "verifier key KEY (as 'tellonce checkpoint --verifier-key' prints it), the\n"
-               "checkpoint's signature, the inclusion proofs of the access and export entries,\n"
-               "that the access entry granted this export (case, session, range, person,\n"
-               "action export), and the clip's SHA-256. --vault reads the key from a vault's\n"
-               "ledger and also checks the ledger agrees: the entries, the checkpoint, and\n"
-               "every source segment's entry. Exit status 0 when all holds, 1 when not.\n");
+    fputs(_("usage: tellonce verify-export CLIP.mp4 [--manifest FILE]\n"
+            "                              (--verifier-key KEY | --vault DIR) [--json]\n"
+            "\n"
+            "Checks an exported clip against its manifest (default CLIP.mp4.manifest) with no\n"
+            "key and no ledger database: the manifest's signature by the custodian's\n"
+            "verifier key KEY (as 'tellonce checkpoint --verifier-key' prints it), the\n"
+            "checkpoint's signature, the inclusion proofs of the access and export entries,\n"
+            "that the access entry granted this export (case, session, range, person,\n"
+            "action export), and the clip's SHA-256. --vault reads the key from a vault's\n"
+            "ledger and also checks the ledger agrees: the entries, the checkpoint, and\n"
+            "every source segment's entry. Exit status 0 when all holds, 1 when not.\n"
+            "--json prints what was checked as one JSON object (docs/json.md).\n"),
+          f);
 }
 
 typedef struct verify_opts {
     const char *vkey, *vault, *manifest;
+    bool json;
 } verify_opts;
 
 /* The options into o. -1 to go on, or an exit code. */
@@ -375,6 +439,7 @@ static int verify_export_args(int argc, char **argv, verify_opts *o)
     static const struct option opts[] = {{"verifier-key", required_argument, NULL, 'k'},
                                          {"vault", required_argument, NULL, 'V'},
                                          {"manifest", required_argument, NULL, 'm'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -390,11 +455,14 @@ static int verify_export_args(int argc, char **argv, verify_opts *o)
         case 'm':
             o->manifest = optarg;
             break;
+        case 'j':
+            o->json = true;
+            break;
         case 'h':
             verify_export_usage(stdout);
             return EXIT_OK;
         default:
-            verify_export_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -411,25 +479,74 @@ static void print_verify(const char *clip, const tlo_custody_export_report *r)
     char sha_hex[65], case_hex[33];
     tlo_hex(sha_hex, r->sha256, 32);
     tlo_hex(case_hex, m->case_id, TLO_ID_BYTES);
-    printf("OK: %s is the clip exported from case %s, session %s, %s to %s (the clip holds %s to "
-           "%s), by %s at %s.\n"
-           "  sha256    %s (%llu bytes), as the manifest and export entry %llu say\n"
-           "  manifest  signed by the custodian %s\n"
-           "  access    entry %llu granted this export (grant %s; purpose: %s)\n"
-           "  ledger    both entries are in the checkpoint of %llu entries signed by the "
-           "custodian%s\n"
-           "  sources   %zu segment(s), %llu to %llu%s\n",
+    printf(_("OK: %s is the clip exported from case %s, session %s, %s to %s (the clip holds %s to "
+             "%s), by %s at %s.\n"
+             "  sha256    %s (%llu bytes), as the manifest and export entry %llu say\n"
+             "  manifest  signed by the custodian %s\n"
+             "  access    entry %llu granted this export (grant %s; purpose: %s)\n"),
            clip, case_hex, m->session, m->range[0], m->range[1], m->clip[0], m->clip[1], m->by,
            m->at, sha_hex, (unsigned long long)r->bytes, (unsigned long long)m->export_seq,
-           r->signer, (unsigned long long)m->access_seq, m->grant, m->purpose,
-           (unsigned long long)r->checkpoint_size,
-           r->ledger_checked ? "; the vault's ledger matches it" : "", m->nseg,
-           (unsigned long long)m->seg[0].index, (unsigned long long)m->seg[m->nseg - 1].index,
-           r->ledger_checked ? ", each as its segment entry recorded" : "");
+           r->signer, (unsigned long long)m->access_seq, m->grant, m->purpose);
+    unsigned long long first = m->seg[0].index, last = m->seg[m->nseg - 1].index;
+    if (r->ledger_checked)
+        printf(_("  ledger    both entries are in the checkpoint of %llu entries signed by the "
+                 "custodian; the vault's ledger matches it\n"
+                 "  sources   %zu segment(s), %llu to %llu, each as its segment entry recorded\n"),
+               (unsigned long long)r->checkpoint_size, m->nseg, first, last);
+    else
+        printf(_("  ledger    both entries are in the checkpoint of %llu entries signed by the "
+                 "custodian\n"
+                 "  sources   %zu segment(s), %llu to %llu\n"),
+               (unsigned long long)r->checkpoint_size, m->nseg, first, last);
     if (m->watermark[0])
-        printf("  watermark re-encoded with \"%s\" burned into every picture, as export entry "
-               "%llu says\n",
+        printf(_("  watermark re-encoded with \"%s\" burned into every picture, as export entry "
+                 "%llu says\n"),
                m->watermark, (unsigned long long)m->export_seq);
+}
+
+/* verify-export --json (docs/json.md). */
+static void print_verify_json(const char *clip, const tlo_custody_export_report *r)
+{
+    const tlo_custody_manifest *m = &r->m;
+    char sha_hex[65], case_hex[33];
+    tlo_hex(sha_hex, r->sha256, 32);
+    tlo_hex(case_hex, m->case_id, TLO_ID_BYTES);
+    printf("{\"ok\":true,\"clip\":");
+    cli_json_string(stdout, clip);
+    printf(",\"case_id\":\"%s\",\"session\":\"%s\",\"person\":", case_hex, m->session);
+    cli_json_string(stdout, m->by);
+    printf(",\"at\":");
+    cli_json_string(stdout, m->at);
+    printf(",\"from_ms\":%llu,\"to_ms\":%llu,\"clip_start_ms\":%llu,\"clip_end_ms\":%llu,"
+           "\"sha256\":\"%s\",\"bytes\":%llu,\"signer\":",
+           (unsigned long long)m->from_ms, (unsigned long long)m->to_ms,
+           (unsigned long long)m->clip_start_ms, (unsigned long long)m->clip_end_ms, sha_hex,
+           (unsigned long long)r->bytes);
+    cli_json_string(stdout, r->signer);
+    uint64_t grant;
+    printf(",\"access_entry\":%llu,\"export_entry\":%llu,\"grant_entry\":",
+           (unsigned long long)m->access_seq, (unsigned long long)m->export_seq);
+    if (tlo_parse_u64(m->grant, &grant) == 0)
+        printf("%llu", (unsigned long long)grant);
+    else
+        printf("null"); /* the interviewer's own recording */
+    printf(",\"purpose\":");
+    cli_json_string(stdout, m->purpose);
+    printf(",\"checkpoint_size\":%llu,\"ledger_checked\":%s,\"watermark\":",
+           (unsigned long long)r->checkpoint_size, r->ledger_checked ? "true" : "false");
+    if (m->watermark[0])
+        cli_json_string(stdout, m->watermark);
+    else
+        printf("null");
+    printf(",\"layout\":");
+    if (m->layout[0])
+        cli_json_string(stdout, m->layout);
+    else
+        printf("null");
+    printf(",\"segments\":[");
+    for (size_t i = 0; i < m->nseg; i++)
+        printf("%s%llu", i ? "," : "", (unsigned long long)m->seg[i].index);
+    printf("]}\n");
 }
 
 int cmd_verify_export(int argc, char **argv)
@@ -455,7 +572,10 @@ int cmd_verify_export(int argc, char **argv)
     if (tlo_custody_verify_export(v, &p, &r, &err) != 0) {
         rc = cli_fail(&err);
     } else {
-        print_verify(p.clip, &r);
+        if (o.json)
+            print_verify_json(p.clip, &r);
+        else
+            print_verify(p.clip, &r);
         rc = EXIT_OK;
     }
     tlo_custody_export_report_free(&r);

@@ -129,13 +129,17 @@ static void print_grant(const tlo_custody_grant *g, bool json, bool first, uint6
                    g->purpose);
         return;
     }
-    printf("%s{\"grant\":%llu,\"case_id\":\"%s\",\"to\":", first ? "" : ",",
+    printf("%s{\"entry\":%llu,\"case_id\":\"%s\",\"person\":", first ? "" : ",",
            (unsigned long long)g->seq, chex);
     cli_json_string(stdout, g->to_name);
-    printf(",\"session\":\"%s\",\"from_ms\":%llu,\"until_ms\":%llu,\"expires\":\"%s\","
-           "\"expires_ms\":%llu,\"actions\":\"%s\",\"state\":\"%s\",\"purpose\":",
+    printf(",\"session\":\"%s\",\"from_ms\":%llu,\"to_ms\":%llu,\"expires\":\"%s\","
+           "\"expires_ms\":%llu,\"actions\":%s,\"state\":\"%s\",\"purpose\":",
            g->session, (unsigned long long)g->from_ms, (unsigned long long)g->until_ms, iso,
-           (unsigned long long)g->expires_ms, actions_text(g), state);
+           (unsigned long long)g->expires_ms,
+           g->view && g->exp ? "[\"view\",\"export\"]"
+           : g->exp          ? "[\"export\"]"
+                             : "[\"view\"]",
+           state);
     cli_json_string(stdout, g->purpose);
     printf("}");
 }
@@ -155,10 +159,10 @@ static void print_note_grant(const tlo_custody_note_grant *g, bool json, bool fi
                (unsigned long long)g->seq, g->to_name, g->note, exp, _(state), g->purpose);
         return;
     }
-    printf("%s{\"grant\":%llu,\"case_id\":\"%s\",\"to\":", first ? "" : ",",
+    printf("%s{\"entry\":%llu,\"case_id\":\"%s\",\"person\":", first ? "" : ",",
            (unsigned long long)g->seq, chex);
     cli_json_string(stdout, g->to_name);
-    printf(",\"note\":\"%s\",\"expires\":\"%s\",\"expires_ms\":%llu,\"actions\":\"read\","
+    printf(",\"note\":\"%s\",\"expires\":\"%s\",\"expires_ms\":%llu,\"actions\":[\"read\"],"
            "\"state\":\"%s\",\"purpose\":",
            g->note, iso, (unsigned long long)g->expires_ms, state);
     cli_json_string(stdout, g->purpose);

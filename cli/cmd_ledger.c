@@ -358,13 +358,13 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
                              const char *what)
 {
     const char *kind = tlo_entry_kind_name(e->kind);
-    char actor[65], prev[65], lh[65], sig[129], roles[200], case_hex[33], when[128];
+    char actor[65], prev[65], lh[65], sig[129], case_hex[33], when[128];
     tlo_hex(actor, e->actor, 32);
     tlo_hex(prev, e->prev, 32);
     tlo_hex(lh, leaf, 32);
     tlo_hex(sig, e->sig, 64);
     format_time(e->time_ms, when, sizeof when);
-    printf("%s{\"seq\":%llu,\"time_ms\":%llu,\"time\":\"%s\",\"kind\":\"%s\",\"case_id\":",
+    printf("%s{\"entry\":%llu,\"time_ms\":%llu,\"time\":\"%s\",\"kind\":\"%s\",\"case_id\":",
            l->shown ? "," : "", (unsigned long long)e->seq, (unsigned long long)e->time_ms, when,
            kind ? kind : "unknown");
     if (e->has_case) {
@@ -382,10 +382,9 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
         cli_json_string(stdout, p->name);
     else
         printf("null");
-    tlo_roles_format(p ? p->roles : 0, ", ", roles, sizeof roles);
-    printf(",\"actor_roles\":\"%s\",\"prev\":\"%s\",\"leaf_hash\":\"%s\",\"signature\":\"%s\","
-           "\"body\":",
-           roles, prev, lh, sig);
+    printf(",\"actor_roles\":");
+    cli_json_roles(stdout, p ? p->roles : 0);
+    printf(",\"prev\":\"%s\",\"leaf_hash\":\"%s\",\"signature\":\"%s\",\"body\":", prev, lh, sig);
     print_body_json(e);
     /* The person behind the entry (for what the custodian signs: the one it
      * acted for) and the entry in words, as the log and the report say it. */
@@ -393,14 +392,14 @@ static void print_entry_json(const log_ctx *l, const tlo_entry *e, const uint8_t
     if (person && person->roles != TLO_ROLE_CUSTODIAN) {
         char pk[65];
         tlo_hex(pk, person->pk, 32);
-        tlo_roles_format(person->roles, ", ", roles, sizeof roles);
-        printf("{\"name\":");
         cli_json_string(stdout, person->name);
-        printf(",\"roles\":\"%s\",\"pk\":\"%s\"}", roles, pk);
+        printf(",\"person_roles\":");
+        cli_json_roles(stdout, person->roles);
+        printf(",\"person_key\":\"%s\"", pk);
     } else if (person) {
-        printf("{\"name\":\"custodian\",\"roles\":\"custodian\"}");
+        printf("\"custodian\",\"person_roles\":[\"custodian\"],\"person_key\":null");
     } else {
-        printf("null");
+        printf("null,\"person_roles\":null,\"person_key\":null");
     }
     printf(",\"description\":");
     cli_json_string(stdout, what);

@@ -10,12 +10,14 @@
 
 static void mark_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce mark CASE --at HH:MM:SS[.mmm] TEXT --as NAME [--session S]\n"
-               "                     [--passphrase-file FILE] [--vault DIR]\n"
-               "\n"
-               "Adds a marker at a time of a recorded session of CASE (default: its newest\n"
-               "session): a ledger entry signed by NAME, an interviewer. The time is on the\n"
-               "session's clock, from 00:00:00 at its start, and must lie within the session.\n");
+    fputs(_("usage: tellonce mark CASE --at HH:MM:SS[.mmm] TEXT --as NAME [--session S]\n"
+            "                     [--passphrase-file FILE] [--vault DIR] [--json]\n"
+            "\n"
+            "Adds a marker at a time of a recorded session of CASE (default: its newest\n"
+            "session): a ledger entry signed by NAME, an interviewer. The time is on the\n"
+            "session's clock, from 00:00:00 at its start, and must lie within the session.\n"
+            "--json prints the marker as one JSON object (docs/json.md).\n"),
+          f);
 }
 
 /* "HH:MM:SS", "MM:SS" or "SS", each with an optional ".mmm", into ms. */
@@ -62,6 +64,7 @@ int cli_parse_session_time(const char *s, uint64_t *ms)
 
 typedef struct mark_opts {
     const char *as, *at, *session, *vault, *pass_file;
+    bool json;
 } mark_opts;
 
 /* Options into o; -1 to go on, else the exit code. */
@@ -72,6 +75,7 @@ static int mark_options(int argc, char **argv, mark_opts *o)
                                          {"session", required_argument, NULL, 's'},
                                          {"vault", required_argument, NULL, 'V'},
                                          {"passphrase-file", required_argument, NULL, 'P'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -93,6 +97,9 @@ static int mark_options(int argc, char **argv, mark_opts *o)
         case 'P':
             o->pass_file = optarg;
             break;
+        case 'j':
+            o->json = true;
+            break;
         case 'h':
             mark_usage(stdout);
             return EXIT_OK;
@@ -102,6 +109,22 @@ static int mark_options(int argc, char **argv, mark_opts *o)
         }
     }
     return -1;
+}
+
+/* mark --json (docs/json.md). */
+static void print_mark_json(const tlo_custody_mark_params *p, const tlo_custody_mark_target *t,
+                            const uint8_t *case_id, uint64_t seq, const char *as)
+{
+    char id[33];
+    tlo_hex(id, case_id, TLO_ID_BYTES);
+    printf("{\"case_id\":\"%s\",\"case_number\":", id);
+    cli_json_string(stdout, p->case_number);
+    printf(",\"session\":\"%s\",\"at_ms\":%llu,\"text\":", t->session,
+           (unsigned long long)p->at_ms);
+    cli_json_string(stdout, p->text);
+    printf(",\"entry\":%llu,\"person\":", (unsigned long long)seq);
+    cli_json_string(stdout, as);
+    printf("}\n");
 }
 
 int cmd_mark(int argc, char **argv)
@@ -143,9 +166,11 @@ int cmd_mark(int argc, char **argv)
         rc = cli_fail(&err);
     else if ((actor = cli_acting_on(v, o.as, o.pass_file, TLO_ACT_MARK, cs.id, &rc)))
         rc = tlo_custody_mark(v, actor, &p, &t, &seq, &err) != 0 ? cli_fail(&err) : EXIT_OK;
-    if (actor && rc == EXIT_OK)
-        printf("Marker \"%s\" at %s of session %s (case %s), logged as entry %llu by %s.\n", p.text,
-               o.at, t.session, p.case_number, (unsigned long long)seq, o.as);
+    if (actor && rc == EXIT_OK && o.json)
+        print_mark_json(&p, &t, cs.id, seq, o.as);
+    else if (actor && rc == EXIT_OK)
+        printf(_("Marker \"%s\" at %s of session %s (case %s), logged as entry %llu by %s.\n"),
+               p.text, o.at, t.session, p.case_number, (unsigned long long)seq, o.as);
     tlo_vault_identity_free(actor);
     tlo_custody_close(v);
     return rc;

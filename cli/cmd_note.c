@@ -491,10 +491,12 @@ static int note_list(int argc, char **argv)
         char roles[200], when[40], hex[65];
         tlo_roles_format(ni->author_roles, ",", roles, sizeof roles);
         if (a.json) {
-            printf("%s{\"number\":%u,\"id\":\"%s\",\"kind\":\"%s\",\"author\":", i ? "," : "",
-                   ni->number, ni->id, ni->kind);
+            printf("%s{\"note_number\":%u,\"note\":\"%s\",\"kind\":\"%s\",\"author\":",
+                   i ? "," : "", ni->number, ni->id, ni->kind);
             cli_json_string(stdout, ni->author_name);
-            printf(",\"author_roles\":\"%s\",\"versions\":[", roles);
+            printf(",\"author_roles\":");
+            cli_json_roles(stdout, ni->author_roles);
+            printf(",\"versions\":[");
         } else {
             cli_roles_text(ni->author_roles, roles, sizeof roles);
             printf(_("note %u  %s  by %s (%s)  id %s\n"), ni->number, ni->kind, ni->author_name,

@@ -21,26 +21,27 @@
 
 static void object_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce object seal --key-file KEY [--case-id HEX] [--kind KIND]\n"
-               "                            [--chunk-size BYTES] [--json] IN OUT\n"
-               "       tellonce object open --key-file KEY [--offset N] [--length N] IN OUT\n"
-               "       tellonce object inspect [--json] FILE\n"
-               "\n"
-               "Plumbing for tests and interoperability. KEY is a file holding the 32-byte case\n"
-               "key, raw or as 64 hex characters. IN may be '-' for standard input, and OUT of\n"
-               "'open' may be '-' for standard output. An existing OUT is never overwritten.\n"
-               "\n"
-               "  seal      seal IN into the sealed object OUT; prints its id, size and the\n"
-               "            SHA-256 of plaintext and ciphertext\n"
-               "            --case-id HEX     32 hex digits of internal case id (default zeros)\n"
-               "            --kind KIND       blob (default), segment, attachment or caseinfo\n"
-               "            --chunk-size N    plaintext bytes per chunk, a power of two from\n"
-               "                              1024 to 1048576 (default 65536)\n"
-               "  open      authenticate the sealed object IN and write its plaintext (or\n"
-               "            --length bytes from --offset) to OUT. OUT holds PLAINTEXT: never\n"
-               "            use this on evidence outside a test; use 'tellonce play'.\n"
-               "  inspect   print the header of FILE, its chunk count and sizes; needs no key,\n"
-               "            so nothing it prints is authenticated\n");
+    fputs(_("usage: tellonce object seal --key-file KEY [--case-id HEX] [--kind KIND]\n"
+            "                            [--chunk-size BYTES] [--json] IN OUT\n"
+            "       tellonce object open --key-file KEY [--offset N] [--length N] IN OUT\n"
+            "       tellonce object inspect [--json] FILE\n"
+            "\n"
+            "Plumbing for tests and interoperability. KEY is a file holding the 32-byte case\n"
+            "key, raw or as 64 hex characters. IN may be '-' for standard input, and OUT of\n"
+            "'open' may be '-' for standard output. An existing OUT is never overwritten.\n"
+            "\n"
+            "  seal      seal IN into the sealed object OUT; prints its id, size and the\n"
+            "            SHA-256 of plaintext and ciphertext\n"
+            "            --case-id HEX     32 hex digits of internal case id (default zeros)\n"
+            "            --kind KIND       blob (default), segment, attachment or caseinfo\n"
+            "            --chunk-size N    plaintext bytes per chunk, a power of two from\n"
+            "                              1024 to 1048576 (default 65536)\n"
+            "  open      authenticate the sealed object IN and write its plaintext (or\n"
+            "            --length bytes from --offset) to OUT. OUT holds PLAINTEXT: never\n"
+            "            use this on evidence outside a test; use 'tellonce play'.\n"
+            "  inspect   print the header of FILE, its chunk count and sizes; needs no key,\n"
+            "            so nothing it prints is authenticated\n"),
+          f);
 }
 
 static int create_output(const char *path, int *fd_out)
@@ -128,15 +129,21 @@ static const char *kind_name(uint8_t kind)
     return "unknown";
 }
 
-static void progress(const char *verb, uint64_t done, uint64_t total, int final)
+/* "sealed N of M MiB (P%)" or "opened ..." on a terminal. */
+static void progress(bool opened, uint64_t done, uint64_t total, int final)
 {
     if (!isatty(STDERR_FILENO))
         return;
-    if (total)
-        fprintf(stderr, "\r%s %llu of %llu MiB (%llu%%)", verb, (unsigned long long)(done >> 20),
-                (unsigned long long)(total >> 20), (unsigned long long)(done * 100 / total));
+    unsigned long long d = done >> 20, t = total >> 20, pc = total ? done * 100 / total : 0;
+    fputc('\r', stderr);
+    if (total && opened)
+        fprintf(stderr, _("opened %llu of %llu MiB (%llu%%)"), d, t, pc);
+    else if (total)
+        fprintf(stderr, _("sealed %llu of %llu MiB (%llu%%)"), d, t, pc);
+    else if (opened)
+        fprintf(stderr, _("opened %llu MiB"), d);
     else
-        fprintf(stderr, "\r%s %llu MiB", verb, (unsigned long long)(done >> 20));
+        fprintf(stderr, _("sealed %llu MiB"), d);
     if (final)
         fputc('\n', stderr);
 }
@@ -231,12 +238,12 @@ static int seal_stream(tlo_vault_writer *w, int in, const char *in_path, uint8_t
             return cli_fail(&err);
         done += (uint64_t)n;
         if (done >= next_report) {
-            progress("sealed", done, total, 0);
+            progress(false, done, total, 0);
             next_report += PROGRESS_EVERY;
         }
     }
     if (done >= PROGRESS_EVERY)
-        progress("sealed", done, total, 1);
+        progress(false, done, total, 1);
     return 0;
 }
 
@@ -270,13 +277,13 @@ static void print_sealed(const seal_args *a, const tlo_vault_digests *d)
                oid, (unsigned long long)d->chunks, (unsigned long long)d->plaintext_bytes,
                (unsigned long long)d->ciphertext_bytes, pt, ct);
     else
-        printf("sealed %s -> %s\n"
-               "  object id        %s\n"
-               "  chunks           %llu\n"
-               "  plaintext bytes  %llu\n"
-               "  sealed bytes     %llu\n"
-               "  plaintext sha256 %s\n"
-               "  sealed sha256    %s\n",
+        printf(_("sealed %s -> %s\n"
+                 "  object id        %s\n"
+                 "  chunks           %llu\n"
+                 "  plaintext bytes  %llu\n"
+                 "  sealed bytes     %llu\n"
+                 "  plaintext sha256 %s\n"
+                 "  sealed sha256    %s\n"),
                strcmp(a->in_path, "-") ? a->in_path : "(standard input)", a->out_path, oid,
                (unsigned long long)d->chunks, (unsigned long long)d->plaintext_bytes,
                (unsigned long long)d->ciphertext_bytes, pt, ct);
@@ -416,7 +423,7 @@ static int open_copy(tlo_vault_reader *r, const open_args *a, int out, int *rc)
         }
         done += n;
         if (done >= next_report) {
-            progress("opened", done, a->len, 0);
+            progress(true, done, a->len, 0);
             next_report += PROGRESS_EVERY;
         }
     }
@@ -425,7 +432,7 @@ static int open_copy(tlo_vault_reader *r, const open_args *a, int out, int *rc)
     if (!ok)
         return -1;
     if (done >= PROGRESS_EVERY)
-        progress("opened", done, a->len, 1);
+        progress(true, done, a->len, 1);
     return 0;
 }
 
@@ -526,12 +533,12 @@ static void print_inspection(const char *path, const tlo_vault_inspection *ins, 
            (unsigned long long)ins->chunk_bytes, case_id, oid, kid, salt,
            (unsigned long long)ins->file_bytes, (unsigned long long)ins->chunks);
     if (ins->size_consistent)
-        printf("  plaintext bytes  %llu\n", (unsigned long long)ins->plaintext_bytes);
+        printf(_("  plaintext bytes  %llu\n"), (unsigned long long)ins->plaintext_bytes);
     else
-        printf("  plaintext bytes  unknown: the file size does not match its trailer (truncated, "
-               "extended or altered)\n");
-    printf("Nothing above is authenticated: 'tellonce object open' with the case key checks "
-           "it.\n");
+        printf(_("  plaintext bytes  unknown: the file size does not match its trailer (truncated, "
+                 "extended or altered)\n"));
+    printf(_("Nothing above is authenticated: 'tellonce object open' with the case key checks "
+             "it.\n"));
 }
 
 static int do_inspect(int argc, char **argv)

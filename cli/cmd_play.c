@@ -39,25 +39,27 @@
 
 static void play_usage(FILE *f)
 {
-    fprintf(f, "usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
-               "                     [--purpose TEXT] [--layout side-by-side|pip|camN]\n"
-               "                     [--headless] [--passphrase-file FILE] [--vault DIR]\n"
-               "\n"
-               "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
-               "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
-               "(its number or internal id): the cameras side by side, the audio, the\n"
-               "session's markers inside the range, and a watermark with NAME, the case and\n"
-               "the time of the access burned into the picture. The access is logged before\n"
-               "anything is decrypted; only the segments of the range are. Keys (in the window\n"
-               "or the terminal): space pauses, left/right arrows seek 10 s (never outside the\n"
-               "granted range), q quits. On a terminal the last frame stays at the end of the\n"
-               "range until q (or a seek back); otherwise the end of the range ends it.\n"
-               "--headless decodes the range without a window and reports frames and times.\n"
-               "--layout: side-by-side (every camera, the default), pip (camera 2 as an inset in\n"
-               "the bottom-right corner of camera 1, with the session clock and the local date\n"
-               "and time of the recording burned in), or camN (camera N of the room profile\n"
-               "alone, cam1, cam2). The key l in the window switches layouts, in that order;\n"
-               "the window's title names the case, the person and the layout.\n");
+    fputs(_("usage: tellonce play CASE --session S --as NAME [--from HH:MM:SS] [--to HH:MM:SS]\n"
+            "                     [--purpose TEXT] [--layout side-by-side|pip|camN]\n"
+            "                     [--headless [--json]] [--passphrase-file FILE] [--vault DIR]\n"
+            "\n"
+            "Shows the range --from to --to (default: all that NAME is granted) of session S\n"
+            "(its number in 'tellonce session list', or 4+ hex digits of its id) of CASE\n"
+            "(its number or internal id): the cameras side by side, the audio, the\n"
+            "session's markers inside the range, and a watermark with NAME, the case and\n"
+            "the time of the access burned into the picture. The access is logged before\n"
+            "anything is decrypted; only the segments of the range are. Keys (in the window\n"
+            "or the terminal): space pauses, left/right arrows seek 10 s (never outside the\n"
+            "granted range), q quits. On a terminal the last frame stays at the end of the\n"
+            "range until q (or a seek back); otherwise the end of the range ends it.\n"
+            "--headless decodes the range without a window and reports frames and times;\n"
+            "with --json as one JSON object (docs/json.md).\n"
+            "--layout: side-by-side (every camera, the default), pip (camera 2 as an inset in\n"
+            "the bottom-right corner of camera 1, with the session clock and the local date\n"
+            "and time of the recording burned in), or camN (camera N of the room profile\n"
+            "alone, cam1, cam2). The key l in the window switches layouts, in that order;\n"
+            "the window's title names the case, the person and the layout.\n"),
+          f);
 }
 
 typedef struct play_args {
@@ -67,7 +69,11 @@ typedef struct play_args {
     bool has_from, has_to;
     char session_id[33]; /* the session --session names */
     int headless;
+    bool json; /* --json, with --headless */
 } play_args;
+
+/* play --headless --json: what run_headless prints (in this process). */
+static bool headless_json;
 
 /* --layout: 0, or -1 with the error printed. */
 static int layout_check(const play_args *a)
@@ -93,6 +99,7 @@ static int parse_args(int argc, char **argv, play_args *a)
                                          {"purpose", required_argument, NULL, 'p'},
                                          {"headless", no_argument, NULL, 'H'},
                                          {"layout", required_argument, NULL, 'Y'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *from = NULL, *to = NULL;
@@ -129,11 +136,14 @@ static int parse_args(int argc, char **argv, play_args *a)
         case 'Y':
             a->layout = optarg;
             break;
+        case 'j':
+            a->json = true;
+            break;
         case 'h':
             play_usage(stdout);
             return -1;
         default:
-            play_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -142,6 +152,12 @@ static int parse_args(int argc, char **argv, play_args *a)
         return EXIT_USAGE;
     }
     a->case_number = argv[optind];
+    if (a->json && !a->headless) {
+        cli_error("--json is for play --headless (the window shows the clip, it prints no "
+                  "data); add --headless or leave --json out");
+        return EXIT_USAGE;
+    }
+    headless_json = a->json;
     if (layout_check(a) != 0)
         return EXIT_USAGE;
     if ((from && cli_parse_session_time(from, &a->from_ms) != 0) ||
@@ -239,7 +255,7 @@ static void print_markers(marker_scan *ms)
         qsort(ms->m, ms->n, sizeof *ms->m, marker_order);
     for (size_t i = 0; i < ms->n; i++) {
         uint64_t v = ms->m[i].at_ms;
-        fprintf(stderr, "  marker %02llu:%02llu:%02llu.%03llu  %s\n",
+        fprintf(stderr, _("  marker %02llu:%02llu:%02llu.%03llu  %s\n"),
                 (unsigned long long)(v / 3600000), (unsigned long long)(v / 60000 % 60),
                 (unsigned long long)(v / 1000 % 60), (unsigned long long)(v % 1000), ms->m[i].text);
     }
@@ -258,20 +274,27 @@ static void print_access(const tlo_custody_released *rel, const play_args *a)
     char from[32], to[32];
     hms(from, sizeof from, rel->from_ms);
     hms(to, sizeof to, rel->to_ms);
-    fprintf(stderr,
-            "Access logged as entry %llu (%s). Session %s of case %s, %s to %s, segments %llu to "
-            "%llu.\n",
-            (unsigned long long)rel->access_seq,
-            rel->grant_seq ? "under a grant" : "the interviewer's own recording", a->session,
-            a->case_number, from, to, (unsigned long long)(rel->n ? rel->seg[0].index : 0),
-            (unsigned long long)(rel->n ? rel->seg[rel->n - 1].index : 0));
+    unsigned long long first = rel->n ? rel->seg[0].index : 0,
+                       last = rel->n ? rel->seg[rel->n - 1].index : 0;
+    if (rel->grant_seq)
+        fprintf(stderr,
+                _("Access logged as entry %llu (under a grant). Session %s of case %s, %s to %s, "
+                  "segments %llu to %llu.\n"),
+                (unsigned long long)rel->access_seq, a->session, a->case_number, from, to, first,
+                last);
+    else
+        fprintf(stderr,
+                _("Access logged as entry %llu (the interviewer's own recording). Session %s of "
+                  "case %s, %s to %s, segments %llu to %llu.\n"),
+                (unsigned long long)rel->access_seq, a->session, a->case_number, from, to, first,
+                last);
 }
 
 /* What the picture will carry, said once on the terminal. */
 static void print_window(const tlo_play_handover *h)
 {
-    fprintf(stderr, "Watermark: %s\n", h->watermark);
-    fprintf(stderr, "Layout: %s\n", h->layout);
+    fprintf(stderr, _("Watermark: %s\n"), h->watermark);
+    fprintf(stderr, _("Layout: %s\n"), h->layout);
 }
 
 /* What the window's bar shows (window.h): the session's length, the
@@ -306,6 +329,29 @@ static int count_frame(void *ctx, const tlo_clip_frame *f)
     return 0;
 }
 
+/* play --headless --json (docs/json.md). */
+static void print_headless_json(const tlo_play_handover *ho, const headless *h,
+                                const tlo_clip_stats *st)
+{
+    printf("{\"access_entry\":%llu,\"from_ms\":%llu,\"to_ms\":%llu,\"video_frames\":%llu,"
+           "\"audio_frames\":%llu,\"first_ms\":%llu,\"last_ms\":%llu,\"segments\":%u,"
+           "\"first_frame_us\":%llu,\"watermark\":",
+           (unsigned long long)ho->access_seq, (unsigned long long)ho->from_ms,
+           (unsigned long long)ho->to_ms, (unsigned long long)h->video,
+           (unsigned long long)h->audio, (unsigned long long)st->first_ms,
+           (unsigned long long)st->last_ms, st->segments_opened,
+           (unsigned long long)st->first_frame_us);
+    cli_json_string(stdout, ho->watermark);
+    printf(",\"layout\":");
+    cli_json_string(stdout, ho->layout);
+    printf(",\"tracks\":[");
+    for (unsigned k = 0; k < st->tracks; k++)
+        printf("%s{\"track\":%u,\"kind\":\"%s\",\"frames\":%llu}", k ? "," : "", k,
+               st->kind[k] == TLO_PLAYER_TRACK_VIDEO ? "video" : "audio",
+               (unsigned long long)st->frames[k]);
+    printf("]}\n");
+}
+
 static int run_headless(const tlo_clip_segment *segs, const tlo_play_handover *ho)
 {
     headless h = {0};
@@ -313,18 +359,22 @@ static int run_headless(const tlo_clip_segment *segs, const tlo_play_handover *h
     tlo_error err = {0};
     if (tlo_clip_decode(segs, ho->n, ho->from_ms, ho->to_ms, count_frame, &h, &st, &err) < 0)
         return cli_fail(&err);
-    printf("Decoded %llu video and %llu audio frames in %u tracks, %llu.%03llu s to "
-           "%llu.%03llu s of the session, from %u segments; the first frame after %llu.%03llu "
-           "ms.\n",
+    if (headless_json) {
+        print_headless_json(ho, &h, &st);
+        return EXIT_OK;
+    }
+    printf(_("Decoded %llu video and %llu audio frames in %u tracks, %llu.%03llu s to "
+             "%llu.%03llu s of the session, from %u segments; the first frame after %llu.%03llu "
+             "ms.\n"),
            (unsigned long long)h.video, (unsigned long long)h.audio, st.tracks,
            (unsigned long long)(st.first_ms / 1000), (unsigned long long)(st.first_ms % 1000),
            (unsigned long long)(st.last_ms / 1000), (unsigned long long)(st.last_ms % 1000),
            st.segments_opened, (unsigned long long)(st.first_frame_us / 1000),
            (unsigned long long)(st.first_frame_us % 1000));
     for (unsigned k = 0; k < st.tracks; k++)
-        printf("  track %u: %s, %llu frames\n", k,
-               st.kind[k] == TLO_PLAYER_TRACK_VIDEO ? "video" : "audio",
-               (unsigned long long)st.frames[k]);
+        printf(st.kind[k] == TLO_PLAYER_TRACK_VIDEO ? _("  track %u: video, %llu frames\n")
+                                                    : _("  track %u: audio, %llu frames\n"),
+               k, (unsigned long long)st.frames[k]);
     return EXIT_OK;
 }
 
@@ -351,10 +401,13 @@ static void term_status(void *ctx, tlo_window_state state, uint64_t at)
     char from[32], to[32];
     hms(from, sizeof from, ho->from_ms);
     hms(to, sizeof to, ho->to_ms);
-    fprintf(stderr, "\r\033[K%s %02llu:%02llu:%02llu.%01llu  (granted %s to %s)",
-            state == TLO_WINDOW_ENDED    ? "ENDED  "
-            : state == TLO_WINDOW_PAUSED ? "PAUSED "
-                                         : "PLAYING",
+    /* TRANSLATORS: the play status word; padded to the widest of the three. */
+    const char *word = state == TLO_WINDOW_ENDED    ? _("ENDED")
+                       : state == TLO_WINDOW_PAUSED ? _("PAUSED")
+                                                    : _("PLAYING");
+    fputs("\r\033[K", stderr);
+    cli_print_padded(stderr, word, 7);
+    fprintf(stderr, _(" %02llu:%02llu:%02llu.%01llu  (granted %s to %s)"),
             (unsigned long long)(at / 3600000), (unsigned long long)(at / 60000 % 60),
             (unsigned long long)(at / 1000 % 60), (unsigned long long)(at % 1000 / 100), from, to);
     fflush(stderr);
@@ -387,7 +440,8 @@ static int run_window(const tlo_clip_segment *segs, const tlo_play_handover *ho)
         wp.read_key = term_key;
         wp.status = term_status;
     }
-    fprintf(stderr, "Playing; space pauses, arrows seek 10 s, l switches the layout, q quits.\n");
+    fprintf(stderr,
+            _("Playing; space pauses, arrows seek 10 s, l switches the layout, q quits.\n"));
     tlo_error err = {0};
     int r = tlo_window_play(&wp, &err);
     if (raw) {
@@ -450,7 +504,7 @@ static void window_fields(const play_args *a, const char *person, tlo_play_hando
     tlo_layout l;
     tlo_layout_parse(a->layout ? a->layout : "side-by-side", &l);
     tlo_layout_text(&l, h->layout, sizeof h->layout);
-    snprintf(h->title, sizeof h->title, "tellonce play - case %s - %s", a->case_number, person);
+    snprintf(h->title, sizeof h->title, _("tellonce play - case %s - %s"), a->case_number, person);
 }
 
 /* The hand-over of rel: its keys copied into h's secure memory; the

@@ -34,7 +34,7 @@ static void record_usage(FILE *f)
 {
     fputs(
         _("usage: tellonce record CASE --as NAME [--room simulated|PROFILE] [--duration SECONDS]\n"
-          "                       [--monitor] [--passphrase-file FILE] [--vault DIR]\n"
+          "                       [--monitor] [--json] [--passphrase-file FILE] [--vault DIR]\n"
           "       tellonce record --attach [SESSION] --as NAME   (through the custodian service)\n"
           "\n"
           "Records one continuous session of CASE in a room: the built-in simulated room\n"
@@ -59,6 +59,7 @@ static void record_usage(FILE *f)
           "service from another terminal (NAME: the interviewer who started it, or an\n"
           "administrator), with its status line, markers, 'q' 'y' and Ctrl-C. Without\n"
           "SESSION it joins the only live one NAME may join.\n"
+          "--json prints the summary at the end as one JSON object (docs/json.md).\n"
           "\n"
           "For tests: --no-live runs the simulated room as fast as the machine can (needs\n"
           "--duration); --test-fail-camera N@SECONDS makes camera N fail at that time.\n"),
@@ -69,7 +70,7 @@ typedef struct rec_opts {
     const char *as, *vault, *pass_file, *room_spec;
     uint64_t duration, fail_at_ms;
     unsigned fail_camera;
-    bool live, monitor, attach;
+    bool live, monitor, attach, json;
 } rec_opts;
 
 /* The operator's terminal while recording. */
@@ -438,6 +439,9 @@ static int record_option(int c, rec_opts *o)
     case 'L':
         o->live = false;
         break;
+    case 'j':
+        o->json = true;
+        break;
     case 'F':
         if (parse_fail(optarg, &o->fail_camera, &o->fail_at_ms) != 0) {
             cli_error("--test-fail-camera takes N@SECONDS, a camera number and a time");
@@ -464,6 +468,7 @@ static int record_options(int argc, char **argv, rec_opts *o)
                                          {"monitor", no_argument, NULL, 'M'},
                                          {"attach", no_argument, NULL, 'a'},
                                          {"no-live", no_argument, NULL, 'L'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"test-fail-camera", required_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -611,8 +616,25 @@ static int record_live(term *t, const char *number, const tlo_hw_room *room, con
     return rc;
 }
 
+/* record --json: the summary (docs/json.md). */
+static void print_summary_json(const tlo_custody_record_summary *sum, const tlo_custody_case *cs,
+                               const char *number)
+{
+    char id[2 * TLO_ID_BYTES + 1];
+    tlo_hex(id, cs->id, TLO_ID_BYTES);
+    printf("{\"session\":\"%s\",\"case_id\":\"%s\",\"case_number\":", sum->session, id);
+    cli_json_string(stdout, number);
+    printf(",\"segments\":%llu,\"bytes\":%llu,\"markers\":%llu,\"device_events\":%llu,"
+           "\"start_entry\":%llu,\"end_entry\":%llu,\"max_delay_ms\":%llu}\n",
+           (unsigned long long)sum->segments, (unsigned long long)sum->bytes,
+           (unsigned long long)sum->markers, (unsigned long long)sum->device_events,
+           (unsigned long long)sum->first_seq, (unsigned long long)sum->end_seq,
+           (unsigned long long)sum->max_delay_ms);
+}
+
 /* Ends the session in the ledger (and a checkpoint), and says so. */
-static int record_finish(term *t, int rc, const char *number, const char *as)
+static int record_finish(term *t, int rc, const char *number, const char *as,
+                         const tlo_custody_case *cs, bool json)
 {
     tlo_custody_record_summary sum;
     tlo_error err = {0};
@@ -632,11 +654,14 @@ static int record_finish(term *t, int rc, const char *number, const char *as)
                   sum.session, as);
         return rc ? rc : EXIT_SYSTEM;
     }
-    printf("Session %s of case %s: %llu segments, %.1f MB sealed; entries %llu to %llu "
-           "(the longest wait from a sealed segment to its entry: %llu ms).\n",
-           sum.session, number, (unsigned long long)sum.segments, (double)sum.bytes / 1e6,
-           (unsigned long long)sum.first_seq, (unsigned long long)sum.end_seq,
-           (unsigned long long)sum.max_delay_ms);
+    if (json)
+        print_summary_json(&sum, cs, number);
+    else
+        printf("Session %s of case %s: %llu segments, %.1f MB sealed; entries %llu to %llu "
+               "(the longest wait from a sealed segment to its entry: %llu ms).\n",
+               sum.session, number, (unsigned long long)sum.segments, (double)sum.bytes / 1e6,
+               (unsigned long long)sum.first_seq, (unsigned long long)sum.end_seq,
+               (unsigned long long)sum.max_delay_ms);
     if (sum.recorded)
         /* What sealing and logging cost, against the whole process (which
          * includes unlocking two keys and all the encoding). */
@@ -779,7 +804,7 @@ int cmd_record(int argc, char **argv)
         rc = record_live(&t, number, &room, encoder, &o, tlo_custody_dir(v));
     }
     if (t.rec) /* the session started: it ends in the ledger whatever happened */
-        rc = record_finish(&t, rc, number, o.as);
+        rc = record_finish(&t, rc, number, o.as, &cs, o.json);
 out:
     tlo_custody_record_free(t.rec);
     tlo_vault_identity_free(actor);

@@ -173,12 +173,10 @@ static void who(const tlo_custody_sample_person *p, char *out, size_t cap)
 
 static void json_person(const char *key, const tlo_custody_sample_person *p)
 {
-    char roles[200];
-    tlo_roles_format(p->roles, ",", roles, sizeof roles);
-    printf("\"%s\": {\"name\": ", key);
+    printf("\"%s\": {\"person\": ", key);
     cli_json_string(stdout, p->name);
     printf(", \"roles\": ");
-    cli_json_string(stdout, roles);
+    cli_json_roles(stdout, p->roles);
     printf("}");
 }
 

@@ -50,8 +50,8 @@ static void print_json(const tlo_custody_case *cs, const tlo_custody_session_row
     printf("{\"case_id\":\"%s\",\"sessions\":[", hex);
     for (size_t i = 0; i < n; i++) {
         start_text(r[i].started_at, when, sizeof when);
-        printf("%s{\"number\":%u,\"session\":\"%s\",\"start_ms\":%llu,\"start\":", i ? "," : "",
-               r[i].no, r[i].id, (unsigned long long)r[i].started_at);
+        printf("%s{\"session_number\":%u,\"session\":\"%s\",\"start_ms\":%llu,\"start\":",
+               i ? "," : "", r[i].no, r[i].id, (unsigned long long)r[i].started_at);
         cli_json_string(stdout, when);
         printf(",\"length_ms\":%llu,\"room\":", (unsigned long long)r[i].length_ms);
         cli_json_string(stdout, r[i].room);

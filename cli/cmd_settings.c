@@ -73,9 +73,12 @@ static int settings_show(const char *vault_opt, bool json)
             printf(",\"set\":%s,\"value\":", set ? "true" : "false");
             if (set) {
                 cli_json_string(stdout, value);
+                const tlo_custody_person *by = tlo_custody_person_by_actor(v, actor);
                 printf(",\"entry\":%llu,\"time_ms\":%llu,\"person\":", (unsigned long long)seq,
                        (unsigned long long)time_ms);
-                cli_json_string(stdout, who);
+                cli_json_string(stdout, by ? by->name : "");
+                printf(",\"person_roles\":");
+                cli_json_roles(stdout, by ? by->roles : 0);
             } else {
                 printf("null");
             }

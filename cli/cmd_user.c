@@ -258,11 +258,13 @@ static void print_person(const tlo_custody_person *p, int json, bool first)
     tlo_hex(pk, p->pk, 32);
     tlo_roles_format(p->roles, ", ", roles, sizeof roles);
     if (json) {
-        printf("%s{\"name\":", first ? "" : ",");
+        printf("%s{\"person\":", first ? "" : ",");
         cli_json_string(stdout, p->name);
-        printf(",\"roles\":\"%s\",\"key_id\":\"%s\",\"public_key\":\"%s\","
-               "\"enrolled_at\":%llu,\"revoked_at\":",
-               roles, kid, pk, (unsigned long long)p->enrolled_at);
+        printf(",\"roles\":");
+        cli_json_roles(stdout, p->roles);
+        printf(",\"key_id\":\"%s\",\"person_key\":\"%s\",\"enrolled_entry\":%llu,"
+               "\"revoked_entry\":",
+               kid, pk, (unsigned long long)p->enrolled_at);
         if (p->revoked_at >= 0)
             printf("%lld", (long long)p->revoked_at);
         else

@@ -26,10 +26,25 @@ static void who(FILE *f, const char *key, int person)
         fprintf(f, ",\"%s\":%d", key, person);
 }
 
+/* "actions":["view","export"] from "view,export". */
+static void actions(FILE *f, const char *text)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", text);
+    fputs(",\"actions\":[", f);
+    bool first = true;
+    for (char *p = buf, *save = NULL, *a; (a = strtok_r(p, ",", &save)); p = NULL) {
+        fputs(first ? "" : ",", f);
+        cli_json_string(f, a);
+        first = false;
+    }
+    fputc(']', f);
+}
+
 static void session(FILE *f, const tlo_custody_report_session *s)
 {
-    fprintf(f, "{\"no\":%u", s->no);
-    str(f, "id", s->id, true);
+    fprintf(f, "{\"session_number\":%u", s->no);
+    str(f, "session", s->id, true);
     who(f, "recorder", s->recorder);
     u64(f, "started_ms", s->started_at);
     u64(f, "closed_ms", s->closed_at);
@@ -42,7 +57,7 @@ static void session(FILE *f, const tlo_custody_report_session *s)
     u64(f, "bytes", s->bytes);
     fputs(",\"markers\":[", f);
     for (size_t i = 0; i < s->nmarkers; i++) {
-        fprintf(f, "%s{\"seq\":%" PRIu64 ",\"at_ms\":%" PRIu64, i ? "," : "", s->marker[i].seq,
+        fprintf(f, "%s{\"entry\":%" PRIu64 ",\"at_ms\":%" PRIu64, i ? "," : "", s->marker[i].seq,
                 s->marker[i].at_ms);
         who(f, "by", s->marker[i].person);
         str(f, "text", s->marker[i].text, true);
@@ -51,7 +66,7 @@ static void session(FILE *f, const tlo_custody_report_session *s)
     fputs("],\"device_events\":[", f);
     for (size_t i = 0; i < s->ndevices; i++) {
         const tlo_custody_report_device *d = &s->device[i];
-        fprintf(f, "%s{\"seq\":%" PRIu64 ",\"at_ms\":%" PRIu64, i ? "," : "", d->seq, d->at_ms);
+        fprintf(f, "%s{\"entry\":%" PRIu64 ",\"at_ms\":%" PRIu64, i ? "," : "", d->seq, d->at_ms);
         str(f, "device", d->device, true);
         str(f, "event", d->event, true);
         str(f, "message", d->message, true);
@@ -65,7 +80,8 @@ static void session(FILE *f, const tlo_custody_report_session *s)
     fputs("],\"access\":[", f);
     for (size_t i = 0; i < s->naccess; i++) {
         const tlo_custody_report_access *a = &s->access[i];
-        fprintf(f, "%s{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", a->seq, a->time_ms);
+        fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", a->seq,
+                a->time_ms);
         who(f, "person", a->person);
         str(f, "action", a->exp ? "export" : "view", true);
         u64(f, "from_ms", a->from_ms);
@@ -82,7 +98,7 @@ static void lines(FILE *f, const char *key, const tlo_custody_report_line *l, si
     fprintf(f, ",\"%s\":[", key);
     for (size_t i = 0; i < n; i++) {
         const char *kind = tlo_entry_kind_name(l[i].kind);
-        fprintf(f, "%s{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", l[i].seq,
+        fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", l[i].seq,
                 l[i].time_ms);
         str(f, "kind", kind ? kind : "unknown", true);
         who(f, "person", l[i].person);
@@ -94,7 +110,6 @@ static void lines(FILE *f, const char *key, const tlo_custody_report_line *l, si
 
 int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
 {
-    char roles[200];
     fputs("{\"format\":\"tellonce.report/v1\"", f);
     str(f, "case_id", r->case_id, true);
     if (r->number_shown)
@@ -115,10 +130,10 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     str(f, "command", r->verify_command, true);
     fputs("},\"people\":[", f);
     for (size_t i = 0; i < r->npeople; i++) {
-        tlo_roles_format(r->person[i].roles, ",", roles, sizeof roles);
         fputs(i ? ",{" : "{", f);
-        str(f, "name", r->person[i].name, false);
-        str(f, "roles", roles, true);
+        str(f, "person", r->person[i].name, false);
+        fputs(",\"roles\":", f);
+        cli_json_roles(f, r->person[i].roles);
         str(f, "key_id", r->person[i].key_id, true);
         fputc('}', f);
     }
@@ -131,33 +146,35 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     fputs("],\"grants\":[", f);
     for (size_t i = 0; i < r->ngrants; i++) {
         const tlo_custody_report_grant *g = &r->grant[i];
-        fprintf(f, "%s{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", g->seq, g->time_ms);
+        fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", g->seq,
+                g->time_ms);
         str(f, "of", g->note ? "note" : "clip", true);
         who(f, "by", g->by);
         who(f, "to", g->to);
         str(f, "to_name", g->to_name, true);
         if (g->note) {
-            fprintf(f, ",\"note\":%u", g->note_no);
+            fprintf(f, ",\"note_number\":%u", g->note_no);
         } else {
-            fprintf(f, ",\"session\":%u", g->session_no);
+            fprintf(f, ",\"session_number\":%u", g->session_no);
             u64(f, "from_ms", g->from_ms);
-            u64(f, "until_ms", g->until_ms);
+            u64(f, "to_ms", g->until_ms);
         }
-        str(f, "actions", g->actions, true);
+        actions(f, g->actions);
         u64(f, "expires_ms", g->expires_ms);
         str(f, "purpose", g->purpose, true);
         str(f, "status", g->status, true);
         if (g->revoked_seq)
-            u64(f, "revoked_by", g->revoked_seq);
+            u64(f, "revoked_entry", g->revoked_seq);
         fputc('}', f);
     }
     fputs("],\"exports\":[", f);
     for (size_t i = 0; i < r->nexports; i++) {
         const tlo_custody_report_export *x = &r->exp[i];
-        fprintf(f, "%s{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", x->seq, x->time_ms);
-        u64(f, "access", x->access_seq);
+        fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", x->seq,
+                x->time_ms);
+        u64(f, "access_entry", x->access_seq);
         who(f, "person", x->person);
-        fprintf(f, ",\"session\":%u", x->session_no);
+        fprintf(f, ",\"session_number\":%u", x->session_no);
         u64(f, "from_ms", x->from_ms);
         u64(f, "to_ms", x->to_ms);
         u64(f, "clip_start_ms", x->clip_start_ms);
@@ -169,8 +186,8 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     fputs("],\"notes\":[", f);
     for (size_t i = 0; i < r->nnotes; i++) {
         const tlo_custody_report_note *n = &r->note[i];
-        fprintf(f, "%s{\"no\":%u", i ? "," : "", n->no);
-        str(f, "id", n->id, true);
+        fprintf(f, "%s{\"note_number\":%u", i ? "," : "", n->no);
+        str(f, "note", n->id, true);
         str(f, "kind", n->kind, true);
         who(f, "author", n->author);
         u64(f, "reads", n->reads);
@@ -178,7 +195,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         fputs(",\"versions\":[", f);
         for (size_t k = 0; k < n->nversions; k++) {
             const tlo_custody_report_note_version *v = &n->version[k];
-            fprintf(f, "%s{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64, k ? "," : "", v->seq,
+            fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, k ? "," : "", v->seq,
                     v->time_ms);
             u64(f, "version", v->version);
             who(f, "by", v->author);
@@ -186,7 +203,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
             u64(f, "files", v->files);
             u64(f, "text_bytes", v->text_bytes);
             if (v->session_no) {
-                fprintf(f, ",\"session\":%u", v->session_no);
+                fprintf(f, ",\"session_number\":%u", v->session_no);
                 u64(f, "at_ms", v->at_ms);
             }
             fputc('}', f);
@@ -208,8 +225,8 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         fprintf(f, ",\"broken_seal\":%s,\"chain\":[", s->broken_seal ? "true" : "false");
         for (size_t k = 0; k < s->nevents; k++) {
             const char *kind = tlo_entry_kind_name(s->event[k].kind);
-            fprintf(f, "%s{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64, k ? "," : "", s->event[k].seq,
-                    s->event[k].time_ms);
+            fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, k ? "," : "",
+                    s->event[k].seq, s->event[k].time_ms);
             str(f, "kind", kind ? kind : "unknown", true);
             who(f, "person", s->event[k].person);
             str(f, "text", s->event[k].text, true);

@@ -44,7 +44,7 @@ _tellonce() {
     case $prev in
     --as | --for | --to | --person)
         COMPREPLY=($(compgen -W "$("$tlo" user list "${_tlo_global[@]}" --json 2>/dev/null |
-            _tellonce_json_field name | grep -vx custodian)" -- "$cur"))
+            _tellonce_json_field person | grep -vx custodian)" -- "$cur"))
         [ "$prev" = --to ] && [ ${#COMPREPLY[@]} -eq 0 ] && return 0
         # names may hold spaces: each is one word
         local k
@@ -79,7 +79,7 @@ _tellonce() {
 _tellonce_cases() {
     local json
     json=$("$tlo" case list "${_tlo_global[@]}" --json 2>/dev/null)
-    { _tellonce_json_field case_number <<<"$json"; _tellonce_json_field id <<<"$json"; } | sort -u
+    { _tellonce_json_field case_number <<<"$json"; _tellonce_json_field case_id <<<"$json"; } | sort -u
 }
 _tellonce_subcommands() { # CMD: the words that follow 'tellonce CMD' in its usage
     "$tlo" "$1" --help 2>/dev/null | sed -n "s/^.*tellonce $1 \([a-z][a-z-]*\).*/\1/p" |

@@ -108,9 +108,9 @@ acc = [e for e in d if e['kind'] == 'access-granted' and e['body'].get('action')
 exp = [e for e in d if e['kind'] == 'export']
 import re
 sha = re.search(r'^sha256sum (\S+)', open('clip.mp4.manifest').read(), re.M).group(1)
-ok = (len(acc) == 2 and len(exp) == 2 and acc[0]['seq'] < exp[0]['seq']
+ok = (len(acc) == 2 and len(exp) == 2 and acc[0]['entry'] < exp[0]['entry']
       and acc[0]['body']['grant'] == '$grant' and acc[0]['body']['segments'] == '1-1'
-      and exp[0]['body']['access'] == str(acc[0]['seq']) and exp[0]['body']['clip_sha256'] == sha)
+      and exp[0]['body']['access'] == str(acc[0]['entry']) and exp[0]['body']['clip_sha256'] == sha)
 sys.exit(0 if ok else 1)"
 
 # Across segments (3-9 s covers all three): one continuous timeline, each

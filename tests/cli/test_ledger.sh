@@ -63,7 +63,7 @@ expect 2 "revoke twice" -- "$tlo" user revoke "Per Prosecutor" --as "Anna Admin"
 expect 0 "user list" -- "$tlo" user list
 contains "$out" "revoked (entry 3)" "user list shows the revocation"
 expect 0 "user list --json" -- "$tlo" user list --json
-python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if len(d)==4 and d[3]["revoked_at"]==3 and d[2]["name"]=="张警官" else 1)' \
+python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if len(d)==4 and d[3]["revoked_entry"]==3 and d[2]["person"]=="张警官" else 1)' \
     && ok || bad "user list --json"
 
 expect 0 "verify" -- "$tlo" verify

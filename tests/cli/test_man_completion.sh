@@ -42,7 +42,7 @@ printf 'wang-prosecutor-pass\n' >wang.pass
 printf 'child_name=(a test child)\n' >child.txt
 "$tlo" case open C-1 --as "Anna Admin" --passphrase-file admin.pass --child-file child.txt \
     --vault v >/dev/null || bad "case open"
-id=$("$tlo" case list --vault v --json | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+id=$("$tlo" case list --vault v --json | grep -o '"case_id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
 # shellcheck disable=SC1090
 source "$script"
 comp() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _tellonce; printf '%s\n' "${COMPREPLY[@]}"; }

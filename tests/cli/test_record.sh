@@ -147,7 +147,7 @@ import json, sys
 d = json.load(open("out.txt"))
 rec = [e for e in d if e["kind"] == "session-recovered"]
 acc = [e for e in d if e["kind"] == "access-granted" and e["body"].get("action") == "recover"]
-ok = len(rec) == 3 and len(acc) == 3 and all(a["seq"] < r["seq"] for a, r in zip(acc, rec))
+ok = len(rec) == 3 and len(acc) == 3 and all(a["entry"] < r["entry"] for a, r in zip(acc, rec))
 sys.exit(0 if ok else 1)' && ok || bad "recovery entries (access logged before each recovery)"
 
 # A second session, then damage to the segment files: verify names them.

@@ -89,7 +89,7 @@ expect 0 "pending_stays_in_transfer: show" -- "$tlo" sample show C-1 S-001
 contains "$out" "State: in transfer to 李检察官 (prosecutor) since" "pending_stays_in_transfer: show"
 contains "$out" "+08:00 (entry $tr_seq)" "pending_stays_in_transfer: local time with offset"
 expect 0 "pending_stays_in_transfer: list --json" -- "$tlo" sample list C-1 --json
-json 'd[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["name"]=="李检察官" and d[0]["holder"]["name"]=="王医生" and d[0]["transfer_entry"]=='"$tr_seq" &&
+json 'd[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["person"]=="李检察官" and d[0]["holder"]["person"]=="王医生" and d[0]["transfer_entry"]=='"$tr_seq" &&
     ok || bad "pending_stays_in_transfer: list --json: $out"
 expect 0 "pending_stays_in_transfer: show --json" -- "$tlo" sample show C-1 S-001 --json
 json 'd["state"]=="in transfer" and [s["action"] for s in d["chain"]]==["register","transfer"] and d["since"].endswith("+08:00")' &&
@@ -129,7 +129,7 @@ contains "$out" "handed over by 王医生 (medical) to 李检察官 (prosecutor)
 contains "$out" "received by 李检察官 (prosecutor) (of entry $tr_seq), seal intact" "full_chain: show receive"
 lacks "$out" "BROKEN" "full_chain: no broken seal"
 expect 0 "full_chain: show --json" -- "$tlo" sample show C-1 S-001 --json
-json 'd["state"]=="held" and d["holder"]["name"]=="李检察官" and d["holder"]["roles"]=="prosecutor" and [s["by"]["name"] for s in d["chain"]]==["王医生","王医生","李检察官"] and d["chain"][1]["to"]["name"]=="李检察官" and d["chain"][2]["seal_intact"] is True and not d["seal_broken"]' &&
+json 'd["state"]=="held" and d["holder"]["person"]=="李检察官" and d["holder"]["roles"]==["prosecutor"] and [s["by"]["person"] for s in d["chain"]]==["王医生","王医生","李检察官"] and d["chain"][1]["to"]["person"]=="李检察官" and d["chain"][2]["seal_intact"] is True and not d["seal_broken"]' &&
     ok || bad "full_chain: show --json: $out"
 
 # --- transfer_by_non_holder ---
@@ -306,7 +306,7 @@ forged() { # NAME EXPECTED_PROBLEM SIGNER KIND FIELDS...
 }
 forged forged_transfer_by_non_holder "is signed by 李检察官, who does not hold sample S-001 (Mia Medic does)" \
     "李检察官" 51 label=S-001 to="$pros_pk" to_name=x
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d[0]["state"]=="held" and d[0]["holder"]["name"]=="Mia Medic" else 1)' \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d[0]["state"]=="held" and d[0]["holder"]["person"]=="Mia Medic" else 1)' \
     f-forged_transfer_by_non_holder.list.json && ok || bad "forged_transfer_by_non_holder: list honoured it"
 forged forged_transfer_after_dispose "follows the disposal of sample S-002" \
     "李检察官" 51 label=S-002 to="$mia_pk" to_name="Mia Medic"
@@ -328,7 +328,7 @@ expect 1 "forged_receive_by_other: verify" -- "$tlo" verify --vault f-recv
 contains "$out" "entry $seq (sample-receive" "forged_receive_by_other: names the entry"
 contains "$out" "is signed by 王医生, but sample S-001 was handed to 李检察官 (entry $t2)" "forged_receive_by_other: says what"
 expect 0 "forged_receive_by_other: list" -- "$tlo" sample list C-1 --vault f-recv --json
-json 'd[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["name"]=="李检察官"' && ok || bad "forged_receive_by_other: list honoured it: $out"
+json 'd[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["person"]=="李检察官"' && ok || bad "forged_receive_by_other: list honoured it: $out"
 
 # --- review finding 4: the report shows the chain list/show and verify
 # accept. A transfer whose to_name is not the name enrolled for its key
@@ -339,14 +339,14 @@ forged forged_to_name_mismatch "names the receiver \"Ivan Interviewer\" (to_name
 fseq=$(DB=f-forged_to_name_mismatch/ledger.db db "SELECT max(seq) FROM entries WHERE kind = 51")
 expect 1 "report_to_name_mismatch: report (the ledger does not verify)" -- "$tlo" report C-1 -o tn.html --json tn.json --vault f-forged_to_name_mismatch
 python3 -c 'import json,sys; r=json.load(open("tn.json")); s=[x for x in r["samples"] if x["label"]=="S-001"][0]
-sys.exit(0 if s["state"]=="held" and "to_name" not in s and all(e["seq"]!=int(sys.argv[1]) for e in s["chain"]) else 1)' "$fseq" &&
+sys.exit(0 if s["state"]=="held" and "to_name" not in s and all(e["entry"]!=int(sys.argv[1]) for e in s["chain"]) else 1)' "$fseq" &&
     ok || bad "report_to_name_mismatch: the report honours entry $fseq: $(head -c 3000 tn.json)"
 lacks "$(cat tn.html)" "in transfer to Ivan Interviewer" "report_to_name_mismatch: html"
 # a second registration of a label: not merged into the first
 dseq=$(DB=f-forged_duplicate_label/ledger.db db "SELECT max(seq) FROM entries WHERE kind = 53")
 expect 1 "report_duplicate_label: report (the ledger does not verify)" -- "$tlo" report C-1 -o dl.html --json dl.json --vault f-forged_duplicate_label
 python3 -c 'import json,sys; r=json.load(open("dl.json")); s=[x for x in r["samples"] if x["label"]=="S-001"]
-sys.exit(0 if len(s)==1 and all(e["seq"]!=int(sys.argv[1]) for e in s[0]["chain"]) else 1)' "$dseq" &&
+sys.exit(0 if len(s)==1 and all(e["entry"]!=int(sys.argv[1]) for e in s[0]["chain"]) else 1)' "$dseq" &&
     ok || bad "report_duplicate_label: the report honours entry $dseq"
 
 # --- review finding 5: verify accepts a transfer only to someone who could
@@ -406,7 +406,7 @@ t0=$(date +%s)
 expect 0 "many_handovers: report" -- "$tlo" report C-1 -o many.html --json many.json --vault f-many
 echo "many_handovers: report in $(($(date +%s) - t0)) s" >&2
 python3 -c 'import json,sys; r=json.load(open("many.json")); s=[x for x in r["samples"] if x["label"]=="S-500"][0]
-sys.exit(0 if len(s["chain"])==10001 and s["state"]=="held" and s["chain"][-1]["seq"]==int(sys.argv[1]) else 1)' "$last" &&
+sys.exit(0 if len(s["chain"])==10001 and s["state"]=="held" and s["chain"][-1]["entry"]==int(sys.argv[1]) else 1)' "$last" &&
     ok || bad "many_handovers: the report does not have all 10,001 entries"
 expect 0 "many_handovers: register another" -- "$tlo" sample register C-1 --label S-501 --kind blood \
     --seal-number 501 --as "Mia Medic" "${MV[@]}"

@@ -61,7 +61,7 @@ run "$tlo" session list DEMO-0001 --as "Ivan Interviewer" "${pass[@]}" --json
 if python3 -c 'import json, sys
 d = json.load(open("out.txt"))
 s = d["sessions"]
-assert [x["number"] for x in s] == [1, 2], s
+assert [x["session_number"] for x in s] == [1, 2], s
 assert [x["session"] for x in s] == sys.argv[1:3], s
 assert all(x["status"] == "ended" and x["segments"] >= 1 for x in s), s
 assert 7000 <= s[0]["length_ms"] <= 9000 and isinstance(s[0]["start_ms"], int), s

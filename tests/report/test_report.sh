@@ -91,8 +91,8 @@ python3 -c '
 import json, sys
 d = json.load(open("out.txt"))
 v = [e for e in d if e["kind"] == "access-granted"]
-assert v and all(e["person"]["name"] != "custodian" for e in v), v
-assert v[0]["person"]["name"] == "王芳" and v[0]["actor_name"] == "custodian"
+assert v and all(e["person"] != "custodian" for e in v), v
+assert v[0]["person"] == "王芳" and v[0]["actor_name"] == "custodian"
 assert all("description" in e for e in d)
 ' && ok || bad "log --json: person and description"
 cp out.txt log.json
@@ -131,13 +131,13 @@ r = json.load(open("report.json"))
 s1, s2 = sys.argv[1], sys.argv[2]
 assert r["case_number"] is None
 assert r["verification"]["ok"] and r["verification"]["checkpoint_size"] > 0
-S = {s["id"]: s for s in r["sessions"]}
-assert [s["id"] for s in r["sessions"]] == [s1, s2]
+S = {s["session"]: s for s in r["sessions"]}
+assert [s["session"] for s in r["sessions"]] == [s1, s2]
 a = S[s1]
 assert a["segments"] >= 3 and a["length_ms"] >= 11000 and a["gaps"] == [], a
 assert [m["text"] for m in a["markers"]] == ["break <b>now</b>"]
 people = r["people"]
-ranges = [(people[x["person"]]["name"], x["action"], x["from_ms"], x["to_ms"]) for x in a["access"]]
+ranges = [(people[x["person"]]["person"], x["action"], x["from_ms"], x["to_ms"]) for x in a["access"]]
 assert ranges == [("王芳", "view", 2000, 6000), ("王芳", "view", 9000, 11000),
                   ("王芳", "export", 4000, 8000)], ranges
 assert len(r["exports"]) == 1 and len(r["exports"][0]["sha256"]) == 64

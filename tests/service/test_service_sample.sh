@@ -56,7 +56,7 @@ run med sample transfer 2026-S-12 S-001 --to "李检察官" --place "Forensic la
 tseq=$(svc_ledger "SELECT max(seq) FROM entries WHERE kind = 51")
 run pros sample list 2026-S-12 --json
 [ "$rc" = 0 ] && ok || bad "list through the service: exit $rc: $err"
-python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if d[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["name"]=="李检察官" else 1)' &&
+python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if d[0]["state"]=="in transfer" and d[0]["in_transfer_to"]["person"]=="李检察官" else 1)' &&
     ok || bad "list: not in transfer: $out"
 refused=$(count_kind 44)
 run med sample receive 2026-S-12 S-001 --as "王医生" --passphrase-file med.pass
@@ -70,7 +70,7 @@ run pros sample receive 2026-S-12 S-001 --seal-intact yes --as "李检察官" --
 contains "$(newest 54)" "transfer=$tseq" "receive: names the transfer"
 run pros sample show 2026-S-12 S-001 --json
 [ "$rc" = 0 ] && ok || bad "show through the service: exit $rc: $err"
-python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if d["state"]=="held" and [s["by"]["name"] for s in d["chain"]]==["王医生","王医生","李检察官"] and d["chain"][1]["place"]=="Forensic lab, front desk" else 1)' &&
+python3 -c 'import json,sys; d=json.load(open("out.txt")); sys.exit(0 if d["state"]=="held" and [s["by"]["person"] for s in d["chain"]]==["王医生","王医生","李检察官"] and d["chain"][1]["place"]=="Forensic lab, front desk" else 1)' &&
     ok || bad "show --json: $out"
 # report_through_service: the report is written by the service into files the
 # client made in its own folder (linked there after exit 0), owned by the client.
