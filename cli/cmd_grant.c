@@ -94,11 +94,6 @@ static void iso_utc(uint64_t ms, char *out, size_t cap)
         snprintf(out, cap, "%s.%03uZ", s, (unsigned)(ms % 1000));
 }
 
-static const char *actions_text(const tlo_custody_grant *g)
-{
-    return g->view && g->exp ? "view,export" : g->exp ? "export" : "view";
-}
-
 static void print_grant(const tlo_custody_grant *g, bool json, bool first, uint64_t now)
 {
     char from[32], until[32], exp[TLO_TIME_TEXT_MAX], iso[32], chex[33];
