@@ -28,7 +28,7 @@ static void export_usage(FILE *f)
 {
     fputs(_("usage: tellonce export CASE --session S [--from HH:MM:SS] [--to HH:MM:SS]\n"
             "                       -o CLIP.mp4 --as NAME [--purpose TEXT] [--watermark]\n"
-            "                       [--layout pip] [--json]\n"
+            "                       [--layout pip|side-by-side|camN] [--json]\n"
             "                       [--passphrase-file FILE] [--vault DIR]\n"
             "\n"
             "Exports the range --from to --to (session clock; default: all that NAME is\n"
@@ -49,8 +49,11 @@ static void export_usage(FILE *f)
             "--layout pip re-encodes cameras 1 and 2 into one picture (camera 2 as an\n"
             "inset in the bottom-right corner of camera 1) with the session clock and the\n"
             "local date and time of the recording burned in, and the watermark; the\n"
-            "manifest and the export entry say layout pip. Without it every camera stays\n"
-            "its own track, as recorded.\n"
+            "manifest and the export entry say layout pip. --layout side-by-side\n"
+            "re-encodes every camera, left to right, into one picture the same way;\n"
+            "--layout camN (cam1, cam2, ...) keeps camera N alone with the microphones, a\n"
+            "stream copy unless --watermark. The manifest and the export entry say the\n"
+            "layout. Without --layout every camera stays its own track, as recorded.\n"
             "-o /dev/fd/N --manifest-output /dev/fd/M --name CLIP.mp4 (what the client of\n"
             "the custodian service sends): write the clip and the manifest into the open\n"
             "unnamed files N and M (O_TMPFILE, made by the caller in CLIP.mp4's folder),\n"
@@ -256,6 +259,11 @@ static void print_export(const tlo_custody_export_params *p, const tlo_custody_e
         printf(_("  watermark %s\n"), r->watermark);
     if (p->pip)
         printf(_("  layout    pip: cameras 1 and 2 in one picture, with the session clock\n"));
+    else if (p->side_by_side)
+        printf(_("  layout    side-by-side: every camera, left to right, in one picture\n"));
+    else if (p->camera)
+        printf(_("  layout    cam%u: camera %u alone, with the microphones\n"), p->camera,
+               p->camera);
     printf(_("  sha256    %s\n"), sha);
     if (r->sha256_path)
         printf(_("  checksum  %s, for 'sha256sum -c' in the clip's folder\n"), r->sha256_path);
