@@ -54,8 +54,8 @@ before=$(sessions_started)
 tm new-session -d -s rec -x 200 -y 40 \
     "env LANG=zh_CN.UTF-8 TELLONCE_LOCALEDIR=$localedir TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT=$TELLONCE_VAULT TERM=xterm $tlo record 2026-ZH-1 --as 'Olga Officer'; echo exit=\$? >$work/rec.rc"
 # record_zh_prompt: the passphrase is asked in Chinese.
-wait_for 60 "record_zh_prompt: the passphrase prompt (Olga Officer 的密码短语)" \
-    'pane | grep -q "Olga Officer 的密码短语："' && ok
+wait_for 60 "record_zh_prompt: the passphrase prompt (Olga Officer 的口令)" \
+    'pane | grep -q "Olga Officer 的口令："' && ok
 tm send-keys -t rec -l "officer secret"
 tm send-keys -t rec Enter
 wait_for 120 "the session to start" '[ "$(sessions_started)" -gt "$before" ]' &&
@@ -85,7 +85,7 @@ ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 22" | grep -q "儿�
 
 # 4. record_zh_quit: 'q' asks in Chinese, 'y' ends the session in the ledger.
 tm send-keys -t rec q
-wait_for 60 "record_zh_quit: the question (现在结束会话吗)" 'pane | grep -q "现在结束会话吗"' && ok
+wait_for 60 "record_zh_quit: the question (现在结束本场次吗)" 'pane | grep -q "现在结束本场次吗"' && ok
 pane >question.txt
 no_english text "the question after q" question.txt >question.out 2>&1 && ok ||
     bad "record_zh_quit: $(cat question.out question.txt)"
