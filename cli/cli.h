@@ -45,9 +45,11 @@ void cli_monitor_free(cli_monitor *m);
  * file the client did not hand over, then cli_dispatch. */
 int cli_service_run(int argc, char **argv);
 /* play's part in the service's client (cmd_play.c): shows the hand-over
- * text (player/handover.h) with its segments' fds (nfds, not closed).
- * Returns the exit code. */
-int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds);
+ * text (player/handover.h) with its segments' fds (nfds, not closed),
+ * as play's options argv (argv[0] "play", what the child accepted) ask:
+ * --headless --json prints here as in-process. Returns the exit code. */
+int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds, int argc,
+                    char **argv);
 /* True for the commands the service runs for a client (remote.c). */
 bool cli_forwarded(const char *command);
 /* In a child of the custodian service, the custodian's identity its parent

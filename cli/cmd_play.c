@@ -620,10 +620,17 @@ static int send_handover(const tlo_play_handover *h, const int *fds, size_t nfds
     return rc;
 }
 
-int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds)
+int cli_play_client(const char *text, size_t len, const int *fds, size_t nfds, int argc,
+                    char **argv)
 {
     tlo_play_handover h;
+    play_args a;
     tlo_error err = {0};
+    /* The options as the service's child read them (it accepted them):
+     * what this side prints, --json above all, is the client's to know. */
+    int rc0 = parse_args(argc, argv, &a);
+    if (rc0 != 0)
+        return rc0 < 0 ? EXIT_USAGE : rc0;
     if (tlo_play_handover_parse(text, len, &h, &err) != 0)
         return cli_fail(&err);
     int rc = play_show(&h, fds, nfds);

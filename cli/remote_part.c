@@ -13,7 +13,7 @@
 
 /* play: the frames' text, joined in secure memory (it holds keys; the
  * frames' copies are wiped), and their fds in order. */
-static int play_part(struct tlo_svc_frame *frames, size_t n)
+static int play_part(struct tlo_svc_frame *frames, size_t n, int argc, char **argv)
 {
     size_t len = 0, nfds = 0;
     for (size_t i = 0; i < n; i++) {
@@ -39,7 +39,7 @@ static int play_part(struct tlo_svc_frame *frames, size_t n)
                 fds[k++] = frames[i].fds[j];
         }
         text[len] = '\0';
-        rc = cli_play_client(text, len, fds, nfds);
+        rc = cli_play_client(text, len, fds, nfds, argc, argv);
     } else {
         cli_error("out of memory (or locked memory) for the clip's hand-over");
     }
@@ -51,9 +51,8 @@ static int play_part(struct tlo_svc_frame *frames, size_t n)
 
 int cli_remote_client_part(int argc, char **argv, struct tlo_svc_frame *frames, size_t n)
 {
-    (void)argc;
     if (!strcmp(argv[0], "play"))
-        return play_part(frames, n);
+        return play_part(frames, n, argc, argv);
     cli_error("'tellonce %s' sent data this client does not use; nothing was done with it",
               argv[0]);
     return EXIT_SYSTEM;

@@ -109,6 +109,14 @@ rc=$?
 [ $rc -eq 0 ] && ok || bad "play the whole grant: exit $rc: $(cat play.err)"
 contains "$(cat play.out)" "track 0: video, 200 frames" "8 s granted, 8 s decoded"
 
+# play_json_through_the_service: --headless --json prints the same JSON
+# object as in-process (docs/json.md), on the client's standard output.
+client_as pros play "2026-S-11" --session "$s1" --from 4 --to 8 "${P[@]}" --headless --json \
+    </dev/null >play.out 2>play.err
+rc=$?
+[ $rc -eq 0 ] && ok || bad "play_json_through_the_service: exit $rc: $(cat play.err)"
+out=$(python3 -c 'import json,sys; d=json.load(open("play.out")); print(d["from_ms"], d["to_ms"], d["tracks"][0]["frames"], d["access_entry"] > 0)' 2>&1)
+[ "$out" = "4000 8000 100 True" ] && ok || bad "play_json_through_the_service: not play's JSON: $out: $(head -c 300 play.out)"
 # --- the window is the client's: on the prosecutor's display, which the
 # service has none of (play_shows_on_the_client) ---
 if command -v Xvfb >/dev/null; then
