@@ -18,12 +18,17 @@ static void u64(FILE *f, const char *key, uint64_t val)
     fprintf(f, ",\"%s\":%" PRIu64, key, val);
 }
 
-static void who(FILE *f, const char *key, int person)
+/* A person: "KEY" the name (as "person" is everywhere in docs/json.md) and
+ * "KEY_index" the index into "people", where the roles and key id are; both
+ * null when nobody (or an entry of the custodian alone). */
+static void who(FILE *f, const tlo_custody_report *r, const char *key, int person)
 {
-    if (person < 0)
-        fprintf(f, ",\"%s\":null", key);
-    else
-        fprintf(f, ",\"%s\":%d", key, person);
+    if (person < 0 || (size_t)person >= r->npeople) {
+        fprintf(f, ",\"%s\":null,\"%s_index\":null", key, key);
+        return;
+    }
+    str(f, key, r->person[person].name, true);
+    fprintf(f, ",\"%s_index\":%d", key, person);
 }
 
 /* "actions":["view","export"] from "view,export". */
@@ -41,11 +46,11 @@ static void actions(FILE *f, const char *text)
     fputc(']', f);
 }
 
-static void session(FILE *f, const tlo_custody_report_session *s)
+static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
     fprintf(f, "{\"session_number\":%u", s->no);
     str(f, "session", s->id, true);
-    who(f, "recorder", s->recorder);
+    who(f, r, "recorder", s->recorder);
     u64(f, "started_ms", s->started_at);
     u64(f, "closed_ms", s->closed_at);
     str(f, "room", s->room, true);
@@ -59,7 +64,7 @@ static void session(FILE *f, const tlo_custody_report_session *s)
     for (size_t i = 0; i < s->nmarkers; i++) {
         fprintf(f, "%s{\"entry\":%" PRIu64 ",\"at_ms\":%" PRIu64, i ? "," : "", s->marker[i].seq,
                 s->marker[i].at_ms);
-        who(f, "by", s->marker[i].person);
+        who(f, r, "by", s->marker[i].person);
         str(f, "text", s->marker[i].text, true);
         fputc('}', f);
     }
@@ -82,7 +87,7 @@ static void session(FILE *f, const tlo_custody_report_session *s)
         const tlo_custody_report_access *a = &s->access[i];
         fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", a->seq,
                 a->time_ms);
-        who(f, "person", a->person);
+        who(f, r, "person", a->person);
         str(f, "action", a->exp ? "export" : "view", true);
         u64(f, "from_ms", a->from_ms);
         u64(f, "to_ms", a->to_ms);
@@ -93,7 +98,8 @@ static void session(FILE *f, const tlo_custody_report_session *s)
     fputs("]}", f);
 }
 
-static void lines(FILE *f, const char *key, const tlo_custody_report_line *l, size_t n)
+static void lines(FILE *f, const tlo_custody_report *r, const char *key,
+                  const tlo_custody_report_line *l, size_t n)
 {
     fprintf(f, ",\"%s\":[", key);
     for (size_t i = 0; i < n; i++) {
@@ -101,7 +107,7 @@ static void lines(FILE *f, const char *key, const tlo_custody_report_line *l, si
         fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", l[i].seq,
                 l[i].time_ms);
         str(f, "kind", kind ? kind : "unknown", true);
-        who(f, "person", l[i].person);
+        who(f, r, "person", l[i].person);
         str(f, "text", l[i].text, true);
         fputc('}', f);
     }
@@ -117,7 +123,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     else
         fputs(",\"case_number\":null", f);
     u64(f, "opened_ms", r->opened_at);
-    who(f, "opener", r->opener);
+    who(f, r, "opener", r->opener);
     u64(f, "generated_ms", r->generated_at);
     fprintf(f, ",\"verification\":{\"ok\":%s", r->verified ? "true" : "false");
     str(f, "problem", r->problem, true);
@@ -141,7 +147,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     for (size_t i = 0; i < r->nsessions; i++) {
         if (i)
             fputc(',', f);
-        session(f, &r->session[i]);
+        session(f, r, &r->session[i]);
     }
     fputs("],\"grants\":[", f);
     for (size_t i = 0; i < r->ngrants; i++) {
@@ -149,8 +155,8 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", g->seq,
                 g->time_ms);
         str(f, "of", g->note ? "note" : "clip", true);
-        who(f, "by", g->by);
-        who(f, "to", g->to);
+        who(f, r, "by", g->by);
+        who(f, r, "to", g->to);
         str(f, "to_name", g->to_name, true);
         if (g->note) {
             fprintf(f, ",\"note_number\":%u", g->note_no);
@@ -173,7 +179,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, i ? "," : "", x->seq,
                 x->time_ms);
         u64(f, "access_entry", x->access_seq);
-        who(f, "person", x->person);
+        who(f, r, "person", x->person);
         fprintf(f, ",\"session_number\":%u", x->session_no);
         u64(f, "from_ms", x->from_ms);
         u64(f, "to_ms", x->to_ms);
@@ -189,7 +195,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         fprintf(f, "%s{\"note_number\":%u", i ? "," : "", n->no);
         str(f, "note", n->id, true);
         str(f, "kind", n->kind, true);
-        who(f, "author", n->author);
+        who(f, r, "author", n->author);
         u64(f, "reads", n->reads);
         u64(f, "refused", n->refused);
         fputs(",\"versions\":[", f);
@@ -198,7 +204,7 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
             fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, k ? "," : "", v->seq,
                     v->time_ms);
             u64(f, "version", v->version);
-            who(f, "by", v->author);
+            who(f, r, "by", v->author);
             u64(f, "bytes", v->bytes);
             u64(f, "files", v->files);
             u64(f, "text_bytes", v->text_bytes);
@@ -217,8 +223,8 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         str(f, "label", s->label, false);
         str(f, "kind", s->kind, true);
         str(f, "seal_number", s->seal_number, true);
-        who(f, "registrar", s->registrar);
-        who(f, "holder", s->holder);
+        who(f, r, "registrar", s->registrar);
+        who(f, r, "holder", s->holder);
         str(f, "state", s->state, true);
         if (!strcmp(s->state, "in transfer"))
             str(f, "to_name", s->to_name, true);
@@ -228,15 +234,15 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
             fprintf(f, "%s{\"entry\":%" PRIu64 ",\"time_ms\":%" PRIu64, k ? "," : "",
                     s->event[k].seq, s->event[k].time_ms);
             str(f, "kind", kind ? kind : "unknown", true);
-            who(f, "person", s->event[k].person);
+            who(f, r, "person", s->event[k].person);
             str(f, "text", s->event[k].text, true);
             fputc('}', f);
         }
         fputs("]}", f);
     }
     fputc(']', f);
-    lines(f, "refusals", r->refusal, r->nrefusals);
-    lines(f, "timeline", r->line, r->nlines);
+    lines(f, r, "refusals", r->refusal, r->nrefusals);
+    lines(f, r, "timeline", r->line, r->nlines);
     fputs("}\n", f);
     return ferror(f) ? -1 : 0;
 }

@@ -137,9 +137,12 @@ a = S[s1]
 assert a["segments"] >= 3 and a["length_ms"] >= 11000 and a["gaps"] == [], a
 assert [m["text"] for m in a["markers"]] == ["break <b>now</b>"]
 people = r["people"]
-ranges = [(people[x["person"]]["person"], x["action"], x["from_ms"], x["to_ms"]) for x in a["access"]]
+ranges = [(people[x["person_index"]]["person"], x["action"], x["from_ms"], x["to_ms"]) for x in a["access"]]
 assert ranges == [("王芳", "view", 2000, 6000), ("王芳", "view", 9000, 11000),
                   ("王芳", "export", 4000, 8000)], ranges
+# report_json_person_is_the_name: as "person" is everywhere (docs/json.md)
+assert [x["person"] for x in a["access"]] == ["王芳"] * 3, a["access"]
+assert people[r["opener_index"]]["person"] == r["opener"], (r["opener"], r["opener_index"])
 assert len(r["exports"]) == 1 and len(r["exports"][0]["sha256"]) == 64
 g = r["grants"]
 assert [x["status"] for x in g] == ["active", "active"], g
