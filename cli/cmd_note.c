@@ -363,7 +363,7 @@ static int note_options(int argc, char **argv, const char *sub, note_args *a)
             note_usage(stdout, sub);
             return -1;
         default:
-            note_usage(stderr, sub);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -776,6 +776,10 @@ int cmd_note(int argc, char **argv)
         note_usage(stdout, NULL);
         return EXIT_OK;
     }
-    note_usage(stderr, NULL);
+    if (sub)
+        cli_error("'%s' is not a note subcommand: add, amend, list, show or get", sub);
+    else
+        cli_error("note needs a subcommand: add, amend, list, show or get");
+    cli_usage_hint();
     return EXIT_USAGE;
 }

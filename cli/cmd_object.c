@@ -602,6 +602,8 @@ int cmd_object(int argc, char **argv)
         object_usage(stdout);
         return EXIT_OK;
     }
-    cli_error("'object %s' is not a command; object has seal, open and inspect", sub);
+    cli_error("'object %s' is not a command; object has seal, open and inspect (see 'tellonce "
+              "object --help')",
+              sub);
     return EXIT_USAGE;
 }

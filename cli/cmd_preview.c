@@ -115,7 +115,7 @@ int cmd_preview(int argc, char **argv)
             preview_usage(stdout);
             return EXIT_OK;
         } else {
-            preview_usage(stderr);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }

@@ -452,7 +452,7 @@ static int record_option(int c, rec_opts *o)
         record_usage(stdout);
         return EXIT_OK;
     default:
-        record_usage(stderr);
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     return -1;

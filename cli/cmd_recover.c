@@ -106,8 +106,12 @@ int cmd_recover(int argc, char **argv)
         } else if (c == 'j') {
             json = true;
         } else {
-            recover_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? EXIT_OK : EXIT_USAGE;
+            if (c != 'h') {
+                cli_usage_hint();
+                return EXIT_USAGE;
+            }
+            recover_usage(stdout);
+            return EXIT_OK;
         }
     }
     if (optind != argc || !as) {

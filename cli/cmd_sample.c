@@ -132,7 +132,7 @@ static int sample_options(const char *sub, int argc, char **argv, sample_opts *o
             sample_usage(stdout, sub);
             return EXIT_OK;
         default:
-            sample_usage(stderr, sub);
+            cli_usage_hint();
             return EXIT_USAGE;
         }
     }
@@ -525,7 +525,10 @@ int cmd_sample(int argc, char **argv)
             cli_error("'%s' is not a sample subcommand: register, transfer, receive, dispose, "
                       "list or show",
                       sub);
-        sample_usage(stderr, NULL);
+        else
+            cli_error("sample needs a subcommand: register, transfer, receive, dispose, list or "
+                      "show");
+        cli_usage_hint();
         return EXIT_USAGE;
     }
     sample_opts o = {0};

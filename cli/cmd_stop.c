@@ -77,8 +77,12 @@ int cmd_stop(int argc, char **argv)
         } else if (c == 'P') {
             pass_file = optarg;
         } else {
-            stop_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? EXIT_OK : EXIT_USAGE;
+            if (c != 'h') {
+                cli_usage_hint();
+                return EXIT_USAGE;
+            }
+            stop_usage(stdout);
+            return EXIT_OK;
         }
     }
     if (argc - optind > 1 || !as) {
