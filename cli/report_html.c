@@ -327,13 +327,10 @@ static void dt(FILE *f, const char *name)
     fputs("</dt>", f);
 }
 
-static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
+/* A session's facts: who, where, when, how long, its segments and gaps. */
+static void session_facts(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
     char b[300];
-    fprintf(f, "<section class=\"session\" id=\"session-%u\">\n", s->no);
-    /* TRANSLATORS: a heading: the session's number in its case */
-    snprintf(b, sizeof b, _("Session %u"), s->no);
-    heading(f, "h2", b);
     fputs("<dl>", f);
     dt(f, N_("id"));
     fputs("<dd class=\"mono\">", f);
@@ -385,6 +382,12 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
     if (!s->ngaps)
         esc(f, _("none: the media is continuous"));
     fputs("</dd></dl>\n", f);
+}
+
+/* The gaps in a session's media, when it has any. */
+static void session_gaps(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
+{
+    (void)r;
     if (s->ngaps) {
         /* TRANSLATORS: a table's heads: a gap in the media, the segment it follows */
         THEAD(f, N_("gap"), N_("after segment"));
@@ -395,8 +398,12 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
-    heading(f, "h3", _("Who viewed or exported which part"));
-    chart(f, r, s);
+}
+
+/* Every view and export of a session, one row each. */
+static void session_access(FILE *f, const tlo_custody_report *r,
+                           const tlo_custody_report_session *s)
+{
     if (s->naccess) {
         /* TRANSLATORS: a table's heads (entry: the ledger entry's number) */
         THEAD(f, N_("entry"), N_("when"), N_("who"), N_("what"), N_("range"), N_("purpose"),
@@ -419,6 +426,13 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
+}
+
+/* A session's markers. */
+static void session_markers(FILE *f, const tlo_custody_report *r,
+                            const tlo_custody_report_session *s)
+{
+    char b[300];
     /* TRANSLATORS: a heading: how many markers the session has */
     snprintf(b, sizeof b, _("Markers (%zu)"), s->nmarkers);
     heading(f, "h3", b);
@@ -436,6 +450,14 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
+}
+
+/* A session's device events. */
+static void session_devices(FILE *f, const tlo_custody_report *r,
+                            const tlo_custody_report_session *s)
+{
+    char b[300];
+    (void)r;
     /* TRANSLATORS: a heading: how many device events (a camera lost...) */
     snprintf(b, sizeof b, _("Device events (%zu)"), s->ndevices);
     heading(f, "h3", b);
@@ -458,6 +480,22 @@ static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_repo
         }
         fputs("</tbody></table>\n", f);
     }
+}
+
+static void session(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
+{
+    char b[300];
+    fprintf(f, "<section class=\"session\" id=\"session-%u\">\n", s->no);
+    /* TRANSLATORS: a heading: the session's number in its case */
+    snprintf(b, sizeof b, _("Session %u"), s->no);
+    heading(f, "h2", b);
+    session_facts(f, r, s);
+    session_gaps(f, r, s);
+    heading(f, "h3", _("Who viewed or exported which part"));
+    chart(f, r, s);
+    session_access(f, r, s);
+    session_markers(f, r, s);
+    session_devices(f, r, s);
     fputs("</section>\n", f);
 }
 

@@ -114,17 +114,9 @@ static void lines(FILE *f, const tlo_custody_report *r, const char *key,
     fputc(']', f);
 }
 
-int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
+/* "verification": what the report rests on (docs/report.md). */
+static void verification(FILE *f, const tlo_custody_report *r)
 {
-    fputs("{\"format\":\"tellonce.report/v1\"", f);
-    str(f, "case_id", r->case_id, true);
-    if (r->number_shown)
-        str(f, "case_number", r->case_number, true);
-    else
-        fputs(",\"case_number\":null", f);
-    u64(f, "opened_ms", r->opened_at);
-    who(f, r, "opener", r->opener);
-    u64(f, "generated_ms", r->generated_at);
     fprintf(f, ",\"verification\":{\"ok\":%s", r->verified ? "true" : "false");
     str(f, "problem", r->problem, true);
     u64(f, "entries", r->entries);
@@ -134,21 +126,12 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
     str(f, "checkpoint_root_base64", r->checkpoint_b64, true);
     str(f, "verifier_key", r->verifier_key, true);
     str(f, "command", r->verify_command, true);
-    fputs("},\"people\":[", f);
-    for (size_t i = 0; i < r->npeople; i++) {
-        fputs(i ? ",{" : "{", f);
-        str(f, "person", r->person[i].name, false);
-        fputs(",\"roles\":", f);
-        cli_json_roles(f, r->person[i].roles);
-        str(f, "key_id", r->person[i].key_id, true);
-        fputc('}', f);
-    }
-    fputs("],\"sessions\":[", f);
-    for (size_t i = 0; i < r->nsessions; i++) {
-        if (i)
-            fputc(',', f);
-        session(f, r, &r->session[i]);
-    }
+}
+
+/* Each of these closes the list before it, then writes its own:
+ * "grants", every grant of the case. */
+static void grants(FILE *f, const tlo_custody_report *r)
+{
     fputs("],\"grants\":[", f);
     for (size_t i = 0; i < r->ngrants; i++) {
         const tlo_custody_report_grant *g = &r->grant[i];
@@ -173,6 +156,11 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
             u64(f, "revoked_entry", g->revoked_seq);
         fputc('}', f);
     }
+}
+
+/* "exports", with their SHA-256. */
+static void exports(FILE *f, const tlo_custody_report *r)
+{
     fputs("],\"exports\":[", f);
     for (size_t i = 0; i < r->nexports; i++) {
         const tlo_custody_report_export *x = &r->exp[i];
@@ -189,6 +177,11 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         str(f, "sha256", x->sha256, true);
         fputc('}', f);
     }
+}
+
+/* "notes": metadata only, every version. */
+static void notes(FILE *f, const tlo_custody_report *r)
+{
     fputs("],\"notes\":[", f);
     for (size_t i = 0; i < r->nnotes; i++) {
         const tlo_custody_report_note *n = &r->note[i];
@@ -216,6 +209,11 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         }
         fputs("]}", f);
     }
+}
+
+/* "samples", each with its custody chain. */
+static void samples(FILE *f, const tlo_custody_report *r)
+{
     fputs("],\"samples\":[", f);
     for (size_t i = 0; i < r->nsamples; i++) {
         const tlo_custody_report_sample *s = &r->sample[i];
@@ -240,6 +238,39 @@ int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
         }
         fputs("]}", f);
     }
+}
+
+int tlo_report_write_json(const tlo_custody_report *r, FILE *f)
+{
+    fputs("{\"format\":\"tellonce.report/v1\"", f);
+    str(f, "case_id", r->case_id, true);
+    if (r->number_shown)
+        str(f, "case_number", r->case_number, true);
+    else
+        fputs(",\"case_number\":null", f);
+    u64(f, "opened_ms", r->opened_at);
+    who(f, r, "opener", r->opener);
+    u64(f, "generated_ms", r->generated_at);
+    verification(f, r);
+    fputs("},\"people\":[", f);
+    for (size_t i = 0; i < r->npeople; i++) {
+        fputs(i ? ",{" : "{", f);
+        str(f, "person", r->person[i].name, false);
+        fputs(",\"roles\":", f);
+        cli_json_roles(f, r->person[i].roles);
+        str(f, "key_id", r->person[i].key_id, true);
+        fputc('}', f);
+    }
+    fputs("],\"sessions\":[", f);
+    for (size_t i = 0; i < r->nsessions; i++) {
+        if (i)
+            fputc(',', f);
+        session(f, r, &r->session[i]);
+    }
+    grants(f, r);
+    exports(f, r);
+    notes(f, r);
+    samples(f, r);
     fputc(']', f);
     lines(f, r, "refusals", r->refusal, r->nrefusals);
     lines(f, r, "timeline", r->line, r->nlines);
