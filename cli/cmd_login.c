@@ -25,6 +25,25 @@ static void login_usage(FILE *f)
           f);
 }
 
+/* tellonce logout [--as NAME]: ends this OS user's login (of NAME, or every
+ * one). An exit code. */
+static int logout(const char *as)
+{
+    tlo_error err = {0};
+    unsigned ended;
+    if (tlo_service_logout(as, &ended, &err) != 0)
+        return cli_fail(&err);
+    if (as && ended)
+        printf(_("Logged out of %s.\n"), as);
+    else if (as)
+        printf(_("No login of %s to end.\n"), as);
+    else if (ended)
+        fputs(_("Logged out.\n"), stdout);
+    else
+        fputs(_("No login to end.\n"), stdout);
+    return EXIT_OK;
+}
+
 int cmd_login(int argc, char **argv)
 {
     static const struct option opts[] = {{"as", required_argument, NULL, 'a'},
@@ -76,20 +95,8 @@ int cmd_login(int argc, char **argv)
         return EXIT_USAGE;
     }
     tlo_error err = {0};
-    if (out) {
-        unsigned ended;
-        if (tlo_service_logout(as, &ended, &err) != 0)
-            return cli_fail(&err);
-        if (as && ended)
-            printf(_("Logged out of %s.\n"), as);
-        else if (as)
-            printf(_("No login of %s to end.\n"), as);
-        else if (ended)
-            fputs(_("Logged out.\n"), stdout);
-        else
-            fputs(_("No login to end.\n"), stdout);
-        return EXIT_OK;
-    }
+    if (out)
+        return logout(as);
     tlo_custody *v = cli_open(vault, true, &rc);
     if (!v)
         return rc;
