@@ -1,5 +1,6 @@
 /* The live monitor (monitor.h): a pipeline of its own, fed in memory. */
 #include "monitor.h"
+#include "tlo_common.h"
 
 #include <X11/Xlib.h>
 #include <gst/app/gstappsink.h>
@@ -172,7 +173,8 @@ static bool add_camera(tlo_monitor *m, GstElement *comp, unsigned i, unsigned x,
 {
     char caps[96], name[32];
     snprintf(caps, sizeof caps, "video/x-raw,width=%u,height=%u", w, h);
-    snprintf(name, sizeof name, "camera %u", i + 1);
+    /* TRANSLATORS: a camera's name in the monitor window */
+    snprintf(name, sizeof name, _("camera %u"), i + 1);
     GstElement *el[6] = {make("appsrc", err),       make("avdec_h264", err),
                          make("videoconvert", err), make("videoscale", err),
                          capsfilter(caps, err),     overlay(name, "Sans Bold 12", 0xffffffff, err)};
@@ -237,7 +239,7 @@ static bool build(tlo_monitor *m, const tlo_hw_room *room,
     GstElement *comp = make("compositor", err);
     GstElement *el[4] = {
         comp, capsfilter(caps, err), make("videoconvert", err),
-        overlay(m->recording ? "REC" : "NOT RECORDING", "Sans Bold 16", 0xffff2020u, err)};
+        overlay(m->recording ? _("REC") : _("NOT RECORDING"), "Sans Bold 16", 0xffff2020u, err)};
     if (!chain(m, el, 4, err))
         return false;
     /* Decoding takes time: frames stamped when they arrive would all be
@@ -249,7 +251,8 @@ static bool build(tlo_monitor *m, const tlo_hw_room *room,
     GstElement *last = m->sign;
     for (unsigned j = 0; j < room->n_microphones; j++) {
         char text[32];
-        snprintf(text, sizeof text, "mic %u", j + 1);
+        /* TRANSLATORS: a microphone's meter in the monitor window */
+        snprintf(text, sizeof text, _("mic %u"), j + 1);
         GstElement *o = overlay(text, "Sans 9", 0xffffffffu, err);
         if (!o)
             return false;
@@ -411,7 +414,8 @@ bool tlo_monitor_poll(tlo_monitor *m, const tlo_capture_stats *st, char *why, si
     uint64_t s = st->session_ns / 1000000000u;
     if (m->recording && s != m->shown_s) {
         char text[64];
-        snprintf(text, sizeof text, "\u25cf REC %02llu:%02llu:%02llu",
+        /* TRANSLATORS: the monitor's sign while recording, with the session time */
+        snprintf(text, sizeof text, _("\u25cf REC %02llu:%02llu:%02llu"),
                  (unsigned long long)(s / 3600), (unsigned long long)(s / 60 % 60),
                  (unsigned long long)(s % 60));
         g_object_set(m->sign, "text", text, NULL);
@@ -425,7 +429,7 @@ bool tlo_monitor_poll(tlo_monitor *m, const tlo_capture_stats *st, char *why, si
     for (unsigned i = 0; i < m->n_cameras && i < st->n_cameras; i++)
         if (st->camera_lost[i] && !m->lost[i]) {
             char text[64];
-            snprintf(text, sizeof text, "camera %u: SIGNAL LOST", i + 1);
+            snprintf(text, sizeof text, _("camera %u: SIGNAL LOST"), i + 1);
             g_object_set(m->label[i], "text", text, "color", 0xffffd000u, NULL);
             m->lost[i] = true;
         }

@@ -191,12 +191,26 @@ wait_for 60 "the preview's first line" '[ -s p2.err ]' "$pid"
 contains "$(head -1 p2.err)" "Room: simulated" "test_preview_not_recording: the room it shows"
 wait_for 120 "test_preview_not_recording: NOT RECORDING in the window" '[ "$(red_pixels)" -gt 150 ]' \
     "$pid" && ok
+red_c=$(red_pixels)
 wait_for 120 "test_preview_not_recording: the simulated picture" '[ "$(yellow_pixels)" -gt 300 ]' \
     "$pid" && ok
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
 [ "$rc" -eq 0 ] && ok || bad "test_preview_not_recording: exit $rc: $(cat p2.err)"
+# test_preview_sign_zh: under zh_CN the sign is the catalogue's (未在录制),
+# drawn in CJK glyphs: red text, and not the pixels of the English sign.
+if locale -a 2>/dev/null | grep -qi '^zh_CN.utf-\?8$'; then
+    DISPLAY=$display LANG=zh_CN.UTF-8 "$tlo" preview >p3.out 2>p3.err &
+    pid=$!
+    wait_for 60 "the Chinese preview's first line" '[ -s p3.err ]' "$pid"
+    wait_for 120 "test_preview_sign_zh: a red sign in the window" \
+        '[ "$(red_pixels)" -gt 150 ] && [ "$(red_pixels)" != "$red_c" ]' "$pid" && ok
+    kill -TERM "$pid"
+    wait "$pid"
+else
+    echo "SKIP: test_preview_sign_zh: no zh_CN.UTF-8 locale (scripts/install-deps makes it)"
+fi
 state >after.txt
 cmp -s before.txt after.txt && ok ||
     bad "test_preview_not_recording: the vault changed: $(diff before.txt after.txt)"
