@@ -45,3 +45,33 @@ markers_logged() {
 }
 # now_ms: the wall clock (UTC), in ms, as the ledger's times are.
 now_ms() { date +%s%3N; }
+
+# tlo_test_start NAME [CLEANUP]: the start every shell test shares. A scratch
+# folder $work (the current directory from here; removed at exit, after the
+# shell command CLEANUP if given), a vault there ($TELLONCE_VAULT) with the
+# fast KDF, nothing of a passphrase, a fixed clock or a service taken from
+# the environment, and the checks (defined here, so a test that does not
+# call this keeps its own): ok, bad (counted in $passed, $failed), expect
+# WANT_RC WHAT -- CMD... (its output in $out and $err), contains TEXT PART
+# WHAT and lacks TEXT PART WHAT.
+tlo_test_start() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-$1.XXXXXX")
+    # shellcheck disable=SC2064 # expanded now: the folder is known now
+    trap "${2:+$2; }rm -rf '$work'" EXIT
+    cd "$work" || exit 1
+    export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
+    unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE TELLONCE_TEST_NOW_MS TELLONCE_SOCKET
+    passed=0 failed=0
+    ok() { passed=$((passed + 1)); }
+    bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+    expect() {
+        local want=$1 what=$2
+        shift 3
+        "$@" >out.txt 2>err.txt </dev/null
+        local got=$?
+        err=$(cat err.txt) out=$(cat out.txt)
+        if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
+    }
+    contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
+    lacks() { if grep -qF -- "$2" <<<"$1"; then bad "$3: '$2' is in: $1"; else ok; fi; }
+}

@@ -19,21 +19,7 @@ set -u
 tlo=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-explayout.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
-unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-expect() {
-    local want=$1 what=$2; shift 3
-    "$@" >out.txt 2>err.txt </dev/null; local got=$?
-    err=$(cat err.txt); out=$(cat out.txt)
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
-}
-contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
+tlo_test_start explayout
 pass=(--passphrase-file p.pass)
 echo 'a long secret' > p.pass
 "$tlo" init --admin "Anna Admin" "${pass[@]}" >/dev/null || bad "init"

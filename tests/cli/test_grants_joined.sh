@@ -8,22 +8,7 @@
 set -u
 tlo=$1
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-joined.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
-unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE TELLONCE_TEST_NOW_MS TELLONCE_SOCKET
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-expect() {
-    local want=$1 what=$2; shift 3
-    "$@" >out.txt 2>err.txt </dev/null; local got=$?
-    err=$(cat err.txt); out=$(cat out.txt)
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $err"; fi
-}
-contains() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: '$2' not in: $1"; fi; }
-lacks() { if grep -qF -- "$2" <<<"$1"; then bad "$3: '$2' in: $1"; else ok; fi; }
+tlo_test_start joined
 count() { ledger "SELECT count(*) FROM entries"; }
 newest_access() { ledger "SELECT CAST(body AS TEXT) FROM entries WHERE kind = 40 ORDER BY seq DESC LIMIT 1"; }
 

@@ -11,15 +11,8 @@ set -u
 tlo=$1 drive=$2 src=$3
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-playbar.XXXXXX")
 xvfb=
-trap '[ -n "$xvfb" ] && kill "$xvfb" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
-unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+tlo_test_start playbar '[ -n "$xvfb" ] && kill "$xvfb" 2>/dev/null'
 if ! command -v Xvfb >/dev/null; then
     echo "SKIP: the window needs Xvfb (package xvfb, in scripts/deps)"
     exit 77

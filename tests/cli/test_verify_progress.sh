@@ -12,14 +12,7 @@
 set -u
 tlo=$1 fill=$2
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tlo-vprog.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export TELLONCE_TEST_FAST_KDF=1 TELLONCE_VAULT="$work/vault"
-unset TELLONCE_PASSPHRASE TELLONCE_NEW_PASSPHRASE TELLONCE_TEST_NOW_MS TELLONCE_SOCKET
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+tlo_test_start vprog
 
 echo 'admin passphrase' > a.pass
 echo 'officer passphrase' > o.pass
