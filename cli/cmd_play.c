@@ -87,6 +87,36 @@ static int layout_check(const play_args *a)
     return 0;
 }
 
+/* What play's options say together: 0, or an exit code (the error printed). */
+static int check_args(play_args *a, const char *from, const char *to)
+{
+    if (a->json && !a->headless) {
+        cli_error("--json is for play --headless (the window shows the clip, it prints no "
+                  "data); add --headless or leave --json out");
+        return EXIT_USAGE;
+    }
+    headless_json = a->json;
+    if (layout_check(a) != 0)
+        return EXIT_USAGE;
+    if ((from && cli_parse_session_time(from, &a->from_ms) != 0) ||
+        (to && cli_parse_session_time(to, &a->to_ms) != 0)) {
+        cli_error("--from and --to take session times as HH:MM:SS, MM:SS or SS (.mmm optional)");
+        return EXIT_USAGE;
+    }
+    a->has_from = from != NULL;
+    a->has_to = to != NULL;
+    if (cli_range_order(a->has_from, a->has_to, a->from_ms, a->to_ms) != 0)
+        return EXIT_USAGE;
+    /* (In the service's child the display is the client's: its part checks.) */
+    if (!a->headless && !tlo_service_in_child() && !getenv("DISPLAY") &&
+        !getenv("WAYLAND_DISPLAY")) {
+        cli_error("play needs a display (DISPLAY or WAYLAND_DISPLAY is not set); --headless "
+                  "decodes without one");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* 0, or an exit code (the error printed); -1 after --help. */
 static int parse_args(int argc, char **argv, play_args *a)
 {
@@ -152,31 +182,7 @@ static int parse_args(int argc, char **argv, play_args *a)
         return EXIT_USAGE;
     }
     a->case_number = argv[optind];
-    if (a->json && !a->headless) {
-        cli_error("--json is for play --headless (the window shows the clip, it prints no "
-                  "data); add --headless or leave --json out");
-        return EXIT_USAGE;
-    }
-    headless_json = a->json;
-    if (layout_check(a) != 0)
-        return EXIT_USAGE;
-    if ((from && cli_parse_session_time(from, &a->from_ms) != 0) ||
-        (to && cli_parse_session_time(to, &a->to_ms) != 0)) {
-        cli_error("--from and --to take session times as HH:MM:SS, MM:SS or SS (.mmm optional)");
-        return EXIT_USAGE;
-    }
-    a->has_from = from != NULL;
-    a->has_to = to != NULL;
-    if (cli_range_order(a->has_from, a->has_to, a->from_ms, a->to_ms) != 0)
-        return EXIT_USAGE;
-    /* (In the service's child the display is the client's: its part checks.) */
-    if (!a->headless && !tlo_service_in_child() && !getenv("DISPLAY") &&
-        !getenv("WAYLAND_DISPLAY")) {
-        cli_error("play needs a display (DISPLAY or WAYLAND_DISPLAY is not set); --headless "
-                  "decodes without one");
-        return EXIT_USAGE;
-    }
-    return 0;
+    return check_args(a, from, to);
 }
 
 /* ---- markers of the session ---- */
