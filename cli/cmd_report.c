@@ -132,8 +132,9 @@ static int case_number(tlo_custody *v, const uint8_t id[static TLO_ID_BYTES], co
 }
 
 /* The JSON is English whatever the language of the page (docs/json.md):
- * when the page's words are not, the report is built again in English
- * (its verification too: a second walk of the ledger). */
+ * when the page's words are not, the case's entries are read again in
+ * English; the verification is the page's (unless the ledger grew in the
+ * meantime: then it is verified again). */
 static int write_json(tlo_custody *v, const tlo_custody_report_params *p,
                       const tlo_custody_report *r, const char *path)
 {
@@ -144,6 +145,7 @@ static int write_json(tlo_custody *v, const tlo_custody_report_params *p,
     tlo_error err = {0};
     ep.english = 1;
     ep.progress = (tlo_custody_progress){0};
+    ep.verified = r;
     if (tlo_custody_report_build(v, &ep, &er, &err) != 0)
         return cli_fail(&err);
     int rc = write_out(path, &er, true);

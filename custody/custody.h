@@ -1515,6 +1515,11 @@ typedef struct tlo_custody_report_params {
     const char *vault_dir_words;   /* how the verify command names the vault (NULL: its dir) */
     tlo_custody_progress progress; /* of its verification */
     int english;                   /* the lines' words in English (for JSON), else LC_MESSAGES' */
+    /* A report of the same case built a moment ago (report --json in English
+     * after the page in another language): its verification is taken over
+     * when the ledger has not grown since, else the ledger is verified
+     * again. NULL: verify. */
+    const struct tlo_custody_report *verified;
 } tlo_custody_report_params;
 
 /* Builds the report of one case from the ledger, no key: verifies the whole

@@ -530,6 +530,28 @@ static int verify_part(tlo_custody *v, const tlo_custody_report_params *p, tlo_c
     return 0;
 }
 
+/* p->verified's verification, when it is still of the whole ledger (the
+ * same number of entries: nothing appended since). true when taken over. */
+static bool reuse_verification(tlo_custody *v, const tlo_custody_report_params *p,
+                               tlo_custody_report *r)
+{
+    const tlo_custody_report *was = p->verified;
+    uint64_t size = 0;
+    tlo_error e = {0};
+    if (!was || memcmp(was->case_id, r->case_id, sizeof r->case_id) != 0 ||
+        tlo_chain_size(tlo_custody_chain(v), &size, &e) != 0 || size != was->entries)
+        return false;
+    r->verified = was->verified;
+    r->entries = was->entries;
+    r->checkpoint_size = was->checkpoint_size;
+    memcpy(r->problem, was->problem, sizeof r->problem);
+    memcpy(r->checkpoint_root, was->checkpoint_root, sizeof r->checkpoint_root);
+    memcpy(r->checkpoint_b64, was->checkpoint_b64, sizeof r->checkpoint_b64);
+    memcpy(r->verifier_key, was->verifier_key, sizeof r->verifier_key);
+    memcpy(r->verify_command, was->verify_command, sizeof r->verify_command);
+    return true;
+}
+
 int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
                              tlo_custody_report *out, tlo_error *err)
 {
@@ -543,7 +565,7 @@ int tlo_custody_report_build(tlo_custody *v, const tlo_custody_report_params *p,
         out->number_shown = true;
         snprintf(out->case_number, sizeof out->case_number, "%s", p->case_number);
     }
-    int rc = verify_part(v, p, out, err);
+    int rc = reuse_verification(v, p, out) ? 0 : verify_part(v, p, out, err);
     if (rc == 0)
         rc = tlo_custody_people(v, &people, &n, err);
     build b = {.v = v, .r = out};
