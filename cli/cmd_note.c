@@ -463,6 +463,44 @@ static void utc_text(char *out, size_t cap, uint64_t ms)
     tlo_time_text(ms, out, cap); /* local, with its offset */
 }
 
+/* One version of a note in note list: a JSON object (after a comma unless
+ * first) or a line. */
+static void print_version(const tlo_custody_note_version *ver, bool json, bool first)
+{
+    char when[40], hex[65];
+    utc_text(when, sizeof when, ver->time_ms);
+    tlo_hex(hex, ver->ciphertext_sha256, 32);
+    if (json) {
+        printf("%s{\"version\":%llu,\"object\":\"%s\",\"entry\":%llu,\"time\":\"%s\","
+               "\"files\":%llu,\"text_bytes\":%llu,\"bytes\":%llu,"
+               "\"ciphertext_sha256\":\"%s\",\"replaces\":",
+               first ? "" : ",", (unsigned long long)ver->version, ver->object,
+               (unsigned long long)ver->seq, when, (unsigned long long)ver->files,
+               (unsigned long long)ver->text_bytes, (unsigned long long)ver->bytes, hex);
+        if (ver->replaces[0])
+            printf("\"%s\"", ver->replaces);
+        else
+            printf("null");
+        if (ver->session[0])
+            printf(",\"session\":\"%s\"", ver->session);
+        if (ver->has_at)
+            printf(",\"at_ms\":%llu", (unsigned long long)ver->at_ms);
+        printf("}");
+    } else if (ver->replaces[0]) {
+        printf(_("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
+                 "text, sealed %llu bytes  replaces %s\n"),
+               (unsigned long long)ver->version, when, (unsigned long long)ver->seq, ver->object,
+               (unsigned long long)ver->files, (unsigned long long)ver->text_bytes,
+               (unsigned long long)ver->bytes, ver->replaces);
+    } else {
+        printf(_("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
+                 "text, sealed %llu bytes\n"),
+               (unsigned long long)ver->version, when, (unsigned long long)ver->seq, ver->object,
+               (unsigned long long)ver->files, (unsigned long long)ver->text_bytes,
+               (unsigned long long)ver->bytes);
+    }
+}
+
 static int note_list(int argc, char **argv)
 {
     note_args a = {0};
@@ -488,7 +526,7 @@ static int note_list(int argc, char **argv)
         printf(_("Case %s has no notes.\n"), argv[a.pos]);
     for (size_t i = 0; i < n.n; i++) {
         const tlo_custody_note_info *ni = &n.note[i];
-        char roles[200], when[40], hex[65];
+        char roles[200];
         tlo_roles_format(ni->author_roles, ",", roles, sizeof roles);
         if (a.json) {
             printf("%s{\"note_number\":%u,\"note\":\"%s\",\"kind\":\"%s\",\"author\":",
@@ -502,41 +540,8 @@ static int note_list(int argc, char **argv)
             printf(_("note %u  %s  by %s (%s)  id %s\n"), ni->number, ni->kind, ni->author_name,
                    roles, ni->id);
         }
-        for (size_t k = 0; k < ni->nv; k++) {
-            const tlo_custody_note_version *ver = &ni->v[k];
-            utc_text(when, sizeof when, ver->time_ms);
-            tlo_hex(hex, ver->ciphertext_sha256, 32);
-            if (a.json) {
-                printf("%s{\"version\":%llu,\"object\":\"%s\",\"entry\":%llu,\"time\":\"%s\","
-                       "\"files\":%llu,\"text_bytes\":%llu,\"bytes\":%llu,"
-                       "\"ciphertext_sha256\":\"%s\",\"replaces\":",
-                       k ? "," : "", (unsigned long long)ver->version, ver->object,
-                       (unsigned long long)ver->seq, when, (unsigned long long)ver->files,
-                       (unsigned long long)ver->text_bytes, (unsigned long long)ver->bytes, hex);
-                if (ver->replaces[0])
-                    printf("\"%s\"", ver->replaces);
-                else
-                    printf("null");
-                if (ver->session[0])
-                    printf(",\"session\":\"%s\"", ver->session);
-                if (ver->has_at)
-                    printf(",\"at_ms\":%llu", (unsigned long long)ver->at_ms);
-                printf("}");
-            } else if (ver->replaces[0]) {
-                printf(_("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
-                         "text, sealed %llu bytes  replaces %s\n"),
-                       (unsigned long long)ver->version, when, (unsigned long long)ver->seq,
-                       ver->object, (unsigned long long)ver->files,
-                       (unsigned long long)ver->text_bytes, (unsigned long long)ver->bytes,
-                       ver->replaces);
-            } else {
-                printf(_("  version %llu  %s  entry %llu  object %s  %llu file(s), %llu bytes of "
-                         "text, sealed %llu bytes\n"),
-                       (unsigned long long)ver->version, when, (unsigned long long)ver->seq,
-                       ver->object, (unsigned long long)ver->files,
-                       (unsigned long long)ver->text_bytes, (unsigned long long)ver->bytes);
-            }
-        }
+        for (size_t k = 0; k < ni->nv; k++)
+            print_version(&ni->v[k], a.json, k == 0);
         if (a.json)
             printf("]}");
     }

@@ -234,6 +234,46 @@ static void axis(FILE *f, uint64_t length_ms)
     }
 }
 
+/* Row i of a session's chart: the person of rows[i], and a rectangle for
+ * each of their views (upper half) and exports (lower half). */
+static void chart_row(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s,
+                      const int *rows, size_t i)
+{
+    unsigned y = TLO_REPORT_CHART_TOP + (unsigned)i * (TLO_REPORT_CHART_ROW + TLO_REPORT_CHART_GAP);
+    fprintf(f, "<g class=\"band\" data-row=\"%zu\" data-person=\"", i);
+    person(f, r, rows[i]);
+    fprintf(f, "\">\n<text x=\"%d\" y=\"%u\" font-size=\"12\" text-anchor=\"end\"><title>",
+            TLO_REPORT_CHART_LABEL - 6, y + 13);
+    person(f, r, rows[i]);
+    fputs("</title>", f);
+    label(f, r, rows[i]);
+    fprintf(f,
+            "</text>\n<rect class=\"row\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%d\" "
+            "fill=\"%s\"/>\n",
+            TLO_REPORT_CHART_LABEL, y, TLO_REPORT_CHART_AXIS, TLO_REPORT_CHART_ROW,
+            TLO_REPORT_FILL_ROW);
+    for (size_t k = 0; k < s->naccess; k++) {
+        const tlo_custody_report_access *a = &s->access[k];
+        if (a->person != rows[i])
+            continue;
+        unsigned x1 = px(a->from_ms, s->length_ms), x2 = px(a->to_ms, s->length_ms);
+        unsigned w = x2 > x1 ? x2 - x1 : 1;
+        fprintf(f,
+                "<rect class=\"%s\" data-seq=\"%" PRIu64 "\" data-from-ms=\"%" PRIu64
+                "\" data-to-ms=\"%" PRIu64 "\" x=\"%u\" y=\"%u\" width=\"%u\" height=\"%d\" "
+                "fill=\"%s\"><title>",
+                a->exp ? "export" : "view", a->seq, a->from_ms, a->to_ms, x1,
+                a->exp ? y + TLO_REPORT_CHART_ROW / 2 : y, w,
+                a->exp ? TLO_REPORT_CHART_ROW - TLO_REPORT_CHART_ROW / 2 : TLO_REPORT_CHART_ROW / 2,
+                a->exp ? TLO_REPORT_FILL_EXPORT : TLO_REPORT_FILL_VIEW);
+        /* TRANSLATORS: a band's tooltip: the entry's number, then a range */
+        fprintf(f, _("entry %llu: "), (unsigned long long)a->seq);
+        range(f, a->from_ms, a->to_ms);
+        fputs("</title></rect>\n", f);
+    }
+    fputs("</g>\n", f);
+}
+
 static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report_session *s)
 {
     /* One row per person, however many: a chart that stopped at some count
@@ -267,43 +307,8 @@ static void chart(FILE *f, const tlo_custody_report *r, const tlo_custody_report
         esc(f, _("nobody viewed or exported any part of this session"));
         fputs("</text>\n", f);
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned y =
-            TLO_REPORT_CHART_TOP + (unsigned)i * (TLO_REPORT_CHART_ROW + TLO_REPORT_CHART_GAP);
-        fprintf(f, "<g class=\"band\" data-row=\"%zu\" data-person=\"", i);
-        person(f, r, rows[i]);
-        fprintf(f, "\">\n<text x=\"%d\" y=\"%u\" font-size=\"12\" text-anchor=\"end\"><title>",
-                TLO_REPORT_CHART_LABEL - 6, y + 13);
-        person(f, r, rows[i]);
-        fputs("</title>", f);
-        label(f, r, rows[i]);
-        fprintf(f,
-                "</text>\n<rect class=\"row\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%d\" "
-                "fill=\"%s\"/>\n",
-                TLO_REPORT_CHART_LABEL, y, TLO_REPORT_CHART_AXIS, TLO_REPORT_CHART_ROW,
-                TLO_REPORT_FILL_ROW);
-        for (size_t k = 0; k < s->naccess; k++) {
-            const tlo_custody_report_access *a = &s->access[k];
-            if (a->person != rows[i])
-                continue;
-            unsigned x1 = px(a->from_ms, s->length_ms), x2 = px(a->to_ms, s->length_ms);
-            unsigned w = x2 > x1 ? x2 - x1 : 1;
-            fprintf(f,
-                    "<rect class=\"%s\" data-seq=\"%" PRIu64 "\" data-from-ms=\"%" PRIu64
-                    "\" data-to-ms=\"%" PRIu64 "\" x=\"%u\" y=\"%u\" width=\"%u\" height=\"%d\" "
-                    "fill=\"%s\"><title>",
-                    a->exp ? "export" : "view", a->seq, a->from_ms, a->to_ms, x1,
-                    a->exp ? y + TLO_REPORT_CHART_ROW / 2 : y, w,
-                    a->exp ? TLO_REPORT_CHART_ROW - TLO_REPORT_CHART_ROW / 2
-                           : TLO_REPORT_CHART_ROW / 2,
-                    a->exp ? TLO_REPORT_FILL_EXPORT : TLO_REPORT_FILL_VIEW);
-            /* TRANSLATORS: a band's tooltip: the entry's number, then a range */
-            fprintf(f, _("entry %llu: "), (unsigned long long)a->seq);
-            range(f, a->from_ms, a->to_ms);
-            fputs("</title></rect>\n", f);
-        }
-        fputs("</g>\n", f);
-    }
+    for (size_t i = 0; i < n; i++)
+        chart_row(f, r, s, rows, i);
     free(rows);
     fputs("</svg>\n", f);
     fprintf(f, "<p class=\"legend muted\"><span style=\"background:%s\"></span>",
