@@ -294,33 +294,35 @@ typedef struct grant_args {
     tlo_custody_grant_params p;
 } grant_args;
 
-/* Reads the options of 'grant' into a; 0, -1 after --help, or an exit code. */
 static int grant_check_options(int argc, char **argv, grant_args *a, const char *from,
                                const char *until, const char *actions);
 
+/* The options of grant (getopt_long). */
+static const struct option grant_opts[] = {{"as", required_argument, NULL, 'A'},
+                                           {"vault", required_argument, NULL, 'V'},
+                                           {"passphrase-file", required_argument, NULL, 'P'},
+                                           {"to", required_argument, NULL, 't'},
+                                           {"for", required_argument, NULL, 'F'},
+                                           {"session", required_argument, NULL, 's'},
+                                           {"from", required_argument, NULL, 'f'},
+                                           {"until", required_argument, NULL, 'u'},
+                                           {"expires", required_argument, NULL, 'e'},
+                                           {"purpose", required_argument, NULL, 'p'},
+                                           {"actions", required_argument, NULL, 'a'},
+                                           {"note", required_argument, NULL, 'n'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
+
+/* Reads the options of 'grant' into a; 0, -1 after --help, or an exit code. */
 static int grant_options(int argc, char **argv, grant_args *a)
 {
-    static const struct option opts[] = {{"as", required_argument, NULL, 'A'},
-                                         {"vault", required_argument, NULL, 'V'},
-                                         {"passphrase-file", required_argument, NULL, 'P'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"for", required_argument, NULL, 'F'},
-                                         {"session", required_argument, NULL, 's'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"until", required_argument, NULL, 'u'},
-                                         {"expires", required_argument, NULL, 'e'},
-                                         {"purpose", required_argument, NULL, 'p'},
-                                         {"actions", required_argument, NULL, 'a'},
-                                         {"note", required_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     const char *from = NULL, *until = NULL, *actions = "view", *to_name = NULL;
     uint64_t ms;
     int c;
     memset(a, 0, sizeof *a);
     a->p.until_ms = UINT64_MAX;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", grant_opts, NULL)) != -1) {
         switch (c) {
         case 'A':
             a->as = optarg;

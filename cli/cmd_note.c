@@ -294,27 +294,30 @@ static int content_option(int c, note_args *a)
     }
 }
 
+/* The options of note (getopt_long). */
+static const struct option note_opts[] = {{"as", required_argument, NULL, O_AS},
+                                          {"vault", required_argument, NULL, O_VAULT},
+                                          {"passphrase-file", required_argument, NULL, O_PASS},
+                                          {"kind", required_argument, NULL, O_KIND},
+                                          {"text", required_argument, NULL, O_TEXT},
+                                          {"text-file", required_argument, NULL, O_TEXT_FILE},
+                                          {"file", required_argument, NULL, O_FILE},
+                                          {"file-name", required_argument, NULL, O_FILE_NAME},
+                                          {"title", required_argument, NULL, O_TITLE},
+                                          {"session", required_argument, NULL, O_SESSION},
+                                          {"at", required_argument, NULL, O_AT},
+                                          {"json", no_argument, NULL, O_JSON},
+                                          {"version", required_argument, NULL, O_VERSION},
+                                          {"output", required_argument, NULL, O_OUT},
+                                          {"help", no_argument, NULL, O_HELP},
+                                          {NULL, 0, NULL, 0}};
+
+/* Reads the options of 'note SUB' into a; 0, -1 after --help, or an exit code. */
 static int note_options(int argc, char **argv, const char *sub, note_args *a)
 {
-    static const struct option opts[] = {{"as", required_argument, NULL, O_AS},
-                                         {"vault", required_argument, NULL, O_VAULT},
-                                         {"passphrase-file", required_argument, NULL, O_PASS},
-                                         {"kind", required_argument, NULL, O_KIND},
-                                         {"text", required_argument, NULL, O_TEXT},
-                                         {"text-file", required_argument, NULL, O_TEXT_FILE},
-                                         {"file", required_argument, NULL, O_FILE},
-                                         {"file-name", required_argument, NULL, O_FILE_NAME},
-                                         {"title", required_argument, NULL, O_TITLE},
-                                         {"session", required_argument, NULL, O_SESSION},
-                                         {"at", required_argument, NULL, O_AT},
-                                         {"json", no_argument, NULL, O_JSON},
-                                         {"version", required_argument, NULL, O_VERSION},
-                                         {"output", required_argument, NULL, O_OUT},
-                                         {"help", no_argument, NULL, O_HELP},
-                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:", note_opts, NULL)) != -1) {
         switch (c) {
         case O_AS:
             a->as = optarg;
