@@ -546,13 +546,18 @@ static int record_room(tlo_custody *v, rec_opts *o, char *buf, size_t cap)
     return -1;
 }
 
-/* Keys one by one on a terminal (Ctrl-C still works); true if set. */
+/* Keys one by one on a terminal; true if set. Ctrl-C still works (and asks);
+ * Ctrl-\ and Ctrl-Z, which would kill or stop the recording with no
+ * session-end entry, are plain keys while it runs (the terminal's settings
+ * come back at the end). */
 static bool raw_keys(struct termios *saved)
 {
     if (tcgetattr(0, saved) != 0)
         return false;
     struct termios t = *saved;
     t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    t.c_cc[VQUIT] = _POSIX_VDISABLE;
+    t.c_cc[VSUSP] = _POSIX_VDISABLE;
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     return tcsetattr(0, TCSANOW, &t) == 0;

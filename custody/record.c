@@ -498,7 +498,7 @@ int tlo_custody_record_start(tlo_custody *v, const tlo_vault_identity *interview
     if ((rc = custody_release_key(v, &r->cs, &r->key, err)) == 0)
         rc = build_capture(r, p, err);
     if (rc && err)
-        tlo_clean_text(r->why, sizeof r->why, err->msg);
+        tlo_clean_text(r->why, sizeof r->why, tlo_error_english(err)); /* the ledger is English */
     return rc;
 }
 
@@ -540,7 +540,7 @@ int tlo_custody_record_run(tlo_custody_recording *rec, tlo_error *err)
     int rc = tlo_capture_run(rec->cap, err);
     rec->elapsed_ms = wall_ms() - t0;
     if (rc && err && !rec->why[0])
-        tlo_clean_text(rec->why, sizeof rec->why, err->msg);
+        tlo_clean_text(rec->why, sizeof rec->why, tlo_error_english(err));
     /* Every sealed segment is logged before the session can end. */
     stop_logger(rec);
     if (rec->npending) {

@@ -148,8 +148,10 @@ int tlo_hw_device_element(const tlo_hw_source *src, tlo_hw_device_kind kind, Gst
     const char *name = src->value;
     if (kind == TLO_HW_CAMERA && !strncmp(name, "/dev/", 5)) {
         if (access(name, F_OK) != 0)
+            /* the C library's words untranslated: this text can become a
+             * session-end's reason, and the ledger is English */
             return tlo_fail(err, TLO_EIO, "the camera %s is not connected (%s)", name,
-                            strerror(errno));
+                            strerrordesc_np(errno) ? strerrordesc_np(errno) : "unknown error");
         GstElement *e = make("v4l2src", NULL, err);
         if (!e)
             return err ? err->code : TLO_EUNSUPPORTED;

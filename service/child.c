@@ -706,6 +706,16 @@ static int setup_terminal(const tlo_svc_request *r)
         int m, s;
         if (openpty(&m, &s, NULL, NULL, &ws) != 0)
             return -1;
+        /* Of the keys a terminal turns into signals, only Ctrl-C (SIGINT,
+         * which record asks about) stays one: Ctrl-\ (SIGQUIT) and Ctrl-Z
+         * (SIGTSTP) from any client would kill or stop the recording with
+         * no session-end entry; here they are plain bytes. */
+        struct termios t;
+        if (tcgetattr(s, &t) == 0) {
+            t.c_cc[VQUIT] = _POSIX_VDISABLE;
+            t.c_cc[VSUSP] = _POSIX_VDISABLE;
+            tcsetattr(s, TCSANOW, &t);
+        }
         /* the pty is this session's controlling terminal: /dev/tty prompts
          * (passphrases, without echo) reach the client */
         ioctl(s, TIOCSCTTY, 0);

@@ -86,6 +86,14 @@ wait_for 60 "test_record_ctrl_c_asks: media after the first Ctrl-C" \
 tm send-keys -t rec n
 wait_for 60 "test_record_ctrl_c_asks: 'n' goes on (the status line is back)" \
     '! pane rec | grep -q "End the session now?"' && ok
+# test_record_quit_keys: Ctrl-\\ (SIGQUIT) and Ctrl-Z (SIGTSTP) neither kill
+# nor stop the recording: it goes on logging media, with no end entry.
+tm send-keys -t rec 'C-\' C-z
+m1=$(media_logged "$sess")
+wait_for 60 "test_record_quit_keys: media after Ctrl-\\ and Ctrl-Z" \
+    '[ "$(media_logged "$sess")" -gt $((m1 + 1)) ]' && ok
+[ -z "$(session_end "$sess")" ] && [ ! -s rec.rc ] && ok ||
+    bad "test_record_quit_keys: the recording ended: $(cat rec.rc 2>/dev/null)"
 # The second Ctrl-C once the first one's question shows (two at once reach
 # the process as one signal, as two keys pressed at the same instant would).
 tm send-keys -t rec C-c

@@ -132,6 +132,21 @@ if [ "$(sessions_started)" -gt "$before" ]; then
 else
     echo "SKIP: test_session_end_reason: the missing camera is refused before the session starts"
 fi
+# test_session_end_reason_english: the same failure under zh_CN: the person
+# reads Chinese, the entry's reason stays English (the ledger is English).
+if locale -a 2>/dev/null | grep -qi '^zh_CN.utf-\?8$'; then
+    before=$(sessions_started)
+    LANG=zh_CN.UTF-8 "$tlo" record "2026-MON-1" --as "Olga Officer" --passphrase-file officer.pass \
+        --room nocam.room --duration 4 </dev/null >nocam.out 2>nocam.err
+    if [ "$(sessions_started)" -gt "$before" ]; then
+        body=$(session_end "$(newest_session)")
+        reason=$(sed -n 's/^reason=//p' <<<"$body")
+        [ -n "$reason" ] && ! grep -qP '[\x{4e00}-\x{9fff}]' <<<"$reason" && ok ||
+            bad "test_session_end_reason_english: the reason is not English: $reason"
+        grep -qP '[\x{4e00}-\x{9fff}]' nocam.err && ok ||
+            bad "test_session_end_reason_english: the person's message is not Chinese: $(cat nocam.err)"
+    fi
+fi
 "$tlo" verify >verify.out 2>&1 && ok || bad "verify after the failed session: $(cat verify.out)"
 
 if ! command -v Xvfb >/dev/null; then

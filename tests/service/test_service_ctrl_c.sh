@@ -80,6 +80,15 @@ wait_for 60 "service_ctrl_c_asks: media after the first Ctrl-C" \
 tm send-keys -t rec n
 wait_for 60 "service_ctrl_c_asks: 'n' goes on (the status line is back)" \
     '! pane rec | grep -q "End the session now?"' "$SVC_PID" && ok
+# service_quit_keys_do_not_kill: Ctrl-\\ (SIGQUIT) and Ctrl-Z (SIGTSTP) from
+# the client reach the service's pty as plain bytes: neither kills nor
+# stops the recording, which goes on logging media and has no end entry.
+tm send-keys -t rec 'C-\' C-z
+m1=$(media_logged "$sess")
+wait_for 60 "service_quit_keys_do_not_kill: media after Ctrl-\\ and Ctrl-Z" \
+    '[ "$(media_logged "$sess")" -gt $((m1 + 1)) ]' "$SVC_PID" && ok
+[ -z "$(end_status "$sess")" ] && [ ! -s r1.rc ] && ok ||
+    bad "service_quit_keys_do_not_kill: the recording ended: $(end_status "$sess") $(cat r1.rc)"
 
 # --- 2. service_ctrl_c_twice_ends ---
 # The second Ctrl-C once the first one's question shows (two at once reach
